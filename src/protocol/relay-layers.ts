@@ -1,0 +1,258 @@
+/**
+ * Layered RELAY crypto, both directions (DESIGN "RELAY layers", R2, R7).
+ *
+ * Every hop i of a circuit has its own forward and backward key (hop-keys.ts).
+ *
+ * Forward (client → exit), ChaCha20-Poly1305-IETF with an implicit counter:
+ *   nonce_i = 0x01 ‖ i(1) ‖ 0x0000 ‖ ctr(8, LE)          ad_i = "mixgate/v1" ‖ 0x01 ‖ i ‖ RELAY
+ *   layer_H = AEAD(kf_H, control(1) ‖ payload)           layer_i = AEAD(kf_i, control(1) ‖ layer_{i+1})
+ * Hop i opens exactly the first forwardLayerBytes(i) bytes of the body, ignores the rest, and
+ * outputs layer_{i+1} followed by zeros up to the body size. The control byte is a per-hop
+ * signal, 0 in this version (reserved for shaping requests).
+ *
+ * Backward (exit → client), XChaCha20-Poly1305 with a fresh random nonce per cell, so a
+ * replayed circuit can never reuse a keystream (R2), and the counter in the associated data
+ * so order is still enforced:
+ *   out_i = nonce(24) ‖ AEAD(kb_i, nonce, ad_i ‖ ctr(8, LE), kind(1) ‖ inner_i)
+ *   ad_i  = "mixgate/v1" ‖ 0x02 ‖ i ‖ RELAY
+ * where inner_H is the exit's relay payload and inner_i (i < H) is the first
+ * backwardInnerBytes(i) bytes of what hop i+1 sent; kind is DATA, or PAD for a cell that hop i
+ * made up itself (the client discards it). The rest of the body is zero.
+ *
+ * No hop ever copies a byte it did not authenticate (forward) or encrypt (backward).
+ * Counters advance only on success; a circuit ends before a counter reaches 2^32.
+ */
+import { aeadOpen, aeadSeal, AEAD_NONCE_BYTES, randomBytes, xaeadOpen, xaeadSeal, XAEAD_NONCE_BYTES } from '../crypto/index.js'
+import { CellCommand } from './cell.js'
+import { ProtocolError, ProtocolErrorCode } from './errors.js'
+import { LAYER_CONTROL_BYTES, type Geometry } from './geometry.js'
+import type { HopKeys } from './hop-keys.js'
+import { PROTOCOL_LABEL } from './labels.js'
+
+export const Direction = { FORWARD: 1, BACKWARD: 2 } as const
+
+/** The kind byte of a backward layer. */
+export const BackwardKind = {
+  /** The layer carries its successor's output (or, at the exit, a relay payload). */
+  DATA: 0,
+  /** Cover made up by this hop; the client discards it after opening this layer. */
+  PAD: 1,
+} as const
+
+/** A circuit's counters stop here (R7): the circuit must end before. */
+export const MAX_LAYER_COUNTER = 2 ** 32
+
+/** Associated data of a forward layer, or the fixed prefix of a backward one. */
+function layerAd (direction: number, position: number, extra: number): Uint8Array {
+  const ad = new Uint8Array(PROTOCOL_LABEL.length + 3 + extra)
+  ad.set(PROTOCOL_LABEL, 0)
+  ad[PROTOCOL_LABEL.length] = direction
+  ad[PROTOCOL_LABEL.length + 1] = position
+  ad[PROTOCOL_LABEL.length + 2] = CellCommand.RELAY
+  return ad
+}
+
+/** Writes a 64-bit little-endian counter at `offset` (counters stay below 2^32). */
+function writeCounter (out: Uint8Array, offset: number, counter: number): void {
+  out[offset] = counter & 0xff
+  out[offset + 1] = (counter >>> 8) & 0xff
+  out[offset + 2] = (counter >>> 16) & 0xff
+  out[offset + 3] = (counter >>> 24) & 0xff
+  // bytes offset+4..offset+7 stay zero
+}
+
+function forwardNonce (position: number): Uint8Array {
+  const nonce = new Uint8Array(AEAD_NONCE_BYTES)
+  nonce[0] = Direction.FORWARD
+  nonce[1] = position
+  return nonce
+}
+
+function checkCounter (counter: number): void {
+  if (counter >= MAX_LAYER_COUNTER) {
+    throw new ProtocolError(ProtocolErrorCode.LAYER_COUNTER_EXHAUSTED, 'circuit counter exhausted: the circuit must end')
+  }
+}
+
+/** One hop's forward layer at that hop: opens exactly its prefix. */
+export class ForwardPeeler {
+  private readonly geometry: Geometry
+  private readonly position: number
+  private readonly key: Uint8Array
+  private readonly nonce: Uint8Array
+  private readonly ad: Uint8Array
+  private readonly layerBytes: number
+  private counter = 0
+  /** The control byte of the last cell that authenticated. */
+  lastControl = 0
+
+  constructor (geometry: Geometry, position: number, forwardKey: Uint8Array) {
+    this.geometry = geometry
+    this.position = position
+    this.key = forwardKey
+    this.nonce = forwardNonce(position)
+    this.ad = layerAd(Direction.FORWARD, position, 0)
+    this.layerBytes = geometry.forwardLayerBytes(position)
+  }
+
+  get isExit (): boolean { return this.position === this.geometry.hops }
+
+  /**
+   * Peel one forward RELAY body. At a mix, returns the body for the next hop (written into
+   * `out` when given, which must be bodyBytes long); at the exit, the relay payload.
+   * Returns `null` if the layer does not authenticate (the counter does not advance).
+   */
+  peel (body: Uint8Array, out?: Uint8Array): Uint8Array | null {
+    if (body.length !== this.geometry.bodyBytes) {
+      throw new ProtocolError(ProtocolErrorCode.LAYER_BAD_LENGTH, `a RELAY body is ${this.geometry.bodyBytes} bytes, got ${body.length}`)
+    }
+    checkCounter(this.counter)
+    writeCounter(this.nonce, 4, this.counter)
+    const plaintext = aeadOpen(this.key, this.nonce, this.ad, body.subarray(0, this.layerBytes))
+    if (plaintext === null) return null
+    this.counter++
+    this.lastControl = plaintext[0]!
+    const inner = plaintext.subarray(LAYER_CONTROL_BYTES)
+    if (this.isExit) return inner
+    const next = out ?? new Uint8Array(this.geometry.bodyBytes)
+    next.set(inner, 0)
+    next.fill(0, inner.length)
+    return next
+  }
+
+  get cellsPeeled (): number { return this.counter }
+}
+
+/** The client's forward side: wraps a relay payload in every hop's layer. */
+export class ForwardSealer {
+  private readonly geometry: Geometry
+  private readonly keys: Uint8Array[]
+  private readonly nonces: Uint8Array[]
+  private readonly ads: Uint8Array[]
+  private counter = 0
+
+  constructor (geometry: Geometry, hopKeys: readonly HopKeys[]) {
+    if (hopKeys.length !== geometry.hops) throw new ProtocolError(ProtocolErrorCode.ONION_BAD_PATH, 'one key set per hop is required')
+    this.geometry = geometry
+    this.keys = hopKeys.map((k) => k.forward)
+    this.nonces = hopKeys.map((_, i) => forwardNonce(i + 1))
+    this.ads = hopKeys.map((_, i) => layerAd(Direction.FORWARD, i + 1, 0))
+  }
+
+  /** Seal a relay payload (exactly forwardPayloadBytes) into a RELAY body (bodyBytes). */
+  seal (payload: Uint8Array, control = 0): Uint8Array {
+    const g = this.geometry
+    if (payload.length !== g.forwardPayloadBytes) {
+      throw new ProtocolError(ProtocolErrorCode.LAYER_BAD_LENGTH, `a forward relay payload is ${g.forwardPayloadBytes} bytes, got ${payload.length}`)
+    }
+    checkCounter(this.counter)
+    let inner = payload
+    for (let i = g.hops - 1; i >= 0; i--) {
+      const plaintext = new Uint8Array(LAYER_CONTROL_BYTES + inner.length)
+      plaintext[0] = control
+      plaintext.set(inner, LAYER_CONTROL_BYTES)
+      writeCounter(this.nonces[i]!, 4, this.counter)
+      inner = aeadSeal(this.keys[i]!, this.nonces[i]!, this.ads[i]!, plaintext)
+    }
+    this.counter++
+    return inner
+  }
+
+  get cellsSealed (): number { return this.counter }
+}
+
+/** One hop's backward layer at that hop: seals what its successor sent, or a PAD. */
+export class BackwardSealer {
+  private readonly geometry: Geometry
+  private readonly key: Uint8Array
+  private readonly ad: Uint8Array
+  private readonly adCounterOffset: number
+  private readonly innerBytes: number
+  private readonly plaintext: Uint8Array
+  private counter = 0
+
+  constructor (geometry: Geometry, position: number, backwardKey: Uint8Array) {
+    this.geometry = geometry
+    this.key = backwardKey
+    this.ad = layerAd(Direction.BACKWARD, position, 8)
+    this.adCounterOffset = this.ad.length - 8
+    this.innerBytes = geometry.backwardInnerBytes(position)
+    this.plaintext = new Uint8Array(LAYER_CONTROL_BYTES + this.innerBytes)
+  }
+
+  /**
+   * Seal `inner` — at the exit the relay payload (backwardPayloadBytes), at a mix the body
+   * received from the next hop (only its first backwardInnerBytes are sealed; the rest is
+   * never copied) — or, when `inner` is null, a PAD of this hop's own. Returns the body for
+   * the previous hop, written into `out` when given.
+   * `nonce` fixes the random nonce (test vectors only).
+   */
+  seal (inner: Uint8Array | null, out?: Uint8Array, nonce?: Uint8Array): Uint8Array {
+    const g = this.geometry
+    checkCounter(this.counter)
+    if (inner === null) {
+      this.plaintext[0] = BackwardKind.PAD
+      this.plaintext.fill(0, LAYER_CONTROL_BYTES)
+    } else {
+      if (inner.length < this.innerBytes) {
+        throw new ProtocolError(ProtocolErrorCode.LAYER_BAD_LENGTH, `a backward inner layer is ${this.innerBytes} bytes, got ${inner.length}`)
+      }
+      this.plaintext[0] = BackwardKind.DATA
+      this.plaintext.set(inner.subarray(0, this.innerBytes), LAYER_CONTROL_BYTES)
+    }
+    const n = nonce ?? randomBytes(XAEAD_NONCE_BYTES)
+    writeCounter(this.ad, this.adCounterOffset, this.counter)
+    const sealed = xaeadSeal(this.key, n, this.ad, this.plaintext)
+    this.counter++
+    const body = out ?? new Uint8Array(g.bodyBytes)
+    body.set(n, 0)
+    body.set(sealed, XAEAD_NONCE_BYTES)
+    body.fill(0, XAEAD_NONCE_BYTES + sealed.length)
+    return body
+  }
+
+  get cellsSealed (): number { return this.counter }
+}
+
+export type BackwardResult =
+  | { readonly kind: 'data', readonly payload: Uint8Array }
+  | { readonly kind: 'pad', readonly position: number }
+
+/** The client's backward side: opens every hop's layer in path order. */
+export class BackwardOpener {
+  private readonly geometry: Geometry
+  private readonly keys: Uint8Array[]
+  private readonly ads: Uint8Array[]
+  private readonly counters: number[]
+
+  constructor (geometry: Geometry, hopKeys: readonly HopKeys[]) {
+    if (hopKeys.length !== geometry.hops) throw new ProtocolError(ProtocolErrorCode.ONION_BAD_PATH, 'one key set per hop is required')
+    this.geometry = geometry
+    this.keys = hopKeys.map((k) => k.backward)
+    this.ads = hopKeys.map((_, i) => layerAd(Direction.BACKWARD, i + 1, 8))
+    this.counters = hopKeys.map(() => 0)
+  }
+
+  /** Open a backward RELAY body: the exit's payload, a PAD from some hop, or `null` on failure. */
+  open (body: Uint8Array): BackwardResult | null {
+    const g = this.geometry
+    if (body.length !== g.bodyBytes) {
+      throw new ProtocolError(ProtocolErrorCode.LAYER_BAD_LENGTH, `a RELAY body is ${g.bodyBytes} bytes, got ${body.length}`)
+    }
+    let layer = body
+    for (let i = 0; i < g.hops; i++) {
+      const position = i + 1
+      const layerBytes = g.backwardLayerBytes(position)
+      const ad = this.ads[i]!
+      writeCounter(ad, ad.length - 8, this.counters[i]!)
+      const plaintext = xaeadOpen(this.keys[i]!, layer.subarray(0, XAEAD_NONCE_BYTES), ad, layer.subarray(XAEAD_NONCE_BYTES, layerBytes))
+      if (plaintext === null) return null
+      this.counters[i]!++
+      const kind = plaintext[0]
+      if (kind === BackwardKind.PAD) return { kind: 'pad', position }
+      if (kind !== BackwardKind.DATA) return null
+      layer = plaintext.subarray(LAYER_CONTROL_BYTES)
+    }
+    return { kind: 'data', payload: layer }
+  }
+}
