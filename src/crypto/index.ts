@@ -9,6 +9,7 @@
  * path and must be cheap and uniform); malformed key material from a peer throws a
  * `CryptoError` with a stable code (it is a protocol violation, handled by the caller).
  */
+import { randomFillSync } from 'node:crypto'
 import { MixgateError } from '../errors.js'
 import { sodium } from './sodium.js'
 
@@ -34,9 +35,23 @@ export interface KeyPair {
 
 // --- randomness -----------------------------------------------------------------------
 
-/** `n` bytes from libsodium's CSPRNG. */
+/**
+ * `n` bytes from the system CSPRNG. Under Node, libsodium.js itself draws from
+ * `crypto.randomFillSync`; calling it directly avoids libsodium.js's per-call overhead, which
+ * matters on the per-cell path (backward nonces).
+ */
 export function randomBytes (n: number): Uint8Array {
-  return sodium().randombytes_buf(n)
+  return randomFillSync(new Uint8Array(n))
+}
+
+/** A uniform 32-bit unsigned integer from the system CSPRNG. */
+export function randomUint32 (): number {
+  return randomFillSync(new Uint32Array(1))[0]!
+}
+
+/** Fill `bytes` from the system CSPRNG (bulk randomness for the round shuffle). */
+export function randomFill (bytes: Uint8Array): void {
+  randomFillSync(bytes)
 }
 
 /** A uniform integer in [0, upperBound) from libsodium's CSPRNG (no modulo bias). */

@@ -10,6 +10,7 @@
  * The hot path reads a cell in place with `cellCircuitId` / `cellCommand` / `cellBody`
  * (views, no copies); `decodeCell` is the full validating decoder.
  */
+import { randomUint32 } from '../crypto/index.js'
 import { ProtocolError, ProtocolErrorCode } from './errors.js'
 import { CELL_HEADER_BYTES, type Geometry } from './geometry.js'
 
@@ -36,6 +37,17 @@ export const DestroyReason = {
 } as const
 
 export const MAX_CIRCUIT_ID = 0xffffffff
+
+/**
+ * A fresh circuit ID for a link: uniform over 1..2^32−1 from the CSPRNG, never sequential and
+ * never derived from input order (R9). `inUse` rejects collisions on that link.
+ */
+export function randomCircuitId (inUse: (id: number) => boolean): number {
+  for (;;) {
+    const id = randomUint32()
+    if (id !== 0 && !inUse(id)) return id
+  }
+}
 
 export interface Cell {
   readonly circuitId: number

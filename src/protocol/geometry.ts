@@ -19,7 +19,8 @@ import { ProtocolError, ProtocolErrorCode } from './errors.js'
 /** circuitId(4) ‖ command(1). */
 export const CELL_HEADER_BYTES = 5
 export const MIN_CELL_BYTES = 512
-export const MAX_CELL_BYTES = 65536
+/** 32768: the largest power of two whose sealed link frame (CELL + 16) fits one Noise message (65535 bytes). */
+export const MAX_CELL_BYTES = 32768
 export const DEFAULT_CELL_BYTES = 2048
 export const MIN_HOPS = 1
 export const MAX_HOPS = 8

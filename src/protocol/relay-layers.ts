@@ -22,7 +22,7 @@
  * No hop ever copies a byte it did not authenticate (forward) or encrypt (backward).
  * Counters advance only on success; a circuit ends before a counter reaches 2^32.
  */
-import { aeadOpen, aeadSeal, AEAD_NONCE_BYTES, randomBytes, xaeadOpen, xaeadSeal, XAEAD_NONCE_BYTES } from '../crypto/index.js'
+import { aeadOpen, aeadSeal, AEAD_NONCE_BYTES, memzero, randomBytes, xaeadOpen, xaeadSeal, XAEAD_NONCE_BYTES } from '../crypto/index.js'
 import { CellCommand } from './cell.js'
 import { ProtocolError, ProtocolErrorCode } from './errors.js'
 import { LAYER_CONTROL_BYTES, type Geometry } from './geometry.js'
@@ -121,6 +121,9 @@ export class ForwardPeeler {
   }
 
   get cellsPeeled (): number { return this.counter }
+
+  /** Erase the key (circuit end). */
+  wipe (): void { memzero(this.key) }
 }
 
 /** The client's forward side: wraps a relay payload in every hop's layer. */
@@ -159,6 +162,9 @@ export class ForwardSealer {
   }
 
   get cellsSealed (): number { return this.counter }
+
+  /** Erase every hop's forward key (circuit end). */
+  wipe (): void { for (const k of this.keys) memzero(k) }
 }
 
 /** One hop's backward layer at that hop: seals what its successor sent, or a PAD. */
@@ -212,6 +218,9 @@ export class BackwardSealer {
   }
 
   get cellsSealed (): number { return this.counter }
+
+  /** Erase the key (circuit end). */
+  wipe (): void { memzero(this.key) }
 }
 
 export type BackwardResult =
@@ -255,4 +264,7 @@ export class BackwardOpener {
     }
     return { kind: 'data', payload: layer }
   }
+
+  /** Erase every hop's backward key (circuit end). */
+  wipe (): void { for (const k of this.keys) memzero(k) }
 }

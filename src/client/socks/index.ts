@@ -1,0 +1,10 @@
+/** The SOCKS5 front door of the client: the public API for the rest of mixgate. */
+export { SocksFront, SOCKS_DEFAULTS } from './socks-front.js'
+export type { SocksFrontOptions } from './socks-front.js'
+export type { ConnectRequest, PendingConnect } from './pending-connect.js'
+export { SocksWarningCode } from './socks-connection.js'
+export type { ConnectHandler } from './socks-connection.js'
+export { SocksError, SocksErrorCode } from './socks-error.js'
+export type { SocksCountersSnapshot } from './socks-counters.js'
+export { Rep } from './socks-constants.js'
+export type { AuthMethods } from './greeting.js'

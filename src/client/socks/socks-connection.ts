@@ -1,0 +1,324 @@
+/**
+ * One app connection to the front door, from its first byte to the hand-off or the close.
+ *
+ *   GREETING → (AUTH) → REQUEST → PENDING → OPEN        (accept(): the caller owns the socket)
+ *            ↘ any failure, reject(), timeout → CLOSING → CLOSED
+ *
+ * Why not socksv5's Server, which would do all of this: it answers unsupported commands and
+ * denials with a 2-byte, malformed reply (05 07 / 05 02) and cannot send any other REP; it
+ * closes on a bad greeting or request without a reply and without telling us why (no error
+ * reaches its user, so no typed error or counter is possible); it has no handshake timeout;
+ * it formats IPv6 destinations wrongly; and its accept() resumes the socket on the next tick,
+ * which drops any early data nobody is listening for yet. We keep its greeting parser
+ * (greeting.ts) and drive it, our RFC 1929 decoder (user-pass.ts) and our request decoder
+ * (socks-request.ts) from this state machine.
+ *
+ * No byte is lost: socksv5's parser unshifts the bytes after the greeting into the paused
+ * socket; our decoders take exactly their message from each chunk and pass the rest on, and
+ * the bytes after the request are unshifted back into the socket, now paused, for the caller.
+ * Memory per handshake is bounded: at most 255 method bytes, 513 credential bytes or 262
+ * request bytes, plus the socket's own buffer, which stops reading from the kernel while
+ * paused (TCP back-pressure then holds the app).
+ *
+ * After a failure reply the socket is ended, not destroyed, and what the app still sends is
+ * read and dropped until it closes (bounded by a linger timer): closing with unread bytes
+ * would send a TCP RST, and an app that pipelined data could lose the reply to it.
+ */
+import type { Socket } from 'node:net'
+import { readGreeting, selectMethod } from './greeting.js'
+import type { AuthMethods } from './greeting.js'
+import type { ConnectRequest, PendingConnect } from './pending-connect.js'
+import { Command, Method, Rep } from './socks-constants.js'
+import { SocksError, SocksErrorCode } from './socks-error.js'
+import { encodeMethodSelection, encodeReply, encodeUserPassFailure, encodeUserPassSuccess } from './socks-reply.js'
+import { MAX_REQUEST_BYTES, decodeRequest } from './socks-request.js'
+import type { Decoded, SocksRequest } from './socks-request.js'
+import { MAX_USER_PASS_BYTES, decodeUserPass } from './user-pass.js'
+import type { Credentials } from './user-pass.js'
+
+export const ConnectionState = {
+  GREETING: 'greeting',
+  AUTH: 'auth',
+  REQUEST: 'request',
+  PENDING: 'pending',
+  OPEN: 'open',
+  CLOSING: 'closing',
+  CLOSED: 'closed',
+} as const
+export type ConnectionState = typeof ConnectionState[keyof typeof ConnectionState]
+
+export const SocksWarningCode = {
+  /** The app sent an IP address, so it resolved the name itself (socks5, not socks5h): a DNS leak. */
+  UNSAFE_IP_LITERAL: 'SOCKS_UNSAFE_IP_LITERAL',
+} as const
+export type SocksWarningCode = typeof SocksWarningCode[keyof typeof SocksWarningCode]
+
+export type ConnectHandler = (request: ConnectRequest, pending: PendingConnect) => void | Promise<void>
+
+export interface ConnectionSettings {
+  readonly auth: AuthMethods
+  readonly safeSocks: boolean
+  readonly handshakeTimeoutMs: number
+  readonly lingerMs: number
+  readonly onConnect: ConnectHandler
+}
+
+/** How a connection tells the front what happened (counting and reporting live there). */
+export interface ConnectionEvents {
+  error (err: SocksError): void
+  warning (code: SocksWarningCode): void
+  accepted (): void
+  rejected (rep: number): void
+  /** The connection no longer needs the front: handed off (OPEN) or CLOSED. */
+  released (connection: SocksConnection): void
+}
+
+const EMPTY = Buffer.alloc(0)
+
+function isHandshaking (state: ConnectionState): boolean {
+  return state === ConnectionState.GREETING || state === ConnectionState.AUTH || state === ConnectionState.REQUEST
+}
+
+export class SocksConnection {
+  readonly #socket: Socket
+  readonly #settings: ConnectionSettings
+  readonly #events: ConnectionEvents
+  #state: ConnectionState = ConnectionState.GREETING
+  #handshakeTimer: NodeJS.Timeout | undefined
+  #lingerTimer: NodeJS.Timeout | undefined
+  #stopGreeting: (() => void) | undefined
+  #credentials: Credentials | undefined
+  /** Bytes of an RFC 1929 request or a SOCKS request that is not complete yet. */
+  #partial: Buffer = EMPTY
+  /** What the handler sees: only the socket and the three ways to answer. */
+  readonly #pending: PendingConnect
+  readonly #onData = (chunk: Buffer): void => { this.#read(chunk) }
+
+  constructor (socket: Socket, settings: ConnectionSettings, events: ConnectionEvents) {
+    this.#socket = socket
+    this.#settings = settings
+    this.#events = events
+    this.#pending = {
+      socket,
+      takeEarlyData: () => this.#takeEarlyData(),
+      accept: () => this.#accept(),
+      reject: (rep: number) => this.#rejectByCaller(rep),
+    }
+    socket.setNoDelay(true)
+    // Kept for the socket's whole life, even after hand-off: an app's reset must never become
+    // an unhandled 'error' that takes the whole front down.
+    socket.on('error', (err) => { this.#onSocketGone(err) })
+    socket.on('end', () => { this.#onSocketGone(undefined) })
+    socket.on('close', () => { this.#onClose() })
+    this.#handshakeTimer = setTimeout(() => {
+      this.#fail(new SocksError(SocksErrorCode.HANDSHAKE_TIMEOUT, `no complete SOCKS request within ${settings.handshakeTimeoutMs} ms`))
+    }, settings.handshakeTimeoutMs)
+    this.#stopGreeting = readGreeting(socket, (methods) => { this.#onMethods(methods) }, (err) => { this.#fail(err) })
+  }
+
+  get state (): ConnectionState {
+    return this.#state
+  }
+
+  /** Closes at once (the front is shutting down): not the app's fault, so no error is reported. */
+  destroy (): void {
+    this.#clearTimers()
+    if (this.#state !== ConnectionState.OPEN) this.#state = ConnectionState.CLOSED
+    this.#socket.destroy()
+  }
+
+  #onMethods (methods: Uint8Array): void {
+    if (this.#state !== ConnectionState.GREETING) return
+    this.#stopGreeting = undefined
+    const method = selectMethod(methods, this.#settings.auth)
+    if (method === undefined) {
+      this.#fail(new SocksError(SocksErrorCode.NO_ACCEPTABLE_METHOD, 'app offers no method this front accepts'),
+        encodeMethodSelection(Method.NO_ACCEPTABLE))
+      return
+    }
+    this.#socket.write(encodeMethodSelection(method))
+    this.#state = method === Method.USER_PASS ? ConnectionState.AUTH : ConnectionState.REQUEST
+    this.#socket.on('data', this.#onData)
+    this.#socket.resume()
+  }
+
+  /** AUTH and REQUEST: one listener, so bytes after the credentials go straight on. */
+  #read (chunk: Buffer): void {
+    try {
+      let rest = chunk
+      if (this.#state === ConnectionState.AUTH) {
+        const auth = this.#decodeFrom(rest, MAX_USER_PASS_BYTES, decodeUserPass)
+        if (auth === undefined) return
+        this.#credentials = auth.value
+        this.#socket.write(encodeUserPassSuccess())
+        this.#state = ConnectionState.REQUEST
+        rest = auth.rest
+        if (rest.length === 0) return
+      }
+      if (this.#state !== ConnectionState.REQUEST) return
+      const request = this.#decodeFrom(rest, MAX_REQUEST_BYTES, decodeRequest)
+      if (request === undefined) return
+      this.#socket.removeListener('data', this.#onData)
+      this.#socket.pause()
+      if (request.rest.length > 0) this.#socket.unshift(request.rest)
+      this.#onRequest(request.value)
+    } catch (err) {
+      if (!(err instanceof SocksError)) throw err
+      if (this.#state === ConnectionState.AUTH) this.#fail(err, encodeUserPassFailure())
+      else this.#fail(err, err.rep === undefined ? undefined : encodeReply(err.rep))
+    }
+  }
+
+  /**
+   * Adds at most what one message can hold (`max`) to the partial bytes and decodes them.
+   * Returns the message and every byte of `chunk` after it, or undefined if it is not complete
+   * (a message of `max` bytes always is, so the partial bytes never exceed `max`).
+   */
+  #decodeFrom<T> (chunk: Buffer, max: number, decode: (bytes: Uint8Array) => Decoded<T> | undefined): { value: T, rest: Buffer } | undefined {
+    const taken = chunk.subarray(0, max - this.#partial.length)
+    const bytes = this.#partial.length === 0 ? taken : Buffer.concat([this.#partial, taken])
+    const decoded = decode(bytes)
+    if (decoded === undefined) {
+      this.#partial = Buffer.from(bytes) // a copy: never pin the app's whole chunk
+      return undefined
+    }
+    this.#partial = EMPTY
+    const tail = bytes.subarray(decoded.bytesRead)
+    const rest = chunk.subarray(taken.length)
+    return { value: decoded.value, rest: tail.length === 0 ? rest : Buffer.concat([tail, rest]) }
+  }
+
+  #onRequest (request: SocksRequest): void {
+    if (request.command !== Command.CONNECT) {
+      const err = new SocksError(SocksErrorCode.COMMAND_UNSUPPORTED, `command ${request.command} is not supported, only CONNECT`,
+        { rep: Rep.COMMAND_NOT_SUPPORTED })
+      this.#fail(err, encodeReply(Rep.COMMAND_NOT_SUPPORTED))
+      return
+    }
+    clearTimeout(this.#handshakeTimer)
+    this.#handshakeTimer = undefined
+    if (request.addressType !== 'hostname') {
+      this.#events.warning(SocksWarningCode.UNSAFE_IP_LITERAL)
+      if (this.#settings.safeSocks) {
+        this.#state = ConnectionState.PENDING
+        this.#reject(Rep.NOT_ALLOWED)
+        return
+      }
+    }
+    this.#state = ConnectionState.PENDING
+    const connect: ConnectRequest = {
+      host: request.host,
+      port: request.port,
+      addressType: request.addressType,
+      ...(this.#credentials === undefined ? {} : { username: this.#credentials.username, password: this.#credentials.password }),
+    }
+    try {
+      const result = this.#settings.onConnect(connect, this.#pending)
+      if (result !== undefined && typeof result.then === 'function') {
+        result.then(undefined, (err: unknown) => { this.#handlerFailed(err) })
+      }
+    } catch (err) {
+      this.#handlerFailed(err)
+    }
+  }
+
+  #takeEarlyData (): Buffer[] {
+    if (this.#state !== ConnectionState.PENDING && this.#state !== ConnectionState.OPEN) return []
+    const chunks: Buffer[] = []
+    for (let chunk = this.#socket.read() as Buffer | null; chunk !== null; chunk = this.#socket.read() as Buffer | null) {
+      chunks.push(chunk)
+    }
+    return chunks
+  }
+
+  #accept (): boolean {
+    if (this.#appGone()) return false
+    this.#assertPending('accept')
+    this.#state = ConnectionState.OPEN
+    this.#socket.write(encodeReply(Rep.SUCCEEDED))
+    this.#events.accepted()
+    this.#events.released(this)
+    return true
+  }
+
+  #rejectByCaller (rep: number): boolean {
+    if (!Number.isInteger(rep) || rep < 0x01 || rep > 0xff) {
+      throw new SocksError(SocksErrorCode.INVALID_USE, 'reject() needs a failure REP code, 0x01..0xFF')
+    }
+    if (this.#appGone()) return false
+    this.#assertPending('reject')
+    this.#reject(rep)
+    return true
+  }
+
+  #reject (rep: number): void {
+    this.#state = ConnectionState.CLOSING
+    this.#events.rejected(rep)
+    this.#closeAfter(encodeReply(rep))
+  }
+
+  /** The handler threw or rejected: if the request is still unanswered, the app gets REP 0x01. */
+  #handlerFailed (cause: unknown): void {
+    const unanswered = this.#state === ConnectionState.PENDING && !this.#appGone()
+    this.#events.error(new SocksError(SocksErrorCode.HANDLER_FAILED, 'the connect handler failed',
+      unanswered ? { cause, rep: Rep.GENERAL_FAILURE } : { cause }))
+    if (unanswered) this.#reject(Rep.GENERAL_FAILURE)
+  }
+
+  #appGone (): boolean {
+    return this.#state === ConnectionState.CLOSED || this.#socket.destroyed
+  }
+
+  #assertPending (what: string): void {
+    if (this.#state !== ConnectionState.PENDING) {
+      throw new SocksError(SocksErrorCode.INVALID_USE, `${what}() on a request already answered (state ${this.#state})`)
+    }
+  }
+
+  /** A handshake failure: report, answer if there is an answer, close this connection only. */
+  #fail (err: SocksError, reply?: Buffer): void {
+    if (!isHandshaking(this.#state)) return
+    this.#stopGreeting?.()
+    this.#stopGreeting = undefined
+    this.#state = ConnectionState.CLOSING
+    this.#events.error(err)
+    if (err.rep !== undefined) this.#events.rejected(err.rep)
+    // During the handshake only our parsers listen; they must not see what comes next.
+    this.#socket.removeAllListeners('data')
+    this.#closeAfter(reply)
+  }
+
+  #closeAfter (reply: Buffer | undefined): void {
+    this.#clearTimers()
+    this.#partial = EMPTY
+    if (!this.#socket.destroyed) {
+      if (reply === undefined) this.#socket.end()
+      else this.#socket.end(reply)
+      this.#socket.resume() // read and drop until the app closes: see the file comment
+    }
+    this.#lingerTimer = setTimeout(() => { this.#socket.destroy() }, this.#settings.lingerMs)
+    this.#lingerTimer.unref()
+  }
+
+  #onSocketGone (err: Error | undefined): void {
+    if (isHandshaking(this.#state)) {
+      this.#fail(new SocksError(SocksErrorCode.TRUNCATED, 'app closed the connection before its request was complete',
+        err === undefined ? undefined : { cause: err }))
+    }
+  }
+
+  #onClose (): void {
+    this.#onSocketGone(undefined)
+    const handedOff = this.#state === ConnectionState.OPEN
+    this.#state = ConnectionState.CLOSED
+    this.#clearTimers()
+    if (!handedOff) this.#events.released(this)
+  }
+
+  #clearTimers (): void {
+    clearTimeout(this.#handshakeTimer)
+    clearTimeout(this.#lingerTimer)
+    this.#handshakeTimer = undefined
+    this.#lingerTimer = undefined
+  }
+}

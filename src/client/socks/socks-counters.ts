@@ -1,0 +1,46 @@
+/**
+ * Aggregate counters of the front door, for /metrics: never per connection, never an address
+ * or a destination (DESIGN-REVIEW R19).
+ */
+
+export interface SocksCountersSnapshot {
+  /** TCP connections accepted from apps. */
+  readonly connections: number
+  /** Connections still in the handshake or waiting for accept()/reject() right now. */
+  readonly pending: number
+  /** CONNECTs answered with success. */
+  readonly accepted: number
+  /** Failure replies sent, by REP code (from reject(), safeSocks, and bad requests). */
+  readonly rejected: Readonly<Record<number, number>>
+  /** Handshake errors, by SocksError code. */
+  readonly errors: Readonly<Record<string, number>>
+  /** Warnings, by code (SOCKS_UNSAFE_IP_LITERAL). */
+  readonly warnings: Readonly<Record<string, number>>
+}
+
+export class SocksCounters {
+  connections = 0
+  accepted = 0
+  readonly #rejected = new Map<number, number>()
+  readonly #errors = new Map<string, number>()
+  readonly #warnings = new Map<string, number>()
+
+  rejected (rep: number): void { bump(this.#rejected, rep) }
+  error (code: string): void { bump(this.#errors, code) }
+  warning (code: string): void { bump(this.#warnings, code) }
+
+  snapshot (pending: number): SocksCountersSnapshot {
+    return {
+      connections: this.connections,
+      pending,
+      accepted: this.accepted,
+      rejected: Object.fromEntries(this.#rejected),
+      errors: Object.fromEntries(this.#errors),
+      warnings: Object.fromEntries(this.#warnings),
+    }
+  }
+}
+
+function bump<K> (map: Map<K, number>, key: K): void {
+  map.set(key, (map.get(key) ?? 0) + 1)
+}

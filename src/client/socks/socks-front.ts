@@ -1,0 +1,157 @@
+/**
+ * The client's SOCKS5 front door: where apps (browsers, curl, anything socks5h) hand us
+ * their TCP streams.
+ *
+ * It serves CONNECT only, with no authentication and/or username/password (any credentials:
+ * they are an isolation key, Tor's IsolateSOCKSAuth), and hands every request to `onConnect`
+ * without replying: the app hears success or failure only when the handler calls accept() or
+ * reject(rep), after the exit answered (DESIGN-REVIEW R20). Names are never resolved here.
+ * A bad or silent app costs one connection, reported as a typed SocksError; everyone else is
+ * served on. Built on socksv5's greeting parser; the rest is ours, for reasons given in
+ * socks-connection.ts (server loop, replies), socks-request.ts and user-pass.ts (decoders).
+ */
+import { createServer } from 'node:net'
+import type { AddressInfo, Server } from 'node:net'
+import type { AuthMethods } from './greeting.js'
+import { ConnectionState, SocksConnection } from './socks-connection.js'
+import type { ConnectHandler, SocksWarningCode } from './socks-connection.js'
+import { SocksCounters } from './socks-counters.js'
+import type { SocksCountersSnapshot } from './socks-counters.js'
+import { SocksError, SocksErrorCode } from './socks-error.js'
+
+export interface SocksFrontOptions {
+  /** Listening address; keep it on loopback unless you mean to serve other machines. */
+  readonly host?: string
+  /** Listening port; 0 picks a free one (listen() tells which). */
+  readonly port?: number
+  readonly auth: AuthMethods
+  /** Time an app has from connecting to a complete request (default 10 000 ms). */
+  readonly handshakeTimeoutMs?: number
+  /** Refuse IP-literal requests with REP 0x02 instead of only warning (Tor's SafeSocks). */
+  readonly safeSocks?: boolean
+  /** How long a refused app may take to read its reply and close (default 2 000 ms). */
+  readonly lingerMs?: number
+  readonly onConnect: ConnectHandler
+  /** A request was served (or refused, with safeSocks) but is unsafe; carries no address. */
+  readonly onWarning?: (code: SocksWarningCode) => void
+  /** One connection failed and was closed; the front serves on. */
+  readonly onError?: (err: SocksError) => void
+}
+
+export const SOCKS_DEFAULTS = {
+  host: '127.0.0.1',
+  port: 1080,
+  handshakeTimeoutMs: 10_000,
+  lingerMs: 2_000,
+} as const
+
+export class SocksFront {
+  readonly #options: SocksFrontOptions
+  readonly #server: Server
+  readonly #counters = new SocksCounters()
+  /** Connections in the handshake, waiting for an answer, or lingering after a refusal. */
+  readonly #live = new Set<SocksConnection>()
+  #listening = false
+
+  constructor (options: SocksFrontOptions) {
+    validateOptions(options)
+    this.#options = options
+    const settings = {
+      auth: { none: options.auth.none, userPass: options.auth.userPass },
+      safeSocks: options.safeSocks ?? false,
+      handshakeTimeoutMs: options.handshakeTimeoutMs ?? SOCKS_DEFAULTS.handshakeTimeoutMs,
+      lingerMs: options.lingerMs ?? SOCKS_DEFAULTS.lingerMs,
+      onConnect: options.onConnect,
+    }
+    const events = {
+      error: (err: SocksError) => { this.#counters.error(err.code); this.#report(err) },
+      warning: (code: SocksWarningCode) => {
+        this.#counters.warning(code)
+        callSafely(() => options.onWarning?.(code))
+      },
+      accepted: () => { this.#counters.accepted++ },
+      rejected: (rep: number) => { this.#counters.rejected(rep) },
+      released: (connection: SocksConnection) => { this.#live.delete(connection) },
+    }
+    // allowHalfOpen: an app may send its request and half-close; the data phase must still
+    // carry the answer back, so only the caller decides when the write side ends.
+    this.#server = createServer({ allowHalfOpen: true, noDelay: true }, (socket) => {
+      this.#counters.connections++
+      this.#live.add(new SocksConnection(socket, settings, events))
+    })
+    this.#server.on('error', (err) => {
+      // Before listen() resolves, listen() reports it; afterwards (EMFILE while accepting) it
+      // is reported here and the server keeps listening.
+      if (this.#listening) {
+        this.#report(new SocksError(SocksErrorCode.LISTEN_FAILED, 'accepting an app connection failed', { cause: err }))
+      }
+    })
+  }
+
+  /** Starts listening; resolves with the actual address (useful with port 0). */
+  async listen (): Promise<{ host: string, port: number }> {
+    const host = this.#options.host ?? SOCKS_DEFAULTS.host
+    const port = this.#options.port ?? SOCKS_DEFAULTS.port
+    await new Promise<void>((resolve, reject) => {
+      const onError = (err: Error): void => {
+        reject(new SocksError(SocksErrorCode.LISTEN_FAILED, 'cannot listen for SOCKS connections',
+          { cause: err, detail: `${host}:${port}` }))
+      }
+      this.#server.once('error', onError)
+      this.#server.listen(port, host, () => {
+        this.#server.off('error', onError)
+        resolve()
+      })
+    })
+    this.#listening = true
+    const address = this.#server.address() as AddressInfo
+    return { host: address.address, port: address.port }
+  }
+
+  /**
+   * Stops accepting and destroys every connection still in its handshake or waiting for an
+   * answer. Streams already accepted belong to the caller and are left alone.
+   */
+  async close (): Promise<void> {
+    this.#listening = false
+    if (this.#server.listening) this.#server.close()
+    for (const connection of this.#live) connection.destroy()
+    this.#live.clear()
+    // The listening handle is closed synchronously; wait one turn so 'close' events of the
+    // destroyed sockets have run before the caller goes on.
+    await new Promise<void>((resolve) => setImmediate(resolve))
+  }
+
+  counters (): SocksCountersSnapshot {
+    let pending = 0
+    for (const connection of this.#live) if (connection.state !== ConnectionState.CLOSING) pending++
+    return this.#counters.snapshot(pending)
+  }
+
+  #report (err: SocksError): void {
+    callSafely(() => this.#options.onError?.(err))
+  }
+}
+
+/**
+ * A reporting callback (a logger) that throws must not take down the front, which runs it
+ * from socket events: its failure is dropped, the counters still hold what happened.
+ */
+function callSafely (fn: () => void): void {
+  try { fn() } catch { /* see above */ }
+}
+
+function validateOptions (options: SocksFrontOptions): void {
+  const bad = (message: string): SocksError => new SocksError(SocksErrorCode.CONFIG, message)
+  if (typeof options.onConnect !== 'function') throw bad('onConnect must be a function')
+  if (options.auth === undefined || (options.auth.none !== true && options.auth.userPass !== true)) {
+    throw bad('auth must enable at least one of none and userPass')
+  }
+  const { port, handshakeTimeoutMs, lingerMs } = options
+  if (port !== undefined && (!Number.isInteger(port) || port < 0 || port > 65535)) throw bad('port must be an integer 0..65535')
+  for (const [name, value] of [['handshakeTimeoutMs', handshakeTimeoutMs], ['lingerMs', lingerMs]] as const) {
+    if (value !== undefined && (!Number.isFinite(value) || value <= 0 || value > 2 ** 31 - 1)) {
+      throw bad(`${name} must be a positive number of milliseconds`)
+    }
+  }
+}

@@ -1,0 +1,143 @@
+/**
+ * The streams of one circuit, at either endpoint: dispatches incoming relay messages to their
+ * streams, keeps the circuit-level credit window, and wakes streams that waited for circuit
+ * credit in turn (round robin), so one bulk stream cannot starve the others for long.
+ *
+ * What differs between the client and the exit (BEGIN, CONNECTED, LOOP) goes to the `events`
+ * callbacks; everything both share lives here.
+ */
+import { EndReason } from '../protocol/end-reason.js'
+import { CIRCUIT_SENDME_INCREMENT, CIRCUIT_WINDOW } from '../protocol/flow-control.js'
+import { CIRCUIT_STREAM, RelayCommand, type RelayMessage } from '../protocol/relay-payload.js'
+import { StreamPipe, type StreamCircuit } from './stream-pipe.js'
+
+export interface CircuitStreamEvents {
+  /** Encode, seal and queue one relay message toward the other endpoint. */
+  send (streamId: number, command: RelayCommand, data: Uint8Array | undefined): void
+  /** A relay message this endpoint does not handle generically (BEGIN, CONNECTED, LOOP, END before attach). */
+  control (message: RelayMessage, stream: StreamPipe | undefined): void
+  /** A stream ended (cleanly when `reason` is null). */
+  streamClosed? (stream: StreamPipe, reason: EndReason | null): void
+  /** The peer broke the protocol (overran a window, unknown stream data …): counted, never fatal. */
+  violation? (what: string): void
+}
+
+export class CircuitStreams implements StreamCircuit {
+  readonly dataBytes: number
+  private readonly events: CircuitStreamEvents
+  private readonly streams = new Map<number, StreamPipe>()
+  private packageWindow = CIRCUIT_WINDOW
+  private received = 0
+  private readonly waiting: StreamPipe[] = []
+  private waking = false
+
+  constructor (dataBytes: number, events: CircuitStreamEvents) {
+    this.dataBytes = dataBytes
+    this.events = events
+  }
+
+  get size (): number { return this.streams.size }
+
+  has (streamId: number): boolean { return this.streams.has(streamId) }
+
+  get (streamId: number): StreamPipe | undefined { return this.streams.get(streamId) }
+
+  /** Create the stream with this ID (the caller has checked it is free). */
+  open (streamId: number): StreamPipe {
+    const stream = new StreamPipe(streamId, this)
+    this.streams.set(streamId, stream)
+    return stream
+  }
+
+  /** Every open stream, e.g. to end them all when the circuit goes away. */
+  all (): StreamPipe[] { return [...this.streams.values()] }
+
+  // --- StreamCircuit --------------------------------------------------------------------
+
+  sendRelay (streamId: number, command: RelayCommand, data?: Uint8Array): void {
+    this.events.send(streamId, command, data)
+  }
+
+  takeCircuitCredit (stream: StreamPipe): boolean {
+    if (this.packageWindow > 0) {
+      this.packageWindow--
+      return true
+    }
+    if (!this.waiting.includes(stream)) this.waiting.push(stream)
+    return false
+  }
+
+  streamClosed (stream: StreamPipe, reason: EndReason | null): void {
+    if (this.streams.get(stream.id) === stream) this.streams.delete(stream.id)
+    const i = this.waiting.indexOf(stream)
+    if (i >= 0) this.waiting.splice(i, 1)
+    this.events.streamClosed?.(stream, reason)
+  }
+
+  // --- incoming -------------------------------------------------------------------------
+
+  /** Handle one relay message from the other endpoint. */
+  handle (message: RelayMessage): void {
+    const { streamId, command } = message
+    if (streamId === CIRCUIT_STREAM) {
+      if (command === RelayCommand.SENDME) this.circuitSendme()
+      else if (command !== RelayCommand.DROP) this.events.control(message, undefined)
+      return
+    }
+    const stream = this.streams.get(streamId)
+    switch (command) {
+      case RelayCommand.DATA:
+        if (++this.received >= CIRCUIT_SENDME_INCREMENT) {
+          this.received -= CIRCUIT_SENDME_INCREMENT
+          this.events.send(CIRCUIT_STREAM, RelayCommand.SENDME, undefined)
+        }
+        if (stream === undefined || !stream.isAttached) {
+          if (stream === undefined) this.events.violation?.('data for an unknown stream')
+          else { this.events.violation?.('data before the stream was connected'); stream.close(EndReason.PROTOCOL, true) }
+          return
+        }
+        if (!stream.onData(message.data)) {
+          this.events.violation?.('stream window overrun')
+          stream.close(EndReason.PROTOCOL, true)
+        }
+        return
+      case RelayCommand.SENDME:
+        if (stream !== undefined && !stream.onSendme()) {
+          this.events.violation?.('stream SENDME beyond the window')
+          stream.close(EndReason.PROTOCOL, true)
+        }
+        return
+      case RelayCommand.FINISH:
+        stream?.onFinish()
+        return
+      case RelayCommand.END:
+        if (stream !== undefined && stream.isAttached) stream.onEnd()
+        else this.events.control(message, stream)
+        return
+      default:
+        this.events.control(message, stream)
+    }
+  }
+
+  private circuitSendme (): void {
+    if (this.packageWindow + CIRCUIT_SENDME_INCREMENT > CIRCUIT_WINDOW) {
+      this.events.violation?.('circuit SENDME beyond the window')
+      return
+    }
+    this.packageWindow += CIRCUIT_SENDME_INCREMENT
+    if (this.waking) return
+    this.waking = true
+    // Wake waiting streams in turn; each takes what credit it can, the rest wait again.
+    const queue = this.waiting.splice(0)
+    for (const stream of queue) {
+      if (this.packageWindow <= 0) { this.waiting.push(stream); continue }
+      stream.pump()
+    }
+    this.waking = false
+  }
+
+  /** End every stream (the circuit is going away); peers are told when `notifyPeer`. */
+  closeAll (reason: EndReason, notifyPeer: boolean): void {
+    for (const stream of [...this.streams.values()]) stream.close(reason, notifyPeer)
+  }
+}

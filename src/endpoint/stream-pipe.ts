@@ -1,0 +1,211 @@
+/**
+ * One TCP stream carried on a circuit, as either endpoint sees it (client: the app's socket;
+ * exit: the socket to the destination host).
+ *
+ * Socket → circuit: bytes are cut into DATA cells as they arrive, each spending one cell of
+ * stream credit and one of circuit credit; without credit the socket is paused, so at most a
+ * window of data is ever queued (memory stays bounded whatever the peer or the app does).
+ * Circuit → socket: DATA is written to the socket, and credit goes back (SENDME) only once the
+ * socket has taken it without backpressure: a slow reader at either end stops the sender.
+ * Half-close travels both ways: a socket's FIN becomes FINISH, a FINISH becomes `socket.end()`.
+ */
+import type { Socket } from 'node:net'
+import { EndReason, endReasonForErrno } from '../protocol/end-reason.js'
+import { STREAM_SENDME_INCREMENT, STREAM_WINDOW } from '../protocol/flow-control.js'
+import { RelayCommand } from '../protocol/relay-payload.js'
+
+/** What a stream needs from the circuit that carries it. */
+export interface StreamCircuit {
+  /** Maximum DATA bytes per cell in this endpoint's sending direction. */
+  readonly dataBytes: number
+  /** Queue one relay message toward the other endpoint. */
+  sendRelay (streamId: number, command: RelayCommand, data?: Uint8Array): void
+  /** Spend one cell of circuit credit; `false` means the stream must wait (it is woken later). */
+  takeCircuitCredit (stream: StreamPipe): boolean
+  /** The stream is gone: forget it. */
+  streamClosed (stream: StreamPipe, reason: EndReason | null): void
+}
+
+export class StreamPipe {
+  readonly id: number
+  private readonly circuit: StreamCircuit
+  private socket: Socket | null = null
+  /** DATA cells we may still send before the peer's SENDME. */
+  private packageWindow = STREAM_WINDOW
+  /** DATA cells the peer may still send before we owe it credit. */
+  private deliverWindow = STREAM_WINDOW
+  /** Cells the socket took without backpressure, not yet acknowledged with a SENDME. */
+  private delivered = 0
+  /** Cells written while the socket was backpressured; acknowledged on 'drain'. */
+  private awaitingDrain = 0
+  private readonly pending: Buffer[] = []
+  private pendingBytes = 0
+  private socketEnded = false
+  private finishSent = false
+  private finishReceived = false
+  private closed = false
+  bytesIn = 0
+  bytesOut = 0
+
+  constructor (id: number, circuit: StreamCircuit) {
+    this.id = id
+    this.circuit = circuit
+  }
+
+  get isClosed (): boolean { return this.closed }
+  get isAttached (): boolean { return this.socket !== null }
+
+  /** Queue bytes read from the socket before it was attached (optimistic data beyond BEGIN). */
+  prepend (chunks: readonly Uint8Array[]): void {
+    for (const chunk of chunks) {
+      if (chunk.length === 0) continue
+      this.pending.push(Buffer.from(chunk.buffer, chunk.byteOffset, chunk.length))
+      this.pendingBytes += chunk.length
+    }
+  }
+
+  /** Start carrying `socket`: from now on its bytes flow both ways. */
+  attach (socket: Socket): void {
+    this.socket = socket
+    socket.setNoDelay(true)
+    socket.on('data', (chunk: Buffer) => this.fromSocket(chunk))
+    socket.on('end', () => { this.socketEnded = true; this.pump() })
+    socket.on('drain', () => this.drained())
+    socket.on('error', (err: NodeJS.ErrnoException) => this.close(endReasonForErrno(err.code), true))
+    socket.on('close', () => {
+      // A socket that closes after both FINs is a clean end; anything else resets the stream.
+      if (!this.closed) this.close(this.finishSent && this.finishReceived ? null : EndReason.DONE, true)
+    })
+    if (this.finishReceived) socket.end()
+    socket.resume()
+    if (this.pendingBytes > 0) this.pump()
+  }
+
+  // --- socket → circuit -----------------------------------------------------------------
+
+  private fromSocket (chunk: Buffer): void {
+    this.pending.push(chunk)
+    this.pendingBytes += chunk.length
+    this.pump()
+  }
+
+  /** Send as much pending data as credit allows; pause the socket when credit runs out. */
+  pump (): void {
+    if (this.closed) return
+    const max = this.circuit.dataBytes
+    while (this.pendingBytes > 0 && this.packageWindow > 0 && this.circuit.takeCircuitCredit(this)) {
+      const cell = this.take(Math.min(max, this.pendingBytes))
+      this.packageWindow--
+      this.bytesOut += cell.length
+      this.circuit.sendRelay(this.id, RelayCommand.DATA, cell)
+    }
+    if (this.pendingBytes > 0) {
+      this.socket?.pause()
+    } else {
+      if (this.socketEnded && !this.finishSent) {
+        this.finishSent = true
+        this.circuit.sendRelay(this.id, RelayCommand.FINISH)
+        this.closeIfDone()
+      }
+      if (!this.closed) this.socket?.resume()
+    }
+  }
+
+  private take (n: number): Uint8Array {
+    this.pendingBytes -= n
+    const first = this.pending[0]!
+    if (first.length === n) return this.pending.shift()!
+    if (first.length > n) {
+      this.pending[0] = first.subarray(n)
+      return first.subarray(0, n)
+    }
+    const out = Buffer.allocUnsafe(n)
+    let filled = 0
+    while (filled < n) {
+      const head = this.pending[0]!
+      const part = Math.min(head.length, n - filled)
+      head.copy(out, filled, 0, part)
+      filled += part
+      if (part === head.length) this.pending.shift()
+      else this.pending[0] = head.subarray(part)
+    }
+    return out
+  }
+
+  // --- circuit → socket -----------------------------------------------------------------
+
+  /** A DATA cell for this stream. Returns false if the peer overran its window. */
+  onData (data: Uint8Array): boolean {
+    if (this.closed) return true
+    if (this.deliverWindow <= 0 || this.finishReceived) return false
+    this.deliverWindow--
+    this.bytesIn += data.length
+    const socket = this.socket
+    if (socket === null) return false
+    if (socket.write(data)) {
+      this.delivered++
+      this.acknowledge()
+    } else {
+      this.awaitingDrain++
+    }
+    return true
+  }
+
+  private drained (): void {
+    this.delivered += this.awaitingDrain
+    this.awaitingDrain = 0
+    this.acknowledge()
+    if (!this.closed) this.closeIfDone()
+  }
+
+  private acknowledge (): void {
+    while (this.delivered >= STREAM_SENDME_INCREMENT && !this.closed) {
+      this.delivered -= STREAM_SENDME_INCREMENT
+      this.deliverWindow += STREAM_SENDME_INCREMENT
+      this.circuit.sendRelay(this.id, RelayCommand.SENDME)
+    }
+  }
+
+  onSendme (): boolean {
+    if (this.packageWindow + STREAM_SENDME_INCREMENT > STREAM_WINDOW) return false
+    this.packageWindow += STREAM_SENDME_INCREMENT
+    this.pump()
+    return true
+  }
+
+  /** The peer will send no more: pass the FIN on. */
+  onFinish (): void {
+    if (this.closed || this.finishReceived) return
+    this.finishReceived = true
+    this.socket?.end()
+    this.closeIfDone()
+  }
+
+  /** The peer ended the stream: drop the socket at once. */
+  onEnd (): void {
+    if (this.closed) return
+    this.close(null, false)
+  }
+
+  private closeIfDone (): void {
+    if (this.finishSent && this.finishReceived && this.awaitingDrain === 0) {
+      // Both directions are done; the socket closes on its own once flushed.
+      this.closed = true
+      this.circuit.streamClosed(this, null)
+    }
+  }
+
+  /**
+   * End the stream. `reason` is sent to the peer in an END when `notifyPeer` is set (and the
+   * stream did not end cleanly); the socket is destroyed.
+   */
+  close (reason: EndReason | null, notifyPeer: boolean): void {
+    if (this.closed) return
+    this.closed = true
+    if (notifyPeer && reason !== null) this.circuit.sendRelay(this.id, RelayCommand.END, Uint8Array.of(reason))
+    this.pending.length = 0
+    this.pendingBytes = 0
+    this.socket?.destroy()
+    this.circuit.streamClosed(this, reason)
+  }
+}

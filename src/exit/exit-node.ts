@@ -1,0 +1,163 @@
+/**
+ * The exit gateway: the last hop of the cascade, whose forward output goes to TCP.
+ *
+ * It is a hop like every mix (hop-node.ts: CREATE, replay, rounds, failure semantics); where
+ * a mix forwards a peeled cell, the exit reads the relay payload. BEGIN resolves with the
+ * pinned resolver, checks every address against the exit policy, and connects to the checked
+ * IP literal only (outbound.ts); the answer is CONNECTED or END with one reason. Streams are
+ * carried by the endpoint code the client shares (flow control, half-close); LOOP is echoed.
+ * Backward cells leave in rounds, like a mix's.
+ */
+import { decodeBegin } from '../protocol/begin.js'
+import { EndReason } from '../protocol/end-reason.js'
+import { ProtocolError } from '../protocol/errors.js'
+import { CIRCUIT_STREAM, decodeRelay, encodeRelay, RelayCommand, type RelayMessage } from '../protocol/relay-payload.js'
+import { CircuitStreams } from '../endpoint/circuit-streams.js'
+import type { StreamPipe } from '../endpoint/stream-pipe.js'
+import type { HopCircuit } from '../mix/hop-circuit.js'
+import { HopNode, type HopOptions } from '../mix/hop-node.js'
+import { openOutbound, type PolicyCheck } from './outbound.js'
+import type { HostResolver } from './resolver.js'
+
+export interface ExitOptions extends HopOptions {
+  readonly policy: PolicyCheck
+  readonly resolver: HostResolver
+  readonly connectTimeoutMs?: number
+  readonly maxStreamsPerCircuit?: number
+}
+
+export class ExitStats {
+  streamsOpened = 0
+  streamsRefused = 0
+  streamsActive = 0
+  relayMalformed = 0
+  violations = 0
+  loopsEchoed = 0
+  bytesToHosts = 0
+  bytesFromHosts = 0
+}
+
+export class ExitNode extends HopNode {
+  readonly exitStats = new ExitStats()
+  private readonly policy: PolicyCheck
+  private readonly resolver: HostResolver
+  private readonly connectTimeoutMs: number
+  private readonly maxStreamsPerCircuit: number
+  private readonly endpoints = new Map<HopCircuit, CircuitStreams>()
+
+  constructor (options: ExitOptions) {
+    super(options)
+    this.policy = options.policy
+    this.resolver = options.resolver
+    this.connectTimeoutMs = options.connectTimeoutMs ?? 10_000
+    this.maxStreamsPerCircuit = options.maxStreamsPerCircuit ?? 256
+  }
+
+  start (): void { this.startRounds() }
+
+  async stop (): Promise<void> {
+    this.stopRounds()
+    this.closePredecessors()
+  }
+
+  protected onCreated (circuit: HopCircuit): boolean {
+    const payloadBytes = this.geometry.backwardPayloadBytes
+    const streams: CircuitStreams = new CircuitStreams(this.geometry.backwardDataBytes, {
+      send: (streamId, command, data) => this.queueBackward(circuit, encodeRelay(payloadBytes, streamId, command, data)),
+      control: (message, stream) => this.control(circuit, streams, message, stream),
+      streamClosed: (stream) => {
+        if (stream.isAttached) this.exitStats.streamsActive--
+        this.exitStats.bytesToHosts += stream.bytesIn
+        this.exitStats.bytesFromHosts += stream.bytesOut
+      },
+      violation: () => { this.exitStats.violations++ },
+    })
+    this.endpoints.set(circuit, streams)
+    return true
+  }
+
+  protected peelForward (circuit: HopCircuit, body: Uint8Array): Uint8Array | null {
+    return circuit.peeler.peel(body)
+  }
+
+  protected onForward (circuit: HopCircuit, payload: Uint8Array): void {
+    const streams = this.endpoints.get(circuit)
+    if (streams === undefined) return
+    let message: RelayMessage
+    try {
+      message = decodeRelay(payload)
+    } catch (err) {
+      if (!(err instanceof ProtocolError)) throw err
+      this.exitStats.relayMalformed++
+      return
+    }
+    streams.handle(message)
+  }
+
+  protected onEnded (circuit: HopCircuit): void {
+    const streams = this.endpoints.get(circuit)
+    this.endpoints.delete(circuit)
+    streams?.closeAll(EndReason.DESTROY, false)
+  }
+
+  protected flushForward (): void {
+    // The exit's forward output is TCP, written as cells arrive.
+  }
+
+  private control (circuit: HopCircuit, streams: CircuitStreams, message: RelayMessage, stream: StreamPipe | undefined): void {
+    switch (message.command) {
+      case RelayCommand.BEGIN:
+        this.begin(streams, message)
+        return
+      case RelayCommand.LOOP:
+        this.exitStats.loopsEchoed++
+        this.queueBackward(circuit, encodeRelay(this.geometry.backwardPayloadBytes, CIRCUIT_STREAM, RelayCommand.LOOP, message.data))
+        return
+      case RelayCommand.END:
+        // The client gave up on a stream that has not connected yet.
+        stream?.close(null, false)
+        return
+      default:
+        this.exitStats.violations++
+    }
+  }
+
+  private begin (streams: CircuitStreams, message: RelayMessage): void {
+    const { streamId } = message
+    if (streams.has(streamId)) { this.exitStats.violations++; return }
+    const stream = streams.open(streamId)
+    if (streams.size > this.maxStreamsPerCircuit) {
+      this.exitStats.streamsRefused++
+      stream.close(EndReason.RESOURCE_LIMIT, true)
+      return
+    }
+    let target
+    try {
+      target = decodeBegin(message.data)
+    } catch (err) {
+      if (!(err instanceof ProtocolError)) throw err
+      this.exitStats.streamsRefused++
+      stream.close(EndReason.PROTOCOL, true)
+      return
+    }
+    const earlyData = Buffer.from(target.earlyData)
+    openOutbound({ host: target.host, port: target.port, policy: this.policy, resolver: this.resolver, connectTimeoutMs: this.connectTimeoutMs })
+      .then((result) => {
+        if (!result.ok) {
+          this.exitStats.streamsRefused++
+          stream.close(result.reason, true)
+          return
+        }
+        const socket = result.socket
+        if (stream.isClosed) { socket.destroy(); return }
+        this.exitStats.streamsOpened++
+        this.exitStats.streamsActive++
+        if (earlyData.length > 0) socket.write(earlyData)
+        streams.sendRelay(streamId, RelayCommand.CONNECTED)
+        stream.attach(socket)
+      }, () => {
+        this.exitStats.streamsRefused++
+        stream.close(EndReason.INTERNAL, true)
+      })
+  }
+}

@@ -1,0 +1,142 @@
+/**
+ * The exit's DNS resolver, pinned to the configured servers (DESIGN-REVIEW R12).
+ *
+ * Uses c-ares (`dns.Resolver`), never the system resolver (`dns.lookup`, getaddrinfo): c-ares
+ * queries go straight to the configured servers with `ares_query`, so /etc/hosts and the
+ * search domains of /etc/resolv.conf play no part, and every name is asked as the FQDN it
+ * was given. A name the exit operator keeps in /etc/hosts (an internal host) therefore does
+ * not resolve through the exit.
+ *
+ * Each resolution gets a fresh c-ares channel (about 0.1 ms to create), so no answer cached
+ * for one circuit can ever be seen, or timed, by another (the "timeless" cache probes of
+ * Dahlberg & Pulls against Tor exits). Node's c-ares channels keep no cache of their own as
+ * Node configures them; the fresh channel makes that independent of the c-ares version.
+ * It also lets the deadline cancel exactly this resolution.
+ *
+ * `localhost` and `*.localhost` map to 127.0.0.1 and ::1 without a query (RFC 6761 §6.3),
+ * which the default policy then refuses. IP literals pass through as given (an IPv6 literal
+ * may come in brackets; it leaves without). Every failure, whatever the cause, is
+ * RESOLVE_FAILED: the reason tells a client nothing about the exit's DNS view.
+ */
+import net from 'node:net'
+import { Resolver } from 'node:dns/promises'
+import { EndReason } from '../protocol/end-reason.js'
+import { ResolverConfigError } from './errors.js'
+
+export type ResolveResult =
+  | { readonly ok: true, readonly addresses: string[] }
+  | { readonly ok: false, readonly reason: EndReason }
+
+/** What outbound.ts needs from a resolver (tests may pass their own). */
+export interface HostResolver {
+  resolve (host: string): Promise<ResolveResult>
+}
+
+export interface PinnedResolverOptions {
+  /**
+   * DNS servers in the form `dns.setServers` takes: `192.0.2.53`, `192.0.2.53:5353`,
+   * `2001:db8::53`, `[2001:db8::53]:5353`. At least one; IP literals only.
+   */
+  readonly servers: readonly string[]
+  /** Deadline for one resolution (A and AAAA together), in ms. Default 5000. */
+  readonly timeoutMs?: number
+}
+
+export const DEFAULT_RESOLVE_TIMEOUT_MS = 5000
+
+/** c-ares tries per server; each try gets half the deadline, the deadline cuts the rest. */
+const TRIES = 2
+
+const FAILED: ResolveResult = Object.freeze({ ok: false, reason: EndReason.RESOLVE_FAILED })
+
+// RFC 1123 §2.1 labels (letters, digits, inner hyphens), plus the underscore that real
+// host names in the DNS do carry. Non-ASCII names must arrive as punycode (A-labels).
+const LABEL = /^[a-z0-9_](?:[a-z0-9_-]{0,61}[a-z0-9_])?$/i
+// A numeric last label makes the name an IPv4 shorthand to inet_aton (`127.1`, `0x7f.1`,
+// `2130706433`): no top-level domain looks like that, so such names are refused outright.
+const NUMERIC_LABEL = /^(?:[0-9]+|0x[0-9a-f]*)$/i
+
+export class PinnedResolver implements HostResolver {
+  private readonly servers: string[]
+  private readonly timeoutMs: number
+
+  constructor (options: PinnedResolverOptions) {
+    const timeoutMs = options.timeoutMs ?? DEFAULT_RESOLVE_TIMEOUT_MS
+    if (!Number.isInteger(timeoutMs) || timeoutMs < 1 || timeoutMs > 60_000) {
+      throw new ResolverConfigError('the resolver timeout must be a whole number of milliseconds from 1 to 60000')
+    }
+    if (options.servers.length === 0) {
+      throw new ResolverConfigError('the exit resolver needs at least one DNS server (an IP address)')
+    }
+    this.servers = [...options.servers]
+    try {
+      new Resolver().setServers(this.servers)
+    } catch (error) {
+      throw new ResolverConfigError('every DNS server must be an IP address, with an optional port ' +
+        '(192.0.2.53, 192.0.2.53:5353, [2001:db8::53]:5353)', { cause: error })
+    }
+    this.timeoutMs = timeoutMs
+  }
+
+  async resolve (host: string): Promise<ResolveResult> {
+    const literal = ipLiteral(host)
+    if (literal !== undefined) return { ok: true, addresses: [literal] }
+    const name = normalizeHostname(host)
+    if (name === undefined) return FAILED
+    if (name === 'localhost' || name.endsWith('.localhost')) {
+      return { ok: true, addresses: ['127.0.0.1', '::1'] }
+    }
+    return await this.query(name)
+  }
+
+  private async query (name: string): Promise<ResolveResult> {
+    const resolver = new Resolver({ timeout: Math.max(1, Math.floor(this.timeoutMs / TRIES)), tries: TRIES })
+    resolver.setServers(this.servers)
+    let timer: NodeJS.Timeout | undefined
+    const deadline = new Promise<'timeout'>((resolve) => {
+      timer = setTimeout(() => resolve('timeout'), this.timeoutMs)
+    })
+    try {
+      const answers = Promise.allSettled([resolver.resolve4(name), resolver.resolve6(name)])
+      const outcome = await Promise.race([answers, deadline])
+      if (outcome === 'timeout') {
+        resolver.cancel() // the pending queries settle (ECANCELLED) inside allSettled
+        return FAILED
+      }
+      const addresses = new Set<string>()
+      for (const answer of outcome) {
+        if (answer.status !== 'fulfilled') continue
+        for (const address of answer.value) if (net.isIP(address) !== 0) addresses.add(address)
+      }
+      return addresses.size === 0 ? FAILED : { ok: true, addresses: [...addresses] }
+    } finally {
+      clearTimeout(timer)
+    }
+  }
+}
+
+export function createPinnedResolver (options: PinnedResolverOptions): PinnedResolver {
+  return new PinnedResolver(options)
+}
+
+/**
+ * The name to query (lower case, one trailing dot removed), or undefined when `host` is not
+ * a valid DNS host name: total length ≤ 253, labels of 1..63 letters, digits, `-` or `_`
+ * (no hyphen at either end), and a last label that is not a number.
+ */
+export function normalizeHostname (host: string): string | undefined {
+  const name = host.endsWith('.') ? host.slice(0, -1) : host
+  if (name.length === 0 || name.length > 253) return undefined
+  const labels = name.split('.')
+  for (const label of labels) if (!LABEL.test(label)) return undefined
+  if (NUMERIC_LABEL.test(labels[labels.length - 1]!)) return undefined
+  return name.toLowerCase()
+}
+
+function ipLiteral (host: string): string | undefined {
+  if (host.startsWith('[') && host.endsWith(']')) {
+    const inner = host.slice(1, -1)
+    return net.isIPv6(inner) ? inner : undefined
+  }
+  return net.isIP(host) !== 0 ? host : undefined
+}

@@ -1,0 +1,42 @@
+/**
+ * The shape of a link as the roles use it: send a round's cells in one write, receive cells,
+ * throttle input, close. `attachCellLink` adapts a Noise `Link` to it; the mixing and client
+ * code depend only on this interface (and tests can drive them without sockets).
+ */
+import type { Link } from './link.js'
+import type { LinkError } from './errors.js'
+
+export interface CellLink {
+  /** Seal and write these cells in one write; false when the socket is backpressured. */
+  send (cells: Uint8Array[]): boolean
+  /** Stop reading from the peer until `resumeInput` (bounds what one round can take in). */
+  pauseInput (): void
+  resumeInput (): void
+  /** Close the link (idempotent). */
+  close (): void
+  /** Whether the link is still open. */
+  readonly isOpen: boolean
+}
+
+/** The callbacks a node attaches to a link it owns. */
+export interface CellLinkHandlers {
+  onCell (cell: Uint8Array): void
+  /** `reason` is a stable code (`LINK_…`), or `closed` for an orderly close. */
+  onClose (reason: string): void
+  onDrain? (): void
+}
+
+/** Wire a Noise link to a node's handlers; cells start flowing once this returns. */
+export function attachCellLink (link: Link, handlers: CellLinkHandlers): CellLink {
+  const cellLink: CellLink = {
+    send: (cells) => link.send(cells),
+    pauseInput: () => link.pause(),
+    resumeInput: () => link.resume(),
+    close: () => link.close(),
+    get isOpen () { return !link.closed },
+  }
+  link.on('close', (reason: LinkError | undefined) => handlers.onClose(reason?.code ?? 'closed'))
+  if (handlers.onDrain !== undefined) link.on('drain', handlers.onDrain)
+  link.on('cell', (cell) => handlers.onCell(cell))
+  return cellLink
+}

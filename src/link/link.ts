@@ -1,0 +1,271 @@
+/**
+ * A Link: one authenticated, encrypted TCP connection carrying fixed-size cells.
+ *
+ * Created by `dialLink` / `listenLinks` once the Noise handshake is done. Every frame on the
+ * wire is one cell sealed with the Noise transport cipher: exactly cellSize + 16 bytes, no
+ * length field, nonces implicit (a counter per direction).
+ *
+ * Events (a typed EventEmitter):
+ *   'cell'  (cell: Uint8Array)   an opened cell, cellSize bytes, in arrival order
+ *   'drain' ()                   the socket's write buffer emptied after send() returned false
+ *   'close' (reason?: LinkError) once; reason is undefined only after our own close().
+ *                                Emitted on setImmediate, so a handler attached right after
+ *                                `await dialLink()` or in onLink cannot miss it; `closed` is
+ *                                true (and no more cells arrive) from the moment of closing.
+ * A link never emits 'error': any failure closes it and becomes the 'close' reason, so a peer
+ * can never crash the process. Any AEAD failure closes the link at once (LINK_AUTH_FAILED):
+ * with implicit nonces, nothing after a bad frame could be read anyway.
+ *
+ * Incoming cells start flowing when the first 'cell' listener is attached (on the next tick,
+ * as a Readable's 'data' does), so nothing is lost between `await dialLink()` and `on('cell')`.
+ * Until then, and while pause()d, the socket is not read and TCP holds the peer back.
+ *
+ * Hot path: send() validates sizes, allocates one buffer for the whole batch, seals each cell
+ * into it and makes one socket.write — one round's cells leave in one write. Receiving opens
+ * each frame straight from the chunk when it lies in one (see FrameDecoder). The only
+ * per-cell allocations are the ones libsodium makes for its output.
+ */
+import { EventEmitter } from 'node:events'
+import type { Socket } from 'node:net'
+import { performance } from 'node:perf_hooks'
+import type { CipherState } from './noise/cipher-state.js'
+import type { TransportCiphers } from './noise/handshake.js'
+import { FrameDecoder } from './frame-decoder.js'
+import { FRAME_OVERHEAD } from './constants.js'
+import { LinkError, LinkErrorCode } from './errors.js'
+
+const EMPTY = new Uint8Array(0)
+
+export interface LinkEvents {
+  cell: [cell: Uint8Array]
+  drain: []
+  close: [reason: LinkError | undefined]
+}
+
+export interface LinkInit {
+  readonly socket: Socket
+  readonly cellSize: number
+  readonly ciphers: TransportCiphers
+  /** Bytes that arrived after the last handshake message (they are frames). */
+  readonly leftover: Uint8Array
+  readonly frameTimeoutMs: number
+}
+
+export class Link extends EventEmitter<LinkEvents> {
+  readonly cellSize: number
+  readonly frameSize: number
+  /** Noise h: equal on both ends, public; identifies this session (e.g. for logs at debug level). */
+  readonly handshakeHash: Uint8Array
+
+  private readonly socket: Socket
+  private readonly sender: CipherState
+  private readonly receiver: CipherState
+  private readonly decoder: FrameDecoder
+  private readonly frameTimeoutMs: number
+  /** Received bytes not yet fed to the decoder (handshake leftover, or the rest of a chunk after pause()). */
+  private pending: Uint8Array | null
+  private started = false
+  private paused = false
+  private isClosed = false
+  private frameTimer: NodeJS.Timeout | null = null
+  /** framesDecoded when the current partial frame began, and when (ms, monotonic). */
+  private partialFrameNumber = -1
+  private partialSince = 0
+  private inCount = 0
+  private outCount = 0
+  private authFailureCount = 0
+
+  constructor (init: LinkInit) {
+    super()
+    this.cellSize = init.cellSize
+    this.frameSize = init.cellSize + FRAME_OVERHEAD
+    this.handshakeHash = init.ciphers.handshakeHash
+    this.socket = init.socket
+    this.sender = init.ciphers.send
+    this.receiver = init.ciphers.receive
+    this.frameTimeoutMs = init.frameTimeoutMs
+    this.decoder = new FrameDecoder(this.frameSize, this.onFrame)
+    this.pending = init.leftover.length > 0 ? init.leftover : null
+
+    this.socket.pause()
+    this.socket.on('data', this.onData)
+    this.socket.on('drain', this.onDrain)
+    this.socket.on('end', this.onEnd)
+    this.socket.on('error', this.onSocketError)
+    this.socket.on('close', this.onSocketClose)
+    // 'newListener' is EventEmitter's own event, outside the typed map.
+    ;(this as EventEmitter).on('newListener', this.onNewListener)
+  }
+
+  /** Frames received and authenticated. */
+  get framesIn (): number { return this.inCount }
+  /** Frames sealed and handed to the socket. */
+  get framesOut (): number { return this.outCount }
+  /** Frames that failed authentication (0 or 1: the first one closes the link). */
+  get authFailures (): number { return this.authFailureCount }
+  get closed (): boolean { return this.isClosed }
+  /** Bytes queued in the socket, not yet handed to the kernel. */
+  get writeBacklog (): number { return this.socket.writableLength }
+
+  /**
+   * Seal every cell (each exactly cellSize bytes) and write them all in ONE socket.write.
+   * Returns what write() returned: false means the socket is buffering, wait for 'drain'.
+   * On a closed link nothing is sent and false is returned ('close' has already fired).
+   * A cell of the wrong size throws LinkError('LINK_BAD_CELL_SIZE') before anything is sealed.
+   */
+  send (cells: readonly Uint8Array[]): boolean {
+    const count = cells.length
+    for (let i = 0; i < count; i++) {
+      if (cells[i]!.length !== this.cellSize) {
+        throw new LinkError(LinkErrorCode.BAD_CELL_SIZE, `a cell must be exactly ${this.cellSize} bytes`)
+      }
+    }
+    if (this.isClosed) return false
+    if (count === 0) return !this.socket.writableNeedDrain
+    const frameSize = this.frameSize
+    const out = Buffer.allocUnsafe(count * frameSize)
+    for (let i = 0; i < count; i++) {
+      out.set(this.sender.encryptWithAd(EMPTY, cells[i]!), i * frameSize)
+    }
+    this.outCount += count
+    return this.socket.write(out)
+  }
+
+  /** Stop delivering cells (and reading the socket) until resume(). */
+  pause (): void {
+    if (this.paused) return
+    this.paused = true
+    this.socket.pause()
+  }
+
+  /** Deliver cells again, starting on the next tick. */
+  resume (): void {
+    if (!this.paused) return
+    this.paused = false
+    process.nextTick(this.flow)
+  }
+
+  /**
+   * Close the link: flush what send() queued, then close the connection. 'close' fires at once
+   * with no reason. The socket is destroyed after frameTimeoutMs at the latest.
+   */
+  close (): void {
+    if (this.isClosed) return
+    const socket = this.socket
+    this.shutDown(undefined)
+    const force = setTimeout(() => socket.destroy(), this.frameTimeoutMs)
+    force.unref()
+    socket.end(() => {
+      clearTimeout(force)
+      socket.destroy()
+    })
+  }
+
+  // --- incoming ---------------------------------------------------------------------------
+
+  private readonly onNewListener = (event: string | symbol): void => {
+    if (event !== 'cell' || this.started) return
+    this.started = true
+    process.nextTick(this.flow)
+  }
+
+  private readonly flow = (): void => {
+    if (this.isClosed || this.paused || !this.started) return
+    if (this.pending !== null) {
+      const chunk = this.pending
+      this.pending = null
+      this.consume(chunk)
+      if (this.isClosed || this.paused) return
+    }
+    // A partial frame held while we were not reading gets a fresh deadline.
+    this.partialFrameNumber = -1
+    this.armFrameTimer()
+    this.socket.resume()
+  }
+
+  private readonly onData = (chunk: Buffer): void => {
+    if (this.isClosed) return
+    if (this.paused || this.pending !== null) {
+      // Only possible in the tick where pause() was called; keep order, bounded by one chunk.
+      this.pending = this.pending === null ? chunk : Buffer.concat([this.pending, chunk])
+      return
+    }
+    this.consume(chunk)
+  }
+
+  private consume (chunk: Uint8Array): void {
+    const consumed = this.decoder.push(chunk)
+    if (this.isClosed) return
+    if (consumed < chunk.length) this.pending = chunk.subarray(consumed)
+    this.armFrameTimer()
+  }
+
+  private readonly onFrame = (frame: Uint8Array): boolean => {
+    const cell = this.receiver.decryptWithAd(EMPTY, frame)
+    if (cell === null) {
+      this.authFailureCount++
+      this.fail(new LinkError(LinkErrorCode.AUTH_FAILED, 'a link frame did not authenticate'))
+      return false
+    }
+    this.inCount++
+    this.emit('cell', cell)
+    return !this.isClosed && !this.paused
+  }
+
+  /** Start the deadline of a partial frame the first time we see it; one timer at most. */
+  private armFrameTimer (): void {
+    if (this.decoder.pendingBytes === 0 || this.paused) return
+    const frameNumber = this.decoder.framesDecoded
+    if (frameNumber !== this.partialFrameNumber) {
+      this.partialFrameNumber = frameNumber
+      this.partialSince = performance.now()
+    }
+    if (this.frameTimer === null) this.frameTimer = setTimeout(this.checkFrameDeadline, this.frameTimeoutMs)
+  }
+
+  private readonly checkFrameDeadline = (): void => {
+    this.frameTimer = null
+    if (this.isClosed || this.paused || this.decoder.pendingBytes === 0) return
+    const elapsed = performance.now() - this.partialSince
+    if (elapsed >= this.frameTimeoutMs) {
+      this.fail(new LinkError(LinkErrorCode.FRAME_TIMEOUT, 'a frame was not completed in time'))
+    } else {
+      this.frameTimer = setTimeout(this.checkFrameDeadline, this.frameTimeoutMs - elapsed)
+    }
+  }
+
+  // --- socket events and closing ------------------------------------------------------------
+
+  private readonly onDrain = (): void => {
+    if (!this.isClosed) this.emit('drain')
+  }
+
+  private readonly onEnd = (): void => {
+    this.fail(new LinkError(LinkErrorCode.CLOSED, 'the peer closed the link'))
+  }
+
+  private readonly onSocketError = (err: Error & { code?: string }): void => {
+    this.fail(new LinkError(LinkErrorCode.SOCKET_ERROR, 'the link connection failed', { detail: err.code ?? err.message }))
+  }
+
+  private readonly onSocketClose = (): void => {
+    this.fail(new LinkError(LinkErrorCode.CLOSED, 'the link connection closed'))
+  }
+
+  private fail (reason: LinkError): void {
+    if (this.isClosed) return
+    this.shutDown(reason)
+    this.socket.destroy()
+  }
+
+  private shutDown (reason: LinkError | undefined): void {
+    this.isClosed = true
+    if (this.frameTimer !== null) clearTimeout(this.frameTimer)
+    this.frameTimer = null
+    this.pending = null
+    this.decoder.reset()
+    this.sender.wipe()
+    this.receiver.wipe()
+    setImmediate(() => this.emit('close', reason))
+  }
+}

@@ -1,0 +1,170 @@
+/**
+ * Accepts links: a TCP server that runs the Noise handshake as responder on every connection
+ * and hands each completed Link to `onLink`.
+ *
+ * NK (entry mix): any client may connect; the client proves nothing, the entry proves its
+ * static key. KK (mix 2.., exit): only the predecessor whose static key is pinned in
+ * `allowedInitiator` completes the handshake; anyone else fails message 1 and is refused with
+ * LINK_PEER_NOT_ALLOWED. Every refused connection (garbage, silence past the deadline, wrong
+ * key or prologue) is closed on its own, counted in `stats`, and reported to `onReject`;
+ * the listener keeps serving. TCP_NODELAY is set on every accepted socket.
+ */
+import { createServer, type AddressInfo, type Server, type Socket } from 'node:net'
+import type { KeyPair } from '../crypto/index.js'
+import { HandshakeState, type HandshakePattern } from './noise/handshake.js'
+import { DEFAULT_FRAME_TIMEOUT_MS, DEFAULT_HANDSHAKE_TIMEOUT_MS } from './constants.js'
+import { LinkError, LinkErrorCode } from './errors.js'
+import { runHandshake } from './handshake-io.js'
+import type { Link } from './link.js'
+import { badOptions, checkCellSize, checkKeyPair, checkPattern, checkPrologue, checkPublicKey, checkTimeout } from './options.js'
+
+export interface ListenOptions {
+  readonly host: string
+  readonly port: number
+  readonly cellSize: number
+  readonly pattern: HandshakePattern
+  readonly localStatic: KeyPair
+  /** KK: the predecessor's static public key (required). NK: must be absent (any client). */
+  readonly allowedInitiator?: Uint8Array
+  /** `"mixgate/v1" ‖ cascadeId(32) ‖ position(1)`; must equal the initiator's. */
+  readonly prologue: Uint8Array
+  readonly handshakeTimeoutMs?: number
+  readonly frameTimeoutMs?: number
+  readonly onLink: (link: Link) => void
+  readonly onReject?: (err: LinkError) => void
+}
+
+export interface ListenerStats {
+  /** TCP connections accepted. */
+  readonly connections: number
+  /** Handshakes completed (links handed to onLink). */
+  readonly links: number
+  readonly handshakeTimeouts: number
+  readonly handshakeFailures: number
+  readonly peersNotAllowed: number
+}
+
+export class LinkListener {
+  private readonly server: Server
+  private readonly options: ListenOptions
+  private readonly handshakeTimeoutMs: number
+  private readonly frameTimeoutMs: number
+  private readonly handshaking = new Set<Socket>()
+  private readonly links = new Set<Link>()
+  private closing = false
+  private counts = { connections: 0, links: 0, handshakeTimeouts: 0, handshakeFailures: 0, peersNotAllowed: 0 }
+
+  /** Use listenLinks(); the server is not listening yet here. */
+  constructor (server: Server, options: ListenOptions) {
+    this.server = server
+    this.options = options
+    this.handshakeTimeoutMs = options.handshakeTimeoutMs ?? DEFAULT_HANDSHAKE_TIMEOUT_MS
+    this.frameTimeoutMs = options.frameTimeoutMs ?? DEFAULT_FRAME_TIMEOUT_MS
+    server.on('connection', this.accept)
+  }
+
+  address (): AddressInfo {
+    return this.server.address() as AddressInfo
+  }
+
+  get stats (): ListenerStats {
+    return { ...this.counts }
+  }
+
+  /** Links handed out and still open. */
+  get openLinks (): number {
+    return this.links.size
+  }
+
+  /** Stop accepting, abort handshakes in progress, close every open link. */
+  close (): Promise<void> {
+    this.closing = true
+    for (const socket of this.handshaking) socket.destroy()
+    this.handshaking.clear()
+    for (const link of this.links) link.close()
+    this.links.clear()
+    return new Promise((resolve) => {
+      if (!this.server.listening) {
+        resolve()
+        return
+      }
+      this.server.close(() => resolve())
+    })
+  }
+
+  private readonly accept = (socket: Socket): void => {
+    if (this.closing) {
+      socket.destroy()
+      return
+    }
+    this.counts.connections++
+    socket.setNoDelay(true)
+    this.handshaking.add(socket)
+    const { pattern, prologue, localStatic, allowedInitiator } = this.options
+    const handshake = new HandshakeState({
+      pattern,
+      initiator: false,
+      prologue,
+      s: localStatic,
+      ...(pattern === 'KK' ? { rs: allowedInitiator! } : {}),
+    })
+    const handshakeOptions = {
+      pattern,
+      initiator: false,
+      timeoutMs: this.handshakeTimeoutMs,
+      cellSize: this.options.cellSize,
+      frameTimeoutMs: this.frameTimeoutMs,
+    }
+    runHandshake(socket, handshake, handshakeOptions).then(
+      (link) => {
+        this.handshaking.delete(socket)
+        if (this.closing) {
+          link.close()
+          return
+        }
+        this.links.add(link)
+        link.once('close', () => this.links.delete(link))
+        this.counts.links++
+        this.options.onLink(link)
+      },
+      (err: LinkError) => {
+        this.handshaking.delete(socket)
+        if (this.closing) return
+        if (err.code === LinkErrorCode.HANDSHAKE_TIMEOUT) this.counts.handshakeTimeouts++
+        else if (err.code === LinkErrorCode.PEER_NOT_ALLOWED) this.counts.peersNotAllowed++
+        else this.counts.handshakeFailures++
+        this.options.onReject?.(err)
+      },
+    )
+  }
+}
+
+export async function listenLinks (options: ListenOptions): Promise<LinkListener> {
+  checkPattern(options.pattern)
+  checkCellSize(options.cellSize)
+  checkKeyPair(options.localStatic, 'localStatic')
+  checkPrologue(options.prologue)
+  checkTimeout(options.handshakeTimeoutMs ?? DEFAULT_HANDSHAKE_TIMEOUT_MS, 'handshakeTimeoutMs')
+  checkTimeout(options.frameTimeoutMs ?? DEFAULT_FRAME_TIMEOUT_MS, 'frameTimeoutMs')
+  if (options.pattern === 'KK') checkPublicKey(options.allowedInitiator, 'allowedInitiator')
+  if (options.pattern === 'NK' && options.allowedInitiator !== undefined) {
+    throw badOptions('NK initiators are anonymous: allowedInitiator cannot be enforced')
+  }
+  if (typeof options.onLink !== 'function') throw badOptions('onLink is required')
+
+  const server = createServer()
+  const listener = new LinkListener(server, options)
+  await new Promise<void>((resolve, reject) => {
+    const onError = (err: Error & { code?: string }): void => {
+      reject(new LinkError(LinkErrorCode.LISTEN_FAILED, 'could not listen for links', { detail: err.code ?? err.message }))
+    }
+    server.once('error', onError)
+    server.listen(options.port, options.host, () => {
+      server.off('error', onError)
+      resolve()
+    })
+  })
+  // Errors after start-up (e.g. EMFILE on accept) must not crash the process; the server keeps going.
+  server.on('error', () => {})
+  return listener
+}

@@ -1,0 +1,73 @@
+/**
+ * Wiring between the link layer and a node: accept links from the predecessor (hand each to
+ * the node, which returns its handlers), and dial the successor.
+ */
+import type { KeyPair } from '../crypto/index.js'
+import type { HostPort } from '../node/address.js'
+import { attachCellLink, type CellLink, type CellLinkHandlers } from './cell-link.js'
+import { dialLink } from './dial.js'
+import type { LinkError } from './errors.js'
+import { listenLinks, type LinkListener } from './listen.js'
+
+export interface AcceptOptions {
+  readonly listen: HostPort
+  readonly cellSize: number
+  readonly localStatic: KeyPair
+  /** The predecessor's static key (KK), or undefined to accept any client (NK, the entry). */
+  readonly predecessorKey: Uint8Array | undefined
+  readonly prologue: Uint8Array
+  readonly handshakeTimeoutMs?: number
+  /** The node takes a link and returns the callbacks for its cells and its end. */
+  readonly attach: (link: CellLink) => CellLinkHandlers
+  readonly onReject?: (err: LinkError) => void
+}
+
+/** Listen for the predecessor's links (or clients' at the entry). */
+export async function acceptPredecessors (options: AcceptOptions): Promise<LinkListener> {
+  return listenLinks({
+    host: options.listen.host,
+    port: options.listen.port,
+    cellSize: options.cellSize,
+    pattern: options.predecessorKey === undefined ? 'NK' : 'KK',
+    localStatic: options.localStatic,
+    ...(options.predecessorKey === undefined ? {} : { allowedInitiator: options.predecessorKey }),
+    prologue: options.prologue,
+    ...(options.handshakeTimeoutMs === undefined ? {} : { handshakeTimeoutMs: options.handshakeTimeoutMs }),
+    onLink: (link) => {
+      // Cells flow from the next tick on, after the node's handlers are in place.
+      let handlers: CellLinkHandlers | undefined
+      const cellLink = attachCellLink(link, {
+        onCell: (cell) => handlers?.onCell(cell),
+        onClose: (reason) => handlers?.onClose(reason),
+        onDrain: () => handlers?.onDrain?.(),
+      })
+      handlers = options.attach(cellLink)
+    },
+    ...(options.onReject === undefined ? {} : { onReject: options.onReject }),
+  })
+}
+
+export interface DialSuccessorOptions {
+  readonly address: HostPort
+  readonly cellSize: number
+  /** Our static key pair (KK between nodes), or undefined for a client (NK). */
+  readonly localStatic: KeyPair | undefined
+  readonly remoteStatic: Uint8Array
+  readonly prologue: Uint8Array
+  readonly handshakeTimeoutMs?: number
+}
+
+/** Dial the next hop (a node's successor, or the entry for a client). */
+export async function dialNext (options: DialSuccessorOptions, handlers: CellLinkHandlers): Promise<CellLink> {
+  const link = await dialLink({
+    host: options.address.host,
+    port: options.address.port,
+    cellSize: options.cellSize,
+    pattern: options.localStatic === undefined ? 'NK' : 'KK',
+    ...(options.localStatic === undefined ? {} : { localStatic: options.localStatic }),
+    remoteStatic: options.remoteStatic,
+    prologue: options.prologue,
+    ...(options.handshakeTimeoutMs === undefined ? {} : { handshakeTimeoutMs: options.handshakeTimeoutMs }),
+  })
+  return attachCellLink(link, handlers)
+}

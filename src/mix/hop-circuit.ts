@@ -1,0 +1,29 @@
+/**
+ * One circuit as a cascade hop (mix or exit) holds it: where it came from, its layer state,
+ * and when it was last used. Its keys live in the layer objects and are wiped when it ends.
+ */
+import type { BackwardSealer, ForwardPeeler } from '../protocol/relay-layers.js'
+import type { CellLink } from '../link/cell-link.js'
+
+export class HopCircuit {
+  /** Dense label for the round interleaver (a slot in the node's circuit table). */
+  readonly slot: number
+  /** The link from the predecessor, and the circuit ID the predecessor chose on it. */
+  readonly inLink: CellLink
+  readonly inId: number
+  readonly peeler: ForwardPeeler
+  readonly sealer: BackwardSealer
+  /** At a mix, the random circuit ID on the successor link; 0 at the exit. */
+  outId = 0
+  lastActivity: number
+  ended = false
+
+  constructor (slot: number, inLink: CellLink, inId: number, peeler: ForwardPeeler, sealer: BackwardSealer, now: number) {
+    this.slot = slot
+    this.inLink = inLink
+    this.inId = inId
+    this.peeler = peeler
+    this.sealer = sealer
+    this.lastActivity = now
+  }
+}

@@ -1,0 +1,189 @@
+/**
+ * A mix: the same code at every position of the cascade but the last.
+ *
+ * Forward: each accepted CREATE is re-sent to the successor on a fresh random circuit ID
+ * (R9), each RELAY is peeled into a new cell, and all of a round's forward cells leave in one
+ * write, uniformly interleaved with per-circuit order kept. Backward: cells from the successor
+ * are sealed with this hop's layer and released with the next round (hop-node.ts).
+ * Optional `minBatch` link padding tops a forward round up with PADDING cells: it hides round
+ * sizes from passive observers of the link, and is no defence against an n−1 attack (R8).
+ *
+ * If the successor link fails, every circuit ends alike: the mix closes all predecessor links
+ * (so clients notice at once and uniformly), refuses new ones, and redials with backoff.
+ */
+import { CellCommand, cellCircuitId, cellCommand, encodeCell, encodePadding, randomCircuitId, writeCellHeader } from '../protocol/cell.js'
+import { CELL_HEADER_BYTES } from '../protocol/geometry.js'
+import type { CellLink, CellLinkHandlers } from '../link/cell-link.js'
+import type { HopCircuit } from './hop-circuit.js'
+import { HopNode, type HopOptions } from './hop-node.js'
+
+export interface MixOptions extends HopOptions {
+  /** Open the link to the successor; the handlers receive its cells and its end. */
+  readonly connectSuccessor: (handlers: CellLinkHandlers) => Promise<CellLink>
+  /** Pad each forward round to at least this many cells (0 = off). */
+  readonly minBatch?: number
+  /** Longest wait between successor redials. */
+  readonly maxRedialMs?: number
+}
+
+export class MixNode extends HopNode {
+  private readonly connectSuccessor: MixOptions['connectSuccessor']
+  private readonly minBatch: number
+  private readonly maxRedialMs: number
+  private successor: CellLink | null = null
+  private readonly outCircuits = new Map<number, HopCircuit>()
+  private forwardCells: Uint8Array[] = []
+  private forwardCircuits: HopCircuit[] = []
+  private readonly order: number[] = []
+  private readonly indexes: number[] = []
+  private running = false
+  private redialTimer: NodeJS.Timeout | undefined
+  private redialMs = 100
+  private readonly padding: Uint8Array
+  successorConnects = 0
+  successorFailures = 0
+
+  constructor (options: MixOptions) {
+    super(options)
+    this.connectSuccessor = options.connectSuccessor
+    this.minBatch = options.minBatch ?? 0
+    this.maxRedialMs = options.maxRedialMs ?? 5000
+    this.padding = encodePadding(this.geometry)
+  }
+
+  get successorUp (): boolean { return this.successor !== null }
+
+  start (): void {
+    this.running = true
+    this.startRounds()
+    this.dial()
+  }
+
+  async stop (): Promise<void> {
+    this.running = false
+    if (this.redialTimer !== undefined) clearTimeout(this.redialTimer)
+    this.stopRounds()
+    this.closePredecessors()
+    this.successor?.close()
+    this.successor = null
+  }
+
+  override attachPredecessor (link: CellLink): CellLinkHandlers {
+    if (this.successor === null) {
+      // Nothing could be carried: refuse rather than accept circuits that would vanish.
+      link.close()
+      return { onCell: () => {}, onClose: () => {} }
+    }
+    return super.attachPredecessor(link)
+  }
+
+  // --- successor link -------------------------------------------------------------------
+
+  private dial (): void {
+    if (!this.running) return
+    const handlers: CellLinkHandlers = {
+      onCell: (cell) => this.fromSuccessor(cell),
+      onClose: (reason) => this.successorLost(reason),
+    }
+    this.connectSuccessor(handlers).then((link) => {
+      if (!this.running) { link.close(); return }
+      this.successor = link
+      this.successorConnects++
+      this.redialMs = 100
+      this.logger.info('successor.connected')
+    }, (err: Error) => {
+      this.successorFailures++
+      this.logger.warn('successor.unreachable', { code: (err as { code?: string }).code ?? 'ERROR', retryMs: this.redialMs })
+      this.scheduleRedial()
+    })
+  }
+
+  private scheduleRedial (): void {
+    if (!this.running) return
+    this.redialTimer = setTimeout(() => this.dial(), this.redialMs)
+    this.redialTimer.unref()
+    this.redialMs = Math.min(this.maxRedialMs, this.redialMs * 2)
+  }
+
+  private successorLost (reason: string): void {
+    if (this.successor === null) return
+    this.successor = null
+    this.successorFailures++
+    this.logger.warn('successor.lost', { reason, circuits: this.outCircuits.size })
+    // Every circuit goes through the successor: all end alike.
+    for (const circuit of [...this.outCircuits.values()]) this.endCircuit(circuit)
+    this.forwardCells = []
+    this.forwardCircuits = []
+    this.closePredecessors()
+    this.scheduleRedial()
+  }
+
+  private fromSuccessor (cell: Uint8Array): void {
+    this.stats.cellsIn++
+    const command = cellCommand(cell)
+    if (command === CellCommand.PADDING) return
+    const circuit = this.outCircuits.get(cellCircuitId(cell))
+    if (circuit === undefined) { this.stats.unknownCircuitCells++; return }
+    if (command === CellCommand.RELAY) {
+      this.queueBackward(circuit, cell.subarray(CELL_HEADER_BYTES))
+    } else if (command === CellCommand.DESTROY) {
+      // Link-local: ends the circuit here, never relayed (R5).
+      this.stats.destroysIn++
+      this.endCircuit(circuit)
+    } else {
+      this.stats.malformedCells++
+    }
+  }
+
+  // --- forward --------------------------------------------------------------------------
+
+  protected onCreated (circuit: HopCircuit, next: Uint8Array | null): boolean {
+    if (this.successor === null || next === null) return false
+    const outId = randomCircuitId((id) => this.outCircuits.has(id))
+    circuit.outId = outId
+    this.outCircuits.set(outId, circuit)
+    this.forwardCells.push(encodeCell(this.geometry, outId, CellCommand.CREATE, next))
+    this.forwardCircuits.push(circuit)
+    return true
+  }
+
+  protected peelForward (circuit: HopCircuit, body: Uint8Array): Uint8Array | null {
+    const cell = new Uint8Array(this.geometry.cellSize)
+    if (circuit.peeler.peel(body, cell.subarray(CELL_HEADER_BYTES)) === null) return null
+    writeCellHeader(cell, circuit.outId, CellCommand.RELAY)
+    return cell
+  }
+
+  protected onForward (circuit: HopCircuit, cell: Uint8Array): void {
+    this.forwardCells.push(cell)
+    this.forwardCircuits.push(circuit)
+  }
+
+  protected onEnded (circuit: HopCircuit): void {
+    if (this.outCircuits.get(circuit.outId) === circuit) this.outCircuits.delete(circuit.outId)
+  }
+
+  protected flushForward (): void {
+    const cells = this.forwardCells
+    const circuits = this.forwardCircuits
+    const n = cells.length
+    this.stats.lastForwardBatch = n
+    const successor = this.successor
+    if (successor === null || (n === 0 && this.minBatch === 0)) return
+    this.forwardCells = []
+    this.forwardCircuits = []
+    const indexes = this.indexes
+    indexes.length = n
+    for (let i = 0; i < n; i++) indexes[i] = i
+    this.interleaver.permute(indexes, (i) => circuits[i]!.slot, this.order)
+    const batch: Uint8Array[] = []
+    for (let k = 0; k < n; k++) {
+      const i = this.order[k]!
+      if (!circuits[i]!.ended) batch.push(cells[i]!)
+    }
+    while (batch.length < this.minBatch) batch.push(this.padding)
+    if (batch.length === 0) return
+    successor.send(batch)
+    this.stats.cellsOut += batch.length
+  }
+}

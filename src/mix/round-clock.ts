@@ -1,0 +1,140 @@
+/**
+ * Round ticks on absolute deadlines from a monotonic clock (DESIGN-REVIEW R17).
+ *
+ * Round k is due at start + k·period (k = 1, 2, …). Each timer is armed for the time left
+ * until the next deadline, measured on `process.hrtime.bigint()`, so a late timer or a slow
+ * round delays that round only and never shifts the ones after it (a chain of
+ * `setTimeout(period)` would drift by every delay). When a round runs is decided by the clock
+ * alone, never by what the round holds.
+ *
+ * Lateness: each deadline is judged on its own. A round whose deadline passed less than one
+ * period ago runs now (late, but in its own period). A round whose deadline passed a whole
+ * period or more ago (the process was stalled) is skipped and counted in `missedRounds`: only
+ * the most recent due round runs, once, so a stall never produces a burst of catch-up rounds
+ * releasing several rounds' cells back to back, and never adds more than a period of delay.
+ * Every round k thus runs in [start + k·period, start + (k+1)·period). A timer that fires
+ * early is simply re-armed.
+ */
+import { MixError, MixErrorCode } from './errors.js'
+
+/** The timer functions the clock needs (Node's by default; tests pass fakes). */
+export interface RoundTimers {
+  setTimeout (callback: () => void, delayMs: number): unknown
+  clearTimeout (handle: unknown): void
+}
+
+export interface RoundClockOptions {
+  /** Round period in milliseconds (at least 1; fractions allowed). */
+  periodMs: number
+  /** Called once per round with the round's number k (its deadline is start + k·period). */
+  onRound: (round: number) => void
+  /** A monotonic clock in nanoseconds. Default `process.hrtime.bigint`. */
+  now?: () => bigint
+  timers?: RoundTimers
+}
+
+const NS_PER_MS = 1_000_000
+
+const nodeTimers: RoundTimers = {
+  setTimeout: (callback, delayMs) => setTimeout(callback, delayMs),
+  clearTimeout: (handle) => { clearTimeout(handle as ReturnType<typeof setTimeout>) },
+}
+
+export class RoundClock {
+  private readonly periodNs: bigint
+  private readonly onRound: (round: number) => void
+  private readonly now: () => bigint
+  private readonly timers: RoundTimers
+  private startNs = 0n
+  /** Number of the next round to run. */
+  private nextRound = 1n
+  private handle: unknown = undefined
+  private running = false
+  /** Bumped by every start() and stop(), so a callback from an old run never re-arms. */
+  private generation = 0
+  private missed = 0
+  private run = 0
+
+  constructor (options: RoundClockOptions) {
+    const { periodMs } = options
+    if (!Number.isFinite(periodMs) || periodMs < 1) {
+      throw new MixError(MixErrorCode.BAD_OPTION, 'round periodMs must be a number >= 1')
+    }
+    this.periodNs = BigInt(Math.round(periodMs * NS_PER_MS))
+    this.onRound = options.onRound
+    this.now = options.now ?? (() => process.hrtime.bigint())
+    this.timers = options.timers ?? nodeTimers
+  }
+
+  /** Rounds skipped because they were a whole period or more overdue (cumulative). */
+  get missedRounds (): number {
+    return this.missed
+  }
+
+  /** Rounds run (cumulative). */
+  get roundsRun (): number {
+    return this.run
+  }
+
+  get isRunning (): boolean {
+    return this.running
+  }
+
+  /** Start now: round 1 is due one period from now. Throws `MIX_CLOCK_RUNNING` if running. */
+  start (): void {
+    if (this.running) throw new MixError(MixErrorCode.CLOCK_RUNNING, 'round clock is already running')
+    this.running = true
+    this.generation++
+    this.startNs = this.now()
+    this.nextRound = 1n
+    this.arm()
+  }
+
+  /** Stop: no round runs after this returns (also when called from inside `onRound`). */
+  stop (): void {
+    this.running = false
+    this.generation++
+    if (this.handle !== undefined) {
+      this.timers.clearTimeout(this.handle)
+      this.handle = undefined
+    }
+  }
+
+  private deadline (round: bigint): bigint {
+    return this.startNs + round * this.periodNs
+  }
+
+  private arm (): void {
+    const remainingNs = this.deadline(this.nextRound) - this.now()
+    // Round up so that a timer tends to land just after its deadline rather than just before.
+    const delayMs = remainingNs > 0n ? Math.ceil(Number(remainingNs) / NS_PER_MS) : 0
+    this.handle = this.timers.setTimeout(this.fire, delayMs)
+  }
+
+  private readonly fire = (): void => {
+    this.handle = undefined
+    if (!this.running) return
+    const now = this.now()
+    if (now < this.deadline(this.nextRound)) {
+      this.arm()
+      return
+    }
+    // The latest round whose deadline has passed (bigint division floors: now >= start).
+    const latestDue = (now - this.startNs) / this.periodNs
+    if (latestDue > this.nextRound) {
+      // Stalled: the rounds before the latest due one are a period or more late. Skip them.
+      this.missed += Number(latestDue - this.nextRound)
+      this.nextRound = latestDue
+    }
+    const round = this.nextRound
+    this.nextRound = round + 1n
+    this.run++
+    const generation = this.generation
+    try {
+      this.onRound(Number(round))
+    } finally {
+      // Re-arm even if onRound threw, unless it stopped (or restarted) the clock.
+      if (this.running && generation === this.generation) this.arm()
+    }
+  }
+}

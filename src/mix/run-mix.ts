@@ -1,0 +1,74 @@
+/**
+ * Start a mix from its keys and the cascade: listen for the predecessor, dial the successor.
+ */
+import type { KeyPair } from '../crypto/index.js'
+import type { Cascade } from '../directory/cascade.js'
+import { linkPrologue } from '../directory/cascade.js'
+import type { LinkListener } from '../link/listen.js'
+import { acceptPredecessors, dialNext } from '../link/predecessor.js'
+import type { HostPort } from '../node/address.js'
+import type { Logger } from '../node/logger.js'
+import { MixNode } from './mix-node.js'
+
+export interface RunMixOptions {
+  readonly cascade: Cascade
+  readonly position: number
+  readonly linkKey: KeyPair
+  readonly onionKey: KeyPair
+  readonly logger: Logger
+  /** Where to listen (default: this hop's address in the cascade). */
+  readonly listen?: HostPort
+  readonly minBatch?: number
+  readonly replayCapacity?: number
+  readonly circuitIdleMs?: number
+}
+
+export interface RunningMix {
+  readonly node: MixNode
+  readonly listener: LinkListener
+  stop (): Promise<void>
+}
+
+export async function runMix (options: RunMixOptions): Promise<RunningMix> {
+  const { cascade, position } = options
+  const hop = cascade.hops[position - 1]
+  const next = cascade.hops[position]
+  if (hop === undefined || hop.role !== 'mix' || next === undefined) throw new TypeError(`position ${position} is not a mix of this cascade`)
+  const node = new MixNode({
+    geometry: cascade.geometry,
+    position,
+    cascadeId: cascade.id,
+    epoch: cascade.epoch,
+    onionKey: options.onionKey,
+    roundMs: cascade.roundMs,
+    logger: options.logger,
+    ...(options.minBatch === undefined ? {} : { minBatch: options.minBatch }),
+    ...(options.replayCapacity === undefined ? {} : { replayCapacity: options.replayCapacity }),
+    ...(options.circuitIdleMs === undefined ? {} : { circuitIdleMs: options.circuitIdleMs }),
+    connectSuccessor: (handlers) => dialNext({
+      address: next.address,
+      cellSize: cascade.geometry.cellSize,
+      localStatic: options.linkKey,
+      remoteStatic: next.linkKey,
+      prologue: linkPrologue(cascade, position + 1),
+    }, handlers),
+  })
+  const listener = await acceptPredecessors({
+    listen: options.listen ?? hop.address,
+    cellSize: cascade.geometry.cellSize,
+    localStatic: options.linkKey,
+    predecessorKey: position === 1 ? undefined : cascade.hops[position - 2]!.linkKey,
+    prologue: linkPrologue(cascade, position),
+    attach: (link) => node.attachPredecessor(link),
+    onReject: (err) => options.logger.info('link.rejected', { code: err.code }),
+  })
+  node.start()
+  return {
+    node,
+    listener,
+    async stop () {
+      await node.stop()
+      await listener.close()
+    },
+  }
+}

@@ -1,0 +1,114 @@
+/**
+ * Links over real loopback sockets: NK and KK carry cells both ways in order, a batch leaves
+ * in one write, counters count, and closing from either side is reported to the other.
+ */
+import t from 'tap'
+import { Socket } from 'node:net'
+import { cryptoReady } from '../../src/crypto/index.js'
+import { LinkError, type Link } from '../../src/link/index.js'
+import { CELL, cell, cellNumber, closeReason, collect, dial, listen, peers } from './loopback.js'
+
+await cryptoReady()
+
+for (const pattern of ['NK', 'KK'] as const) {
+  t.test(`${pattern}: cells flow both ways, in order, between dialer and listener`, async (t) => {
+    const p = peers(pattern)
+    const { links, listener } = await listen(t, p)
+    const client = await dial(t, p, listener.address().port)
+    const server = await links.next()
+    t.same(client.handshakeHash, server.handshakeHash, 'both ends agree on the handshake hash')
+    t.equal(client.frameSize, CELL + 16)
+
+    const toServer = collect(server, 300)
+    const toClient = collect(client, 300)
+    for (let round = 0; round < 10; round++) {
+      client.send(Array.from({ length: 30 }, (_, i) => cell(round * 30 + i)))
+      server.send(Array.from({ length: 30 }, (_, i) => cell(100000 + round * 30 + i)))
+    }
+    const [atServer, atClient] = await Promise.all([toServer, toClient])
+    t.same(atServer.map(cellNumber), Array.from({ length: 300 }, (_, i) => i), 'client → server in order')
+    t.same(atClient.map(cellNumber), Array.from({ length: 300 }, (_, i) => 100000 + i), 'server → client in order')
+    t.same(atServer[7], cell(7), 'cell content intact')
+    t.equal(client.framesOut, 300)
+    t.equal(server.framesIn, 300)
+    t.equal(server.framesOut, 300)
+    t.equal(client.framesIn, 300)
+    t.equal(client.authFailures + server.authFailures, 0)
+    t.equal(listener.stats.links, 1)
+  })
+}
+
+t.test('a batch of cells leaves in exactly one socket.write', async (t) => {
+  const p = peers('KK')
+  const { links, listener } = await listen(t, p)
+  const client = await dial(t, p, listener.address().port)
+  const server = await links.next()
+  const arriving = collect(server, 64)
+  const originalWrite = Socket.prototype.write
+  let writes = 0
+  let bytes = 0
+  Socket.prototype.write = function (this: Socket, ...args: Parameters<Socket['write']>) {
+    writes++
+    bytes += (args[0] as Uint8Array).length
+    return originalWrite.apply(this, args)
+  } as Socket['write']
+  try {
+    client.send(Array.from({ length: 64 }, (_, i) => cell(i)))
+  } finally {
+    Socket.prototype.write = originalWrite
+  }
+  t.equal(writes, 1, 'one write for 64 cells')
+  t.equal(bytes, 64 * (CELL + 16), 'of 64 whole frames')
+  t.equal((await arriving).length, 64)
+})
+
+t.test('send() refuses a cell of the wrong size before sealing anything', async (t) => {
+  const p = peers('NK')
+  const { links, listener } = await listen(t, p)
+  const client = await dial(t, p, listener.address().port)
+  const server = await links.next()
+  t.throws(() => client.send([cell(1), new Uint8Array(CELL - 1)]), { code: 'LINK_BAD_CELL_SIZE' })
+  t.equal(client.framesOut, 0)
+  t.equal(client.send([]), true, 'an empty batch is fine')
+  // Nothing was sealed, so the nonce sequence is intact: the next cell still opens.
+  const next = collect(server, 1)
+  client.send([cell(5)])
+  t.same((await next).map(cellNumber), [5])
+})
+
+t.test('cells sent before the dialer listens are delivered once it does', async (t) => {
+  const p = peers('NK')
+  const early = Array.from({ length: 20 }, (_, i) => cell(i))
+  const { listener } = await listen(t, p, { onLink: (link: Link) => { link.send(early) } })
+  const client = await dial(t, p, listener.address().port)
+  await new Promise(resolve => setTimeout(resolve, 50)) // let the frames arrive while nobody listens
+  t.same((await collect(client, 20)).map(cellNumber), early.map(cellNumber))
+})
+
+t.test('close() on one end: no reason locally, LINK_CLOSED at the peer; send afterwards returns false', async (t) => {
+  const p = peers('KK')
+  const { links, listener } = await listen(t, p)
+  const client = await dial(t, p, listener.address().port)
+  const server = await links.next()
+  const atServer = closeReason(server)
+  const atClient = closeReason(client)
+  client.close()
+  t.equal(client.closed, true)
+  t.equal(await atClient, undefined)
+  const reason = await atServer
+  t.ok(reason instanceof LinkError)
+  t.equal(reason?.code, 'LINK_CLOSED')
+  t.equal(client.send([cell(1)]), false)
+  t.equal(listener.openLinks, 0, 'the listener forgot the closed link')
+})
+
+t.test('listener.close() closes its open links; the dialer sees LINK_CLOSED', async (t) => {
+  const p = peers('NK')
+  const { links, listener } = await listen(t, p)
+  const client = await dial(t, p, listener.address().port)
+  await links.next()
+  t.equal(listener.openLinks, 1)
+  const atClient = closeReason(client)
+  await listener.close()
+  t.equal((await atClient)?.code, 'LINK_CLOSED')
+})
