@@ -16,6 +16,8 @@ export interface CellLink {
   close (): void
   /** Whether the link is still open. */
   readonly isOpen: boolean
+  /** Bytes written but not yet taken by the kernel (grows when the peer reads slowly). */
+  readonly backlogBytes: number
 }
 
 /** The callbacks a node attaches to a link it owns. */
@@ -34,6 +36,7 @@ export function attachCellLink (link: Link, handlers: CellLinkHandlers): CellLin
     resumeInput: () => link.resume(),
     close: () => link.close(),
     get isOpen () { return !link.closed },
+    get backlogBytes () { return link.writeBacklog },
   }
   link.on('close', (reason: LinkError | undefined) => handlers.onClose(reason?.code ?? 'closed'))
   if (handlers.onDrain !== undefined) link.on('drain', handlers.onDrain)

@@ -47,6 +47,11 @@ export interface HopOptions {
   readonly circuitIdleMs?: number
   /** Cells one link may deliver in one round before its input is paused until the next. */
   readonly maxCellsPerLinkPerRound?: number
+  /**
+   * A predecessor that reads so slowly that this many bytes wait for it is closed (its
+   * circuits end alike): one slow reader must not make the node buffer without bound.
+   */
+  readonly maxLinkBacklogBytes?: number
 }
 
 /** Aggregate counters only: nothing per circuit (R19). */
@@ -68,6 +73,7 @@ export class HopStats {
   circuitsExpired = 0
   linksAccepted = 0
   linksClosed = 0
+  linksClosedSlow = 0
 }
 
 interface LinkState {
@@ -89,6 +95,9 @@ export abstract class HopNode {
   private readonly maxCircuitsPerLink: number
   private readonly circuitIdleMs: number
   private readonly maxCellsPerLinkPerRound: number
+  private readonly maxLinkBacklogBytes: number
+  /** Set while the successor is backpressured: predecessors are not read until it drains. */
+  private forwardBlocked = false
   private readonly links = new Map<CellLink, LinkState>()
   private circuitCount = 0
   /** Free dense labels for the interleaver. */
@@ -115,6 +124,7 @@ export abstract class HopNode {
     this.maxCircuitsPerLink = options.maxCircuitsPerLink ?? 4096
     this.circuitIdleMs = options.circuitIdleMs ?? 10 * 60_000
     this.maxCellsPerLinkPerRound = options.maxCellsPerLinkPerRound ?? 4096
+    this.maxLinkBacklogBytes = options.maxLinkBacklogBytes ?? 64 * 1024 * 1024
     this.clock = new RoundClock({ periodMs: options.roundMs, onRound: () => this.round() })
   }
 
@@ -139,6 +149,7 @@ export abstract class HopNode {
   /** Take a new link from the predecessor; returns the handlers to attach to it. */
   attachPredecessor (link: CellLink): CellLinkHandlers {
     const state: LinkState = { link, circuits: new Map(), cellsThisRound: 0, paused: false }
+    if (this.forwardBlocked) { state.paused = true; link.pauseInput() }
     this.links.set(link, state)
     this.stats.linksAccepted++
     return {
@@ -285,6 +296,26 @@ export abstract class HopNode {
     this.flushBackward()
     for (const state of this.links.values()) {
       state.cellsThisRound = 0
+      if (state.paused && !this.forwardBlocked) { state.paused = false; state.link.resumeInput() }
+    }
+  }
+
+  /**
+   * The successor cannot take more for now: stop reading every predecessor until it drains
+   * (TCP backpressure passes upstream instead of piling up here).
+   */
+  protected blockForward (): void {
+    if (this.forwardBlocked) return
+    this.forwardBlocked = true
+    for (const state of this.links.values()) {
+      if (!state.paused) { state.paused = true; state.link.pauseInput() }
+    }
+  }
+
+  protected unblockForward (): void {
+    if (!this.forwardBlocked) return
+    this.forwardBlocked = false
+    for (const state of this.links.values()) {
       if (state.paused) { state.paused = false; state.link.resumeInput() }
     }
   }
@@ -318,6 +349,11 @@ export abstract class HopNode {
       if (!link.isOpen) continue
       link.send(batch)
       this.stats.cellsOut += batch.length
+      if (link.backlogBytes > this.maxLinkBacklogBytes) {
+        this.stats.linksClosedSlow++
+        this.logger.warn('link.too_slow', { backlogBytes: link.backlogBytes })
+        link.close()
+      }
     }
   }
 }

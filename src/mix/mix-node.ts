@@ -84,6 +84,7 @@ export class MixNode extends HopNode {
     const handlers: CellLinkHandlers = {
       onCell: (cell) => this.fromSuccessor(cell),
       onClose: (reason) => this.successorLost(reason),
+      onDrain: () => this.unblockForward(),
     }
     this.connectSuccessor(handlers).then((link) => {
       if (!this.running) { link.close(); return }
@@ -114,6 +115,7 @@ export class MixNode extends HopNode {
     for (const circuit of [...this.outCircuits.values()]) this.endCircuit(circuit)
     this.forwardCells = []
     this.forwardCircuits = []
+    this.unblockForward()
     this.closePredecessors()
     this.scheduleRedial()
   }
@@ -183,7 +185,7 @@ export class MixNode extends HopNode {
     }
     while (batch.length < this.minBatch) batch.push(this.padding)
     if (batch.length === 0) return
-    successor.send(batch)
+    if (!successor.send(batch)) this.blockForward()
     this.stats.cellsOut += batch.length
   }
 }
