@@ -36,12 +36,34 @@ export interface KeyPair {
 // --- randomness -----------------------------------------------------------------------
 
 /**
- * `n` bytes from the system CSPRNG. Under Node, libsodium.js itself draws from
- * `crypto.randomFillSync`; calling it directly avoids libsodium.js's per-call overhead, which
- * matters on the per-cell path (backward nonces).
+ * Small random values (backward nonces: one per layer per cell) come from a pool refilled in
+ * bulk from the system CSPRNG: one `randomFillSync` call per 16 KiB instead of one per nonce,
+ * which otherwise dominates the per-cell cost. Bytes handed out are wiped from the pool.
+ * Under Node, libsodium.js draws from the same `randomFillSync`.
  */
+const POOL_BYTES = 16384
+const SMALL_DRAW = 256
+const pool = new Uint8Array(POOL_BYTES)
+let poolPosition = POOL_BYTES
+
+/** Fill `bytes` from the system CSPRNG. */
+export function randomFill (bytes: Uint8Array): void {
+  const n = bytes.length
+  if (n > SMALL_DRAW) { randomFillSync(bytes); return }
+  if (poolPosition + n > POOL_BYTES) {
+    randomFillSync(pool)
+    poolPosition = 0
+  }
+  bytes.set(pool.subarray(poolPosition, poolPosition + n))
+  pool.fill(0, poolPosition, poolPosition + n)
+  poolPosition += n
+}
+
+/** `n` fresh bytes from the system CSPRNG. */
 export function randomBytes (n: number): Uint8Array {
-  return randomFillSync(new Uint8Array(n))
+  const out = new Uint8Array(n)
+  randomFill(out)
+  return out
 }
 
 /** A uniform 32-bit unsigned integer from the system CSPRNG. */
@@ -49,10 +71,6 @@ export function randomUint32 (): number {
   return randomFillSync(new Uint32Array(1))[0]!
 }
 
-/** Fill `bytes` from the system CSPRNG (bulk randomness for the round shuffle). */
-export function randomFill (bytes: Uint8Array): void {
-  randomFillSync(bytes)
-}
 
 /** A uniform integer in [0, upperBound) from libsodium's CSPRNG (no modulo bias). */
 export function randomUniform (upperBound: number): number {
