@@ -27,6 +27,7 @@ import type { Logger } from '../node/logger.js'
 import type { CellLink, CellLinkHandlers } from '../link/cell-link.js'
 import { HopCircuit } from './hop-circuit.js'
 import { Interleaver } from './interleave.js'
+import { RoundStrategy, type MixStrategy } from './strategy.js'
 import { UniformPool } from './uniform-pool.js'
 import { ReplayTable } from './replay-table.js'
 import { RoundClock } from './round-clock.js'
@@ -76,6 +77,12 @@ export class HopStats {
   linksClosedSlow = 0
 }
 
+/** A cell waiting for its round, with the circuit it belongs to. */
+export interface QueuedCell {
+  readonly cell: Uint8Array
+  readonly circuit: HopCircuit
+}
+
 interface LinkState {
   readonly link: CellLink
   readonly circuits: Map<number, HopCircuit>
@@ -107,11 +114,9 @@ export abstract class HopNode {
   protected readonly interleaver = new Interleaver({ uniform: new UniformPool(randomFill).uniform })
   private readonly clock: RoundClock
   private sweepTimer: NodeJS.Timeout | undefined
-  // Backward cells sealed since the last round, with their circuits (parallel arrays).
-  private backwardCells: Uint8Array[] = []
-  private backwardCircuits: HopCircuit[] = []
-  private readonly backwardOrder: number[] = []
-  private readonly backwardIndexes: number[] = []
+  /** Backward cells sealed since the last round, released by the strategy. */
+  private readonly backward: MixStrategy<QueuedCell>
+  private readonly backwardOut: QueuedCell[] = []
 
   constructor (options: HopOptions) {
     this.geometry = options.geometry
@@ -126,6 +131,12 @@ export abstract class HopNode {
     this.maxCellsPerLinkPerRound = options.maxCellsPerLinkPerRound ?? 4096
     this.maxLinkBacklogBytes = options.maxLinkBacklogBytes ?? 64 * 1024 * 1024
     this.clock = new RoundClock({ periodMs: options.roundMs, onRound: () => this.round() })
+    this.backward = this.newStrategy()
+  }
+
+  /** The mixing strategy for one direction: rounds over circuits (strategy.ts). */
+  protected newStrategy (): MixStrategy<QueuedCell> {
+    return new RoundStrategy<QueuedCell>((queued) => queued.circuit.slot, this.interleaver)
   }
 
   /** Start the round clock and the idle sweep. */
@@ -154,7 +165,13 @@ export abstract class HopNode {
     this.stats.linksAccepted++
     return {
       onCell: (cell) => this.fromPredecessor(state, cell),
-      onClose: () => this.predecessorClosed(state),
+      onClose: (reason) => {
+        // A link that failed authentication or sent garbage is worth a warning; an ordinary
+        // close is not. No address is logged (R19).
+        if (reason === 'closed' || reason === 'LINK_CLOSED') this.logger.debug('link.closed', { reason })
+        else this.logger.warn('link.failed', { reason })
+        this.predecessorClosed(state)
+      },
     }
   }
 
@@ -286,8 +303,7 @@ export abstract class HopNode {
     circuit.sealer.seal(inner, cell.subarray(CELL_HEADER_BYTES))
     writeCellHeader(cell, circuit.inId, CellCommand.RELAY)
     circuit.lastActivity = Date.now()
-    this.backwardCells.push(cell)
-    this.backwardCircuits.push(circuit)
+    this.backward.add({ cell, circuit })
   }
 
   private round (): void {
@@ -324,27 +340,19 @@ export abstract class HopNode {
   protected abstract flushForward (): void
 
   private flushBackward (): void {
-    const cells = this.backwardCells
-    const circuits = this.backwardCircuits
-    const n = cells.length
-    this.stats.lastBackwardBatch = n
-    if (n === 0) return
-    this.backwardCells = []
-    this.backwardCircuits = []
-    const indexes = this.backwardIndexes
-    indexes.length = n
-    for (let i = 0; i < n; i++) indexes[i] = i
-    this.interleaver.permute(indexes, (i) => circuits[i]!.slot, this.backwardOrder)
+    this.stats.lastBackwardBatch = this.backward.pending
+    if (this.backward.pending === 0) return
+    const order = this.backwardOut
+    this.backward.flush(order)
     // One batch per link, in the round's shuffled order; one write each.
     const batches = new Map<CellLink, Uint8Array[]>()
-    for (let k = 0; k < n; k++) {
-      const i = this.backwardOrder[k]!
-      const circuit = circuits[i]!
+    for (const { cell, circuit } of order) {
       if (circuit.ended) continue
       let batch = batches.get(circuit.inLink)
       if (batch === undefined) { batch = []; batches.set(circuit.inLink, batch) }
-      batch.push(cells[i]!)
+      batch.push(cell)
     }
+    order.length = 0
     for (const [link, batch] of batches) {
       if (!link.isOpen) continue
       link.send(batch)

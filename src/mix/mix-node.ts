@@ -15,7 +15,8 @@ import { CellCommand, cellCircuitId, cellCommand, encodeCell, encodePadding, ran
 import { CELL_HEADER_BYTES } from '../protocol/geometry.js'
 import type { CellLink, CellLinkHandlers } from '../link/cell-link.js'
 import type { HopCircuit } from './hop-circuit.js'
-import { HopNode, type HopOptions } from './hop-node.js'
+import { HopNode, type HopOptions, type QueuedCell } from './hop-node.js'
+import type { MixStrategy } from './strategy.js'
 
 export interface MixOptions extends HopOptions {
   /** Open the link to the successor; the handlers receive its cells and its end. */
@@ -32,10 +33,8 @@ export class MixNode extends HopNode {
   private readonly maxRedialMs: number
   private successor: CellLink | null = null
   private readonly outCircuits = new Map<number, HopCircuit>()
-  private forwardCells: Uint8Array[] = []
-  private forwardCircuits: HopCircuit[] = []
-  private readonly order: number[] = []
-  private readonly indexes: number[] = []
+  private readonly forward: MixStrategy<QueuedCell>
+  private readonly forwardOut: QueuedCell[] = []
   private running = false
   private redialTimer: NodeJS.Timeout | undefined
   private redialMs = 100
@@ -49,6 +48,7 @@ export class MixNode extends HopNode {
     this.minBatch = options.minBatch ?? 0
     this.maxRedialMs = options.maxRedialMs ?? 5000
     this.padding = encodePadding(this.geometry)
+    this.forward = this.newStrategy()
   }
 
   get successorUp (): boolean { return this.successor !== null }
@@ -113,8 +113,8 @@ export class MixNode extends HopNode {
     this.logger.warn('successor.lost', { reason, circuits: this.outCircuits.size })
     // Every circuit goes through the successor: all end alike.
     for (const circuit of [...this.outCircuits.values()]) this.endCircuit(circuit)
-    this.forwardCells = []
-    this.forwardCircuits = []
+    this.forward.flush(this.forwardOut) // dropped: their circuits have ended
+    this.forwardOut.length = 0
     this.unblockForward()
     this.closePredecessors()
     this.scheduleRedial()
@@ -144,8 +144,7 @@ export class MixNode extends HopNode {
     const outId = randomCircuitId((id) => this.outCircuits.has(id))
     circuit.outId = outId
     this.outCircuits.set(outId, circuit)
-    this.forwardCells.push(encodeCell(this.geometry, outId, CellCommand.CREATE, next))
-    this.forwardCircuits.push(circuit)
+    this.forward.add({ cell: encodeCell(this.geometry, outId, CellCommand.CREATE, next), circuit })
     return true
   }
 
@@ -157,8 +156,7 @@ export class MixNode extends HopNode {
   }
 
   protected onForward (circuit: HopCircuit, cell: Uint8Array): void {
-    this.forwardCells.push(cell)
-    this.forwardCircuits.push(circuit)
+    this.forward.add({ cell, circuit })
   }
 
   protected onEnded (circuit: HopCircuit): void {
@@ -166,23 +164,14 @@ export class MixNode extends HopNode {
   }
 
   protected flushForward (): void {
-    const cells = this.forwardCells
-    const circuits = this.forwardCircuits
-    const n = cells.length
-    this.stats.lastForwardBatch = n
+    this.stats.lastForwardBatch = this.forward.pending
     const successor = this.successor
-    if (successor === null || (n === 0 && this.minBatch === 0)) return
-    this.forwardCells = []
-    this.forwardCircuits = []
-    const indexes = this.indexes
-    indexes.length = n
-    for (let i = 0; i < n; i++) indexes[i] = i
-    this.interleaver.permute(indexes, (i) => circuits[i]!.slot, this.order)
+    if (successor === null || (this.forward.pending === 0 && this.minBatch === 0)) return
+    const order = this.forwardOut
+    this.forward.flush(order)
     const batch: Uint8Array[] = []
-    for (let k = 0; k < n; k++) {
-      const i = this.order[k]!
-      if (!circuits[i]!.ended) batch.push(cells[i]!)
-    }
+    for (const { cell, circuit } of order) if (!circuit.ended) batch.push(cell)
+    order.length = 0
     while (batch.length < this.minBatch) batch.push(this.padding)
     if (batch.length === 0) return
     if (!successor.send(batch)) this.blockForward()
