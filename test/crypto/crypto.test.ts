@@ -4,7 +4,7 @@
 import t from 'tap'
 import {
   aeadOpen, aeadSeal, blake2b, chacha20Xor, cryptoReady, ed25519KeyPair, equal, isZero, kdf, memzero, randomBytes,
-  randomUniform, sign, verify, x25519, x25519KeyPair, xaeadOpen, xaeadSeal, CryptoError,
+  randomFill, randomUint32, randomUniform, sign, verify, x25519, x25519KeyPair, xaeadOpen, xaeadSeal, CryptoError,
 } from '../../src/crypto/index.js'
 
 await cryptoReady()
@@ -54,4 +54,20 @@ t.test('hashing, KDF, signatures, comparisons and wiping', async (t) => {
   memzero(secret)
   t.ok(isZero(secret))
   for (let i = 0; i < 100; i++) { const r = randomUniform(7); if (r < 0 || r >= 7) t.fail('out of range') }
+})
+
+t.test('pooled random draws are fresh, never repeat, and large draws bypass the pool', async (t) => {
+  const seen = new Set<string>()
+  for (let i = 0; i < 2000; i++) {
+    const n = randomBytes(24)
+    const hex = Buffer.from(n).toString('hex')
+    if (seen.has(hex)) { t.fail('a nonce repeated'); return }
+    seen.add(hex)
+  }
+  t.equal(seen.size, 2000, '2000 distinct 24-byte draws across several pool refills')
+  const big = new Uint8Array(4096)
+  randomFill(big)
+  t.notOk(isZero(big), 'a large draw is filled')
+  const words = new Set(Array.from({ length: 100 }, () => randomUint32()))
+  t.ok(words.size > 95, 'randomUint32 varies')
 })
