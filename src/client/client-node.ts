@@ -118,6 +118,18 @@ export class ClientNode {
   }
 
   get entryUp (): boolean { return this.entry !== null }
+
+  /**
+   * Stream bytes the client holds in memory across all circuits (read from apps and not yet
+   * sent, or written toward apps and not yet flushed): bounded by the flow-control windows.
+   * Computed on demand, O(streams): for tests and metrics, not the data path.
+   */
+  get bufferedBytes (): number {
+    let total = 0
+    for (const circuit of this.circuits.values()) total += circuit.streams.bufferedBytes
+    return total
+  }
+
   get socksCounters (): ReturnType<SocksFront['counters']> { return this.front.counters() }
 
   /** Listen for apps and connect to the entry; resolves with the SOCKS address. */

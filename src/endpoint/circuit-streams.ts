@@ -52,6 +52,13 @@ export class CircuitStreams implements StreamCircuit {
   /** Every open stream, e.g. to end them all when the circuit goes away. */
   all (): StreamPipe[] { return [...this.streams.values()] }
 
+  /** Bytes all streams of this circuit hold in memory (StreamPipe.bufferedBytes): O(streams). */
+  get bufferedBytes (): number {
+    let total = 0
+    for (const stream of this.streams.values()) total += stream.bufferedBytes
+    return total
+  }
+
   // --- StreamCircuit --------------------------------------------------------------------
 
   sendRelay (streamId: number, command: RelayCommand, data?: Uint8Array): void {

@@ -54,6 +54,12 @@ export class StreamPipe {
 
   get isClosed (): boolean { return this.closed }
   get isAttached (): boolean { return this.socket !== null }
+  /**
+   * Bytes this stream holds in memory: read from the socket and not yet sent in cells, plus
+   * written to the socket and not yet taken by the kernel. Flow control keeps it bounded
+   * (about one window, whatever the reader at either end does); tests and metrics read it.
+   */
+  get bufferedBytes (): number { return this.pendingBytes + (this.socket?.writableLength ?? 0) }
 
   /** Queue bytes read from the socket before it was attached (optimistic data beyond BEGIN). */
   prepend (chunks: readonly Uint8Array[]): void {
@@ -68,6 +74,11 @@ export class StreamPipe {
   attach (socket: Socket): void {
     this.socket = socket
     socket.setNoDelay(true)
+    // Half-close is this class's job (FIN ⇄ FINISH): Node's default for a socket it dialled
+    // (the exit's outbound socket) ends our write side the moment the peer's FIN arrives,
+    // which cut off everything the other end still had to send. Node reads the flag when
+    // 'end' fires, so setting it here is enough.
+    socket.allowHalfOpen = true
     socket.on('data', (chunk: Buffer) => this.fromSocket(chunk))
     socket.on('end', () => { this.socketEnded = true; this.pump() })
     socket.on('drain', () => this.drained())
@@ -77,8 +88,12 @@ export class StreamPipe {
       if (!this.closed) this.close(this.finishSent && this.finishReceived ? null : EndReason.DONE, true)
     })
     if (this.finishReceived) socket.end()
+    // The app may have sent its FIN before the stream was attached: with optimistic data the
+    // SOCKS front reads everything up to EOF, so 'end' has fired already and never fires
+    // again. Without this the FIN was lost and a server reading to EOF waited forever.
+    if (socket.readableEnded) this.socketEnded = true
     socket.resume()
-    if (this.pendingBytes > 0) this.pump()
+    if (this.pendingBytes > 0 || this.socketEnded) this.pump()
   }
 
   // --- socket → circuit -----------------------------------------------------------------

@@ -55,6 +55,17 @@ export class ExitNode extends HopNode {
 
   start (): void { this.startRounds() }
 
+  /**
+   * Stream bytes the exit holds in memory across all circuits (read from hosts and not yet
+   * sent, or written toward hosts and not yet flushed): bounded by the flow-control windows.
+   * Computed on demand, O(streams): for tests and metrics, not the data path.
+   */
+  get bufferedBytes (): number {
+    let total = 0
+    for (const streams of this.endpoints.values()) total += streams.bufferedBytes
+    return total
+  }
+
   async stop (): Promise<void> {
     this.stopRounds()
     this.closePredecessors()
