@@ -1,0 +1,95 @@
+/**
+ * `mixgate up`: the embedded default, a whole cascade on loopback in this process.
+ *
+ * When every node is up it prints exactly two lines to standard output, the first of which
+ * tests and the benchmark parse:
+ *
+ *   mixgate: SOCKS5 proxy listening on 127.0.0.1:1080 (3 mixes + exit)
+ *   try: curl --socks5-hostname 127.0.0.1:1080 https://example.org/
+ */
+import { getServers } from 'node:dns'
+import { PolicyError } from '../../exit/errors.js'
+import { parsePolicyRule } from '../../exit/policy-rule.js'
+import { AddressError, formatHostPort, parseHostPort, type HostPort } from '../../node/address.js'
+import { createLogger, LOG_LEVELS, type LogLevel } from '../../node/logger.js'
+import { parseCommandArgs, integerOption, stringList, stringOption } from '../args.js'
+import { MAX_MIXES } from '../config/common-fields.js'
+import { startEmbeddedCascade } from '../embedded-cascade.js'
+import { serveUntilSignal } from '../serve.js'
+import { prepareStateDir, writeStateSet } from '../state-dir.js'
+import { UsageError } from '../usage-error.js'
+import type { CommandContext } from './context.js'
+
+export const DEFAULT_SOCKS = '127.0.0.1:1080'
+/** What the exit asks when the host lists no DNS server: nothing answers, names fail. */
+const NO_DNS_FALLBACK = ['127.0.0.1:53']
+
+export async function upCommand (argv: readonly string[], context: CommandContext): Promise<number> {
+  const args = parseCommandArgs('up', argv, {
+    mixes: { type: 'string', short: 'n' },
+    socks: { type: 'string' },
+    'round-ms': { type: 'string' },
+    'exit-policy': { type: 'string', multiple: true },
+    'state-dir': { type: 'string' },
+    'log-level': { type: 'string' },
+    'log-format': { type: 'string' },
+  })
+  if (args.help) return context.showHelp('up')
+  const mixes = integerOption('up', args, 'mixes', { min: 1, max: MAX_MIXES }, 3)
+  const roundMs = integerOption('up', args, 'round-ms', { min: 1, max: 10_000 }, 10)
+  const socks = socksOption(stringOption(args, 'socks') ?? DEFAULT_SOCKS)
+  const exitPolicy = stringList(args, 'exit-policy')
+  exitPolicy.forEach(checkPolicyRule)
+  const level = choice('log-level', stringOption(args, 'log-level') ?? 'info', LOG_LEVELS)
+  const format = choice('log-format', stringOption(args, 'log-format') ?? 'text', ['text', 'json'] as const)
+  const stateDir = stringOption(args, 'state-dir')
+  if (stateDir !== undefined) await prepareStateDir(stateDir)
+
+  const log = { level: level as LogLevel, format }
+  const logger = createLogger({ role: 'up', level: log.level, format })
+  const hostServers = getServers()
+  if (hostServers.length === 0) logger.warn('dns.no_servers', { hint: 'the exit cannot resolve names; IP addresses and localhost still work' })
+  const embedded = await startEmbeddedCascade({
+    mixes,
+    roundMs,
+    socks,
+    exitPolicy,
+    dnsServers: hostServers.length > 0 ? hostServers : NO_DNS_FALLBACK,
+    log,
+  })
+  if (stateDir !== undefined) {
+    try {
+      await writeStateSet(stateDir, { cascade: embedded.cascade, keys: embedded.keys, exitPolicy: embedded.exitPolicy, socks: embedded.socks, log })
+    } catch (err) {
+      for (const node of [...embedded.nodes].reverse()) await node.stop().catch(() => {})
+      throw err
+    }
+  }
+  const where = formatHostPort(embedded.socks)
+  context.out(`mixgate: SOCKS5 proxy listening on ${where} (${mixes} ${mixes === 1 ? 'mix' : 'mixes'} + exit)\n`)
+  context.out(`try: curl --socks5-hostname ${where} https://example.org/\n`)
+  return serveUntilSignal(embedded.nodes, logger)
+}
+
+function socksOption (text: string): HostPort {
+  try {
+    return parseHostPort(text, { allowZeroPort: true })
+  } catch (err) {
+    if (!(err instanceof AddressError)) throw err
+    throw new UsageError(`mixgate up: --socks: ${err.message}, got ${JSON.stringify(text)}`, 'up')
+  }
+}
+
+function checkPolicyRule (line: string): void {
+  try {
+    for (const part of line.split(',')) parsePolicyRule(part)
+  } catch (err) {
+    if (!(err instanceof PolicyError)) throw err
+    throw new UsageError(`mixgate up: --exit-policy: ${err.message}`, 'up')
+  }
+}
+
+function choice<const V extends readonly string[]> (option: string, value: string, values: V): V[number] {
+  if (values.includes(value)) return value
+  throw new UsageError(`mixgate up: --${option} must be one of ${values.join(', ')}, got ${JSON.stringify(value)}`, 'up')
+}

@@ -1,0 +1,26 @@
+/**
+ * Keep started nodes running until SIGINT or SIGTERM, then stop them in reverse start order
+ * and resolve with the exit status (0 when every stop went well).
+ *
+ * The shutdown itself is the node runtime's (`src/node/lifecycle.ts`): grace period, second
+ * signal forces status 1. Here the lifecycle's "exit" resolves the command's promise instead
+ * of calling `process.exit`, so `main` returns the status like every other command; once it
+ * has, the handlers are removed, so a further Ctrl-C has its default effect again.
+ */
+import { onShutdown, installSignalHandlers } from '../node/lifecycle.js'
+import type { Logger } from '../node/logger.js'
+
+export interface Stoppable {
+  stop (): Promise<void>
+}
+
+/** Register `started` (in the order they were started) and wait for the stop signal. */
+export async function serveUntilSignal (started: readonly Stoppable[], logger: Logger): Promise<number> {
+  for (const node of started) onShutdown(() => node.stop())
+  let handlers: ReturnType<typeof installSignalHandlers> | undefined
+  const status = await new Promise<number>((resolve) => {
+    handlers = installSignalHandlers({ logger, exit: resolve })
+  })
+  handlers?.uninstall()
+  return status
+}
