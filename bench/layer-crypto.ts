@@ -1,0 +1,98 @@
+/**
+ * The crypto-only cost of a cell at a mix, from src/protocol directly: the time to peel one
+ * forward layer (`ForwardPeeler.peel`) and to seal one backward layer (`BackwardSealer.seal`)
+ * of a 2048-byte cell at the entry position (the largest layers), and, for comparison, one
+ * link frame sealed and opened (the Noise transport cipher every cell also goes through, once
+ * in and once out at every hop). Thousands of iterations, timed on the monotonic clock after a
+ * warm-up. This is the floor a mix's per-cell cost is compared against.
+ */
+import { performance } from 'node:perf_hooks'
+import { randomBytes } from '../src/crypto/index.js'
+import { CipherState } from '../src/link/noise/cipher-state.js'
+import { Geometry } from '../src/protocol/geometry.js'
+import type { HopKeys } from '../src/protocol/hop-keys.js'
+import { BackwardSealer, ForwardPeeler, ForwardSealer } from '../src/protocol/relay-layers.js'
+
+export interface LayerCryptoResult {
+  readonly cellSize: number
+  readonly hops: number
+  readonly position: number
+  readonly iterations: { peel: number, seal: number, link: number }
+  /** Microseconds per forward layer peeled. */
+  readonly peelUs: number
+  /** Microseconds per backward layer sealed. */
+  readonly sealUs: number
+  /** Microseconds per cell, averaged over one forward and one backward cell. */
+  readonly perCellUs: number
+  /** Cells per second of CPU if a mix did nothing but its layer crypto. */
+  readonly cryptoOnlyCellsPerSecond: number
+  /** Microseconds to seal one link frame and open one (the per-cell link cost at a hop). */
+  readonly linkSealOpenUs: number
+}
+
+const BATCH = 2000
+
+/** Run `step` in batches until at least `minSeconds` have passed; microseconds per call. */
+function timeIt (minSeconds: number, batch: (n: number) => void): { us: number, iterations: number } {
+  batch(BATCH) // warm-up (JIT, wasm tier-up)
+  let iterations = 0
+  const start = performance.now()
+  let elapsed = 0
+  while (elapsed < minSeconds * 1000 || iterations < 5 * BATCH) {
+    batch(BATCH)
+    iterations += BATCH
+    elapsed = performance.now() - start
+  }
+  return { us: (elapsed * 1000) / iterations, iterations }
+}
+
+export function measureLayerCrypto (options: { cellSize: number, hops: number, minSeconds: number }): LayerCryptoResult {
+  const geometry = new Geometry({ cellSize: options.cellSize, hops: options.hops })
+  const position = 1
+  const hopKeys: HopKeys[] = Array.from({ length: geometry.hops }, () => ({ forward: randomBytes(32), backward: randomBytes(32) }))
+
+  // Forward: BATCH distinct sealed bodies; a fresh peeler (counter 0) peels them in order.
+  const sealer = new ForwardSealer(geometry, hopKeys.map((k) => ({ forward: Uint8Array.from(k.forward), backward: k.backward })))
+  const bodies = Array.from({ length: BATCH }, () => sealer.seal(randomBytes(geometry.forwardPayloadBytes)))
+  const out = new Uint8Array(geometry.bodyBytes)
+  const peel = timeIt(options.minSeconds, (n) => {
+    const peeler = new ForwardPeeler(geometry, position, hopKeys[0]!.forward)
+    for (let i = 0; i < n; i++) {
+      if (peeler.peel(bodies[i]!, out) === null) throw new Error('layer-crypto: a sealed body did not peel')
+    }
+  })
+
+  // Backward: seal a full body from "the next hop" into a preallocated output.
+  const backward = new BackwardSealer(geometry, position, hopKeys[0]!.backward)
+  const inner = randomBytes(geometry.bodyBytes)
+  const seal = timeIt(options.minSeconds, (n) => {
+    for (let i = 0; i < n; i++) backward.seal(inner, out)
+  })
+
+  // Link: one frame sealed by one end and opened by the other.
+  const key = randomBytes(32)
+  const sender = new CipherState()
+  const receiver = new CipherState()
+  sender.initializeKey(key)
+  receiver.initializeKey(key)
+  const cell = randomBytes(geometry.cellSize)
+  const empty = new Uint8Array(0)
+  const link = timeIt(options.minSeconds, (n) => {
+    for (let i = 0; i < n; i++) {
+      if (receiver.decryptWithAd(empty, sender.encryptWithAd(empty, cell)) === null) throw new Error('layer-crypto: a link frame did not open')
+    }
+  })
+
+  const perCellUs = (peel.us + seal.us) / 2
+  return {
+    cellSize: geometry.cellSize,
+    hops: geometry.hops,
+    position,
+    iterations: { peel: peel.iterations, seal: seal.iterations, link: link.iterations },
+    peelUs: peel.us,
+    sealUs: seal.us,
+    perCellUs,
+    cryptoOnlyCellsPerSecond: 1e6 / perCellUs,
+    linkSealOpenUs: link.us,
+  }
+}
