@@ -1,0 +1,354 @@
+/**
+ * Node descriptors: what one node publishes about itself, signed with its identity key.
+ *
+ *   { "type": "node", "version": 1, "role": "mix", "address": "198.51.100.7:9001",
+ *     "identityKey": hex32, "linkKey": hex32,
+ *     "cellSize": 2048, "roundMs": 10, "epochS": 3600, "genesis": 0, "shaping": { "profile": "off" },
+ *     "epochKeys": [{ "epoch": 480000, "onionKey": hex32 }, { "epoch": 480001, "onionKey": hex32 }],
+ *     "published": 1728000000, "validUntil": 1728007200, "signature": hex64 }
+ *
+ * The node signs, besides its address and keys, the cascade parameters it runs with (cell
+ * size, round length, epoch schedule, shaping). A cascade descriptor is assembled by someone
+ * else from these; because every cascade-level value must equal what each hop signed, no
+ * byte of a cascade descriptor goes unsigned, and an entry that serves descriptors can only
+ * replay old ones, not edit them (R22).
+ *
+ * Signature (Ed25519, identity key) over signedMessage("node-descriptor", body), body =
+ *
+ *   version(1) ‖ role(1: 1 mix, 2 exit) ‖ address(2-byte length ‖ UTF-8)
+ *   ‖ identityKey(32) ‖ linkKey(32)
+ *   ‖ cellSize(4) ‖ roundMs(4) ‖ epochS(4) ‖ genesis(8) ‖ shaping(1: 0 off, 1 strict, 2 elastic)
+ *   ‖ published(8) ‖ validUntil(8) ‖ keyCount(1) ‖ keyCount × (epoch(8) ‖ onionKey(32))
+ *
+ * Times are Unix seconds. The link key is bound to the identity by this signature, with the
+ * descriptor's validity window (R11). The onion keys are one or two consecutive epochs, the
+ * first being the epoch of `published` or the next one; a verifier at time `now` requires a
+ * key for the epoch of `now`.
+ */
+import { equal, sign, verify, type KeyPair } from '../crypto/index.js'
+import { epochAt, epochEndS, epochSchedule, type EpochSchedule } from '../node/keys/epoch.js'
+import { formatHostPort, parseHostPort, type HostPort } from '../node/address.js'
+import { arr, hostPort, int, obj, oneOf, type Infer } from '../node/schema.js'
+import { Geometry } from '../protocol/geometry.js'
+import { DescriptorError, DescriptorErrorCode } from './descriptor-error.js'
+import { lowerHex, toHex, validateDescriptor } from './descriptor-json.js'
+import { ByteWriter, signedMessage } from './signed-encoding.js'
+
+export const DESCRIPTOR_VERSION = 1
+export const NODE_DESCRIPTOR_OBJECT = 'node-descriptor'
+/** How far in the future a publication time may be before it is "future-dated". */
+export const DEFAULT_MAX_SKEW_S = 60
+export const MAX_EPOCH_KEYS = 2
+
+export const SHAPING_PROFILES = ['off', 'strict', 'elastic'] as const
+export type ShapingProfile = typeof SHAPING_PROFILES[number]
+export type NodeRole = 'mix' | 'exit'
+
+/** The parameters every hop and client of one cascade must share. */
+export interface CascadeParams {
+  readonly cellSize: number
+  readonly roundMs: number
+  /** Epoch length in seconds. */
+  readonly epochS: number
+  /** Unix time at which epoch 0 starts. */
+  readonly genesis: number
+  /** Placeholder until shaping exists: only its profile name, signed like everything else. */
+  readonly shaping: { readonly profile: ShapingProfile }
+}
+
+export interface EpochKey {
+  readonly epoch: number
+  readonly onionKey: Uint8Array
+}
+
+/** What `makeNodeDescriptor` signs. */
+export interface NodeDescriptorFields {
+  readonly role: NodeRole
+  readonly address: string | HostPort
+  readonly linkKey: Uint8Array
+  readonly params: CascadeParams
+  readonly epochKeys: readonly EpochKey[]
+  /** Unix seconds. */
+  readonly published: number
+  /** Unix seconds; default: the end of the last onion key's epoch. */
+  readonly validUntil?: number
+}
+
+/** A node descriptor as JSON (keys in lowercase hex). */
+export interface NodeDescriptorJson {
+  readonly type: 'node'
+  readonly version: typeof DESCRIPTOR_VERSION
+  readonly role: NodeRole
+  readonly address: string
+  readonly identityKey: string
+  readonly linkKey: string
+  readonly cellSize: number
+  readonly roundMs: number
+  readonly epochS: number
+  readonly genesis: number
+  readonly shaping: { readonly profile: ShapingProfile }
+  readonly epochKeys: ReadonlyArray<{ readonly epoch: number, readonly onionKey: string }>
+  readonly published: number
+  readonly validUntil: number
+  readonly signature: string
+}
+
+/** A node descriptor whose signature, keys and validity were checked. */
+export interface VerifiedNode {
+  readonly role: NodeRole
+  readonly address: HostPort
+  readonly identityKey: Uint8Array
+  readonly linkKey: Uint8Array
+  readonly params: CascadeParams
+  readonly epochKeys: readonly EpochKey[]
+  readonly published: number
+  readonly validUntil: number
+}
+
+export interface NodeCheckOptions {
+  /** Unix seconds; default the system clock. */
+  readonly now?: number
+  /** Refuse the descriptor unless it is signed by exactly this identity key. */
+  readonly pinnedIdentity?: Uint8Array
+  /** Future publication times tolerated, in seconds (default 60). */
+  readonly maxSkewS?: number
+}
+
+/** The cascade-parameter fields, shared by node and cascade descriptors. */
+export const paramFields = {
+  cellSize: int({ min: 512, max: 32768 }),
+  roundMs: int({ min: 1, max: 10_000 }),
+  epochS: int({ min: 1, max: 0xffff_ffff }),
+  genesis: int({ min: 0 }),
+  shaping: obj({ profile: oneOf(SHAPING_PROFILES) }),
+}
+
+export const nodeDescriptorSpec = obj({
+  type: oneOf(['node'] as const),
+  version: oneOf([DESCRIPTOR_VERSION] as const),
+  role: oneOf(['mix', 'exit'] as const),
+  address: hostPort(),
+  identityKey: lowerHex(32),
+  linkKey: lowerHex(32),
+  ...paramFields,
+  epochKeys: arr(obj({ epoch: int({ min: 0 }), onionKey: lowerHex(32) }), { minLength: 1, maxLength: MAX_EPOCH_KEYS }),
+  published: int({ min: 0 }),
+  validUntil: int({ min: 0 }),
+  signature: lowerHex(64),
+})
+
+type ParsedNode = Infer<typeof nodeDescriptorSpec>
+
+/**
+ * Sign a node descriptor with the node's Ed25519 identity key pair. Throws
+ * `DescriptorError` if the fields would not verify (bad address, keys out of order…).
+ */
+export function makeNodeDescriptor (identity: KeyPair, fields: NodeDescriptorFields): NodeDescriptorJson {
+  const schedule = scheduleOf(fields.params)
+  const epochKeys = [...fields.epochKeys].sort((a, b) => a.epoch - b.epoch)
+  const last = epochKeys[epochKeys.length - 1]
+  const unsigned: Omit<NodeDescriptorJson, 'signature'> = {
+    type: 'node',
+    version: DESCRIPTOR_VERSION,
+    role: fields.role,
+    address: typeof fields.address === 'string' ? fields.address : formatHostPort(fields.address),
+    identityKey: toHex(identity.publicKey),
+    linkKey: toHex(fields.linkKey),
+    ...paramsJson(fields.params),
+    epochKeys: epochKeys.map((k) => ({ epoch: k.epoch, onionKey: toHex(k.onionKey) })),
+    published: fields.published,
+    validUntil: fields.validUntil ?? (last === undefined ? fields.published : epochEndS(schedule, last.epoch)),
+  }
+  // Validate through the same path a verifier takes, with a placeholder signature.
+  const parsed = parseNode({ ...unsigned, signature: '00'.repeat(64) }, {})
+  checkNodeKeys(parsed, {})
+  const signature = sign(identity.secretKey, nodeSignedMessage(parsed))
+  return { ...unsigned, signature: toHex(signature) }
+}
+
+/**
+ * Check a node descriptor: shape, signature, pinned identity, onion-key epochs, and that it
+ * is valid at `now` with a key for the current epoch. Throws `DescriptorError`.
+ */
+export function verifyNodeDescriptor (json: unknown, options: NodeCheckOptions = {}): VerifiedNode {
+  const node = readNodeDescriptor(json, { pinnedIdentity: options.pinnedIdentity })
+  checkNodeAt(node, nowOf(options), options.maxSkewS ?? DEFAULT_MAX_SKEW_S, {})
+  return node
+}
+
+/** Where a node descriptor sits, for messages: the JSON path prefix and the hop number. */
+export interface NodeContext {
+  readonly prefix?: string
+  readonly hop?: number
+}
+
+/**
+ * The time-independent checks (shape, signature, pin, key epochs), shared with the cascade
+ * verifier, which then checks time once for all hops.
+ */
+export function readNodeDescriptor (json: unknown, options: { pinnedIdentity?: Uint8Array | undefined } & NodeContext = {}): VerifiedNode {
+  const context: NodeContext = { prefix: options.prefix, hop: options.hop }
+  const parsed = parseNode(json, context)
+  if (!verify(parsed.identityKey, nodeSignedMessage(parsed), parsed.signature)) {
+    throw new DescriptorError(DescriptorErrorCode.BAD_SIGNATURE, `${who(context)}: the signature does not verify (the descriptor was changed or not signed by its identity key)`, {
+      field: field(context, 'signature'), ...hopOf(context),
+    })
+  }
+  if (options.pinnedIdentity !== undefined && !equal(options.pinnedIdentity, parsed.identityKey)) {
+    throw new DescriptorError(DescriptorErrorCode.IDENTITY_MISMATCH, `${who(context)}: signed by identity key ${short(parsed.identityKey)}…, not the pinned ${short(options.pinnedIdentity)}…`, {
+      field: field(context, 'identityKey'), ...hopOf(context),
+    })
+  }
+  checkNodeKeys(parsed, context)
+  return {
+    role: parsed.role,
+    address: parsed.address,
+    identityKey: parsed.identityKey,
+    linkKey: parsed.linkKey,
+    params: paramsOf(parsed),
+    epochKeys: parsed.epochKeys,
+    published: parsed.published,
+    validUntil: parsed.validUntil,
+  }
+}
+
+/** Valid at `now`: published (within the skew), not expired, with a key for the current epoch. */
+export function checkNodeAt (node: VerifiedNode, now: number, maxSkewS: number, context: NodeContext): void {
+  if (node.published > now + maxSkewS) {
+    throw new DescriptorError(DescriptorErrorCode.NOT_YET_VALID, `${who(context)}: published at ${iso(node.published)}, in the future (is this clock right?)`, {
+      field: field(context, 'published'), ...hopOf(context),
+    })
+  }
+  if (now >= node.validUntil) {
+    throw new DescriptorError(DescriptorErrorCode.EXPIRED, `${who(context)}: expired at ${iso(node.validUntil)}`, {
+      field: field(context, 'validUntil'), ...hopOf(context),
+    })
+  }
+  const schedule = scheduleOf(node.params)
+  const current = epochAt(schedule, Math.max(now, schedule.genesisS))
+  const first = node.epochKeys[0]!.epoch
+  const last = node.epochKeys[node.epochKeys.length - 1]!.epoch
+  if (last < current) {
+    throw new DescriptorError(DescriptorErrorCode.EPOCH_KEY_EXPIRED, `${who(context)}: its newest onion key is for epoch ${last}, but the current epoch is ${current}`, {
+      field: field(context, 'epochKeys'), ...hopOf(context),
+    })
+  }
+  if (first > current) {
+    throw new DescriptorError(DescriptorErrorCode.NOT_YET_VALID, `${who(context)}: its onion keys start at epoch ${first}, but the current epoch is ${current} (is this clock right?)`, {
+      field: field(context, 'epochKeys'), ...hopOf(context),
+    })
+  }
+}
+
+/** The onion key `node` published for `epoch`, if any. */
+export function onionKeyOf (node: VerifiedNode, epoch: number): Uint8Array | undefined {
+  return node.epochKeys.find((k) => k.epoch === epoch)?.onionKey
+}
+
+/** The current and next epochs' public onion keys at `nowS` (what a node publishes). */
+export function publishedEpochKeys (source: { publicKey: (epoch: number) => Uint8Array }, params: CascadeParams, nowS: number): EpochKey[] {
+  const current = epochAt(scheduleOf(params), nowS)
+  return [current, current + 1].map((epoch) => ({ epoch, onionKey: source.publicKey(epoch) }))
+}
+
+/** The epoch schedule a descriptor's parameters describe. */
+export function scheduleOf (params: CascadeParams): EpochSchedule {
+  return epochSchedule({ epochS: params.epochS, genesisS: params.genesis })
+}
+
+/** The parameter fields as JSON (the same in node and cascade descriptors). */
+export function paramsJson (params: CascadeParams): Pick<NodeDescriptorJson, 'cellSize' | 'roundMs' | 'epochS' | 'genesis' | 'shaping'> {
+  return { cellSize: params.cellSize, roundMs: params.roundMs, epochS: params.epochS, genesis: params.genesis, shaping: { profile: params.shaping.profile } }
+}
+
+/** The parameter fields of a validated descriptor. */
+export function paramsOf (d: CascadeParams): CascadeParams {
+  return { cellSize: d.cellSize, roundMs: d.roundMs, epochS: d.epochS, genesis: d.genesis, shaping: { profile: d.shaping.profile } }
+}
+
+/** Append the parameter fields to a canonical body (node descriptor and cascade core). */
+export function writeParams (writer: ByteWriter, params: CascadeParams): ByteWriter {
+  return writer.u32(params.cellSize).u32(params.roundMs).u32(params.epochS).u64(params.genesis).u8(SHAPING_PROFILES.indexOf(params.shaping.profile))
+}
+
+/** The role byte of signed bodies. */
+export function roleByte (role: NodeRole): number {
+  return role === 'mix' ? 1 : 2
+}
+
+/** The exact bytes a node's identity key signs. */
+export function nodeSignedMessage (d: Omit<ParsedNode, 'signature'>): Uint8Array {
+  const body = new ByteWriter()
+    .u8(d.version)
+    .u8(roleByte(d.role))
+    .str(formatHostPort(d.address))
+    .raw(d.identityKey)
+    .raw(d.linkKey)
+  writeParams(body, d)
+    .u64(d.published)
+    .u64(d.validUntil)
+    .u8(d.epochKeys.length)
+  for (const key of d.epochKeys) body.u64(key.epoch).raw(key.onionKey)
+  return signedMessage(NODE_DESCRIPTOR_OBJECT, body.bytes())
+}
+
+/** `1700000000` → `2023-11-14T22:13:20Z`. */
+export function iso (unixS: number): string {
+  return new Date(unixS * 1000).toISOString().replace('.000Z', 'Z')
+}
+
+/** The first 8 hex digits of a public key, for messages. */
+export function short (key: Uint8Array): string {
+  return toHex(key.subarray(0, 4))
+}
+
+function parseNode (json: unknown, context: NodeContext): ParsedNode {
+  const parsed = validateDescriptor(nodeDescriptorSpec, json, who(context), { prefix: context.prefix, hop: context.hop })
+  // The address is signed as text: it must read back exactly as written.
+  const text = (json as { address: string }).address
+  if (formatHostPort(parseHostPort(text)) !== text) {
+    throw new DescriptorError(DescriptorErrorCode.MALFORMED, `${who(context)}: the address is not in canonical HOST:PORT form`, { field: field(context, 'address'), ...hopOf(context) })
+  }
+  try {
+    void new Geometry({ cellSize: parsed.cellSize, hops: 1 })
+  } catch (err) {
+    throw new DescriptorError(DescriptorErrorCode.MALFORMED, `${who(context)}: ${(err as Error).message}`, { field: field(context, 'cellSize'), ...hopOf(context), cause: err })
+  }
+  if (parsed.validUntil <= parsed.published) {
+    throw new DescriptorError(DescriptorErrorCode.MALFORMED, `${who(context)}: validUntil must be later than published`, { field: field(context, 'validUntil'), ...hopOf(context) })
+  }
+  return parsed
+}
+
+/** Onion keys: consecutive epochs, in order, starting at the epoch of `published` or the next. */
+function checkNodeKeys (d: Pick<ParsedNode, 'epochKeys' | 'published' | 'epochS' | 'genesis'>, context: NodeContext): void {
+  const bad = (why: string): DescriptorError =>
+    new DescriptorError(DescriptorErrorCode.BAD_EPOCH_KEYS, `${who(context)}: ${why}`, { field: field(context, 'epochKeys'), ...hopOf(context) })
+  const schedule = epochSchedule({ epochS: d.epochS, genesisS: d.genesis })
+  if (d.epochKeys.length === 0) throw bad('it lists no onion keys')
+  if (d.published < schedule.genesisS) throw bad('it was published before the epoch schedule\'s genesis')
+  for (let i = 1; i < d.epochKeys.length; i++) {
+    if (d.epochKeys[i]!.epoch !== d.epochKeys[i - 1]!.epoch + 1) throw bad('its onion keys are not for consecutive epochs in increasing order')
+  }
+  const publishedIn = epochAt(schedule, d.published)
+  const first = d.epochKeys[0]!.epoch
+  if (first !== publishedIn && first !== publishedIn + 1) {
+    throw bad(`its first onion key is for epoch ${first}, but it was published in epoch ${publishedIn}`)
+  }
+}
+
+function nowOf (options: { now?: number }): number {
+  return options.now ?? Date.now() / 1000
+}
+
+function who (context: NodeContext): string {
+  return context.hop === undefined ? 'node descriptor' : `hop ${context.hop}`
+}
+
+function field (context: NodeContext, name: string): string {
+  return context.prefix === undefined || context.prefix === '' ? name : `${context.prefix}.${name}`
+}
+
+function hopOf (context: NodeContext): { hop?: number } {
+  return context.hop === undefined ? {} : { hop: context.hop }
+}
