@@ -1,0 +1,236 @@
+/**
+ * The admin HTTP server every node can run: `/healthz`, `/metrics` and, at the entry mix,
+ * `/descriptor`. Read-only, GET and HEAD only, on loopback by default.
+ *
+ *   const admin = new AdminServer({ host: '127.0.0.1', port: 9101, role: 'mix',
+ *     metrics: registry, health: mixHealth(mix) })
+ *   const { port } = await admin.start()
+ *   …
+ *   await admin.close()
+ *
+ * Routes:
+ *   GET /healthz     200 `{"status":"ok","role":…,"uptimeS":…}`, or 503 with
+ *                    `"status":"unhealthy"` and a `reason` word when the health check says so
+ *   GET /metrics     Prometheus text 0.0.4 (registry.ts)
+ *   GET /descriptor  the provider's JSON; 404 when no provider is configured, 503 while it
+ *                    has nothing to serve
+ *   anything else    404; methods other than GET and HEAD get 405; a request with a body 400
+ *
+ * Why so strict: the port shows the node's state, so it binds loopback addresses only unless
+ * `allowNonLoopback` is set (a `ConfigError` otherwise, checked again on the address actually
+ * bound). No request body is ever read, headers and whole requests have short deadlines, and
+ * connections are capped, so a local client cannot make the node hold much for it. Nothing
+ * is logged per request above debug level (R19).
+ */
+import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http'
+import type { AddressInfo } from 'node:net'
+import { ConfigError } from '../config-error.js'
+import type { Logger } from '../logger.js'
+import { PROMETHEUS_CONTENT_TYPE } from '../metrics/registry.js'
+import { AdminError } from './errors.js'
+import type { HealthCheck, HealthReport } from './health.js'
+import { isLoopbackAddress, isLoopbackHost } from './loopback.js'
+
+/** What `/descriptor` serves: a string or bytes as they are (a signed file must stay byte-exact), or a value to JSON-encode. */
+export type DescriptorBody = string | Uint8Array | object
+/** Returns undefined while there is nothing to serve yet (503). */
+export type DescriptorProvider = () => DescriptorBody | undefined | Promise<DescriptorBody | undefined>
+
+export interface AdminServerOptions {
+  readonly host: string
+  /** 0 = any free port (tests). */
+  readonly port: number
+  /** Bind a non-loopback address. Off by default: the port shows the node's state. */
+  readonly allowNonLoopback?: boolean
+  /** `client`, `mix` or `exit`, reported by /healthz. */
+  readonly role: string
+  /** What /metrics renders (a MetricsRegistry). */
+  readonly metrics: { render (): string }
+  /** Without one, the node is healthy while it runs. */
+  readonly health?: HealthCheck
+  /** Without one, /descriptor is 404. */
+  readonly descriptor?: DescriptorProvider
+  readonly logger?: Logger
+  /** Whole seconds since the node started (default: the process's uptime). */
+  readonly uptimeS?: () => number
+  /** The config field the address came from, for error messages (default `admin`). */
+  readonly configField?: string
+}
+
+export interface AdminAddress {
+  readonly host: string
+  readonly port: number
+}
+
+/** Limits: generous for a scraper on loopback, short for anything that dawdles. */
+const HEADERS_TIMEOUT_MS = 5_000
+const REQUEST_TIMEOUT_MS = 10_000
+const KEEP_ALIVE_TIMEOUT_MS = 5_000
+const SOCKET_IDLE_MS = 15_000
+const MAX_HEADER_BYTES = 8 * 1024
+const MAX_HEADERS = 32
+const MAX_CONNECTIONS = 32
+/** How often Node checks the header and request deadlines (its default is 30 s). */
+const DEADLINE_CHECK_MS = 1_000
+
+export class AdminServer {
+  private readonly options: AdminServerOptions
+  private readonly uptimeS: () => number
+  private server: Server | undefined
+
+  /** @throws ConfigError `CONFIG_INVALID` for a non-loopback host without `allowNonLoopback`, or a bad port. */
+  constructor (options: AdminServerOptions) {
+    const field = options.configField ?? 'admin'
+    if (options.allowNonLoopback !== true && !isLoopbackHost(options.host)) throw notLoopback(field)
+    if (!Number.isInteger(options.port) || options.port < 0 || options.port > 65535) {
+      const message = `${field}: port must be an integer between 0 and 65535`
+      throw new ConfigError('CONFIG_INVALID', message, { issues: [{ path: field, message }] })
+    }
+    this.options = options
+    this.uptimeS = options.uptimeS ?? (() => Math.floor(process.uptime()))
+  }
+
+  /**
+   * Bind and serve. Resolves with the address bound (the real port when `port` was 0).
+   * @throws AdminError `ADMIN_LISTEN_FAILED`, `ADMIN_STATE`; ConfigError if the host resolved off loopback.
+   */
+  async start (): Promise<AdminAddress> {
+    if (this.server !== undefined) throw new AdminError('ADMIN_STATE', 'the admin server is already started')
+    const server = createServer({
+      headersTimeout: HEADERS_TIMEOUT_MS,
+      requestTimeout: REQUEST_TIMEOUT_MS,
+      keepAliveTimeout: KEEP_ALIVE_TIMEOUT_MS,
+      maxHeaderSize: MAX_HEADER_BYTES,
+      connectionsCheckingInterval: DEADLINE_CHECK_MS,
+    }, (req, res) => {
+      this.handle(req, res).catch((err: unknown) => {
+        // Only a broken connection gets here (every route answers its own failures).
+        this.options.logger?.debug('admin.request_failed', { err })
+        res.destroy()
+      })
+    })
+    server.maxHeadersCount = MAX_HEADERS
+    server.maxConnections = MAX_CONNECTIONS
+    server.timeout = SOCKET_IDLE_MS
+    this.server = server
+    await new Promise<void>((resolve, reject) => {
+      server.once('error', (err: NodeJS.ErrnoException) => {
+        reject(new AdminError('ADMIN_LISTEN_FAILED', `the admin server cannot listen: ${err.code ?? 'error'}`, { cause: err }))
+      })
+      server.listen({ host: this.options.host, port: this.options.port, exclusive: true }, resolve)
+    }).catch((err: unknown) => {
+      this.server = undefined
+      throw err
+    })
+    const address = server.address() as AddressInfo
+    if (this.options.allowNonLoopback !== true && !isLoopbackAddress(address.address)) {
+      await this.close()
+      throw notLoopback(this.options.configField ?? 'admin')
+    }
+    this.options.logger?.info('admin.listening', { port: address.port })
+    return { host: address.address, port: address.port }
+  }
+
+  /** Stop listening and drop every connection, idle or not. */
+  async close (): Promise<void> {
+    const server = this.server
+    if (server === undefined) return
+    this.server = undefined
+    await new Promise<void>((resolve) => {
+      server.close(() => resolve())
+      server.closeAllConnections()
+    })
+  }
+
+  private async handle (req: IncomingMessage, res: ServerResponse): Promise<void> {
+    res.setHeader('cache-control', 'no-store')
+    res.setHeader('x-content-type-options', 'nosniff')
+    const path = (req.url ?? '').split('?')[0]!
+    let status: number
+    if (req.method !== 'GET' && req.method !== 'HEAD') {
+      res.setHeader('allow', 'GET, HEAD')
+      status = closeWith(res, 405, 'method not allowed\n')
+    } else if (hasBody(req)) {
+      // Never read: closing the connection is cheaper than draining what was sent.
+      status = closeWith(res, 400, 'a request body is not accepted\n')
+    } else if (path === '/healthz') {
+      status = this.healthz(res)
+    } else if (path === '/metrics') {
+      status = this.metrics(res)
+    } else if (path === '/descriptor' && this.options.descriptor !== undefined) {
+      status = await this.descriptor(res, this.options.descriptor)
+    } else {
+      status = send(res, 404, 'text/plain; charset=utf-8', 'not found\n')
+    }
+    if (this.options.logger?.isLevelEnabled('debug') === true) {
+      this.options.logger.debug('admin.request', { method: req.method, path: path.slice(0, 64), status })
+    }
+  }
+
+  private healthz (res: ServerResponse): number {
+    let report: HealthReport
+    try {
+      report = this.options.health?.() ?? { healthy: true }
+    } catch (err) {
+      this.options.logger?.warn('admin.health_check_failed', { err })
+      report = { healthy: false, reason: 'check_failed' }
+    }
+    const body: Record<string, unknown> = {
+      status: report.healthy ? 'ok' : 'unhealthy',
+      role: this.options.role,
+      uptimeS: this.uptimeS(),
+    }
+    if (!report.healthy && report.reason !== undefined) body['reason'] = report.reason
+    return send(res, report.healthy ? 200 : 503, 'application/json; charset=utf-8', JSON.stringify(body) + '\n')
+  }
+
+  private metrics (res: ServerResponse): number {
+    let text: string
+    try {
+      text = this.options.metrics.render()
+    } catch (err) {
+      this.options.logger?.warn('admin.metrics_failed', { err })
+      return send(res, 500, 'text/plain; charset=utf-8', 'internal error\n')
+    }
+    return send(res, 200, PROMETHEUS_CONTENT_TYPE, text)
+  }
+
+  private async descriptor (res: ServerResponse, provider: DescriptorProvider): Promise<number> {
+    let value: DescriptorBody | undefined
+    try {
+      value = await provider()
+    } catch (err) {
+      this.options.logger?.warn('admin.descriptor_failed', { err })
+      return send(res, 500, 'text/plain; charset=utf-8', 'internal error\n')
+    }
+    if (value === undefined) return send(res, 503, 'text/plain; charset=utf-8', 'descriptor not available yet\n')
+    const body = typeof value === 'string' || value instanceof Uint8Array ? value : JSON.stringify(value)
+    return send(res, 200, 'application/json; charset=utf-8', body)
+  }
+}
+
+function notLoopback (field: string): ConfigError {
+  const message = `${field}: the admin server binds only to a loopback address (127.0.0.1, ::1, localhost); ` +
+    'set allowNonLoopback to serve other machines'
+  return new ConfigError('CONFIG_INVALID', message, { issues: [{ path: field, message }] })
+}
+
+function hasBody (req: IncomingMessage): boolean {
+  const length = req.headers['content-length']
+  return req.headers['transfer-encoding'] !== undefined || (length !== undefined && length !== '0')
+}
+
+/** Answer and end; HEAD gets the same headers without the body (Node drops it). */
+function send (res: ServerResponse, status: number, contentType: string, body: string | Uint8Array): number {
+  const bytes = typeof body === 'string' ? Buffer.from(body, 'utf8') : body
+  res.writeHead(status, { 'content-type': contentType, 'content-length': bytes.byteLength })
+  res.end(bytes)
+  return status
+}
+
+/** Answer and close the connection: the request may carry bytes we will not read. */
+function closeWith (res: ServerResponse, status: number, body: string): number {
+  res.setHeader('connection', 'close')
+  res.shouldKeepAlive = false
+  return send(res, status, 'text/plain; charset=utf-8', body)
+}

@@ -1,0 +1,251 @@
+/**
+ * The standard metric set of each role, registered over the node's own stats objects.
+ *
+ *   const metrics = registerMixMetrics(new MetricsRegistry(), mixNode, { position: 1, epoch: () => keys.epoch })
+ *   metrics.observeBatch(cellsReleased, 'forward')   // once per round and direction
+ *   admin: metrics.registry.render()
+ *
+ * Names, types and labels are listed in docs/METRICS.md; keep the two in step, since
+ * dashboards and alerts depend on them. Everything is aggregate (R19): counters, gauges of
+ * current totals, and one coarse histogram of round sizes. `direction` is the cascade
+ * direction: `forward` is toward the exit, `backward` toward the client.
+ *
+ * Two things the nodes do not count today are recorded here, by calls the node makes:
+ * `observeBatch` (the cells a round released, padding included) and `countPadding` (padding
+ * cells this node added: a mix's PADDING cells topping up a round, a hop's own backward PADs,
+ * a client's cover). The padding ratio is padding cells over all cells of that direction,
+ * since the node started; the counters beside it give the ratio over any window in PromQL.
+ */
+import { Counter, Gauge, Histogram, MetricsRegistry } from './registry.js'
+import type { ClientSource, ExitSource, HopSource, ListenerSource, MixSource, SocksCountersShape } from './sources.js'
+
+export type Direction = 'forward' | 'backward'
+export type Role = 'client' | 'mix' | 'exit'
+
+/**
+ * Upper bounds of the round size histogram, in cells. Coarse on purpose (R19): powers of
+ * four say whether rounds are empty, small or large, not how many cells a given round held.
+ */
+export const BATCH_BUCKETS: readonly number[] = [0, 1, 4, 16, 64, 256, 1024, 4096]
+
+export interface CommonMetricsOptions {
+  /** The epoch whose keys the node uses now. */
+  readonly epoch: () => number
+  /** Whole seconds since the node started (default: the process's uptime). */
+  readonly uptimeS?: () => number
+}
+
+export interface HopMetricsOptions extends CommonMetricsOptions {
+  /** 1 = entry mix … the exit's position is the number of hops. */
+  readonly position: number
+  /** The listener the predecessors connect to, for its handshake counters. */
+  readonly listener?: ListenerSource
+}
+
+export interface ClientMetricsOptions extends CommonMetricsOptions {
+  /** Application bytes, if the node counts them: forward = from apps, backward = to apps. */
+  readonly bytes?: { readonly forward: () => number, readonly backward: () => number }
+}
+
+export interface HopMetrics {
+  readonly registry: MetricsRegistry
+  /**
+   * Record one round: `cells` is how many cells it released in `direction`, padding
+   * included. Call it once per round and direction, empty rounds too. The exit has no
+   * forward rounds (its forward output goes to TCP): only `backward` there. The default
+   * direction is forward at a mix, backward at the exit.
+   */
+  observeBatch (cells: number, direction?: Direction): void
+  /** Count `cells` padding cells this hop sent in `direction` (default as for observeBatch). */
+  countPadding (cells: number, direction?: Direction): void
+}
+
+export interface ClientMetrics {
+  readonly registry: MetricsRegistry
+  /** Count `cells` cover cells (DROP, LOOP) the client sent; received PADs are read from its stats. */
+  countPadding (cells: number): void
+}
+
+/** A mix at any position but the last. */
+export function registerMixMetrics (registry: MetricsRegistry, mix: MixSource, options: HopMetricsOptions): HopMetrics {
+  const metrics = registerHopMetrics(registry, 'mix', mix, options, ['forward', 'backward'])
+  registerLinkState(registry, mix, options.listener, () => mix.successorUp)
+  registry.counterFrom('mixgate_successor_connects_total', 'Links to the successor established.', () => mix.successorConnects)
+  registry.counterFrom('mixgate_successor_failures_total', 'Failed dials to the successor, and successor links lost.', () => mix.successorFailures)
+  return metrics
+}
+
+/** The exit: the last hop, whose forward output goes to TCP. */
+export function registerExitMetrics (registry: MetricsRegistry, exit: ExitSource, options: HopMetricsOptions): HopMetrics {
+  const metrics = registerHopMetrics(registry, 'exit', exit, options, ['backward'])
+  registerLinkState(registry, exit, options.listener, undefined)
+  const s = (): ExitSource['exitStats'] => exit.exitStats
+  registry.counterFrom('mixgate_streams_opened_total', 'Streams opened (exit: TCP connected; client: CONNECTED received).', () => s().streamsOpened)
+  registry.counterFrom('mixgate_streams_refused_total', 'Streams refused (policy, resolution, connection failure).', () => s().streamsRefused)
+  registry.gaugeFrom('mixgate_streams', 'Streams open now.', () => s().streamsActive)
+  registry.counterFrom('mixgate_relay_malformed_total', 'Authenticated relay payloads that did not parse.', () => s().relayMalformed)
+  registry.counterFrom('mixgate_relay_violations_total', 'Relay protocol violations (e.g. a reused stream ID).', () => s().violations)
+  registry.counterFrom('mixgate_loops_echoed_total', 'LOOP cover cells echoed back to clients.', () => s().loopsEchoed)
+  registry.counter('mixgate_bytes_total', 'Stream bytes: forward = to hosts (exit) or from apps (client), backward = the reverse.',
+    { direction: ['forward', 'backward'] })
+    .from(() => s().bytesToHosts, { direction: 'forward' })
+    .from(() => s().bytesFromHosts, { direction: 'backward' })
+  return metrics
+}
+
+/** The client: SOCKS front, circuits, shaping. */
+export function registerClientMetrics (registry: MetricsRegistry, client: ClientSource, options: ClientMetricsOptions): ClientMetrics {
+  const s = (): ClientSource['stats'] => client.stats
+  registerCommon(registry, 'client', options, () => s().cellsIn, () => s().cellsOut, () => s().circuitsActive)
+
+  registry.counter('mixgate_authentication_failures_total', 'Cells or headers that failed authentication, dropped.', { kind: ['relay'] })
+    .from(() => s().integrityFailures, { kind: 'relay' })
+  const padding = registry.counter('mixgate_padding_cells_total', 'Padding and cover cells: hops count what they add, the client what it sends (forward) and receives (backward).',
+    { direction: ['forward', 'backward'] })
+  padding.from(() => s().padsIn, { direction: 'backward' })
+  registry.gauge('mixgate_padding_ratio', 'Padding cells over all cells in this direction since the node started.', { direction: ['forward', 'backward'] })
+    .from(() => ratio(padding.value({ direction: 'forward' }), s().cellsOut), { direction: 'forward' })
+    .from(() => ratio(s().padsIn, s().cellsIn), { direction: 'backward' })
+
+  registry.counterFrom('mixgate_circuits_built_total', 'Circuits built.', () => s().circuitsBuilt)
+  registry.counterFrom('mixgate_circuits_silent_total', 'Circuits whose LOOP cells stopped coming back.', () => s().silentCircuits)
+  registry.counterFrom('mixgate_alarms_total', 'Anomalies the client noticed and reported locally (never on the wire).', () => s().alarms)
+  registry.counterFrom('mixgate_streams_requested_total', 'Streams apps asked for.', () => s().streamsRequested)
+  registry.counterFrom('mixgate_streams_opened_total', 'Streams opened (exit: TCP connected; client: CONNECTED received).', () => s().streamsConnected)
+  registry.counterFrom('mixgate_streams_refused_total', 'Streams refused (policy, resolution, connection failure).', () => s().streamsRefused)
+  registry.counterFrom('mixgate_streams_timed_out_total', 'Streams failed because no answer came in time.', () => s().streamsTimedOut)
+  if (options.bytes !== undefined) {
+    const bytes = options.bytes
+    registry.counter('mixgate_bytes_total', 'Stream bytes: forward = to hosts (exit) or from apps (client), backward = the reverse.',
+      { direction: ['forward', 'backward'] })
+      .from(bytes.forward, { direction: 'forward' })
+      .from(bytes.backward, { direction: 'backward' })
+  }
+
+  registry.gaugeFrom('mixgate_successor_up', '1 if the link to the next node (the client\'s: the entry mix) is up.', () => client.entryUp)
+  registry.counterFrom('mixgate_successor_connects_total', 'Links to the successor established.', () => s().entryConnects)
+  registry.counterFrom('mixgate_successor_failures_total', 'Failed dials to the successor, and successor links lost.', () => s().entryFailures)
+  registerSocks(registry, () => client.socksCounters)
+
+  return { registry, countPadding: (cells) => padding.inc(cells, { direction: 'forward' }) }
+}
+
+function registerCommon (registry: MetricsRegistry, role: Role, options: CommonMetricsOptions,
+  cellsIn: () => number, cellsOut: () => number, circuits: () => number): void {
+  const uptimeS = options.uptimeS ?? (() => Math.floor(process.uptime()))
+  registry.gauge('mixgate_node_info', 'Always 1; the role label says what this node is.', { role: [role] }).set(1, { role })
+  registry.gaugeFrom('mixgate_uptime_seconds', 'Whole seconds since the node started.', uptimeS)
+  registry.gaugeFrom('mixgate_epoch', 'The key epoch the node uses now.', options.epoch)
+  registry.counterFrom('mixgate_cells_in_total', 'Cells received from links.', cellsIn)
+  registry.counterFrom('mixgate_cells_out_total', 'Cells sent on links, padding included.', cellsOut)
+  registry.gaugeFrom('mixgate_circuits', 'Circuits open now.', circuits)
+}
+
+function registerHopMetrics (registry: MetricsRegistry, role: 'mix' | 'exit', hop: HopSource,
+  options: HopMetricsOptions, directions: readonly Direction[]): HopMetrics {
+  const s = (): HopSource['stats'] => hop.stats
+  registerCommon(registry, role, options, () => s().cellsIn, () => s().cellsOut, () => hop.circuits)
+  registry.gaugeFrom('mixgate_position', 'This hop\'s position in the cascade: 1 = entry mix.', () => options.position)
+  registry.counterFrom('mixgate_rounds_total', 'Mixing rounds run.', () => s().rounds)
+  const batches: Histogram<{ direction: readonly Direction[] }> = registry.histogram('mixgate_batch_cells', 'Cells a round released, padding included; coarse buckets.',
+    BATCH_BUCKETS, { direction: directions })
+  const padding: Counter<{ direction: readonly Direction[] }> = registry.counter('mixgate_padding_cells_total',
+    'Padding and cover cells: hops count what they add, the client what it sends (forward) and receives (backward).', { direction: directions })
+  const ratios: Gauge<{ direction: readonly Direction[] }> = registry.gauge('mixgate_padding_ratio',
+    'Padding cells over all cells in this direction since the node started.', { direction: directions })
+  for (const direction of directions) {
+    ratios.from(() => ratio(padding.value({ direction }), batches.sum({ direction })), { direction })
+  }
+
+  registry.counterFrom('mixgate_replays_dropped_total', 'CREATEs refused because their replay tag was seen before.', () => s().createsRefusedReplay)
+  registry.counter('mixgate_authentication_failures_total', 'Cells or headers that failed authentication, dropped.', { kind: ['create', 'relay'] })
+    .from(() => s().createsRefusedAuth, { kind: 'create' })
+    .from(() => s().relayAuthFailures, { kind: 'relay' })
+  registry.counterFrom('mixgate_creates_accepted_total', 'CREATEs accepted (circuits set up here).', () => s().createsAccepted)
+  registry.counter('mixgate_creates_refused_total', 'CREATEs refused, by reason (auth and replay are also counted above).',
+    { reason: ['auth', 'replay', 'table_full', 'limit'] })
+    .from(() => s().createsRefusedAuth, { reason: 'auth' })
+    .from(() => s().createsRefusedReplay, { reason: 'replay' })
+    .from(() => s().createsRefusedFull, { reason: 'table_full' })
+    .from(() => s().createsRefusedLimit, { reason: 'limit' })
+  registry.counter('mixgate_cells_dropped_total', 'Cells dropped for a reason other than authentication.', { reason: ['unknown_circuit', 'malformed'] })
+    .from(() => s().unknownCircuitCells, { reason: 'unknown_circuit' })
+    .from(() => s().malformedCells, { reason: 'malformed' })
+  registry.counterFrom('mixgate_destroys_received_total', 'DESTROY cells received (never relayed).', () => s().destroysIn)
+  registry.counterFrom('mixgate_circuits_expired_total', 'Circuits forgotten after staying idle too long.', () => s().circuitsExpired)
+
+  return {
+    registry,
+    observeBatch: (cells, direction = directions[0]!) => batches.observe(cells, { direction }),
+    countPadding: (cells, direction = directions[0]!) => padding.inc(cells, { direction }),
+  }
+}
+
+/** Predecessor links, the listener's handshakes, and (for a mix) whether the successor is up. */
+function registerLinkState (registry: MetricsRegistry, hop: HopSource, listener: ListenerSource | undefined,
+  successorUp: (() => boolean) | undefined): void {
+  const s = (): HopSource['stats'] => hop.stats
+  registry.gaugeFrom('mixgate_links_open', 'Links from the predecessor (at the entry: from clients) open now.', () => hop.predecessorLinks)
+  registry.counterFrom('mixgate_links_accepted_total', 'Predecessor links accepted.', () => s().linksAccepted)
+  registry.counterFrom('mixgate_links_closed_total', 'Predecessor links closed, for any reason.', () => s().linksClosed)
+  registry.counterFrom('mixgate_links_closed_slow_total', 'Predecessor links closed because they read too slowly (also in links_closed).', () => s().linksClosedSlow)
+  if (successorUp !== undefined) {
+    registry.gaugeFrom('mixgate_successor_up', '1 if the link to the next node (the client\'s: the entry mix) is up.', successorUp)
+  }
+  if (listener !== undefined) {
+    const l = (): ListenerSource['stats'] => listener.stats
+    registry.counterFrom('mixgate_link_connections_total', 'TCP connections accepted by the link listener.', () => l().connections)
+    registry.counter('mixgate_link_handshake_failures_total', 'Link handshakes that failed, by reason.', { reason: ['failed', 'timeout', 'not_allowed'] })
+      .from(() => l().handshakeFailures, { reason: 'failed' })
+      .from(() => l().handshakeTimeouts, { reason: 'timeout' })
+      .from(() => l().peersNotAllowed, { reason: 'not_allowed' })
+  }
+}
+
+/** SocksError codes (src/client/socks/socks-error.ts) a handshake can end with, as label values. */
+export const SOCKS_ERROR_LABELS = [
+  'bad_version', 'malformed', 'no_acceptable_method', 'auth_failed', 'command_unsupported',
+  'address_type_unsupported', 'bad_address', 'truncated', 'handshake_timeout', 'handler_failed', 'other',
+] as const
+/** SOCKS5 failure REP codes (RFC 1928 §6) as label values. */
+export const SOCKS_REP_LABELS = ['1', '2', '3', '4', '5', '6', '7', '8', 'other'] as const
+export const SOCKS_WARNING_LABELS = ['unsafe_ip_literal', 'other'] as const
+
+function registerSocks (registry: MetricsRegistry, snapshot: () => SocksCountersShape): void {
+  registry.counterFrom('mixgate_socks_connections_total', 'Connections apps opened to the SOCKS port.', () => snapshot().connections)
+  registry.gaugeFrom('mixgate_socks_pending', 'SOCKS connections in their handshake or waiting for a circuit now.', () => snapshot().pending)
+  registry.counterFrom('mixgate_socks_accepted_total', 'SOCKS CONNECTs answered with success.', () => snapshot().accepted)
+  const rejected = registry.counter('mixgate_socks_rejected_total', 'SOCKS failure replies, by REP code.', { rep: SOCKS_REP_LABELS })
+  for (const rep of SOCKS_REP_LABELS) {
+    rejected.from(() => byLabel(snapshot().rejected, (key) => String(key), SOCKS_REP_LABELS, rep), { rep })
+  }
+  const errors = registry.counter('mixgate_socks_errors_total', 'SOCKS handshakes that ended in an error, by code.', { code: SOCKS_ERROR_LABELS })
+  for (const code of SOCKS_ERROR_LABELS) {
+    errors.from(() => byLabel(snapshot().errors, socksLabel, SOCKS_ERROR_LABELS, code), { code })
+  }
+  const warnings = registry.counter('mixgate_socks_warnings_total', 'SOCKS requests warned about, by code.', { code: SOCKS_WARNING_LABELS })
+  for (const code of SOCKS_WARNING_LABELS) {
+    warnings.from(() => byLabel(snapshot().warnings, socksLabel, SOCKS_WARNING_LABELS, code), { code })
+  }
+}
+
+/** `SOCKS_BAD_VERSION` → `bad_version`. */
+function socksLabel (code: string): string {
+  return code.toLowerCase().replace(/^socks_/, '')
+}
+
+/** The count for `label` in a by-code record; codes outside the fixed set add up under `other`. */
+function byLabel (counts: Readonly<Record<string | number, number>>, toLabel: (key: string) => string,
+  labels: readonly string[], label: string): number {
+  let total = 0
+  for (const [key, count] of Object.entries(counts)) {
+    const mapped = toLabel(key)
+    const known = mapped !== 'other' && labels.includes(mapped)
+    if (known ? mapped === label : label === 'other') total += count
+  }
+  return total
+}
+
+function ratio (part: number, whole: number): number {
+  return whole > 0 ? part / whole : 0
+}

@@ -1,0 +1,117 @@
+/**
+ * The shapes node-metrics.ts reads: the fields of the nodes' own aggregate stats objects
+ * (`HopStats`, `ExitStats`, `ClientStats`, `ListenerStats`, `SocksCountersSnapshot`) and the
+ * getters beside them, written out here so that `src/node` does not import the roles it sits
+ * below. The node objects themselves fit these (`MixNode` is a `MixSource`, `LinkListener` a
+ * `ListenerSource`); test/node/metrics/sources.test.ts checks that at compile time, so a
+ * renamed field breaks the build instead of silently exporting nothing.
+ *
+ * Everything is read at scrape time, through the object: getters such as `circuits` are
+ * evaluated then, not when the metrics are registered.
+ */
+
+/** `HopStats` (src/mix/hop-node.ts): what every cascade hop counts. */
+export interface HopCounters {
+  readonly cellsIn: number
+  readonly cellsOut: number
+  readonly rounds: number
+  readonly createsAccepted: number
+  readonly createsRefusedAuth: number
+  readonly createsRefusedReplay: number
+  readonly createsRefusedFull: number
+  readonly createsRefusedLimit: number
+  readonly relayAuthFailures: number
+  readonly unknownCircuitCells: number
+  readonly malformedCells: number
+  readonly destroysIn: number
+  readonly circuitsExpired: number
+  readonly linksAccepted: number
+  readonly linksClosed: number
+  readonly linksClosedSlow: number
+}
+
+/** A mix or the exit (`HopNode`). */
+export interface HopSource {
+  readonly stats: HopCounters
+  /** Circuits open at this hop now. */
+  readonly circuits: number
+  /** Links from the predecessor (clients, at the entry) open now. */
+  readonly predecessorLinks: number
+}
+
+/** A mix (`MixNode`). */
+export interface MixSource extends HopSource {
+  readonly successorUp: boolean
+  readonly successorConnects: number
+  readonly successorFailures: number
+}
+
+/** `ExitStats` (src/exit/exit-node.ts). */
+export interface ExitCounters {
+  readonly streamsOpened: number
+  readonly streamsRefused: number
+  readonly streamsActive: number
+  readonly relayMalformed: number
+  readonly violations: number
+  readonly loopsEchoed: number
+  readonly bytesToHosts: number
+  readonly bytesFromHosts: number
+}
+
+/** The exit (`ExitNode`). */
+export interface ExitSource extends HopSource {
+  readonly exitStats: ExitCounters
+}
+
+/** `ClientStats` (src/client/client-node.ts). */
+export interface ClientCounters {
+  readonly circuitsBuilt: number
+  readonly circuitsActive: number
+  readonly streamsRequested: number
+  readonly streamsConnected: number
+  readonly streamsRefused: number
+  readonly streamsTimedOut: number
+  readonly integrityFailures: number
+  readonly silentCircuits: number
+  readonly alarms: number
+  readonly cellsOut: number
+  readonly cellsIn: number
+  readonly padsIn: number
+  readonly entryConnects: number
+  readonly entryFailures: number
+}
+
+/** `SocksCountersSnapshot` (src/client/socks/socks-counters.ts). */
+export interface SocksCountersShape {
+  readonly connections: number
+  readonly pending: number
+  readonly accepted: number
+  /** Failure replies by REP code. */
+  readonly rejected: Readonly<Record<number, number>>
+  /** Handshake errors by SocksError code. */
+  readonly errors: Readonly<Record<string, number>>
+  /** Warnings by code. */
+  readonly warnings: Readonly<Record<string, number>>
+}
+
+/** The client (`ClientNode`). */
+export interface ClientSource {
+  readonly stats: ClientCounters
+  readonly entryUp: boolean
+  readonly socksCounters: SocksCountersShape
+}
+
+/** `ListenerStats` (src/link/listen.ts). */
+export interface ListenerCounters {
+  readonly connections: number
+  readonly links: number
+  readonly handshakeTimeouts: number
+  readonly handshakeFailures: number
+  readonly peersNotAllowed: number
+}
+
+/** A link listener (`LinkListener`). */
+export interface ListenerSource {
+  readonly stats: ListenerCounters
+  readonly openLinks: number
+}

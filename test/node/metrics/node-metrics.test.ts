@@ -1,0 +1,188 @@
+/**
+ * The standard metric sets: each role's registration reads the nodes' own stats objects at
+ * scrape time, records rounds and padding through the hooks, maps SOCKS codes onto a fixed
+ * label set, and every name it renders is documented in docs/METRICS.md. The source shapes
+ * are checked against the real node classes at compile time.
+ */
+import t from 'tap'
+import { readFileSync } from 'node:fs'
+import { join } from 'node:path'
+import { ClientStats, type ClientNode } from '../../../src/client/client-node.js'
+import { ExitStats, type ExitNode } from '../../../src/exit/exit-node.js'
+import type { LinkListener } from '../../../src/link/listen.js'
+import { HopStats } from '../../../src/mix/hop-node.js'
+import type { MixNode } from '../../../src/mix/mix-node.js'
+import { MetricsError } from '../../../src/node/metrics/errors.js'
+import { BATCH_BUCKETS, registerClientMetrics, registerExitMetrics, registerMixMetrics } from '../../../src/node/metrics/node-metrics.js'
+import { parsePrometheusText, sampleValue, type ParsedMetrics } from '../../../src/node/metrics/parse-text.js'
+import { MetricsRegistry } from '../../../src/node/metrics/registry.js'
+import type { ClientSource, ExitSource, ListenerSource, MixSource } from '../../../src/node/metrics/sources.js'
+
+// Compile-time: the real nodes fit the shapes node-metrics.ts reads. A renamed field in a
+// node breaks this file's build instead of silently exporting zeros.
+type Fits<A, B> = A extends B ? true : never
+const nodesFit: [Fits<MixNode, MixSource>, Fits<ExitNode, ExitSource>, Fits<ClientNode, ClientSource>, Fits<LinkListener, ListenerSource>] =
+  [true, true, true, true]
+
+function fakeMix () {
+  const stats = new HopStats()
+  const node = { stats, circuits: 0, predecessorLinks: 0, successorUp: true, successorConnects: 0, successorFailures: 0 }
+  const listener = { stats: { connections: 0, links: 0, handshakeTimeouts: 0, handshakeFailures: 0, peersNotAllowed: 0 }, openLinks: 0 }
+  return { stats, node, listener }
+}
+
+function scrape (registry: MetricsRegistry): ParsedMetrics {
+  return parsePrometheusText(registry.render())
+}
+
+t.test('the nodes\' classes fit the source shapes (checked by the compiler)', async (t) => {
+  t.same(nodesFit, [true, true, true, true])
+  // The stats classes have every field the shapes name, as numbers.
+  const hop: Record<string, unknown> = { ...new HopStats() }
+  for (const field of ['cellsIn', 'cellsOut', 'rounds', 'createsRefusedReplay', 'relayAuthFailures', 'linksClosedSlow']) {
+    t.type(hop[field], 'number', `HopStats.${field}`)
+  }
+  t.type(new ExitStats().bytesToHosts, 'number')
+  t.type(new ClientStats().padsIn, 'number')
+})
+
+t.test('a mix exports its stats as they are when scraped', async (t) => {
+  const { stats, node, listener } = fakeMix()
+  let epoch = 17
+  const registry = new MetricsRegistry()
+  registerMixMetrics(registry, node, { position: 2, epoch: () => epoch, uptimeS: () => 3725, listener })
+  Object.assign(stats, { cellsIn: 100, cellsOut: 90, rounds: 7, createsAccepted: 5, createsRefusedAuth: 1, createsRefusedReplay: 2,
+    createsRefusedFull: 3, createsRefusedLimit: 4, relayAuthFailures: 6, unknownCircuitCells: 8, malformedCells: 9,
+    linksAccepted: 3, linksClosed: 2, linksClosedSlow: 1 })
+  node.circuits = 4
+  node.predecessorLinks = 1
+  node.successorUp = false
+  listener.stats.peersNotAllowed = 2
+  epoch = 18
+  const m = scrape(registry)
+  const expected: Array<[string, Record<string, string>, number]> = [
+    ['mixgate_node_info', { role: 'mix' }, 1],
+    ['mixgate_uptime_seconds', {}, 3725],
+    ['mixgate_epoch', {}, 18],
+    ['mixgate_position', {}, 2],
+    ['mixgate_cells_in_total', {}, 100],
+    ['mixgate_cells_out_total', {}, 90],
+    ['mixgate_rounds_total', {}, 7],
+    ['mixgate_circuits', {}, 4],
+    ['mixgate_replays_dropped_total', {}, 2],
+    ['mixgate_authentication_failures_total', { kind: 'create' }, 1],
+    ['mixgate_authentication_failures_total', { kind: 'relay' }, 6],
+    ['mixgate_creates_accepted_total', {}, 5],
+    ['mixgate_creates_refused_total', { reason: 'table_full' }, 3],
+    ['mixgate_creates_refused_total', { reason: 'limit' }, 4],
+    ['mixgate_cells_dropped_total', { reason: 'unknown_circuit' }, 8],
+    ['mixgate_cells_dropped_total', { reason: 'malformed' }, 9],
+    ['mixgate_links_open', {}, 1],
+    ['mixgate_links_closed_slow_total', {}, 1],
+    ['mixgate_successor_up', {}, 0],
+    ['mixgate_link_handshake_failures_total', { reason: 'not_allowed' }, 2],
+  ]
+  for (const [name, labels, value] of expected) t.equal(sampleValue(m, name, labels), value, `${name} ${JSON.stringify(labels)}`)
+})
+
+t.test('rounds go into the coarse batch histogram; padding gives the ratio per direction', async (t) => {
+  const { node } = fakeMix()
+  const metrics = registerMixMetrics(new MetricsRegistry(), node, { position: 1, epoch: () => 0 })
+  t.same(BATCH_BUCKETS, [0, 1, 4, 16, 64, 256, 1024, 4096])
+  metrics.observeBatch(0)
+  metrics.observeBatch(30)
+  metrics.observeBatch(10, 'forward')
+  metrics.countPadding(10)
+  metrics.observeBatch(8, 'backward')
+  metrics.countPadding(2, 'backward')
+  const m = scrape(metrics.registry)
+  t.equal(sampleValue(m, 'mixgate_batch_cells_bucket', { direction: 'forward', le: '0' }), 1)
+  t.equal(sampleValue(m, 'mixgate_batch_cells_bucket', { direction: 'forward', le: '16' }), 2)
+  t.equal(sampleValue(m, 'mixgate_batch_cells_bucket', { direction: 'forward', le: '64' }), 3)
+  t.equal(sampleValue(m, 'mixgate_batch_cells_count', { direction: 'forward' }), 3)
+  t.equal(sampleValue(m, 'mixgate_batch_cells_sum', { direction: 'backward' }), 8)
+  t.equal(sampleValue(m, 'mixgate_padding_cells_total', { direction: 'forward' }), 10)
+  t.equal(sampleValue(m, 'mixgate_padding_ratio', { direction: 'forward' }), 0.25)
+  t.equal(sampleValue(m, 'mixgate_padding_ratio', { direction: 'backward' }), 0.25)
+})
+
+t.test('before any round the padding ratio is 0, not NaN', async (t) => {
+  const { node } = fakeMix()
+  const metrics = registerMixMetrics(new MetricsRegistry(), node, { position: 1, epoch: () => 0 })
+  t.equal(sampleValue(scrape(metrics.registry), 'mixgate_padding_ratio', { direction: 'forward' }), 0)
+})
+
+t.test('the exit has backward rounds only, streams and bytes, and no successor', async (t) => {
+  const stats = new HopStats()
+  const exitStats = new ExitStats()
+  const exit = { stats, exitStats, circuits: 2, predecessorLinks: 1 }
+  const metrics = registerExitMetrics(new MetricsRegistry(), exit, { position: 4, epoch: () => 3 })
+  Object.assign(exitStats, { streamsOpened: 5, streamsRefused: 1, streamsActive: 2, bytesToHosts: 1000, bytesFromHosts: 50_000, loopsEchoed: 4 })
+  metrics.observeBatch(12)
+  metrics.countPadding(3)
+  const m = scrape(metrics.registry)
+  t.equal(sampleValue(m, 'mixgate_node_info', { role: 'exit' }), 1)
+  t.equal(sampleValue(m, 'mixgate_batch_cells_count', { direction: 'backward' }), 1, 'the default direction at the exit is backward')
+  t.equal(sampleValue(m, 'mixgate_batch_cells_count', { direction: 'forward' }), undefined)
+  t.equal(sampleValue(m, 'mixgate_padding_ratio', { direction: 'backward' }), 0.25)
+  t.equal(sampleValue(m, 'mixgate_streams'), 2)
+  t.equal(sampleValue(m, 'mixgate_streams_opened_total'), 5)
+  t.equal(sampleValue(m, 'mixgate_bytes_total', { direction: 'forward' }), 1000)
+  t.equal(sampleValue(m, 'mixgate_bytes_total', { direction: 'backward' }), 50_000)
+  t.equal(sampleValue(m, 'mixgate_loops_echoed_total'), 4)
+  t.equal(sampleValue(m, 'mixgate_successor_up'), undefined)
+  t.throws(() => metrics.observeBatch(1, 'forward'), MetricsError, 'a forward round at the exit is a wiring mistake')
+})
+
+t.test('the client exports its stats, SOCKS counters on fixed labels, and optional bytes', async (t) => {
+  const stats = new ClientStats()
+  const socks = { connections: 9, pending: 1, accepted: 6, rejected: { 4: 2, 5: 1, 99: 7 } as Record<number, number>,
+    errors: { SOCKS_BAD_VERSION: 3, SOCKS_SOMETHING_NEW: 2 } as Record<string, number>, warnings: { SOCKS_UNSAFE_IP_LITERAL: 1 } }
+  const client = { stats, entryUp: true, socksCounters: socks }
+  let sent = 0
+  const metrics = registerClientMetrics(new MetricsRegistry(), client, {
+    epoch: () => 5, bytes: { forward: () => sent, backward: () => 2 * sent },
+  })
+  Object.assign(stats, { circuitsBuilt: 3, circuitsActive: 2, cellsIn: 40, cellsOut: 20, padsIn: 10, integrityFailures: 1,
+    streamsRequested: 8, streamsConnected: 6, streamsRefused: 1, streamsTimedOut: 1, entryConnects: 1 })
+  metrics.countPadding(5)
+  sent = 700
+  const m = scrape(metrics.registry)
+  t.equal(sampleValue(m, 'mixgate_node_info', { role: 'client' }), 1)
+  t.equal(sampleValue(m, 'mixgate_circuits'), 2)
+  t.equal(sampleValue(m, 'mixgate_authentication_failures_total', { kind: 'relay' }), 1)
+  t.equal(sampleValue(m, 'mixgate_padding_cells_total', { direction: 'backward' }), 10)
+  t.equal(sampleValue(m, 'mixgate_padding_ratio', { direction: 'backward' }), 0.25)
+  t.equal(sampleValue(m, 'mixgate_padding_ratio', { direction: 'forward' }), 0.25)
+  t.equal(sampleValue(m, 'mixgate_streams_opened_total'), 6)
+  t.equal(sampleValue(m, 'mixgate_successor_up'), 1)
+  t.equal(sampleValue(m, 'mixgate_bytes_total', { direction: 'backward' }), 1400)
+  t.equal(sampleValue(m, 'mixgate_socks_rejected_total', { rep: '4' }), 2)
+  t.equal(sampleValue(m, 'mixgate_socks_rejected_total', { rep: '1' }), 0)
+  t.equal(sampleValue(m, 'mixgate_socks_rejected_total', { rep: 'other' }), 7)
+  t.equal(sampleValue(m, 'mixgate_socks_errors_total', { code: 'bad_version' }), 3)
+  t.equal(sampleValue(m, 'mixgate_socks_errors_total', { code: 'other' }), 2, 'unknown codes add up under other')
+  t.equal(sampleValue(m, 'mixgate_socks_warnings_total', { code: 'unsafe_ip_literal' }), 1)
+  t.equal(sampleValue(m, 'mixgate_rounds_total'), undefined)
+})
+
+t.test('without byte readers the client exports no byte counter rather than zeros', async (t) => {
+  const client = { stats: new ClientStats(), entryUp: false, socksCounters: { connections: 0, pending: 0, accepted: 0, rejected: {}, errors: {}, warnings: {} } }
+  const metrics = registerClientMetrics(new MetricsRegistry(), client, { epoch: () => 0 })
+  t.equal(sampleValue(scrape(metrics.registry), 'mixgate_bytes_total', { direction: 'forward' }), undefined)
+})
+
+t.test('every metric a role exports is documented in docs/METRICS.md', async (t) => {
+  const doc = readFileSync(join(process.cwd(), 'docs', 'METRICS.md'), 'utf8')
+  const documented = new Set([...doc.matchAll(/^\| `(mixgate_[a-z0-9_]+)`/gm)].map((match) => match[1]))
+  const { node, listener } = fakeMix()
+  const registries = [new MetricsRegistry(), new MetricsRegistry(), new MetricsRegistry()]
+  registerMixMetrics(registries[0]!, node, { position: 1, epoch: () => 0, listener })
+  registerExitMetrics(registries[1]!, { stats: new HopStats(), exitStats: new ExitStats(), circuits: 0, predecessorLinks: 0 }, { position: 2, epoch: () => 0 })
+  registerClientMetrics(registries[2]!, {
+    stats: new ClientStats(), entryUp: true, socksCounters: { connections: 0, pending: 0, accepted: 0, rejected: {}, errors: {}, warnings: {} },
+  }, { epoch: () => 0, bytes: { forward: () => 0, backward: () => 0 } })
+  const exported = new Set(registries.flatMap((registry) => [...scrape(registry).keys()]))
+  for (const name of exported) t.ok(documented.has(name), `${name} is documented`)
+  for (const name of documented) t.ok(exported.has(name!), `${name} is exported by some role`)
+})
