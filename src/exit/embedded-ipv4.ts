@@ -9,7 +9,8 @@
  *
  * Forms (bit positions counted from 0 at the top of the address):
  *   - IPv4-mapped `::ffff:0:0/96` (RFC 4291 §2.5.5.2): bits 96..127.
- *   - IPv4-compatible `::/96` (RFC 4291 §2.5.5.1, deprecated): bits 96..127.
+ *   - IPv4-compatible `::/96` (RFC 4291 §2.5.5.1, deprecated): bits 96..127, except
+ *     `::` and `::1`, which are themselves (the IPv6 special ranges still cover them).
  *   - IPv4-translated `::ffff:0:0:0/96` (RFC 2765 §2.1, SIIT): bits 96..127.
  *   - NAT64 well-known prefix `64:ff9b::/96` (RFC 6052 §2.1): bits 96..127.
  *   - NAT64 local-use `64:ff9b:1::/48` (RFC 8215): the RFC 6052 §2.2 /48 position, bits
@@ -47,6 +48,10 @@ export function embeddedIpv4 (address: IpAddress): EmbeddedIpv4[] {
   }
   const low32 = [12, 13, 14, 15]
   if (zero(b, 0, 10) && b[10] === 0xff && b[11] === 0xff) add('ipv4-mapped', ...low32)
+  // `::` and `::1` are the unspecified and loopback addresses, not IPv4-compatible ones
+  // (RFC 4291 §2.5.2, §2.5.3): reading them as 0.0.0.0/0.0.0.1 would make [::1]
+  // unopenable by any rule, since 0.0.0.0/8 is refused.
+  if (zero(b, 0, 15) && b[15]! <= 1) return found
   if (zero(b, 0, 12)) add('ipv4-compatible', ...low32)
   if (zero(b, 0, 8) && b[8] === 0xff && b[9] === 0xff && b[10] === 0 && b[11] === 0) {
     add('ipv4-translated', ...low32)

@@ -21,11 +21,6 @@ async function ipv6LoopbackWorks (): Promise<boolean> {
   })
 }
 
-// Known bug (src/exit/embedded-ipv4.ts, not this suite's to fix): `::1` is read as the
-// IPv4-compatible form of 0.0.0.1 (::/96 without RFC 4291's exceptions for :: and ::1), and
-// 0.0.0.0/8 is refused, so no operator rule can open [::1]. The tests that need it are todo.
-const V6_TODO = 'embedded-ipv4.ts reads ::1 as IPv4-compatible ::0.0.0.1, refused as 0.0.0.0/8: `accept [::1]:*` cannot open ::1'
-
 if (!(await ipv6LoopbackWorks())) {
   t.test('IPv6 through the cascade', { skip: 'IPv6 loopback (::1) is not available on this machine' }, async () => {})
 } else {
@@ -56,13 +51,13 @@ if (!(await ipv6LoopbackWorks())) {
     t.same(http.requests, [], 'nothing reached the server')
   })
 
-  t.test('with `accept [::1]:*` the same requests are carried', { todo: V6_TODO }, async (t) => {
+  t.test('with `accept [::1]:*` the same requests are carried', async (t) => {
     t.same(await fetchVia(v6Open, '::1', '/literal'), { rep: 0, body: 'hello /literal\n' }, 'IPv6 literal BEGIN [::1]')
     t.same(await fetchVia(v6Open, '0:0:0:0:0:0:0:1', '/long-form'), { rep: 0, body: 'hello /long-form\n' }, 'the uncompressed form')
     t.same(await fetchVia(v6Open, 'six.test', '/name'), { rep: 0, body: 'hello /name\n' }, 'a name resolved (AAAA) at the exit')
   })
 
-  t.test('a name with both families connects only to the address the policy opened', { todo: V6_TODO }, async (t) => {
+  t.test('a name with both families connects only to the address the policy opened', async (t) => {
     // dual.test → 127.0.0.1 and ::1; only ::1 is opened (and only ::1 has the server).
     t.same(await fetchVia(v6Open, 'dual.test', '/dual'), { rep: 0, body: 'hello /dual\n' })
     t.same(await fetchVia(v6Open, 'localhost', '/localhost'), { rep: 0, body: 'hello /localhost\n' }, 'localhost (127.0.0.1 and ::1 without a query)')

@@ -18,11 +18,12 @@ t.test('IPv4-mapped, in both spellings', async (t) => {
   t.same(forms('0:0:0:0:0:FFFF:0A00:0001'), [['ipv4-mapped', '10.0.0.1']])
 })
 
-t.test('IPv4-compatible (deprecated ::/96), including :: and ::1', async (t) => {
+t.test('IPv4-compatible (deprecated ::/96), but not :: and ::1 (RFC 4291 §2.5.2-3)', async (t) => {
   t.same(forms('::127.0.0.1'), [['ipv4-compatible', '127.0.0.1']])
   t.same(forms('::7f00:1'), [['ipv4-compatible', '127.0.0.1']])
-  t.same(forms('::'), [['ipv4-compatible', '0.0.0.0']])
-  t.same(forms('::1'), [['ipv4-compatible', '0.0.0.1']])
+  t.same(forms('::2'), [['ipv4-compatible', '0.0.0.2']])
+  t.same(forms('::'), [])
+  t.same(forms('::1'), [])
 })
 
 t.test('IPv4-translated (SIIT ::ffff:0:0:0/96)', async (t) => {

@@ -67,6 +67,9 @@ const wrappersOpened = buildExitPolicy({
 for (const [form, wrap] of Object.entries(wraps)) {
   t.test(`a special-purpose IPv4 address inside ${form} is refused`, async (t) => {
     fc.assert(fc.property(specialIpv4, noise, anyPort, (v4, bits, port) => {
+      // `::` and `::1` are themselves, not IPv4-compatible 0.0.0.0/0.0.0.1 (RFC 4291):
+      // opening [::]/96 opens them on purpose.
+      fc.pre(!(form === 'ipv4-compatible' && v4[0] === 0 && v4[1] === 0 && v4[2] === 0 && v4[3]! <= 1))
       const address = wrap(v4, bits)
       return !defaultPolicy.allows(address.text, port) && !wrappersOpened.allows(address.text, port)
     }), { numRuns: 300 })
