@@ -20,3 +20,5 @@ export const SubkeyId = {
   BACKWARD: 3,
   REPLAY_TAG: 4,
 } as const
+/** Associated data of a LOOP probe (loop-probe.ts): only the client that sent it can open it. */
+export const LOOP_PROBE_AD = ascii('mixgate/v1/loop')
