@@ -12,15 +12,12 @@
  * --out). Not a test: it asserts nothing, but exits non-zero if a transfer fails or returns
  * wrong bytes, and stops every child process it started, also on error.
  *
- *   npm run bench [-- --quick] [--out FILE] [--cpu-prof] [--cascade auto|up|standin]
+ *   npm run bench [-- --quick] [--out FILE] [--cpu-prof] [--mixes N]
  *
  * --quick     8 MiB instead of 64 MiB, fewer requests and shorter phases (smoke test).
  * --cpu-prof  run the `up` child with node --cpu-prof and print its hot spots.
- * --cascade   `up` = bin/mixgate up; `standin` = bench/standin-up.ts (same contract, same
- *             src/ pieces) for use before the CLI has `up`; `auto` (default) picks `up` when
- *             `bin/mixgate up --help` succeeds.
+ * --mixes N   mixes in the measured cascade (default 3).
  */
-import { execFileSync } from 'node:child_process'
 import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs'
 import { cpus, loadavg, tmpdir } from 'node:os'
 import { dirname, join, relative } from 'node:path'
@@ -50,7 +47,6 @@ const { values: args } = parseArgs({
     quick: { type: 'boolean', default: false },
     out: { type: 'string' },
     'cpu-prof': { type: 'boolean', default: false },
-    cascade: { type: 'string', default: 'auto' },
     mixes: { type: 'string', default: '3' },
   },
 })
@@ -65,16 +61,6 @@ const log = (line: string): void => { process.stderr.write(`${line}\n`) }
 // A signal must still stop the children: exiting runs child-process.ts's 'exit' hook.
 for (const signal of ['SIGINT', 'SIGTERM'] as const) process.once(signal, () => process.exit(130))
 
-/** Whether the built CLI has an `up` command (its `up --help` succeeds). */
-function cliHasUp (): boolean {
-  try {
-    execFileSync(process.execPath, [join(ROOT, 'bin/mixgate'), 'up', '--help'], { stdio: 'ignore', timeout: 10_000 })
-    return true
-  } catch {
-    return false
-  }
-}
-
 function stamp (): string {
   return new Date().toISOString().replace(/:/g, '-').replace(/\..*$/, '')
 }
@@ -83,9 +69,6 @@ async function main (): Promise<void> {
   await cryptoReady()
   const loadavgStart = loadavg()
   if (loadavgStart[0]! > 0.5) log(`warning: load average ${loadavgStart[0]!.toFixed(2)} at start: other work on this machine skews wall-clock figures (CPU figures less so)`)
-  const choice = args.cascade === 'auto' ? (cliHasUp() ? 'up' : 'standin') : args.cascade
-  if (choice !== 'up' && choice !== 'standin') throw new Error('--cascade must be auto, up or standin')
-  if (choice === 'standin') log('warning: measuring bench/standin-up.ts, not `mixgate up` (`bin/mixgate up --help` failed, or --cascade standin)')
   const runStamp = stamp()
   const outFile = args.out ?? join(ROOT, 'bench/results', `bench-${runStamp}.json`)
 
@@ -113,8 +96,8 @@ async function main (): Promise<void> {
     const profileDir = args['cpu-prof'] ? join(workDir, 'profile') : undefined
     const socksPort = await freePort()
     const upArgs = ['up', '--mixes', String(mixes), '--socks', `127.0.0.1:${socksPort}`, '--exit-policy', 'accept 127.0.0.1:*']
-    const script = choice === 'up' ? join(ROOT, 'bin/mixgate') : join(ROOT, 'dist/bench/standin-up.js')
-    const label = choice === 'up' ? 'mixgate up' : 'stand-in up'
+    const script = join(ROOT, 'bin/mixgate')
+    const label = 'mixgate up'
     log(`(c) ${label} --mixes ${mixes}${profileDir === undefined ? '' : ' (cpu-prof)'}`)
     cascade = await startChild({
       nodeFlags: profileDir === undefined ? [] : ['--cpu-prof', `--cpu-prof-dir=${profileDir}`],
@@ -182,7 +165,7 @@ async function main (): Promise<void> {
       quick,
       machine: { node: process.version, cpus: cpus().length, cpuModel: cpus()[0]?.model ?? 'unknown', loadavgStart, loadavgEnd: loadavg() },
       config: { ...config, cellSize: CELL_SIZE, mixes },
-      cascade: { source: choice === 'up' ? 'mixgate up' : 'stand-in', label, command: `node ${relative(ROOT, script)} ${upArgs.join(' ')}`, pid: cascadePid, cpuProfiled: profileDir !== undefined },
+      cascade: { source: 'mixgate up', label, command: `node ${relative(ROOT, script)} ${upArgs.join(' ')}`, pid: cascadePid, cpuProfiled: profileDir !== undefined },
       paths,
       ratiosToDirect: { relay: ratios(relayed), mixgate: ratios(viaMixgate) },
       layerCrypto,

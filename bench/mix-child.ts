@@ -8,6 +8,7 @@
 import { cryptoReady, x25519KeyPair } from '../src/crypto/index.js'
 import { cascadeFromJson } from '../src/directory/cascade.js'
 import { runMix } from '../src/mix/run-mix.js'
+import { fixedOnionKey } from './fixed-onion-key.js'
 import { createLogger } from '../src/node/logger.js'
 
 interface MixChildConfig {
@@ -24,7 +25,7 @@ const mix = await runMix({
   cascade,
   position: config.position,
   linkKey: x25519KeyPair(Buffer.from(config.linkSecret, 'hex')),
-  onionKey: x25519KeyPair(Buffer.from(config.onionSecret, 'hex')),
+  onionKeys: fixedOnionKey(x25519KeyPair(Buffer.from(config.onionSecret, 'hex')), cascade),
   logger: createLogger({ role: `mix[${config.position}]`, level: 'warn' }),
 })
 const deadline = Date.now() + 10_000

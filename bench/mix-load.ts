@@ -94,10 +94,14 @@ export async function runMixLoad (options: MixLoadOptions): Promise<MixLoadResul
   const keys = Array.from({ length: hops }, () => ({ link: x25519KeyPair(), onion: x25519KeyPair() }))
   const mixPort = await freePort()
   const nextPort = await freePort()
+  const epochS = 3600
+  const epoch = Math.floor(Date.now() / 1000 / epochS)
   const cascade = makeCascade({
     cellSize,
     roundMs: 10,
-    epoch: 1,
+    epochS,
+    genesis: 0,
+    epoch,
     hops: keys.map((k, i) => ({
       role: i === hops - 1 ? 'exit' as const : 'mix' as const,
       // Only hops 1 (the child) and 2 (the bench) listen; the others are never dialled.
@@ -159,7 +163,7 @@ export async function runMixLoad (options: MixLoadOptions): Promise<MixLoadResul
     const sealers: ForwardSealer[] = []
     const creates: Uint8Array[] = []
     for (let c = 0; c < options.circuits; c++) {
-      const onion = createOnion(cascade.hops.map((hop) => hop.onionKey), { geometry, cascadeId: cascade.id, epoch: cascade.epoch })
+      const onion = createOnion(keys.map((k) => k.onion.publicKey), { geometry, cascadeId: cascade.id, epoch })
       creates.push(encodeCell(geometry, c + 1, CellCommand.CREATE, onion.header))
       sealers.push(new ForwardSealer(geometry, onion.hopKeys))
     }

@@ -1,19 +1,51 @@
 /**
- * Reading the cascade file a node config names, with errors that name the file.
+ * Reading the signed cascade descriptor a config names, for a hop or a client, with errors
+ * that name the config field (`cascade`).
+ *
+ * A hop needs from the cascade what does not expire: the other hops' addresses and link
+ * keys, the parameters, the ID. So a hop accepts a cascade whose validity has ended (every
+ * signature is still checked, as of its last valid second) and says so in a warning: clients
+ * need a current one, from the entry's `/cascade` or a rebuilt file. A client needs current
+ * onion keys: it accepts an expired file only as the trust anchor for a `cascadeUrl`.
  */
-import { makeCascade, cascadeFileSpec, type Cascade } from '../directory/cascade.js'
-import { loadConfigFile } from '../node/config-file.js'
-import { ConfigError } from '../node/config-error.js'
+import { readFile } from 'node:fs/promises'
+import { DescriptorError, DescriptorErrorCode } from '../directory/descriptor-error.js'
+import { parseDescriptorBytes } from '../directory/descriptor-json.js'
+import { verifyCascadeDescriptor, type VerifiedCascade } from '../directory/signed-cascade.js'
+import { fieldError } from './key-dir.js'
 
-/** The cascade in the JSON file at `path` (ConfigError naming the file and field otherwise). */
-export async function loadCascadeFile (path: string): Promise<Cascade> {
-  const file = await loadConfigFile(path, cascadeFileSpec)
+export interface CascadeFileCheck {
+  readonly verified: VerifiedCascade
+  /** The cascade's validity (or every key in it) has ended: verified as of its last valid second. */
+  readonly stale: boolean
+}
+
+/** Read and verify the signed cascade at `path` (named by `configFile`'s `cascade` field). */
+export async function readCascadeFile (configFile: string, path: string, options: { allowStale: boolean, nowS?: number }): Promise<CascadeFileCheck> {
+  let bytes
   try {
-    return makeCascade({ cellSize: file.cellSize, roundMs: file.roundMs, epoch: file.epoch, hops: file.hops })
+    bytes = await readFile(path)
   } catch (err) {
-    // makeCascade refuses a hop order it cannot run (the exit must come last) and a cell
-    // size too small for the number of hops; both are mistakes in the file.
-    const reason = err instanceof Error ? err.message : String(err)
-    throw new ConfigError('CONFIG_INVALID', `cascade file ${JSON.stringify(path)} is invalid: ${reason}`, { file: path, cause: err })
+    const code = (err as { code?: unknown }).code
+    const why = code === 'ENOENT' ? 'no such file or directory (ENOENT)' : code === 'EISDIR' ? 'it is a directory (EISDIR)' : String(code)
+    throw fieldError(configFile, 'cascade', `cannot read cascade descriptor ${JSON.stringify(path)}: ${why}`, err)
   }
+  const nowS = options.nowS ?? Date.now() / 1000
+  try {
+    const json = parseDescriptorBytes(bytes)
+    try {
+      return { verified: verifyCascadeDescriptor(json, { now: nowS }), stale: false }
+    } catch (err) {
+      if (!options.allowStale || !(err instanceof DescriptorError) || !isStale(err)) throw err
+      const until = (json as { validUntil?: unknown }).validUntil
+      return { verified: verifyCascadeDescriptor(json, { now: typeof until === 'number' ? until - 1 : nowS }), stale: true }
+    }
+  } catch (err) {
+    if (err instanceof DescriptorError) throw fieldError(configFile, 'cascade', `cascade descriptor ${JSON.stringify(path)}: ${err.message}`, err)
+    throw err
+  }
+}
+
+function isStale (err: DescriptorError): boolean {
+  return err.code === DescriptorErrorCode.EXPIRED || err.code === DescriptorErrorCode.EPOCH_KEY_EXPIRED
 }

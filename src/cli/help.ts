@@ -11,22 +11,44 @@ export interface CommandHelp {
   readonly details: string
 }
 
+const HOP_FIELDS = `  keyDir            directory with identity.key and link.key (mixgate keygen); the node
+                    keeps its onion-key seed and replay tag logs there too (mode 0700)
+  address           HOST:PORT this hop publishes in its descriptor (others dial it)
+  listen            HOST:PORT to listen on (default: address)
+  cascade           the signed cascade descriptor (mixgate cascade create); needed to run,
+                    not for mixgate descriptor
+  cellSize          cell size in bytes (default 2048)          these four are signed in
+  roundMs           round length in ms (default 10)            the node descriptor and
+  epochS            onion-key epoch in seconds (default 3600)  must equal the cascade's
+  genesis           Unix time at which epoch 0 starts (default 0)
+  admin             loopback HOST:PORT of the admin server: /healthz, /metrics, /descriptor
+  replayCapacity    CREATE tags each onion key's replay table holds before refusing circuits
+  circuitIdleS      seconds before a silent circuit is forgotten
+  log               { "level": "info", "format": "text" }`
+
+const SIGNALS = `Signals: SIGHUP re-reads the config file and applies what can change without dropping
+circuits (log.level; for the exit, exitPolicy), or logs why it cannot (the node keeps
+running with the old config); SIGINT or SIGTERM stop the node.`
+
 export const COMMAND_HELP: Readonly<Record<string, CommandHelp>> = {
   up: {
     summary: 'run a whole cascade (mixes, exit, client) on loopback in this process',
-    usage: 'mixgate up [--mixes N] [--socks HOST:PORT] [--round-ms MS] [--exit-policy RULE]... [--state-dir DIR] [--log-level L] [--log-format F]',
+    usage: 'mixgate up [--mixes N] [--socks HOST:PORT] [--round-ms MS] [--epoch-s S] [--exit-policy RULE]... [--state-dir DIR] [--log-level L] [--log-format F]',
     details: `The embedded default: N mixes, an exit and the client, all on 127.0.0.1, with fresh
-keys and free ports. Prints the SOCKS5 address when ready; Ctrl-C stops everything.
+in-memory keys and free ports. Prints the SOCKS5 address when ready; Ctrl-C stops everything.
 
 Options:
   --mixes N           mixes in the cascade, 1 to 7 (default 3)
   --socks HOST:PORT   the SOCKS5 address for apps (default 127.0.0.1:1080; port 0: any free port)
   --round-ms MS       round length of every mix, 1 to 10000 (default 10)
+  --epoch-s S         onion-key epoch length in seconds, 4 to 86400 (default 3600)
   --exit-policy RULE  an exit policy rule in front of the safe default, in Tor syntax;
                       repeatable. The default refuses private and special addresses, so
                       reaching a server on this machine needs --exit-policy 'accept 127.0.0.1:*'
-  --state-dir DIR     also write the cascade, one config per node and the key files into DIR
-                      (new or empty; mode 0700), to run the nodes later as separate processes
+  --state-dir DIR     keep the cascade in DIR (new or empty; mode 0700): a key dir and a config
+                      per node (with an admin port each), the signed cascade.json and
+                      client.json, so the nodes can later run as separate processes
+                      (mixgate exit --config DIR/exit.json, mix --config DIR/mix1.json, …)
   --log-level L       error, warn, info or debug (default info); logs go to standard error
   --log-format F      text or json (default text)
 
@@ -38,60 +60,104 @@ Example:
     summary: 'run one mix of a cascade from its config file',
     usage: 'mixgate mix --config FILE',
     details: `Listens for links from the previous hop, peels one layer off every cell, batches and
-reorders each round, and forwards to the next hop. Runs until SIGINT or SIGTERM.
+reorders each round, and forwards to the next hop. Onion keys rotate every epoch.
 
 Config fields (JSON; relative paths are relative to the config file):
-  role            "mix"
-  cascade         path of the cascade file
-  position        this mix's place in the cascade, 1 = entry
-  linkKeyFile     file with the link key's secret (64 hex digits)
-  onionKeyFile    file with the onion key's secret (64 hex digits)
-  listen          HOST:PORT to listen on (default: this hop's address in the cascade)
-  minBatch        pad every forward round to at least this many cells (default 0)
-  replayCapacity  CREATE tags the replay table holds before refusing new circuits
-  circuitIdleS    seconds before a silent circuit is forgotten
-  log             { "level": "info", "format": "text" }`,
+  role              "mix"
+  position          this mix's place in the cascade, 1 = entry
+${HOP_FIELDS}
+  minBatch          pad every forward round to at least this many cells (default 0)
+  peers             entry only: admin URLs of hops 2 to n ("http://10.0.0.2:9101"); the
+                    entry's admin then serves /cascade, a fresh cascade descriptor for clients
+
+${SIGNALS}`,
   },
   exit: {
     summary: 'run the exit of a cascade from its config file',
     usage: 'mixgate exit --config FILE',
     details: `The last hop: opens the TCP connections the streams ask for, as its exit policy allows.
-Runs until SIGINT or SIGTERM.
 
 Config fields (JSON; relative paths are relative to the config file):
   role              "exit"
-  cascade           path of the cascade file
-  linkKeyFile       file with the link key's secret (64 hex digits)
-  onionKeyFile      file with the onion key's secret (64 hex digits)
+${HOP_FIELDS}
   exitPolicy        rules in Tor syntax ("accept 127.0.0.1:*"), in front of the safe default
   dnsServers        DNS servers to resolve with, as IP or IP:PORT (default: the host's)
-  listen            HOST:PORT to listen on (default: this hop's address in the cascade)
   connectTimeoutMs  how long a connection to a host may take (default 10000)
-  replayCapacity    CREATE tags the replay table holds before refusing new circuits
-  circuitIdleS      seconds before a silent circuit is forgotten
-  log               { "level": "info", "format": "text" }`,
+
+${SIGNALS}`,
   },
   client: {
     summary: 'run the SOCKS5 client of a cascade from its config file',
     usage: 'mixgate client --config FILE',
-    details: `Offers a SOCKS5 port to apps and carries their streams through the cascade.
-Runs until SIGINT or SIGTERM.
+    details: `Offers a SOCKS5 port to apps and carries their streams through the cascade. Each new
+circuit uses the onion keys of the epoch current when it is built.
 
 Config fields (JSON; relative paths are relative to the config file):
   role             "client"
-  cascade          path of the cascade file
+  cascade          the signed cascade descriptor; the trust anchor: its identity keys are pinned
+  cascadeUrl       where to fetch fresh descriptors before each epoch change (the entry's
+                   admin /cascade, or a directory); they must name the same identity keys.
+                   Without it, the cascade file is re-read
   socks            HOST:PORT of the SOCKS5 port (default 127.0.0.1:1080)
   auth             SOCKS5 methods offered: ["none", "userpass"] (default both); user names
                    are not checked, they keep streams apart (different names, different circuits)
   safeSocks        refuse requests that name an IP address instead of a host name (default false)
   streamTimeoutMs  how long a stream waits for the exit's answer (default 30000)
-  log              { "level": "info", "format": "text" }`,
+  admin            loopback HOST:PORT of the admin server: /healthz, /metrics
+  log              { "level": "info", "format": "text" }
+
+${SIGNALS.replace(' (log.level; for the exit, exitPolicy)', ' (log.level; the client also\nfetches the cascade again)')}`,
   },
   'check-config': {
     summary: 'check a node config file (any role) and the files it names',
     usage: 'mixgate check-config FILE',
-    details: `Reads the config, the cascade file and the key files it names, and checks that they fit
-together (the keys are this hop's). Prints "ok", or every problem found (exit status 2).`,
+    details: `Checks everything that can be checked without opening a port: the config's fields, the
+key dir (exists, private, keys load), the signed cascade (every signature; for a client, that
+it is valid now), that this node's identity and link keys are the ones the cascade lists at
+its position, and that its cell size, round and epoch schedule are the cascade's.
+Prints "ok", or the problem found (exit status 2).`,
+  },
+  keygen: {
+    summary: 'make a node\'s identity key and link key',
+    usage: 'mixgate keygen --dir DIR [--force]',
+    details: `Writes DIR/identity.key (Ed25519) and DIR/link.key (X25519), mode 0600, creating DIR with
+mode 0700, and prints both public keys. Refuses to replace existing keys (exit status 2)
+unless --force is given: every descriptor naming the node must then be rebuilt.
+
+Options:
+  --dir DIR   the node's key dir (the keyDir of its config)
+  --force     replace existing keys (their files are overwritten with zeros first)`,
+  },
+  descriptor: {
+    summary: 'print the signed node descriptor of a mix or exit',
+    usage: 'mixgate descriptor --config FILE [--out FILE]',
+    details: `Signs, with the node's identity key, its role, address, link key, cascade parameters and
+the public onion keys of the current and next epoch. On a key dir's first use this creates
+its onion-key seed. Send the output to whoever assembles the cascade. While the node runs,
+its admin /descriptor serves the same, always fresh.
+
+Options:
+  --config FILE  the node's config (its cascade need not exist yet)
+  --out FILE     write the descriptor to FILE instead of standard output`,
+  },
+  cascade: {
+    summary: 'assemble or check a signed cascade descriptor',
+    usage: 'mixgate cascade create --node FILE... --out FILE | mixgate cascade verify FILE [--pin HEX]...',
+    details: `create  assembles cascade.json from the hops' node descriptors, given in hop order (the entry
+        first, the exit last), after every check a client makes; never overwrites FILE.
+verify  checks every signature, the order, the parameters and the validity, and prints a
+        summary. Each --pin is an identity key (64 hex digits): as many pins as hops must
+        match in hop order; fewer must each be one of the hops'. Exit status 2 if refused.
+
+Example:
+  mixgate cascade create --node mix1.desc --node mix2.desc --node exit.desc --out cascade.json
+  mixgate cascade verify cascade.json`,
+  },
+  status: {
+    summary: 'print a node\'s health and counters from its admin server',
+    usage: 'mixgate status --admin URL',
+    details: `Fetches /healthz and /metrics from the admin URL (http://127.0.0.1:9101) and prints a short
+summary.`,
   },
   help: {
     summary: 'show help for mixgate or for one command',

@@ -4,7 +4,8 @@
  *
  *   0  done (for the long-running commands: stopped by SIGINT/SIGTERM, cleanly)
  *   1  could not start or stop cleanly (a port in use, a stop step that failed)
- *   2  the command line or a config file is wrong (`UsageError`, `ConfigError`)
+ *   2  the command line, a config file, a key dir or a descriptor is wrong (`UsageError`,
+ *      `ConfigError`, `DescriptorError`, and the `KeysError`s an operator must fix)
  *
  * Nothing but results and the `up` ready lines goes to standard output; logs, warnings and
  * errors go to standard error. A config problem prints only its message: no stack trace,
@@ -12,11 +13,17 @@
  */
 import { MixgateError } from '../errors.js'
 import { cryptoReady } from '../crypto/index.js'
+import { DescriptorError } from '../directory/descriptor-error.js'
 import { ConfigError, CONFIG_EXIT_CODE } from '../node/config-error.js'
+import { KeysError, KeysErrorCode } from '../node/keys/errors.js'
 import { suggest } from '../node/suggest.js'
+import { cascadeCommand } from './commands/cascade-command.js'
 import { checkConfigCommand } from './commands/check-config-command.js'
 import type { CommandContext } from './commands/context.js'
+import { descriptorCommand } from './commands/descriptor-command.js'
+import { keygenCommand } from './commands/keygen-command.js'
 import { nodeCommand } from './commands/node-command.js'
+import { statusCommand } from './commands/status-command.js'
 import { upCommand } from './commands/up-command.js'
 import { COMMAND_HELP, commandHelp, overviewHelp } from './help.js'
 import { UsageError } from './usage-error.js'
@@ -30,6 +37,10 @@ const COMMANDS: Readonly<Record<string, Command>> = {
   exit: (argv, context) => nodeCommand('exit', argv, context),
   client: (argv, context) => nodeCommand('client', argv, context),
   'check-config': checkConfigCommand,
+  keygen: keygenCommand,
+  descriptor: descriptorCommand,
+  cascade: cascadeCommand,
+  status: (argv, context) => statusCommand([...argv], context),
   help: helpCommand,
 }
 
@@ -87,6 +98,9 @@ async function helpCommand (argv: readonly string[], context: CommandContext): P
   return context.showHelp(name)
 }
 
+/** Key problems that are the operator's to fix (a file's mode, a corrupt seed), not runtime failures. */
+const OPERATOR_KEYS_ERRORS: ReadonlySet<string> = new Set([KeysErrorCode.EXISTS, KeysErrorCode.BAD_MODE, KeysErrorCode.CORRUPT, KeysErrorCode.BAD_OPTION, KeysErrorCode.BAD_EPOCH])
+
 /** The message and status for an error that ended a command. */
 function report (error: unknown, err: (text: string) => void): number {
   if (error instanceof UsageError) {
@@ -94,7 +108,7 @@ function report (error: unknown, err: (text: string) => void): number {
     err(`${error.message}\nRun '${help}' for usage.\n`)
     return error.exitCode
   }
-  if (error instanceof ConfigError) {
+  if (error instanceof ConfigError || error instanceof DescriptorError || (error instanceof KeysError && OPERATOR_KEYS_ERRORS.has(error.code))) {
     err(`mixgate: ${error.message}\n`)
     return CONFIG_EXIT_CODE
   }

@@ -1,142 +1,192 @@
 /**
- * From a validated config file to everything a node needs to start: the cascade it names,
- * its key pairs, and the options of `runMix`, `runExit` or `runClient`.
+ * From a validated config file to everything a node needs to start: its keys, the signed
+ * cascade it names, and the options of `runMix`, `runExit` or `runClient`.
  *
- * Everything an operator can get wrong is checked here, before any port is opened, and
- * reported as a `ConfigError` naming the config field: the cascade file, the position (is
- * there a mix there?), the key files (readable, 32 bytes, and the keys the cascade lists for
- * this hop: a key file swapped with another node's would otherwise only show up as links
- * that never come up). `check-config` runs exactly this.
+ * Everything an operator can get wrong is checked here, before any port is opened or any
+ * key file written, and reported as a `ConfigError` naming the config field: the key dir
+ * (exists, private, keys load), the cascade (every signature verifies), the position (is
+ * there a mix there?), that the identity and link keys are the ones the cascade lists at
+ * this node's position, that the published address and the signed parameters are the
+ * cascade's, and that only the entry lists `peers`. `check-config` runs exactly this.
+ *
+ * Onion keys are opened at start (start-node.ts), not here: opening them creates or advances
+ * the seed and the tag logs, which a check must not do.
  */
 import { getServers } from 'node:dns'
-import { equal, memzero, x25519KeyPair, type KeyPair } from '../crypto/index.js'
-import type { Cascade } from '../directory/cascade.js'
+import { equal } from '../crypto/index.js'
+import { cascadeFromVerified, type CascadeSource } from '../directory/cascade.js'
+import { SignedCascadeSource } from '../directory/cascade-source.js'
+import type { VerifiedCascade } from '../directory/signed-cascade.js'
 import type { RunClientOptions } from '../client/run-client.js'
 import type { RunExitOptions } from '../exit/run-exit.js'
 import type { RunMixOptions } from '../mix/run-mix.js'
-import { readKeyFile } from '../node/config-file.js'
-import { ConfigError } from '../node/config-error.js'
-import type { LogLevel } from '../node/logger.js'
-import { loadCascadeFile } from './cascade-file.js'
+import { formatHostPort, type HostPort } from '../node/address.js'
+import type { EpochSchedule } from '../node/keys/epoch.js'
+import { wipeIdentity, type NodeIdentity } from '../node/keys/identity.js'
+import { openDurableOnionKeys, type OnionKeySource } from '../node/keys/onion-key-source.js'
+import type { Logger, LogLevel } from '../node/logger.js'
+import { readCascadeFile } from './cascade-file.js'
 import { resolveFrom } from './config/common-fields.js'
+import type { ExitConfig } from './config/exit-config.js'
+import type { MixConfig } from './config/mix-config.js'
 import type { RoleConfig } from './config/role-config.js'
+import { PARAM_FIELDS, scheduleOfConfig } from './hop-params.js'
+import { fieldError, loadNodeKeys } from './key-dir.js'
+import type { DescribedHop } from './node-descriptor.js'
 
 export interface LogSettings {
   readonly level: LogLevel
   readonly format: 'text' | 'json'
 }
 
-/** A node ready to start: what `runMix`/`runExit`/`runClient` take, minus the logger. */
+/** The replay table's default size (HopNode's), which is also each tag log's capacity. */
+export const DEFAULT_REPLAY_CAPACITY = 1 << 18
+
+/** What a mix or exit needs beyond the run options: its identity, onion keys, admin. */
+export interface HopSetup {
+  /** What its node descriptor says (role, address, signed parameters). */
+  readonly described: DescribedHop
+  /** Identity (signs descriptors) and link key; wiped when the node stops. */
+  readonly keys: NodeIdentity
+  readonly schedule: EpochSchedule
+  /** Open the hop's onion keys (durable ones from its key dir, at start). */
+  readonly openOnionKeys: (logger: Logger) => Promise<OnionKeySource>
+  /** The cascade as verified, for pinning the peers whose descriptors the entry collects. */
+  readonly verified: VerifiedCascade
+  /** The cascade's validity has ended (the hop still runs with it; clients need a fresh one). */
+  readonly staleCascade: boolean
+  readonly admin?: HostPort
+  /** Entry only: admin URLs of hops 2…n, in hop order. */
+  readonly peers?: readonly string[]
+}
+
+/** The client's cascade source; `close()` stops its refresh timer. */
+export interface ClientCascade extends CascadeSource {
+  close (): void
+}
+
+/** A node ready to start: what `runMix`/`runExit`/`runClient` take, minus what start opens. */
 export type NodeSetup =
-  | { readonly role: 'mix', readonly label: string, readonly log: LogSettings, readonly options: Omit<RunMixOptions, 'logger'> }
-  | { readonly role: 'exit', readonly label: string, readonly log: LogSettings, readonly options: Omit<RunExitOptions, 'logger'> }
-  | { readonly role: 'client', readonly label: string, readonly log: LogSettings, readonly options: Omit<RunClientOptions, 'logger'> }
+  | { readonly role: 'mix', readonly label: string, readonly log: LogSettings, readonly options: Omit<RunMixOptions, 'logger' | 'onionKeys'>, readonly hop: HopSetup }
+  | { readonly role: 'exit', readonly label: string, readonly log: LogSettings, readonly options: Omit<RunExitOptions, 'logger' | 'onionKeys'>, readonly hop: HopSetup }
+  | {
+    readonly role: 'client'
+    readonly label: string
+    readonly log: LogSettings
+    readonly options: Omit<RunClientOptions, 'logger' | 'cascade'>
+    readonly openCascade: (logger: Logger) => Promise<ClientCascade>
+    readonly admin?: HostPort
+  }
 
 /** Load what `config` (read from `configFile`) refers to and check it fits together. */
 export async function setUpNode (config: RoleConfig, configFile: string): Promise<NodeSetup> {
-  const cascadePath = resolveFrom(configFile, config.cascade)
-  const cascade = await withField('cascade', configFile, () => loadCascadeFile(cascadePath))
   const log = config.log
-  switch (config.role) {
-    case 'mix': {
-      const mixCount = cascade.hops.length - 1
-      if (config.position > mixCount) {
-        throw fieldError(configFile, 'position', `the cascade in ${JSON.stringify(cascadePath)} has ${mixCount === 1 ? 'one mix, at position 1' : `mixes at positions 1 to ${mixCount}`}, got ${config.position}`)
-      }
-      const { linkKey, onionKey } = await hopKeys(config, configFile, cascade, config.position, cascadePath)
-      return {
-        role: 'mix',
-        label: `mix[${config.position}]`,
-        log,
-        options: {
-          cascade,
-          position: config.position,
-          linkKey,
-          onionKey,
-          minBatch: config.minBatch,
-          ...(config.listen === undefined ? {} : { listen: config.listen }),
-          ...(config.replayCapacity === undefined ? {} : { replayCapacity: config.replayCapacity }),
-          ...(config.circuitIdleS === undefined ? {} : { circuitIdleMs: config.circuitIdleS * 1000 }),
-        },
-      }
+  if (config.role === 'client') {
+    const path = resolveFrom(configFile, config.cascade)
+    await readCascadeFile(configFile, path, { allowStale: config.cascadeUrl !== undefined })
+    return {
+      role: 'client',
+      label: 'client',
+      log,
+      options: {
+        socks: config.socks,
+        auth: { none: config.auth.includes('none'), userPass: config.auth.includes('userpass') },
+        safeSocks: config.safeSocks,
+        streamTimeoutMs: config.streamTimeoutMs,
+      },
+      openCascade: (logger) => SignedCascadeSource.open({ file: path, ...(config.cascadeUrl === undefined ? {} : { url: config.cascadeUrl }), logger }),
+      ...(config.admin === undefined ? {} : { admin: config.admin }),
     }
-    case 'exit': {
-      const { linkKey, onionKey } = await hopKeys(config, configFile, cascade, cascade.hops.length, cascadePath)
-      const dnsServers = config.dnsServers ?? getServers()
-      if (dnsServers.length === 0) {
-        throw fieldError(configFile, 'dnsServers', 'not set, and this host has no DNS servers configured: list the servers the exit should ask')
-      }
-      return {
-        role: 'exit',
-        label: 'exit',
-        log,
-        options: {
-          cascade,
-          linkKey,
-          onionKey,
-          exitPolicy: config.exitPolicy,
-          dnsServers,
-          ...(config.listen === undefined ? {} : { listen: config.listen }),
-          ...(config.connectTimeoutMs === undefined ? {} : { connectTimeoutMs: config.connectTimeoutMs }),
-          ...(config.replayCapacity === undefined ? {} : { replayCapacity: config.replayCapacity }),
-          ...(config.circuitIdleS === undefined ? {} : { circuitIdleMs: config.circuitIdleS * 1000 }),
-        },
-      }
+  }
+
+  if (config.cascade === undefined) {
+    throw fieldError(configFile, 'cascade', 'required to run the node: the signed cascade descriptor (mixgate cascade create)')
+  }
+  const cascadePath = resolveFrom(configFile, config.cascade)
+  const { dir, keys } = await loadNodeKeys(configFile, config.keyDir)
+  try {
+    const { verified, stale } = await readCascadeFile(configFile, cascadePath, { allowStale: true })
+    const hops = verified.nodes.length
+    const position = config.role === 'mix' ? config.position : hops
+    if (config.role === 'mix' && position > hops - 1) {
+      const mixCount = hops - 1
+      throw fieldError(configFile, 'position', `the cascade in ${JSON.stringify(cascadePath)} has ${mixCount === 1 ? 'one mix, at position 1' : `mixes at positions 1 to ${mixCount}`}, got ${position}`)
     }
-    case 'client':
-      return {
-        role: 'client',
-        label: 'client',
-        log,
-        options: {
-          cascade,
-          socks: config.socks,
-          auth: { none: config.auth.includes('none'), userPass: config.auth.includes('userpass') },
-          safeSocks: config.safeSocks,
-          streamTimeoutMs: config.streamTimeoutMs,
-        },
-      }
-  }
-}
-
-/** The link and onion key pairs of hop `position`, checked against the cascade's public keys. */
-async function hopKeys (
-  config: { readonly linkKeyFile: string, readonly onionKeyFile: string },
-  configFile: string, cascade: Cascade, position: number, cascadePath: string,
-): Promise<{ linkKey: KeyPair, onionKey: KeyPair }> {
-  const hop = cascade.hops[position - 1]!
-  const linkKey = await keyPairFrom('linkKeyFile', config.linkKeyFile, configFile)
-  const onionKey = await keyPairFrom('onionKeyFile', config.onionKeyFile, configFile)
-  const where = `hop ${position} (${position === cascade.hops.length ? 'the exit' : `mix ${position}`}) of the cascade in ${JSON.stringify(cascadePath)}`
-  if (!equal(linkKey.publicKey, hop.linkKey)) {
-    throw fieldError(configFile, 'linkKeyFile', `the key in ${JSON.stringify(resolveFrom(configFile, config.linkKeyFile))} is not the link key of ${where}`)
-  }
-  if (!equal(onionKey.publicKey, hop.onionKey)) {
-    throw fieldError(configFile, 'onionKeyFile', `the key in ${JSON.stringify(resolveFrom(configFile, config.onionKeyFile))} is not the onion key of ${where}`)
-  }
-  return { linkKey, onionKey }
-}
-
-async function keyPairFrom (field: string, path: string, configFile: string): Promise<KeyPair> {
-  const secret = await withField(field, configFile, () => readKeyFile(resolveFrom(configFile, path), 32))
-  try {
-    return x25519KeyPair(secret)
-  } finally {
-    memzero(secret) // x25519KeyPair keeps its own copy
-  }
-}
-
-/** Run `load`; a ConfigError it throws is re-thrown with the config field in front. */
-async function withField<T> (field: string, configFile: string, load: () => Promise<T>): Promise<T> {
-  try {
-    return await load()
+    checkHopFits(config, configFile, verified, position, keys, cascadePath)
+    const cascade = cascadeFromVerified(verified)
+    const capacity = config.replayCapacity ?? DEFAULT_REPLAY_CAPACITY
+    const schedule = scheduleOfConfig(config)
+    const hop: HopSetup = {
+      described: { role: config.role, address: config.address, cellSize: config.cellSize, roundMs: config.roundMs, epochS: config.epochS, genesis: config.genesis },
+      keys,
+      schedule,
+      openOnionKeys: (logger) => openDurableOnionKeys({ dir, schedule, capacity, logger }),
+      verified,
+      staleCascade: stale,
+      ...(config.admin === undefined ? {} : { admin: config.admin }),
+      ...(config.role === 'mix' && config.peers !== undefined ? { peers: config.peers } : {}),
+    }
+    const common = {
+      cascade,
+      linkKey: keys.link,
+      listen: config.listen ?? config.address,
+      ...(config.replayCapacity === undefined ? {} : { replayCapacity: config.replayCapacity }),
+      ...(config.circuitIdleS === undefined ? {} : { circuitIdleMs: config.circuitIdleS * 1000 }),
+    }
+    if (config.role === 'mix') {
+      return { role: 'mix', label: `mix[${position}]`, log, options: { ...common, position, minBatch: config.minBatch }, hop }
+    }
+    const dnsServers = config.dnsServers ?? getServers()
+    if (dnsServers.length === 0) {
+      throw fieldError(configFile, 'dnsServers', 'not set, and this host has no DNS servers configured: list the servers the exit should ask')
+    }
+    return {
+      role: 'exit',
+      label: 'exit',
+      log,
+      options: {
+        ...common,
+        exitPolicy: config.exitPolicy,
+        dnsServers,
+        ...(config.connectTimeoutMs === undefined ? {} : { connectTimeoutMs: config.connectTimeoutMs }),
+      },
+      hop,
+    }
   } catch (err) {
-    if (!(err instanceof ConfigError)) throw err
-    throw new ConfigError(err.code, `config file ${JSON.stringify(configFile)}: config field ${JSON.stringify(field)}: ${err.message}`,
-      { file: configFile, cause: err, issues: [{ path: field, message: err.message }] })
+    wipeIdentity(keys)
+    throw err
   }
 }
 
-function fieldError (configFile: string, field: string, problem: string): ConfigError {
-  return ConfigError.fromIssues([{ path: field, message: `config field ${JSON.stringify(field)}: ${problem}` }], configFile)
+/** Wipe what a setup holds that start did not take over (check-config, a failed start). */
+export function disposeSetup (setup: NodeSetup): void {
+  if (setup.role !== 'client') wipeIdentity(setup.hop.keys)
+}
+
+/** This hop is the one the cascade lists at `position`: keys, address, parameters, peers. */
+function checkHopFits (config: MixConfig | ExitConfig, configFile: string, verified: VerifiedCascade, position: number, keys: NodeIdentity, cascadePath: string): void {
+  const node = verified.nodes[position - 1]!
+  const hops = verified.nodes.length
+  const where = `hop ${position} (${position === hops ? 'the exit' : `mix ${position}`}) of the cascade in ${JSON.stringify(cascadePath)}`
+  const keyDir = JSON.stringify(resolveFrom(configFile, config.keyDir))
+  if (!equal(keys.identity.publicKey, node.identityKey)) {
+    throw fieldError(configFile, 'keyDir', `the identity key in ${keyDir} is not the identity key of ${where}`)
+  }
+  if (!equal(keys.link.publicKey, node.linkKey)) {
+    throw fieldError(configFile, 'keyDir', `the link key in ${keyDir} is not the link key of ${where}`)
+  }
+  if (formatHostPort(config.address) !== formatHostPort(node.address)) {
+    throw fieldError(configFile, 'address', `${where} is at ${formatHostPort(node.address)}, not ${formatHostPort(config.address)}`)
+  }
+  for (const name of PARAM_FIELDS) {
+    if (config[name] !== verified.params[name]) {
+      throw fieldError(configFile, name, `the cascade in ${JSON.stringify(cascadePath)} has ${name} ${verified.params[name]}, not ${config[name]}`)
+    }
+  }
+  if (config.role === 'mix' && config.peers !== undefined) {
+    if (position !== 1) throw fieldError(configFile, 'peers', 'only the entry mix (position 1) collects its peers\' descriptors')
+    if (config.peers.length !== hops - 1) {
+      throw fieldError(configFile, 'peers', `lists ${config.peers.length} admin URL${config.peers.length === 1 ? '' : 's'}, but the cascade has ${hops - 1} hops after the entry (hops 2 to ${hops}, in order)`)
+    }
+  }
 }

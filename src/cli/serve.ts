@@ -5,7 +5,8 @@
  * The shutdown itself is the node runtime's (`src/node/lifecycle.ts`): grace period, second
  * signal forces status 1. Here the lifecycle's "exit" resolves the command's promise instead
  * of calling `process.exit`, so `main` returns the status like every other command; once it
- * has, the handlers are removed, so a further Ctrl-C has its default effect again.
+ * has, the handlers are removed, so a further Ctrl-C has its default effect again. With
+ * `onReload`, SIGHUP runs it (the lifecycle logs `reload.failed` with the reason if it throws).
  */
 import { onShutdown, installSignalHandlers } from '../node/lifecycle.js'
 import type { Logger } from '../node/logger.js'
@@ -15,12 +16,13 @@ export interface Stoppable {
 }
 
 /** Register `started` (in the order they were started) and wait for the stop signal. */
-export async function serveUntilSignal (started: readonly Stoppable[], logger: Logger): Promise<number> {
-  for (const node of started) onShutdown(() => node.stop())
+export async function serveUntilSignal (started: readonly Stoppable[], logger: Logger, options: { onReload?: () => Promise<void> } = {}): Promise<number> {
+  const unregister = started.map((node) => onShutdown(() => node.stop()))
   let handlers: ReturnType<typeof installSignalHandlers> | undefined
   const status = await new Promise<number>((resolve) => {
-    handlers = installSignalHandlers({ logger, exit: resolve })
+    handlers = installSignalHandlers({ logger, exit: resolve, ...(options.onReload === undefined ? {} : { onReload: options.onReload }) })
   })
   handlers?.uninstall()
+  for (const remove of unregister) remove()
   return status
 }

@@ -1,23 +1,43 @@
 /**
  * Start one prepared node and say where it listens, with listen failures (a port in use)
  * turned into messages an operator can act on.
+ *
+ * A hop opens its onion keys first (durable ones from its key dir: the keyring logs the
+ * epochs it discarded after an unclean stop), warns if the cascade lists other onion keys
+ * for it than it has (clients with that file would fail: they need a fresh one) or has
+ * expired, starts, and then its admin server if it has one: `/descriptor` serves its fresh
+ * signed node descriptor, and at the entry with `peers`, `/cascade` a fresh cascade
+ * descriptor. Stopping reverses this and wipes the keys.
  */
+import { equal } from '../crypto/index.js'
 import { runClient } from '../client/run-client.js'
+import { iso } from '../directory/descriptor.js'
 import { MixgateError } from '../errors.js'
 import { runExit } from '../exit/run-exit.js'
 import { runMix } from '../mix/run-mix.js'
 import { formatHostPort, type HostPort } from '../node/address.js'
+import { startNodeAdmin, type NodeAdmin } from '../node/admin/node-admin.js'
+import { wipeIdentity } from '../node/keys/identity.js'
+import type { OnionKeySource } from '../node/keys/onion-key-source.js'
 import type { Logger } from '../node/logger.js'
-import type { NodeSetup } from './node-setup.js'
+import { entryCascadeProvider } from './entry-cascade.js'
+import { describeHop } from './node-descriptor.js'
+import type { HopSetup, NodeSetup } from './node-setup.js'
 
 export interface StartedNode {
   readonly role: NodeSetup['role']
   /** Where the node accepts connections (links, or SOCKS for the client), as HOST:PORT. */
   readonly listening: string
+  /** The admin server's `http://HOST:PORT`, if it runs one. */
+  readonly adminUrl?: string
   /** For a mix: whether its link to the next hop is up. */
   readonly successorUp?: () => boolean
   /** For a client: resolves once the entry mix accepted its link. */
   readonly waitForEntry?: (timeoutMs: number) => Promise<void>
+  /** For an exit: replace the operator's policy rules (new streams only). */
+  readonly setExitPolicy?: (rules: readonly string[]) => void
+  /** For a client: fetch the cascade again now. */
+  readonly refreshCascade?: () => Promise<void>
   stop (): Promise<void>
 }
 
@@ -27,24 +47,147 @@ export class StartError extends MixgateError {}
 export async function startNode (setup: NodeSetup, logger: Logger): Promise<StartedNode> {
   switch (setup.role) {
     case 'mix': {
-      const where = setup.options.listen ?? setup.options.cascade.hops[setup.options.position - 1]!.address
-      const mix = await listening(where, 'links', () => runMix({ ...setup.options, logger }))
-      logger.info('node.started', { role: 'mix', position: setup.options.position, hops: setup.options.cascade.hops.length, listen: formatHostPort(where) })
-      return { role: 'mix', listening: formatHostPort(where), successorUp: () => mix.node.successorUp, stop: () => mix.stop() }
+      const { hop, options } = setup
+      const where = options.listen ?? options.cascade.hops[options.position - 1]!.address
+      return withOnionKeys(hop, options.position, logger, async (onionKeys) => {
+        const mix = await listening(where, 'links', () => runMix({ ...options, onionKeys, logger }))
+        const admin = await startAdmin(hop, logger, (a) => startNodeAdmin({ ...a, role: 'mix', node: mix.node, position: options.position, listener: mix.listener }), onionKeys, () => mix.stop())
+        logger.info('node.started', { role: 'mix', position: options.position, hops: options.cascade.hops.length, listen: formatHostPort(where), ...adminField(admin) })
+        return {
+          role: 'mix',
+          listening: formatHostPort(where),
+          ...(admin === undefined ? {} : { adminUrl: admin.url }),
+          successorUp: () => mix.node.successorUp,
+          stop: stopper(hop, onionKeys, admin, () => mix.stop()),
+        }
+      })
     }
     case 'exit': {
-      const where = setup.options.listen ?? setup.options.cascade.hops[setup.options.cascade.hops.length - 1]!.address
-      const exit = await listening(where, 'links', () => runExit({ ...setup.options, logger }))
-      logger.info('node.started', { role: 'exit', hops: setup.options.cascade.hops.length, listen: formatHostPort(where), policyRules: setup.options.exitPolicy.length })
-      return { role: 'exit', listening: formatHostPort(where), stop: () => exit.stop() }
+      const { hop, options } = setup
+      const position = options.cascade.hops.length
+      const where = options.listen ?? options.cascade.hops[position - 1]!.address
+      return withOnionKeys(hop, position, logger, async (onionKeys) => {
+        const exit = await listening(where, 'links', () => runExit({ ...options, onionKeys, logger }))
+        const admin = await startAdmin(hop, logger, (a) => startNodeAdmin({ ...a, role: 'exit', node: exit.node, position, listener: exit.listener }), onionKeys, () => exit.stop())
+        logger.info('node.started', { role: 'exit', hops: position, listen: formatHostPort(where), policyRules: options.exitPolicy.length, ...adminField(admin) })
+        return {
+          role: 'exit',
+          listening: formatHostPort(where),
+          ...(admin === undefined ? {} : { adminUrl: admin.url }),
+          setExitPolicy: (rules) => exit.setExitPolicy(rules),
+          stop: stopper(hop, onionKeys, admin, () => exit.stop()),
+        }
+      })
     }
     case 'client': {
-      const client = await listening(setup.options.socks, 'SOCKS5 connections', () => runClient({ ...setup.options, logger }))
-      const socks = formatHostPort(client.socks)
-      logger.info('node.started', { role: 'client', hops: setup.options.cascade.hops.length, socks })
-      return { role: 'client', listening: socks, waitForEntry: (ms) => client.node.waitForEntry(ms), stop: () => client.stop() }
+      const cascade = await setup.openCascade(logger)
+      let client
+      let admin: NodeAdmin | undefined
+      try {
+        client = await listening(setup.options.socks, 'SOCKS5 connections', () => runClient({ ...setup.options, cascade, logger }))
+        if (setup.admin !== undefined) {
+          const node = client.node
+          admin = await startNodeAdmin({ role: 'client', node, address: setup.admin, logger }).catch(async (err: unknown) => {
+            await node.stop().catch(() => {})
+            throw err
+          })
+        }
+      } catch (err) {
+        cascade.close()
+        throw err
+      }
+      const running = client
+      const socks = formatHostPort(running.socks)
+      logger.info('node.started', { role: 'client', hops: cascade.current().hops.length, socks, ...adminField(admin) })
+      return {
+        role: 'client',
+        listening: socks,
+        ...(admin === undefined ? {} : { adminUrl: admin.url }),
+        waitForEntry: (ms) => running.node.waitForEntry(ms),
+        refreshCascade: async () => { await cascade.refresh?.() },
+        async stop () {
+          try {
+            await admin?.close()
+            await running.stop()
+          } finally {
+            cascade.close()
+          }
+        },
+      }
     }
   }
+}
+
+/** Open the hop's onion keys, check them against the cascade, run `start`; close them if it fails. */
+async function withOnionKeys (hop: HopSetup, position: number, logger: Logger, start: (keys: OnionKeySource) => Promise<StartedNode>): Promise<StartedNode> {
+  const onionKeys = await hop.openOnionKeys(logger)
+  try {
+    checkNamed(hop, position, onionKeys, logger)
+    return await start(onionKeys)
+  } catch (err) {
+    await onionKeys.close().catch(() => {})
+    throw err
+  }
+}
+
+/** Warn when the cascade is out of date for this hop: expired, or listing other onion keys. */
+function checkNamed (hop: HopSetup, position: number, onionKeys: OnionKeySource, logger: Logger): void {
+  if (hop.staleCascade) {
+    logger.warn('cascade.expired', { validUntil: iso(hop.verified.validUntil), hint: 'clients need a fresh cascade descriptor: the entry\'s admin /cascade, or mixgate cascade create' })
+  }
+  const differ = onionKeys.publicKeys()
+    .filter(({ epoch, onionKey }) => {
+      const listed = hop.verified.onionKey(position, epoch)
+      return listed !== undefined && !equal(listed, onionKey)
+    })
+    .map(({ epoch }) => epoch)
+  if (differ.length > 0) {
+    logger.warn('cascade.onion_keys_differ', { epochs: differ, hint: 'the cascade descriptor lists other onion keys for this node (a new seed?): clients need a fresh one' })
+  }
+}
+
+/** Start the hop's admin server if it has an address; on failure stop the node and rethrow. */
+async function startAdmin (
+  hop: HopSetup, logger: Logger,
+  start: (common: { address: HostPort, logger: Logger, epoch: () => number, descriptor: () => object | undefined, cascade?: () => Promise<string | undefined> }) => Promise<NodeAdmin>,
+  onionKeys: OnionKeySource, stopNode: () => Promise<void>,
+): Promise<NodeAdmin | undefined> {
+  if (hop.admin === undefined) return undefined
+  const descriptor = (): ReturnType<typeof describeHop> | undefined => {
+    const keys = onionKeys.publicKeys()
+    return keys.length === 0 ? undefined : describeHop(hop.described, hop.keys.identity, hop.keys.link.publicKey, keys, Date.now() / 1000)
+  }
+  const cascade = hop.peers === undefined
+    ? undefined
+    : entryCascadeProvider({ own: descriptor, peers: hop.peers, pins: hop.verified.nodes.map((n) => n.identityKey), schedule: hop.schedule, logger: logger.child('admin') })
+  try {
+    return await start({
+      address: hop.admin,
+      logger: logger.child('admin'),
+      epoch: () => onionKeys.currentEpoch(),
+      descriptor,
+      ...(cascade === undefined ? {} : { cascade }),
+    })
+  } catch (err) {
+    await stopNode().catch(() => {})
+    throw err
+  }
+}
+
+function stopper (hop: HopSetup, onionKeys: OnionKeySource, admin: NodeAdmin | undefined, stopNode: () => Promise<void>): () => Promise<void> {
+  return async () => {
+    try {
+      await admin?.close()
+      await stopNode()
+    } finally {
+      await onionKeys.close()
+      wipeIdentity(hop.keys)
+    }
+  }
+}
+
+function adminField (admin: NodeAdmin | undefined): { admin?: string } {
+  return admin === undefined ? {} : { admin: formatHostPort(admin.address) }
 }
 
 /** Run `start`; a listen failure becomes a StartError naming the address and the OS reason. */

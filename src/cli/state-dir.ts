@@ -1,32 +1,42 @@
 /**
  * The state directory `mixgate up --state-dir DIR` writes: a complete set from which each
- * node can be run on its own (`mixgate exit --config DIR/exit.json`, …).
+ * node can run on its own (`mixgate exit --config DIR/exit.json`, …), on this host or,
+ * after editing the addresses, on several.
  *
  *   DIR/                 mode 0700
- *     cascade.json       the cascade file (public keys and addresses)
- *     mix1.json …        one config per node, paths relative to DIR
- *     exit.json
- *     client.json
- *     mix1.link.key …    X25519 secrets as 64 hex digits, mode 0600
- *     exit.onion.key
+ *     cascade.json       the signed cascade descriptor (public)
+ *     mix1/ … exit/      each hop's key dir (mixgate keygen): identity.key, link.key, and once
+ *                        the node has run, its onion-key seed and replay tag logs
+ *     mix1.json …        one config per node, paths relative to DIR, an admin port each;
+ *     exit.json          the entry's lists its peers' admin URLs, to serve /cascade
+ *     client.json        cascade.json as trust anchor, the entry's /cascade for fresh keys
  *
  * Only a new or empty directory is used: an existing set holds keys, and overwriting keys
  * is not something a convenience command should do silently.
  */
 import { chmod, mkdir, readdir, writeFile } from 'node:fs/promises'
 import { join } from 'node:path'
-import { memzero, type KeyPair } from '../crypto/index.js'
-import { cascadeToJson, type Cascade } from '../directory/cascade.js'
+import type { CascadeDescriptorJson } from '../directory/signed-cascade.js'
 import { formatHostPort, type HostPort } from '../node/address.js'
+import type { HopParamFields } from './hop-params.js'
 import type { LogSettings } from './node-setup.js'
 import { UsageError } from './usage-error.js'
 
+export interface StateSetHop {
+  readonly position: number
+  readonly role: 'mix' | 'exit'
+  readonly address: HostPort
+  readonly admin: HostPort
+}
+
 export interface StateSet {
-  readonly cascade: Cascade
-  /** Key pairs of every hop, in cascade order (the exit last). */
-  readonly keys: ReadonlyArray<{ readonly link: KeyPair, readonly onion: KeyPair }>
+  readonly cascade: CascadeDescriptorJson
+  readonly params: HopParamFields
+  /** Every hop, in cascade order (the exit last); key dirs are `nodeName(position)`. */
+  readonly hops: readonly StateSetHop[]
   readonly exitPolicy: readonly string[]
   readonly socks: HostPort
+  readonly clientAdmin: HostPort
   readonly log: LogSettings
 }
 
@@ -41,47 +51,40 @@ export async function prepareStateDir (dir: string): Promise<void> {
   await chmod(dir, 0o700)
 }
 
-/** The names of a node's files in the state dir. */
+/** The name of a node's config and key dir in the state dir. */
 export function nodeName (position: number, hops: number): string {
   return position === hops ? 'exit' : `mix${position}`
 }
 
-/** Write the whole set into `dir` (prepared by `prepareStateDir`). */
+/** The admin base URL of an admin address. */
+export function adminUrl (admin: HostPort): string {
+  return `http://${formatHostPort(admin)}`
+}
+
+/** Write the cascade and the configs into `dir` (prepared; the key dirs are made by keygen). */
 export async function writeStateSet (dir: string, set: StateSet): Promise<void> {
-  const { cascade } = set
-  const hops = cascade.hops.length
+  const count = set.hops.length
   const log = { level: set.log.level, format: set.log.format }
-  await writeJson(join(dir, 'cascade.json'), cascadeToJson(cascade), 0o644)
-  for (const hop of cascade.hops) {
-    const name = nodeName(hop.position, hops)
-    const keys = set.keys[hop.position - 1]!
-    await writeKey(join(dir, `${name}.link.key`), keys.link.secretKey)
-    await writeKey(join(dir, `${name}.onion.key`), keys.onion.secretKey)
-    const common = { cascade: 'cascade.json', linkKeyFile: `${name}.link.key`, onionKeyFile: `${name}.onion.key` }
+  const params = { cellSize: set.params.cellSize, roundMs: set.params.roundMs, epochS: set.params.epochS, genesis: set.params.genesis }
+  await writeJson(join(dir, 'cascade.json'), set.cascade, 0o644)
+  for (const hop of set.hops) {
+    const name = nodeName(hop.position, count)
+    const common = { keyDir: name, address: formatHostPort(hop.address), cascade: 'cascade.json', ...params, admin: formatHostPort(hop.admin) }
     const config = hop.role === 'exit'
       ? { role: 'exit', ...common, exitPolicy: set.exitPolicy, log }
-      : { role: 'mix', ...common, position: hop.position, log }
+      : { role: 'mix', position: hop.position, ...common, ...(hop.position === 1 ? { peers: set.hops.slice(1).map((h) => adminUrl(h.admin)) } : {}), log }
     await writeJson(join(dir, `${name}.json`), config, 0o600)
   }
-  await writeJson(join(dir, 'client.json'), { role: 'client', cascade: 'cascade.json', socks: formatHostPort(set.socks), log }, 0o600)
+  await writeJson(join(dir, 'client.json'), {
+    role: 'client',
+    cascade: 'cascade.json',
+    cascadeUrl: `${adminUrl(set.hops[0]!.admin)}/cascade`,
+    socks: formatHostPort(set.socks),
+    admin: formatHostPort(set.clientAdmin),
+    log,
+  }, 0o600)
 }
 
 async function writeJson (path: string, value: unknown, mode: number): Promise<void> {
   await writeFile(path, JSON.stringify(value, null, 2) + '\n', { mode, flag: 'wx' })
-}
-
-/** A secret as hex text, built byte by byte so the key never becomes a JavaScript string. */
-async function writeKey (path: string, secret: Uint8Array): Promise<void> {
-  const digits = new TextEncoder().encode('0123456789abcdef')
-  const text = new Uint8Array(secret.length * 2 + 1)
-  secret.forEach((byte, i) => {
-    text[2 * i] = digits[byte >> 4]!
-    text[2 * i + 1] = digits[byte & 0x0f]!
-  })
-  text[text.length - 1] = 0x0a
-  try {
-    await writeFile(path, text, { mode: 0o600, flag: 'wx' })
-  } finally {
-    memzero(text)
-  }
 }

@@ -13,18 +13,21 @@ export class ClientCircuit {
   readonly opener: BackwardOpener
   streams!: CircuitStreams
   readonly createdAt: number
+  /** The epoch whose onion keys built it. */
+  readonly epoch: number
   lastSent: number
   /** Set on an integrity failure or silence: no new streams; alarm raised; streams fail later. */
   suspect = false
   ended = false
   private nextStream = 1
 
-  constructor (id: number, isolationKey: string, sealer: ForwardSealer, opener: BackwardOpener, now: number) {
+  constructor (id: number, isolationKey: string, sealer: ForwardSealer, opener: BackwardOpener, now: number, epoch = -1) {
     this.id = id
     this.isolationKey = isolationKey
     this.sealer = sealer
     this.opener = opener
     this.createdAt = now
+    this.epoch = epoch
     this.lastSent = now
   }
 

@@ -8,6 +8,12 @@
  * keys at once. The SOCKS reply waits for the exit's answer and maps END reasons with Tor's
  * table; bytes the app sent with its request ride in the BEGIN (optimistic data).
  *
+ * Onion keys rotate per epoch: each new circuit is built with the keys of the epoch current
+ * at that moment, from the `CascadeSource`. If the cascade has none for it, the source is
+ * asked to refresh once; if it still has none, the stream fails (and the log says why).
+ * Circuits built earlier are untouched by the boundary: the hops keep the previous key for a
+ * grace window, and a circuit's layer keys do not depend on the onion key once it exists.
+ *
  * Anomalies never show on the wire (DESIGN goal 3, R3): a backward cell that fails
  * authentication, or a circuit that stays silent, raises an alarm (log + counter), marks the
  * circuit unusable for new streams, and fails its app streams after a timeout. The client
@@ -19,22 +25,21 @@ import { encodeBegin } from '../protocol/begin.js'
 import { EndReason, socksReplyForEnd } from '../protocol/end-reason.js'
 import { ProtocolError } from '../protocol/errors.js'
 import { CELL_HEADER_BYTES, type Geometry } from '../protocol/geometry.js'
-import { createOnion, type OnionContext } from '../protocol/onion.js'
+import { createOnion } from '../protocol/onion.js'
 import { BackwardOpener, ForwardSealer } from '../protocol/relay-layers.js'
 import { CIRCUIT_STREAM, decodeRelay, encodeRelay, RelayCommand, type RelayMessage } from '../protocol/relay-payload.js'
 import { CircuitStreams } from '../endpoint/circuit-streams.js'
 import type { StreamPipe } from '../endpoint/stream-pipe.js'
 import type { CellLink, CellLinkHandlers } from '../link/cell-link.js'
 import type { Logger } from '../node/logger.js'
+import { equal } from '../crypto/index.js'
+import { cascadeEpochAt, onionKeysFor, type Cascade, type CascadeSource } from '../directory/cascade.js'
 import { ClientCircuit } from './client-circuit.js'
 import { Rep, SocksFront, type ConnectRequest, type PendingConnect } from './socks/index.js'
 
 export interface ClientOptions {
-  readonly geometry: Geometry
-  readonly cascadeId: Uint8Array
-  readonly epoch: number
-  /** The onion public keys of every hop, entry first. */
-  readonly hopOnionKeys: readonly Uint8Array[]
+  /** The cascade, whose onion keys change per epoch; its geometry and ID must not. */
+  readonly cascade: CascadeSource
   /** Open the NK link to the entry mix; the handlers receive its cells and its end. */
   readonly connectEntry: (handlers: CellLinkHandlers) => Promise<CellLink>
   readonly socks: { readonly host: string, readonly port: number, readonly auth: { readonly none: boolean, readonly userPass: boolean }, readonly safeSocks?: boolean }
@@ -64,8 +69,14 @@ export class ClientStats {
   cellsOut = 0
   cellsIn = 0
   padsIn = 0
+  /** Cover cells sent (DROP), counted as forward padding in the metrics. */
+  coverOut = 0
   entryConnects = 0
   entryFailures = 0
+  /** Streams failed because the cascade had no onion keys for the current epoch. */
+  streamsNoKeys = 0
+  /** The epoch whose keys built the last circuit (-1 before the first). */
+  lastCircuitEpoch = -1
 }
 
 interface WaitingStream {
@@ -78,7 +89,9 @@ export class ClientNode {
   readonly stats = new ClientStats()
   private readonly options: ClientOptions
   private readonly geometry: Geometry
-  private readonly onion: OnionContext
+  private readonly cascadeId: Uint8Array
+  private readonly cascade: CascadeSource
+  private refreshing: Promise<void> | null = null
   private readonly logger: Logger
   private readonly front: SocksFront
   private readonly circuits = new Map<number, ClientCircuit>()
@@ -98,8 +111,10 @@ export class ClientNode {
 
   constructor (options: ClientOptions) {
     this.options = options
-    this.geometry = options.geometry
-    this.onion = { geometry: options.geometry, cascadeId: options.cascadeId, epoch: options.epoch }
+    this.cascade = options.cascade
+    const first = options.cascade.current()
+    this.geometry = first.geometry
+    this.cascadeId = first.id
     this.logger = options.logger
     this.streamTimeoutMs = options.streamTimeoutMs ?? 30_000
     this.failTimeoutMs = options.failTimeoutMs ?? 10_000
@@ -206,8 +221,8 @@ export class ClientNode {
 
   // --- app streams ----------------------------------------------------------------------
 
-  private connect (request: ConnectRequest, pending: PendingConnect): void {
-    this.stats.streamsRequested++
+  private connect (request: ConnectRequest, pending: PendingConnect, refreshed = false): void {
+    if (!refreshed) this.stats.streamsRequested++
     if (this.entry === null) {
       this.stats.streamsRefused++
       pending.reject(Rep.GENERAL_FAILURE)
@@ -215,6 +230,21 @@ export class ClientNode {
     }
     const key = isolationKey(request)
     const circuit = this.circuitFor(key)
+    if (circuit === 'no-keys') {
+      if (!refreshed && this.cascade.refresh !== undefined) {
+        // The keys of this epoch may be published by now: fetch them once, then try again.
+        this.refreshCascade().then(() => {
+          if (this.running) this.connect(request, pending, true)
+          else pending.reject(Rep.GENERAL_FAILURE)
+        }, () => pending.reject(Rep.GENERAL_FAILURE))
+        return
+      }
+      this.stats.streamsRefused++
+      this.stats.streamsNoKeys++
+      this.logger.warn('circuit.no_epoch_keys', { epoch: this.epochNow(), reason: 'the cascade has no onion keys for the current epoch: refresh its descriptor, or check this clock' })
+      pending.reject(Rep.GENERAL_FAILURE)
+      return
+    }
     if (circuit === null) {
       this.stats.streamsRefused++
       pending.reject(Rep.GENERAL_FAILURE)
@@ -247,8 +277,32 @@ export class ClientNode {
     this.sendRelay(circuit, streamId, RelayCommand.BEGIN, begin)
   }
 
+  /** One refresh at a time; its failure is logged, and the caller sees the keys still missing. */
+  private refreshCascade (): Promise<void> {
+    if (this.refreshing !== null) return this.refreshing
+    const run = (async () => {
+      try {
+        await this.cascade.refresh!()
+      } catch (err) {
+        this.logger.warn('cascade.refresh_failed', { code: (err as { code?: string }).code ?? 'ERROR' })
+      } finally {
+        this.refreshing = null
+      }
+    })()
+    this.refreshing = run
+    return run
+  }
+
+  private epochNow (): number {
+    try {
+      return cascadeEpochAt(this.cascade.current())
+    } catch {
+      return -1
+    }
+  }
+
   /** A usable circuit for this isolation key: an existing young one, or a new one. */
-  private circuitFor (key: string): ClientCircuit | null {
+  private circuitFor (key: string): ClientCircuit | null | 'no-keys' {
     const now = Date.now()
     for (const circuit of this.circuits.values()) {
       if (circuit.isolationKey === key && !circuit.suspect && now - circuit.createdAt < this.dirtinessMs) return circuit
@@ -258,11 +312,32 @@ export class ClientNode {
     return this.buildCircuit(key)
   }
 
-  private buildCircuit (key: string): ClientCircuit {
+  /** The cascade now, if it is still the one this client started with (same ID and geometry). */
+  private currentCascade (): Cascade | undefined {
+    const cascade = this.cascade.current()
+    if (!equal(cascade.id, this.cascadeId) || cascade.geometry.cellSize !== this.geometry.cellSize || cascade.hops.length !== this.geometry.hops) {
+      this.logger.error('cascade.changed', { reason: 'the cascade source now names another cascade; restart the client to use it' })
+      return undefined
+    }
+    return cascade
+  }
+
+  private buildCircuit (key: string): ClientCircuit | 'no-keys' {
+    const cascade = this.currentCascade()
+    if (cascade === undefined) return 'no-keys'
+    let epoch: number
+    try {
+      epoch = cascadeEpochAt(cascade)
+    } catch {
+      return 'no-keys' // the clock is before the schedule's genesis
+    }
+    const hopKeys = onionKeysFor(cascade, epoch)
+    if (hopKeys === undefined) return 'no-keys'
     const id = randomCircuitId((candidate) => this.circuits.has(candidate))
-    const onion = createOnion(this.options.hopOnionKeys, this.onion)
+    const onion = createOnion(hopKeys, { geometry: this.geometry, cascadeId: this.cascadeId, epoch })
     const circuit = new ClientCircuit(id, key,
-      new ForwardSealer(this.geometry, onion.hopKeys), new BackwardOpener(this.geometry, onion.hopKeys), Date.now())
+      new ForwardSealer(this.geometry, onion.hopKeys), new BackwardOpener(this.geometry, onion.hopKeys), Date.now(), epoch)
+    this.stats.lastCircuitEpoch = epoch
     const payloadBytes = this.geometry.forwardPayloadBytes
     circuit.streams = new CircuitStreams(this.geometry.forwardDataBytes, {
       send: (streamId, command, data) => this.sendRelay(circuit, streamId, command, data, payloadBytes),
@@ -406,6 +481,7 @@ export class ClientNode {
     for (const circuit of this.circuits.values()) {
       if (circuit.streams.size > 0 && now - circuit.lastSent > this.keepaliveMs) {
         this.sendRelay(circuit, CIRCUIT_STREAM, RelayCommand.DROP)
+        this.stats.coverOut++
       }
     }
   }

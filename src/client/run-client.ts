@@ -1,15 +1,15 @@
 /**
  * Start the client from the cascade: a SOCKS5 port for apps, an NK link to the entry.
  */
-import type { Cascade } from '../directory/cascade.js'
-import { linkPrologue } from '../directory/cascade.js'
+import { linkPrologue, type CascadeSource } from '../directory/cascade.js'
 import { dialNext } from '../link/predecessor.js'
 import type { HostPort } from '../node/address.js'
 import type { Logger } from '../node/logger.js'
 import { ClientNode, type ClientOptions } from './client-node.js'
 
 export interface RunClientOptions {
-  readonly cascade: Cascade
+  /** The cascade: each new circuit takes the onion keys of the epoch current when it is built. */
+  readonly cascade: CascadeSource
   readonly logger: Logger
   readonly socks: HostPort
   readonly auth?: { readonly none: boolean, readonly userPass: boolean }
@@ -27,8 +27,7 @@ export interface RunningClient {
 }
 
 export async function runClient (options: RunClientOptions): Promise<RunningClient> {
-  const { cascade } = options
-  const entry = cascade.hops[0]!
+  const source = options.cascade
   const extra: Partial<ClientOptions> = {}
   if (options.streamTimeoutMs !== undefined) Object.assign(extra, { streamTimeoutMs: options.streamTimeoutMs })
   if (options.failTimeoutMs !== undefined) Object.assign(extra, { failTimeoutMs: options.failTimeoutMs })
@@ -36,17 +35,19 @@ export async function runClient (options: RunClientOptions): Promise<RunningClie
   if (options.maxCircuits !== undefined) Object.assign(extra, { maxCircuits: options.maxCircuits })
   const node = new ClientNode({
     ...extra,
-    geometry: cascade.geometry,
-    cascadeId: cascade.id,
-    epoch: cascade.epoch,
-    hopOnionKeys: cascade.hops.map((hop) => hop.onionKey),
-    connectEntry: (handlers) => dialNext({
-      address: entry.address,
-      cellSize: cascade.geometry.cellSize,
-      localStatic: undefined,
-      remoteStatic: entry.linkKey,
-      prologue: linkPrologue(cascade, 1),
-    }, handlers),
+    cascade: source,
+    connectEntry: (handlers) => {
+      // Each (re)dial reads the cascade afresh (the entry's address and link key come from it).
+      const cascade = source.current()
+      const entry = cascade.hops[0]!
+      return dialNext({
+        address: entry.address,
+        cellSize: cascade.geometry.cellSize,
+        localStatic: undefined,
+        remoteStatic: entry.linkKey,
+        prologue: linkPrologue(cascade, 1),
+      }, handlers)
+    },
     socks: { host: options.socks.host, port: options.socks.port, auth: options.auth ?? { none: true, userPass: true }, safeSocks: options.safeSocks ?? false },
     logger: options.logger,
   })

@@ -180,6 +180,8 @@ export function verifyCascadeDescriptor (json: unknown, options: CascadeCheckOpt
     const cascade = makeCascade({
       cellSize: params.cellSize,
       roundMs: params.roundMs,
+      epochS: params.epochS,
+      genesis: params.genesis,
       epoch,
       hops: nodes.map((node) => ({ role: node.role, address: node.address, linkKey: node.linkKey, onionKey: onionKeyOf(node, epoch)! })),
     })

@@ -21,6 +21,8 @@ import type { HostResolver } from './resolver.js'
 
 export interface ExitOptions extends HopOptions {
   readonly policy: PolicyCheck
+  /** Builds the whole policy from operator rules (for `setExitPolicy`; runExit adds the cascade's own rules). */
+  readonly policyFor?: (operatorRules: readonly string[]) => PolicyCheck
   readonly resolver: HostResolver
   readonly connectTimeoutMs?: number
   readonly maxStreamsPerCircuit?: number
@@ -39,7 +41,8 @@ export class ExitStats {
 
 export class ExitNode extends HopNode {
   readonly exitStats = new ExitStats()
-  private readonly policy: PolicyCheck
+  private policy: PolicyCheck
+  private readonly policyFor: ExitOptions['policyFor']
   private readonly resolver: HostResolver
   private readonly connectTimeoutMs: number
   private readonly maxStreamsPerCircuit: number
@@ -48,6 +51,7 @@ export class ExitNode extends HopNode {
   constructor (options: ExitOptions) {
     super(options)
     this.policy = options.policy
+    this.policyFor = options.policyFor
     this.resolver = options.resolver
     this.connectTimeoutMs = options.connectTimeoutMs ?? 10_000
     this.maxStreamsPerCircuit = options.maxStreamsPerCircuit ?? 256
@@ -67,9 +71,22 @@ export class ExitNode extends HopNode {
   }
 
   async stop (): Promise<void> {
-    this.stopRounds()
+    await this.stopRounds()
     this.closePredecessors()
   }
+
+  /**
+   * Replace the operator's rules (SIGHUP reload): streams opened from now on are checked
+   * against the new policy; streams already open are not cut. Throws `PolicyError` for a bad
+   * rule, leaving the old policy in force.
+   */
+  setExitPolicy (rules: readonly string[]): void {
+    if (this.policyFor === undefined) throw new TypeError('this exit was built without policyFor: it cannot reload its policy')
+    this.policy = this.policyFor(rules)
+  }
+
+  /** The exit's forward output is TCP, written as cells arrive: new circuits wait for their tag log. */
+  protected override get forwardLeavesAtOnce (): boolean { return true }
 
   protected onCreated (circuit: HopCircuit): boolean {
     const payloadBytes = this.geometry.backwardPayloadBytes
@@ -111,9 +128,11 @@ export class ExitNode extends HopNode {
     streams?.closeAll(EndReason.DESTROY, false)
   }
 
-  protected flushForward (): void {
+  protected takeForward (): void {
     // The exit's forward output is TCP, written as cells arrive.
   }
+
+  protected sendForward (): void {}
 
   private control (circuit: HopCircuit, streams: CircuitStreams, message: RelayMessage, stream: StreamPipe | undefined): void {
     switch (message.command) {

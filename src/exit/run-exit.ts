@@ -3,6 +3,7 @@
  */
 import { isIP } from 'node:net'
 import type { KeyPair } from '../crypto/index.js'
+import type { OnionKeySource } from '../node/keys/onion-key-source.js'
 import type { Cascade } from '../directory/cascade.js'
 import { linkPrologue } from '../directory/cascade.js'
 import type { LinkListener } from '../link/listen.js'
@@ -16,7 +17,8 @@ import { createPinnedResolver } from './resolver.js'
 export interface RunExitOptions {
   readonly cascade: Cascade
   readonly linkKey: KeyPair
-  readonly onionKey: KeyPair
+  /** The exit's onion keys over time (the caller closes the source after `stop()`). */
+  readonly onionKeys: OnionKeySource
   readonly logger: Logger
   /** Operator rules in Tor syntax, placed in front of the safe default. */
   readonly exitPolicy: readonly string[]
@@ -31,6 +33,8 @@ export interface RunExitOptions {
 export interface RunningExit {
   readonly node: ExitNode
   readonly listener: LinkListener
+  /** Replace the operator's rules (new streams only; see ExitNode.setExitPolicy). */
+  setExitPolicy (rules: readonly string[]): void
   stop (): Promise<void>
 }
 
@@ -48,19 +52,19 @@ export async function runExit (options: RunExitOptions): Promise<RunningExit> {
   const { cascade } = options
   const position = cascade.hops.length
   const hop = cascade.hops[position - 1]!
-  const policy = buildExitPolicy({
-    operatorRules: [...cascadePortRules(cascade), ...options.exitPolicy],
+  const policyFor = (rules: readonly string[]): ReturnType<typeof buildExitPolicy> => buildExitPolicy({
+    operatorRules: [...cascadePortRules(cascade), ...rules],
     cascadeAddresses: [...new Set(cascade.hops.map((h) => h.address.host).filter((h) => isIP(h) !== 0))],
   })
   const node = new ExitNode({
     geometry: cascade.geometry,
     position,
     cascadeId: cascade.id,
-    epoch: cascade.epoch,
-    onionKey: options.onionKey,
+    onionKeys: options.onionKeys,
     roundMs: cascade.roundMs,
     logger: options.logger,
-    policy,
+    policy: policyFor(options.exitPolicy),
+    policyFor,
     resolver: createPinnedResolver({ servers: options.dnsServers }),
     ...(options.connectTimeoutMs === undefined ? {} : { connectTimeoutMs: options.connectTimeoutMs }),
     ...(options.replayCapacity === undefined ? {} : { replayCapacity: options.replayCapacity }),
@@ -79,6 +83,7 @@ export async function runExit (options: RunExitOptions): Promise<RunningExit> {
   return {
     node,
     listener,
+    setExitPolicy: (rules) => node.setExitPolicy(rules),
     async stop () {
       await node.stop()
       await listener.close()

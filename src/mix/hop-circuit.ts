@@ -17,6 +17,13 @@ export class HopCircuit {
   outId = 0
   lastActivity: number
   ended = false
+  /** The epoch of the onion key that opened the CREATE. */
+  epoch = -1
+  /**
+   * At the exit, while the circuit's replay tag is not yet logged: the forward payloads that
+   * arrived meanwhile, delivered once it is (null otherwise, and always at a mix).
+   */
+  held: Uint8Array[] | null = null
 
   constructor (slot: number, inLink: CellLink, inId: number, peeler: ForwardPeeler, sealer: BackwardSealer, now: number) {
     this.slot = slot

@@ -2,10 +2,20 @@
  * What every cascade hop does with its predecessor: the common core of the mix and the exit.
  *
  * A hop accepts links from its predecessor (the entry: from clients), opens CREATE headers
- * with its onion key, refuses replays, keeps one `HopCircuit` per accepted CREATE, peels
+ * with its onion keys, refuses replays, keeps one `HopCircuit` per accepted CREATE, peels
  * forward RELAY cells, and releases its backward cells in rounds: every `roundMs`, on absolute
  * deadlines, all backward cells sealed since the last round leave in a uniform random
  * interleaving that keeps each circuit's order, one write per link (R9, R17).
+ *
+ * Onion keys rotate per epoch (docs/KEYS.md §2). A CREATE carries no epoch in clear: it is
+ * trial-opened with each key the `OnionKeySource` accepts now (at most two, R18; the epoch is
+ * bound in the layer's AD, so only the right key authenticates). Each key has its own replay
+ * table, filled from the tags restored for it and dropped, zeroed, when the key retires.
+ * With durable keys, the tags a round accepted are appended to the key's tag log once per
+ * round, and that round's output (and, at the exit, the new circuits' forward data, which
+ * leaves at once rather than in rounds) is held until the append resolves; later rounds wait
+ * behind it, so each direction keeps its order. If the append fails, the key is discarded and
+ * the circuits it opened that round are dropped before the round leaves (R2).
  *
  * Failure semantics (DESIGN goal 3, R3, R5): a cell that fails authentication is dropped
  * silently and counted; a refused CREATE creates no state, and later cells on its ID are
@@ -17,31 +27,33 @@
  * The exit uses this too: it is the last hop, whose forward output goes to TCP instead of to
  * a successor. Subclasses say what a peeled forward cell becomes (`onForward`).
  */
-import { randomFill, type KeyPair } from '../crypto/index.js'
+import { randomFill } from '../crypto/index.js'
 import { CELL_HEADER_BYTES, type Geometry } from '../protocol/geometry.js'
 import { CellCommand, cellCircuitId, cellCommand, writeCellHeader } from '../protocol/cell.js'
 import { ProtocolError } from '../protocol/errors.js'
 import { openOnion, type OnionContext } from '../protocol/onion.js'
 import { BackwardSealer, ForwardPeeler } from '../protocol/relay-layers.js'
 import type { Logger } from '../node/logger.js'
+import type { ActiveOnionKey, OnionKeySource } from '../node/keys/onion-key-source.js'
 import type { CellLink, CellLinkHandlers } from '../link/cell-link.js'
 import { HopCircuit } from './hop-circuit.js'
 import { Interleaver } from './interleave.js'
 import { RoundStrategy, type MixStrategy } from './strategy.js'
 import { UniformPool } from './uniform-pool.js'
-import { ReplayTable } from './replay-table.js'
+import { REPLAY_TAG_BYTES, ReplayTable } from './replay-table.js'
 import { RoundClock } from './round-clock.js'
+import type { RoundObserver } from '../node/metrics/sources.js'
 
 export interface HopOptions {
   readonly geometry: Geometry
   /** 1 = entry mix … hops = exit. */
   readonly position: number
   readonly cascadeId: Uint8Array
-  readonly epoch: number
-  readonly onionKey: KeyPair
+  /** The onion keys of this hop over time; the caller closes it after stopping the node. */
+  readonly onionKeys: OnionKeySource
   readonly roundMs: number
   readonly logger: Logger
-  /** Tags the replay table holds before it refuses new CREATEs (never evicts). */
+  /** Tags one key's replay table holds before it refuses new CREATEs (never evicts). */
   readonly replayCapacity?: number
   readonly maxCircuits?: number
   readonly maxCircuitsPerLink?: number
@@ -75,12 +87,40 @@ export class HopStats {
   linksAccepted = 0
   linksClosed = 0
   linksClosedSlow = 0
+  /** CREATEs refused because no onion key is accepted now (a discarded key's window). */
+  createsRefusedNoKey = 0
+  /** The epoch of the key that opened the last accepted CREATE (-1 before the first). */
+  lastCreateEpoch = -1
+  /** Rounds whose output waited for a tag log append. */
+  roundsHeld = 0
+  /** Tag log appends that failed (the key was discarded, the round's new circuits dropped). */
+  tagLogFailures = 0
 }
 
 /** A cell waiting for its round, with the circuit it belongs to. */
 export interface QueuedCell {
   readonly cell: Uint8Array
   readonly circuit: HopCircuit
+}
+
+/** One onion key as the hop uses it: its replay table, and the tags not yet logged. */
+interface KeySlot {
+  readonly key: ActiveOnionKey
+  readonly context: OnionContext
+  readonly table: ReplayTable
+  /** Tags this key accepted since the last round (durable keys only: appended at the round). */
+  fresh: Uint8Array[]
+  /** The circuits those tags opened. */
+  freshCircuits: HopCircuit[]
+  /** Set when its tag log failed: no new CREATE is opened with it. */
+  dead: boolean
+}
+
+/** A round whose output waits for its tag log appends. */
+interface HeldRound {
+  readonly forward: QueuedCell[]
+  readonly backward: QueuedCell[]
+  settled: boolean
 }
 
 interface LinkState {
@@ -95,9 +135,15 @@ export abstract class HopNode {
   protected readonly geometry: Geometry
   protected readonly position: number
   protected readonly logger: Logger
-  protected readonly onion: OnionContext
-  private readonly onionKey: KeyPair
-  private readonly replay: ReplayTable
+  private readonly cascadeId: Uint8Array
+  private readonly keySource: OnionKeySource
+  private readonly replayCapacity: number
+  private readonly slots = new Map<number, KeySlot>()
+  /** Keys up to this epoch were dropped: never used again (their tags are gone). */
+  private retiredThrough = -1
+  private readonly unsubscribeKeys: () => void
+  private readonly held: HeldRound[] = []
+  private roundsStopped = false
   private readonly maxCircuits: number
   private readonly maxCircuitsPerLink: number
   private readonly circuitIdleMs: number
@@ -117,14 +163,15 @@ export abstract class HopNode {
   /** Backward cells sealed since the last round, released by the strategy. */
   private readonly backward: MixStrategy<QueuedCell>
   private readonly backwardOut: QueuedCell[] = []
+  private readonly forwardOut: QueuedCell[] = []
 
   constructor (options: HopOptions) {
     this.geometry = options.geometry
     this.position = options.position
     this.logger = options.logger
-    this.onion = { geometry: options.geometry, cascadeId: options.cascadeId, epoch: options.epoch }
-    this.onionKey = options.onionKey
-    this.replay = new ReplayTable({ capacity: options.replayCapacity ?? (1 << 18) })
+    this.cascadeId = options.cascadeId
+    this.keySource = options.onionKeys
+    this.replayCapacity = Math.min(options.replayCapacity ?? (1 << 18), options.onionKeys.capacity ?? Infinity)
     this.maxCircuits = options.maxCircuits ?? 65536
     this.maxCircuitsPerLink = options.maxCircuitsPerLink ?? 4096
     this.circuitIdleMs = options.circuitIdleMs ?? 10 * 60_000
@@ -132,6 +179,8 @@ export abstract class HopNode {
     this.maxLinkBacklogBytes = options.maxLinkBacklogBytes ?? 64 * 1024 * 1024
     this.clock = new RoundClock({ periodMs: options.roundMs, onRound: () => this.round() })
     this.backward = this.newStrategy()
+    this.unsubscribeKeys = this.keySource.onChange(() => this.keysChanged())
+    this.keysChanged()
   }
 
   /** The mixing strategy for one direction: rounds over circuits (strategy.ts). */
@@ -147,13 +196,78 @@ export abstract class HopNode {
     this.sweepTimer.unref()
   }
 
-  protected stopRounds (): void {
+  /**
+   * Stop the rounds. Held rounds never leave; tags accepted since the last round are still
+   * logged (so a clean close of the key source keeps every tag this node accepted), and this
+   * resolves once every append has settled.
+   */
+  protected async stopRounds (): Promise<void> {
+    this.roundsStopped = true
     this.clock.stop()
     if (this.sweepTimer !== undefined) clearInterval(this.sweepTimer)
+    this.unsubscribeKeys()
+    this.held.length = 0
+    await this.appendFreshTags()
+    await Promise.allSettled(this.appending)
   }
 
   get circuits (): number { return this.circuitCount }
   get predecessorLinks (): number { return this.links.size }
+  /** Epochs whose keys this hop holds a replay table for, oldest first. */
+  get keyEpochs (): number[] { return [...this.slots.keys()].sort((a, b) => a - b) }
+  /** Tags in the replay table of `epoch`'s key (for tests and metrics). */
+  replayTags (epoch: number): number { return this.slots.get(epoch)?.table.size ?? 0 }
+
+  // --- onion keys -----------------------------------------------------------------------
+
+  /** The source opened or retired keys: drop the tables of keys no longer accepted. */
+  private keysChanged (): void {
+    const accepted = this.keySource.accepted()
+    for (const [epoch, slot] of [...this.slots]) {
+      if (!accepted.includes(slot.key)) this.dropSlot(epoch, slot)
+    }
+    for (const key of accepted) this.slotFor(key)
+  }
+
+  private dropSlot (epoch: number, slot: KeySlot): void {
+    this.slots.delete(epoch)
+    if (epoch > this.retiredThrough) this.retiredThrough = epoch
+    slot.table.clear() // zeroed; the table's memory goes with the last reference
+    slot.fresh = []
+    this.logger.debug('keys.table_dropped', { epoch })
+  }
+
+  /** The slot of `key`, made (and filled from its restored tags) on first use. */
+  private slotFor (key: ActiveOnionKey): KeySlot | undefined {
+    const existing = this.slots.get(key.epoch)
+    if (existing !== undefined && existing.key === key) return existing
+    if (existing !== undefined) this.dropSlot(key.epoch, existing)
+    if (key.epoch <= this.retiredThrough) return undefined
+    const table = new ReplayTable({ capacity: this.replayCapacity })
+    const slot: KeySlot = {
+      key,
+      context: { geometry: this.geometry, cascadeId: this.cascadeId, epoch: key.epoch },
+      table,
+      fresh: [],
+      freshCircuits: [],
+      dead: false,
+    }
+    const { count, tags } = key.restored
+    for (let i = 0; i < count; i++) {
+      if (table.checkAndInsert(tags.subarray(i * REPLAY_TAG_BYTES, (i + 1) * REPLAY_TAG_BYTES)) === 'full') {
+        // A table that cannot hold every restored tag would accept replays: never use the key.
+        this.logger.error('keys.restored_too_many', { epoch: key.epoch, tags: count, capacity: this.replayCapacity })
+        slot.dead = true
+        break
+      }
+    }
+    this.slots.set(key.epoch, slot)
+    this.logger.debug('keys.table_opened', { epoch: key.epoch, restored: count })
+    return slot
+  }
+
+  /** At a hop whose forward output leaves at once (the exit), hold a new circuit's forward data until its tag is logged. */
+  protected get forwardLeavesAtOnce (): boolean { return false }
 
   // --- predecessor links ----------------------------------------------------------------
 
@@ -209,7 +323,8 @@ export abstract class HopNode {
         const peeled = this.peelForward(circuit, body)
         if (peeled === null) { this.stats.relayAuthFailures++; return }
         circuit.lastActivity = Date.now()
-        this.onForward(circuit, peeled)
+        if (circuit.held !== null) circuit.held.push(peeled)
+        else this.onForward(circuit, peeled)
         return
       }
       case CellCommand.DESTROY:
@@ -229,15 +344,29 @@ export abstract class HopNode {
       this.stats.createsRefusedLimit++
       return
     }
+    const keys = this.keySource.accepted()
+    if (keys.length === 0) { this.stats.createsRefusedNoKey++; return }
     let opened
-    try {
-      opened = openOnion(this.onionKey, this.position, body, this.onion)
-    } catch (err) {
-      if (!(err instanceof ProtocolError)) throw err
+    let keySlot: KeySlot | undefined
+    // Trial-open with each accepted key, the current epoch's first: the epoch is bound in the
+    // layer's AD, so at most one key authenticates.
+    for (const key of keys) {
+      const candidate = this.slotFor(key)
+      if (candidate === undefined || candidate.dead) continue
+      try {
+        opened = openOnion(key.keyPair, this.position, body, candidate.context)
+      } catch (err) {
+        if (!(err instanceof ProtocolError)) throw err
+        continue
+      }
+      keySlot = candidate
+      break
+    }
+    if (opened === undefined || keySlot === undefined) {
       this.stats.createsRefusedAuth++
       return
     }
-    const verdict = this.replay.checkAndInsert(opened.replayTag)
+    const verdict = keySlot.table.checkAndInsert(opened.replayTag)
     if (verdict !== 'fresh') {
       opened.keys.forward.fill(0); opened.keys.backward.fill(0)
       if (verdict === 'replay') this.stats.createsRefusedReplay++
@@ -254,9 +383,17 @@ export abstract class HopNode {
       this.stats.createsRefusedLimit++
       return
     }
+    circuit.epoch = keySlot.key.epoch
+    if (keySlot.key.log !== undefined) {
+      // Logged at the next round, which holds its output until the append resolves.
+      keySlot.fresh.push(opened.replayTag)
+      keySlot.freshCircuits.push(circuit)
+      if (this.forwardLeavesAtOnce) circuit.held = []
+    }
     state.circuits.set(inId, circuit)
     this.circuitCount++
     this.stats.createsAccepted++
+    this.stats.lastCreateEpoch = keySlot.key.epoch
   }
 
   /** A CREATE was accepted: set the circuit up downstream (`next` is null at the exit). */
@@ -301,6 +438,7 @@ export abstract class HopNode {
     if (circuit.ended) return
     const cell = new Uint8Array(this.geometry.cellSize)
     circuit.sealer.seal(inner, cell.subarray(CELL_HEADER_BYTES))
+    if (inner === null) this.roundObserver?.countPadding(1, 'backward')
     writeCellHeader(cell, circuit.inId, CellCommand.RELAY)
     circuit.lastActivity = Date.now()
     this.backward.add({ cell, circuit })
@@ -308,11 +446,94 @@ export abstract class HopNode {
 
   private round (): void {
     this.stats.rounds++
-    this.flushForward()
-    this.flushBackward()
+    const logged = this.appendFreshTags()
+    if (logged === null && this.held.length === 0) {
+      // The common case: nothing to log, nothing waiting. Release now, no allocation.
+      this.takeForward(this.forwardOut)
+      this.sendForward(this.forwardOut)
+      this.forwardOut.length = 0
+      this.takeBackward(this.backwardOut)
+      this.sendBackward(this.backwardOut)
+      this.backwardOut.length = 0
+    } else {
+      // This round's content is fixed now; it leaves once its tags (and every earlier held
+      // round's) are on disk.
+      const round: HeldRound = { forward: [], backward: [], settled: logged === null }
+      this.takeForward(round.forward)
+      this.takeBackward(round.backward)
+      this.held.push(round)
+      this.stats.roundsHeld++
+      if (logged !== null) void logged.then(() => { round.settled = true; this.releaseHeld() })
+      else this.releaseHeld()
+    }
     for (const state of this.links.values()) {
       state.cellsThisRound = 0
       if (state.paused && !this.forwardBlocked) { state.paused = false; state.link.resumeInput() }
+    }
+  }
+
+  /** Appends in flight (awaited by `stopRounds`). */
+  private readonly appending = new Set<Promise<void>>()
+
+  /**
+   * Append every key's tags accepted since the last round to its log: one write per key that
+   * has any. Resolves (never rejects) once all appends settled and their circuits were
+   * released or dropped; null when there was nothing to log.
+   */
+  private appendFreshTags (): Promise<void> | null {
+    let pending: Promise<void>[] | null = null
+    for (const slot of this.slots.values()) {
+      if (slot.fresh.length === 0) continue
+      const tags = slot.fresh
+      const circuits = slot.freshCircuits
+      slot.fresh = []
+      slot.freshCircuits = []
+      const log = slot.key.log!
+      const done = log.append(tags).then(() => this.logged(circuits), (err: unknown) => this.logFailed(slot, circuits, err))
+      this.appending.add(done)
+      void done.then(() => this.appending.delete(done))
+      ;(pending ??= []).push(done)
+    }
+    if (pending === null) return null
+    return pending.length === 1 ? pending[0]! : Promise.all(pending).then(() => {})
+  }
+
+  /** Their tags are durable: circuits held at the exit deliver their forward data now. */
+  private logged (circuits: readonly HopCircuit[]): void {
+    for (const circuit of circuits) {
+      const held = circuit.held
+      circuit.held = null
+      if (held === null || circuit.ended || this.roundsStopped) continue
+      for (const payload of held) {
+        if (circuit.ended) break
+        this.onForward(circuit, payload)
+      }
+    }
+  }
+
+  /** A failed append: the key goes, and so do the circuits whose tags were not recorded. */
+  private logFailed (slot: KeySlot, circuits: readonly HopCircuit[], err: unknown): void {
+    this.stats.tagLogFailures++
+    this.logger.error('keys.tag_log_failed', { epoch: slot.key.epoch, code: (err as { code?: string }).code ?? 'ERROR', circuits: circuits.length })
+    for (const circuit of circuits) {
+      circuit.held = null
+      this.endCircuit(circuit)
+    }
+    if (!slot.dead) {
+      slot.dead = true
+      this.keySource.discard(slot.key.epoch).catch((cause: unknown) => {
+        this.logger.error('keys.discard_failed', { epoch: slot.key.epoch, code: (cause as { code?: string }).code ?? 'ERROR' })
+      })
+    }
+  }
+
+  /** Release held rounds in order, as far as their appends have settled. */
+  private releaseHeld (): void {
+    while (this.held.length > 0 && this.held[0]!.settled) {
+      const round = this.held.shift()!
+      if (this.roundsStopped) continue
+      this.sendForward(round.forward)
+      this.sendBackward(round.backward)
     }
   }
 
@@ -336,14 +557,30 @@ export abstract class HopNode {
     }
   }
 
-  /** Release this round's forward cells (the mix's successor side). */
-  protected abstract flushForward (): void
+  /** Move this round's forward cells into `out`, in release order (the mix's successor side). */
+  protected abstract takeForward (out: QueuedCell[]): void
+  /** Send a round's forward cells (those of ended circuits are skipped). */
+  protected abstract sendForward (cells: readonly QueuedCell[]): void
 
-  private flushBackward (): void {
+  private takeBackward (out: QueuedCell[]): void {
     this.stats.lastBackwardBatch = this.backward.pending
     if (this.backward.pending === 0) return
-    const order = this.backwardOut
-    this.backward.flush(order)
+    this.backward.flush(out)
+  }
+
+  /** The admin server's round reporter (metrics), while one is attached. */
+  protected roundObserver: RoundObserver | undefined
+
+  /** Report each round's size and padding to `observer` (undefined: stop reporting). */
+  observeRounds (observer: RoundObserver | undefined): void {
+    this.roundObserver = observer
+  }
+
+  private sendBackward (order: readonly QueuedCell[]): void {
+    if (order.length === 0) {
+      this.roundObserver?.observeBatch(0, 'backward')
+      return
+    }
     // One batch per link, in the round's shuffled order; one write each.
     const batches = new Map<CellLink, Uint8Array[]>()
     for (const { cell, circuit } of order) {
@@ -352,10 +589,11 @@ export abstract class HopNode {
       if (batch === undefined) { batch = []; batches.set(circuit.inLink, batch) }
       batch.push(cell)
     }
-    order.length = 0
+    let sent = 0
     for (const [link, batch] of batches) {
       if (!link.isOpen) continue
       link.send(batch)
+      sent += batch.length
       this.stats.cellsOut += batch.length
       if (link.backlogBytes > this.maxLinkBacklogBytes) {
         this.stats.linksClosedSlow++
@@ -363,6 +601,6 @@ export abstract class HopNode {
         link.close()
       }
     }
+    this.roundObserver?.observeBatch(sent, 'backward')
   }
 }
-

@@ -34,7 +34,7 @@ export class MixNode extends HopNode {
   private successor: CellLink | null = null
   private readonly outCircuits = new Map<number, HopCircuit>()
   private readonly forward: MixStrategy<QueuedCell>
-  private readonly forwardOut: QueuedCell[] = []
+  private readonly dropped: QueuedCell[] = []
   private running = false
   private redialTimer: NodeJS.Timeout | undefined
   private redialMs = 100
@@ -62,7 +62,7 @@ export class MixNode extends HopNode {
   async stop (): Promise<void> {
     this.running = false
     if (this.redialTimer !== undefined) clearTimeout(this.redialTimer)
-    this.stopRounds()
+    await this.stopRounds()
     this.closePredecessors()
     this.successor?.close()
     this.successor = null
@@ -113,8 +113,8 @@ export class MixNode extends HopNode {
     this.logger.warn('successor.lost', { reason, circuits: this.outCircuits.size })
     // Every circuit goes through the successor: all end alike.
     for (const circuit of [...this.outCircuits.values()]) this.endCircuit(circuit)
-    this.forward.flush(this.forwardOut) // dropped: their circuits have ended
-    this.forwardOut.length = 0
+    this.forward.flush(this.dropped) // dropped: their circuits have ended
+    this.dropped.length = 0
     this.unblockForward()
     this.closePredecessors()
     this.scheduleRedial()
@@ -163,16 +163,25 @@ export class MixNode extends HopNode {
     if (this.outCircuits.get(circuit.outId) === circuit) this.outCircuits.delete(circuit.outId)
   }
 
-  protected flushForward (): void {
+  protected takeForward (out: QueuedCell[]): void {
     this.stats.lastForwardBatch = this.forward.pending
+    // Without a successor the cells stay queued (successorLost drops them with their circuits).
+    if (this.successor === null || this.forward.pending === 0) return
+    this.forward.flush(out)
+  }
+
+  protected sendForward (cells: readonly QueuedCell[]): void {
     const successor = this.successor
-    if (successor === null || (this.forward.pending === 0 && this.minBatch === 0)) return
-    const order = this.forwardOut
-    this.forward.flush(order)
+    if (successor === null || (cells.length === 0 && this.minBatch === 0)) {
+      this.roundObserver?.observeBatch(0, 'forward')
+      return
+    }
     const batch: Uint8Array[] = []
-    for (const { cell, circuit } of order) if (!circuit.ended) batch.push(cell)
-    order.length = 0
+    for (const { cell, circuit } of cells) if (!circuit.ended) batch.push(cell)
+    const real = batch.length
     while (batch.length < this.minBatch) batch.push(this.padding)
+    this.roundObserver?.observeBatch(batch.length, 'forward')
+    if (batch.length > real) this.roundObserver?.countPadding(batch.length - real, 'forward')
     if (batch.length === 0) return
     if (!successor.send(batch)) this.blockForward()
     this.stats.cellsOut += batch.length

@@ -2,6 +2,7 @@
  * Start a mix from its keys and the cascade: listen for the predecessor, dial the successor.
  */
 import type { KeyPair } from '../crypto/index.js'
+import type { OnionKeySource } from '../node/keys/onion-key-source.js'
 import type { Cascade } from '../directory/cascade.js'
 import { linkPrologue } from '../directory/cascade.js'
 import type { LinkListener } from '../link/listen.js'
@@ -14,7 +15,8 @@ export interface RunMixOptions {
   readonly cascade: Cascade
   readonly position: number
   readonly linkKey: KeyPair
-  readonly onionKey: KeyPair
+  /** The mix's onion keys over time (the caller closes the source after `stop()`). */
+  readonly onionKeys: OnionKeySource
   readonly logger: Logger
   /** Where to listen (default: this hop's address in the cascade). */
   readonly listen?: HostPort
@@ -38,8 +40,7 @@ export async function runMix (options: RunMixOptions): Promise<RunningMix> {
     geometry: cascade.geometry,
     position,
     cascadeId: cascade.id,
-    epoch: cascade.epoch,
-    onionKey: options.onionKey,
+    onionKeys: options.onionKeys,
     roundMs: cascade.roundMs,
     logger: options.logger,
     ...(options.minBatch === undefined ? {} : { minBatch: options.minBatch }),

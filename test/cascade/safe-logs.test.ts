@@ -62,7 +62,10 @@ t.test('no line holds a destination, a client address, a credential or a key', a
   ]
   for (const port of appPorts) forbidden.push([`an app's source port (${port})`, new RegExp(`\\b${port}\\b`)])
   const keyBytes: Uint8Array[] = [cascade.cascade.id]
-  for (const { link, onion } of cascade.keys) keyBytes.push(link.publicKey, link.secretKey, onion.publicKey, onion.secretKey)
+  for (const { link, onion } of cascade.keys) {
+    keyBytes.push(link.publicKey, link.secretKey)
+    for (const key of onion.accepted()) keyBytes.push(key.keyPair.publicKey, key.keyPair.secretKey)
+  }
   for (const key of keyBytes) {
     const hex = Buffer.from(key).toString('hex')
     // Any 16 hex digits of a key (case-insensitive) is already too much.

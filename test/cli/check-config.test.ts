@@ -1,30 +1,24 @@
 /**
  * Config files: a valid set checks "ok", and every kind of mistake exits 2 with only a
  * message on standard error that names the field or file, from both `check-config` and the
- * role commands (which then start nothing).
+ * role commands (which then start nothing): missing fields, wrong types, unknown keys, key
+ * dirs that are missing, unreadable or not private, a cascade that does not verify or does
+ * not list this node, and parameters that differ from the cascade's.
  */
 import t, { type Test } from 'tap'
-import { readFileSync, writeFileSync, chmodSync } from 'node:fs'
+import { chmodSync, readFileSync, writeFileSync } from 'node:fs'
 import { join } from 'node:path'
-import { cryptoReady, x25519KeyPair } from '../../src/crypto/index.js'
-import { makeCascade } from '../../src/directory/cascade.js'
-import { writeStateSet } from '../../src/cli/state-dir.js'
+import { cryptoReady } from '../../src/crypto/index.js'
 import { main } from '../../src/cli/main.js'
 import { runCli } from './spawn-cli.js'
+import { writeTestSet } from './state-set.js'
 
 await cryptoReady()
 
-/** A complete state set (2 mixes + exit) in a fresh directory, as `up --state-dir` writes it. */
+/** A complete set (2 mixes + exit + client) in a fresh directory. */
 async function stateSet (t: Test): Promise<string> {
   const dir = t.testdir({})
-  const keys = Array.from({ length: 3 }, () => ({ link: x25519KeyPair(), onion: x25519KeyPair() }))
-  const cascade = makeCascade({
-    cellSize: 2048,
-    roundMs: 10,
-    epoch: 0,
-    hops: keys.map((k, i) => ({ role: i === 2 ? 'exit' as const : 'mix' as const, address: { host: '127.0.0.1', port: 40001 + i }, linkKey: k.link.publicKey, onionKey: k.onion.publicKey })),
-  })
-  await writeStateSet(dir, { cascade, keys, exitPolicy: ['accept 127.0.0.1:*'], socks: { host: '127.0.0.1', port: 1080 }, log: { level: 'info', format: 'text' } })
+  await writeTestSet(dir)
   return dir
 }
 
@@ -59,18 +53,30 @@ t.test('every file of a valid set checks ok', async (t) => {
 t.test('mistakes exit 2 and name the field', async (t) => {
   const cases: Array<[string, string, (c: Record<string, unknown>) => void, RegExp]> = [
     ['missing field', 'mix1.json', (c) => { delete c.position }, /config field "position": required/],
+    ['missing key dir field', 'exit.json', (c) => { delete c.keyDir }, /config field "keyDir": required/],
     ['wrong type', 'mix1.json', (c) => { c.position = '1' }, /config field "position": must be an integer between 1 and 7, got "1"/],
+    ['wrong type of a parameter', 'exit.json', (c) => { c.epochS = 'hourly' }, /config field "epochS": must be an integer/],
     ['unknown key with a suggestion', 'mix1.json', (c) => { c.minBatc = 4 }, /unknown config field "minBatc" \(did you mean "minBatch"\?\)/],
+    ['a field of the old format', 'mix2.json', (c) => { c.linkKeyFile = 'mix2.link.key' }, /unknown config field "linkKeyFile"/],
     ['unknown role', 'mix1.json', (c) => { c.role = 'mux' }, /config field "role": expected one of "mix", "exit", "client", got "mux" \(did you mean "mix"\?\)/],
     ['no role', 'client.json', (c) => { delete c.role }, /config field "role": required/],
-    ['position past the last mix', 'mix1.json', (c) => { c.position = 3 }, /config field "position": the cascade in ".*cascade\.json" has mixes at positions 1 to 2, got 3/],
-    ['another hop\'s key', 'mix1.json', (c) => { c.linkKeyFile = 'mix2.link.key' }, /config field "linkKeyFile": the key in ".*mix2\.link\.key" is not the link key of hop 1/],
+    ['position past the last mix', 'mix1.json', (c) => { c.position = 3; delete c.peers }, /config field "position": the cascade in ".*cascade\.json" has mixes at positions 1 to 2, got 3/],
+    ['another hop\'s key dir', 'mix1.json', (c) => { c.keyDir = 'mix2' }, /config field "keyDir": the identity key in ".*mix2" is not the identity key of hop 1 \(mix 1\)/],
+    ['a key dir that does not exist', 'mix2.json', (c) => { c.keyDir = 'nowhere' }, /config field "keyDir": key dir ".*nowhere" does not exist \(create the keys with: mixgate keygen --dir /],
+    ['another address than the cascade\'s', 'mix2.json', (c) => { c.address = '127.0.0.1:40009' }, /config field "address": hop 2 \(mix 2\) of the cascade in ".*" is at 127\.0\.0\.1:40002, not 127\.0\.0\.1:40009/],
+    ['another round than the cascade\'s', 'exit.json', (c) => { c.roundMs = 20 }, /config field "roundMs": the cascade in ".*" has roundMs 10, not 20/],
+    ['peers at a mix that is not the entry', 'mix2.json', (c) => { c.peers = ['http://127.0.0.1:41003'] }, /config field "peers": only the entry mix/],
+    ['too few peers', 'mix1.json', (c) => { c.peers = ['http://127.0.0.1:41002'] }, /config field "peers": lists 1 admin URL, but the cascade has 2 hops after the entry/],
+    ['a peer that is not a URL', 'mix1.json', (c) => { c.peers = ['127.0.0.1:41002', 'http://x'] }, /config field "peers\[0\]": must be an http:\/\/ or https:\/\/ URL/],
+    ['no cascade', 'exit.json', (c) => { delete c.cascade }, /config field "cascade": required to run the node/],
     ['a bad exit policy rule', 'exit.json', (c) => { c.exitPolicy = ['accept 127.0.0.1'] }, /config field "exitPolicy\[0\]": exit policy rule "accept 127\.0\.0\.1"/],
     ['a bad DNS server', 'exit.json', (c) => { c.dnsServers = ['dns.example:53'] }, /config field "dnsServers\[0\]": must be an IP address/],
+    ['a bad admin address', 'exit.json', (c) => { c.admin = 9101 }, /config field "admin": expected HOST:PORT/],
     ['a bad SOCKS address', 'client.json', (c) => { c.socks = '1080' }, /config field "socks": expected HOST:PORT/],
+    ['a cascade URL that is not one', 'client.json', (c) => { c.cascadeUrl = 'ftp://x/cascade' }, /config field "cascadeUrl": must be an http:\/\/ or https:\/\/ URL/],
     ['an unknown auth method', 'client.json', (c) => { c.auth = ['none', 'password'] }, /config field "auth\[1\]": expected one of "none", "userpass"/],
     ['a bad log level', 'client.json', (c) => { c.log = { level: 'verbose' } }, /config field "log.level": expected one of/],
-    ['a missing cascade file', 'client.json', (c) => { c.cascade = 'gone.json' }, /config field "cascade": cannot read config file ".*gone\.json": no such file or directory \(ENOENT\)/],
+    ['a missing cascade file', 'client.json', (c) => { c.cascade = 'gone.json' }, /config field "cascade": cannot read cascade descriptor ".*gone\.json": no such file or directory \(ENOENT\)/],
   ]
   for (const [what, name, change, message] of cases) {
     const copy = await stateSet(t)
@@ -82,35 +88,60 @@ t.test('mistakes exit 2 and name the field', async (t) => {
   }
 })
 
-t.test('a cascade file that does not fit is named', async (t) => {
+t.test('a cascade that does not verify is named, with the hop and field at fault', async (t) => {
   const dir = await stateSet(t)
-  edit(dir, 'cascade.json', (c) => { (c.hops as Array<Record<string, unknown>>)[2]!.role = 'mix' })
-  const result = await runMain(['check-config', join(dir, 'client.json')])
-  t.equal(result.code, 2)
-  t.match(result.err, /config field "cascade": cascade file ".*cascade\.json" is invalid: cascade hop 3 must be the exit/)
+  edit(dir, 'cascade.json', (c) => { (c.hops as Array<Record<string, unknown>>)[1]!.address = '127.0.0.1:40007' })
+  for (const name of ['client.json', 'mix1.json']) {
+    const result = await runMain(['check-config', join(dir, name)])
+    t.equal(result.code, 2, name)
+    t.match(result.err, /config field "cascade": cascade descriptor ".*cascade\.json": hop 2: the signature does not verify/, `${name}: the changed hop is named`)
+  }
   edit(dir, 'cascade.json', (c) => { c.cellSize = 'big' })
-  t.match((await runMain(['check-config', join(dir, 'mix1.json')])).err, /config field "cellSize": must be an integer/, 'a field of the cascade file is named too')
+  t.match((await runMain(['check-config', join(dir, 'exit.json')])).err, /config field "cascade": .*field "cellSize": must be an integer/, 'a malformed field of the cascade is named too')
 })
 
-t.test('an unreadable or malformed key file is named', async (t) => {
-  const missing = await stateSet(t)
-  edit(missing, 'exit.json', (c) => { c.onionKeyFile = 'nope.key' })
-  let result = await runMain(['check-config', join(missing, 'exit.json')])
-  t.equal(result.code, 2)
-  t.match(result.err, /config field "onionKeyFile": cannot read key file ".*nope\.key": no such file or directory \(ENOENT\)/)
+t.test('a client refuses an expired cascade unless it has a URL for a fresh one; a hop runs with it', async (t) => {
+  const dir = t.testdir({})
+  await writeTestSet(dir, { nowS: Date.now() / 1000 - 3 * 3600 })
+  const client = await runMain(['check-config', edit(dir, 'client.json', (c) => { delete c.cascadeUrl })])
+  t.equal(client.code, 2)
+  t.match(client.err, /config field "cascade": cascade descriptor ".*cascade\.json": cascade descriptor: expired at /)
+  t.equal((await runMain(['check-config', edit(dir, 'client.json', (c) => { c.cascadeUrl = 'http://127.0.0.1:41001/cascade' })])).code, 0, 'with cascadeUrl the file is still the trust anchor')
+  t.equal((await runMain(['check-config', join(dir, 'mix1.json')])).code, 0, 'a hop needs only the cascade\'s signed topology')
+})
 
+t.test('an unreadable, malformed or exposed key file, or an exposed key dir, is named', async (t) => {
   const short = await stateSet(t)
-  writeFileSync(join(short, 'mix1.link.key'), 'abcd\n')
-  result = await runMain(['check-config', join(short, 'mix1.json')])
+  writeFileSync(join(short, 'mix1', 'link.key'), 'abcd\n')
+  let result = await runMain(['check-config', join(short, 'mix1.json')])
   t.equal(result.code, 2)
-  t.match(result.err, /config field "linkKeyFile": key file ".*mix1\.link\.key" must hold 32 raw bytes or 64 hex digits, got 4 hex digits/)
+  t.match(result.err, /config field "keyDir": key file ".*mix1\/link\.key" must hold 32 raw bytes or 64 hex digits, got 4 hex digits/)
   t.notMatch(result.err, /abcd/, 'the key file content is not quoted')
+
+  const exposed = await stateSet(t)
+  chmodSync(join(exposed, 'exit', 'identity.key'), 0o644)
+  result = await runMain(['check-config', join(exposed, 'exit.json')])
+  t.equal(result.code, 2)
+  t.match(result.err, /config field "keyDir": key file ".*exit\/identity\.key" is accessible by group or others \(mode 0644\); run chmod 600 on it/)
+
+  const openDir = await stateSet(t)
+  chmodSync(join(openDir, 'mix2'), 0o777)
+  result = await runMain(['check-config', join(openDir, 'mix2.json')])
+  t.equal(result.code, 2)
+  t.match(result.err, /config field "keyDir": key dir ".*mix2" is writable by group or others \(mode 0777\); run chmod 700 on it/)
+
+  const missing = await stateSet(t)
+  writeFileSync(join(missing, 'mix2', 'identity.key'), '')
+  chmodSync(join(missing, 'mix2', 'identity.key'), 0o600)
+  result = await runMain(['check-config', join(missing, 'mix2.json')])
+  t.equal(result.code, 2)
+  t.match(result.err, /config field "keyDir": key file ".*mix2\/identity\.key" must hold 32 raw bytes/)
 
   if (process.getuid?.() !== 0) { // root reads a file whatever its mode
     const locked = await stateSet(t)
-    chmodSync(join(locked, 'mix2.onion.key'), 0o000)
+    chmodSync(join(locked, 'mix2', 'link.key'), 0o000)
     result = await runMain(['check-config', join(locked, 'mix2.json')])
-    t.match(result.err, /cannot read key file ".*mix2\.onion\.key": permission denied \(EACCES\)/)
+    t.match(result.err, /config field "keyDir": cannot read key file ".*mix2\/link\.key": permission denied \(EACCES\)/)
   }
 })
 
@@ -125,6 +156,11 @@ t.test('the role commands refuse a bad config before starting anything (status 2
   const wrongRole = await runCli(['exit', '--config', join(dir, 'client.json')])
   t.equal(wrongRole.code, 2)
   t.match(wrongRole.stderr, /is for the client role, not exit/)
+
+  chmodSync(join(dir, 'exit', 'link.key'), 0o640)
+  const exposed = await runCli(['exit', '--config', join(dir, 'exit.json')])
+  t.equal(exposed.code, 2, 'an exposed key file stops the exit before it starts')
+  t.match(exposed.stderr, /^mixgate: config file ".*exit\.json" is invalid:\n {2}config field "keyDir": key file ".*link\.key" is accessible by group or others/)
 
   const notJson = join(dir, 'broken.json')
   writeFileSync(notJson, '{ "role": "client", }')

@@ -8,7 +8,7 @@ import { COMMAND_HELP } from '../../src/cli/help.js'
 import { main } from '../../src/cli/main.js'
 import { BIN, runCli } from './spawn-cli.js'
 
-const SUBCOMMANDS = ['up', 'mix', 'exit', 'client', 'check-config', 'help']
+const SUBCOMMANDS = ['up', 'mix', 'exit', 'client', 'check-config', 'keygen', 'descriptor', 'cascade', 'status', 'help']
 
 /** `main` in this process, with what it writes collected. */
 async function runMain (argv: string[]): Promise<{ code: number, out: string, err: string }> {
@@ -36,9 +36,19 @@ t.test('mixgate help CMD and mixgate CMD --help show that command\'s usage', asy
     t.equal(viaFlag.out, viaHelp.out, `${name} --help is the same text`)
   }
   const up = await runMain(['help', 'up'])
-  for (const flag of ['--mixes', '--socks', '--round-ms', '--exit-policy', '--state-dir', '--log-level']) {
+  for (const flag of ['--mixes', '--socks', '--round-ms', '--epoch-s', '--exit-policy', '--state-dir', '--log-level', '--log-format']) {
     t.match(up.out, flag, `up's help explains ${flag}`)
   }
+  for (const [name, flags] of [['keygen', ['--dir', '--force']], ['descriptor', ['--config', '--out']], ['cascade', ['create', 'verify', '--node', '--out', '--pin']]] as const) {
+    const help = await runMain(['help', name])
+    for (const flag of flags) t.match(help.out, flag, `${name}'s help explains ${flag}`)
+  }
+  for (const role of ['mix', 'exit']) {
+    const help = await runMain(['help', role])
+    for (const field of ['keyDir', 'address', 'cascade', 'epochS', 'admin', 'SIGHUP']) t.match(help.out, field, `${role}'s help explains ${field}`)
+    t.notMatch(help.out, /linkKeyFile|onionKeyFile/, `${role}'s help no longer names the old key file fields`)
+  }
+  t.match((await runMain(['help', 'client'])).out, 'cascadeUrl', 'the client\'s help explains cascadeUrl')
 })
 
 t.test('mixgate --version prints the package version', async (t) => {
@@ -74,6 +84,12 @@ t.test('unknown or malformed options exit 2 naming the option', async (t) => {
     [['mix'], /--config FILE is required/],
     [['client', '--conf', 'x.json'], /unknown option --conf \(did you mean --config\?\)/],
     [['check-config'], /name the config file/],
+    [['up', '--epoch-s', '2'], /--epoch-s must be an integer between 4 and 86400/],
+    [['keygen', '--dir'], /option --dir needs a value/],
+    [['descriptor'], /--config FILE is required/],
+    [['cascade', 'create', '--out', 'x.json'], /give each hop's node descriptor with --node FILE/],
+    [['cascade', 'create', '--node', 'a.desc'], /--out FILE is required/],
+    [['cascade', 'verify'], /name the cascade descriptor file/],
     [['--verbose'], /unknown option --verbose/],
   ]
   for (const [argv, message] of cases) {

@@ -4,7 +4,7 @@
  * in a sealed cell, send the same CREATE twice, speak on circuits the entry refused.
  * It records every cell the entry sends back.
  */
-import { linkPrologue, type Cascade } from '../../src/directory/cascade.js'
+import { cascadeEpochAt, linkPrologue, onionKeysFor, type Cascade, type CascadeSource } from '../../src/directory/cascade.js'
 import { dialLink, type Link } from '../../src/link/index.js'
 import { CellCommand, encodeCell, randomCircuitId } from '../../src/protocol/cell.js'
 import { CELL_HEADER_BYTES } from '../../src/protocol/geometry.js'
@@ -19,22 +19,31 @@ export interface RawCircuit {
   readonly opener: BackwardOpener
   /** The CREATE cell as sent (send it again on another ID with `createOn`). */
   readonly create: Uint8Array
+  /** The epoch whose onion keys built it. */
+  readonly epoch: number
 }
 
 export class RawClient {
   readonly link: Link
-  readonly cascade: Cascade
+  private readonly source: CascadeSource
   /** Every cell the entry sent us, in order. */
   readonly received: Uint8Array[] = []
 
-  private constructor (link: Link, cascade: Cascade) {
+  private constructor (link: Link, source: CascadeSource) {
     this.link = link
-    this.cascade = cascade
+    this.source = source
     link.on('cell', (cell) => this.received.push(cell))
   }
 
+  /** The cascade now (its onion keys may have rotated since `connect`). */
+  get cascade (): Cascade {
+    return this.source.current()
+  }
+
   /** Dial the entry mix as a client does (Noise NK, the entry's pinned link key). */
-  static async connect (cascade: Cascade): Promise<RawClient> {
+  static async connect (cascadeOrSource: Cascade | CascadeSource): Promise<RawClient> {
+    const source = 'current' in cascadeOrSource ? cascadeOrSource : { current: () => cascadeOrSource }
+    const cascade = source.current()
     const entry = cascade.hops[0]!
     const link = await dialLink({
       host: entry.address.host,
@@ -44,17 +53,24 @@ export class RawClient {
       remoteStatic: entry.linkKey,
       prologue: linkPrologue(cascade, 1),
     })
-    return new RawClient(link, cascade)
+    return new RawClient(link, source)
   }
 
-  /** Build a circuit's onion and send its CREATE on a fresh random ID. */
-  createCircuit (): RawCircuit {
-    const { geometry } = this.cascade
-    const onion = createOnion(this.cascade.hops.map((h) => h.onionKey), { geometry, cascadeId: this.cascade.id, epoch: this.cascade.epoch })
+  /**
+   * Build a circuit's onion with the keys of `epoch` (default: the epoch current now) and
+   * send its CREATE on a fresh random ID.
+   */
+  createCircuit (epoch?: number): RawCircuit {
+    const cascade = this.cascade
+    const { geometry } = cascade
+    const at = epoch ?? cascadeEpochAt(cascade)
+    const keys = onionKeysFor(cascade, at)
+    if (keys === undefined) throw new Error(`the cascade has no onion keys for epoch ${at}`)
+    const onion = createOnion(keys, { geometry, cascadeId: cascade.id, epoch: at })
     const id = randomCircuitId(() => false)
     const create = encodeCell(geometry, id, CellCommand.CREATE, onion.header)
     this.link.send([create])
-    return { id, onion, sealer: new ForwardSealer(geometry, onion.hopKeys), opener: new BackwardOpener(geometry, onion.hopKeys), create }
+    return { id, onion, sealer: new ForwardSealer(geometry, onion.hopKeys), opener: new BackwardOpener(geometry, onion.hopKeys), create, epoch: at }
   }
 
   /** Send the body of `create` again as a CREATE on circuit `id` (a replay). */

@@ -20,10 +20,11 @@ export async function runMixWith (options: RunMixOptions, make: MixFactory = (o)
     geometry: cascade.geometry,
     position,
     cascadeId: cascade.id,
-    epoch: cascade.epoch,
-    onionKey: options.onionKey,
+    onionKeys: options.onionKeys,
     roundMs: cascade.roundMs,
     logger: options.logger,
+    ...(options.replayCapacity === undefined ? {} : { replayCapacity: options.replayCapacity }),
+    ...(options.circuitIdleMs === undefined ? {} : { circuitIdleMs: options.circuitIdleMs }),
     connectSuccessor: (handlers) => dialNext({
       address: next.address,
       cellSize: cascade.geometry.cellSize,

@@ -1,12 +1,13 @@
 /**
  * `mixgate check-config FILE`: load a node config of any role exactly as the node would at
- * start (cascade file, key files, keys against the cascade), without opening any port.
- * Prints "ok"; problems are thrown as ConfigErrors, which `main` prints with status 2.
+ * start (key dir, signed cascade, keys and parameters against the cascade), without opening
+ * any port or writing any file. Prints "ok"; problems are thrown as ConfigErrors, which
+ * `main` prints with status 2.
  */
 import { UsageError } from '../usage-error.js'
 import { parseCommandArgs } from '../args.js'
 import { loadRoleConfig } from '../config/role-config.js'
-import { setUpNode } from '../node-setup.js'
+import { disposeSetup, setUpNode } from '../node-setup.js'
 import type { CommandContext } from './context.js'
 
 export async function checkConfigCommand (argv: readonly string[], context: CommandContext): Promise<number> {
@@ -15,7 +16,7 @@ export async function checkConfigCommand (argv: readonly string[], context: Comm
   const file = args.positionals[0]
   if (file === undefined) throw new UsageError('mixgate check-config: name the config file to check', 'check-config')
   const config = await loadRoleConfig(file)
-  await setUpNode(config, file)
+  disposeSetup(await setUpNode(config, file))
   context.out('ok\n')
   return 0
 }

@@ -1,12 +1,13 @@
 /**
  * `mixgate mix|exit|client --config FILE`: run one node of a cascade from its config file
- * until SIGINT or SIGTERM.
+ * until SIGINT or SIGTERM; SIGHUP re-reads the file (reload.ts).
  */
-import { createLogger } from '../../node/logger.js'
 import { UsageError } from '../usage-error.js'
+import { createAdjustableLogger } from '../adjustable-logger.js'
 import { parseCommandArgs, stringOption } from '../args.js'
-import { loadConfigOfRole, type Role } from '../config/role-config.js'
-import { setUpNode } from '../node-setup.js'
+import { loadConfigOfRole, type Role, type RoleConfig } from '../config/role-config.js'
+import { disposeSetup, setUpNode } from '../node-setup.js'
+import { reloadNode } from '../reload.js'
 import { serveUntilSignal } from '../serve.js'
 import { startNode } from '../start-node.js'
 import type { CommandContext } from './context.js'
@@ -16,9 +17,18 @@ export async function nodeCommand (role: Role, argv: readonly string[], context:
   if (args.help) return context.showHelp(role)
   const file = stringOption(args, 'config')
   if (file === undefined) throw new UsageError(`mixgate ${role}: --config FILE is required`, role)
-  const config = await loadConfigOfRole(file, role)
-  const setup = await setUpNode(config, file)
-  const logger = createLogger({ role: setup.label, level: setup.log.level, format: setup.log.format })
-  const node = await startNode(setup, logger)
-  return serveUntilSignal([node], logger)
+  let running: RoleConfig = await loadConfigOfRole(file, role)
+  const setup = await setUpNode(running, file)
+  const logger = createAdjustableLogger({ role: setup.label, level: setup.log.level, format: setup.log.format })
+  let node
+  try {
+    node = await startNode(setup, logger)
+  } catch (err) {
+    disposeSetup(setup)
+    throw err
+  }
+  const started = node
+  return serveUntilSignal([started], logger, {
+    onReload: async () => { running = await reloadNode(file, role, running, started, logger) },
+  })
 }

@@ -16,7 +16,7 @@ import { parseCommandArgs, integerOption, stringList, stringOption } from '../ar
 import { MAX_MIXES } from '../config/common-fields.js'
 import { startEmbeddedCascade } from '../embedded-cascade.js'
 import { serveUntilSignal } from '../serve.js'
-import { prepareStateDir, writeStateSet } from '../state-dir.js'
+import { prepareStateDir } from '../state-dir.js'
 import { UsageError } from '../usage-error.js'
 import type { CommandContext } from './context.js'
 
@@ -29,6 +29,7 @@ export async function upCommand (argv: readonly string[], context: CommandContex
     mixes: { type: 'string', short: 'n' },
     socks: { type: 'string' },
     'round-ms': { type: 'string' },
+    'epoch-s': { type: 'string' },
     'exit-policy': { type: 'string', multiple: true },
     'state-dir': { type: 'string' },
     'log-level': { type: 'string' },
@@ -37,6 +38,8 @@ export async function upCommand (argv: readonly string[], context: CommandContex
   if (args.help) return context.showHelp('up')
   const mixes = integerOption('up', args, 'mixes', { min: 1, max: MAX_MIXES }, 3)
   const roundMs = integerOption('up', args, 'round-ms', { min: 1, max: 10_000 }, 10)
+  // At least 4 s: the grace window is a quarter epoch for short epochs, and whole seconds.
+  const epochS = integerOption('up', args, 'epoch-s', { min: 4, max: 86_400 }, 3600)
   const socks = socksOption(stringOption(args, 'socks') ?? DEFAULT_SOCKS)
   const exitPolicy = stringList(args, 'exit-policy')
   exitPolicy.forEach(checkPolicyRule)
@@ -52,19 +55,13 @@ export async function upCommand (argv: readonly string[], context: CommandContex
   const embedded = await startEmbeddedCascade({
     mixes,
     roundMs,
+    epochS,
     socks,
     exitPolicy,
     dnsServers: hostServers.length > 0 ? hostServers : NO_DNS_FALLBACK,
     log,
+    ...(stateDir === undefined ? {} : { stateDir }),
   })
-  if (stateDir !== undefined) {
-    try {
-      await writeStateSet(stateDir, { cascade: embedded.cascade, keys: embedded.keys, exitPolicy: embedded.exitPolicy, socks: embedded.socks, log })
-    } catch (err) {
-      for (const node of [...embedded.nodes].reverse()) await node.stop().catch(() => {})
-      throw err
-    }
-  }
   const where = formatHostPort(embedded.socks)
   context.out(`mixgate: SOCKS5 proxy listening on ${where} (${mixes} ${mixes === 1 ? 'mix' : 'mixes'} + exit)\n`)
   context.out(`try: curl --socks5-hostname ${where} https://example.org/\n`)

@@ -1,7 +1,14 @@
 /**
  * The config file of a client: its cascade and its SOCKS5 port for apps.
  *
- *   { "role": "client", "cascade": "cascade.json", "socks": "127.0.0.1:1080" }
+ *   { "role": "client", "cascade": "cascade.json", "cascadeUrl": "http://127.0.0.1:9101/cascade",
+ *     "socks": "127.0.0.1:1080" }
+ *
+ * `cascade` is the signed cascade descriptor and the trust anchor: the identity keys it
+ * names are pinned. `cascadeUrl` (optional) is where fresh descriptors with the next
+ * epochs' onion keys are fetched before each epoch change (the entry mix's admin
+ * `/cascade`, or a directory); they must carry the same identities. Without it the file is
+ * re-read instead.
  *
  * `auth` lists the SOCKS5 methods offered: `none`, and `userpass`, whose credentials are not
  * checked but choose the circuit (streams with different credentials never share one).
@@ -9,7 +16,7 @@
  * the name itself, and its DNS query left the machine outside the cascade).
  */
 import { arr, bool, hostPort, int, obj, oneOf, refine, type Infer } from '../../node/schema.js'
-import { logSpec, pathSpec } from './common-fields.js'
+import { adminSpec, httpUrlSpec, logSpec, pathSpec } from './common-fields.js'
 
 const authSpec = refine(arr(oneOf(['none', 'userpass'] as const), { minLength: 1, maxLength: 2, default: ['none', 'userpass'] }),
   (methods) => new Set(methods).size === methods.length ? undefined : 'lists a method twice')
@@ -17,11 +24,13 @@ const authSpec = refine(arr(oneOf(['none', 'userpass'] as const), { minLength: 1
 export const clientConfigSpec = obj({
   role: oneOf(['client'] as const),
   cascade: pathSpec(),
+  cascadeUrl: httpUrlSpec(),
   socks: hostPort({ allowZeroPort: true, default: '127.0.0.1:1080' }),
   auth: authSpec,
   safeSocks: bool({ default: false }),
   streamTimeoutMs: int({ min: 1000, max: 600_000, default: 30_000 }),
+  admin: adminSpec,
   log: logSpec,
-})
+}, { optional: ['cascadeUrl', 'admin'] })
 
 export type ClientConfig = Infer<typeof clientConfigSpec>

@@ -1,11 +1,12 @@
 /**
- * Config fields every role shares: the `log` block, file paths, and the number limits of
- * the mix and exit hop settings. Each role's schema is built from these, so that one name
- * means one thing in every file.
+ * Config fields every role shares: the `log` block, file paths, the admin address, and the
+ * fields of the mix and exit hop configs (key dir, published address, signed cascade
+ * parameters). Each role's schema is built from these, so that one name means one thing in
+ * every file.
  */
 import { isAbsolute, dirname, resolve } from 'node:path'
 import { LOG_LEVELS } from '../../node/logger.js'
-import { int, obj, oneOf, str } from '../../node/schema.js'
+import { hostPort, int, obj, oneOf, refine, str } from '../../node/schema.js'
 
 /** `"log": { "level": "info", "format": "text" }`, every field optional. */
 export const logSpec = obj({
@@ -23,6 +24,24 @@ export function resolveFrom (configFile: string, path: string): string {
   return isAbsolute(path) ? path : resolve(dirname(configFile), path)
 }
 
+/** An http:// or https:// URL (admin ports, directory servers). */
+export function httpUrlSpec () {
+  return refine(str({ nonEmpty: true, maxLength: 2048 }), (text) => {
+    let url: URL
+    try {
+      url = new URL(text)
+    } catch {
+      return `must be an http:// or https:// URL, got ${JSON.stringify(text.slice(0, 80))}`
+    }
+    if (url.protocol !== 'http:' && url.protocol !== 'https:') return `must be an http:// or https:// URL, got ${JSON.stringify(text.slice(0, 80))}`
+    if (url.username !== '' || url.password !== '') return 'must not carry a user name or password'
+    return undefined
+  })
+}
+
+/** The loopback admin address (`/healthz`, `/metrics`, …); port 0 picks a free one. */
+export const adminSpec = hostPort({ allowZeroPort: true })
+
 /** The replay table's size in CREATE tags; it refuses new circuits when full (R6). */
 export const replayCapacitySpec = int({ min: 1, max: 2 ** 26 })
 
@@ -31,3 +50,28 @@ export const circuitIdleSSpec = int({ min: 1, max: 7 * 24 * 3600 })
 
 /** A position in a cascade: at most 7 mixes before the exit (the cascade file's limit). */
 export const MAX_MIXES = 7
+
+/** The signed cascade parameters with their defaults (docs/KEYS.md §5.2). */
+export const DEFAULT_PARAMS = { cellSize: 2048, roundMs: 10, epochS: 3600, genesis: 0 } as const
+
+/**
+ * The fields a mix and an exit share. `cascade` is optional in the schema because
+ * `mixgate descriptor` runs before a cascade exists; running the node requires it.
+ */
+export const hopFields = {
+  keyDir: pathSpec(),
+  address: hostPort(),
+  listen: hostPort(),
+  cascade: pathSpec(),
+  cellSize: int({ min: 512, max: 32768, default: DEFAULT_PARAMS.cellSize }),
+  roundMs: int({ min: 1, max: 10_000, default: DEFAULT_PARAMS.roundMs }),
+  epochS: int({ min: 1, max: 0xffff_ffff, default: DEFAULT_PARAMS.epochS }),
+  genesis: int({ min: 0, default: DEFAULT_PARAMS.genesis }),
+  admin: adminSpec,
+  replayCapacity: replayCapacitySpec,
+  circuitIdleS: circuitIdleSSpec,
+  log: logSpec,
+}
+
+/** Hop fields that may be left out. */
+export const HOP_OPTIONAL = ['listen', 'cascade', 'admin', 'replayCapacity', 'circuitIdleS'] as const

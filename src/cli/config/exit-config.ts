@@ -1,19 +1,21 @@
 /**
- * The config file of an exit: its cascade, keys, exit policy and DNS servers.
+ * The config file of an exit: its key dir, addresses and signed cascade (as a mix's), its
+ * exit policy and DNS servers.
  *
- *   { "role": "exit", "cascade": "cascade.json", "linkKeyFile": "exit.link.key",
- *     "onionKeyFile": "exit.onion.key", "exitPolicy": ["reject *:22"], "dnsServers": ["9.9.9.9"] }
+ *   { "role": "exit", "keyDir": "exit", "address": "198.51.100.9:9001", "cascade": "cascade.json",
+ *     "exitPolicy": ["reject *:22"], "dnsServers": ["9.9.9.9"] }
  *
  * `exitPolicy` rules go in front of the safe default (which refuses private and special
  * ranges, the cascade's own nodes and port 25), so only an explicit `accept` opens a
  * special range. Rules are checked here, at load time, so `check-config` catches them.
  * Without `dnsServers` the exit uses the host's resolvers (`dns.getServers()`), read at start.
+ * `exitPolicy` (and the log level) can change on SIGHUP without dropping circuits.
  */
 import { isIP } from 'node:net'
 import { parsePolicyRule } from '../../exit/policy-rule.js'
 import { PolicyError } from '../../exit/errors.js'
-import { arr, int, hostPort, obj, oneOf, refine, str, type Infer } from '../../node/schema.js'
-import { circuitIdleSSpec, logSpec, pathSpec, replayCapacitySpec } from './common-fields.js'
+import { arr, int, obj, oneOf, refine, str, type Infer } from '../../node/schema.js'
+import { HOP_OPTIONAL, hopFields } from './common-fields.js'
 
 /** One line of Tor policy syntax (`accept 127.0.0.1:*`); commas may join several rules. */
 const policyLineSpec = refine(str({ maxLength: 1024 }), (line) => {
@@ -44,16 +46,10 @@ export function isDnsServer (text: string): boolean {
 
 export const exitConfigSpec = obj({
   role: oneOf(['exit'] as const),
-  cascade: pathSpec(),
-  linkKeyFile: pathSpec(),
-  onionKeyFile: pathSpec(),
-  listen: hostPort(),
+  ...hopFields,
   exitPolicy: arr(policyLineSpec, { maxLength: 1000, default: [] }),
   dnsServers: arr(dnsServerSpec, { minLength: 1, maxLength: 16 }),
   connectTimeoutMs: int({ min: 100, max: 300_000 }),
-  replayCapacity: replayCapacitySpec,
-  circuitIdleS: circuitIdleSSpec,
-  log: logSpec,
-}, { optional: ['listen', 'dnsServers', 'connectTimeoutMs', 'replayCapacity', 'circuitIdleS'] })
+}, { optional: [...HOP_OPTIONAL, 'dnsServers', 'connectTimeoutMs'] })
 
 export type ExitConfig = Infer<typeof exitConfigSpec>

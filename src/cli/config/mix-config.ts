@@ -1,23 +1,23 @@
 /**
- * The config file of a mix: which cascade it belongs to, where in it, and its keys.
+ * The config file of a mix: its key dir, where it listens and what it publishes, and the
+ * signed cascade it belongs to.
  *
- *   { "role": "mix", "cascade": "cascade.json", "position": 1,
- *     "linkKeyFile": "mix1.link.key", "onionKeyFile": "mix1.onion.key" }
+ *   { "role": "mix", "position": 1, "keyDir": "mix1", "address": "198.51.100.7:9001",
+ *     "cascade": "cascade.json", "admin": "127.0.0.1:9101",
+ *     "peers": ["http://10.0.0.2:9101", "http://10.0.0.3:9101"] }
+ *
+ * `peers` (entry only) are the admin URLs of hops 2…n: the entry fetches their fresh node
+ * descriptors to serve `/cascade` with current onion keys.
  */
-import { hostPort, int, obj, oneOf, type Infer } from '../../node/schema.js'
-import { circuitIdleSSpec, logSpec, MAX_MIXES, pathSpec, replayCapacitySpec } from './common-fields.js'
+import { arr, int, obj, oneOf, type Infer } from '../../node/schema.js'
+import { HOP_OPTIONAL, hopFields, httpUrlSpec, MAX_MIXES } from './common-fields.js'
 
 export const mixConfigSpec = obj({
   role: oneOf(['mix'] as const),
-  cascade: pathSpec(),
   position: int({ min: 1, max: MAX_MIXES }),
-  linkKeyFile: pathSpec(),
-  onionKeyFile: pathSpec(),
-  listen: hostPort(),
+  ...hopFields,
   minBatch: int({ min: 0, max: 65536, default: 0 }),
-  replayCapacity: replayCapacitySpec,
-  circuitIdleS: circuitIdleSSpec,
-  log: logSpec,
-}, { optional: ['listen', 'replayCapacity', 'circuitIdleS'] })
+  peers: arr(httpUrlSpec(), { minLength: 1, maxLength: MAX_MIXES }),
+}, { optional: [...HOP_OPTIONAL, 'peers'] })
 
 export type MixConfig = Infer<typeof mixConfigSpec>

@@ -1,6 +1,6 @@
 /**
- * The admin HTTP server every node can run: `/healthz`, `/metrics` and, at the entry mix,
- * `/descriptor`. Read-only, GET and HEAD only, on loopback by default.
+ * The admin HTTP server every node can run: `/healthz`, `/metrics`, a hop's `/descriptor`
+ * and, at the entry mix, `/cascade`. Read-only, GET and HEAD only, on loopback by default.
  *
  *   const admin = new AdminServer({ host: '127.0.0.1', port: 9101, role: 'mix',
  *     metrics: registry, health: mixHealth(mix) })
@@ -12,8 +12,9 @@
  *   GET /healthz     200 `{"status":"ok","role":…,"uptimeS":…}`, or 503 with
  *                    `"status":"unhealthy"` and a `reason` word when the health check says so
  *   GET /metrics     Prometheus text 0.0.4 (registry.ts)
- *   GET /descriptor  the provider's JSON; 404 when no provider is configured, 503 while it
- *                    has nothing to serve
+ *   GET /descriptor  the node's signed node descriptor (the provider's JSON); 404 when no
+ *                    provider is configured, 503 while it has nothing to serve
+ *   GET /cascade     the signed cascade descriptor (entry mix), the same way
  *   anything else    404; methods other than GET and HEAD get 405; a request with a body 400
  *
  * Why so strict: the port shows the node's state, so it binds loopback addresses only unless
@@ -48,8 +49,10 @@ export interface AdminServerOptions {
   readonly metrics: { render (): string }
   /** Without one, the node is healthy while it runs. */
   readonly health?: HealthCheck
-  /** Without one, /descriptor is 404. */
+  /** This node's signed descriptor; without one, /descriptor is 404. */
   readonly descriptor?: DescriptorProvider
+  /** The signed cascade descriptor (entry mix); without one, /cascade is 404. */
+  readonly cascade?: DescriptorProvider
   readonly logger?: Logger
   /** Whole seconds since the node started (default: the process's uptime). */
   readonly uptimeS?: () => number
@@ -159,6 +162,8 @@ export class AdminServer {
       status = this.metrics(res)
     } else if (path === '/descriptor' && this.options.descriptor !== undefined) {
       status = await this.descriptor(res, this.options.descriptor)
+    } else if (path === '/cascade' && this.options.cascade !== undefined) {
+      status = await this.descriptor(res, this.options.cascade)
     } else {
       status = send(res, 404, 'text/plain; charset=utf-8', 'not found\n')
     }

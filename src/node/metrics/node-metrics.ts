@@ -10,16 +10,20 @@
  * current totals, and one coarse histogram of round sizes. `direction` is the cascade
  * direction: `forward` is toward the exit, `backward` toward the client.
  *
- * Two things the nodes do not count today are recorded here, by calls the node makes:
- * `observeBatch` (the cells a round released, padding included) and `countPadding` (padding
- * cells this node added: a mix's PADDING cells topping up a round, a hop's own backward PADs,
- * a client's cover). The padding ratio is padding cells over all cells of that direction,
- * since the node started; the counters beside it give the ratio over any window in PromQL.
+ * Two things the hops do not count themselves are recorded here, by calls the hop makes once
+ * per round and direction: `observeBatch` (the cells a round released, padding included) and
+ * `countPadding` (padding cells it added: a mix's PADDING cells topping up a round, a hop's
+ * own backward PADs). A hop that offers `observeRounds` (sources.ts) is given `roundObserver`,
+ * the non-throwing form of the two. A client's cover is read from its stats (`coverOut`) or
+ * counted with `countPadding`. The padding ratio is padding cells over all cells of that
+ * direction since the node started; the counters beside it give the ratio over any window in
+ * PromQL.
  */
+import { MetricsError } from './errors.js'
 import { Counter, Gauge, Histogram, MetricsRegistry } from './registry.js'
-import type { ClientSource, ExitSource, HopSource, ListenerSource, MixSource, SocksCountersShape } from './sources.js'
+import type { CellDirection, ClientSource, ExitSource, HopSource, ListenerSource, MixSource, RoundObserver, SocksCountersShape } from './sources.js'
 
-export type Direction = 'forward' | 'backward'
+export type Direction = CellDirection
 export type Role = 'client' | 'mix' | 'exit'
 
 /**
@@ -29,8 +33,8 @@ export type Role = 'client' | 'mix' | 'exit'
 export const BATCH_BUCKETS: readonly number[] = [0, 1, 4, 16, 64, 256, 1024, 4096]
 
 export interface CommonMetricsOptions {
-  /** The epoch whose keys the node uses now. */
-  readonly epoch: () => number
+  /** The epoch whose keys the node uses now (without it, `mixgate_epoch` is not exported). */
+  readonly epoch?: () => number
   /** Whole seconds since the node started (default: the process's uptime). */
   readonly uptimeS?: () => number
 }
@@ -58,11 +62,20 @@ export interface HopMetrics {
   observeBatch (cells: number, direction?: Direction): void
   /** Count `cells` padding cells this hop sent in `direction` (default as for observeBatch). */
   countPadding (cells: number, direction?: Direction): void
+  /**
+   * The same two calls for the node's own round loop (`HopSource.observeRounds`): they never
+   * throw, and ignore what this role does not have (a forward round at the exit) or a
+   * count that is not a whole number ≥ 0, so that metrics can never break a round.
+   */
+  readonly roundObserver: RoundObserver
 }
 
 export interface ClientMetrics {
   readonly registry: MetricsRegistry
-  /** Count `cells` cover cells (DROP, LOOP) the client sent; received PADs are read from its stats. */
+  /**
+   * Count `cells` cover cells (DROP, LOOP) the client sent, for a client whose stats have no
+   * `coverOut` (the two add up); received PADs are read from its stats.
+   */
   countPadding (cells: number): void
 }
 
@@ -100,11 +113,14 @@ export function registerClientMetrics (registry: MetricsRegistry, client: Client
 
   registry.counter('mixgate_authentication_failures_total', 'Cells or headers that failed authentication, dropped.', { kind: ['relay'] })
     .from(() => s().integrityFailures, { kind: 'relay' })
-  const padding = registry.counter('mixgate_padding_cells_total', 'Padding and cover cells: hops count what they add, the client what it sends (forward) and receives (backward).',
+  let coverCounted = 0
+  const coverOut = (): number => coverCounted + (s().coverOut ?? 0)
+  registry.counter('mixgate_padding_cells_total', 'Padding and cover cells: hops count what they add, the client what it sends (forward) and receives (backward).',
     { direction: ['forward', 'backward'] })
-  padding.from(() => s().padsIn, { direction: 'backward' })
+    .from(coverOut, { direction: 'forward' })
+    .from(() => s().padsIn, { direction: 'backward' })
   registry.gauge('mixgate_padding_ratio', 'Padding cells over all cells in this direction since the node started.', { direction: ['forward', 'backward'] })
-    .from(() => ratio(padding.value({ direction: 'forward' }), s().cellsOut), { direction: 'forward' })
+    .from(() => ratio(coverOut(), s().cellsOut), { direction: 'forward' })
     .from(() => ratio(s().padsIn, s().cellsIn), { direction: 'backward' })
 
   registry.counterFrom('mixgate_circuits_built_total', 'Circuits built.', () => s().circuitsBuilt)
@@ -127,7 +143,13 @@ export function registerClientMetrics (registry: MetricsRegistry, client: Client
   registry.counterFrom('mixgate_successor_failures_total', 'Failed dials to the successor, and successor links lost.', () => s().entryFailures)
   registerSocks(registry, () => client.socksCounters)
 
-  return { registry, countPadding: (cells) => padding.inc(cells, { direction: 'forward' }) }
+  return {
+    registry,
+    countPadding: (cells) => {
+      if (!(cells >= 0) || !Number.isFinite(cells)) throw new MetricsError('METRICS_BAD_VALUE', 'mixgate_padding_cells_total: a counter only goes up')
+      coverCounted += cells
+    },
+  }
 }
 
 function registerCommon (registry: MetricsRegistry, role: Role, options: CommonMetricsOptions,
@@ -135,7 +157,7 @@ function registerCommon (registry: MetricsRegistry, role: Role, options: CommonM
   const uptimeS = options.uptimeS ?? (() => Math.floor(process.uptime()))
   registry.gauge('mixgate_node_info', 'Always 1; the role label says what this node is.', { role: [role] }).set(1, { role })
   registry.gaugeFrom('mixgate_uptime_seconds', 'Whole seconds since the node started.', uptimeS)
-  registry.gaugeFrom('mixgate_epoch', 'The key epoch the node uses now.', options.epoch)
+  if (options.epoch !== undefined) registry.gaugeFrom('mixgate_epoch', 'The key epoch the node uses now.', options.epoch)
   registry.counterFrom('mixgate_cells_in_total', 'Cells received from links.', cellsIn)
   registry.counterFrom('mixgate_cells_out_total', 'Cells sent on links, padding included.', cellsOut)
   registry.gaugeFrom('mixgate_circuits', 'Circuits open now.', circuits)
@@ -174,10 +196,18 @@ function registerHopMetrics (registry: MetricsRegistry, role: 'mix' | 'exit', ho
   registry.counterFrom('mixgate_destroys_received_total', 'DESTROY cells received (never relayed).', () => s().destroysIn)
   registry.counterFrom('mixgate_circuits_expired_total', 'Circuits forgotten after staying idle too long.', () => s().circuitsExpired)
 
+  const observeBatch = (cells: number, direction: Direction = directions[0]!): void => batches.observe(cells, { direction })
+  const countPadding = (cells: number, direction: Direction = directions[0]!): void => padding.inc(cells, { direction })
+  const fits = (cells: number, direction: Direction): boolean =>
+    Number.isSafeInteger(cells) && cells >= 0 && directions.includes(direction)
   return {
     registry,
-    observeBatch: (cells, direction = directions[0]!) => batches.observe(cells, { direction }),
-    countPadding: (cells, direction = directions[0]!) => padding.inc(cells, { direction }),
+    observeBatch,
+    countPadding,
+    roundObserver: {
+      observeBatch: (cells, direction) => { if (fits(cells, direction)) observeBatch(cells, direction) },
+      countPadding: (cells, direction) => { if (fits(cells, direction) && cells > 0) countPadding(cells, direction) },
+    },
   }
 }
 

@@ -7,8 +7,24 @@
  * renamed field breaks the build instead of silently exporting nothing.
  *
  * Everything is read at scrape time, through the object: getters such as `circuits` are
- * evaluated then, not when the metrics are registered.
+ * evaluated then, not when the metrics are registered. The one thing totals cannot give is
+ * the round size histogram: a hop that offers `observeRounds` is handed a `RoundObserver`
+ * and reports each round to it.
  */
+
+/** The cascade direction: `forward` toward the exit, `backward` toward the client. */
+export type CellDirection = 'forward' | 'backward'
+
+/**
+ * What a hop reports once per round and direction (hop-node.ts, mix-node.ts). Calls never
+ * throw: a bad value is ignored rather than break a round.
+ */
+export interface RoundObserver {
+  /** The round released `cells` cells in `direction`, padding included; empty rounds too (0). */
+  observeBatch (cells: number, direction: CellDirection): void
+  /** Of those, `cells` were padding this hop added (a mix's PADDING, a hop's own PAD). */
+  countPadding (cells: number, direction: CellDirection): void
+}
 
 /** `HopStats` (src/mix/hop-node.ts): what every cascade hop counts. */
 export interface HopCounters {
@@ -37,6 +53,11 @@ export interface HopSource {
   readonly circuits: number
   /** Links from the predecessor (clients, at the entry) open now. */
   readonly predecessorLinks: number
+  /**
+   * Optional: report every round to `observer` from now on (`undefined`: stop). Without
+   * it the round size histogram stays empty and the padding counters at 0.
+   */
+  observeRounds? (observer: RoundObserver | undefined): void
 }
 
 /** A mix (`MixNode`). */
@@ -79,6 +100,8 @@ export interface ClientCounters {
   readonly padsIn: number
   readonly entryConnects: number
   readonly entryFailures: number
+  /** Optional: cover cells sent (DROP, LOOP), counted as forward padding. */
+  readonly coverOut?: number
 }
 
 /** `SocksCountersSnapshot` (src/client/socks/socks-counters.ts). */

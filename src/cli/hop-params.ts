@@ -1,0 +1,24 @@
+/**
+ * The cascade parameters a hop config sets (cell size, round, epoch schedule), as the node
+ * signs them in its descriptor and as they must match the cascade's.
+ */
+import type { CascadeParams } from '../directory/descriptor.js'
+import type { EpochSchedule } from '../node/keys/epoch.js'
+import { epochSchedule } from '../node/keys/epoch.js'
+
+export interface HopParamFields {
+  readonly cellSize: number
+  readonly roundMs: number
+  readonly epochS: number
+  readonly genesis: number
+}
+
+export const PARAM_FIELDS = ['cellSize', 'roundMs', 'epochS', 'genesis'] as const
+
+export function paramsOfConfig (config: HopParamFields): CascadeParams {
+  return { cellSize: config.cellSize, roundMs: config.roundMs, epochS: config.epochS, genesis: config.genesis, shaping: { profile: 'off' } }
+}
+
+export function scheduleOfConfig (config: HopParamFields): EpochSchedule {
+  return epochSchedule({ epochS: config.epochS, genesisS: config.genesis })
+}
