@@ -31,12 +31,15 @@ import { describeHop, type DescribedHop } from './node-descriptor.js'
 import { DEFAULT_REPLAY_CAPACITY, type HopSetup, type LogSettings, type NodeSetup } from './node-setup.js'
 import { adminUrl, nodeName, writeStateSet } from './state-dir.js'
 import { startNode, StartError, type StartedNode } from './start-node.js'
+import { DEFAULT_SHAPING, DEFAULT_SHAPING_PROFILE, type ShapingParams } from '../protocol/shaping.js'
 
 export interface EmbeddedOptions {
   readonly mixes: number
   readonly roundMs: number
   /** Onion-key epoch length in seconds (default 3600). */
   readonly epochS?: number
+  /** The cascade's traffic shaping (default: DEFAULT_SHAPING_PROFILE's parameters). */
+  readonly shaping?: ShapingParams
   readonly cellSize?: number
   /** The client's SOCKS5 address; port 0 picks a free port. */
   readonly socks: HostPort
@@ -75,7 +78,7 @@ interface PreparedHop {
 export async function startEmbeddedCascade (options: EmbeddedOptions): Promise<EmbeddedCascade> {
   const hopCount = options.mixes + 1
   const readyTimeoutMs = options.readyTimeoutMs ?? 10_000
-  const params = { cellSize: options.cellSize ?? 2048, roundMs: options.roundMs, epochS: options.epochS ?? 3600, genesis: 0 }
+  const params = { cellSize: options.cellSize ?? 2048, roundMs: options.roundMs, epochS: options.epochS ?? 3600, genesis: 0, shaping: options.shaping ?? DEFAULT_SHAPING[DEFAULT_SHAPING_PROFILE] }
   const schedule = epochSchedule({ epochS: params.epochS, genesisS: params.genesis })
   const wantFreeSocks = options.socks.port === 0
   const stateDir = options.stateDir

@@ -33,7 +33,7 @@ running with the old config); SIGINT or SIGTERM stop the node.`
 export const COMMAND_HELP: Readonly<Record<string, CommandHelp>> = {
   up: {
     summary: 'run a whole cascade (mixes, exit, client) on loopback in this process',
-    usage: 'mixgate up [--mixes N] [--socks HOST:PORT] [--round-ms MS] [--epoch-s S] [--exit-policy RULE]... [--state-dir DIR] [--log-level L] [--log-format F]',
+    usage: 'mixgate up [--mixes N] [--socks HOST:PORT] [--round-ms MS] [--epoch-s S] [--shaping P] [--exit-policy RULE]... [--state-dir DIR] [--log-level L] [--log-format F]',
     details: `The embedded default: N mixes, an exit and the client, all on 127.0.0.1, with fresh
 in-memory keys and free ports. Prints the SOCKS5 address when ready; Ctrl-C stops everything.
 
@@ -42,6 +42,8 @@ Options:
   --socks HOST:PORT   the SOCKS5 address for apps (default 127.0.0.1:1080; port 0: any free port)
   --round-ms MS       round length of every mix, 1 to 10000 (default 10)
   --epoch-s S         onion-key epoch length in seconds, 4 to 86400 (default 3600)
+  --shaping P         traffic shaping: elastic, strict or off (default off until shaping
+                      is implemented by every hop; see mixgate.conf(5), "shaping")
   --exit-policy RULE  an exit policy rule in front of the safe default, in Tor syntax;
                       repeatable. The default refuses private and special addresses, so
                       reaching a server on this machine needs --exit-policy 'accept 127.0.0.1:*'

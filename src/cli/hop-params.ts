@@ -4,6 +4,7 @@
  */
 import type { CascadeParams } from '../directory/descriptor.js'
 import type { EpochSchedule } from '../node/keys/epoch.js'
+import type { ShapingParams } from '../protocol/shaping.js'
 import { epochSchedule } from '../node/keys/epoch.js'
 
 export interface HopParamFields {
@@ -11,12 +12,13 @@ export interface HopParamFields {
   readonly roundMs: number
   readonly epochS: number
   readonly genesis: number
+  readonly shaping: ShapingParams
 }
 
-export const PARAM_FIELDS = ['cellSize', 'roundMs', 'epochS', 'genesis'] as const
+export const PARAM_FIELDS = ['cellSize', 'roundMs', 'epochS', 'genesis', 'shaping'] as const
 
 export function paramsOfConfig (config: HopParamFields): CascadeParams {
-  return { cellSize: config.cellSize, roundMs: config.roundMs, epochS: config.epochS, genesis: config.genesis, shaping: { profile: 'off' } }
+  return { cellSize: config.cellSize, roundMs: config.roundMs, epochS: config.epochS, genesis: config.genesis, shaping: config.shaping }
 }
 
 export function scheduleOfConfig (config: HopParamFields): EpochSchedule {

@@ -33,6 +33,7 @@ import type { RoleConfig } from './config/role-config.js'
 import { PARAM_FIELDS, scheduleOfConfig } from './hop-params.js'
 import { fieldError, loadNodeKeys } from './key-dir.js'
 import type { DescribedHop } from './node-descriptor.js'
+import { sameShaping, shapingToJson } from '../directory/shaping-json.js'
 
 export interface LogSettings {
   readonly level: LogLevel
@@ -117,7 +118,7 @@ export async function setUpNode (config: RoleConfig, configFile: string): Promis
     const capacity = config.replayCapacity ?? DEFAULT_REPLAY_CAPACITY
     const schedule = scheduleOfConfig(config)
     const hop: HopSetup = {
-      described: { role: config.role, address: config.address, cellSize: config.cellSize, roundMs: config.roundMs, epochS: config.epochS, genesis: config.genesis },
+      described: { role: config.role, address: config.address, cellSize: config.cellSize, roundMs: config.roundMs, epochS: config.epochS, genesis: config.genesis, shaping: config.shaping },
       keys,
       schedule,
       openOnionKeys: (logger) => openDurableOnionKeys({ dir, schedule, capacity, logger }),
@@ -178,7 +179,11 @@ function checkHopFits (config: MixConfig | ExitConfig, configFile: string, verif
   if (formatHostPort(config.address) !== formatHostPort(node.address)) {
     throw fieldError(configFile, 'address', `${where} is at ${formatHostPort(node.address)}, not ${formatHostPort(config.address)}`)
   }
+  if (!sameShaping(config.shaping, verified.params.shaping)) {
+    throw fieldError(configFile, 'shaping', `the cascade in ${JSON.stringify(cascadePath)} has other shaping parameters (${JSON.stringify(shapingToJson(verified.params.shaping))})`)
+  }
   for (const name of PARAM_FIELDS) {
+    if (name === 'shaping') continue
     if (config[name] !== verified.params[name]) {
       throw fieldError(configFile, name, `the cascade in ${JSON.stringify(cascadePath)} has ${name} ${verified.params[name]}, not ${config[name]}`)
     }

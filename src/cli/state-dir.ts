@@ -21,6 +21,7 @@ import { formatHostPort, type HostPort } from '../node/address.js'
 import type { HopParamFields } from './hop-params.js'
 import type { LogSettings } from './node-setup.js'
 import { UsageError } from './usage-error.js'
+import { shapingToJson } from '../directory/shaping-json.js'
 
 export interface StateSetHop {
   readonly position: number
@@ -65,7 +66,7 @@ export function adminUrl (admin: HostPort): string {
 export async function writeStateSet (dir: string, set: StateSet): Promise<void> {
   const count = set.hops.length
   const log = { level: set.log.level, format: set.log.format }
-  const params = { cellSize: set.params.cellSize, roundMs: set.params.roundMs, epochS: set.params.epochS, genesis: set.params.genesis }
+  const params = { cellSize: set.params.cellSize, roundMs: set.params.roundMs, epochS: set.params.epochS, genesis: set.params.genesis, shaping: shapingToJson(set.params.shaping) }
   await writeJson(join(dir, 'cascade.json'), set.cascade, 0o644)
   for (const hop of set.hops) {
     const name = nodeName(hop.position, count)

@@ -18,6 +18,7 @@
  */
 import { blake2b } from '../crypto/index.js'
 import { Geometry } from '../protocol/geometry.js'
+import { checkShaping, DEFAULT_SHAPING, type ShapingParams } from '../protocol/shaping.js'
 import { formatHostPort, type HostPort } from '../node/address.js'
 import { DEFAULT_EPOCH_S, DEFAULT_GENESIS_S, epochAt, epochSchedule, type EpochSchedule } from '../node/keys/epoch.js'
 import { arr, hex, hostPort, int, obj, oneOf, validate, type Infer } from '../node/schema.js'
@@ -42,6 +43,8 @@ export interface Cascade {
   /** Epoch length in seconds, and the Unix time epoch 0 starts (docs/KEYS.md §2). */
   readonly epochS: number
   readonly genesis: number
+  /** The cascade's traffic shaping (src/protocol/shaping.ts); every party follows it. */
+  readonly shaping: ShapingParams
   readonly hops: readonly CascadeHop[]
 }
 
@@ -135,12 +138,16 @@ export interface CascadeParts {
   readonly hops: readonly CascadeHopInput[]
   /** The cascade ID to use instead of the unsigned file's (a verified descriptor's core ID). */
   readonly id?: Uint8Array
+  /** Default: no shaping (`off`), which unsigned test cascades use. */
+  readonly shaping?: ShapingParams
 }
 
 /** Build a cascade from its parts, computing the geometry and (unless given) the ID. */
 export function makeCascade (parts: CascadeParts): Cascade {
   const geometry = new Geometry({ cellSize: parts.cellSize, hops: parts.hops.length })
   const schedule = epochSchedule({ epochS: parts.epochS ?? DEFAULT_EPOCH_S, genesisS: parts.genesis ?? DEFAULT_GENESIS_S })
+  const shaping = parts.shaping ?? DEFAULT_SHAPING.off
+  checkShaping(shaping, parts.roundMs)
   const hops: CascadeHop[] = parts.hops.map((hop, i) => ({
     position: i + 1,
     role: hop.role,
@@ -158,6 +165,7 @@ export function makeCascade (parts: CascadeParts): Cascade {
     roundMs: parts.roundMs,
     epochS: schedule.epochS,
     genesis: schedule.genesisS,
+    shaping,
     hops,
   }
 }
@@ -174,7 +182,7 @@ export function withOnionKeys (cascade: Cascade, keysOfHop: (position: number) =
  */
 export function cascadeFromVerified (verified: {
   readonly id: Uint8Array
-  readonly params: { readonly cellSize: number, readonly roundMs: number, readonly epochS: number, readonly genesis: number }
+  readonly params: { readonly cellSize: number, readonly roundMs: number, readonly epochS: number, readonly genesis: number, readonly shaping: ShapingParams }
   readonly epochs: readonly number[]
   readonly nodes: ReadonlyArray<{ readonly role: 'mix' | 'exit', readonly address: HostPort, readonly linkKey: Uint8Array }>
   onionKey (position: number, epoch: number): Uint8Array | undefined
@@ -185,6 +193,7 @@ export function cascadeFromVerified (verified: {
     roundMs: verified.params.roundMs,
     epochS: verified.params.epochS,
     genesis: verified.params.genesis,
+    shaping: verified.params.shaping,
     hops: verified.nodes.map((node, i) => ({
       role: node.role,
       address: node.address,

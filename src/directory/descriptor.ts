@@ -3,7 +3,8 @@
  *
  *   { "type": "node", "version": 1, "role": "mix", "address": "198.51.100.7:9001",
  *     "identityKey": hex32, "linkKey": hex32,
- *     "cellSize": 2048, "roundMs": 10, "epochS": 3600, "genesis": 0, "shaping": { "profile": "off" },
+ *     "cellSize": 2048, "roundMs": 10, "epochS": 3600, "genesis": 0,
+ *     "shaping": { "profile": "elastic", "rates": [0.1, 1, 4, 16], "slotMs": 10000, … (shaping-json.ts) },
  *     "epochKeys": [{ "epoch": 480000, "onionKey": hex32 }, { "epoch": 480001, "onionKey": hex32 }],
  *     "published": 1728000000, "validUntil": 1728007200, "signature": hex64 }
  *
@@ -17,7 +18,10 @@
  *
  *   version(1) ‖ role(1: 1 mix, 2 exit) ‖ address(2-byte length ‖ UTF-8)
  *   ‖ identityKey(32) ‖ linkKey(32)
- *   ‖ cellSize(4) ‖ roundMs(4) ‖ epochS(4) ‖ genesis(8) ‖ shaping(1: 0 off, 1 strict, 2 elastic)
+ *   ‖ cellSize(4) ‖ roundMs(4) ‖ epochS(4) ‖ genesis(8) ‖ shaping
+ *   shaping = profile(1: 0 off, 1 strict, 2 elastic) ‖ rateCount(1) ‖ rateCount × millicells(4)
+ *             ‖ slotMs(4) ‖ circuits(4) ‖ circuitSlots(4) ‖ kMin(4) ‖ createHoldRounds(4)
+ *             ‖ loopsPerSlot(4) ‖ loopJitterRounds(4)
  *   ‖ published(8) ‖ validUntil(8) ‖ keyCount(1) ‖ keyCount × (epoch(8) ‖ onionKey(32))
  *
  * Times are Unix seconds. The link key is bound to the identity by this signature, with the
@@ -30,6 +34,8 @@ import { epochAt, epochEndS, epochSchedule, type EpochSchedule } from '../node/k
 import { formatHostPort, parseHostPort, type HostPort } from '../node/address.js'
 import { arr, hostPort, int, obj, oneOf, type Infer } from '../node/schema.js'
 import { Geometry } from '../protocol/geometry.js'
+import { SHAPING_PROFILES, type ShapingParams } from '../protocol/shaping.js'
+import { shapingProblem, shapingSpec, shapingToJson, type ShapingJson } from './shaping-json.js'
 import { DescriptorError, DescriptorErrorCode } from './descriptor-error.js'
 import { lowerHex, toHex, validateDescriptor } from './descriptor-json.js'
 import { ByteWriter, signedMessage } from './signed-encoding.js'
@@ -40,8 +46,7 @@ export const NODE_DESCRIPTOR_OBJECT = 'node-descriptor'
 export const DEFAULT_MAX_SKEW_S = 60
 export const MAX_EPOCH_KEYS = 2
 
-export const SHAPING_PROFILES = ['off', 'strict', 'elastic'] as const
-export type ShapingProfile = typeof SHAPING_PROFILES[number]
+export { SHAPING_PROFILES, type ShapingProfile } from '../protocol/shaping.js'
 export type NodeRole = 'mix' | 'exit'
 
 /** The parameters every hop and client of one cascade must share. */
@@ -52,8 +57,8 @@ export interface CascadeParams {
   readonly epochS: number
   /** Unix time at which epoch 0 starts. */
   readonly genesis: number
-  /** Placeholder until shaping exists: only its profile name, signed like everything else. */
-  readonly shaping: { readonly profile: ShapingProfile }
+  /** Traffic shaping (src/protocol/shaping.ts), signed like everything else. */
+  readonly shaping: ShapingParams
 }
 
 export interface EpochKey {
@@ -86,7 +91,7 @@ export interface NodeDescriptorJson {
   readonly roundMs: number
   readonly epochS: number
   readonly genesis: number
-  readonly shaping: { readonly profile: ShapingProfile }
+  readonly shaping: ShapingJson
   readonly epochKeys: ReadonlyArray<{ readonly epoch: number, readonly onionKey: string }>
   readonly published: number
   readonly validUntil: number
@@ -120,7 +125,7 @@ export const paramFields = {
   roundMs: int({ min: 1, max: 10_000 }),
   epochS: int({ min: 1, max: 0xffff_ffff }),
   genesis: int({ min: 0 }),
-  shaping: obj({ profile: oneOf(SHAPING_PROFILES) }),
+  shaping: shapingSpec,
 }
 
 export const nodeDescriptorSpec = obj({
@@ -200,6 +205,10 @@ export function readNodeDescriptor (json: unknown, options: { pinnedIdentity?: U
     })
   }
   checkNodeKeys(parsed, context)
+  const shapingWrong = shapingProblem(parsed.shaping, parsed.roundMs)
+  if (shapingWrong !== undefined) {
+    throw new DescriptorError(DescriptorErrorCode.MALFORMED, `${who(context)}: ${shapingWrong}`, { field: field(context, 'shaping'), ...hopOf(context) })
+  }
   return {
     role: parsed.role,
     address: parsed.address,
@@ -258,17 +267,22 @@ export function scheduleOf (params: CascadeParams): EpochSchedule {
 
 /** The parameter fields as JSON (the same in node and cascade descriptors). */
 export function paramsJson (params: CascadeParams): Pick<NodeDescriptorJson, 'cellSize' | 'roundMs' | 'epochS' | 'genesis' | 'shaping'> {
-  return { cellSize: params.cellSize, roundMs: params.roundMs, epochS: params.epochS, genesis: params.genesis, shaping: { profile: params.shaping.profile } }
+  return { cellSize: params.cellSize, roundMs: params.roundMs, epochS: params.epochS, genesis: params.genesis, shaping: shapingToJson(params.shaping) }
 }
 
 /** The parameter fields of a validated descriptor. */
 export function paramsOf (d: CascadeParams): CascadeParams {
-  return { cellSize: d.cellSize, roundMs: d.roundMs, epochS: d.epochS, genesis: d.genesis, shaping: { profile: d.shaping.profile } }
+  return { cellSize: d.cellSize, roundMs: d.roundMs, epochS: d.epochS, genesis: d.genesis, shaping: d.shaping }
 }
 
 /** Append the parameter fields to a canonical body (node descriptor and cascade core). */
 export function writeParams (writer: ByteWriter, params: CascadeParams): ByteWriter {
-  return writer.u32(params.cellSize).u32(params.roundMs).u32(params.epochS).u64(params.genesis).u8(SHAPING_PROFILES.indexOf(params.shaping.profile))
+  const shaping = params.shaping
+  writer.u32(params.cellSize).u32(params.roundMs).u32(params.epochS).u64(params.genesis)
+    .u8(SHAPING_PROFILES.indexOf(shaping.profile)).u8(shaping.ratesMilli.length)
+  for (const rate of shaping.ratesMilli) writer.u32(rate)
+  return writer.u32(shaping.slotMs).u32(shaping.circuits).u32(shaping.circuitSlots).u32(shaping.kMin)
+    .u32(shaping.createHoldRounds).u32(shaping.loopsPerSlot).u32(shaping.loopJitterRounds)
 }
 
 /** The role byte of signed bodies. */

@@ -34,6 +34,7 @@ import {
   checkNodeAt, DEFAULT_MAX_SKEW_S, DESCRIPTOR_VERSION, iso, onionKeyOf, paramFields, paramsJson, paramsOf, readNodeDescriptor,
   roleByte, scheduleOf, short, writeParams, type CascadeParams, type NodeDescriptorJson, type VerifiedNode,
 } from './descriptor.js'
+import { sameShaping, type ShapingJson } from './shaping-json.js'
 import { DescriptorError, DescriptorErrorCode } from './descriptor-error.js'
 import { toHex, validateDescriptor } from './descriptor-json.js'
 import { ByteWriter, signedMessage } from './signed-encoding.js'
@@ -47,7 +48,7 @@ export interface CascadeDescriptorJson {
   readonly roundMs: number
   readonly epochS: number
   readonly genesis: number
-  readonly shaping: CascadeParams['shaping']
+  readonly shaping: ShapingJson
   readonly validFrom: number
   readonly validUntil: number
   readonly hops: readonly NodeDescriptorJson[]
@@ -116,8 +117,8 @@ export function createCascadeDescriptor (nodes: readonly unknown[], options: { n
       throw new DescriptorError(DescriptorErrorCode.PARAMS_MISMATCH, `hop 1 signed ${name} ${params[name]}, not ${value}`, { field: `hops[0].${name}`, hop: 1 })
     }
   }
-  if (wanted.shaping !== undefined && wanted.shaping.profile !== params.shaping.profile) {
-    throw new DescriptorError(DescriptorErrorCode.PARAMS_MISMATCH, `hop 1 signed shaping profile ${params.shaping.profile}, not ${wanted.shaping.profile}`, { field: 'hops[0].shaping.profile', hop: 1 })
+  if (wanted.shaping !== undefined && !sameShaping(wanted.shaping, params.shaping)) {
+    throw new DescriptorError(DescriptorErrorCode.PARAMS_MISMATCH, `hop 1 signed other shaping parameters (${describeShaping(params.shaping)}) than wanted (${describeShaping(wanted.shaping)})`, { field: 'hops[0].shaping', hop: 1 })
   }
   const descriptor: CascadeDescriptorJson = {
     type: 'cascade',
@@ -249,8 +250,8 @@ function checkParams (node: VerifiedNode, params: CascadeParams, i: number): voi
       throw new DescriptorError(DescriptorErrorCode.PARAMS_MISMATCH, `hop ${i + 1} signed ${name} ${node.params[name]}, but the cascade says ${params[name]}`, { field: `hops[${i}].${name}`, hop: i + 1 })
     }
   }
-  if (node.params.shaping.profile !== params.shaping.profile) {
-    throw new DescriptorError(DescriptorErrorCode.PARAMS_MISMATCH, `hop ${i + 1} signed shaping profile ${node.params.shaping.profile}, but the cascade says ${params.shaping.profile}`, { field: `hops[${i}].shaping.profile`, hop: i + 1 })
+  if (!sameShaping(node.params.shaping, params.shaping)) {
+    throw new DescriptorError(DescriptorErrorCode.PARAMS_MISMATCH, `hop ${i + 1} signed shaping ${describeShaping(node.params.shaping)}, but the cascade says ${describeShaping(params.shaping)}`, { field: `hops[${i}].shaping`, hop: i + 1 })
   }
 }
 
@@ -272,11 +273,18 @@ function commonEpochs (nodes: readonly VerifiedNode[]): number[] {
   return first.filter((epoch) => nodes.every((node) => onionKeyOf(node, epoch) !== undefined))
 }
 
+/** `elastic 0.1/1/4/16 cells per round, slots of 10 s, 3 circuits of 60 slots` */
+function describeShaping (shaping: CascadeParams['shaping']): string {
+  if (shaping.profile === 'off') return 'off'
+  const rates = shaping.ratesMilli.map((milli) => milli / 1000).join('/')
+  return `${shaping.profile} ${rates} cells per round, slots of ${shaping.slotMs / 1000} s, ${shaping.circuits} circuits of ${shaping.circuitSlots} slots, kMin ${shaping.kMin}`
+}
+
 function summarize (id: Uint8Array, params: CascadeParams, shape: { validFrom: number, validUntil: number }, nodes: readonly VerifiedNode[], epochs: readonly number[], current: number): string {
   const mixes = nodes.length - 1
   const lines = [
     `cascade ${toHex(id)}`,
-    `  ${mixes} mix${mixes === 1 ? '' : 'es'} + exit, cell ${params.cellSize} B, round ${params.roundMs} ms, shaping ${params.shaping.profile}`,
+    `  ${mixes} mix${mixes === 1 ? '' : 'es'} + exit, cell ${params.cellSize} B, round ${params.roundMs} ms, shaping ${describeShaping(params.shaping)}`,
     `  valid ${iso(shape.validFrom)} to ${iso(shape.validUntil)}`,
     `  epochs of ${params.epochS} s from ${iso(params.genesis)}; onion keys for epoch${epochs.length === 1 ? '' : 's'} ${epochs.join(', ')} (current ${current})`,
     ...nodes.map((node, i) => `  ${i + 1}. ${node.role.padEnd(4)} ${formatHostPort(node.address)}  identity ${toHex(node.identityKey)}  link ${short(node.linkKey)}…`),

@@ -26,6 +26,7 @@ export const ProtocolErrorCode = {
   RELAY_BAD_PADDING: 'PROTO_RELAY_BAD_PADDING',
   RELAY_BAD_ADDRESS: 'PROTO_RELAY_BAD_ADDRESS',
   RELAY_BAD_REASON: 'PROTO_RELAY_BAD_REASON',
+  SHAPING_BAD_PARAMS: 'PROTO_SHAPING_BAD_PARAMS',
 } as const
 
 export type ProtocolErrorCode = typeof ProtocolErrorCode[keyof typeof ProtocolErrorCode]

@@ -10,8 +10,9 @@ import { keygen, loadIdentity, wipeIdentity } from '../../src/node/keys/identity
 import { describeHop, type DescribedHop } from '../../src/cli/node-descriptor.js'
 import { readOnionPublicKeys } from '../../src/cli/onion-public-keys.js'
 import { nodeName, writeStateSet } from '../../src/cli/state-dir.js'
+import { DEFAULT_SHAPING } from '../../src/protocol/shaping.js'
 
-export const PARAMS = { cellSize: 2048, roundMs: 10, epochS: 3600, genesis: 0 }
+export const PARAMS = { cellSize: 2048, roundMs: 10, epochS: 3600, genesis: 0, shaping: DEFAULT_SHAPING.off }
 
 /** Write the set into `dir` (empty or new); hop ports 40001…, admin ports 41001…. */
 export async function writeTestSet (dir: string, options: { mixes?: number, nowS?: number } = {}): Promise<void> {

@@ -11,8 +11,9 @@ import { parseHostPort } from '../../src/node/address.js'
 import { validate } from '../../src/node/schema.js'
 import { onionKeyPair, ratchetSeed } from '../../src/node/keys/ratchet.js'
 import { hex, labelled } from '../node/keys/ratchet-vectors.js'
+import { DEFAULT_SHAPING } from '../../src/protocol/shaping.js'
 
-export const VECTOR_PARAMS: CascadeParams = { cellSize: 2048, roundMs: 10, epochS: 3600, genesis: 1_700_000_000, shaping: { profile: 'off' } }
+export const VECTOR_PARAMS: CascadeParams = { cellSize: 2048, roundMs: 10, epochS: 3600, genesis: 1_700_000_000, shaping: DEFAULT_SHAPING.elastic }
 
 export function descriptorVectors (): Record<string, unknown> {
   const identitySeed = labelled('descriptor identity')

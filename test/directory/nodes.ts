@@ -6,8 +6,9 @@ import { makeNodeDescriptor, type CascadeParams, type EpochKey, type NodeDescrip
 import { epochAt, epochStartS, epochSchedule } from '../../src/node/keys/epoch.js'
 import { onionKeyPair, ratchetSeed } from '../../src/node/keys/ratchet.js'
 import { labelled } from '../node/keys/ratchet-vectors.js'
+import { DEFAULT_SHAPING } from '../../src/protocol/shaping.js'
 
-export const PARAMS: CascadeParams = { cellSize: 2048, roundMs: 10, epochS: 3600, genesis: 1_700_000_000, shaping: { profile: 'off' } }
+export const PARAMS: CascadeParams = { cellSize: 2048, roundMs: 10, epochS: 3600, genesis: 1_700_000_000, shaping: DEFAULT_SHAPING.off }
 export const schedule = epochSchedule({ epochS: PARAMS.epochS, genesisS: PARAMS.genesis })
 /** Ten minutes into epoch 100. */
 export const NOW = epochStartS(schedule, 100) + 600

@@ -11,6 +11,7 @@ import { parseDescriptorBytes } from '../../src/directory/descriptor-json.js'
 import { cascadeCoreId, createCascadeDescriptor, verifyCascadeDescriptor, type CascadeDescriptorJson } from '../../src/directory/signed-cascade.js'
 import { epochEndS, epochStartS } from '../../src/node/keys/epoch.js'
 import { NOW, oneByteChanges, PARAMS, schedule, testCascade, testNode } from './nodes.js'
+import { DEFAULT_SHAPING } from '../../src/protocol/shaping.js'
 
 await cryptoReady()
 
@@ -66,9 +67,10 @@ t.test('the cascade ID covers what does not rotate, and only that', async (t) =>
   t.notOk(equal([...rotated.cascade.hops[0]!.onionKeys.values()][0]!, [...original.cascade.hops[0]!.onionKeys.values()][0]!), '… with new onion keys')
   const id = (changes: Partial<typeof PARAMS>, hops = original.nodes): string => Buffer.from(cascadeCoreId({ ...PARAMS, ...changes }, hops)).toString('hex')
   const base = id({})
-  for (const [name, value] of [['cellSize', 4096], ['roundMs', 20], ['epochS', 60], ['genesis', 0], ['shaping', { profile: 'strict' }]] as const) {
+  for (const [name, value] of [['cellSize', 4096], ['roundMs', 20], ['epochS', 60], ['genesis', 0], ['shaping', DEFAULT_SHAPING.strict]] as const) {
     t.not(id({ [name]: value }), base, `${name} is in the ID`)
   }
+  t.not(id({ shaping: { ...DEFAULT_SHAPING.elastic, ratesMilli: [100, 1000, 4000, 32000] } }), id({ shaping: DEFAULT_SHAPING.elastic }), 'every shaping rate is in the ID')
   const swapped = [original.nodes[1]!, original.nodes[0]!, ...original.nodes.slice(2)]
   t.not(id({}, swapped), base, 'hop order is in the ID')
   const otherIdentity = original.nodes.map((n, i) => i === 0 ? { ...n, identityKey: pins[1]! } : n)
@@ -150,6 +152,7 @@ t.test('cascade-level fields must be exactly what the hops signed', async (t) =>
   t.equal(edit({ validFrom: descriptor.validFrom - 1 }).field, 'validFrom')
   t.equal(edit({ roundMs: 11 }).code, 'DESCRIPTOR_PARAMS_MISMATCH')
   t.equal(edit({ shaping: { profile: 'strict' } }).code, 'DESCRIPTOR_PARAMS_MISMATCH')
+  t.equal(edit({ shaping: { profile: 'off', kMin: 5 } }).code, 'DESCRIPTOR_PARAMS_MISMATCH', 'any shaping field, not only the profile')
   const geometry = edit({ cellSize: 1000 })
   t.equal(geometry.code, 'DESCRIPTOR_MALFORMED', 'the geometry is checked at the cascade level')
   t.equal(geometry.field, 'cellSize')

@@ -19,6 +19,7 @@ import { serveUntilSignal } from '../serve.js'
 import { prepareStateDir } from '../state-dir.js'
 import { UsageError } from '../usage-error.js'
 import type { CommandContext } from './context.js'
+import { DEFAULT_SHAPING, DEFAULT_SHAPING_PROFILE, SHAPING_PROFILES, type ShapingParams, type ShapingProfile } from '../../protocol/shaping.js'
 
 export const DEFAULT_SOCKS = '127.0.0.1:1080'
 /** What the exit asks when the host lists no DNS server: nothing answers, names fail. */
@@ -30,6 +31,7 @@ export async function upCommand (argv: readonly string[], context: CommandContex
     socks: { type: 'string' },
     'round-ms': { type: 'string' },
     'epoch-s': { type: 'string' },
+    shaping: { type: 'string' },
     'exit-policy': { type: 'string', multiple: true },
     'state-dir': { type: 'string' },
     'log-level': { type: 'string' },
@@ -40,6 +42,7 @@ export async function upCommand (argv: readonly string[], context: CommandContex
   const roundMs = integerOption('up', args, 'round-ms', { min: 1, max: 10_000 }, 10)
   // At least 4 s: the grace window is a quarter epoch for short epochs, and whole seconds.
   const epochS = integerOption('up', args, 'epoch-s', { min: 4, max: 86_400 }, 3600)
+  const profile = choice('shaping', stringOption(args, 'shaping') ?? DEFAULT_SHAPING_PROFILE, SHAPING_PROFILES)
   const socks = socksOption(stringOption(args, 'socks') ?? DEFAULT_SOCKS)
   const exitPolicy = stringList(args, 'exit-policy')
   exitPolicy.forEach(checkPolicyRule)
@@ -56,6 +59,7 @@ export async function upCommand (argv: readonly string[], context: CommandContex
     mixes,
     roundMs,
     epochS,
+    shaping: upShaping(profile, roundMs),
     socks,
     exitPolicy,
     dnsServers: hostServers.length > 0 ? hostServers : NO_DNS_FALLBACK,
@@ -66,6 +70,16 @@ export async function upCommand (argv: readonly string[], context: CommandContex
   context.out(`mixgate: SOCKS5 proxy listening on ${where} (${mixes} ${mixes === 1 ? 'mix' : 'mixes'} + exit)\n`)
   context.out(`try: curl --socks5-hostname ${where} https://example.org/\n`)
   return serveUntilSignal(embedded.nodes, logger)
+}
+
+/**
+ * The profile's defaults, with a slot of at least one second whatever the round length (a
+ * slot is a whole number of rounds).
+ */
+function upShaping (profile: ShapingProfile, roundMs: number): ShapingParams {
+  const base = DEFAULT_SHAPING[profile]
+  const slotMs = Math.max(roundMs, Math.round(base.slotMs / roundMs) * roundMs)
+  return { ...base, slotMs }
 }
 
 function socksOption (text: string): HostPort {

@@ -7,6 +7,8 @@
 import { isAbsolute, dirname, resolve } from 'node:path'
 import { LOG_LEVELS } from '../../node/logger.js'
 import { hostPort, int, obj, oneOf, refine, str } from '../../node/schema.js'
+import { shapingField } from '../../directory/shaping-json.js'
+import { DEFAULT_SHAPING_PROFILE } from '../../protocol/shaping.js'
 
 /** `"log": { "level": "info", "format": "text" }`, every field optional. */
 export const logSpec = obj({
@@ -67,6 +69,7 @@ export const hopFields = {
   roundMs: int({ min: 1, max: 10_000, default: DEFAULT_PARAMS.roundMs }),
   epochS: int({ min: 1, max: 0xffff_ffff, default: DEFAULT_PARAMS.epochS }),
   genesis: int({ min: 0, default: DEFAULT_PARAMS.genesis }),
+  shaping: shapingField(DEFAULT_SHAPING_PROFILE),
   admin: adminSpec,
   replayCapacity: replayCapacitySpec,
   circuitIdleS: circuitIdleSSpec,

@@ -1,0 +1,131 @@
+/**
+ * Shaping parameters as JSON, in node and cascade descriptors and in config files:
+ *
+ *   "shaping": { "profile": "elastic", "rates": [0.1, 1, 4, 16], "slotMs": 10000,
+ *                "circuits": 3, "circuitSlots": 60, "kMin": 1, "createHoldRounds": 100,
+ *                "loopsPerSlot": 10, "loopJitterRounds": 8 }
+ *
+ * Every field but `profile` may be left out and takes that profile's default
+ * (src/protocol/shaping.ts); descriptors are always written with every field, so what is
+ * signed never depends on a default. Rates are cells per round with at most three decimals.
+ */
+import { MixgateError } from '../errors.js'
+import { INVALID, int, obj, oneOf, type ConfigIssue, type Spec } from '../node/schema.js'
+import { checkShaping, DEFAULT_SHAPING, MILLI, SHAPING_PROFILES, type ShapingParams } from '../protocol/shaping.js'
+
+/** A rate in cells per round, as millicells (0.1 → 100); at most three decimals. */
+const rateSpec: Spec<number> = {
+  defaultInput: undefined,
+  check (input: unknown, path: string, issues: ConfigIssue[]) {
+    const milli = typeof input === 'number' ? Math.round(input * MILLI) : NaN
+    if (typeof input !== 'number' || !Number.isFinite(input) || Math.abs(input * MILLI - milli) > 1e-6 || milli < 1) {
+      issues.push({ path, message: `${path}: must be a number of cells per round, at least 0.001 with at most three decimals, got ${JSON.stringify(input)}` })
+      return INVALID
+    }
+    return milli
+  },
+}
+
+const ratesSpec: Spec<number[]> = {
+  defaultInput: undefined,
+  check (input: unknown, path: string, issues: ConfigIssue[]) {
+    if (!Array.isArray(input)) {
+      issues.push({ path, message: `${path}: expected an array of rates, got ${JSON.stringify(input)}` })
+      return INVALID
+    }
+    const out: number[] = []
+    let bad = false
+    input.forEach((item: unknown, i) => {
+      const milli = rateSpec.check(item, `${path}[${i}]`, issues)
+      if (milli === INVALID) bad = true
+      else out.push(milli)
+    })
+    return bad ? INVALID : out
+  },
+}
+
+const fieldsSpec = obj({
+  profile: oneOf(SHAPING_PROFILES),
+  rates: ratesSpec,
+  slotMs: int({ min: 1 }),
+  circuits: int({ min: 1 }),
+  circuitSlots: int({ min: 1 }),
+  kMin: int({ min: 1 }),
+  createHoldRounds: int({ min: 0 }),
+  loopsPerSlot: int({ min: 0 }),
+  loopJitterRounds: int({ min: 0 }),
+}, { optional: ['rates', 'slotMs', 'circuits', 'circuitSlots', 'kMin', 'createHoldRounds', 'loopsPerSlot', 'loopJitterRounds'] })
+
+/**
+ * The `shaping` object: the profile's defaults filled in. Whether the values fit the
+ * cascade's round length is checked by `checkShapingFor` once that is known.
+ */
+export const shapingSpec: Spec<ShapingParams> = {
+  defaultInput: undefined,
+  check (input: unknown, path: string, issues: ConfigIssue[]) {
+    const fields = fieldsSpec.check(input, path, issues)
+    if (fields === INVALID) return INVALID
+    const base = DEFAULT_SHAPING[fields.profile]
+    return {
+      profile: fields.profile,
+      ratesMilli: fields.rates ?? base.ratesMilli,
+      slotMs: fields.slotMs ?? base.slotMs,
+      circuits: fields.circuits ?? base.circuits,
+      circuitSlots: fields.circuitSlots ?? base.circuitSlots,
+      kMin: fields.kMin ?? base.kMin,
+      createHoldRounds: fields.createHoldRounds ?? base.createHoldRounds,
+      loopsPerSlot: fields.loopsPerSlot ?? base.loopsPerSlot,
+      loopJitterRounds: fields.loopJitterRounds ?? base.loopJitterRounds,
+    }
+  },
+}
+
+/** A spec for a `shaping` field that defaults to `profile`'s parameters when absent. */
+export function shapingField (profile: ShapingParams['profile']): Spec<ShapingParams> {
+  return { defaultInput: { profile }, check: shapingSpec.check }
+}
+
+/** The explicit JSON form (every field), as descriptors carry it. */
+export function shapingToJson (params: ShapingParams): ShapingJson {
+  return {
+    profile: params.profile,
+    rates: params.ratesMilli.map((milli) => milli / MILLI),
+    slotMs: params.slotMs,
+    circuits: params.circuits,
+    circuitSlots: params.circuitSlots,
+    kMin: params.kMin,
+    createHoldRounds: params.createHoldRounds,
+    loopsPerSlot: params.loopsPerSlot,
+    loopJitterRounds: params.loopJitterRounds,
+  }
+}
+
+export interface ShapingJson {
+  readonly profile: ShapingParams['profile']
+  readonly rates?: readonly number[]
+  readonly slotMs?: number
+  readonly circuits?: number
+  readonly circuitSlots?: number
+  readonly kMin?: number
+  readonly createHoldRounds?: number
+  readonly loopsPerSlot?: number
+  readonly loopJitterRounds?: number
+}
+
+/** Whether two parameter sets are the same (a cascade's hops must all sign the same). */
+export function sameShaping (a: ShapingParams, b: ShapingParams): boolean {
+  return a.profile === b.profile && a.slotMs === b.slotMs && a.circuits === b.circuits && a.circuitSlots === b.circuitSlots &&
+    a.kMin === b.kMin && a.createHoldRounds === b.createHoldRounds && a.loopsPerSlot === b.loopsPerSlot &&
+    a.loopJitterRounds === b.loopJitterRounds && a.ratesMilli.length === b.ratesMilli.length && a.ratesMilli.every((r, i) => r === b.ratesMilli[i])
+}
+
+/** checkShaping's verdict as a message naming the field, or undefined when fine. */
+export function shapingProblem (params: ShapingParams, roundMs: number): string | undefined {
+  try {
+    checkShaping(params, roundMs)
+    return undefined
+  } catch (err) {
+    if (err instanceof MixgateError) return err.message
+    throw err
+  }
+}

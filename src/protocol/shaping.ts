@@ -1,0 +1,157 @@
+/**
+ * Traffic shaping: the schedule every client and hop of a shaped cascade follows, so that what
+ * an observer sees on any link depends on the configuration, never on what the users do
+ * (DESIGN "Shaping and cover", DESIGN-REVIEW R1, R8, R10, R13).
+ *
+ * The parameters are cascade-wide and signed in every node descriptor (docs/PROTOCOL.md §12):
+ * a client that shaped differently from the others would stand out, so nothing here is a
+ * per-client choice.
+ *
+ *   - Time is cut into rounds (`roundMs`) and slots (`slotMs`, a multiple of roundMs), both
+ *     counted from the Unix epoch, so every node and client agrees on round n and slot s up to
+ *     clock error (NTP; epochs need it already).
+ *   - A circuit runs at a rate: cells per round, possibly fractional (0.1 = one cell every ten
+ *     rounds). In round n it carries exactly `cellsInRound(rate, n)` cells in each direction.
+ *   - `strict` has one rate; `elastic` a ladder of rates ("rungs"): the client asks for a rung in
+ *     the control byte of each hop's forward layer during slot s, and it applies from slot s+1,
+ *     so a circuit's rate changes only at slot boundaries (at most log2(rungs) bits per slot).
+ *     `off` shapes nothing: rounds only (documented as weaker).
+ *   - A client keeps exactly `circuits` circuits; each lives `circuitSlots` slots, and one new
+ *     circuit starts every circuitSlots / circuits slots, at a slot boundary.
+ */
+import { ProtocolError, ProtocolErrorCode } from './errors.js'
+
+export const SHAPING_PROFILES = ['off', 'strict', 'elastic'] as const
+export type ShapingProfile = typeof SHAPING_PROFILES[number]
+
+/** Rates are carried as integer thousandths of a cell per round ("millicells"). */
+export const MILLI = 1000
+/** The most cells per round one circuit may be shaped to. */
+export const MAX_RATE_MILLI = 256 * MILLI
+/** Rungs fit the low 4 bits of the control byte. */
+export const MAX_RUNGS = 16
+
+export interface ShapingParams {
+  readonly profile: ShapingProfile
+  /** Millicells per round per circuit, ascending: strict has one, elastic 2..16, off none. */
+  readonly ratesMilli: readonly number[]
+  /** Slot length in ms; a multiple of the cascade's roundMs. */
+  readonly slotMs: number
+  /** Circuits a client keeps at all times (K). */
+  readonly circuits: number
+  /** Slots a circuit lives (L); a multiple of `circuits`, so one starts every L/K slots. */
+  readonly circuitSlots: number
+  /** A hop holds CREATEs until this many are waiting (n−1 defence, R8); 1 = no holding. */
+  readonly kMin: number
+  /** …or until this many rounds passed since the first one held. */
+  readonly createHoldRounds: number
+  /** LOOP probes per client per slot, each on a circuit drawn at random (λ_L, R10). */
+  readonly loopsPerSlot: number
+  /** The exit echoes a LOOP after 0..J rounds drawn at random (R10). */
+  readonly loopJitterRounds: number
+}
+
+const COMMON = {
+  slotMs: 10_000,
+  circuits: 3,
+  circuitSlots: 60,
+  kMin: 1,
+  createHoldRounds: 100,
+  loopsPerSlot: 10,
+  loopJitterRounds: 8,
+} as const
+
+/** Each profile's defaults (rates in millicells: elastic 0.1, 1, 4, 16 cells per round). */
+export const DEFAULT_SHAPING: Readonly<Record<ShapingProfile, ShapingParams>> = {
+  off: { profile: 'off', ratesMilli: [], ...COMMON },
+  strict: { profile: 'strict', ratesMilli: [1 * MILLI], ...COMMON },
+  elastic: { profile: 'elastic', ratesMilli: [100, 1 * MILLI, 4 * MILLI, 16 * MILLI], ...COMMON },
+}
+
+/** The default profile of `mixgate up` and of new configs. */
+export const DEFAULT_SHAPING_PROFILE: ShapingProfile = 'off'
+
+/** Check `params` for a cascade with rounds of `roundMs`; a ProtocolError names the field. */
+export function checkShaping (params: ShapingParams, roundMs: number): void {
+  const bad = (field: string, problem: string): never => {
+    throw new ProtocolError(ProtocolErrorCode.SHAPING_BAD_PARAMS, `shaping.${field} ${problem}`)
+  }
+  const rates = params.ratesMilli
+  const expected = params.profile === 'off' ? [0, 0] : params.profile === 'strict' ? [1, 1] : [2, MAX_RUNGS]
+  if (rates.length < expected[0]! || rates.length > expected[1]!) {
+    bad('rates', `must list ${expected[0] === expected[1] ? `exactly ${expected[0]}` : `${expected[0]} to ${expected[1]}`} rates for profile ${params.profile}, got ${rates.length}`)
+  }
+  rates.forEach((rate, i) => {
+    if (!Number.isInteger(rate) || rate < 1 || rate > MAX_RATE_MILLI) bad('rates', `must be multiples of 0.001 between 0.001 and ${MAX_RATE_MILLI / MILLI} cells per round`)
+    if (i > 0 && rate <= rates[i - 1]!) bad('rates', 'must be in ascending order without repeats')
+  })
+  if (!Number.isInteger(params.slotMs) || params.slotMs < roundMs || params.slotMs % roundMs !== 0 || params.slotMs > 3_600_000) {
+    bad('slotMs', `must be a multiple of the round length (${roundMs} ms) up to one hour, got ${params.slotMs}`)
+  }
+  if (!Number.isInteger(params.circuits) || params.circuits < 1 || params.circuits > 16) bad('circuits', `must be 1 to 16, got ${params.circuits}`)
+  if (!Number.isInteger(params.circuitSlots) || params.circuitSlots < 1 || params.circuitSlots % params.circuits !== 0) {
+    bad('circuitSlots', `must be a positive multiple of circuits (${params.circuits}), got ${params.circuitSlots}`)
+  }
+  if (!Number.isInteger(params.kMin) || params.kMin < 1 || params.kMin > 1024) bad('kMin', `must be 1 to 1024, got ${params.kMin}`)
+  if (!Number.isInteger(params.createHoldRounds) || params.createHoldRounds < 0 || params.createHoldRounds > 100_000) bad('createHoldRounds', `must be 0 to 100000, got ${params.createHoldRounds}`)
+  if (!Number.isInteger(params.loopsPerSlot) || params.loopsPerSlot < 0 || params.loopsPerSlot > 10_000) bad('loopsPerSlot', `must be 0 to 10000, got ${params.loopsPerSlot}`)
+  if (!Number.isInteger(params.loopJitterRounds) || params.loopJitterRounds < 0 || params.loopJitterRounds > 1000) bad('loopJitterRounds', `must be 0 to 1000, got ${params.loopJitterRounds}`)
+}
+
+/** Round n at Unix time `unixMs` (rounds counted from the Unix epoch). */
+export function roundAt (unixMs: number, roundMs: number): number {
+  return Math.floor(unixMs / roundMs)
+}
+
+/** Slot s at Unix time `unixMs`. */
+export function slotAt (unixMs: number, slotMs: number): number {
+  return Math.floor(unixMs / slotMs)
+}
+
+/**
+ * Cells a circuit at `rateMilli` carries in round `round`: floor((n+1)·r) − floor(n·r), so
+ * that any stretch of m rounds carries m·r cells give or take one, evenly spread, and every
+ * party computes the same count for the same round. Integer arithmetic: exact up to rounds
+ * of 2^53 / MAX_RATE_MILLI (far beyond any clock).
+ */
+export function cellsInRound (rateMilli: number, round: number): number {
+  return Math.floor((round + 1) * rateMilli / MILLI) - Math.floor(round * rateMilli / MILLI)
+}
+
+/** Whether slot `slot` starts a new circuit (one every circuitSlots / circuits slots). */
+export function isCreationSlot (params: ShapingParams, slot: number): boolean {
+  return slot % (params.circuitSlots / params.circuits) === 0
+}
+
+// --- the control byte of a forward layer (PROTOCOL.md §6.1) ----------------------------
+
+const RUNG_REQUEST_FLAG = 0x80
+const RUNG_MASK = 0x0f
+
+/** The control byte asking every hop for `rung` from the next slot. */
+export function encodeRungRequest (rung: number): number {
+  if (!Number.isInteger(rung) || rung < 0 || rung >= MAX_RUNGS) throw new RangeError(`a rung is 0 to ${MAX_RUNGS - 1}, got ${rung}`)
+  return RUNG_REQUEST_FLAG | rung
+}
+
+/**
+ * The rung a control byte asks for, or −1 when it asks for none (0, as version-1 clients send,
+ * or any value without the flag, which a hop ignores). A rung beyond the cascade's ladder is
+ * the hop's to ignore.
+ */
+export function decodeRungRequest (control: number): number {
+  return (control & RUNG_REQUEST_FLAG) !== 0 && (control & 0x70) === 0 ? control & RUNG_MASK : -1
+}
+
+/**
+ * An upper bound on a LOOP's round trip, in rounds, for a cascade of `hops` hops at the
+ * lowest rate: the client's own round, one round per hop each way, a wait for a scheduled
+ * slot at every hop backward (and at the client forward), the exit's jitter, and — for the
+ * LOOP sent with a CREATE — the CREATE hold. An honest cascade never exceeds it, so a client
+ * can raise an alarm beyond it (R8) without false alarms.
+ */
+export function loopDeadlineRounds (params: ShapingParams, hops: number, withCreate: boolean): number {
+  const slowest = params.ratesMilli.length === 0 ? MILLI : params.ratesMilli[0]!
+  const slotWait = Math.ceil(MILLI / slowest)
+  return 2 + 2 * hops + (hops + 1) * slotWait + params.loopJitterRounds + (withCreate ? params.createHoldRounds * hops : 0)
+}
