@@ -27,6 +27,8 @@ export const KeysErrorCode = {
   TAG_LOG_FULL: 'KEYS_TAG_LOG_FULL',
   /** A write or sync of the tag log failed: the round's output must not leave. */
   TAG_LOG_FAILED: 'KEYS_TAG_LOG_FAILED',
+  /** Another live process holds the key dir's lock (dir-lock.ts). */
+  DIR_LOCKED: 'KEYS_DIR_LOCKED',
   /** An object used after `close()`. */
   CLOSED: 'KEYS_CLOSED',
 } as const

@@ -24,7 +24,9 @@ import { memzero, randomBytes, type KeyPair } from '../../crypto/index.js'
 import type { Logger } from '../logger.js'
 import { EpochClock, type Clock, type EpochSchedule } from './epoch.js'
 import { KeysError, KeysErrorCode } from './errors.js'
+import { lockKeyDir, type KeyDirLock } from './dir-lock.js'
 import { EpochKeyring } from './keyring.js'
+import { ensurePrivateDir } from './private-files.js'
 import { onionKeyPair, ratchetSeed, SEED_BYTES } from './ratchet.js'
 import type { TagLog } from './tag-log.js'
 
@@ -86,11 +88,19 @@ const MAX_TIMER_MS = 2 ** 31 - 1
 /** Open the node's key history in `dir` (created if new) and keep it in step with the clock. */
 export async function openDurableOnionKeys (options: DurableOnionKeyOptions): Promise<OnionKeySource> {
   const clock = epochClockOf(options)
-  const keyring = await EpochKeyring.open({ dir: options.dir, clock, capacity: options.capacity })
+  await ensurePrivateDir(options.dir)
+  const lock = await lockKeyDir(options.dir)
+  let keyring: EpochKeyring
+  try {
+    keyring = await EpochKeyring.open({ dir: options.dir, clock, capacity: options.capacity })
+  } catch (err) {
+    await lock.release()
+    throw err
+  }
   if (keyring.discarded.length > 0) {
     options.logger?.warn('keys.discarded', { epochs: keyring.discarded, reason: 'tag log incomplete (the node did not stop cleanly)' })
   }
-  const source = new DurableOnionKeys(clock, keyring, options.capacity, options.logger)
+  const source = new DurableOnionKeys(clock, keyring, lock, options.capacity, options.logger)
   source.start()
   return source
 }
@@ -219,10 +229,12 @@ class DurableOnionKeys extends TimedKeySource {
   readonly capacity: number
   readonly discarded: readonly number[]
   private readonly keyring: EpochKeyring
+  private readonly lock: KeyDirLock
 
-  constructor (clock: EpochClock, keyring: EpochKeyring, capacity: number, logger: Logger | undefined) {
+  constructor (clock: EpochClock, keyring: EpochKeyring, lock: KeyDirLock, capacity: number, logger: Logger | undefined) {
     super(clock, logger)
     this.keyring = keyring
+    this.lock = lock
     this.capacity = capacity
     this.discarded = keyring.discarded
     this.open = keyring.active()
@@ -247,7 +259,11 @@ class DurableOnionKeys extends TimedKeySource {
   }
 
   protected async shutdown (): Promise<void> {
-    await this.keyring.close()
+    try {
+      await this.keyring.close()
+    } finally {
+      await this.lock.release()
+    }
   }
 }
 

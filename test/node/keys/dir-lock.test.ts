@@ -1,0 +1,88 @@
+/**
+ * One process per key dir: a second opener is refused while the first lives, a lock left by
+ * a dead process is taken over, and closing the keys releases the dir.
+ */
+import t, { type Test } from 'tap'
+import { spawn } from 'node:child_process'
+import { existsSync } from 'node:fs'
+import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
+import { cryptoReady } from '../../../src/crypto/index.js'
+import { lockKeyDir, LOCK_FILE } from '../../../src/node/keys/dir-lock.js'
+import { epochSchedule } from '../../../src/node/keys/epoch.js'
+import { openDurableOnionKeys } from '../../../src/node/keys/onion-key-source.js'
+
+await cryptoReady()
+
+async function tempDir (t: Test): Promise<string> {
+  const dir = await mkdtemp(join(tmpdir(), 'mixgate-lock-'))
+  t.teardown(() => rm(dir, { recursive: true, force: true }))
+  return dir
+}
+
+/** A process that is alive until the test ends it. */
+function liveProcess (t: Test): number {
+  const child = spawn(process.execPath, ['-e', 'setTimeout(() => {}, 60000)'], { stdio: 'ignore' })
+  t.teardown(() => { child.kill('SIGKILL') })
+  return child.pid!
+}
+
+/** The PID of a process that has exited. */
+async function deadPid (): Promise<number> {
+  const child = spawn(process.execPath, ['-e', ''], { stdio: 'ignore' })
+  await new Promise((resolve) => child.once('exit', resolve))
+  return child.pid!
+}
+
+t.test('the lock file names this process and goes on release', async (t) => {
+  const dir = await tempDir(t)
+  const lock = await lockKeyDir(dir)
+  t.equal(await readFile(join(dir, LOCK_FILE), 'utf8'), `${process.pid}\n`)
+  await lock.release()
+  t.notOk(existsSync(join(dir, LOCK_FILE)))
+  await lock.release()
+  t.pass('a second release is harmless')
+})
+
+t.test('a second lock in the same process is refused', async (t) => {
+  const dir = await tempDir(t)
+  const lock = await lockKeyDir(dir)
+  t.teardown(() => lock.release())
+  await t.rejects(lockKeyDir(dir), { code: 'KEYS_DIR_LOCKED', message: /already open in this process/ })
+})
+
+t.test('a lock held by a live process is refused, naming its PID', async (t) => {
+  const dir = await tempDir(t)
+  const pid = liveProcess(t)
+  await writeFile(join(dir, LOCK_FILE), `${pid}\n`)
+  await t.rejects(lockKeyDir(dir), { code: 'KEYS_DIR_LOCKED', message: new RegExp(`in use by process ${pid}`) })
+  t.equal(await readFile(join(dir, LOCK_FILE), 'utf8'), `${pid}\n`, 'the holder keeps its lock')
+})
+
+t.test('a lock left by a dead process (kill -9, crash) is taken over', async (t) => {
+  const dir = await tempDir(t)
+  await writeFile(join(dir, LOCK_FILE), `${await deadPid()}\n`)
+  const lock = await lockKeyDir(dir)
+  t.equal(await readFile(join(dir, LOCK_FILE), 'utf8'), `${process.pid}\n`)
+  await lock.release()
+})
+
+t.test('a garbled lock file is taken over', async (t) => {
+  const dir = await tempDir(t)
+  await writeFile(join(dir, LOCK_FILE), 'not a pid')
+  const lock = await lockKeyDir(dir)
+  await lock.release()
+  t.pass()
+})
+
+t.test('durable onion keys hold the lock until closed', async (t) => {
+  const dir = join(await tempDir(t), 'keys')
+  const schedule = epochSchedule({ epochS: 3600 })
+  const first = await openDurableOnionKeys({ dir, schedule, capacity: 64 })
+  await t.rejects(openDurableOnionKeys({ dir, schedule, capacity: 64 }), { code: 'KEYS_DIR_LOCKED' })
+  await first.close()
+  const second = await openDurableOnionKeys({ dir, schedule, capacity: 64 })
+  t.equal(second.discarded.length, 0, 'the first closed cleanly: nothing discarded')
+  await second.close()
+})
