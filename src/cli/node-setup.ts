@@ -57,6 +57,8 @@ export interface HopSetup {
   /** The cascade's validity has ended (the hop still runs with it; clients need a fresh one). */
   readonly staleCascade: boolean
   readonly admin?: HostPort
+  /** Where it serves its signed descriptors to other hosts (publish-server.ts). */
+  readonly publish?: HostPort
   /** Entry only: admin URLs of hops 2…n, in hop order. */
   readonly peers?: readonly string[]
 }
@@ -125,6 +127,7 @@ export async function setUpNode (config: RoleConfig, configFile: string): Promis
       verified,
       staleCascade: stale,
       ...(config.admin === undefined ? {} : { admin: config.admin }),
+      ...(config.publish === undefined ? {} : { publish: config.publish }),
       ...(config.role === 'mix' && config.peers !== undefined ? { peers: config.peers } : {}),
     }
     const common = {

@@ -23,6 +23,7 @@ import type { Logger } from '../node/logger.js'
 import { entryCascadeProvider } from './entry-cascade.js'
 import { describeHop } from './node-descriptor.js'
 import type { HopSetup, NodeSetup } from './node-setup.js'
+import { startPublishServer, type PublishServer } from '../directory/publish-server.js'
 
 export interface StartedNode {
   readonly role: NodeSetup['role']
@@ -51,14 +52,14 @@ export async function startNode (setup: NodeSetup, logger: Logger): Promise<Star
       const where = options.listen ?? options.cascade.hops[options.position - 1]!.address
       return withOnionKeys(hop, options.position, logger, async (onionKeys) => {
         const mix = await listening(where, 'links', () => runMix({ ...options, onionKeys, logger }))
-        const admin = await startAdmin(hop, logger, (a) => startNodeAdmin({ ...a, role: 'mix', node: mix.node, position: options.position, listener: mix.listener }), onionKeys, () => mix.stop())
-        logger.info('node.started', { role: 'mix', position: options.position, hops: options.cascade.hops.length, listen: formatHostPort(where), ...adminField(admin) })
+        const { admin, publish } = await startServers(hop, logger, (a) => startNodeAdmin({ ...a, role: 'mix', node: mix.node, position: options.position, listener: mix.listener }), onionKeys, () => mix.stop())
+        logger.info('node.started', { role: 'mix', position: options.position, hops: options.cascade.hops.length, listen: formatHostPort(where), ...adminField(admin), ...publishField(publish) })
         return {
           role: 'mix',
           listening: formatHostPort(where),
           ...(admin === undefined ? {} : { adminUrl: admin.url }),
           successorUp: () => mix.node.successorUp,
-          stop: stopper(hop, onionKeys, admin, () => mix.stop()),
+          stop: stopper(hop, onionKeys, [admin, publish], () => mix.stop()),
         }
       })
     }
@@ -68,14 +69,14 @@ export async function startNode (setup: NodeSetup, logger: Logger): Promise<Star
       const where = options.listen ?? options.cascade.hops[position - 1]!.address
       return withOnionKeys(hop, position, logger, async (onionKeys) => {
         const exit = await listening(where, 'links', () => runExit({ ...options, onionKeys, logger }))
-        const admin = await startAdmin(hop, logger, (a) => startNodeAdmin({ ...a, role: 'exit', node: exit.node, position, listener: exit.listener }), onionKeys, () => exit.stop())
-        logger.info('node.started', { role: 'exit', hops: position, listen: formatHostPort(where), policyRules: options.exitPolicy.length, ...adminField(admin) })
+        const { admin, publish } = await startServers(hop, logger, (a) => startNodeAdmin({ ...a, role: 'exit', node: exit.node, position, listener: exit.listener }), onionKeys, () => exit.stop())
+        logger.info('node.started', { role: 'exit', hops: position, listen: formatHostPort(where), policyRules: options.exitPolicy.length, ...adminField(admin), ...publishField(publish) })
         return {
           role: 'exit',
           listening: formatHostPort(where),
           ...(admin === undefined ? {} : { adminUrl: admin.url }),
           setExitPolicy: (rules) => exit.setExitPolicy(rules),
-          stop: stopper(hop, onionKeys, admin, () => exit.stop()),
+          stop: stopper(hop, onionKeys, [admin, publish], () => exit.stop()),
         }
       })
     }
@@ -146,13 +147,16 @@ function checkNamed (hop: HopSetup, position: number, onionKeys: OnionKeySource,
   }
 }
 
-/** Start the hop's admin server if it has an address; on failure stop the node and rethrow. */
-async function startAdmin (
+/**
+ * Start the hop's admin server and its publish server, each if it has an address; both serve
+ * the same descriptors. On failure stop what started, and the node, and rethrow.
+ */
+async function startServers (
   hop: HopSetup, logger: Logger,
-  start: (common: { address: HostPort, logger: Logger, epoch: () => number, descriptor: () => object | undefined, cascade?: () => Promise<string | undefined> }) => Promise<NodeAdmin>,
+  startAdmin: (common: { address: HostPort, logger: Logger, epoch: () => number, descriptor: () => object | undefined, cascade?: () => Promise<string | undefined> }) => Promise<NodeAdmin>,
   onionKeys: OnionKeySource, stopNode: () => Promise<void>,
-): Promise<NodeAdmin | undefined> {
-  if (hop.admin === undefined) return undefined
+): Promise<{ admin: NodeAdmin | undefined, publish: PublishServer | undefined }> {
+  if (hop.admin === undefined && hop.publish === undefined) return { admin: undefined, publish: undefined }
   const descriptor = (): ReturnType<typeof describeHop> | undefined => {
     const keys = onionKeys.publicKeys()
     return keys.length === 0 ? undefined : describeHop(hop.described, hop.keys.identity, hop.keys.link.publicKey, keys, Date.now() / 1000)
@@ -160,30 +164,42 @@ async function startAdmin (
   const cascade = hop.peers === undefined
     ? undefined
     : entryCascadeProvider({ own: descriptor, peers: hop.peers, pins: hop.verified.nodes.map((n) => n.identityKey), schedule: hop.schedule, logger: logger.child('admin') })
+  let admin: NodeAdmin | undefined
   try {
-    return await start({
-      address: hop.admin,
-      logger: logger.child('admin'),
-      epoch: () => onionKeys.currentEpoch(),
-      descriptor,
-      ...(cascade === undefined ? {} : { cascade }),
-    })
+    if (hop.admin !== undefined) {
+      admin = await startAdmin({
+        address: hop.admin,
+        logger: logger.child('admin'),
+        epoch: () => onionKeys.currentEpoch(),
+        descriptor,
+        ...(cascade === undefined ? {} : { cascade }),
+      })
+    }
+    const publish = hop.publish === undefined
+      ? undefined
+      : await startPublishServer({ address: hop.publish, descriptor, ...(cascade === undefined ? {} : { cascade }), logger: logger.child('publish') })
+    return { admin, publish }
   } catch (err) {
+    await admin?.close().catch(() => {})
     await stopNode().catch(() => {})
     throw err
   }
 }
 
-function stopper (hop: HopSetup, onionKeys: OnionKeySource, admin: NodeAdmin | undefined, stopNode: () => Promise<void>): () => Promise<void> {
+function stopper (hop: HopSetup, onionKeys: OnionKeySource, servers: ReadonlyArray<{ close (): Promise<void> } | undefined>, stopNode: () => Promise<void>): () => Promise<void> {
   return async () => {
     try {
-      await admin?.close()
+      for (const server of servers) await server?.close()
       await stopNode()
     } finally {
       await onionKeys.close()
       wipeIdentity(hop.keys)
     }
   }
+}
+
+function publishField (publish: PublishServer | undefined): { publish?: string } {
+  return publish === undefined ? {} : { publish: formatHostPort(publish.address) }
 }
 
 function adminField (admin: NodeAdmin | undefined): { admin?: string } {

@@ -71,10 +71,11 @@ export const hopFields = {
   genesis: int({ min: 0, default: DEFAULT_PARAMS.genesis }),
   shaping: shapingField(DEFAULT_SHAPING_PROFILE),
   admin: adminSpec,
+  publish: hostPort({ allowZeroPort: true }),
   replayCapacity: replayCapacitySpec,
   circuitIdleS: circuitIdleSSpec,
   log: logSpec,
 }
 
 /** Hop fields that may be left out. */
-export const HOP_OPTIONAL = ['listen', 'cascade', 'admin', 'replayCapacity', 'circuitIdleS'] as const
+export const HOP_OPTIONAL = ['listen', 'cascade', 'admin', 'publish', 'replayCapacity', 'circuitIdleS'] as const
