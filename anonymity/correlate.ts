@@ -11,8 +11,9 @@
  *
  * Shaping makes every client's series the same constant; a constant series has no
  * correlation with anything (score 0), every pair ties, and the attack is left guessing.
- * Ties are broken by a seeded shuffle, never by input order: an attack whose guesses follow
- * the order clients and flows were listed in would "find" whatever order the harness used.
+ * Ties are broken by a seeded shuffle (and, flow by flow, a seeded draw among the tied
+ * clients), never by input order: an attack whose guesses follow the order clients and flows
+ * were listed in would "find" whatever order the harness used.
  */
 import { bestAssignment } from './assignment.js'
 
@@ -52,11 +53,16 @@ export function pearson (a: Float64Array, b: Float64Array, lag = 0): number {
   return cov / Math.sqrt(va * vb)
 }
 
-/** score[c][f]: the best correlation of client c with flow f over lags 0..maxLag slots. */
-export function scoreMatrix (clients: readonly Float64Array[], flows: readonly Float64Array[], maxLag = 2): number[][] {
+/**
+ * score[c][f]: the best correlation of client c with flow f over lags minLag..maxLag slots. A
+ * positive lag has the flow after the client (what the client sends reaches the exit later);
+ * a negative one has the flow first (what a host sends reaches the client later).
+ */
+export function scoreMatrix (clients: readonly Float64Array[], flows: readonly Float64Array[], maxLag = 2, minLag = 0): number[][] {
+  if (!Number.isInteger(minLag) || !Number.isInteger(maxLag) || minLag > maxLag) throw new RangeError('lags must be integers with minLag <= maxLag')
   return clients.map((client) => flows.map((flow) => {
     let best = 0
-    for (let lag = 0; lag <= maxLag; lag++) best = Math.max(best, pearson(client, flow, lag))
+    for (let lag = minLag; lag <= maxLag; lag++) best = Math.max(best, lag >= 0 ? pearson(client, flow, lag) : pearson(flow, client, -lag))
     return best
   }))
 }
@@ -68,9 +74,10 @@ export interface Linking {
 
 /**
  * Link flows to clients. With `oneToOne` (needs as many flows as clients) the best global
- * matching; otherwise each flow's best client. Ties fall to a shuffle seeded by `seed`.
+ * matching; otherwise each flow's best client, where clients within `tieMargin` (default 0)
+ * of the best count as tied. Ties fall to a shuffle and draws seeded by `seed`.
  */
-export function linkFlows (score: readonly (readonly number[])[], options: { oneToOne: boolean, seed: number }): Linking {
+export function linkFlows (score: readonly (readonly number[])[], options: { oneToOne: boolean, seed: number, tieMargin?: number }): Linking {
   const clients = score.length
   const flows = clients === 0 ? 0 : score[0]!.length
   const random = mulberry32(options.seed)
@@ -83,9 +90,20 @@ export function linkFlows (score: readonly (readonly number[])[], options: { one
     if (flows !== clients) throw new RangeError(`one-to-one linking needs as many flows as clients, got ${flows} and ${clients}`)
     bestAssignment(permuted).forEach((f, c) => { clientOfFlow[flowOrder[f]!] = clientOrder[c]! })
   } else {
+    // Each flow breaks its own ties: one shared order would hand every tied flow to the
+    // same client, so the accuracy on shaped traffic would swing with that client's share
+    // of flows instead of being a fair 1/k guess per flow. Scores within `tieMargin` of the
+    // best tie too: a difference that small is timing noise, not evidence, and noise shared
+    // by overlapping flows would otherwise send them all to one client together.
+    const margin = options.tieMargin ?? 0
+    if (!(margin >= 0)) throw new RangeError('tieMargin must be >= 0')
     for (let f = 0; f < flows; f++) {
-      let best = -Infinity; let who = -1
-      for (let c = 0; c < clients; c++) if (permuted[c]![f]! > best) { best = permuted[c]![f]!; who = c }
+      let best = -Infinity
+      for (let c = 0; c < clients; c++) best = Math.max(best, permuted[c]![f]!)
+      let who = -1; let tied = 0
+      for (let c = 0; c < clients; c++) {
+        if (permuted[c]![f]! >= best - margin && random() * ++tied < 1) who = c
+      }
       clientOfFlow[flowOrder[f]!] = clientOrder[who]!
     }
   }

@@ -96,6 +96,9 @@ export async function setUpNode (config: RoleConfig, configFile: string): Promis
         auth: { none: config.auth.includes('none'), userPass: config.auth.includes('userpass') },
         safeSocks: config.safeSocks,
         streamTimeoutMs: config.streamTimeoutMs,
+        alarmLimit: config.alarmLimit,
+        // The entry's admin port (cascadeUrl's origin) reports the anonymity set for status.
+        ...(config.cascadeUrl === undefined ? {} : { entryAdmin: new URL(config.cascadeUrl).origin }),
       },
       openCascade: (logger) => SignedCascadeSource.open({ file: path, ...(config.cascadeUrl === undefined ? {} : { url: config.cascadeUrl }), logger }),
       ...(config.admin === undefined ? {} : { admin: config.admin }),

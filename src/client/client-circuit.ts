@@ -5,6 +5,7 @@
 import type { BackwardOpener, ForwardSealer } from '../protocol/relay-layers.js'
 import type { CircuitStreams } from '../endpoint/circuit-streams.js'
 import { MAX_STREAM_ID } from '../protocol/relay-payload.js'
+import type { ShapedState } from './shaping/shaper.js'
 
 export class ClientCircuit {
   readonly id: number
@@ -19,6 +20,8 @@ export class ClientCircuit {
   /** Set on an integrity failure or silence: no new streams; alarm raised; streams fail later. */
   suspect = false
   ended = false
+  /** Its place in the schedule, under a shaping profile (strict, elastic). */
+  shaped: ShapedState | undefined = undefined
   private nextStream = 1
 
   constructor (id: number, isolationKey: string, sealer: ForwardSealer, opener: BackwardOpener, now: number, epoch = -1) {

@@ -19,8 +19,15 @@
  * circuit unusable for new streams, and fails its app streams after a timeout. The client
  * sends no DESTROY and rebuilds nothing because of it. Only a whole entry link failing ends
  * every circuit at once.
+ *
+ * Under a shaping profile (`strict`, `elastic`: the cascade's `shaping`), the Shaper owns
+ * the schedule (shaping/shaper.ts): K circuits built in creation slots, a fixed number of
+ * cells per round, real cells queued until their slot, LOOPs and their alarms. Streams then
+ * go to a circuit bound to their isolation key while it takes streams, else to an unbound
+ * one, else wait for the next circuit; after `alarmLimit` loop alarms the client fails
+ * closed (new streams are refused, cover goes on). With `off` nothing of this runs.
  */
-import { CellCommand, cellCircuitId, cellCommand, encodeCell, encodeDestroy, DestroyReason, randomCircuitId } from '../protocol/cell.js'
+import { CellCommand, cellCircuitId, cellCommand, encodeDestroy, DestroyReason, randomCircuitId } from '../protocol/cell.js'
 import { encodeBegin } from '../protocol/begin.js'
 import { EndReason, socksReplyForEnd } from '../protocol/end-reason.js'
 import { ProtocolError } from '../protocol/errors.js'
@@ -35,6 +42,11 @@ import type { Logger } from '../node/logger.js'
 import { equal } from '../crypto/index.js'
 import { cascadeEpochAt, onionKeysFor, type Cascade, type CascadeSource } from '../directory/cascade.js'
 import { ClientCircuit } from './client-circuit.js'
+import { Shaper, createCell, type BuiltCircuit } from './shaping/shaper.js'
+import type { WallTimers } from './shaping/wall-round-clock.js'
+import { cascadeSchedule } from '../directory/cascade.js'
+import { epochEndS } from '../node/keys/epoch.js'
+import { roundAt } from '../protocol/shaping.js'
 import { Rep, SocksFront, type ConnectRequest, type PendingConnect } from './socks/index.js'
 
 export interface ClientOptions {
@@ -53,6 +65,45 @@ export interface ClientOptions {
   readonly maxCircuits?: number
   /** Send a DROP on a circuit with open streams after this long without cells, so hops keep it. */
   readonly keepaliveMs?: number
+  /** Shaped profiles: loop alarms before failing closed (default 3). */
+  readonly alarmLimit?: number
+  /** Shaped profiles: slack on every loop deadline for this process's timers (ms). */
+  readonly loopMarginMs?: number
+  /** Shaped profiles: the round clock's time and timers (tests). */
+  readonly shapingTimers?: WallTimers
+  /** Test only: sees the cells of every write to the entry link (before link encryption). */
+  readonly observeWrites?: (cells: readonly Uint8Array[], round: number) => void
+}
+
+/** What the entry mix's admin port says about the anonymity set (fetched by run-client). */
+export interface EntryReport {
+  /** CREATEs per creation slot at the entry, all clients: the median bucket's lower bound (1, 2, 4, 8 …). */
+  readonly createsPerSlot: number
+  /** Client links open at the entry. */
+  readonly clients: number
+}
+
+/** The shaping figures of `mixgate status` and /metrics: aggregate and coarse (R19, R21). */
+export interface ClientShapingStatus {
+  readonly profile: string
+  /** Circuits at each rung of the ladder now (strict: one rung). */
+  readonly rungs: readonly number[]
+  readonly loopsSent: number
+  readonly loopsReturned: number
+  readonly loopsLost: number
+  readonly loopsLate: number
+  readonly loopAlarms: number
+  readonly failedClosed: boolean
+  /** Loop RTT percentiles (ms, rounded up to whole rounds; NaN before any echo). */
+  readonly rttMs: { readonly p50: number, readonly p90: number, readonly p99: number }
+  /** The deadline an honest cascade meets (ms). */
+  readonly rttExpectedMs: number
+  readonly coverBytesOut: number
+  readonly coverBytesIn: number
+  /** Slots in which this client started circuits. */
+  readonly creationSlots: number
+  /** The entry's report, or undefined when its admin port cannot be reached from here. */
+  readonly entry: EntryReport | undefined
 }
 
 /** Aggregate counters only (R19). */
@@ -77,6 +128,14 @@ export class ClientStats {
   streamsNoKeys = 0
   /** The epoch whose keys built the last circuit (-1 before the first). */
   lastCircuitEpoch = -1
+}
+
+/** A stream waiting for a circuit that takes it (shaped profiles). */
+interface StreamAwaitingCircuit {
+  readonly request: ConnectRequest
+  readonly pending: PendingConnect
+  readonly key: string
+  readonly timer: NodeJS.Timeout
 }
 
 interface WaitingStream {
@@ -108,6 +167,10 @@ export class ClientNode {
   private readonly dirtinessMs: number
   private readonly maxCircuits: number
   private readonly keepaliveMs: number
+  private readonly shaper: Shaper | undefined
+  private readonly roundMs: number
+  private readonly awaitingCircuit: StreamAwaitingCircuit[] = []
+  private entryReport: EntryReport | undefined
 
   constructor (options: ClientOptions) {
     this.options = options
@@ -121,6 +184,27 @@ export class ClientNode {
     this.dirtinessMs = options.circuitDirtinessMs ?? 10 * 60_000
     this.maxCircuits = options.maxCircuits ?? 64
     this.keepaliveMs = options.keepaliveMs ?? 60_000
+    this.roundMs = first.roundMs
+    if (first.shaping.profile !== 'off') {
+      this.shaper = new Shaper({
+        geometry: this.geometry,
+        logger: this.logger,
+        entryUp: () => this.entry !== null,
+        buildCircuit: () => this.buildShapedCircuit(),
+        writeCells: (cells, round) => this.writeCells(cells, round),
+        retireCircuit: (circuit) => this.endCircuit(circuit, false),
+        circuitsReady: () => this.placeAwaiting(),
+        loopAlarm: (circuit, kind) => this.loopAlarm(circuit, kind),
+        failClosed: () => this.logger.error('loop.fail_closed', { alarms: this.shaper?.monitor.alarms ?? 0, reason: 'loop alarms reached the limit: new streams are refused, cover continues; check the cascade and restart the client' }),
+      }, {
+        params: first.shaping,
+        roundMs: first.roundMs,
+        hops: first.hops.length,
+        alarmLimit: options.alarmLimit ?? 3,
+        ...(options.loopMarginMs === undefined ? {} : { loopMarginMs: options.loopMarginMs }),
+        ...(options.shapingTimers === undefined ? {} : { timers: options.shapingTimers }),
+      })
+    }
     this.front = new SocksFront({
       host: options.socks.host,
       port: options.socks.port,
@@ -147,6 +231,40 @@ export class ClientNode {
 
   get socksCounters (): ReturnType<SocksFront['counters']> { return this.front.counters() }
 
+  /** Whether loop alarms made this client refuse new streams. */
+  get failedClosed (): boolean { return this.shaper?.monitor.failedClosed ?? false }
+
+  /** The schedule's state, for tests and metrics (undefined with profile `off`). */
+  get shaperState (): Shaper | undefined { return this.shaper }
+
+  /** Record what the entry's admin port said (run-client polls it); undefined: unreachable. */
+  setEntryReport (report: EntryReport | undefined): void { this.entryReport = report }
+
+  /** Shaping figures for status and metrics. */
+  get shaping (): ClientShapingStatus {
+    const shaper = this.shaper
+    const roundMs = this.roundMs
+    const coarse = (ms: number): number => Number.isNaN(ms) ? ms : Math.ceil(ms / roundMs) * roundMs
+    const cell = this.geometry.cellSize
+    const monitor = shaper?.monitor
+    return {
+      profile: shaper?.params.profile ?? 'off',
+      rungs: shaper?.rungCounts() ?? [],
+      loopsSent: monitor?.sent ?? 0,
+      loopsReturned: monitor?.returned ?? 0,
+      loopsLost: monitor?.lost ?? 0,
+      loopsLate: monitor?.late ?? 0,
+      loopAlarms: monitor?.alarms ?? 0,
+      failedClosed: monitor?.failedClosed ?? false,
+      rttMs: { p50: coarse(monitor?.rttQuantile(0.5) ?? NaN), p90: coarse(monitor?.rttQuantile(0.9) ?? NaN), p99: coarse(monitor?.rttQuantile(0.99) ?? NaN) },
+      rttExpectedMs: monitor?.deadline(false) ?? NaN,
+      coverBytesOut: (shaper?.counters.coverCellsOut ?? this.stats.coverOut) * cell,
+      coverBytesIn: (shaper?.counters.coverCellsIn ?? this.stats.padsIn) * cell,
+      creationSlots: shaper?.counters.creationSlots ?? 0,
+      entry: this.entryReport,
+    }
+  }
+
   /** Listen for apps and connect to the entry; resolves with the SOCKS address. */
   async start (): Promise<{ host: string, port: number }> {
     this.running = true
@@ -154,6 +272,7 @@ export class ClientNode {
     this.dial()
     this.sweepTimer = setInterval(() => this.sweep(), 5000)
     this.sweepTimer.unref()
+    this.shaper?.start()
     return address
   }
 
@@ -161,6 +280,11 @@ export class ClientNode {
     this.running = false
     if (this.redialTimer !== undefined) clearTimeout(this.redialTimer)
     if (this.sweepTimer !== undefined) clearInterval(this.sweepTimer)
+    this.shaper?.stop()
+    for (const waiting of this.awaitingCircuit.splice(0)) {
+      clearTimeout(waiting.timer)
+      waiting.pending.reject(Rep.GENERAL_FAILURE)
+    }
     await this.front.close()
     this.endAll()
     this.entry?.close()
@@ -210,6 +334,7 @@ export class ClientNode {
     this.stats.entryFailures++
     this.logger.warn('entry.lost', { reason, circuits: this.circuits.size })
     this.endAll()
+    this.shaper?.linkLost()
     this.scheduleRedial()
   }
 
@@ -228,7 +353,14 @@ export class ClientNode {
       pending.reject(Rep.GENERAL_FAILURE)
       return
     }
-    const key = isolationKey(request)
+    // Shaped, a client has exactly K circuits: isolating by destination too would leave a
+    // page's third-party hosts waiting for a creation slot, so only credentials isolate
+    // (Tor's IsolateSOCKSAuth; a browser gives each site its own, as Tor Browser does).
+    const key = this.shaper === undefined ? isolationKey(request) : credentialsKey(request)
+    if (this.shaper !== undefined) {
+      this.connectShaped(request, pending, key)
+      return
+    }
     const circuit = this.circuitFor(key)
     if (circuit === 'no-keys') {
       if (!refreshed && this.cascade.refresh !== undefined) {
@@ -250,6 +382,50 @@ export class ClientNode {
       pending.reject(Rep.GENERAL_FAILURE)
       return
     }
+    this.openStream(circuit, request, pending)
+  }
+
+  /**
+   * Shaped profiles: refuse when failed closed; else a circuit the schedule has for this key,
+   * or wait for one (the next circuit is built in the next creation slot), up to the stream
+   * timeout.
+   */
+  private connectShaped (request: ConnectRequest, pending: PendingConnect, key: string): void {
+    if (this.failedClosed) {
+      this.stats.streamsRefused++
+      pending.reject(Rep.GENERAL_FAILURE)
+      return
+    }
+    const circuit = this.shaper!.place(key)
+    if (circuit !== null) {
+      this.openStream(circuit, request, pending)
+      return
+    }
+    const timer = setTimeout(() => {
+      const i = this.awaitingCircuit.findIndex((w) => w.pending === pending)
+      if (i < 0) return
+      this.awaitingCircuit.splice(i, 1)
+      this.stats.streamsTimedOut++
+      pending.reject(Rep.TTL_EXPIRED)
+    }, this.streamTimeoutMs)
+    timer.unref()
+    this.awaitingCircuit.push({ request, pending, key, timer })
+  }
+
+  /** New circuits: place the streams that waited for one, in order. */
+  private placeAwaiting (): void {
+    for (const waiting of [...this.awaitingCircuit]) {
+      if (this.failedClosed || this.entry === null) break
+      const circuit = this.shaper!.place(waiting.key)
+      if (circuit === null) continue
+      this.awaitingCircuit.splice(this.awaitingCircuit.indexOf(waiting), 1)
+      clearTimeout(waiting.timer)
+      this.openStream(circuit, waiting.request, waiting.pending)
+    }
+  }
+
+  /** Open a stream on `circuit`: its BEGIN carries what optimistic data fits. */
+  private openStream (circuit: ClientCircuit, request: ConnectRequest, pending: PendingConnect): void {
     const streamId = circuit.allocateStreamId()
     if (streamId === 0) {
       this.stats.streamsRefused++
@@ -323,6 +499,25 @@ export class ClientNode {
   }
 
   private buildCircuit (key: string): ClientCircuit | 'no-keys' {
+    const built = this.makeCircuit(key)
+    if (built === 'no-keys') return built
+    this.queueCell(built.create)
+    return built.circuit
+  }
+
+  /** A shaped lane's circuit: no isolation key yet (the first stream placed on it binds one). */
+  private buildShapedCircuit (): BuiltCircuit | 'no-keys' {
+    const built = this.makeCircuit('')
+    if (built === 'no-keys') {
+      // Fetch this epoch's keys for the rounds to come; the lane tries again meanwhile.
+      if (this.cascade.refresh !== undefined && this.refreshing === null) void this.refreshCascade()
+      return built
+    }
+    return built
+  }
+
+  /** Build a circuit with the keys of the current epoch and register it; its CREATE is the caller's to send. */
+  private makeCircuit (key: string): BuiltCircuit | 'no-keys' {
     const cascade = this.currentCascade()
     if (cascade === undefined) return 'no-keys'
     let epoch: number
@@ -348,8 +543,7 @@ export class ClientNode {
     this.circuits.set(id, circuit)
     this.stats.circuitsBuilt++
     this.stats.circuitsActive = this.circuits.size
-    this.queueCell(encodeCell(this.geometry, id, CellCommand.CREATE, onion.header))
-    return circuit
+    return { circuit, create: createCell(this.geometry, id, onion.header), epochEndMs: epochEndS(cascadeSchedule(cascade), epoch) * 1000 }
   }
 
   private control (message: RelayMessage, stream: StreamPipe | undefined): void {
@@ -390,10 +584,11 @@ export class ClientNode {
   }
 
   /** Raise an alarm about a circuit and stop giving it new streams (nothing goes on the wire). */
-  private alarm (circuit: ClientCircuit, event: string): void {
+  private alarm (circuit: ClientCircuit, event: string, fields?: Record<string, string>): void {
     this.stats.alarms++
     if (event === 'circuit.silent') this.stats.silentCircuits++
-    this.logger.warn(event)
+    if (fields === undefined) this.logger.warn(event)
+    else this.logger.warn(event, fields)
     if (circuit.suspect) return
     circuit.suspect = true
     const timer = setTimeout(() => {
@@ -402,10 +597,25 @@ export class ClientNode {
     timer.unref()
   }
 
+  /** A loop alarm (shaped): like any alarm, and the log says what kind, never which circuit or when. */
+  private loopAlarm (circuit: ClientCircuit | undefined, kind: 'lost' | 'late'): void {
+    if (circuit === undefined) {
+      this.stats.alarms++
+      this.logger.warn('loop.alarm', { kind })
+      return
+    }
+    this.alarm(circuit, 'loop.alarm', { kind })
+  }
+
   // --- cells ----------------------------------------------------------------------------
 
   private sendRelay (circuit: ClientCircuit, streamId: number, command: RelayCommand, data?: Uint8Array, payloadBytes = this.geometry.forwardPayloadBytes): void {
     if (circuit.ended) return
+    if (circuit.shaped !== undefined) {
+      // Shaped: the cell waits for one of the circuit's scheduled slots.
+      this.shaper!.enqueue(circuit, streamId, command, encodeRelay(payloadBytes, streamId, command, data))
+      return
+    }
     const body = circuit.sealer.seal(encodeRelay(payloadBytes, streamId, command, data))
     const cell = new Uint8Array(this.geometry.cellSize)
     cell.set(body, CELL_HEADER_BYTES)
@@ -413,6 +623,14 @@ export class ClientNode {
     cell[4] = CellCommand.RELAY
     circuit.lastSent = Date.now()
     this.queueCell(cell)
+  }
+
+  /** A shaped round's cells: one write. */
+  private writeCells (cells: Uint8Array[], round: number): void {
+    if (this.entry === null) return
+    this.options.observeWrites?.(cells, round)
+    this.entry.send(cells)
+    this.stats.cellsOut += cells.length
   }
 
   /** Cells made in one turn of the event loop leave in one write. */
@@ -425,6 +643,7 @@ export class ClientNode {
       const cells = this.outbox
       this.outbox = []
       if (this.entry === null || cells.length === 0) return
+      this.options.observeWrites?.(cells, roundAt(Date.now(), this.roundMs))
       this.entry.send(cells)
       this.stats.cellsOut += cells.length
     })
@@ -438,7 +657,8 @@ export class ClientNode {
     if (circuit === undefined) return
     if (command === CellCommand.DESTROY) {
       // The entry ended this circuit (link-local): its streams cannot continue.
-      this.endCircuit(circuit, false)
+      if (circuit.shaped !== undefined) this.circuitDied(circuit)
+      else this.endCircuit(circuit, false)
       return
     }
     if (command !== CellCommand.RELAY) return
@@ -448,7 +668,11 @@ export class ClientNode {
       this.alarm(circuit, 'circuit.integrity_failure')
       return
     }
-    if (opened.kind === 'pad') { this.stats.padsIn++; return }
+    if (opened.kind === 'pad') {
+      this.stats.padsIn++
+      if (circuit.shaped !== undefined) this.shaper!.received(circuit, 'pad')
+      return
+    }
     let message: RelayMessage
     try {
       message = decodeRelay(opened.payload)
@@ -457,10 +681,29 @@ export class ClientNode {
       this.alarm(circuit, 'circuit.malformed_payload')
       return
     }
+    if (circuit.shaped !== undefined) {
+      const cover = message.streamId === CIRCUIT_STREAM && (message.command === RelayCommand.LOOP || message.command === RelayCommand.DROP)
+      this.shaper!.received(circuit, cover ? 'cover' : 'real')
+      if (message.streamId === CIRCUIT_STREAM && message.command === RelayCommand.LOOP) {
+        this.shaper!.loopEcho(circuit, message.data)
+        return
+      }
+    }
     circuit.streams.handle(message)
   }
 
   // --- circuit lifetime -----------------------------------------------------------------
+
+  /**
+   * A shaped circuit the entry ended: its streams fail now, and it keeps its cover until its
+   * scheduled end (the schedule never changes because of a failure).
+   */
+  private circuitDied (circuit: ClientCircuit): void {
+    circuit.suspect = true
+    for (const stream of circuit.streams.all()) this.forgetWaiting(stream, Rep.GENERAL_FAILURE)
+    circuit.streams.closeAll(EndReason.DESTROY, false)
+    circuit.shaped!.queue.clear()
+  }
 
   private endCircuit (circuit: ClientCircuit, sendDestroy: boolean): void {
     if (circuit.ended) return
@@ -476,6 +719,7 @@ export class ClientNode {
 
   /** Retire circuits without streams that are too old (or suspect); keep the others alive. */
   private sweep (): void {
+    if (this.shaper !== undefined) return // the schedule retires circuits and carries cover
     this.retireIdle(false)
     const now = Date.now()
     for (const circuit of this.circuits.values()) {
@@ -499,4 +743,9 @@ export class ClientNode {
 /** Streams share a circuit only with the same credentials and destination host (R13). */
 function isolationKey (request: ConnectRequest): string {
   return JSON.stringify([request.username ?? null, request.password ?? null, request.host.toLowerCase()])
+}
+
+/** Under shaping: streams share a circuit only with the same SOCKS credentials. */
+function credentialsKey (request: ConnectRequest): string {
+  return JSON.stringify([request.username ?? null, request.password ?? null])
 }

@@ -1,11 +1,17 @@
 /**
  * Start the client from the cascade: a SOCKS5 port for apps, an NK link to the entry.
+ *
+ * With `entryAdmin` (the entry mix's admin URL, e.g. the origin of `cascadeUrl`), the client
+ * asks the entry's /metrics once a minute for the anonymity set (CREATEs per creation slot,
+ * clients connected) and shows it in its own status; without it, or while the entry's admin
+ * port cannot be reached, the anonymity set is "unknown".
  */
 import { linkPrologue, type CascadeSource } from '../directory/cascade.js'
 import { dialNext } from '../link/predecessor.js'
 import type { HostPort } from '../node/address.js'
 import type { Logger } from '../node/logger.js'
 import { ClientNode, type ClientOptions } from './client-node.js'
+import { pollEntryReport } from './entry-report.js'
 
 export interface RunClientOptions {
   /** The cascade: each new circuit takes the onion keys of the epoch current when it is built. */
@@ -18,6 +24,15 @@ export interface RunClientOptions {
   readonly failTimeoutMs?: number
   readonly circuitDirtinessMs?: number
   readonly maxCircuits?: number
+  /** Shaped profiles: loop alarms before the client fails closed (default 3). */
+  readonly alarmLimit?: number
+  /** Shaped profiles: slack on loop deadlines (ms), and the round clock's timers (tests). */
+  readonly loopMarginMs?: number
+  readonly shapingTimers?: ClientOptions['shapingTimers']
+  /** Test only: sees every write to the entry link. */
+  readonly observeWrites?: ClientOptions['observeWrites']
+  /** The entry mix's admin URL, for the anonymity set in status. */
+  readonly entryAdmin?: string
 }
 
 export interface RunningClient {
@@ -33,6 +48,10 @@ export async function runClient (options: RunClientOptions): Promise<RunningClie
   if (options.failTimeoutMs !== undefined) Object.assign(extra, { failTimeoutMs: options.failTimeoutMs })
   if (options.circuitDirtinessMs !== undefined) Object.assign(extra, { circuitDirtinessMs: options.circuitDirtinessMs })
   if (options.maxCircuits !== undefined) Object.assign(extra, { maxCircuits: options.maxCircuits })
+  if (options.alarmLimit !== undefined) Object.assign(extra, { alarmLimit: options.alarmLimit })
+  if (options.loopMarginMs !== undefined) Object.assign(extra, { loopMarginMs: options.loopMarginMs })
+  if (options.shapingTimers !== undefined) Object.assign(extra, { shapingTimers: options.shapingTimers })
+  if (options.observeWrites !== undefined) Object.assign(extra, { observeWrites: options.observeWrites })
   const node = new ClientNode({
     ...extra,
     cascade: source,
@@ -52,5 +71,13 @@ export async function runClient (options: RunClientOptions): Promise<RunningClie
     logger: options.logger,
   })
   const socks = await node.start()
-  return { node, socks, stop: () => node.stop() }
+  const poll = options.entryAdmin === undefined ? undefined : pollEntryReport(options.entryAdmin, (report) => node.setEntryReport(report))
+  return {
+    node,
+    socks,
+    stop: async () => {
+      poll?.stop()
+      await node.stop()
+    },
+  }
 }

@@ -1,9 +1,9 @@
 /**
  * Shaping parameters as JSON, in node and cascade descriptors and in config files:
  *
- *   "shaping": { "profile": "elastic", "rates": [0.1, 1, 4, 16], "slotMs": 10000,
- *                "circuits": 3, "circuitSlots": 60, "kMin": 1, "createHoldRounds": 100,
- *                "loopsPerSlot": 10, "loopJitterRounds": 8 }
+ *   "shaping": { "profile": "elastic", "rates": [0.2, 1, 4, 16], "slotMs": 2000,
+ *                "circuits": 3, "circuitSlots": 300, "kMin": 1, "createHoldRounds": 100,
+ *                "loopsPerSlot": 4, "loopJitterRounds": 8 }
  *
  * Every field but `profile` may be left out and takes that profile's default
  * (src/protocol/shaping.ts); descriptors are always written with every field, so what is

@@ -7,8 +7,15 @@
  * IP literal only (outbound.ts); the answer is CONNECTED or END with one reason. Streams are
  * carried by the endpoint code the client shares (flow control, half-close); LOOP is echoed.
  * Backward cells leave in rounds, like a mix's.
+ *
+ * Shaped cascades (docs/PROTOCOL.md §12): forward payloads still reach the hosts as they
+ * arrive (once the circuit's CREATE has left the kMin hold); backward, each round carries
+ * exactly the circuit's scheduled cells. A LOOP is echoed unchanged after a random 0..J rounds
+ * (libsodium's RNG), ahead of queued data, in the circuit's next scheduled backward slot.
  */
+import { randomUniform } from '../crypto/index.js'
 import { decodeBegin } from '../protocol/begin.js'
+import { roundAt } from '../protocol/shaping.js'
 import { EndReason } from '../protocol/end-reason.js'
 import { ProtocolError } from '../protocol/errors.js'
 import { CIRCUIT_STREAM, decodeRelay, encodeRelay, RelayCommand, type RelayMessage } from '../protocol/relay-payload.js'
@@ -37,6 +44,10 @@ export class ExitStats {
   loopsEchoed = 0
   bytesToHosts = 0
   bytesFromHosts = 0
+  /** Shaped: the most rounds a LOOP echo waited (jitter plus the wait for a slot). */
+  loopEchoDelayMaxRounds = 0
+  /** Shaped: rounds LOOP echoes waited, summed (mean = this / loopsEchoed). */
+  loopEchoDelayTotalRounds = 0
 }
 
 export class ExitNode extends HopNode {
@@ -47,6 +58,7 @@ export class ExitNode extends HopNode {
   private readonly connectTimeoutMs: number
   private readonly maxStreamsPerCircuit: number
   private readonly endpoints = new Map<HopCircuit, CircuitStreams>()
+  private readonly exitRoundMs: number
 
   constructor (options: ExitOptions) {
     super(options)
@@ -55,6 +67,7 @@ export class ExitNode extends HopNode {
     this.resolver = options.resolver
     this.connectTimeoutMs = options.connectTimeoutMs ?? 10_000
     this.maxStreamsPerCircuit = options.maxStreamsPerCircuit ?? 256
+    this.exitRoundMs = options.roundMs
   }
 
   start (): void { this.startRounds() }
@@ -128,6 +141,17 @@ export class ExitNode extends HopNode {
     streams?.closeAll(EndReason.DESTROY, false)
   }
 
+  /** Shaped: a due LOOP echo goes ahead of the queued data. */
+  protected override nextBackward (circuit: HopCircuit, round: number): Uint8Array | undefined {
+    const shape = circuit.shape!
+    const loop = shape.loopsWaiting === 0 ? undefined : shape.takeLoop(round)
+    if (loop === undefined) return shape.backward.shift()
+    const waited = round - shape.lastLoopFirstRound
+    this.exitStats.loopEchoDelayTotalRounds += waited
+    if (waited > this.exitStats.loopEchoDelayMaxRounds) this.exitStats.loopEchoDelayMaxRounds = waited
+    return loop
+  }
+
   protected takeForward (): void {
     // The exit's forward output is TCP, written as cells arrive.
   }
@@ -139,10 +163,16 @@ export class ExitNode extends HopNode {
       case RelayCommand.BEGIN:
         this.begin(streams, message)
         return
-      case RelayCommand.LOOP:
+      case RelayCommand.LOOP: {
         this.exitStats.loopsEchoed++
-        this.queueBackward(circuit, encodeRelay(this.geometry.backwardPayloadBytes, CIRCUIT_STREAM, RelayCommand.LOOP, message.data))
+        const echo = encodeRelay(this.geometry.backwardPayloadBytes, CIRCUIT_STREAM, RelayCommand.LOOP, message.data)
+        const shape = circuit.shape
+        if (shape === null || this.shaping === null) { this.queueBackward(circuit, echo); return }
+        // The first round that could carry it is the next one; it waits 0..J more (R10).
+        const first = roundAt(Date.now(), this.exitRoundMs) + 1
+        shape.addLoop(echo, first, first + randomUniform(this.shaping.loopJitterRounds + 1))
         return
+      }
       case RelayCommand.END:
         // The client gave up on a stream that has not connected yet.
         stream?.close(null, false)

@@ -11,6 +11,7 @@ import { acceptPredecessors } from '../link/predecessor.js'
 import type { HostPort } from '../node/address.js'
 import type { Logger } from '../node/logger.js'
 import { ExitNode } from './exit-node.js'
+import type { HopTestFaults } from '../mix/hop-node.js'
 import { buildExitPolicy } from './policy.js'
 import { createPinnedResolver } from './resolver.js'
 
@@ -28,6 +29,8 @@ export interface RunExitOptions {
   readonly connectTimeoutMs?: number
   readonly replayCapacity?: number
   readonly circuitIdleMs?: number
+  /** Test-only faults (never from configs or the CLI). */
+  readonly testFaults?: HopTestFaults
 }
 
 export interface RunningExit {
@@ -63,6 +66,8 @@ export async function runExit (options: RunExitOptions): Promise<RunningExit> {
     onionKeys: options.onionKeys,
     roundMs: cascade.roundMs,
     logger: options.logger,
+    shaping: cascade.shaping,
+    ...(options.testFaults === undefined ? {} : { testFaults: options.testFaults }),
     policy: policyFor(options.exitPolicy),
     policyFor,
     resolver: createPinnedResolver({ servers: options.dnsServers }),

@@ -4,6 +4,7 @@
  */
 import type { BackwardSealer, ForwardPeeler } from '../protocol/relay-layers.js'
 import type { CellLink } from '../link/cell-link.js'
+import type { CircuitShape } from './circuit-shape.js'
 
 export class HopCircuit {
   /** Dense label for the round interleaver (a slot in the node's circuit table). */
@@ -20,10 +21,15 @@ export class HopCircuit {
   /** The epoch of the onion key that opened the CREATE. */
   epoch = -1
   /**
-   * At the exit, while the circuit's replay tag is not yet logged: the forward payloads that
-   * arrived meanwhile, delivered once it is (null otherwise, and always at a mix).
+   * At the exit, while the circuit's replay tag is not yet logged or its CREATE is in the kMin
+   * hold: the forward payloads that arrived meanwhile, delivered once neither holds (null
+   * otherwise, and always at a mix).
    */
   held: Uint8Array[] | null = null
+  /** Its replay tag is not yet in the key's tag log (durable keys). */
+  awaitingLog = false
+  /** Shaped cascades only (null with profile off): queues, rate, kMin release. */
+  shape: CircuitShape | null = null
 
   constructor (slot: number, inLink: CellLink, inId: number, peeler: ForwardPeeler, sealer: BackwardSealer, now: number) {
     this.slot = slot

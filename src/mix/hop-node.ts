@@ -26,6 +26,15 @@
  *
  * The exit uses this too: it is the last hop, whose forward output goes to TCP instead of to
  * a successor. Subclasses say what a peeled forward cell becomes (`onForward`).
+ *
+ * Shaped cascades (profile strict or elastic, docs/PROTOCOL.md §12): rounds are aligned to
+ * wall-clock multiples of roundMs and numbered from the Unix epoch. Every circuit carries
+ * exactly its scheduled number of cells per round in each direction: backward, its queued
+ * cells and then PADs of this hop's own; forward (at a mix), its queued cells and then link
+ * PADDING, so each link's frames per round are fixed by the circuits on it and the profile,
+ * whatever the users do. Cells wait in bounded per-circuit queues (a circuit over the bound is
+ * ended), are sealed when they leave, and CREATEs wait in the kMin hold. With profile off
+ * none of this runs: rounds carry whatever arrived, as before.
  */
 import { randomFill } from '../crypto/index.js'
 import { CELL_HEADER_BYTES, type Geometry } from '../protocol/geometry.js'
@@ -43,6 +52,21 @@ import { UniformPool } from './uniform-pool.js'
 import { REPLAY_TAG_BYTES, ReplayTable } from './replay-table.js'
 import { RoundClock } from './round-clock.js'
 import type { RoundObserver } from '../node/metrics/sources.js'
+import { decodeRungRequest, roundAt, rungRequestParity, type ShapingParams } from '../protocol/shaping.js'
+import { CircuitShape } from './circuit-shape.js'
+import { CreateHold, CREATE_SLOT_BUCKETS, SlotCreateCounter } from './create-hold.js'
+import { requestRound } from './rung-schedule.js'
+
+/** Faults a test injects into a hop; never set by configs or the CLI. */
+export interface HopTestFaults {
+  /** Drop a cell from the predecessor before anything else looks at it (true: drop). */
+  readonly dropForward?: (cell: Uint8Array) => boolean
+}
+
+/** Default bound of a shaped circuit's queue, per direction: a circuit window and slack for control cells. */
+export const DEFAULT_MAX_QUEUED_CELLS = 2048
+/** The most missed rounds one shaped round catches up (half a second of 10 ms rounds). */
+const MAX_CATCH_UP_ROUNDS = 50
 
 export interface HopOptions {
   readonly geometry: Geometry
@@ -65,6 +89,15 @@ export interface HopOptions {
    * circuits end alike): one slow reader must not make the node buffer without bound.
    */
   readonly maxLinkBacklogBytes?: number
+  /** The cascade's traffic shaping (docs/PROTOCOL.md §12); default: profile off. */
+  readonly shaping?: ShapingParams
+  /**
+   * Shaped cascades: a circuit whose queue in one direction holds more cells than this is
+   * ended (flow control keeps an honest circuit far below). Default DEFAULT_MAX_QUEUED_CELLS.
+   */
+  readonly maxQueuedCells?: number
+  /** Test-only faults (off by default; absent from configs and the CLI). */
+  readonly testFaults?: HopTestFaults
 }
 
 /** Aggregate counters only: nothing per circuit (R19). */
@@ -95,6 +128,25 @@ export class HopStats {
   roundsHeld = 0
   /** Tag log appends that failed (the key was discarded, the round's new circuits dropped). */
   tagLogFailures = 0
+  // --- shaped cascades only (profile strict or elastic) ---
+  /**
+   * Slots by CREATEs accepted in them, bucketed: index b counts the slots with at least
+   * CREATE_SLOT_BUCKETS[b] and fewer than CREATE_SLOT_BUCKETS[b + 1] CREATEs (0, 1, 2–3, 4–7,
+   * 8–15, 16–31, 32–63, 64+). Finished slots only; no times, no circuits (R19, R21).
+   */
+  createsPerSlot: number[] = CREATE_SLOT_BUCKETS.map(() => 0)
+  /** The bucket (its lower bound) of the last finished slot; −1 before the first. */
+  createsLastSlot = -1
+  /** kMin holds released because kMin CREATEs were waiting. */
+  holdReleasesKmin = 0
+  /** kMin holds released because createHoldRounds passed. */
+  holdReleasesTimeout = 0
+  /** Circuits ended because a queue outgrew its bound. */
+  circuitsOverQueue = 0
+  /** PADs this hop made up to fill circuits' backward slots (cumulative). */
+  padsOut = 0
+  /** Link PADDING cells this mix sent to fill circuits' forward slots (cumulative). */
+  paddingOut = 0
 }
 
 /** A cell waiting for its round, with the circuit it belongs to. */
@@ -120,6 +172,8 @@ interface KeySlot {
 interface HeldRound {
   readonly forward: QueuedCell[]
   readonly backward: QueuedCell[]
+  /** A shaped round: the successor's cells, and each predecessor link's. */
+  readonly shaped: { forward: Uint8Array[] | null, backward: [CellLink, Uint8Array[]][] } | null
   settled: boolean
 }
 
@@ -128,6 +182,8 @@ interface LinkState {
   readonly circuits: Map<number, HopCircuit>
   cellsThisRound: number
   paused: boolean
+  /** Shaped: this round's backward cells for the link (reused every round). */
+  readonly batch: Uint8Array[]
 }
 
 export abstract class HopNode {
@@ -164,6 +220,25 @@ export abstract class HopNode {
   private readonly backward: MixStrategy<QueuedCell>
   private readonly backwardOut: QueuedCell[] = []
   private readonly forwardOut: QueuedCell[] = []
+  /** The cascade's shaping, or null for profile off. */
+  protected readonly shaping: ShapingParams | null
+  private readonly roundMs: number
+  private readonly roundsPerSlot: number
+  private readonly maxQueuedCells: number
+  private readonly dropForward: ((cell: Uint8Array) => boolean) | undefined
+  private readonly createHold: CreateHold<HopCircuit> | null
+  private readonly slotCreates: SlotCreateCounter | null
+  private lastRoundRun = -1
+  private readonly released: HopCircuit[] = []
+  // Reused every shaped round: one round's cells and their circuit labels, and the shuffle.
+  protected readonly roundCells: Uint8Array[] = []
+  protected readonly roundLabels: number[] = []
+  private readonly roundIndex: number[] = []
+  private readonly roundOrder: number[] = []
+  private readonly labelOf = (k: number): number => this.roundLabels[k]!
+  /** Cells for PADs and the exit's payloads, reused every round (links copy what they send). */
+  private readonly scratch: Uint8Array[] = []
+  private scratchUsed = 0
 
   constructor (options: HopOptions) {
     this.geometry = options.geometry
@@ -177,7 +252,17 @@ export abstract class HopNode {
     this.circuitIdleMs = options.circuitIdleMs ?? 10 * 60_000
     this.maxCellsPerLinkPerRound = options.maxCellsPerLinkPerRound ?? 4096
     this.maxLinkBacklogBytes = options.maxLinkBacklogBytes ?? 64 * 1024 * 1024
-    this.clock = new RoundClock({ periodMs: options.roundMs, onRound: () => this.round() })
+    const shaping = options.shaping !== undefined && options.shaping.profile !== 'off' ? options.shaping : null
+    this.shaping = shaping
+    this.roundMs = options.roundMs
+    this.roundsPerSlot = shaping === null ? 1 : Math.max(1, Math.round(shaping.slotMs / options.roundMs))
+    this.maxQueuedCells = options.maxQueuedCells ?? DEFAULT_MAX_QUEUED_CELLS
+    this.dropForward = options.testFaults?.dropForward
+    this.createHold = shaping === null || shaping.kMin <= 1 ? null : new CreateHold(shaping.kMin, shaping.createHoldRounds)
+    this.slotCreates = shaping === null ? null : new SlotCreateCounter(this.roundsPerSlot, this.stats.createsPerSlot)
+    this.clock = shaping === null
+      ? new RoundClock({ periodMs: options.roundMs, onRound: () => this.round() })
+      : new RoundClock({ periodMs: options.roundMs, onRound: (n) => this.shapedRound(n), wallClock: Date.now })
     this.backward = this.newStrategy()
     this.unsubscribeKeys = this.keySource.onChange(() => this.keysChanged())
     this.keysChanged()
@@ -212,6 +297,12 @@ export abstract class HopNode {
   }
 
   get circuits (): number { return this.circuitCount }
+  /** The number of the last round run (shaped: counted from the Unix epoch; −1 before the first). */
+  get lastRound (): number { return this.lastRoundRun }
+  /** Rounds the clock skipped because the process stalled a whole round or more (cumulative). */
+  get missedRounds (): number { return this.clock.missedRounds }
+  /** Whether this hop shapes (profile strict or elastic). */
+  get isShaped (): boolean { return this.shaping !== null }
   get predecessorLinks (): number { return this.links.size }
   /** Epochs whose keys this hop holds a replay table for, oldest first. */
   get keyEpochs (): number[] { return [...this.slots.keys()].sort((a, b) => a - b) }
@@ -273,7 +364,7 @@ export abstract class HopNode {
 
   /** Take a new link from the predecessor; returns the handlers to attach to it. */
   attachPredecessor (link: CellLink): CellLinkHandlers {
-    const state: LinkState = { link, circuits: new Map(), cellsThisRound: 0, paused: false }
+    const state: LinkState = { link, circuits: new Map(), cellsThisRound: 0, paused: false, batch: [] }
     if (this.forwardBlocked) { state.paused = true; link.pauseInput() }
     this.links.set(link, state)
     this.stats.linksAccepted++
@@ -303,6 +394,7 @@ export abstract class HopNode {
 
   private fromPredecessor (state: LinkState, cell: Uint8Array): void {
     this.stats.cellsIn++
+    if (this.dropForward !== undefined && this.dropForward(cell)) return
     if (++state.cellsThisRound >= this.maxCellsPerLinkPerRound && !state.paused) {
       state.paused = true
       state.link.pauseInput()
@@ -320,9 +412,14 @@ export abstract class HopNode {
         return
       case CellCommand.RELAY: {
         if (circuit === undefined) { this.stats.unknownCircuitCells++; return }
-        const peeled = this.peelForward(circuit, body)
+        const peeled = this.peelForward(circuit, body, cell)
         if (peeled === null) { this.stats.relayAuthFailures++; return }
         circuit.lastActivity = Date.now()
+        const rungs = circuit.shape?.rungs
+        if (rungs != null) {
+          const control = circuit.peeler.lastControl
+          rungs.request(decodeRungRequest(control), requestRound(roundAt(circuit.lastActivity, this.roundMs), this.position), rungRequestParity(control))
+        }
         if (circuit.held !== null) circuit.held.push(peeled)
         else this.onForward(circuit, peeled)
         return
@@ -336,8 +433,11 @@ export abstract class HopNode {
     }
   }
 
-  /** Peel one forward layer; a mix writes the result straight into its outgoing cell. */
-  protected abstract peelForward (circuit: HopCircuit, body: Uint8Array): Uint8Array | null
+  /**
+   * Peel one forward layer; a mix writes the result straight into its outgoing cell (shaped:
+   * into `cell` itself, the received cell whose body is `body`).
+   */
+  protected abstract peelForward (circuit: HopCircuit, body: Uint8Array, cell: Uint8Array): Uint8Array | null
 
   private create (state: LinkState, inId: number, body: Uint8Array): void {
     if (this.circuitCount >= this.maxCircuits || state.circuits.size >= this.maxCircuitsPerLink) {
@@ -377,6 +477,8 @@ export abstract class HopNode {
     const circuit = new HopCircuit(slot, state.link, inId,
       new ForwardPeeler(this.geometry, this.position, opened.keys.forward),
       new BackwardSealer(this.geometry, this.position, opened.keys.backward), Date.now())
+    const round = roundAt(circuit.lastActivity, this.roundMs)
+    if (this.shaping !== null) circuit.shape = new CircuitShape(this.shaping, this.roundsPerSlot, round)
     if (!this.onCreated(circuit, opened.next)) {
       this.freeSlots.push(slot)
       circuit.peeler.wipe(); circuit.sealer.wipe()
@@ -388,7 +490,16 @@ export abstract class HopNode {
       // Logged at the next round, which holds its output until the append resolves.
       keySlot.fresh.push(opened.replayTag)
       keySlot.freshCircuits.push(circuit)
+      circuit.awaitingLog = true
       if (this.forwardLeavesAtOnce) circuit.held = []
+    }
+    if (circuit.shape !== null) {
+      this.slotCreates!.created()
+      if (this.createHold === null) circuit.shape.released = true
+      else {
+        this.createHold.add(circuit, round)
+        if (this.forwardLeavesAtOnce) circuit.held ??= []
+      }
     }
     state.circuits.set(inId, circuit)
     this.circuitCount++
@@ -413,6 +524,7 @@ export abstract class HopNode {
     this.freeSlots.push(circuit.slot)
     circuit.peeler.wipe()
     circuit.sealer.wipe()
+    circuit.shape?.clear()
     this.onEnded(circuit)
   }
 
@@ -436,6 +548,11 @@ export abstract class HopNode {
    */
   queueBackward (circuit: HopCircuit, inner: Uint8Array | null): void {
     if (circuit.ended) return
+    if (circuit.shape !== null) {
+      // Shaped: PADs fill the schedule by themselves; real cells wait for their slots.
+      if (inner !== null) this.pushBackward(circuit, inner)
+      return
+    }
     const cell = new Uint8Array(this.geometry.cellSize)
     circuit.sealer.seal(inner, cell.subarray(CELL_HEADER_BYTES))
     if (inner === null) this.roundObserver?.countPadding(1, 'backward')
@@ -458,7 +575,7 @@ export abstract class HopNode {
     } else {
       // This round's content is fixed now; it leaves once its tags (and every earlier held
       // round's) are on disk.
-      const round: HeldRound = { forward: [], backward: [], settled: logged === null }
+      const round: HeldRound = { forward: [], backward: [], shaped: null, settled: logged === null }
       this.takeForward(round.forward)
       this.takeBackward(round.backward)
       this.held.push(round)
@@ -501,13 +618,20 @@ export abstract class HopNode {
   /** Their tags are durable: circuits held at the exit deliver their forward data now. */
   private logged (circuits: readonly HopCircuit[]): void {
     for (const circuit of circuits) {
-      const held = circuit.held
-      circuit.held = null
-      if (held === null || circuit.ended || this.roundsStopped) continue
-      for (const payload of held) {
-        if (circuit.ended) break
-        this.onForward(circuit, payload)
-      }
+      circuit.awaitingLog = false
+      if (circuit.shape !== null && !circuit.shape.released) continue // still in the kMin hold
+      this.deliverHeld(circuit)
+    }
+  }
+
+  /** Deliver the forward payloads a circuit held (exit), now that nothing holds them. */
+  private deliverHeld (circuit: HopCircuit): void {
+    const held = circuit.held
+    circuit.held = null
+    if (held === null || circuit.ended || this.roundsStopped) return
+    for (const payload of held) {
+      if (circuit.ended) break
+      this.onForward(circuit, payload)
     }
   }
 
@@ -532,6 +656,11 @@ export abstract class HopNode {
     while (this.held.length > 0 && this.held[0]!.settled) {
       const round = this.held.shift()!
       if (this.roundsStopped) continue
+      if (round.shaped !== null) {
+        this.sendShapedForward(round.shaped.forward)
+        for (const [link, batch] of round.shaped.backward) this.sendShapedBatch(link, batch)
+        continue
+      }
       this.sendForward(round.forward)
       this.sendBackward(round.backward)
     }
@@ -602,5 +731,178 @@ export abstract class HopNode {
       }
     }
     this.roundObserver?.observeBatch(sent, 'backward')
+  }
+
+  // --- shaped rounds (docs/PROTOCOL.md §12) ------------------------------------------------
+
+  /** A circuit's backward cell (a successor's cell, or an exit payload) waits for its slot. */
+  protected pushBackward (circuit: HopCircuit, item: Uint8Array): void {
+    const shape = circuit.shape!
+    shape.backward.push(item)
+    if (shape.backward.length > this.maxQueuedCells) this.overQueue(circuit)
+  }
+
+  /** A circuit's peeled forward cell waits for its slot toward the successor (mix). */
+  protected pushForward (circuit: HopCircuit, cell: Uint8Array): void {
+    const shape = circuit.shape!
+    shape.forward.push(cell)
+    if (shape.forward.length > this.maxQueuedCells) this.overQueue(circuit)
+  }
+
+  private overQueue (circuit: HopCircuit): void {
+    this.stats.circuitsOverQueue++
+    this.logger.debug('circuit.queue_over_bound', { bound: this.maxQueuedCells })
+    this.endCircuit(circuit)
+  }
+
+  /**
+   * Round `round` (numbered from the Unix epoch) of a shaped hop. Rounds the event loop missed
+   * (a stall) are caught up here: this round carries their scheduled cells too, up to
+   * MAX_CATCH_UP_ROUNDS. Otherwise every stall would leave a circuit's queue that much longer
+   * for good — cells arrive at the scheduled rate and leave at it — until a busy hop ended
+   * circuits for being over their bound. What a catch-up shows is the stall, not what anyone
+   * sent.
+   */
+  private shapedRound (round: number): void {
+    const from = this.lastRoundRun < 0 ? round : Math.max(this.lastRoundRun + 1, round - MAX_CATCH_UP_ROUNDS + 1)
+    this.lastRoundRun = round
+    this.stats.rounds++
+    this.slotCreates!.tick(round)
+    this.stats.createsLastSlot = this.slotCreates!.lastSlot
+    this.releaseCreates(round)
+    const logged = this.appendFreshTags()
+    // Output that must wait for a tag log append cannot use the reused scratch cells.
+    const keep = logged !== null || this.held.length > 0
+    this.scratchUsed = 0
+    const forward = this.shapeForward(from, round, keep)
+    this.shapeBackward(from, round, keep)
+    if (!keep) {
+      this.sendShapedForward(forward)
+      for (const state of this.links.values()) this.sendShapedBatch(state.link, state.batch)
+    } else {
+      const backward: [CellLink, Uint8Array[]][] = []
+      for (const state of this.links.values()) backward.push([state.link, state.batch.slice()])
+      const held: HeldRound = { forward: [], backward: [], shaped: { forward: forward?.slice() ?? null, backward }, settled: logged === null }
+      this.held.push(held)
+      this.stats.roundsHeld++
+      if (logged !== null) void logged.then(() => { held.settled = true; this.releaseHeld() })
+      else this.releaseHeld()
+    }
+    for (const state of this.links.values()) {
+      state.cellsThisRound = 0
+      if (state.paused && !this.forwardBlocked) { state.paused = false; state.link.resumeInput() }
+    }
+  }
+
+  /** kMin: release the held CREATEs if kMin are waiting or the first waited long enough. */
+  private releaseCreates (round: number): void {
+    if (this.createHold === null) return
+    const out = this.released
+    out.length = 0
+    const why = this.createHold.due(round, (circuit) => !circuit.ended, out)
+    if (why === 'none') return
+    if (why === 'kmin') this.stats.holdReleasesKmin++
+    else this.stats.holdReleasesTimeout++
+    for (const circuit of out) {
+      circuit.shape!.released = true
+      if (!circuit.awaitingLog) this.deliverHeld(circuit)
+    }
+    out.length = 0
+  }
+
+  /**
+   * The mix's forward cells of shaped round `round` (null: none, the exit). `keep`: the round
+   * waits for a tag log append, so return an array of its own.
+   */
+  protected shapeForward (_from: number, _round: number, _keep: boolean): Uint8Array[] | null { return null }
+
+  /** Send a shaped round's forward cells (the mix). */
+  protected sendShapedForward (_cells: Uint8Array[] | null): void {}
+
+  /**
+   * The next backward item of `circuit` for a slot of round `round`: a queued cell or payload,
+   * or undefined for a PAD. The exit puts due LOOP echoes first.
+   */
+  protected nextBackward (circuit: HopCircuit, _round: number): Uint8Array | undefined {
+    return circuit.shape!.backward.shift()
+  }
+
+  /** Fill every predecessor link's batch with its circuits' scheduled backward cells. */
+  private shapeBackward (from: number, round: number, keep: boolean): void {
+    // Each hop delays a backward cell by one round: the exit's round n is round n + 1 here.
+    const lag = this.geometry.hops - this.position
+    let total = 0
+    let pads = 0
+    for (const state of this.links.values()) {
+      const cells = this.roundCells
+      const labels = this.roundLabels
+      cells.length = 0
+      labels.length = 0
+      for (const circuit of state.circuits.values()) {
+        if (circuit.ended || circuit.shape === null) continue
+        const due = circuit.shape.cellsFor(from - lag, round - lag)
+        for (let j = 0; j < due; j++) {
+          const item = this.nextBackward(circuit, round)
+          if (item === undefined) pads++
+          cells.push(this.sealBackward(circuit, item, keep))
+          labels.push(circuit.slot)
+        }
+      }
+      this.interleave(state.batch)
+      total += state.batch.length
+    }
+    this.stats.lastBackwardBatch = total
+    this.stats.padsOut += pads
+    this.roundObserver?.observeBatch(total, 'backward')
+    if (pads > 0) this.roundObserver?.countPadding(pads, 'backward')
+  }
+
+  /**
+   * Seal a backward item as it leaves: a successor's whole cell is sealed in place, a payload
+   * (exit) or a PAD (undefined) into a scratch cell.
+   */
+  private sealBackward (circuit: HopCircuit, item: Uint8Array | undefined, keep: boolean): Uint8Array {
+    let cell: Uint8Array
+    if (item !== undefined && item.length === this.geometry.cellSize) {
+      cell = item
+      const body = cell.subarray(CELL_HEADER_BYTES)
+      circuit.sealer.seal(body, body)
+    } else {
+      cell = keep ? new Uint8Array(this.geometry.cellSize) : this.scratchCell()
+      circuit.sealer.seal(item ?? null, cell.subarray(CELL_HEADER_BYTES))
+    }
+    writeCellHeader(cell, circuit.inId, CellCommand.RELAY)
+    return cell
+  }
+
+  private scratchCell (): Uint8Array {
+    if (this.scratchUsed === this.scratch.length) this.scratch.push(new Uint8Array(this.geometry.cellSize))
+    return this.scratch[this.scratchUsed++]!
+  }
+
+  /**
+   * Write `roundCells` to `out` in a uniform random interleaving that keeps each circuit's
+   * order (labels in `roundLabels`); allocation-free once the arrays have grown.
+   */
+  protected interleave (out: Uint8Array[]): void {
+    const n = this.roundCells.length
+    const index = this.roundIndex
+    index.length = n
+    for (let i = 0; i < n; i++) index[i] = i
+    this.interleaver.permute(index, this.labelOf, this.roundOrder)
+    out.length = 0
+    for (let i = 0; i < n; i++) out.push(this.roundCells[this.roundOrder[i]!]!)
+  }
+
+  /** One write of a shaped round's backward cells on one predecessor link. */
+  private sendShapedBatch (link: CellLink, batch: Uint8Array[]): void {
+    if (!link.isOpen) return
+    link.send(batch)
+    this.stats.cellsOut += batch.length
+    if (link.backlogBytes > this.maxLinkBacklogBytes) {
+      this.stats.linksClosedSlow++
+      this.logger.warn('link.too_slow', { backlogBytes: link.backlogBytes })
+      link.close()
+    }
   }
 }

@@ -8,6 +8,11 @@
  * Optional `minBatch` link padding tops a forward round up with PADDING cells: it hides round
  * sizes from passive observers of the link, and is no defence against an n−1 attack (R8).
  *
+ * Shaped cascades (docs/PROTOCOL.md §12): a CREATE leaves when the kMin hold releases it,
+ * and from then on each round carries exactly the circuit's scheduled number of cells toward
+ * the successor: its queued cells, and PADDING for any shortfall, so that the successor link's
+ * frames per round are fixed by the profile and the circuits on it.
+ *
  * If the successor link fails, every circuit ends alike: the mix closes all predecessor links
  * (so clients notice at once and uniformly), refuses new ones, and redials with backoff.
  */
@@ -39,6 +44,9 @@ export class MixNode extends HopNode {
   private redialTimer: NodeJS.Timeout | undefined
   private redialMs = 100
   private readonly padding: Uint8Array
+  /** Shaped: this round's forward cells (reused every round). */
+  private readonly forwardBatch: Uint8Array[] = []
+  private lastPadding = 0
   successorConnects = 0
   successorFailures = 0
 
@@ -127,7 +135,9 @@ export class MixNode extends HopNode {
     const circuit = this.outCircuits.get(cellCircuitId(cell))
     if (circuit === undefined) { this.stats.unknownCircuitCells++; return }
     if (command === CellCommand.RELAY) {
-      this.queueBackward(circuit, cell.subarray(CELL_HEADER_BYTES))
+      // Shaped: the whole cell waits, and is sealed in place when its slot comes.
+      if (circuit.shape !== null) this.pushBackward(circuit, cell)
+      else this.queueBackward(circuit, cell.subarray(CELL_HEADER_BYTES))
     } else if (command === CellCommand.DESTROY) {
       // Link-local: ends the circuit here, never relayed (R5).
       this.stats.destroysIn++
@@ -144,11 +154,19 @@ export class MixNode extends HopNode {
     const outId = randomCircuitId((id) => this.outCircuits.has(id))
     circuit.outId = outId
     this.outCircuits.set(outId, circuit)
-    this.forward.add({ cell: encodeCell(this.geometry, outId, CellCommand.CREATE, next), circuit })
+    const create = encodeCell(this.geometry, outId, CellCommand.CREATE, next)
+    if (circuit.shape !== null) circuit.shape.create = create
+    else this.forward.add({ cell: create, circuit })
     return true
   }
 
-  protected peelForward (circuit: HopCircuit, body: Uint8Array): Uint8Array | null {
+  protected peelForward (circuit: HopCircuit, body: Uint8Array, received?: Uint8Array): Uint8Array | null {
+    if (circuit.shape !== null && received !== undefined) {
+      // Peel in place: the received cell (whose body is `body`) becomes the outgoing one.
+      if (circuit.peeler.peel(body, body) === null) return null
+      writeCellHeader(received, circuit.outId, CellCommand.RELAY)
+      return received
+    }
     const cell = new Uint8Array(this.geometry.cellSize)
     if (circuit.peeler.peel(body, cell.subarray(CELL_HEADER_BYTES)) === null) return null
     writeCellHeader(cell, circuit.outId, CellCommand.RELAY)
@@ -156,7 +174,62 @@ export class MixNode extends HopNode {
   }
 
   protected onForward (circuit: HopCircuit, cell: Uint8Array): void {
-    this.forward.add({ cell, circuit })
+    if (circuit.shape !== null) this.pushForward(circuit, cell)
+    else this.forward.add({ cell, circuit })
+  }
+
+  /**
+   * Shaped round `round`: each released circuit's CREATE (once) and exactly its scheduled
+   * cells, queued ones first and PADDING for the rest. Each hop delays a cell by one round,
+   * so the client's round n is round n + position here.
+   */
+  protected override shapeForward (from: number, round: number, keep: boolean): Uint8Array[] | null {
+    // Without a successor the cells stay queued (successorLost ends their circuits).
+    if (this.successor === null) return null
+    const lag = this.position
+    const cells = this.roundCells
+    const labels = this.roundLabels
+    cells.length = 0
+    labels.length = 0
+    let padding = 0
+    for (const circuit of this.outCircuits.values()) {
+      const shape = circuit.shape
+      if (shape === null || circuit.ended || !shape.released) continue
+      if (shape.create !== null) {
+        cells.push(shape.create)
+        labels.push(circuit.slot)
+        shape.create = null
+      }
+      const due = shape.cellsFor(from - lag, round - lag)
+      let sent = 0
+      for (; sent < due; sent++) {
+        const cell = shape.forward.shift()
+        if (cell === undefined) break
+        cells.push(cell)
+        labels.push(circuit.slot)
+      }
+      padding += due - sent
+    }
+    const batch = keep ? [] : this.forwardBatch
+    this.interleave(batch)
+    // PADDING is the same constant cell every time (the link seals a copy of it per frame).
+    for (let i = 0; i < padding; i++) batch.push(this.padding)
+    this.lastPadding = padding
+    this.stats.lastForwardBatch = batch.length
+    this.stats.paddingOut += padding
+    return batch
+  }
+
+  protected override sendShapedForward (cells: Uint8Array[] | null): void {
+    const successor = this.successor
+    if (successor === null || cells === null) {
+      this.roundObserver?.observeBatch(0, 'forward')
+      return
+    }
+    this.roundObserver?.observeBatch(cells.length, 'forward')
+    if (this.lastPadding > 0) this.roundObserver?.countPadding(this.lastPadding, 'forward')
+    if (!successor.send(cells)) this.blockForward()
+    this.stats.cellsOut += cells.length
   }
 
   protected onEnded (circuit: HopCircuit): void {

@@ -14,6 +14,12 @@
  * releasing several rounds' cells back to back, and never adds more than a period of delay.
  * Every round k thus runs in [start + k·period, start + (k+1)·period). A timer that fires
  * early is simply re-armed.
+ *
+ * Aligned mode (`wallClock`, for shaped cascades: docs/PROTOCOL.md §12.1): at start the clock
+ * reads the wall clock once and places its monotonic deadlines on the multiples of the period
+ * of wall-clock time, and rounds are numbered from the Unix epoch, so round n is due at
+ * n·period ms of wall time at every node (`roundAt` of src/protocol/shaping.ts). Deadlines
+ * stay absolute on the monotonic clock (R17); the two clocks are compared only at start.
  */
 import { MixError, MixErrorCode } from './errors.js'
 
@@ -26,11 +32,16 @@ export interface RoundTimers {
 export interface RoundClockOptions {
   /** Round period in milliseconds (at least 1; fractions allowed). */
   periodMs: number
-  /** Called once per round with the round's number k (its deadline is start + k·period). */
+  /** Called once per round with its number: k (deadline start + k·period), or n when aligned. */
   onRound: (round: number) => void
   /** A monotonic clock in nanoseconds. Default `process.hrtime.bigint`. */
   now?: () => bigint
   timers?: RoundTimers
+  /**
+   * Align to this wall clock (ms since the Unix epoch): round n is due at n·periodMs of wall
+   * time and `onRound` receives n. Default: not aligned (round k is due k periods after start).
+   */
+  wallClock?: () => number
 }
 
 const NS_PER_MS = 1_000_000
@@ -54,6 +65,9 @@ export class RoundClock {
   private generation = 0
   private missed = 0
   private run = 0
+  private readonly wallClock: (() => number) | undefined
+  /** Aligned mode: the number of the round whose deadline is `startNs` (0 otherwise). */
+  private base = 0
 
   constructor (options: RoundClockOptions) {
     const { periodMs } = options
@@ -64,6 +78,7 @@ export class RoundClock {
     this.onRound = options.onRound
     this.now = options.now ?? (() => process.hrtime.bigint())
     this.timers = options.timers ?? nodeTimers
+    this.wallClock = options.wallClock
   }
 
   /** Rounds skipped because they were a whole period or more overdue (cumulative). */
@@ -80,12 +95,24 @@ export class RoundClock {
     return this.running
   }
 
-  /** Start now: round 1 is due one period from now. Throws `MIX_CLOCK_RUNNING` if running. */
+  /**
+   * Start now: round 1 is due one period from now (aligned: the next multiple of the period of
+   * wall-clock time). Throws `MIX_CLOCK_RUNNING` if running.
+   */
   start (): void {
     if (this.running) throw new MixError(MixErrorCode.CLOCK_RUNNING, 'round clock is already running')
     this.running = true
     this.generation++
     this.startNs = this.now()
+    this.base = 0
+    if (this.wallClock !== undefined) {
+      // Put the origin on the last wall-clock multiple of the period: deadline k is then the
+      // wall-clock multiple base + k.
+      const wallNs = BigInt(Math.round(this.wallClock() * NS_PER_MS))
+      const base = wallNs / this.periodNs
+      this.startNs -= wallNs - base * this.periodNs
+      this.base = Number(base)
+    }
     this.nextRound = 1n
     this.arm()
   }
@@ -131,7 +158,7 @@ export class RoundClock {
     this.run++
     const generation = this.generation
     try {
-      this.onRound(Number(round))
+      this.onRound(this.base + Number(round))
     } finally {
       // Re-arm even if onRound threw, unless it stopped (or restarted) the clock.
       if (this.running && generation === this.generation) this.arm()

@@ -10,6 +10,7 @@ import { acceptPredecessors, dialNext } from '../link/predecessor.js'
 import type { HostPort } from '../node/address.js'
 import type { Logger } from '../node/logger.js'
 import { MixNode } from './mix-node.js'
+import type { HopTestFaults } from './hop-node.js'
 
 export interface RunMixOptions {
   readonly cascade: Cascade
@@ -23,6 +24,8 @@ export interface RunMixOptions {
   readonly minBatch?: number
   readonly replayCapacity?: number
   readonly circuitIdleMs?: number
+  /** Test-only faults (never from configs or the CLI). */
+  readonly testFaults?: HopTestFaults
 }
 
 export interface RunningMix {
@@ -43,6 +46,8 @@ export async function runMix (options: RunMixOptions): Promise<RunningMix> {
     onionKeys: options.onionKeys,
     roundMs: cascade.roundMs,
     logger: options.logger,
+    shaping: cascade.shaping,
+    ...(options.testFaults === undefined ? {} : { testFaults: options.testFaults }),
     ...(options.minBatch === undefined ? {} : { minBatch: options.minBatch }),
     ...(options.replayCapacity === undefined ? {} : { replayCapacity: options.replayCapacity }),
     ...(options.circuitIdleMs === undefined ? {} : { circuitIdleMs: options.circuitIdleMs }),

@@ -51,24 +51,39 @@ export interface ShapingParams {
   readonly loopJitterRounds: number
 }
 
+/**
+ * Defaults for a browser on a 10 ms-round cascade: 2 s slots let elastic climb to its top
+ * rung within 4 s of a download starting (at most 2 bits per 2 s slot); a circuit lives 10
+ * minutes (Tor's dirtiness), a new one every 200 s; 2 loops per second per client.
+ */
 const COMMON = {
-  slotMs: 10_000,
+  slotMs: 2_000,
   circuits: 3,
-  circuitSlots: 60,
+  circuitSlots: 300,
   kMin: 1,
   createHoldRounds: 100,
-  loopsPerSlot: 10,
+  loopsPerSlot: 4,
   loopJitterRounds: 8,
 } as const
 
-/** Each profile's defaults (rates in millicells: elastic 0.1, 1, 4, 16 cells per round). */
+/**
+ * Each profile's defaults, in millicells per round. Elastic 0.2, 1, 4, 16: idle, a client's
+ * three circuits cost 3 × 20 cells/s × 2 KiB ≈ 120 KB/s each way (Nym's idle cover is ≈ 133
+ * KB/s, ANCHORS.md §2); at the top rung one circuit carries ≈ 3.2 MB/s. Strict 1: 200 KB/s
+ * per circuit, always.
+ */
 export const DEFAULT_SHAPING: Readonly<Record<ShapingProfile, ShapingParams>> = {
   off: { profile: 'off', ratesMilli: [], ...COMMON },
   strict: { profile: 'strict', ratesMilli: [1 * MILLI], ...COMMON },
-  elastic: { profile: 'elastic', ratesMilli: [100, 1 * MILLI, 4 * MILLI, 16 * MILLI], ...COMMON },
+  elastic: { profile: 'elastic', ratesMilli: [200, 1 * MILLI, 4 * MILLI, 16 * MILLI], ...COMMON },
 }
 
-/** The default profile of `mixgate up` and of new configs. */
+/**
+ * The default profile of `mixgate up` and of new configs: `off` for now. `elastic` is meant
+ * to be the default (issue #5), but in a cascade whose nodes share one busy event loop
+ * (`mixgate up`) some LOOP echoes still go missing and requests can take seconds, and a
+ * client must never fail closed on an honest cascade; see the issue's notes.
+ */
 export const DEFAULT_SHAPING_PROFILE: ShapingProfile = 'off'
 
 /** Check `params` for a cascade with rounds of `roundMs`; a ProtocolError names the field. */
@@ -111,11 +126,13 @@ export function slotAt (unixMs: number, slotMs: number): number {
 /**
  * Cells a circuit at `rateMilli` carries in round `round`: floor((n+1)·r) − floor(n·r), so
  * that any stretch of m rounds carries m·r cells give or take one, evenly spread, and every
- * party computes the same count for the same round. Integer arithmetic: exact up to rounds
- * of 2^53 / MAX_RATE_MILLI (far beyond any clock).
+ * party computes the same count for the same round. The count depends only on n mod 1000
+ * (r is in thousandths), so the products stay small and exact whatever the round number —
+ * rounds since 1970 times a rate would not fit a double's 53 bits.
  */
 export function cellsInRound (rateMilli: number, round: number): number {
-  return Math.floor((round + 1) * rateMilli / MILLI) - Math.floor(round * rateMilli / MILLI)
+  const k = round % MILLI
+  return Math.floor((k + 1) * rateMilli / MILLI) - Math.floor(k * rateMilli / MILLI)
 }
 
 /** Whether slot `slot` starts a new circuit (one every circuitSlots / circuits slots). */
@@ -126,21 +143,32 @@ export function isCreationSlot (params: ShapingParams, slot: number): boolean {
 // --- the control byte of a forward layer (PROTOCOL.md §6.1) ----------------------------
 
 const RUNG_REQUEST_FLAG = 0x80
+const TARGET_PARITY_BIT = 0x10
 const RUNG_MASK = 0x0f
 
-/** The control byte asking every hop for `rung` from the next slot. */
-export function encodeRungRequest (rung: number): number {
+/**
+ * The control byte asking every hop for `rung` in slot `targetSlot` (the next one):
+ * `0x80 | (targetSlot mod 2) << 4 | rung`. The target's parity lets a hop place a request
+ * that reached it late — after a stall, past its own slot boundary — in the slot it was sent
+ * in, so that every hop of a circuit derives the same rungs however unevenly they run.
+ */
+export function encodeRungRequest (rung: number, targetSlot = 0): number {
   if (!Number.isInteger(rung) || rung < 0 || rung >= MAX_RUNGS) throw new RangeError(`a rung is 0 to ${MAX_RUNGS - 1}, got ${rung}`)
-  return RUNG_REQUEST_FLAG | rung
+  return RUNG_REQUEST_FLAG | ((targetSlot & 1) === 1 ? TARGET_PARITY_BIT : 0) | rung
 }
 
 /**
  * The rung a control byte asks for, or −1 when it asks for none (0, as version-1 clients send,
- * or any value without the flag, which a hop ignores). A rung beyond the cascade's ladder is
- * the hop's to ignore.
+ * or any value without the flag or with bits 5–6 set, which a hop ignores). A rung beyond the
+ * cascade's ladder is the hop's to ignore.
  */
 export function decodeRungRequest (control: number): number {
-  return (control & RUNG_REQUEST_FLAG) !== 0 && (control & 0x70) === 0 ? control & RUNG_MASK : -1
+  return (control & RUNG_REQUEST_FLAG) !== 0 && (control & 0x60) === 0 ? control & RUNG_MASK : -1
+}
+
+/** The parity (0 or 1) of the slot a rung request is for. */
+export function rungRequestParity (control: number): number {
+  return (control & TARGET_PARITY_BIT) === 0 ? 0 : 1
 }
 
 /**

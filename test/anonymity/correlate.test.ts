@@ -67,3 +67,41 @@ t.test('linkFlows refuses one-to-one with unequal counts; accuracy needs one gue
   t.throws(() => linkingAccuracy([0], [0, 1]), RangeError)
   t.equal(linkingAccuracy([], []), 0)
 })
+
+t.test('a negative lag finds a flow that leads its client (what a host sends reaches the client later)', async (t) => {
+  const random = mulberry32(7)
+  const flow = bursty(random)
+  const client = delayed(flow, 2, random) // the client sees the flow's bytes two slots later
+  const [[forwardOnly]] = scoreMatrix([client], [flow], 3, 0) as [[number]]
+  const [[twoSided]] = scoreMatrix([client], [flow], 3, -3) as [[number]]
+  t.ok(twoSided > 0.9, `two-sided score ${twoSided.toFixed(3)}`)
+  t.ok(twoSided > forwardOnly + 0.3, `forward-only lags miss it (${forwardOnly.toFixed(3)})`)
+  t.throws(() => scoreMatrix([client], [flow], 1, 2), RangeError)
+})
+
+t.test('each flow breaks its own ties: on constant series the guesses spread over the clients', async (t) => {
+  const k = 8
+  const flows = 400
+  const clients = Array.from({ length: k }, () => new Float64Array(SLOTS).fill(4096))
+  const flowSeries = Array.from({ length: flows }, () => new Float64Array(SLOTS).fill(100))
+  const { clientOfFlow } = linkFlows(scoreMatrix(clients, flowSeries), { oneToOne: false, seed: 5 })
+  const counts = new Array<number>(k).fill(0)
+  for (const c of clientOfFlow) counts[c]!++
+  // 50 expected per client; a shared tie-break would give one client all 400.
+  t.ok(Math.max(...counts) < 90 && Math.min(...counts) > 20, `guesses per client: ${counts.join(' ')}`)
+  const again = linkFlows(scoreMatrix(clients, flowSeries), { oneToOne: false, seed: 5 }).clientOfFlow
+  t.same(again, clientOfFlow, 'the same seed gives the same guesses')
+})
+
+t.test('scores within tieMargin of the best are ties; beyond it the best wins', async (t) => {
+  const score = [[0.500, 0.10], [0.495, 0.90], [0.100, 0.10]]
+  const firstFlow = new Set<number>()
+  for (let seed = 0; seed < 60; seed++) {
+    const { clientOfFlow } = linkFlows(score, { oneToOne: false, seed, tieMargin: 0.01 })
+    firstFlow.add(clientOfFlow[0]!)
+    t.equal(clientOfFlow[1], 1, 'a clear winner is never a tie')
+  }
+  t.same([...firstFlow].sort(), [0, 1], 'clients 0 and 1 (0.005 apart) both get the first flow; client 2 never does')
+  t.same(linkFlows(score, { oneToOne: false, seed: 1 }).clientOfFlow, [0, 1], 'no margin: the strictly best')
+  t.throws(() => linkFlows(score, { oneToOne: false, seed: 1, tieMargin: -1 }), RangeError)
+})

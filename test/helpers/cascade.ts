@@ -11,6 +11,7 @@
  * would; a restarted mix with ephemeral keys has new ones, which new circuits pick up.
  */
 import { createServer } from 'node:net'
+import type { ShapingParams } from '../../src/protocol/shaping.js'
 import { join } from 'node:path'
 import { x25519KeyPair, type KeyPair } from '../../src/crypto/index.js'
 import { makeCascade, withOnionKeys, type Cascade, type CascadeSource } from '../../src/directory/cascade.js'
@@ -67,6 +68,8 @@ export interface TestCascadeOptions {
   readonly replayCapacity?: number
   /** The keys' clock (default the system clock). */
   readonly clock?: Clock
+  /** The cascade's traffic shaping (default `off`: today's behaviour). */
+  readonly shaping?: ShapingParams
 }
 
 /** A port that was free a moment ago (loopback). */
@@ -122,6 +125,7 @@ export async function startCascade (options: TestCascadeOptions = {}): Promise<T
     roundMs: options.roundMs ?? 10,
     epochS: schedule.epochS,
     genesis: schedule.genesisS,
+    ...(options.shaping === undefined ? {} : { shaping: options.shaping }),
     hops: links.map((link, i) => ({
       role: i === mixCount ? 'exit' as const : 'mix' as const,
       address: { host: '127.0.0.1', port: ports[i]! },
@@ -162,7 +166,9 @@ export async function startCascade (options: TestCascadeOptions = {}): Promise<T
     return mix
   }
   for (let i = mixCount - 1; i >= 0; i--) await startMix(i + 1)
-  const client = await runClient({ cascade: source, logger: logger.child('client'), socks: { host: '127.0.0.1', port: 0 }, ...options.client })
+  // Test machines are shared and busy: a wide loop margin keeps stalls from failing the
+  // client closed; tests about loop alarms set their own.
+  const client = await runClient({ cascade: source, logger: logger.child('client'), socks: { host: '127.0.0.1', port: 0 }, loopMarginMs: 5000, ...options.client })
   await client.node.waitForEntry()
   return {
     get cascade () { return source.current() },

@@ -23,6 +23,8 @@ export async function runMixWith (options: RunMixOptions, make: MixFactory = (o)
     onionKeys: options.onionKeys,
     roundMs: cascade.roundMs,
     logger: options.logger,
+    shaping: cascade.shaping,
+    ...(options.testFaults === undefined ? {} : { testFaults: options.testFaults }),
     ...(options.replayCapacity === undefined ? {} : { replayCapacity: options.replayCapacity }),
     ...(options.circuitIdleMs === undefined ? {} : { circuitIdleMs: options.circuitIdleMs }),
     connectSuccessor: (handlers) => dialNext({

@@ -259,3 +259,26 @@ t.test('with real timers the clock ticks in increasing order and stops', async (
   await new Promise((resolve) => setTimeout(resolve, 30))
   t.equal(rounds.length, 5, 'no round after stop()')
 })
+
+t.test('aligned to a wall clock: round n is due at n·period of wall time and numbered n', async (t) => {
+  const fake = new FakeProcess()
+  // The wall clock runs alongside the monotonic one, 123 456 789.25 ms ahead of it.
+  const wallAt = (ns: bigint): number => Number(ns) / 1e6 + 123_456_789.25
+  const ticks: { round: number, wall: number }[] = []
+  const clock = new RoundClock({
+    periodMs: 10,
+    now: fake.clock,
+    timers: fake,
+    wallClock: () => wallAt(fake.now),
+    onRound: (round) => { ticks.push({ round, wall: wallAt(fake.now) }) },
+  })
+  clock.start()
+  const startWall = wallAt(fake.now)
+  fake.runUntil(fake.now + 50n * MS)
+  clock.stop()
+  t.equal(ticks.length, 5, 'one round per period')
+  t.equal(ticks[0]!.round, Math.floor(startWall / 10) + 1, 'the first round is the next wall-clock multiple')
+  t.ok(ticks.every((tick, i) => tick.round === ticks[0]!.round + i), 'numbered consecutively')
+  // Timers are whole milliseconds: a deadline between two is met at the next one.
+  t.ok(ticks.every((tick) => tick.wall >= tick.round * 10 && tick.wall < tick.round * 10 + 1), 'each ran at round·period of wall time (timer granularity aside)')
+})

@@ -6,12 +6,12 @@
 import t from 'tap'
 import fc from 'fast-check'
 import {
-  cellsInRound, checkShaping, decodeRungRequest, DEFAULT_SHAPING, encodeRungRequest, isCreationSlot,
+  cellsInRound, checkShaping, decodeRungRequest, DEFAULT_SHAPING, encodeRungRequest, isCreationSlot, rungRequestParity,
   loopDeadlineRounds, MILLI, roundAt, slotAt, type ShapingParams,
 } from '../../src/protocol/shaping.js'
 
 t.test('any m consecutive rounds carry m·rate cells, give or take one', async (t) => {
-  fc.assert(fc.property(fc.integer({ min: 1, max: 256 * MILLI }), fc.integer({ min: 0, max: 2 ** 40 }), fc.integer({ min: 1, max: 500 }), (rate, start, m) => {
+  fc.assert(fc.property(fc.integer({ min: 1, max: 256 * MILLI }), fc.integer({ min: 0, max: 2 ** 48 }), fc.integer({ min: 1, max: 500 }), (rate, start, m) => {
     let total = 0
     for (let n = start; n < start + m; n++) {
       const cells = cellsInRound(rate, n)
@@ -21,6 +21,13 @@ t.test('any m consecutive rounds carry m·rate cells, give or take one', async (
     return Math.abs(total - m * rate / MILLI) < 1 + 1e-9
   }), { numRuns: 300 })
   t.pass('300 random rates and windows')
+})
+
+t.test('rounds of today\'s clock at the highest rate, even 1 ms rounds, count exactly', async (t) => {
+  const round = Math.floor(Date.UTC(2026, 10, 26) / 1)
+  let total = 0
+  for (let n = round; n < round + 1000; n++) total += cellsInRound(256 * MILLI, n) + cellsInRound(141_985, n)
+  t.equal(total, 256 * 1000 + 141_985)
 })
 
 t.test('a whole-number rate gives exactly that many cells every round', async (t) => {
@@ -47,11 +54,17 @@ t.test('one circuit starts every circuitSlots / circuits slots', async (t) => {
 })
 
 t.test('the control byte carries a rung, and nothing else reads as one', async (t) => {
-  for (let rung = 0; rung < 16; rung++) t.equal(decodeRungRequest(encodeRungRequest(rung)), rung)
+  for (let rung = 0; rung < 16; rung++) {
+    for (const slot of [6, 7]) {
+      const control = encodeRungRequest(rung, slot)
+      t.equal(decodeRungRequest(control), rung)
+      t.equal(rungRequestParity(control), slot % 2, 'the target slot\'s parity')
+    }
+  }
   t.equal(decodeRungRequest(0), -1, 'version-1 cells (control 0) ask for nothing')
   let read = 0
   for (let byte = 0; byte < 256; byte++) if (decodeRungRequest(byte) !== -1) read++
-  t.equal(read, 16, 'exactly the 16 encoded values are requests')
+  t.equal(read, 32, 'exactly the 32 encoded values (16 rungs × 2 target parities) are requests')
   t.throws(() => encodeRungRequest(16), RangeError)
   t.throws(() => encodeRungRequest(-1), RangeError)
 })
@@ -85,8 +98,9 @@ t.test('the loop deadline bounds every wait an honest cascade can add', async (t
   const params = DEFAULT_SHAPING.elastic
   const hops = 4
   const plain = loopDeadlineRounds(params, hops, false)
-  // 2 client rounds + 1 per hop each way + a wait of up to 10 rounds (rate 0.1) at each hop and the client + J.
-  t.equal(plain, 2 + 2 * hops + (hops + 1) * 10 + params.loopJitterRounds)
+  // 2 client rounds + 1 per hop each way + a wait of up to 1/rate rounds at each hop and the client + J.
+  const slotWait = Math.ceil(MILLI / params.ratesMilli[0]!)
+  t.equal(plain, 2 + 2 * hops + (hops + 1) * slotWait + params.loopJitterRounds)
   t.equal(loopDeadlineRounds(params, hops, true), plain + params.createHoldRounds * hops, 'a LOOP with a CREATE may wait at every hop')
   t.ok(loopDeadlineRounds(DEFAULT_SHAPING.strict, hops, false) < plain, 'a faster lowest rate, a shorter bound')
 })

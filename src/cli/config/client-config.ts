@@ -14,6 +14,10 @@
  * checked but choose the circuit (streams with different credentials never share one).
  * `safeSocks` refuses requests that carry an IP address instead of a name (the app resolved
  * the name itself, and its DNS query left the machine outside the cascade).
+ *
+ * `alarmLimit` (cascades with shaping `strict` or `elastic`): after this many loop alarms (a
+ * LOOP lost or late beyond the cascade's deterministic bound) the client fails closed: new
+ * streams are refused (SOCKS reply 1) while its cover traffic goes on unchanged.
  */
 import { arr, bool, hostPort, int, obj, oneOf, refine, type Infer } from '../../node/schema.js'
 import { adminSpec, httpUrlSpec, logSpec, pathSpec } from './common-fields.js'
@@ -29,6 +33,7 @@ export const clientConfigSpec = obj({
   auth: authSpec,
   safeSocks: bool({ default: false }),
   streamTimeoutMs: int({ min: 1000, max: 600_000, default: 30_000 }),
+  alarmLimit: int({ min: 1, max: 1_000_000, default: 3 }),
   admin: adminSpec,
   log: logSpec,
 }, { optional: ['cascadeUrl', 'admin'] })

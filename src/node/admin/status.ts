@@ -131,6 +131,15 @@ function badResponse (what: string): StatusError {
  *   auth failures  3
  *   replays        1 dropped
  *   links          3 open, successor up
+ *
+ * and at a client of a shaped cascade (issue #5):
+ *
+ *   shaping        elastic, circuits at rungs 0:2 3:1
+ *   loops          120 sent, 118 back, 0 lost, 0 late
+ *   loop RTT       p50 60 ms, p90 80 ms, p99 90 ms (expected under 740 ms)
+ *   alarms         0
+ *   cover          12.3 MB out, 4.5 MB in
+ *   anonymity set  at least 4 circuits per creation slot at the entry (median), 3 clients connected
  */
 export function formatStatus (status: NodeStatus): string {
   const m = status.metrics
@@ -170,7 +179,49 @@ export function formatStatus (status: NodeStatus): string {
     if (refused !== undefined) parts.push(`${num(refused)} refused`)
     lines.push(['streams', parts.join(', ')])
   }
+  lines.push(...shapingLines(m))
   return lines.map(([label, value]) => `${label.padEnd(15)}${value}\n`).join('')
+}
+
+/** A client's shaping, loop health, cover and anonymity set (nothing for other nodes). */
+function shapingLines (m: ParsedMetrics): Array<[string, string]> {
+  const profile = ['off', 'strict', 'elastic'].find((p) => sampleValue(m, 'mixgate_shaping_info', { profile: p }) === 1)
+  if (profile === undefined) return []
+  const lines: Array<[string, string]> = []
+  const rungs: string[] = []
+  for (let rung = 0; rung < 16; rung++) {
+    const count = sampleValue(m, 'mixgate_shaping_rung_circuits', { rung: String(rung) })
+    if (count !== undefined && count > 0) rungs.push(`${rung}:${num(count)}`)
+  }
+  lines.push(['shaping', profile + (profile === 'elastic' && rungs.length > 0 ? `, circuits at rungs ${rungs.join(' ')}` : '')])
+  if (profile === 'off') return lines
+  const v = (name: string, labels?: Record<string, string>): number => sampleValue(m, name, labels) ?? Number.NaN
+  lines.push(['loops', `${num(v('mixgate_loops_sent_total'))} sent, ${num(v('mixgate_loops_returned_total'))} back, ${num(v('mixgate_loops_lost_total'))} lost, ${num(v('mixgate_loops_late_total'))} late`])
+  const p50 = v('mixgate_loop_rtt_ms', { quantile: '0.5' })
+  const expected = `expected under ${num(v('mixgate_loop_rtt_expected_ms'))} ms`
+  lines.push(['loop RTT', Number.isNaN(p50)
+    ? `none back yet (${expected})`
+    : `p50 ${num(p50)} ms, p90 ${num(v('mixgate_loop_rtt_ms', { quantile: '0.9' }))} ms, p99 ${num(v('mixgate_loop_rtt_ms', { quantile: '0.99' }))} ms (${expected})`])
+  const failed = v('mixgate_fail_closed') === 1
+  lines.push(['alarms', `${num(v('mixgate_loop_alarms_total'))}${failed ? ' (FAILED CLOSED: new streams are refused)' : ''}`])
+  lines.push(['cover', `${bytes(v('mixgate_cover_bytes_total', { direction: 'forward' }))} out, ${bytes(v('mixgate_cover_bytes_total', { direction: 'backward' }))} in`])
+  const perSlot = v('mixgate_entry_creates_per_slot')
+  const clients = v('mixgate_entry_clients')
+  lines.push(['anonymity set', Number.isNaN(perSlot)
+    ? 'unknown (the entry mix\'s admin port cannot be reached from this client; its cascadeUrl names it)'
+    : `at least ${num(perSlot)} circuits per creation slot at the entry (median)${Number.isNaN(clients) ? '' : `, ${num(clients)} clients connected`}`])
+  return lines
+}
+
+/** `12345678` → `12.3 MB`. */
+function bytes (n: number): string {
+  if (!Number.isFinite(n)) return 'unknown'
+  if (n < 1000) return `${num(n)} B`
+  const units = ['kB', 'MB', 'GB', 'TB']
+  let value = n / 1000
+  let unit = 0
+  while (value >= 1000 && unit < units.length - 1) { value /= 1000; unit++ }
+  return `${value.toFixed(1)} ${units[unit]}`
 }
 
 /** `3725` → `1h 2m 5s`; `59` → `59s`; days when there are any. */

@@ -44,7 +44,15 @@ export interface HopCounters {
   readonly linksAccepted: number
   readonly linksClosed: number
   readonly linksClosedSlow: number
+  /**
+   * Optional (shaped cascades): finished slots by CREATEs accepted in them, one count per
+   * bucket of CREATE_SLOT_BOUNDS (src/mix/create-hold.ts CREATE_SLOT_BUCKETS).
+   */
+  readonly createsPerSlot?: readonly number[]
 }
+
+/** Lower bounds of the CREATEs-per-slot buckets (the same as src/mix/create-hold.ts's). */
+export const CREATE_SLOT_BOUNDS: readonly number[] = [0, 1, 2, 4, 8, 16, 32, 64]
 
 /** A mix or the exit (`HopNode`). */
 export interface HopSource {
@@ -117,11 +125,37 @@ export interface SocksCountersShape {
   readonly warnings: Readonly<Record<string, number>>
 }
 
+/** `ClientShapingStatus` (src/client/client-node.ts): the shaped client's aggregate figures. */
+export interface ClientShapingShape {
+  /** `off`, `strict` or `elastic`. */
+  readonly profile: string
+  /** Circuits at each rung of the ladder now. */
+  readonly rungs: readonly number[]
+  readonly loopsSent: number
+  readonly loopsReturned: number
+  readonly loopsLost: number
+  readonly loopsLate: number
+  readonly loopAlarms: number
+  readonly failedClosed: boolean
+  /** Loop RTT percentiles in ms, rounded up to whole rounds (NaN before any echo). */
+  readonly rttMs: { readonly p50: number, readonly p90: number, readonly p99: number }
+  /** The loop deadline an honest cascade meets (ms). */
+  readonly rttExpectedMs: number
+  readonly coverBytesOut: number
+  readonly coverBytesIn: number
+  /** Slots in which the client started circuits. */
+  readonly creationSlots: number
+  /** What the entry mix reports, or undefined when its admin port is not reachable. */
+  readonly entry: { readonly createsPerSlot: number, readonly clients: number } | undefined
+}
+
 /** The client (`ClientNode`). */
 export interface ClientSource {
   readonly stats: ClientCounters
   readonly entryUp: boolean
   readonly socksCounters: SocksCountersShape
+  /** Optional: shaping, loops and the anonymity set (issue #5). */
+  readonly shaping?: ClientShapingShape
 }
 
 /** `ListenerStats` (src/link/listen.ts). */

@@ -181,6 +181,12 @@ t.test('every metric a role exports is documented in docs/METRICS.md', async (t)
   registerExitMetrics(registries[1]!, { stats: new HopStats(), exitStats: new ExitStats(), circuits: 0, predecessorLinks: 0 }, { position: 2, epoch: () => 0 })
   registerClientMetrics(registries[2]!, {
     stats: new ClientStats(), entryUp: true, socksCounters: { connections: 0, pending: 0, accepted: 0, rejected: {}, errors: {}, warnings: {} },
+    // A shaped client's source, so that the shaping rows are checked too.
+    shaping: {
+      profile: 'elastic', rungs: [3, 0, 0, 0], loopsSent: 0, loopsReturned: 0, loopsLost: 0, loopsLate: 0, loopAlarms: 0,
+      failedClosed: false, rttMs: { p50: NaN, p90: NaN, p99: NaN }, rttExpectedMs: 1000, coverBytesOut: 0, coverBytesIn: 0,
+      creationSlots: 0, entry: undefined,
+    },
   }, { epoch: () => 0, bytes: { forward: () => 0, backward: () => 0 } })
   const exported = new Set(registries.flatMap((registry) => [...scrape(registry).keys()]))
   for (const name of exported) t.ok(documented.has(name), `${name} is documented`)

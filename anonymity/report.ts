@@ -1,0 +1,29 @@
+/**
+ * The table `npm run anonymity` prints: one row per profile.
+ */
+import type { ProfileResult } from './run-profile.js'
+
+export function renderTable (results: readonly ProfileResult[]): string {
+  const header = ['profile', 'clients', 'flows', 'accuracy', 'tuned', 'chance', 'goodput MB/s', 'per client KB/s', 'overhead', 'frames/s/client', 'failed', 'loop p99 ms']
+  const rows = results.map((r) => [
+    r.profile,
+    String(r.clients),
+    String(r.attack.flows),
+    r.attack.accuracy.toFixed(3),
+    r.bestVariant.accuracy.toFixed(3),
+    r.attack.chance.toFixed(3),
+    r.costs.goodputMBps.toFixed(3),
+    r.costs.goodputPerClientKBps.toFixed(1),
+    Number.isFinite(r.costs.overhead) ? `${r.costs.overhead.toFixed(2)}×` : '∞',
+    r.costs.framesPerClientPerS.toFixed(1),
+    `${r.app.failures}/${r.app.requests}`,
+    r.eventLoopDelayMs.p99.toFixed(1),
+  ])
+  const widths = header.map((h, i) => Math.max(h.length, ...rows.map((row) => row[i]!.length)))
+  const line = (cells: readonly string[]): string => cells.map((cell, i) => i === 0 ? cell.padEnd(widths[i]!) : cell.padStart(widths[i]!)).join('  ')
+  const kinds = results.map((r) => `${r.profile}: ${Object.entries(r.attack.byKind).sort().map(([kind, { right, flows }]) => `${kind} ${right}/${flows}`).join(', ')}`)
+  return [line(header), ...rows.map(line), '',
+    'accuracy: the attack as set (slots of 2 rounds, lags ±2 slots); tuned: the best of 8 slot/lag settings,',
+    'chosen knowing the truth (an upper bound for an attacker who tunes). overhead: link bytes / payload bytes.',
+    'failed: app requests that failed / made. loop p99: event-loop delay of the lab process (near a round = overloaded).', '', 'flows linked right, by the true client\'s workload:', ...kinds.map((k) => `  ${k}`), ''].join('\n')
+}

@@ -1,0 +1,51 @@
+/**
+ * When a shaped client's circuits start and end (issue #5 "Circuit schedule"), as pure
+ * functions of the cascade's shaping parameters and the slot number, so that every client of
+ * a cascade creates circuits in the same slots and nothing about the schedule depends on
+ * what the user does or on what failed.
+ *
+ * The K circuits are K lanes. Creation slots come every step = circuitSlots / circuits slots,
+ * and they take turns among the lanes: creation slot c belongs to lane (c / step) mod K. A
+ * circuit built in lane i lives until lane i's next creation slot, which is circuitSlots
+ * slots for a circuit built in its own creation slot. At start-up (and after the entry link
+ * came back) every lane builds at once and its circuit ends at that lane's next creation
+ * slot, so the client joins the steady state (one circuit ends and one starts per creation
+ * slot) after at most circuitSlots slots, without ever keeping more or fewer than K.
+ *
+ * A circuit never outlives the epoch whose onion keys built it (R13): its end is cut to the
+ * last slot boundary at or before the epoch's end (but it lives at least one slot), and its
+ * lane builds the next one then — in a slot that is the same for every client.
+ */
+import type { ShapingParams } from '../../protocol/shaping.js'
+
+/** Slots between two creation slots. */
+export function creationStep (params: ShapingParams): number {
+  return params.circuitSlots / params.circuits
+}
+
+/** The lane whose circuit starts in creation slot `slot`. */
+export function laneOfSlot (params: ShapingParams, slot: number): number {
+  return Math.floor(slot / creationStep(params)) % params.circuits
+}
+
+/** Lane `lane`'s first creation slot after `slot`. */
+export function nextLaneCreationSlot (params: ShapingParams, lane: number, slot: number): number {
+  const step = creationStep(params)
+  let c = (Math.floor(slot / step) + 1) * step
+  while (laneOfSlot(params, c) !== lane) c += step
+  return c
+}
+
+/**
+ * The slot at whose start a circuit built in `lane` during `builtSlot` ends: its lane's
+ * next creation slot, or earlier at its epoch's end (`epochEndMs`, Unix ms).
+ */
+export function circuitEndSlot (params: ShapingParams, lane: number, builtSlot: number, epochEndMs: number): number {
+  const byEpoch = Math.max(builtSlot + 1, Math.floor(epochEndMs / params.slotMs))
+  return Math.min(nextLaneCreationSlot(params, lane, builtSlot), byEpoch)
+}
+
+/** A circuit takes new streams only during its first `step` slots (and never after its end). */
+export function acceptsUntilSlot (params: ShapingParams, builtSlot: number, endSlot: number): number {
+  return Math.min(builtSlot + creationStep(params), endSlot)
+}

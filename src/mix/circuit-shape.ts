@@ -1,0 +1,87 @@
+/**
+ * What a shaped hop keeps per circuit (docs/PROTOCOL.md §12): the cells waiting for their
+ * scheduled slots in each direction, the circuit's rate over time, and whether its CREATE has
+ * left the kMin hold.
+ */
+import { cellsInRound, type ShapingParams } from '../protocol/shaping.js'
+import { CellQueue } from './cell-queue.js'
+import { RungSchedule } from './rung-schedule.js'
+
+export class CircuitShape {
+  /** Mix: peeled cells for the successor, in order. */
+  readonly forward = new CellQueue()
+  /** Backward: whole cells from the successor (mix) or relay payloads (exit), not yet sealed. */
+  readonly backward = new CellQueue()
+  /** Elastic only: the circuit's rung per round. */
+  readonly rungs: RungSchedule | null
+  private readonly ratesMilli: readonly number[]
+  /** Set once the CREATE left the kMin hold: from then on the circuit is shaped forward. */
+  released = false
+  /** Mix: the CREATE for the successor, until it is sent. */
+  create: Uint8Array | null = null
+  /** Exit: LOOP echoes waiting (payloads, and the round each may leave from). */
+  private loops: Uint8Array[] | null = null
+  private loopDue: number[] | null = null
+  /** The round the LOOP echo `takeLoop` returned last could first have left in (its arrival + 1). */
+  lastLoopFirstRound = 0
+  private loopFirst: number[] | null = null
+
+  constructor (params: ShapingParams, roundsPerSlot: number, round: number) {
+    this.ratesMilli = params.ratesMilli
+    this.rungs = params.profile === 'elastic' ? new RungSchedule(roundsPerSlot, params.ratesMilli.length, round) : null
+  }
+
+  /** Millicells per round at schedule round `round`. */
+  rateAt (round: number): number {
+    return this.ratesMilli[this.rungs === null ? 0 : this.rungs.rungAt(round)]!
+  }
+
+  /** Cells this circuit carries at schedule round `round` (PROTOCOL.md §12.2). */
+  cellsAt (round: number): number {
+    return cellsInRound(this.rateAt(round), round)
+  }
+
+  /** Cells of schedule rounds `from` to `to` inclusive (a round that catches up a stall). */
+  cellsFor (from: number, to: number): number {
+    if (from >= to) return this.cellsAt(to)
+    let cells = 0
+    for (let round = from; round <= to; round++) cells += this.cellsAt(round)
+    return cells
+  }
+
+  /** Queue a LOOP echo that could leave from round `first` and may from round `due` on (exit). */
+  addLoop (payload: Uint8Array, first: number, due: number): void {
+    (this.loops ??= []).push(payload)
+    ;(this.loopDue ??= []).push(due)
+    ;(this.loopFirst ??= []).push(first)
+  }
+
+  /** The oldest LOOP echo due by `round`, removed; undefined if none. */
+  takeLoop (round: number): Uint8Array | undefined {
+    const due = this.loopDue
+    if (due === null || due.length === 0) return undefined
+    // Delays differ, so the first due is not always the oldest: take the first one due.
+    for (let i = 0; i < due.length; i++) {
+      if (due[i]! <= round) {
+        due.splice(i, 1)
+        this.lastLoopFirstRound = this.loopFirst!.splice(i, 1)[0]!
+        return this.loops!.splice(i, 1)[0]
+      }
+    }
+    return undefined
+  }
+
+  get loopsWaiting (): number { return this.loopDue?.length ?? 0 }
+
+  /** Cells held in both directions. */
+  get queued (): number { return this.forward.length + this.backward.length + this.loopsWaiting }
+
+  clear (): void {
+    this.forward.clear()
+    this.backward.clear()
+    this.loops = null
+    this.loopDue = null
+    this.loopFirst = null
+    this.create = null
+  }
+}

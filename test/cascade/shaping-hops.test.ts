@@ -1,0 +1,332 @@
+/**
+ * The hops' half of shaping (docs/PROTOCOL.md §12) on real loopback cascades driven by raw
+ * clients that send whatever they like (idle, one big burst, small bursts, LOOPs):
+ *   - strict: on every mix→mix and mix→exit link (forward), on every backward link and on the
+ *     entry's links to its clients, each round's write carries exactly the profile's frames;
+ *     LOOP echoes come back unchanged within 0..J rounds; the test-only fault hook drops what
+ *     it says and the links stay exact;
+ *   - elastic: a rung request changes the hops' rate only from the next slot boundary, and
+ *     the entry files the slot's CREATE count;
+ *   - kMin: held CREATEs leave when kMin are waiting, or when the hold times out.
+ * The links are recorded at the sender: every write, with the round the node was running.
+ */
+import t from 'tap'
+import { cryptoReady, randomBytes, x25519KeyPair } from '../../src/crypto/index.js'
+import { makeCascade, type Cascade } from '../../src/directory/cascade.js'
+import type { CellLink } from '../../src/link/cell-link.js'
+import { epochSchedule } from '../../src/node/keys/epoch.js'
+import { ephemeralOnionKeys, type OnionKeySource } from '../../src/node/keys/onion-key-source.js'
+import { CellCommand, cellCircuitId, cellCommand, encodeCell } from '../../src/protocol/cell.js'
+import { CELL_HEADER_BYTES } from '../../src/protocol/geometry.js'
+import { decodeRelay, encodeRelay } from '../../src/protocol/relay-payload.js'
+import { cellsInRound, DEFAULT_SHAPING, encodeRungRequest, roundAt, slotAt, type ShapingParams } from '../../src/protocol/shaping.js'
+import { runExit, type RunningExit } from '../../src/exit/run-exit.js'
+import type { HopNode, HopTestFaults } from '../../src/mix/hop-node.js'
+import { MixNode } from '../../src/mix/mix-node.js'
+import type { RunningMix } from '../../src/mix/run-mix.js'
+import { freePort, memoryLogger, waitFor } from '../helpers/cascade.js'
+import { RawClient, RelayCommand, type RawCircuit } from '../helpers/raw-circuit.js'
+import { runMixWith } from '../helpers/run-mix-with.js'
+
+await cryptoReady()
+
+/** Every write one node made on one link: the round it ran, and the frames written. */
+interface Writes { rounds: number[], frames: number[] }
+
+function recorded (link: CellLink, node: HopNode, writes: Writes): CellLink {
+  return {
+    send: (cells) => { writes.rounds.push(node.lastRound); writes.frames.push(cells.length); return link.send(cells) },
+    pauseInput: () => link.pauseInput(),
+    resumeInput: () => link.resumeInput(),
+    close: () => link.close(),
+    get isOpen () { return link.isOpen },
+    get backlogBytes () { return link.backlogBytes },
+  }
+}
+
+interface ShapedCascade {
+  readonly cascade: Cascade
+  readonly mixes: RunningMix[]
+  readonly exit: RunningExit
+  /** Per mix (index position − 1): writes toward its successor. */
+  readonly forward: Writes[]
+  /** Per hop (index position − 1): writes on each predecessor link, in the order they came. */
+  readonly backward: Writes[][]
+}
+
+async function startShaped (shaping: ShapingParams, options: { mixes: number, roundMs: number, faults?: Record<number, HopTestFaults> }): Promise<ShapedCascade> {
+  const { logger } = memoryLogger('test', 'warn')
+  const schedule = epochSchedule({ epochS: 3600, genesisS: 0 })
+  const hops = options.mixes + 1
+  const links = Array.from({ length: hops }, () => x25519KeyPair())
+  const onion: OnionKeySource[] = links.map((_, i) => ephemeralOnionKeys({ schedule, logger: logger.child(`keys${i + 1}`) }))
+  const ports = await Promise.all(links.map(() => freePort()))
+  const cascade = makeCascade({
+    cellSize: 1024,
+    roundMs: options.roundMs,
+    epochS: schedule.epochS,
+    genesis: schedule.genesisS,
+    shaping,
+    hops: links.map((link, i) => ({
+      role: i === hops - 1 ? 'exit' as const : 'mix' as const,
+      address: { host: '127.0.0.1', port: ports[i]! },
+      linkKey: link.publicKey,
+      onionKeys: onion[i]!.publicKeys(),
+    })),
+  })
+  const forward: Writes[] = Array.from({ length: options.mixes }, () => ({ rounds: [], frames: [] }))
+  const backward: Writes[][] = Array.from({ length: hops }, () => [])
+  const watchPredecessors = (node: HopNode, position: number): void => {
+    const attach = node.attachPredecessor.bind(node)
+    node.attachPredecessor = (link) => {
+      const writes: Writes = { rounds: [], frames: [] }
+      backward[position - 1]!.push(writes)
+      return attach(recorded(link, node, writes))
+    }
+  }
+  const exit = await runExit({
+    cascade,
+    linkKey: links[hops - 1]!,
+    onionKeys: onion[hops - 1]!,
+    logger: logger.child('exit'),
+    exitPolicy: [],
+    dnsServers: ['127.0.0.1:9'],
+    ...(options.faults?.[hops] === undefined ? {} : { testFaults: options.faults[hops] }),
+  })
+  watchPredecessors(exit.node, hops)
+  const mixes: RunningMix[] = []
+  for (let position = options.mixes; position >= 1; position--) {
+    const faults = options.faults?.[position]
+    const mix = await runMixWith({
+      cascade,
+      position,
+      linkKey: links[position - 1]!,
+      onionKeys: onion[position - 1]!,
+      logger: logger.child(`mix${position}`),
+      ...(faults === undefined ? {} : { testFaults: faults }),
+    }, (o) => {
+      const node: MixNode = new MixNode({ ...o, connectSuccessor: async (handlers) => recorded(await o.connectSuccessor(handlers), node, forward[position - 1]!) })
+      watchPredecessors(node, position)
+      return node
+    })
+    mixes[position - 1] = mix
+    await waitFor(() => mix.node.successorUp, 'mix to reach its successor')
+  }
+  return { cascade, mixes, exit, forward, backward }
+}
+
+async function stopShaped (c: ShapedCascade): Promise<void> {
+  for (const mix of c.mixes) await mix.stop()
+  await c.exit.stop()
+}
+
+/** The most missed rounds a shaped hop catches up in one round (hop-node.ts). */
+const MAX_CATCH_UP_ROUNDS = 50
+
+/**
+ * Writes from round `from` on whose frame count differs from the schedule; also fails if a
+ * round was written twice (one write per link per round). A write after rounds the node
+ * missed (a stall of this busy machine) carries those rounds' cells too, up to
+ * MAX_CATCH_UP_ROUNDS of them: the schedule of every round since the previous write.
+ */
+function mismatches (writes: Writes, from: number, expected: (round: number) => number): string[] {
+  const bad: string[] = []
+  const seen = new Set<number>()
+  let previous = -1
+  for (let i = 0; i < writes.rounds.length; i++) {
+    const round = writes.rounds[i]!
+    const covered = previous < 0 ? round : Math.max(previous + 1, round - MAX_CATCH_UP_ROUNDS + 1)
+    previous = round
+    if (round < from) continue
+    if (seen.has(round)) bad.push(`round ${round} written twice`)
+    seen.add(round)
+    let want = 0
+    for (let r = covered; r <= round; r++) want += expected(r)
+    if (writes.frames[i] !== want) bad.push(`round ${round}: ${writes.frames[i]} frames, expected ${want}`)
+  }
+  return bad
+}
+
+function countFrom (writes: Writes, from: number): number {
+  return writes.rounds.filter((round) => round >= from).length
+}
+
+const sleep = async (ms: number): Promise<void> => { await new Promise((resolve) => setTimeout(resolve, ms)) }
+
+function dropCell (client: RawClient, circuit: RawCircuit, control = 0): Uint8Array {
+  const { geometry } = client.cascade
+  const body = circuit.sealer.seal(encodeRelay(geometry.forwardPayloadBytes, 0, RelayCommand.DROP), control)
+  return encodeCell(geometry, circuit.id, CellCommand.RELAY, body)
+}
+
+/** The LOOP payloads among the backward cells `client` received on `circuit` (each opened once, in order). */
+const opened = new Map<RawCircuit, { next: number, echoes: Uint8Array[] }>()
+function loopEchoes (client: RawClient, circuit: RawCircuit): Uint8Array[] {
+  let state = opened.get(circuit)
+  if (state === undefined) { state = { next: 0, echoes: [] }; opened.set(circuit, state) }
+  for (; state.next < client.received.length; state.next++) {
+    const cell = client.received[state.next]!
+    if (cellCircuitId(cell) !== circuit.id || cellCommand(cell) !== CellCommand.RELAY) continue
+    const result = circuit.opener.open(cell.subarray(CELL_HEADER_BYTES))
+    if (result === null) throw new Error('a backward cell did not open')
+    if (result.kind !== 'data') continue
+    const message = decodeRelay(result.payload)
+    if (message.command === RelayCommand.LOOP) state.echoes.push(Uint8Array.from(message.data))
+  }
+  return state.echoes
+}
+
+t.test('strict: every link carries exactly the profile per round, whatever the clients do', async (t) => {
+  const ROUND_MS = 20
+  const RATE = 2500 // 2.5 cells per round: rounds alternate 2 and 3 cells per circuit
+  const J = 3
+  let dropOn = 0
+  let dropped = 0
+  const shaping: ShapingParams = { ...DEFAULT_SHAPING.strict, ratesMilli: [RATE], slotMs: 1000, loopJitterRounds: J }
+  const c = await startShaped(shaping, {
+    mixes: 2,
+    roundMs: ROUND_MS,
+    faults: {
+      1: {
+        dropForward: (cell) => {
+          if (dropOn === 0 || cellCircuitId(cell) !== dropOn || cellCommand(cell) !== CellCommand.RELAY) return false
+          dropped++
+          return true
+        },
+      },
+    },
+  })
+  t.teardown(() => stopShaped(c))
+  const [entry, middle] = c.mixes as [RunningMix, RunningMix]
+  const H = 3
+  // Client A: one idle circuit and one that sends a single big burst; client B: one circuit
+  // with small bursts, and one with LOOPs only, then the fault hook.
+  const a = await RawClient.connect(c.cascade)
+  t.teardown(() => a.close())
+  await waitFor(() => entry.node.predecessorLinks === 1, 'client A at the entry')
+  const b = await RawClient.connect(c.cascade)
+  t.teardown(() => b.close())
+  await waitFor(() => entry.node.predecessorLinks === 2, 'client B at the entry')
+  const idle = a.createCircuit()
+  const bulk = a.createCircuit()
+  const bursty = b.createCircuit()
+  const faulty = b.createCircuit()
+  await waitFor(() => c.exit.node.circuits === 4, 'four circuits at the exit')
+  // From here on every link carries all four circuits.
+  const from = Math.max(entry.node.lastRound, middle.node.lastRound, c.exit.node.lastRound) + 2 * H
+  a.send(...Array.from({ length: 300 }, () => dropCell(a, bulk)))
+  const loops: Uint8Array[] = []
+  for (let i = 0; i < 16; i++) {
+    b.send(...Array.from({ length: 1 + (i % 7) }, () => dropCell(b, bursty)))
+    const probe = randomBytes(56)
+    loops.push(probe)
+    b.send(b.relayCell(faulty, 0, RelayCommand.LOOP, probe))
+    await sleep(3 * ROUND_MS)
+  }
+  await waitFor(() => c.exit.node.exitStats.loopsEchoed === 16, 'the LOOPs at the exit')
+  // The fault hook: from now on the entry drops every RELAY cell of that circuit.
+  dropOn = faulty.id
+  b.send(...Array.from({ length: 5 }, () => b.relayCell(faulty, 0, RelayCommand.LOOP, randomBytes(56))))
+  await waitFor(() => dropped === 5, 'the fault hook to drop five cells')
+  await sleep(10 * ROUND_MS)
+  await waitFor(() => loopEchoes(b, faulty).length === 16, 'the LOOP echoes at client B')
+
+  const per = (circuits: number, lag: number) => (round: number) => circuits * cellsInRound(RATE, round - lag)
+  // Forward: the entry (lag 1) and the middle mix (lag 2) toward their successors.
+  t.same(mismatches(c.forward[0]!, from, per(4, 1)), [], 'entry → middle: 4 circuits × schedule each round')
+  t.same(mismatches(c.forward[1]!, from, per(4, 2)), [], 'middle → exit: 4 circuits × schedule each round')
+  // Backward: the exit (lag 0), the middle mix (lag 1), the entry to each client (lag 2).
+  t.same(mismatches(c.backward[2]![0]!, from, per(4, 0)), [], 'exit → middle: exact')
+  t.same(mismatches(c.backward[1]![0]!, from, per(4, 1)), [], 'middle → entry: exact')
+  t.same(mismatches(c.backward[0]![0]!, from, per(2, 2)), [], 'entry → client A: exact (idle and bulk alike)')
+  t.same(mismatches(c.backward[0]![1]!, from, per(2, 2)), [], 'entry → client B: exact (bursts and LOOPs alike)')
+  for (const writes of [c.forward[0]!, c.forward[1]!, c.backward[2]![0]!, c.backward[0]![0]!]) {
+    t.ok(countFrom(writes, from) > 30, 'enough rounds were checked')
+  }
+  t.ok(entry.node.stats.paddingOut > 0 && c.exit.node.stats.padsOut > 0, 'shortfalls were filled with PADDING forward and PADs backward')
+  t.equal(entry.node.stats.circuitsOverQueue, 0, 'no queue went over its bound')
+
+  // LOOP echoes: unchanged, each after 0..J rounds. LOOPs come at least two rounds apart and
+  // the circuit has two or three slots per round, so none waits for a slot; only a round the
+  // exit's clock skipped (a stalled process) could add one.
+  const hex = (p: Uint8Array): string => Buffer.from(p).toString('hex')
+  t.same(loopEchoes(b, faulty).map(hex).sort(), loops.map(hex).sort(), 'every LOOP came back unchanged')
+  const exitStats = c.exit.node.exitStats
+  const bound = J + c.exit.node.missedRounds
+  t.ok(exitStats.loopEchoDelayMaxRounds <= bound, `LOOP echo delay at most J = ${J} rounds (max ${exitStats.loopEchoDelayMaxRounds}, rounds skipped ${c.exit.node.missedRounds})`)
+  t.ok(exitStats.loopEchoDelayMaxRounds >= 1, 'the echo delays are not all zero (jitter is drawn)')
+
+  // The fault hook dropped exactly what it said: the dropped LOOPs never reached the exit.
+  t.equal(dropped, 5, 'the hook dropped five cells')
+  t.equal(exitStats.loopsEchoed, 16, 'the exit echoed only the cells that were not dropped')
+  t.equal(entry.node.stats.relayAuthFailures, 0, 'dropped before the entry peeled them')
+  t.equal(c.exit.node.circuits, 4, 'no circuit ended, the idle one included')
+  t.ok(idle.id !== bulk.id, 'two circuits on client A')
+})
+
+t.test('elastic: a rung request changes the rate only from the next slot boundary', async (t) => {
+  const ROUND_MS = 20
+  const SLOT_ROUNDS = 15
+  const RATES = [1000, 3000]
+  const shaping: ShapingParams = { ...DEFAULT_SHAPING.elastic, ratesMilli: RATES, slotMs: SLOT_ROUNDS * ROUND_MS }
+  const c = await startShaped(shaping, { mixes: 2, roundMs: ROUND_MS })
+  t.teardown(() => stopShaped(c))
+  const startSlot = slotAt(Date.now(), SLOT_ROUNDS * ROUND_MS)
+  const [entry] = c.mixes as [RunningMix, RunningMix]
+  const client = await RawClient.connect(c.cascade)
+  t.teardown(() => client.close())
+  await waitFor(() => entry.node.predecessorLinks === 1, 'the client at the entry')
+  // The slot a hop starts in is not filed (it is partial): create in a later one.
+  // Two slots on: a hop does not file the slot it started in (partial), and its first round
+  // may fall in the slot after startSlot.
+  await waitFor(() => slotAt(Date.now(), SLOT_ROUNDS * ROUND_MS) > startSlot + 1, 'a slot after the start')
+  const circuit = client.createCircuit()
+  await waitFor(() => c.exit.node.circuits === 1, 'the circuit at the exit')
+  const from = Math.max(...c.mixes.map((m) => m.node.lastRound), c.exit.node.lastRound) + 6
+  // Ask for rung 1 from the middle of a slot on, in every cell (as a client does).
+  await waitFor(() => { const r = roundAt(Date.now(), ROUND_MS) % SLOT_ROUNDS; return r >= 4 && r <= 8 }, 'the middle of a slot')
+  const askedIn = slotAt(Date.now(), SLOT_ROUNDS * ROUND_MS)
+  for (let i = 0; i < 12; i++) {
+    client.send(dropCell(client, circuit, encodeRungRequest(1)))
+    await sleep(ROUND_MS)
+  }
+  // The rung stays until another request: record two more slots.
+  await waitFor(() => slotAt(Date.now(), SLOT_ROUNDS * ROUND_MS) >= askedIn + 3, 'two more slots')
+  await sleep(4 * ROUND_MS)
+  const rate = (round: number): number => Math.floor(round / SLOT_ROUNDS) <= askedIn ? RATES[0]! : RATES[1]!
+  const per = (lag: number) => (round: number) => cellsInRound(rate(round - lag), round - lag)
+  t.same(mismatches(c.forward[0]!, from, per(1)), [], 'entry → middle switches at the slot boundary after the request')
+  t.same(mismatches(c.forward[1]!, from, per(2)), [], 'middle → exit switches at the same schedule boundary')
+  t.same(mismatches(c.backward[2]![0]!, from, per(0)), [], 'exit → middle backward too')
+  t.same(mismatches(c.backward[0]![0]!, from, per(2)), [], 'entry → client backward too')
+  const after = c.forward[0]!.rounds.filter((round) => Math.floor((round - 1) / SLOT_ROUNDS) > askedIn).length
+  const before = c.forward[0]!.rounds.filter((round) => round >= from && Math.floor((round - 1) / SLOT_ROUNDS) === askedIn).length
+  t.ok(before > 0 && after > SLOT_ROUNDS, 'rounds on both sides of the boundary were checked')
+  // The entry filed the CREATE's slot (one CREATE: bucket 1) once that slot ended.
+  t.ok(entry.node.stats.createsPerSlot[1]! >= 1, 'the entry counts the slot with one CREATE')
+  t.ok(entry.node.stats.createsPerSlot.reduce((x, y) => x + y, 0) >= 2, 'and files every finished slot')
+})
+
+t.test('kMin: CREATEs are held until kMin wait, or until the hold times out', async (t) => {
+  const shaping: ShapingParams = { ...DEFAULT_SHAPING.strict, ratesMilli: [1000], slotMs: 1000, kMin: 3, createHoldRounds: 20 }
+  const c = await startShaped(shaping, { mixes: 2, roundMs: 20 })
+  t.teardown(() => stopShaped(c))
+  const [entry, middle] = c.mixes as [RunningMix, RunningMix]
+  const client = await RawClient.connect(c.cascade)
+  t.teardown(() => client.close())
+  await waitFor(() => entry.node.predecessorLinks === 1, 'the client at the entry')
+  // Three CREATEs in one write: kMin are waiting at the entry's next round.
+  client.createCircuit(); client.createCircuit(); client.createCircuit()
+  await waitFor(() => c.exit.node.circuits === 3, 'three circuits at the exit')
+  t.equal(entry.node.stats.holdReleasesKmin, 1, 'the entry released them because kMin were waiting')
+  t.equal(middle.node.stats.holdReleasesKmin, 1, 'and so did the next hop')
+  t.equal(entry.node.stats.holdReleasesTimeout, 0, 'without a timeout')
+  // One CREATE alone: it waits createHoldRounds at every hop.
+  client.createCircuit()
+  await waitFor(() => entry.node.circuits === 4, 'the fourth circuit at the entry')
+  t.equal(middle.node.circuits, 3, 'held at the entry: the middle mix has not seen it')
+  await waitFor(() => c.exit.node.stats.holdReleasesTimeout === 1, 'the fourth circuit released at the exit')
+  t.equal(entry.node.stats.holdReleasesTimeout, 1, 'the entry released it at the timeout')
+  t.equal(middle.node.stats.holdReleasesTimeout, 1, 'so did the middle mix')
+  t.equal(c.exit.node.stats.holdReleasesTimeout, 1, 'and the exit')
+})
