@@ -9,7 +9,7 @@ import type { LinkListener } from '../link/listen.js'
 import { acceptPredecessors, dialNext } from '../link/predecessor.js'
 import type { HostPort } from '../node/address.js'
 import type { Logger } from '../node/logger.js'
-import { MixNode } from './mix-node.js'
+import { MixNode, type MixOptions } from './mix-node.js'
 import type { HopTestFaults } from './hop-node.js'
 
 export interface RunMixOptions {
@@ -34,12 +34,16 @@ export interface RunningMix {
   stop (): Promise<void>
 }
 
-export async function runMix (options: RunMixOptions): Promise<RunningMix> {
+/**
+ * `makeNode` builds the node from the options (default `new MixNode`): tests pass a subclass
+ * that misbehaves on purpose, to start it exactly as a real mix starts.
+ */
+export async function runMix (options: RunMixOptions, makeNode: (options: MixOptions) => MixNode = (o) => new MixNode(o)): Promise<RunningMix> {
   const { cascade, position } = options
   const hop = cascade.hops[position - 1]
   const next = cascade.hops[position]
   if (hop === undefined || hop.role !== 'mix' || next === undefined) throw new TypeError(`position ${position} is not a mix of this cascade`)
-  const node = new MixNode({
+  const node = makeNode({
     geometry: cascade.geometry,
     position,
     cascadeId: cascade.id,
