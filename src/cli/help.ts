@@ -42,7 +42,7 @@ Options:
   --socks HOST:PORT   the SOCKS5 address for apps (default 127.0.0.1:1080; port 0: any free port)
   --round-ms MS       round length of every mix, 1 to 10000 (default 10)
   --epoch-s S         onion-key epoch length in seconds, 4 to 86400 (default 3600)
-  --shaping P         traffic shaping: off (default), elastic or strict; see
+  --shaping P         traffic shaping: elastic (default), strict or off; see
                       mixgate.conf(5), "shaping". off is faster and weaker: rounds only
   --exit-policy RULE  an exit policy rule in front of the safe default, in Tor syntax;
                       repeatable. The default refuses private and special addresses, so

@@ -52,7 +52,7 @@ import { UniformPool } from './uniform-pool.js'
 import { REPLAY_TAG_BYTES, ReplayTable } from './replay-table.js'
 import { RoundClock } from './round-clock.js'
 import type { RoundObserver } from '../node/metrics/sources.js'
-import { decodeRungRequest, roundAt, rungRequestParity, type ShapingParams } from '../protocol/shaping.js'
+import { decodeRungRequest, MILLI, roundAt, rungRequestParity, type ShapingParams } from '../protocol/shaping.js'
 import { CircuitShape } from './circuit-shape.js'
 import { CreateHold, CREATE_SLOT_BUCKETS, SlotCreateCounter } from './create-hold.js'
 import { requestRound } from './rung-schedule.js'
@@ -67,6 +67,21 @@ export interface HopTestFaults {
 export const DEFAULT_MAX_QUEUED_CELLS = 2048
 /** The most missed rounds one shaped round catches up (half a second of 10 ms rounds). */
 const MAX_CATCH_UP_ROUNDS = 50
+
+/**
+ * Queued cells a shaped mix sends in a round beyond its schedule: all but a small allowance
+ * for jitter. A mix forwards exactly its schedule, and every cell its neighbour sent — PADs
+ * included — is a cell to it, so a queue that once formed (a stall: a burst caught up
+ * upstream, a slot's rung placed differently) would never drain; cells behind it (LOOP
+ * echoes, data) would wait for good. What is drained was already sent on its neighbour's
+ * schedule, so the excess shows stalls, never what anyone sent.
+ */
+export function drainable (queued: number, rateMilli: number): number {
+  return Math.max(0, queued - DRAIN_ALLOWANCE_ROUNDS * Math.ceil(rateMilli / MILLI) - 2)
+}
+
+/** The jitter a mix absorbs before it drains: this many rounds of the circuit's rate. */
+const DRAIN_ALLOWANCE_ROUNDS = 8
 
 export interface HopOptions {
   readonly geometry: Geometry
@@ -147,6 +162,9 @@ export class HopStats {
   padsOut = 0
   /** Link PADDING cells this mix sent to fill circuits' forward slots (cumulative). */
   paddingOut = 0
+  /** Queued cells a mix sent beyond the schedule to drain a backlog (see `drainable`). */
+  drainedForward = 0
+  drainedBackward = 0
 }
 
 /** A cell waiting for its round, with the circuit it belongs to. */
@@ -831,6 +849,9 @@ export abstract class HopNode {
   private shapeBackward (from: number, round: number, keep: boolean): void {
     // Each hop delays a backward cell by one round: the exit's round n is round n + 1 here.
     const lag = this.geometry.hops - this.position
+    // A mix drains what its successor sent beyond the schedule (drainable); the exit never
+    // does: its queue is the hosts' data, and draining it would show how much there is.
+    const drains = this.position < this.geometry.hops
     let total = 0
     let pads = 0
     for (const state of this.links.values()) {
@@ -840,7 +861,10 @@ export abstract class HopNode {
       labels.length = 0
       for (const circuit of state.circuits.values()) {
         if (circuit.ended || circuit.shape === null) continue
-        const due = circuit.shape.cellsFor(from - lag, round - lag)
+        const scheduled = circuit.shape.cellsFor(from - lag, round - lag)
+        const extra = drains ? drainable(circuit.shape.backward.length, circuit.shape.rateAt(round - lag)) : 0
+        this.stats.drainedBackward += extra
+        const due = scheduled + extra
         for (let j = 0; j < due; j++) {
           const item = this.nextBackward(circuit, round)
           if (item === undefined) pads++

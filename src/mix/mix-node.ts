@@ -20,7 +20,7 @@ import { CellCommand, cellCircuitId, cellCommand, encodeCell, encodePadding, ran
 import { CELL_HEADER_BYTES } from '../protocol/geometry.js'
 import type { CellLink, CellLinkHandlers } from '../link/cell-link.js'
 import type { HopCircuit } from './hop-circuit.js'
-import { HopNode, type HopOptions, type QueuedCell } from './hop-node.js'
+import { drainable, HopNode, type HopOptions, type QueuedCell } from './hop-node.js'
 import type { MixStrategy } from './strategy.js'
 
 export interface MixOptions extends HopOptions {
@@ -200,7 +200,10 @@ export class MixNode extends HopNode {
         labels.push(circuit.slot)
         shape.create = null
       }
-      const due = shape.cellsFor(from - lag, round - lag)
+      const scheduled = shape.cellsFor(from - lag, round - lag)
+      const extra = drainable(shape.forward.length, shape.rateAt(round - lag))
+      this.stats.drainedForward += extra
+      const due = scheduled + extra
       let sent = 0
       for (; sent < due; sent++) {
         const cell = shape.forward.shift()

@@ -79,12 +79,10 @@ export const DEFAULT_SHAPING: Readonly<Record<ShapingProfile, ShapingParams>> = 
 }
 
 /**
- * The default profile of `mixgate up` and of new configs: `off` for now. `elastic` is meant
- * to be the default (issue #5), but in a cascade whose nodes share one busy event loop
- * (`mixgate up`) some LOOP echoes still go missing and requests can take seconds, and a
- * client must never fail closed on an honest cascade; see the issue's notes.
+ * The default profile of `mixgate up` and of new configs. `off` is faster and weaker (rounds
+ * only); `strict` costs its one rate whatever the user does.
  */
-export const DEFAULT_SHAPING_PROFILE: ShapingProfile = 'off'
+export const DEFAULT_SHAPING_PROFILE: ShapingProfile = 'elastic'
 
 /** Check `params` for a cascade with rounds of `roundMs`; a ProtocolError names the field. */
 export function checkShaping (params: ShapingParams, roundMs: number): void {

@@ -127,9 +127,12 @@ const MAX_CATCH_UP_ROUNDS = 50
  * Writes from round `from` on whose frame count differs from the schedule; also fails if a
  * round was written twice (one write per link per round). A write after rounds the node
  * missed (a stall of this busy machine) carries those rounds' cells too, up to
- * MAX_CATCH_UP_ROUNDS of them: the schedule of every round since the previous write.
+ * MAX_CATCH_UP_ROUNDS of them: the schedule of every round since the previous write. A
+ * mix may also send more than the schedule to drain a backlog (hop-node.ts `drainable`):
+ * such extra frames are returned in `extra`, for the caller to check against the sender's
+ * drain counter; fewer frames than the schedule are never right.
  */
-function mismatches (writes: Writes, from: number, expected: (round: number) => number): string[] {
+function mismatches (writes: Writes, from: number, expected: (round: number) => number, found?: { extra: number }): string[] {
   const bad: string[] = []
   const seen = new Set<number>()
   let previous = -1
@@ -142,7 +145,9 @@ function mismatches (writes: Writes, from: number, expected: (round: number) => 
     seen.add(round)
     let want = 0
     for (let r = covered; r <= round; r++) want += expected(r)
-    if (writes.frames[i] !== want) bad.push(`round ${round}: ${writes.frames[i]} frames, expected ${want}`)
+    const frames = writes.frames[i]!
+    if (found !== undefined && frames > want) found.extra += frames - want
+    else if (frames !== want) bad.push(`round ${round}: ${frames} frames, expected ${want}`)
   }
   return bad
 }
@@ -233,13 +238,21 @@ t.test('strict: every link carries exactly the profile per round, whatever the c
 
   const per = (circuits: number, lag: number) => (round: number) => circuits * cellsInRound(RATE, round - lag)
   // Forward: the entry (lag 1) and the middle mix (lag 2) toward their successors.
-  t.same(mismatches(c.forward[0]!, from, per(4, 1)), [], 'entry → middle: 4 circuits × schedule each round')
-  t.same(mismatches(c.forward[1]!, from, per(4, 2)), [], 'middle → exit: 4 circuits × schedule each round')
+  // Mixes never send fewer than the schedule; more only to drain a backlog (stalls), counted.
+  const entryExtra = { extra: 0 }
+  const middleExtra = { extra: 0 }
+  t.same(mismatches(c.forward[0]!, from, per(4, 1), entryExtra), [], 'entry → middle: 4 circuits × schedule each round')
+  t.same(mismatches(c.forward[1]!, from, per(4, 2), middleExtra), [], 'middle → exit: 4 circuits × schedule each round')
+  t.ok(entryExtra.extra <= entry.node.stats.drainedForward && middleExtra.extra <= middle.node.stats.drainedForward, 'any frames beyond the schedule are the mixes\' counted drains')
   // Backward: the exit (lag 0), the middle mix (lag 1), the entry to each client (lag 2).
   t.same(mismatches(c.backward[2]![0]!, from, per(4, 0)), [], 'exit → middle: exact')
-  t.same(mismatches(c.backward[1]![0]!, from, per(4, 1)), [], 'middle → entry: exact')
-  t.same(mismatches(c.backward[0]![0]!, from, per(2, 2)), [], 'entry → client A: exact (idle and bulk alike)')
-  t.same(mismatches(c.backward[0]![1]!, from, per(2, 2)), [], 'entry → client B: exact (bursts and LOOPs alike)')
+  const backExtra = { extra: 0 }
+  t.same(mismatches(c.backward[1]![0]!, from, per(4, 1), backExtra), [], 'middle → entry: exact')
+  t.ok(backExtra.extra <= middle.node.stats.drainedBackward, 'middle → entry: any extra is the middle mix\'s counted drains')
+  const clientExtra = { extra: 0 }
+  t.same(mismatches(c.backward[0]![0]!, from, per(2, 2), clientExtra), [], 'entry → client A: exact (idle and bulk alike)')
+  t.same(mismatches(c.backward[0]![1]!, from, per(2, 2), clientExtra), [], 'entry → client B: exact (bursts and LOOPs alike)')
+  t.ok(clientExtra.extra <= entry.node.stats.drainedBackward, 'entry → clients: any extra is the entry\'s counted drains')
   for (const writes of [c.forward[0]!, c.forward[1]!, c.backward[2]![0]!, c.backward[0]![0]!]) {
     t.ok(countFrom(writes, from) > 30, 'enough rounds were checked')
   }
@@ -295,10 +308,12 @@ t.test('elastic: a rung request changes the rate only from the next slot boundar
   await sleep(4 * ROUND_MS)
   const rate = (round: number): number => Math.floor(round / SLOT_ROUNDS) <= askedIn ? RATES[0]! : RATES[1]!
   const per = (lag: number) => (round: number) => cellsInRound(rate(round - lag), round - lag)
-  t.same(mismatches(c.forward[0]!, from, per(1)), [], 'entry → middle switches at the slot boundary after the request')
-  t.same(mismatches(c.forward[1]!, from, per(2)), [], 'middle → exit switches at the same schedule boundary')
-  t.same(mismatches(c.backward[2]![0]!, from, per(0)), [], 'exit → middle backward too')
-  t.same(mismatches(c.backward[0]![0]!, from, per(2)), [], 'entry → client backward too')
+  const extra = { extra: 0 }
+  t.same(mismatches(c.forward[0]!, from, per(1), extra), [], 'entry → middle switches at the slot boundary after the request')
+  t.same(mismatches(c.forward[1]!, from, per(2), extra), [], 'middle → exit switches at the same schedule boundary')
+  t.same(mismatches(c.backward[2]![0]!, from, per(0)), [], 'exit → middle backward too (the exit never drains)')
+  t.same(mismatches(c.backward[0]![0]!, from, per(2), extra), [], 'entry → client backward too')
+  t.ok(extra.extra <= c.mixes.reduce((sum, m) => sum + m.node.stats.drainedForward + m.node.stats.drainedBackward, 0), 'any extra frames are counted drains')
   const after = c.forward[0]!.rounds.filter((round) => Math.floor((round - 1) / SLOT_ROUNDS) > askedIn).length
   const before = c.forward[0]!.rounds.filter((round) => round >= from && Math.floor((round - 1) / SLOT_ROUNDS) === askedIn).length
   t.ok(before > 0 && after > SLOT_ROUNDS, 'rounds on both sides of the boundary were checked')
