@@ -17,6 +17,7 @@
  * --quick     8 MiB instead of 64 MiB, fewer requests and shorter phases (smoke test).
  * --cpu-prof  run the `up` child with node --cpu-prof and print its hot spots.
  * --mixes N   mixes in the measured cascade (default 3).
+ * --shaping P the cascade's shaping profile (default elastic, as `up`; off for raw speed).
  */
 import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs'
 import { cpus, loadavg, tmpdir } from 'node:os'
@@ -48,10 +49,12 @@ const { values: args } = parseArgs({
     out: { type: 'string' },
     'cpu-prof': { type: 'boolean', default: false },
     mixes: { type: 'string', default: '3' },
+    shaping: { type: 'string', default: 'elastic' },
   },
 })
 const quick = args.quick!
 const mixes = Number(args.mixes)
+const shaping = args.shaping!
 const config: PathConfig = quick
   ? { singleBytes: 8 * MiB, singleRuns: 1, parallelStreams: 8, parallelBytesEach: 1 * MiB, latencyRequests: 20 }
   : { singleBytes: 64 * MiB, singleRuns: 5, parallelStreams: 8, parallelBytesEach: 16 * MiB, latencyRequests: 50 }
@@ -95,7 +98,7 @@ async function main (): Promise<void> {
 
     const profileDir = args['cpu-prof'] ? join(workDir, 'profile') : undefined
     const socksPort = await freePort()
-    const upArgs = ['up', '--mixes', String(mixes), '--socks', `127.0.0.1:${socksPort}`, '--exit-policy', 'accept 127.0.0.1:*']
+    const upArgs = ['up', '--mixes', String(mixes), '--shaping', shaping, '--socks', `127.0.0.1:${socksPort}`, '--exit-policy', 'accept 127.0.0.1:*']
     const script = join(ROOT, 'bin/mixgate')
     const label = 'mixgate up'
     log(`(c) ${label} --mixes ${mixes}${profileDir === undefined ? '' : ' (cpu-prof)'}`)
