@@ -77,11 +77,15 @@ const MAX_CATCH_UP_ROUNDS = 50
  * schedule, so the excess shows stalls, never what anyone sent.
  */
 export function drainable (queued: number, rateMilli: number): number {
-  return Math.max(0, queued - DRAIN_ALLOWANCE_ROUNDS * Math.ceil(rateMilli / MILLI) - 2)
+  return Math.max(0, queued - Math.ceil(DRAIN_ALLOWANCE_ROUNDS * rateMilli / MILLI) - 1)
 }
 
-/** The jitter a mix absorbs before it drains: this many rounds of the circuit's rate. */
-const DRAIN_ALLOWANCE_ROUNDS = 8
+/**
+ * The jitter a mix absorbs before it drains: this many rounds of the circuit's rate, plus one
+ * cell. In time, not cells: at 0.2 cells per round a standing queue of ten cells would hold
+ * every cell behind it half a second at each mix.
+ */
+const DRAIN_ALLOWANCE_ROUNDS = 2
 
 export interface HopOptions {
   readonly geometry: Geometry
