@@ -29,7 +29,7 @@ import { Geometry } from '../src/protocol/geometry.js'
 import type { BenchResult, UpPerCell } from './bench-result.js'
 import { startChild, type BenchChild } from './child-process.js'
 import { summarizeProfile, type ProfileSummary } from './cpu-profile.js'
-import { freePort } from './free-port.js'
+import { freePorts } from '../src/cli/free-ports.js'
 import { directDispatcher, socksDispatcher } from './http-client.js'
 import { measureLayerCrypto } from './layer-crypto.js'
 import { measurePath, type PathConfig, type PathResult } from './measure-path.js'
@@ -97,7 +97,7 @@ async function main (): Promise<void> {
     relay = undefined
 
     const profileDir = args['cpu-prof'] ? join(workDir, 'profile') : undefined
-    const socksPort = await freePort()
+    const socksPort = (await freePorts('127.0.0.1', 1))[0]!
     const upArgs = ['up', '--mixes', String(mixes), '--shaping', shaping, '--socks', `127.0.0.1:${socksPort}`, '--exit-policy', 'accept 127.0.0.1:*']
     const script = join(ROOT, 'bin/mixgate')
     const label = 'mixgate up'

@@ -27,7 +27,7 @@ import { CELL_HEADER_BYTES } from '../src/protocol/geometry.js'
 import { createOnion } from '../src/protocol/onion.js'
 import { ForwardSealer } from '../src/protocol/relay-layers.js'
 import { startChild, type BenchChild } from './child-process.js'
-import { freePort } from './free-port.js'
+import { freePorts } from '../src/cli/free-ports.js'
 import { processTreeCpuSeconds } from './proc-cpu.js'
 
 export interface DirectionResult {
@@ -92,8 +92,7 @@ function direction (cells: number, wallSeconds: number, mixCpuSeconds: number): 
 export async function runMixLoad (options: MixLoadOptions): Promise<MixLoadResult> {
   const { cellSize, hops, window } = options
   const keys = Array.from({ length: hops }, () => ({ link: x25519KeyPair(), onion: x25519KeyPair() }))
-  const mixPort = await freePort()
-  const nextPort = await freePort()
+  const [mixPort, nextPort] = (await freePorts('127.0.0.1', 2)) as [number, number]
   const epochS = 3600
   const epoch = Math.floor(Date.now() / 1000 / epochS)
   const cascade = makeCascade({

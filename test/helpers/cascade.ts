@@ -10,7 +10,6 @@
  * is a `CascadeSource` that reads every hop's current public keys, like a fresh descriptor
  * would; a restarted mix with ephemeral keys has new ones, which new circuits pick up.
  */
-import { createServer } from 'node:net'
 import type { ShapingParams } from '../../src/protocol/shaping.js'
 import { join } from 'node:path'
 import { x25519KeyPair, type KeyPair } from '../../src/crypto/index.js'
@@ -23,6 +22,7 @@ import { type RunningMix } from '../../src/mix/run-mix.js'
 import { createLogger, type Logger, type LogLevel } from '../../src/node/logger.js'
 import { Writable } from 'node:stream'
 import { runMixWith, type MixFactory } from './run-mix-with.js'
+import { freePorts } from '../../src/cli/free-ports.js'
 
 export interface TestCascade {
   /** The cascade with every hop's current public onion keys (read anew on each access). */
@@ -74,15 +74,7 @@ export interface TestCascadeOptions {
 
 /** A port that was free a moment ago (loopback). */
 export async function freePort (): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const server = createServer()
-    server.unref()
-    server.on('error', reject)
-    server.listen(0, '127.0.0.1', () => {
-      const { port } = server.address() as { port: number }
-      server.close(() => resolve(port))
-    })
-  })
+  return (await freePorts('127.0.0.1', 1))[0]!
 }
 
 /** A logger that keeps its lines in memory (tests read them; nothing reaches the console). */
