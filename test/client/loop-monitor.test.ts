@@ -7,7 +7,7 @@
  * as is a 5 % loss of the probes themselves; `alarmLimit` alarms fail the client closed.
  */
 import t from 'tap'
-import { LoopMonitor } from '../../src/client/shaping/loop-monitor.js'
+import { LATE_ALARM_FACTOR, LOSS_MIN_MS, LoopMonitor } from '../../src/client/shaping/loop-monitor.js'
 import { DEFAULT_SHAPING, loopDeadlineRounds, type ShapingParams } from '../../src/protocol/shaping.js'
 
 const ROUND_MS = 10
@@ -143,21 +143,21 @@ t.test('alarmLimit alarms fail closed, once; one circuit raises one alarm', asyn
   const monitor = new LoopMonitor({ deadlineMs: 100, createDeadlineMs: 200, marginMs: 0, alarmLimit: 2, onAlarm: (_c, kind) => alarms.push(kind), onFailClosed: () => failed++ })
   monitor.send(1, 0, false)
   monitor.send(1, 0, false)
-  monitor.expire(9_999)
-  t.same(alarms, [], 'past the deadline but within the loss timeout (10 s at least): not lost yet')
-  monitor.expire(10_001)
+  monitor.expire(LOSS_MIN_MS - 1)
+  t.same(alarms, [], `past the deadline but within the loss timeout (${LOSS_MIN_MS} ms at least): not lost yet`)
+  monitor.expire(LOSS_MIN_MS + 1)
   t.same(alarms, ['lost'], 'two lost probes on one circuit: one alarm')
   t.equal(monitor.lost, 2)
   t.equal(monitor.failedClosed, false)
   const onTime = monitor.send(2, 20_000, true)
   t.equal(monitor.echo(2, onTime, 20_150), 'ok', 'the CREATE loop has the longer deadline')
   const slightlyLate = monitor.send(2, 20_400, false)
-  t.equal(monitor.echo(2, slightlyLate, 20_600), 'late', 'late, but within three deadlines')
+  t.equal(monitor.echo(2, slightlyLate, 20_400 + LATE_ALARM_FACTOR * 100), 'late', `late, but within ${LATE_ALARM_FACTOR} deadlines`)
   t.same(alarms, ['lost'], 'a stall-sized lateness is counted, not alarmed')
   t.equal(monitor.late, 1)
   const veryLate = monitor.send(2, 21_000, false)
-  t.equal(monitor.echo(2, veryLate, 21_301), 'late')
-  t.same(alarms, ['lost', 'late'], 'more than three deadlines late: an alarm')
+  t.equal(monitor.echo(2, veryLate, 21_000 + LATE_ALARM_FACTOR * 100 + 1), 'late')
+  t.same(alarms, ['lost', 'late'], `more than ${LATE_ALARM_FACTOR} deadlines after sending: an alarm`)
   t.equal(monitor.failedClosed, true, 'the second alarm reaches the limit')
   t.equal(failed, 1)
   monitor.send(3, 22_000, false)

@@ -15,6 +15,14 @@
  * A circuit never outlives the epoch whose onion keys built it (R13): its end is cut to the
  * last slot boundary at or before the epoch's end (but it lives at least one slot), and its
  * lane builds the next one then — in a slot that is the same for every client.
+ *
+ * A circuit's end cuts the streams still on it, so it takes new streams only while it has a
+ * while to live: during its first `step` slots, and never in its last `drainSlots` (a minute,
+ * at most half a step). At start-up, and in the last slots of an epoch, a stream may find no
+ * circuit with that much time left; it then takes the one that lives longest rather than
+ * wait for a creation slot (a short request finishes; a long download may be cut, as it would
+ * be at the end of any circuit). Ending circuits on schedule is what keeps the schedule free
+ * of what the user does (R1): a circuit kept alive for its streams would say there were some.
  */
 import type { ShapingParams } from '../../protocol/shaping.js'
 
@@ -45,7 +53,18 @@ export function circuitEndSlot (params: ShapingParams, lane: number, builtSlot: 
   return Math.min(nextLaneCreationSlot(params, lane, builtSlot), byEpoch)
 }
 
-/** A circuit takes new streams only during its first `step` slots (and never after its end). */
+/** How long before its end a circuit stops taking new streams. */
+export const STREAM_DRAIN_MS = 60_000
+
+/** The slots at the end of a circuit's life in which it takes no new streams. */
+export function drainSlots (params: ShapingParams): number {
+  return Math.min(Math.ceil(STREAM_DRAIN_MS / params.slotMs), Math.floor(creationStep(params) / 2))
+}
+
+/**
+ * A circuit takes new streams while the slot is below this: during its first `step` slots,
+ * and not in its last `drainSlots` (it may then take none at all: see the top comment).
+ */
 export function acceptsUntilSlot (params: ShapingParams, builtSlot: number, endSlot: number): number {
-  return Math.min(builtSlot + creationStep(params), endSlot)
+  return Math.max(builtSlot, Math.min(builtSlot + creationStep(params), endSlot - drainSlots(params)))
 }

@@ -132,8 +132,9 @@ export class Shaper {
     this.roundsPerSlot = options.params.slotMs / options.roundMs
     this.lanes = Array.from({ length: options.params.circuits }, () => null)
     this.timers = options.timers
-    // A second of slack: a busy laptop's event loop stalls that long now and then, and an
-    // honest cascade must never make its clients fail closed (R8 asks for a small ε).
+    // A second of slack for what the loop time (loopNow) cannot see: stalls shorter than a
+    // round, and those of hops in other processes. An honest cascade must never make its
+    // clients fail closed (R8 asks for a small ε).
     const margin = options.loopMarginMs ?? Math.max(2 * options.roundMs, 1000)
     this.monitor = new LoopMonitor({
       deadlineMs: loopDeadlineRounds(options.params, options.hops, false) * options.roundMs,
@@ -168,21 +169,30 @@ export class Shaper {
   }
 
   /**
-   * A circuit for a new stream with this isolation key: one bound to the key that still takes
-   * streams, else an unbound one (bound to the key from now on), else null (wait for the next
-   * creation slot). Circuits that failed take none.
+   * A circuit for a new stream with this isolation key: among the circuits that still take
+   * streams (circuit-lanes.ts), one bound to the key, else an unbound one (bound to the key
+   * from now on), the longest-lived first; if none takes streams now (start-up, an epoch's
+   * last slots), the longest-lived circuit the key may use that has a slot left, rather than
+   * wait for a creation slot; else null (wait for one). Circuits that failed take none.
    */
   place (key: string, nowMs = this.now()): ClientCircuit | null {
     const slot = slotAt(nowMs, this.params.slotMs)
-    let unbound: ClientCircuit | null = null
+    let chosen: ClientCircuit | null = null
+    let chosenRank = 0
     for (const c of this.circuits()) {
       const s = c.shaped!
-      if (c.suspect || c.ended || slot >= s.acceptUntil) continue
-      if (s.boundKey === key) return c
-      if (s.boundKey === null && (unbound === null || s.endSlot > unbound.shaped!.endSlot)) unbound = c
+      if (c.suspect || c.ended || slot + 1 >= s.endSlot) continue
+      if (s.boundKey !== key && s.boundKey !== null) continue
+      // Rank: taking streams beats not; among those, bound to the key beats unbound; then
+      // the later end.
+      const rank = slot < s.acceptUntil ? (s.boundKey === key ? 2 : 1) : 0
+      if (chosen === null || rank > chosenRank || (rank === chosenRank && s.endSlot > chosen.shaped!.endSlot)) {
+        chosen = c
+        chosenRank = rank
+      }
     }
-    if (unbound !== null) unbound.shaped!.boundKey = key
-    return unbound
+    if (chosen !== null) chosen.shaped!.boundKey = key
+    return chosen
   }
 
   /** A relay message from a stream or the circuit: it waits for a scheduled cell. */
@@ -202,7 +212,7 @@ export class Shaper {
   loopEcho (circuit: ClientCircuit, data: Uint8Array): void {
     const probe = this.probes.open(data)
     if (probe === null) return // not ours unaltered: the relay layers already authenticated it, so a bug, not an attack
-    this.monitor.echo(circuit.id, probe.seq, this.now())
+    this.monitor.echo(circuit.id, probe.seq, this.loopNow())
   }
 
   /** The entry link went away: the owner ended every circuit; lanes rebuild when it is back. */
@@ -216,8 +226,8 @@ export class Shaper {
     const startMs = round * this.roundMs
     const slot = slotAt(startMs, this.params.slotMs)
     if (slot !== this.slot) this.slotBoundary(slot)
-    const nowMs = this.now()
-    this.monitor.expire(nowMs)
+    const loopMs = this.loopNow()
+    this.monitor.expire(loopMs)
     if (!this.host.entryUp()) return
     const cells: Uint8Array[] = []
     let built = false
@@ -246,7 +256,7 @@ export class Shaper {
       const count = cellsInRound(this.rateOf(s), round)
       for (let i = 0; i < count; i++) {
         // A new circuit's first cell is the LOOP that travels with its CREATE.
-        cells.push(fresh && i === 0 ? this.sealLoop(circuit, s, nowMs, true) : this.nextCell(circuit, s, nowMs))
+        cells.push(fresh && i === 0 ? this.sealLoop(circuit, s, loopMs, true) : this.nextCell(circuit, s, loopMs))
       }
     }
     if (cells.length > 0) {
@@ -271,15 +281,15 @@ export class Shaper {
 
   private retire (lane: number, circuit: ClientCircuit): void {
     this.lanes[lane] = null
-    this.monitor.forgetCircuit(circuit.id, this.now())
+    this.monitor.forgetCircuit(circuit.id, this.loopNow())
     circuit.shaped!.queue.clear()
     this.host.retireCircuit(circuit)
   }
 
-  private nextCell (circuit: ClientCircuit, s: ShapedState, nowMs: number): Uint8Array {
+  private nextCell (circuit: ClientCircuit, s: ShapedState, loopMs: number): Uint8Array {
     if (s.loopsDue > 0 && !circuit.suspect) {
       s.loopsDue--
-      return this.sealLoop(circuit, s, nowMs, false)
+      return this.sealLoop(circuit, s, loopMs, false)
     }
     const payload = circuit.suspect && circuit.streams.size === 0 ? null : s.queue.next()
     if (payload !== null) {
@@ -291,10 +301,10 @@ export class Shaper {
     return this.seal(circuit, s, encodeRelay(this.host.geometry.forwardPayloadBytes, CIRCUIT_STREAM, RelayCommand.DROP))
   }
 
-  private sealLoop (circuit: ClientCircuit, s: ShapedState, nowMs: number, withCreate: boolean): Uint8Array {
+  private sealLoop (circuit: ClientCircuit, s: ShapedState, loopMs: number, withCreate: boolean): Uint8Array {
     s.demand.sentCover()
-    const seq = this.monitor.send(circuit.id, nowMs, withCreate)
-    const probe = this.probes.seal({ seq, sentMs: nowMs })
+    const seq = this.monitor.send(circuit.id, loopMs, withCreate)
+    const probe = this.probes.seal({ seq, sentMs: loopMs })
     this.counters.coverCellsOut++
     return this.seal(circuit, s, encodeRelay(this.host.geometry.forwardPayloadBytes, CIRCUIT_STREAM, RelayCommand.LOOP, probe))
   }
@@ -338,6 +348,14 @@ export class Shaper {
 
   private circuitById (id: number): ClientCircuit | undefined {
     return this.circuits().find((c) => c.id === id)
+  }
+
+  /**
+   * The loop monitor's clock: wall time minus the rounds this process's round clock skipped
+   * (its own stalls), so that a probe is never late for our own delay (loop-monitor.ts).
+   */
+  private loopNow (): number {
+    return this.now() - this.clock.missedRounds * this.roundMs
   }
 
   private now (): number {

@@ -1,0 +1,52 @@
+/**
+ * Test helper: a Shaper (the shaped client's schedule) on a host with real circuit crypto,
+ * whose clock and rounds the test drives by hand.
+ */
+import { ClientCircuit } from '../../src/client/client-circuit.js'
+import { Shaper, type ShaperHost } from '../../src/client/shaping/shaper.js'
+import type { WallTimers } from '../../src/client/shaping/wall-round-clock.js'
+import type { ShapingParams } from '../../src/protocol/shaping.js'
+import { buildCircuit } from './circuit.js'
+import { memoryLogger } from './cascade.js'
+
+export const SHAPER_ROUND_MS = 10
+
+export interface ShaperAtOptions {
+  /** When every circuit's epoch ends (Unix ms; default never). */
+  readonly epochEndMs?: number
+  /** Called with what the round clock arms (run it to fire the clock). */
+  readonly onArm?: (fire: () => void) => void
+}
+
+/** A Shaper at `clock.ms` (move it, then call runTo or the armed callback). */
+export function shaperAt (params: ShapingParams, clock: { ms: number }, options: ShaperAtOptions = {}): Shaper {
+  const { logger } = memoryLogger('shaper')
+  let nextId = 1
+  const timers: WallTimers = {
+    now: () => clock.ms,
+    setTimeout: (fire) => { options.onArm?.(fire); return 0 },
+    clearTimeout: () => {},
+  }
+  const host: ShaperHost = {
+    geometry: buildCircuit(4, 1024).context.geometry,
+    logger,
+    entryUp: () => true,
+    buildCircuit: () => {
+      const built = buildCircuit(4, 1024)
+      const circuit = new ClientCircuit(nextId++, '', built.forwardSealer, built.backwardOpener, clock.ms)
+      return { circuit, create: new Uint8Array(1024), epochEndMs: options.epochEndMs ?? Infinity }
+    },
+    writeCells: () => {},
+    retireCircuit: (circuit) => { circuit.ended = true },
+    circuitsReady: () => {},
+    loopAlarm: () => {},
+    failClosed: () => {},
+  }
+  return new Shaper(host, { params, roundMs: SHAPER_ROUND_MS, hops: 4, alarmLimit: 3, timers })
+}
+
+/** Move the clock to `ms` and run the round that starts there. */
+export function runTo (shaper: Shaper, clock: { ms: number }, ms: number): void {
+  clock.ms = ms
+  shaper.onRound(Math.floor(ms / SHAPER_ROUND_MS))
+}
