@@ -10,6 +10,7 @@ import { join } from 'node:path'
 import { cryptoReady } from '../../src/crypto/index.js'
 import { verifyNodeDescriptor } from '../../src/directory/descriptor.js'
 import { main } from '../../src/cli/main.js'
+import { LOCK_FILE, lockKeyDir } from '../../src/node/keys/dir-lock.js'
 import { writeTestSet } from './state-set.js'
 
 await cryptoReady()
@@ -65,6 +66,27 @@ t.test('descriptor signs the node\'s keys and parameters; the onion seed is crea
   const client = await runMain(['descriptor', '--config', join(dir, 'client.json')])
   t.equal(client.code, 2)
   t.match(client.err, /config field "role": a client has no descriptor/)
+})
+
+t.test('descriptor creates the first onion seed only under the key dir lock; a running node\'s seed is only read', async (t) => {
+  const dir = t.testdir({})
+  await runMain(['keygen', '--dir', join(dir, 'mix')])
+  writeFileSync(join(dir, 'mix.json'), JSON.stringify({ role: 'mix', keyDir: 'mix', address: '127.0.0.1:9001', position: 1, epochS: 600 }))
+  // A node starting now holds the lock (this process: its PID is alive).
+  const lock = await lockKeyDir(join(dir, 'mix'))
+  const refused = await runMain(['descriptor', '--config', join(dir, 'mix.json')])
+  t.equal(refused.code, 2, 'no seed and the dir is locked: refused')
+  t.match(refused.err, /config field "keyDir".*lock/, 'the error names the field and the lock')
+  t.notOk(existsSync(join(dir, 'mix', 'onion-seed')), 'no seed was created beside the node\'s')
+  await lock.release()
+  const first = await runMain(['descriptor', '--config', join(dir, 'mix.json')])
+  t.equal(first.code, 0, first.err)
+  t.notOk(existsSync(join(dir, 'mix', LOCK_FILE)), 'the lock is released after creating the seed')
+  const held = await lockKeyDir(join(dir, 'mix'))
+  t.teardown(() => held.release())
+  const read = await runMain(['descriptor', '--config', join(dir, 'mix.json')])
+  t.equal(read.code, 0, 'with a seed, a locked dir (a running node) is read without the lock')
+  t.same(JSON.parse(read.out).epochKeys, JSON.parse(first.out).epochKeys, 'the same keys')
 })
 
 t.test('cascade create assembles the hops\' descriptors, verify checks it; neither overwrites nor accepts bad input', async (t) => {
