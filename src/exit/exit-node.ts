@@ -8,6 +8,9 @@
  * carried by the endpoint code the client shares (flow control, half-close); LOOP is echoed.
  * Backward cells leave in rounds, like a mix's.
  *
+ * A new circuit's forward payloads wait until its replay tag is durable (durable keys): they
+ * reach the hosts as they arrive, not in rounds, so no round could hold them (hop-node.ts).
+ *
  * Shaped cascades (docs/PROTOCOL.md §12): forward payloads still reach the hosts as they
  * arrive (once the circuit's CREATE has left the kMin hold); backward, each round carries
  * exactly the circuit's scheduled cells. A LOOP is echoed unchanged after a random 0..J rounds
@@ -98,7 +101,7 @@ export class ExitNode extends HopNode {
     this.policy = this.policyFor(rules)
   }
 
-  /** The exit's forward output is TCP, written as cells arrive: new circuits wait for their tag log. */
+  /** The exit's forward output is TCP, written as cells arrive: a new circuit's payloads wait in `held`. */
   protected override get forwardLeavesAtOnce (): boolean { return true }
 
   protected onCreated (circuit: HopCircuit): boolean {

@@ -21,12 +21,18 @@ export class HopCircuit {
   /** The epoch of the onion key that opened the CREATE. */
   epoch = -1
   /**
-   * At the exit, while the circuit's replay tag is not yet logged or its CREATE is in the kMin
-   * hold: the forward payloads that arrived meanwhile, delivered once neither holds (null
-   * otherwise, and always at a mix).
+   * Forward items that may not be passed on yet, in order: at the exit the payloads (while
+   * its replay tag is not durable or its CREATE is in the kMin hold), at an unshaped mix the
+   * CREATE for the successor and the peeled cells (while its tag is not durable). Null
+   * otherwise, and always at a shaped mix, whose forward queue holds them instead.
    */
   held: Uint8Array[] | null = null
-  /** Its replay tag is not yet in the key's tag log (durable keys). */
+  /** Unshaped: backward cells sealed while its tag was not durable (none is expected). */
+  heldBackward: Uint8Array[] | null = null
+  /**
+   * Its replay tag is not yet in the key's tag log (durable keys). Until it is, nothing of
+   * this circuit enters a round but PADs in its shaped backward slots (hop-node.ts).
+   */
   awaitingLog = false
   /** Shaped cascades only (null with profile off): queues, rate, kMin release. */
   shape: CircuitShape | null = null

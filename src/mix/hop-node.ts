@@ -11,11 +11,20 @@
  * trial-opened with each key the `OnionKeySource` accepts now (at most two, R18; the epoch is
  * bound in the layer's AD, so only the right key authenticates). Each key has its own replay
  * table, filled from the tags restored for it and dropped, zeroed, when the key retires.
- * With durable keys, the tags a round accepted are appended to the key's tag log once per
- * round, and that round's output (and, at the exit, the new circuits' forward data, which
- * leaves at once rather than in rounds) is held until the append resolves; later rounds wait
- * behind it, so each direction keeps its order. If the append fails, the key is discarded and
- * the circuits it opened that round are dropped before the round leaves (R2).
+ * With durable keys, the tags accepted since the last round are appended to the key's tag log
+ * once per round (R2), and only the circuits those tags opened wait for the append: a round
+ * always leaves on its deadline, whatever it contained (R17), so one client's CREATE delays
+ * no one else's cells. A circuit whose tag is not yet durable (`awaitingLog`) puts nothing in
+ * any round — no CREATE toward the successor, no forward or backward RELAY cell — and its
+ * cells wait, in order and bounded, in its own queues; from the first round that starts
+ * after the append resolved it is a circuit like any other. At the exit, whose forward output
+ * is TCP, its payloads wait for the tag too. If the append fails, the key is discarded and
+ * those circuits end: nothing of theirs has left (shaped cascades: but PADs, see below).
+ *
+ * At most `maxCreatesPerRound` CREATEs are opened per round (X25519 work, R17); later ones
+ * are carried to the next rounds in arrival order with the cells that follow them on their
+ * circuit ID, and past `maxCarriedCreates` waiting a CREATE is refused like one over a full
+ * replay table (counted). So a CREATE flood cannot stretch a round's work.
  *
  * Failure semantics (DESIGN goal 3, R3, R5): a cell that fails authentication is dropped
  * silently and counted; a refused CREATE creates no state, and later cells on its ID are
@@ -35,6 +44,22 @@
  * whatever the users do. Cells wait in bounded per-circuit queues (a circuit over the bound is
  * ended), are sealed when they leave, and CREATEs wait in the kMin hold. With profile off
  * none of this runs: rounds carry whatever arrived, as before.
+ *
+ * A shaped circuit whose tag is not yet durable is treated like one in the kMin hold (and it
+ * enters that hold only once durable, so a kMin group always leaves together):
+ *   - forward it contributes nothing, not even PADDING: its CREATE has not left, and the
+ *     successor link carries the circuits whose CREATEs did. The CREATE's departure shows the
+ *     fsync whatever fills the slots before it (it is one frame more), and every CREATE of one
+ *     append leaves in the same round; PADDING would only put frames on the successor link
+ *     for a circuit that a failed append then ends.
+ *   - backward its slots carry PADs of this hop's own from the round after acceptance, as for
+ *     every circuit, so the predecessor link's frames per round never show the fsync (the
+ *     predecessor knows the circuit exists: it sent the CREATE). Queued cells wait (there are
+ *     none: no CREATE went on, no payload was delivered).
+ * Those PADs are the one thing that leaves before the tag is durable, and they are safe: a PAD
+ * carries no data, and every backward layer draws a fresh random nonce per cell, so even a
+ * replay of the CREATE could not reuse their keystream (R2's defence in depth). A failed
+ * append still ends the circuit, whose CREATE never left.
  */
 import { randomFill } from '../crypto/index.js'
 import { CELL_HEADER_BYTES, type Geometry } from '../protocol/geometry.js'
@@ -55,6 +80,7 @@ import type { RoundObserver } from '../node/metrics/sources.js'
 import { decodeRungRequest, MILLI, roundAt, rungRequestParity, type ShapingParams } from '../protocol/shaping.js'
 import { CircuitShape } from './circuit-shape.js'
 import { CreateHold, CREATE_SLOT_BUCKETS, SlotCreateCounter } from './create-hold.js'
+import { CreateQueue } from './create-queue.js'
 import { requestRound } from './rung-schedule.js'
 
 /** Faults a test injects into a hop; never set by configs or the CLI. */
@@ -63,8 +89,14 @@ export interface HopTestFaults {
   readonly dropForward?: (cell: Uint8Array) => boolean
 }
 
-/** Default bound of a shaped circuit's queue, per direction: a circuit window and slack for control cells. */
+/** Default bound of a circuit's queue at a hop, per direction: a circuit window and slack for control cells. */
 export const DEFAULT_MAX_QUEUED_CELLS = 2048
+/**
+ * Default CREATEs opened per round (R17). Opening one costs about 0.13 ms (X25519 in WASM
+ * libsodium; twice that for a CREATE tried with two keys), so this keeps a round's CREATE
+ * work under half of a 10 ms round.
+ */
+export const DEFAULT_MAX_CREATES_PER_ROUND = 32
 /** The most missed rounds one shaped round catches up (half a second of 10 ms rounds). */
 const MAX_CATCH_UP_ROUNDS = 50
 
@@ -111,10 +143,19 @@ export interface HopOptions {
   /** The cascade's traffic shaping (docs/PROTOCOL.md §12); default: profile off. */
   readonly shaping?: ShapingParams
   /**
-   * Shaped cascades: a circuit whose queue in one direction holds more cells than this is
-   * ended (flow control keeps an honest circuit far below). Default DEFAULT_MAX_QUEUED_CELLS.
+   * A circuit whose queue in one direction holds more cells than this is ended (flow control
+   * keeps an honest circuit far below): a shaped circuit's queues, and in any cascade those of
+   * a circuit awaiting its tag or behind a carried CREATE. Default DEFAULT_MAX_QUEUED_CELLS.
    */
   readonly maxQueuedCells?: number
+  /** CREATEs opened per round at most (R17); later ones wait for the next rounds. Default DEFAULT_MAX_CREATES_PER_ROUND. */
+  readonly maxCreatesPerRound?: number
+  /**
+   * CREATEs that may wait for a later round; past it a CREATE is refused (no state, counted).
+   * Default 16 rounds' worth: a CREATE waits at most that long, and the cells behind the
+   * waiting CREATEs stay bounded.
+   */
+  readonly maxCarriedCreates?: number
   /** Test-only faults (off by default; absent from configs and the CLI). */
   readonly testFaults?: HopTestFaults
 }
@@ -143,10 +184,17 @@ export class HopStats {
   createsRefusedNoKey = 0
   /** The epoch of the key that opened the last accepted CREATE (-1 before the first). */
   lastCreateEpoch = -1
-  /** Rounds whose output waited for a tag log append. */
-  roundsHeld = 0
-  /** Tag log appends that failed (the key was discarded, the round's new circuits dropped). */
+  /** Tag log appends that failed (the key was discarded, the circuits they opened dropped). */
   tagLogFailures = 0
+  /** CREATEs carried to a later round because the round's budget was spent (R17). */
+  createsCarried = 0
+  /** CREATEs refused because `maxCarriedCreates` were already waiting. */
+  createsRefusedBusy = 0
+  /**
+   * Circuits ended because a queue outgrew its bound (`maxQueuedCells`): a shaped circuit's,
+   * or any circuit's while it awaits its tag or its CREATE is carried (that CREATE is dropped).
+   */
+  circuitsOverQueue = 0
   // --- shaped cascades only (profile strict or elastic) ---
   /**
    * Slots by CREATEs accepted in them, bucketed: index b counts the slots with at least
@@ -160,8 +208,6 @@ export class HopStats {
   holdReleasesKmin = 0
   /** kMin holds released because createHoldRounds passed. */
   holdReleasesTimeout = 0
-  /** Circuits ended because a queue outgrew its bound. */
-  circuitsOverQueue = 0
   /** PADs this hop made up to fill circuits' backward slots (cumulative). */
   padsOut = 0
   /** Link PADDING cells this mix sent to fill circuits' forward slots (cumulative). */
@@ -184,24 +230,25 @@ interface KeySlot {
   readonly table: ReplayTable
   /** Tags this key accepted since the last round (durable keys only: appended at the round). */
   fresh: Uint8Array[]
-  /** The circuits those tags opened. */
+  /** The circuits those tags opened (`awaitingLog` until the append resolves). */
   freshCircuits: HopCircuit[]
   /** Set when its tag log failed: no new CREATE is opened with it. */
   dead: boolean
 }
 
-/** A round whose output waits for its tag log appends. */
-interface HeldRound {
-  readonly forward: QueuedCell[]
-  readonly backward: QueuedCell[]
-  /** A shaped round: the successor's cells, and each predecessor link's. */
-  readonly shaped: { forward: Uint8Array[] | null, backward: [CellLink, Uint8Array[]][] } | null
-  settled: boolean
+/** A CREATE waiting for a later round's budget, and the cells that came after it on its ID. */
+interface CarriedCreate {
+  readonly state: LinkState
+  readonly inId: number
+  readonly body: Uint8Array
+  readonly after: Uint8Array[]
 }
 
 interface LinkState {
   readonly link: CellLink
   readonly circuits: Map<number, HopCircuit>
+  /** CREATEs from this link carried to a later round, by circuit ID. */
+  readonly carried: Map<number, CarriedCreate>
   cellsThisRound: number
   paused: boolean
   /** Shaped: this round's backward cells for the link (reused every round). */
@@ -220,8 +267,10 @@ export abstract class HopNode {
   /** Keys up to this epoch were dropped: never used again (their tags are gone). */
   private retiredThrough = -1
   private readonly unsubscribeKeys: () => void
-  private readonly held: HeldRound[] = []
   private roundsStopped = false
+  private readonly createQueue: CreateQueue<CarriedCreate>
+  /** Reused every round: the carried CREATEs it opens. */
+  private readonly createsDue: CarriedCreate[] = []
   private readonly maxCircuits: number
   private readonly maxCircuitsPerLink: number
   private readonly circuitIdleMs: number
@@ -282,6 +331,8 @@ export abstract class HopNode {
     this.dropForward = options.testFaults?.dropForward
     this.createHold = shaping === null || shaping.kMin <= 1 ? null : new CreateHold(shaping.kMin, shaping.createHoldRounds)
     this.slotCreates = shaping === null ? null : new SlotCreateCounter(this.roundsPerSlot, this.stats.createsPerSlot)
+    const perRound = options.maxCreatesPerRound ?? DEFAULT_MAX_CREATES_PER_ROUND
+    this.createQueue = new CreateQueue(perRound, options.maxCarriedCreates ?? 16 * perRound)
     this.clock = shaping === null
       ? new RoundClock({ periodMs: options.roundMs, onRound: () => this.round() })
       : new RoundClock({ periodMs: options.roundMs, onRound: (n) => this.shapedRound(n), wallClock: Date.now })
@@ -304,7 +355,7 @@ export abstract class HopNode {
   }
 
   /**
-   * Stop the rounds. Held rounds never leave; tags accepted since the last round are still
+   * Stop the rounds. Nothing more leaves; tags accepted since the last round are still
    * logged (so a clean close of the key source keeps every tag this node accepted), and this
    * resolves once every append has settled.
    */
@@ -313,8 +364,7 @@ export abstract class HopNode {
     this.clock.stop()
     if (this.sweepTimer !== undefined) clearInterval(this.sweepTimer)
     this.unsubscribeKeys()
-    this.held.length = 0
-    await this.appendFreshTags()
+    this.appendFreshTags()
     await Promise.allSettled(this.appending)
   }
 
@@ -346,8 +396,13 @@ export abstract class HopNode {
     this.slots.delete(epoch)
     if (epoch > this.retiredThrough) this.retiredThrough = epoch
     slot.table.clear() // zeroed; the table's memory goes with the last reference
+    // Tags not yet appended will never be (the key's log goes with it): their circuits end,
+    // like those of a failed append. Only CREATEs of a key's very last round can be here.
+    const unlogged = slot.freshCircuits
     slot.fresh = []
-    this.logger.debug('keys.table_dropped', { epoch })
+    slot.freshCircuits = []
+    for (const circuit of unlogged) this.endCircuit(circuit)
+    this.logger.debug('keys.table_dropped', { epoch, unlogged: unlogged.length })
   }
 
   /** The slot of `key`, made (and filled from its restored tags) on first use. */
@@ -379,14 +434,17 @@ export abstract class HopNode {
     return slot
   }
 
-  /** At a hop whose forward output leaves at once (the exit), hold a new circuit's forward data until its tag is logged. */
+  /**
+   * The hop's forward output leaves as it arrives, not in rounds (the exit: TCP), so a new
+   * circuit's forward items wait in `held` even when shaped (a shaped mix's rounds skip it).
+   */
   protected get forwardLeavesAtOnce (): boolean { return false }
 
   // --- predecessor links ----------------------------------------------------------------
 
   /** Take a new link from the predecessor; returns the handlers to attach to it. */
   attachPredecessor (link: CellLink): CellLinkHandlers {
-    const state: LinkState = { link, circuits: new Map(), cellsThisRound: 0, paused: false, batch: [] }
+    const state: LinkState = { link, circuits: new Map(), carried: new Map(), cellsThisRound: 0, paused: false, batch: [] }
     if (this.forwardBlocked) { state.paused = true; link.pauseInput() }
     this.links.set(link, state)
     this.stats.linksAccepted++
@@ -411,6 +469,7 @@ export abstract class HopNode {
     if (this.links.get(state.link) !== state) return
     this.links.delete(state.link)
     this.stats.linksClosed++
+    state.carried.clear() // their queue entries are skipped: the link is gone
     for (const circuit of [...state.circuits.values()]) this.endCircuit(circuit)
   }
 
@@ -421,16 +480,31 @@ export abstract class HopNode {
       state.paused = true
       state.link.pauseInput()
     }
+    this.dispatch(state, cell)
+  }
+
+  /** Act on one cell from the predecessor (also a cell that waited behind a carried CREATE). */
+  private dispatch (state: LinkState, cell: Uint8Array): void {
     const command = cellCommand(cell)
     if (command === CellCommand.PADDING) return
     const circuitId = cellCircuitId(cell)
     if (circuitId === 0) { this.stats.malformedCells++; return }
+    const carried = state.carried.get(circuitId)
+    if (carried !== undefined) {
+      // Its CREATE waits for a later round: so does everything after it on this ID, in order.
+      carried.after.push(cell)
+      if (carried.after.length > this.maxQueuedCells) {
+        state.carried.delete(circuitId)
+        this.stats.circuitsOverQueue++
+      }
+      return
+    }
     const body = cell.subarray(CELL_HEADER_BYTES)
     const circuit = state.circuits.get(circuitId)
     switch (command) {
       case CellCommand.CREATE:
         if (circuit !== undefined) { this.stats.malformedCells++; return }
-        this.create(state, circuitId, body)
+        this.admitCreate(state, circuitId, body)
         return
       case CellCommand.RELAY: {
         if (circuit === undefined) { this.stats.unknownCircuitCells++; return }
@@ -442,8 +516,8 @@ export abstract class HopNode {
           const control = circuit.peeler.lastControl
           rungs.request(decodeRungRequest(control), requestRound(roundAt(circuit.lastActivity, this.roundMs), this.position), rungRequestParity(control))
         }
-        if (circuit.held !== null) circuit.held.push(peeled)
-        else this.onForward(circuit, peeled)
+        if (circuit.held === null) this.onForward(circuit, peeled)
+        else if (circuit.held.push(peeled) > this.maxQueuedCells) this.overQueue(circuit)
         return
       }
       case CellCommand.DESTROY:
@@ -460,6 +534,38 @@ export abstract class HopNode {
    * into `cell` itself, the received cell whose body is `body`).
    */
   protected abstract peelForward (circuit: HopCircuit, body: Uint8Array, cell: Uint8Array): Uint8Array | null
+
+  /** A CREATE arrived: open it now if this round's budget allows, else carry it (R17). */
+  private admitCreate (state: LinkState, inId: number, body: Uint8Array): void {
+    const carried: CarriedCreate = { state, inId, body, after: [] }
+    switch (this.createQueue.admit(carried)) {
+      case 'now':
+        this.create(state, inId, body)
+        return
+      case 'carried':
+        state.carried.set(inId, carried)
+        this.stats.createsCarried++
+        return
+      case 'refused':
+        this.stats.createsRefusedBusy++
+    }
+  }
+
+  /** Whether a carried CREATE is still wanted: its link is open and nothing replaced it. */
+  private readonly carriedLive = (carried: CarriedCreate): boolean =>
+    this.links.get(carried.state.link) === carried.state && carried.state.carried.get(carried.inId) === carried
+
+  /** Open the CREATEs carried to this round, each followed by the cells that waited behind it. */
+  private openCarriedCreates (): void {
+    const due = this.createsDue
+    this.createQueue.nextRound(this.carriedLive, due)
+    for (const carried of due) {
+      carried.state.carried.delete(carried.inId)
+      this.create(carried.state, carried.inId, carried.body)
+      for (const cell of carried.after) this.dispatch(carried.state, cell)
+    }
+    due.length = 0
+  }
 
   private create (state: LinkState, inId: number, body: Uint8Array): void {
     if (this.circuitCount >= this.maxCircuits || state.circuits.size >= this.maxCircuitsPerLink) {
@@ -501,6 +607,12 @@ export abstract class HopNode {
       new BackwardSealer(this.geometry, this.position, opened.keys.backward), Date.now())
     const round = roundAt(circuit.lastActivity, this.roundMs)
     if (this.shaping !== null) circuit.shape = new CircuitShape(this.shaping, this.roundsPerSlot, round)
+    // With a durable key the tag is appended at the next round, and the circuit waits for it
+    // (then, shaped, for the kMin hold). Its forward items wait in `held` meanwhile — except at
+    // a shaped mix, whose forward queue keeps them (its rounds skip the circuit until released).
+    circuit.awaitingLog = keySlot.key.log !== undefined
+    const waits = circuit.awaitingLog || (circuit.shape !== null && this.createHold !== null)
+    if (waits && (circuit.shape === null || this.forwardLeavesAtOnce)) circuit.held = []
     if (!this.onCreated(circuit, opened.next)) {
       this.freeSlots.push(slot)
       circuit.peeler.wipe(); circuit.sealer.wipe()
@@ -508,25 +620,30 @@ export abstract class HopNode {
       return
     }
     circuit.epoch = keySlot.key.epoch
-    if (keySlot.key.log !== undefined) {
-      // Logged at the next round, which holds its output until the append resolves.
+    if (circuit.awaitingLog) {
       keySlot.fresh.push(opened.replayTag)
       keySlot.freshCircuits.push(circuit)
-      circuit.awaitingLog = true
-      if (this.forwardLeavesAtOnce) circuit.held = []
     }
-    if (circuit.shape !== null) {
-      this.slotCreates!.created()
-      if (this.createHold === null) circuit.shape.released = true
-      else {
-        this.createHold.add(circuit, round)
-        if (this.forwardLeavesAtOnce) circuit.held ??= []
-      }
-    }
+    this.slotCreates?.created()
     state.circuits.set(inId, circuit)
     this.circuitCount++
     this.stats.createsAccepted++
     this.stats.lastCreateEpoch = keySlot.key.epoch
+    if (!circuit.awaitingLog) this.admit(circuit, round)
+  }
+
+  /**
+   * The circuit's tag is durable (or its key keeps none): shaped with kMin, it joins the hold;
+   * otherwise it is released, and what it held goes on.
+   */
+  private admit (circuit: HopCircuit, round: number): void {
+    const shape = circuit.shape
+    if (shape !== null && this.createHold !== null) {
+      this.createHold.add(circuit, round)
+      return
+    }
+    if (shape !== null) shape.released = true
+    this.releaseHeld(circuit)
   }
 
   /** A CREATE was accepted: set the circuit up downstream (`next` is null at the exit). */
@@ -580,31 +697,31 @@ export abstract class HopNode {
     if (inner === null) this.roundObserver?.countPadding(1, 'backward')
     writeCellHeader(cell, circuit.inId, CellCommand.RELAY)
     circuit.lastActivity = Date.now()
-    this.backward.add({ cell, circuit })
+    if (!circuit.awaitingLog) this.backward.add({ cell, circuit })
+    else if ((circuit.heldBackward ??= []).push(cell) > this.maxQueuedCells) this.overQueue(circuit)
   }
 
+  /**
+   * An unshaped round: everything queued leaves now, on the deadline — circuits awaiting
+   * their tag have put nothing in the queues. Then the CREATEs carried to this round are
+   * opened and the tags accepted since the last round are appended (after the release, so
+   * neither delays it).
+   */
   private round (): void {
     this.stats.rounds++
-    const logged = this.appendFreshTags()
-    if (logged === null && this.held.length === 0) {
-      // The common case: nothing to log, nothing waiting. Release now, no allocation.
-      this.takeForward(this.forwardOut)
-      this.sendForward(this.forwardOut)
-      this.forwardOut.length = 0
-      this.takeBackward(this.backwardOut)
-      this.sendBackward(this.backwardOut)
-      this.backwardOut.length = 0
-    } else {
-      // This round's content is fixed now; it leaves once its tags (and every earlier held
-      // round's) are on disk.
-      const round: HeldRound = { forward: [], backward: [], shaped: null, settled: logged === null }
-      this.takeForward(round.forward)
-      this.takeBackward(round.backward)
-      this.held.push(round)
-      this.stats.roundsHeld++
-      if (logged !== null) void logged.then(() => { round.settled = true; this.releaseHeld() })
-      else this.releaseHeld()
-    }
+    this.takeForward(this.forwardOut)
+    this.sendForward(this.forwardOut)
+    this.forwardOut.length = 0
+    this.takeBackward(this.backwardOut)
+    this.sendBackward(this.backwardOut)
+    this.backwardOut.length = 0
+    this.newLinkRound()
+    this.openCarriedCreates()
+    this.appendFreshTags()
+  }
+
+  /** A new round for the predecessor links: their per-round cell counts start again. */
+  private newLinkRound (): void {
     for (const state of this.links.values()) {
       state.cellsThisRound = 0
       if (state.paused && !this.forwardBlocked) { state.paused = false; state.link.resumeInput() }
@@ -616,11 +733,9 @@ export abstract class HopNode {
 
   /**
    * Append every key's tags accepted since the last round to its log: one write per key that
-   * has any. Resolves (never rejects) once all appends settled and their circuits were
-   * released or dropped; null when there was nothing to log.
+   * has any. When an append settles, its circuits are released (`logged`) or dropped.
    */
-  private appendFreshTags (): Promise<void> | null {
-    let pending: Promise<void>[] | null = null
+  private appendFreshTags (): void {
     for (const slot of this.slots.values()) {
       if (slot.fresh.length === 0) continue
       const tags = slot.fresh
@@ -631,29 +746,37 @@ export abstract class HopNode {
       const done = log.append(tags).then(() => this.logged(circuits), (err: unknown) => this.logFailed(slot, circuits, err))
       this.appending.add(done)
       void done.then(() => this.appending.delete(done))
-      ;(pending ??= []).push(done)
     }
-    if (pending === null) return null
-    return pending.length === 1 ? pending[0]! : Promise.all(pending).then(() => {})
   }
 
-  /** Their tags are durable: circuits held at the exit deliver their forward data now. */
+  /**
+   * Their tags are durable: the circuits may go on. Whatever they queued joins the queues
+   * now, so it leaves from the next round on, in order.
+   */
   private logged (circuits: readonly HopCircuit[]): void {
+    const round = roundAt(Date.now(), this.roundMs)
     for (const circuit of circuits) {
       circuit.awaitingLog = false
-      if (circuit.shape !== null && !circuit.shape.released) continue // still in the kMin hold
-      this.deliverHeld(circuit)
+      if (!circuit.ended) this.admit(circuit, round)
     }
   }
 
-  /** Deliver the forward payloads a circuit held (exit), now that nothing holds them. */
-  private deliverHeld (circuit: HopCircuit): void {
+  /**
+   * Pass on what a circuit held, now that nothing holds it: forward items (the exit delivers
+   * payloads, an unshaped mix queues its CREATE and cells for the next round) and, unshaped,
+   * backward cells.
+   */
+  private releaseHeld (circuit: HopCircuit): void {
     const held = circuit.held
+    const heldBackward = circuit.heldBackward
     circuit.held = null
-    if (held === null || circuit.ended || this.roundsStopped) return
-    for (const payload of held) {
+    circuit.heldBackward = null
+    if (circuit.ended || this.roundsStopped) return
+    if (heldBackward !== null) for (const cell of heldBackward) this.backward.add({ cell, circuit })
+    if (held === null) return
+    for (const item of held) {
       if (circuit.ended) break
-      this.onForward(circuit, payload)
+      this.onForward(circuit, item)
     }
   }
 
@@ -663,6 +786,7 @@ export abstract class HopNode {
     this.logger.error('keys.tag_log_failed', { epoch: slot.key.epoch, code: (err as { code?: string }).code ?? 'ERROR', circuits: circuits.length })
     for (const circuit of circuits) {
       circuit.held = null
+      circuit.heldBackward = null
       this.endCircuit(circuit)
     }
     if (!slot.dead) {
@@ -670,21 +794,6 @@ export abstract class HopNode {
       this.keySource.discard(slot.key.epoch).catch((cause: unknown) => {
         this.logger.error('keys.discard_failed', { epoch: slot.key.epoch, code: (cause as { code?: string }).code ?? 'ERROR' })
       })
-    }
-  }
-
-  /** Release held rounds in order, as far as their appends have settled. */
-  private releaseHeld (): void {
-    while (this.held.length > 0 && this.held[0]!.settled) {
-      const round = this.held.shift()!
-      if (this.roundsStopped) continue
-      if (round.shaped !== null) {
-        this.sendShapedForward(round.shaped.forward)
-        for (const [link, batch] of round.shaped.backward) this.sendShapedBatch(link, batch)
-        continue
-      }
-      this.sendForward(round.forward)
-      this.sendBackward(round.backward)
     }
   }
 
@@ -792,28 +901,14 @@ export abstract class HopNode {
     this.slotCreates!.tick(round)
     this.stats.createsLastSlot = this.slotCreates!.lastSlot
     this.releaseCreates(round)
-    const logged = this.appendFreshTags()
-    // Output that must wait for a tag log append cannot use the reused scratch cells.
-    const keep = logged !== null || this.held.length > 0
     this.scratchUsed = 0
-    const forward = this.shapeForward(from, round, keep)
-    this.shapeBackward(from, round, keep)
-    if (!keep) {
-      this.sendShapedForward(forward)
-      for (const state of this.links.values()) this.sendShapedBatch(state.link, state.batch)
-    } else {
-      const backward: [CellLink, Uint8Array[]][] = []
-      for (const state of this.links.values()) backward.push([state.link, state.batch.slice()])
-      const held: HeldRound = { forward: [], backward: [], shaped: { forward: forward?.slice() ?? null, backward }, settled: logged === null }
-      this.held.push(held)
-      this.stats.roundsHeld++
-      if (logged !== null) void logged.then(() => { held.settled = true; this.releaseHeld() })
-      else this.releaseHeld()
-    }
-    for (const state of this.links.values()) {
-      state.cellsThisRound = 0
-      if (state.paused && !this.forwardBlocked) { state.paused = false; state.link.resumeInput() }
-    }
+    this.sendShapedForward(this.shapeForward(from, round))
+    this.shapeBackward(from, round)
+    for (const state of this.links.values()) this.sendShapedBatch(state.link, state.batch)
+    // As in an unshaped round: carried CREATEs and the tag log append come after the release.
+    this.newLinkRound()
+    this.openCarriedCreates()
+    this.appendFreshTags()
   }
 
   /** kMin: release the held CREATEs if kMin are waiting or the first waited long enough. */
@@ -825,18 +920,19 @@ export abstract class HopNode {
     if (why === 'none') return
     if (why === 'kmin') this.stats.holdReleasesKmin++
     else this.stats.holdReleasesTimeout++
+    // Only circuits whose tags are durable enter the hold (`admit`).
     for (const circuit of out) {
       circuit.shape!.released = true
-      if (!circuit.awaitingLog) this.deliverHeld(circuit)
+      this.releaseHeld(circuit)
     }
     out.length = 0
   }
 
   /**
-   * The mix's forward cells of shaped round `round` (null: none, the exit). `keep`: the round
-   * waits for a tag log append, so return an array of its own.
+   * The mix's forward cells of shaped round `round` (null: none, the exit): only released
+   * circuits' — durable and out of the kMin hold.
    */
-  protected shapeForward (_from: number, _round: number, _keep: boolean): Uint8Array[] | null { return null }
+  protected shapeForward (_from: number, _round: number): Uint8Array[] | null { return null }
 
   /** Send a shaped round's forward cells (the mix). */
   protected sendShapedForward (_cells: Uint8Array[] | null): void {}
@@ -850,7 +946,7 @@ export abstract class HopNode {
   }
 
   /** Fill every predecessor link's batch with its circuits' scheduled backward cells. */
-  private shapeBackward (from: number, round: number, keep: boolean): void {
+  private shapeBackward (from: number, round: number): void {
     // Each hop delays a backward cell by one round: the exit's round n is round n + 1 here.
     const lag = this.geometry.hops - this.position
     // A mix drains what its successor sent beyond the schedule (drainable); the exit never
@@ -866,13 +962,15 @@ export abstract class HopNode {
       for (const circuit of state.circuits.values()) {
         if (circuit.ended || circuit.shape === null) continue
         const scheduled = circuit.shape.cellsFor(from - lag, round - lag)
-        const extra = drains ? drainable(circuit.shape.backward.length, circuit.shape.rateAt(round - lag)) : 0
+        // Awaiting its tag, a circuit fills its slots with PADs only (see the top comment).
+        const waiting = circuit.awaitingLog
+        const extra = drains && !waiting ? drainable(circuit.shape.backward.length, circuit.shape.rateAt(round - lag)) : 0
         this.stats.drainedBackward += extra
         const due = scheduled + extra
         for (let j = 0; j < due; j++) {
-          const item = this.nextBackward(circuit, round)
+          const item = waiting ? undefined : this.nextBackward(circuit, round)
           if (item === undefined) pads++
-          cells.push(this.sealBackward(circuit, item, keep))
+          cells.push(this.sealBackward(circuit, item))
           labels.push(circuit.slot)
         }
       }
@@ -889,14 +987,14 @@ export abstract class HopNode {
    * Seal a backward item as it leaves: a successor's whole cell is sealed in place, a payload
    * (exit) or a PAD (undefined) into a scratch cell.
    */
-  private sealBackward (circuit: HopCircuit, item: Uint8Array | undefined, keep: boolean): Uint8Array {
+  private sealBackward (circuit: HopCircuit, item: Uint8Array | undefined): Uint8Array {
     let cell: Uint8Array
     if (item !== undefined && item.length === this.geometry.cellSize) {
       cell = item
       const body = cell.subarray(CELL_HEADER_BYTES)
       circuit.sealer.seal(body, body)
     } else {
-      cell = keep ? new Uint8Array(this.geometry.cellSize) : this.scratchCell()
+      cell = this.scratchCell()
       circuit.sealer.seal(item ?? null, cell.subarray(CELL_HEADER_BYTES))
     }
     writeCellHeader(cell, circuit.inId, CellCommand.RELAY)

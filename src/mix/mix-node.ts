@@ -8,10 +8,15 @@
  * Optional `minBatch` link padding tops a forward round up with PADDING cells: it hides round
  * sizes from passive observers of the link, and is no defence against an n−1 attack (R8).
  *
- * Shaped cascades (docs/PROTOCOL.md §12): a CREATE leaves when the kMin hold releases it,
- * and from then on each round carries exactly the circuit's scheduled number of cells toward
- * the successor: its queued cells, and PADDING for any shortfall, so that the successor link's
- * frames per round are fixed by the profile and the circuits on it.
+ * A CREATE whose replay tag is not yet durable (durable keys) waits with the cells behind it,
+ * and leaves in the first round after its tag log append resolved (hop-node.ts); the rounds
+ * themselves never wait.
+ *
+ * Shaped cascades (docs/PROTOCOL.md §12): a CREATE leaves when the kMin hold releases it
+ * (which takes it only once its tag is durable), and from then on each round carries exactly
+ * the circuit's scheduled number of cells toward the successor: its queued cells, and
+ * PADDING for any shortfall, so that the successor link's frames per round are fixed by the
+ * profile and the circuits on it.
  *
  * If the successor link fails, every circuit ends alike: the mix closes all predecessor links
  * (so clients notice at once and uniformly), refuses new ones, and redials with backoff.
@@ -156,6 +161,7 @@ export class MixNode extends HopNode {
     this.outCircuits.set(outId, circuit)
     const create = encodeCell(this.geometry, outId, CellCommand.CREATE, next)
     if (circuit.shape !== null) circuit.shape.create = create
+    else if (circuit.held !== null) circuit.held.push(create) // first of its held cells: its tag is not durable yet
     else this.forward.add({ cell: create, circuit })
     return true
   }
@@ -179,11 +185,11 @@ export class MixNode extends HopNode {
   }
 
   /**
-   * Shaped round `round`: each released circuit's CREATE (once) and exactly its scheduled
-   * cells, queued ones first and PADDING for the rest. Each hop delays a cell by one round,
+   * Shaped round `round`: each released circuit's (tag durable, out of the kMin hold) CREATE
+   * (once) and exactly its scheduled cells, queued ones first and PADDING for the rest. Each hop delays a cell by one round,
    * so the client's round n is round n + position here.
    */
-  protected override shapeForward (from: number, round: number, keep: boolean): Uint8Array[] | null {
+  protected override shapeForward (from: number, round: number): Uint8Array[] | null {
     // Without a successor the cells stay queued (successorLost ends their circuits).
     if (this.successor === null) return null
     const lag = this.position
@@ -213,7 +219,7 @@ export class MixNode extends HopNode {
       }
       padding += due - sent
     }
-    const batch = keep ? [] : this.forwardBatch
+    const batch = this.forwardBatch
     this.interleave(batch)
     // PADDING is the same constant cell every time (the link seals a copy of it per frame).
     for (let i = 0; i < padding; i++) batch.push(this.padding)

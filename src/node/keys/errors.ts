@@ -25,7 +25,7 @@ export const KeysErrorCode = {
   TAG_LOG_INCOMPLETE: 'KEYS_TAG_LOG_INCOMPLETE',
   /** More tags than the log's capacity (the replay table's), or a log used after failing. */
   TAG_LOG_FULL: 'KEYS_TAG_LOG_FULL',
-  /** A write or sync of the tag log failed: the round's output must not leave. */
+  /** A write or sync of the tag log failed: the circuits of its tags must not go on. */
   TAG_LOG_FAILED: 'KEYS_TAG_LOG_FAILED',
   /** Another live process holds the key dir's lock (dir-lock.ts). */
   DIR_LOCKED: 'KEYS_DIR_LOCKED',

@@ -27,7 +27,7 @@ export interface ActiveKey {
   readonly epoch: number
   /** The onion key pair; the keyring wipes `secretKey` when the key retires. */
   readonly keyPair: KeyPair
-  /** Append each round's new tags here before the round's output leaves. */
+  /** Append each round's new tags here before their circuits send anything. */
   readonly log: TagLog
   /** Tags restored from the log at start (16 bytes each, `count` of them). */
   readonly restored: { readonly count: number, readonly tags: Uint8Array }
@@ -140,7 +140,7 @@ export class EpochKeyring {
 
   /**
    * Retire `epoch`'s key now, and every earlier one: the ratchet moves past it before its log
-   * is deleted. For a tag log that failed (the round's output must not leave).
+   * is deleted. For a tag log that failed (the circuits of its tags must not go on).
    */
   discard (epoch: number): Promise<void> {
     return this.serial(async () => {

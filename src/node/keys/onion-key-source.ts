@@ -14,7 +14,7 @@
  * The hop asks `accepted()` on every CREATE (at most two keys, current epoch first) and
  * trial-opens with each; it keeps one replay table per key, filled from `restored`, and drops
  * it when the key leaves `accepted()` after an `onChange`. With a durable source, a key
- * carries its `log`: a round's new tags are appended there before the round's output leaves.
+ * carries its `log`: a round's new tags are appended there before their circuits send anything.
  *
  * The timer fires at the next moment the accepted set changes (the end of a grace window,
  * the opening of the next key's window, the boundary itself) and is unref'd: it never keeps
@@ -34,7 +34,7 @@ export interface ActiveOnionKey {
   readonly epoch: number
   /** The key pair; the source wipes `secretKey` when the key retires. */
   readonly keyPair: KeyPair
-  /** Durable keys only: append each round's new tags here before the round's output leaves. */
+  /** Durable keys only: append each round's new tags here before their circuits send anything. */
   readonly log?: TagLog
   /** Tags recorded for this key before this start (16 bytes each, `count` of them). */
   readonly restored: { readonly count: number, readonly tags: Uint8Array }

@@ -1,6 +1,6 @@
 /**
  * The replay tag log of one onion key: every CREATE tag the key's replay table accepted,
- * appended durably before the round that carried the CREATE releases its output (R2).
+ * appended durably before anything of the circuit that CREATE opened leaves the hop (R2).
  *
  * Why: a hop that forgets a tag while its key is still accepted would accept a replayed
  * CREATE, re-derive the same layer keys and reuse their keystream. So at start a node reloads
@@ -190,9 +190,9 @@ export class TagLog {
 
   /**
    * Append one round's tags with a single write and a single fdatasync. Resolve before the
-   * round's output leaves. Throws `KEYS_TAG_LOG_FULL` (nothing written) past the capacity,
-   * and `KEYS_TAG_LOG_FAILED` if the disk refused: the log is then unusable, the round's
-   * output must not leave and the key must be retired.
+   * circuits they opened send anything on. Throws `KEYS_TAG_LOG_FULL` (nothing written) past
+   * the capacity, and `KEYS_TAG_LOG_FAILED` if the disk refused: the log is then unusable,
+   * those circuits must be dropped and the key must be retired.
    */
   append (tags: readonly Uint8Array[]): Promise<void> {
     const run = this.queue.then(async () => {
