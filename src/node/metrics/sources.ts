@@ -36,6 +36,10 @@ export interface HopCounters {
   readonly createsRefusedReplay: number
   readonly createsRefusedFull: number
   readonly createsRefusedLimit: number
+  /** Refused because too many CREATEs already waited for a later round (R17). */
+  readonly createsRefusedBusy: number
+  /** Carried to a later round: the round's CREATE budget was spent. */
+  readonly createsCarried: number
   readonly relayAuthFailures: number
   readonly unknownCircuitCells: number
   readonly malformedCells: number

@@ -54,7 +54,7 @@ type Mutable<T> = { -readonly [K in keyof T]: T[K] }
 function hopStats (): Mutable<HopCounters> {
   return {
     cellsIn: 0, cellsOut: 0, rounds: 0, createsAccepted: 0, createsRefusedAuth: 0, createsRefusedReplay: 0,
-    createsRefusedFull: 0, createsRefusedLimit: 0, relayAuthFailures: 0, unknownCircuitCells: 0, malformedCells: 0,
+    createsRefusedFull: 0, createsRefusedLimit: 0, createsRefusedBusy: 0, createsCarried: 0, relayAuthFailures: 0, unknownCircuitCells: 0, malformedCells: 0,
     destroysIn: 0, circuitsExpired: 0, linksAccepted: 0, linksClosed: 0, linksClosedSlow: 0,
   }
 }
