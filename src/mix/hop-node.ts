@@ -300,6 +300,8 @@ export abstract class HopNode {
   private readonly createHold: CreateHold<HopCircuit> | null
   private readonly slotCreates: SlotCreateCounter | null
   private lastRoundRun = -1
+  /** The last shaped round followed missed rounds (no catch-up after two stalls in a row). */
+  private missedBefore = false
   private readonly released: HopCircuit[] = []
   // Reused every shaped round: one round's cells and their circuit labels, and the shuffle.
   protected readonly roundCells: Uint8Array[] = []
@@ -892,10 +894,16 @@ export abstract class HopNode {
    * MAX_CATCH_UP_ROUNDS. Otherwise every stall would leave a circuit's queue that much longer
    * for good — cells arrive at the scheduled rate and leave at it — until a busy hop ended
    * circuits for being over their bound. What a catch-up shows is the stall, not what anyone
-   * sent.
+   * sent. But only after a round that was on time: a hop that misses rounds again and again is
+   * overloaded, and making up the PADs of every missed round would only add to its load (and,
+   * in one process, its neighbours') until its links back up. It then sends one round's
+   * schedule per round it runs; what its neighbours sent meanwhile goes out as drains.
    */
   private shapedRound (round: number): void {
-    const from = this.lastRoundRun < 0 ? round : Math.max(this.lastRoundRun + 1, round - MAX_CATCH_UP_ROUNDS + 1)
+    const missed = this.lastRoundRun < 0 ? 0 : round - this.lastRoundRun - 1
+    const catchUp = missed > 0 && !this.missedBefore
+    this.missedBefore = missed > 0
+    const from = catchUp ? Math.max(this.lastRoundRun + 1, round - MAX_CATCH_UP_ROUNDS + 1) : round
     this.lastRoundRun = round
     this.stats.rounds++
     this.slotCreates!.tick(round)

@@ -127,7 +127,8 @@ const MAX_CATCH_UP_ROUNDS = 50
  * Writes from round `from` on whose frame count differs from the schedule; also fails if a
  * round was written twice (one write per link per round). A write after rounds the node
  * missed (a stall of this busy machine) carries those rounds' cells too, up to
- * MAX_CATCH_UP_ROUNDS of them: the schedule of every round since the previous write. A
+ * MAX_CATCH_UP_ROUNDS of them: the schedule of every round since the previous write — unless
+ * the previous write also followed missed rounds (an overloaded hop does not catch up). A
  * mix may also send more than the schedule to drain a backlog (hop-node.ts `drainable`):
  * such extra frames are returned in `extra`, for the caller to check against the sender's
  * drain counter; fewer frames than the schedule are never right.
@@ -136,9 +137,12 @@ function mismatches (writes: Writes, from: number, expected: (round: number) => 
   const bad: string[] = []
   const seen = new Set<number>()
   let previous = -1
+  let missedBefore = false
   for (let i = 0; i < writes.rounds.length; i++) {
     const round = writes.rounds[i]!
-    const covered = previous < 0 ? round : Math.max(previous + 1, round - MAX_CATCH_UP_ROUNDS + 1)
+    const missed = previous < 0 ? 0 : round - previous - 1
+    const covered = missed > 0 && !missedBefore ? Math.max(previous + 1, round - MAX_CATCH_UP_ROUNDS + 1) : round
+    missedBefore = missed > 0
     previous = round
     if (round < from) continue
     if (seen.has(round)) bad.push(`round ${round} written twice`)
