@@ -1,6 +1,6 @@
 /**
  * The shaping of the measured cascade: each profile's defaults (DEFAULT_SHAPING) scaled down
- * so that one two-core machine can carry k shaped clients and their cover in one process.
+ * so that one two-core machine can carry k shaped clients, their cover and the cascade.
  *
  * What changes is only the time scale and the cost: shorter slots and circuit lives, so that
  * a run of tens of seconds sees circuits created, used and replaced; fewer circuits and
@@ -38,8 +38,10 @@ export function labShaping (profile: ShapingProfile, options: LabShapingOptions 
     ratesMilli: [...LAB_RATES[profile]],
     slotMs: roundMs * (options.roundsPerSlot ?? 50),
     circuits: 2,
-    // One new circuit every two slots; each lives four.
-    circuitSlots: 4,
+    // One new circuit every eight slots; each lives sixteen. Shorter lives cut the bulk
+    // downloads (a circuit's end ends its streams, and elastic starts at its slow rung): with
+    // four-slot lives two thirds of elastic's requests failed.
+    circuitSlots: 16,
     kMin: 1,
     createHoldRounds: 5,
     loopsPerSlot: 2,

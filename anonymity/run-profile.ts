@@ -8,12 +8,15 @@
  * slots before the window opens, so that every client has its circuits and its cover is
  * running; the window then closes a second after the users stop, to let queues drain.
  */
-import { monitorEventLoopDelay, performance } from 'node:perf_hooks'
+import { performance } from 'node:perf_hooks'
 import { FRAME_OVERHEAD } from '../src/link/index.js'
 import type { ShapingProfile } from '../src/protocol/shaping.js'
 import { mulberry32 } from './correlate.js'
 import { labShaping, LAB_ROUND_MS } from './lab-shaping.js'
+import type { HopLayout } from './hop-host.js'
+import type { HopStats } from './lab-hop.js'
 import { startLab } from './lab.js'
+import { watchEventLoop, type LoopDelay } from './loop-delay.js'
 import { costs, runAttack, type AttackResult, type Costs } from './measure.js'
 import { startWorkload, WORKLOADS, type Workload, type WorkloadRun } from './workloads.js'
 
@@ -29,6 +32,8 @@ export interface ProfileRunOptions {
   /** Lags each way, in attack slots (default 2). */
   readonly maxLag?: number
   readonly bulkScale?: number
+  /** Where the hops run (default `process`: a child process each; see hop-host.ts). */
+  readonly hops?: HopLayout
   /**
    * Keep the users working past `seconds` until this many flows were seen, up to
    * `maxSeconds` in all (default: no extension): on a loaded machine a shaped cascade
@@ -60,12 +65,37 @@ export interface ProfileResult {
   readonly costs: Costs
   readonly app: { requests: number, failures: number, receivedBytes: number, sentBytes: number }
   readonly windowMs: number
+  readonly hops: HopLayout
   /**
-   * How late this process's event loop ran during the window (ms). Every node and client of
-   * the lab shares it: when p99 nears a round, scheduled cells leave late or rounds are lost,
-   * and the run measures an overloaded machine rather than the profile.
+   * How late the lab process's event loop ran during the window (ms): the clients, the relays
+   * and origins (the observer) and the apps share it. When p99 nears a round, scheduled cells
+   * leave late or rounds are lost, and the run measures an overloaded machine, not the profile.
    */
-  readonly eventLoopDelayMs: { p50: number, p99: number, max: number }
+  readonly eventLoopDelayMs: LoopDelay
+  /** The same for each hop's process, entry first (zeros when the hops run inline). */
+  readonly hopEventLoopDelayMs: LoopDelay[]
+  readonly missedRounds: MissedRounds
+  /** Rounds were missed, or the lab's event loop ran half a round late at p99: read the row with care. */
+  readonly overloaded: boolean
+}
+
+/**
+ * Rounds skipped during the window because a node's process was a whole round or more late
+ * for them. A client skips such a round (its frames of that round never leave); a shaped hop
+ * skips it on its clock and sends its cells with the next round it runs (a catch-up burst).
+ * Either is visible on the wire, and is the machine's doing, not the profile's.
+ */
+export interface MissedRounds {
+  /** Rounds in the window (each node runs one per round). */
+  readonly rounds: number
+  /** Per client: its shaping clock's skipped rounds (0 under `off`: those clients have no clock). */
+  readonly clients: number[]
+  readonly clientsTotal: number
+  /** Per hop, entry first. */
+  readonly hops: number[]
+  readonly hopsTotal: number
+  /** Per hop: cells a mix sent beyond its schedule to drain a backlog that stalls left (0 for the exit). */
+  readonly hopsDrainedCells: number[]
 }
 
 /** Other attack settings tried: [slot in rounds, lags each way]; up to a whole shaping slot. */
@@ -88,6 +118,16 @@ export function dealWorkloads (clients: number, random: () => number): Workload[
   return kinds
 }
 
+function missedIn (clientsBefore: number[], clientsAfter: number[], hopsBefore: HopStats[], hopsAfter: HopStats[]): MissedRounds {
+  const clients = clientsAfter.map((n, i) => n - clientsBefore[i]!)
+  const hops = hopsAfter.map((h, i) => h.missedRounds - hopsBefore[i]!.missedRounds)
+  // The entry's clock runs every round it does not miss.
+  const rounds = hopsAfter[0]!.rounds - hopsBefore[0]!.rounds + hops[0]!
+  const sum = (list: number[]): number => list.reduce((a, b) => a + b, 0)
+  const hopsDrainedCells = hopsAfter.map((h, i) => h.drained - hopsBefore[i]!.drained)
+  return { rounds, clients, clientsTotal: sum(clients), hops, hopsTotal: sum(hops), hopsDrainedCells }
+}
+
 export async function runProfile (options: ProfileRunOptions): Promise<ProfileResult> {
   const log = options.log ?? (() => {})
   const roundMs = options.roundMs ?? LAB_ROUND_MS
@@ -98,13 +138,15 @@ export async function runProfile (options: ProfileRunOptions): Promise<ProfileRe
   const random = mulberry32(options.seed)
   const kinds = dealWorkloads(options.clients, random)
 
-  log(`${options.profile}: starting the cascade and ${options.clients} clients`)
-  const lab = await startLab({ clients: options.clients, shaping, roundMs, cellSize, now: observerNow })
+  const hops = options.hops ?? 'process'
+  log(`${options.profile}: starting the cascade (hops: ${hops}) and ${options.clients} clients`)
+  const lab = await startLab({ clients: options.clients, shaping, roundMs, cellSize, now: observerNow, hops })
   const runs: WorkloadRun[] = []
   try {
     await sleep(options.profile === 'off' ? 500 : 2 * shaping.slotMs)
-    const loopDelay = monitorEventLoopDelay({ resolution: 5 })
-    loopDelay.enable()
+    const loopDelay = watchEventLoop()
+    const clientsBefore = lab.clientMissedRounds()
+    const hopsBefore = await lab.hopStats(true)
     const startMs = observerNow()
     log(`${options.profile}: ${options.seconds} s of traffic`)
     for (const c of lab.clients) {
@@ -124,9 +166,12 @@ export async function runProfile (options: ProfileRunOptions): Promise<ProfileRe
     await sleep(1000)
     const endMs = observerNow()
     lab.stopRecording()
-    loopDelay.disable()
-    const eventLoopDelayMs = { p50: loopDelay.percentile(50) / 1e6, p99: loopDelay.percentile(99) / 1e6, max: loopDelay.max / 1e6 }
-    if (eventLoopDelayMs.p99 > roundMs / 2) log(`${options.profile}: warning: event loop p99 delay ${eventLoopDelayMs.p99.toFixed(1)} ms against ${roundMs} ms rounds: the machine is overloaded, fewer clients measure the profile better`)
+    loopDelay.stop()
+    const hopsAfter = await lab.hopStats(false)
+    const eventLoopDelayMs = loopDelay.read()
+    const missedRounds = missedIn(clientsBefore, lab.clientMissedRounds(), hopsBefore, hopsAfter)
+    const overloaded = missedRounds.clientsTotal + missedRounds.hopsTotal > 0 || eventLoopDelayMs.p99 > roundMs / 2
+    if (overloaded) log(`${options.profile}: warning: ${missedRounds.clientsTotal} client rounds and ${missedRounds.hopsTotal} hop rounds missed in ${missedRounds.rounds} rounds, lab event loop p99 ${eventLoopDelayMs.p99.toFixed(1)} ms against ${roundMs} ms rounds: the machine is overloaded, fewer clients measure the profile better`)
     const window = { startMs, endMs }
     const links = lab.clients.map((c) => ({ up: c.relay.up, down: c.relay.down }))
     const flows = lab.clients.flatMap((c) => c.origin.flows).filter((f) => f.startMs >= startMs && f.startMs < endMs)
@@ -159,7 +204,11 @@ export async function runProfile (options: ProfileRunOptions): Promise<ProfileRe
       costs: costs(links, flows, window, cellSize + FRAME_OVERHEAD),
       app,
       windowMs: endMs - startMs,
+      hops,
       eventLoopDelayMs,
+      hopEventLoopDelayMs: hopsAfter.map((h) => h.eventLoopDelayMs),
+      missedRounds,
+      overloaded,
     }
   } finally {
     await Promise.all(runs.map((run) => run.stop()))

@@ -6,6 +6,7 @@
  * JSON (anonymity/results/anonymity-<date>.json, or --out). Method: docs/ANONYMITY.md.
  *
  *   npm run anonymity [-- --clients N] [--seconds S] [--seed N] [--profiles off,elastic,strict] [--out FILE]
+ *                     [--hops process|cascade|inline]
  *
  * Not a test: it asserts nothing. It stops every node and socket it started, also on error.
  */
@@ -16,6 +17,7 @@ import { fileURLToPath } from 'node:url'
 import { parseArgs } from 'node:util'
 import { cryptoReady } from '../src/crypto/index.js'
 import { SHAPING_PROFILES, type ShapingProfile } from '../src/protocol/shaping.js'
+import { HOP_LAYOUTS, type HopLayout } from './hop-host.js'
 import { renderTable } from './report.js'
 import { runProfile, type ProfileResult } from './run-profile.js'
 
@@ -30,6 +32,7 @@ const { values: args } = parseArgs({
     'attack-slot-ms': { type: 'string' },
     'max-lag': { type: 'string' },
     out: { type: 'string' },
+    hops: { type: 'string', default: 'process' },
   },
 })
 
@@ -47,6 +50,8 @@ async function main (): Promise<void> {
   const seed = positiveInt('seed', args.seed)
   const profiles = args.profiles!.split(',').map((p) => p.trim()) as ShapingProfile[]
   for (const p of profiles) if (!SHAPING_PROFILES.includes(p)) throw new Error(`unknown profile ${p} (${SHAPING_PROFILES.join(', ')})`)
+  const hops = args.hops as HopLayout
+  if (!HOP_LAYOUTS.includes(hops)) throw new Error(`--hops must be one of ${HOP_LAYOUTS.join(', ')}, got ${hops}`)
   await cryptoReady()
   const loadStart = loadavg()
   if (loadStart[0]! > 0.5) log(`warning: load average ${loadStart[0]!.toFixed(2)} at start: other work on this machine disturbs timing`)
@@ -57,12 +62,13 @@ async function main (): Promise<void> {
       clients,
       seconds,
       seed,
+      hops,
       ...(args['attack-slot-ms'] === undefined ? {} : { attackSlotMs: positiveInt('attack-slot-ms', args['attack-slot-ms']) }),
       ...(args['max-lag'] === undefined ? {} : { maxLag: positiveInt('max-lag', args['max-lag']) }),
       log,
     })
     results.push(result)
-    log(`${profile}: ${result.attack.flows} flows, accuracy ${result.attack.accuracy.toFixed(3)} (chance ${result.attack.chance.toFixed(3)})`)
+    log(`${profile}: ${result.attack.flows} flows, accuracy ${result.attack.accuracy.toFixed(3)} (expected ${result.attack.expectedAccuracy.toFixed(3)}, chance ${result.attack.chance.toFixed(3)}), true client's rank ${result.attack.truthRank.toFixed(3)}, missed rounds ${result.missedRounds.clientsTotal} (clients) / ${result.missedRounds.hopsTotal} (hops) of ${result.missedRounds.rounds}`)
   }
   const date = new Date().toISOString()
   const out = args.out ?? join(ROOT, 'anonymity/results', `anonymity-${date.replace(/:/g, '-').replace(/\..*$/, '')}.json`)
@@ -70,7 +76,7 @@ async function main (): Promise<void> {
     version: 1,
     date,
     machine: { node: process.version, cpus: cpus().length, cpuModel: cpus()[0]?.model ?? 'unknown', loadavgStart: loadStart, loadavgEnd: loadavg() },
-    params: { clients, seconds, seed, profiles },
+    params: { clients, seconds, seed, profiles, hops },
     results,
   }
   mkdirSync(dirname(out), { recursive: true })

@@ -4,11 +4,12 @@
  * flow, and the flow-correlation attack. Without shaping (`off`) the attack links most flows
  * to their client; under `strict` it must do no better than chance (1/k) plus 0.15 — the
  * measurement tells the two apart. Ten to thirty seconds of traffic per profile (35–50 s
- * in all); every node and socket the run starts is closed before it returns.
+ * in all); each hop runs in a child process of its own (the lab's default layout), and
+ * every node, socket and child process the run starts is gone before it returns.
  */
-import t from 'tap'
+import t, { type Test } from 'tap'
 import { cryptoReady } from '../../src/crypto/index.js'
-import { runProfile } from '../../anonymity/run-profile.js'
+import { runProfile, type ProfileResult } from '../../anonymity/run-profile.js'
 
 const K = 8
 const SEED = 5
@@ -19,9 +20,23 @@ const SEED = 5
 const OFF_SECONDS = 10
 const STRICT_SECONDS = 14
 
-/** TCP sockets and servers open in this process (the lab must leave none behind). */
-function openTcpHandles (): number {
-  return process.getActiveResourcesInfo().filter((name) => name === 'TCPWRAP' || name === 'TCPSocketWrap' || name === 'TCPServerWrap').length
+/** TCP sockets and servers, child processes and their IPC pipes open in this process (the lab must leave none behind). */
+const LAB_HANDLES = new Set(['TCPWRAP', 'TCPSocketWrap', 'TCPServerWrap', 'ProcessWrap', 'PipeWrap'])
+function openHandles (): number {
+  return process.getActiveResourcesInfo().filter((name) => LAB_HANDLES.has(name)).length
+}
+
+/** How loaded the run was, for the assertion messages: a failing bound should say. */
+function load (result: ProfileResult): string {
+  const m = result.missedRounds
+  return `expected over tie-breaks ${result.attack.expectedAccuracy.toFixed(3)}, true client's rank ${result.attack.truthRank.toFixed(3)}; missed rounds: clients ${m.clientsTotal}, hops ${m.hopsTotal} of ${m.rounds} each`
+}
+
+/** The run reports missed rounds for each of its nodes. */
+function reportsMissedRounds (t: Test, result: ProfileResult): void {
+  t.equal(result.missedRounds.clients.length, K, 'missed rounds reported for every client')
+  t.equal(result.missedRounds.hops.length, 4, 'missed rounds reported for every hop')
+  t.ok(result.missedRounds.rounds > 0, `${result.missedRounds.rounds} rounds in the window`)
 }
 
 async function settle (): Promise<void> {
@@ -31,24 +46,29 @@ async function settle (): Promise<void> {
 t.before(async () => { await cryptoReady() })
 
 t.test('off: the attack links flows to their clients far above chance', async (t) => {
-  const before = openTcpHandles()
+  const before = openHandles()
   const result = await runProfile({ profile: 'off', clients: K, seconds: OFF_SECONDS, seed: SEED })
   await settle()
-  const { accuracy, chance, flows } = result.attack
+  const { accuracy, expectedAccuracy, chance, flows } = result.attack
   t.ok(flows >= 20, `${flows} flows observed`)
   t.equal(chance, 1 / K)
-  // Measured 0.50–0.80 on a loaded two-core machine (strict: 0.13–0.18, bound 0.275).
-  t.ok(accuracy >= 0.4, `accuracy ${accuracy.toFixed(3)} against chance ${chance.toFixed(3)} (by workload: ${JSON.stringify(result.attack.byKind)})`)
-  t.equal(openTcpHandles(), before, 'every socket and server the lab opened is closed')
+  // Accuracy averaged over the attack's tie-breaks (one seeded draw adds a spread of ≈ 0.05
+  // that says nothing about the profile). Measured 0.50–0.80 on a loaded two-core machine
+  // (strict: 0.13–0.18, bound 0.275).
+  t.ok(expectedAccuracy >= 0.4, `accuracy ${expectedAccuracy.toFixed(3)} (one draw: ${accuracy.toFixed(3)}) against chance ${chance.toFixed(3)} (by workload: ${JSON.stringify(result.attack.byKind)}; ${load(result)})`)
+  reportsMissedRounds(t, result)
+  t.equal(openHandles(), before, 'every socket, server and child process the lab opened is closed')
 })
 
 t.test('strict: the attack does no better than chance plus 0.15', async (t) => {
-  const before = openTcpHandles()
+  const before = openHandles()
   const result = await runProfile({ profile: 'strict', clients: K, seconds: STRICT_SECONDS, seed: SEED, minFlows: 30, maxSeconds: 30 })
   await settle()
-  const { accuracy, chance, flows } = result.attack
-  // About 40 flows: chance guesses then exceed 1/k + 0.15 with probability under 1 %.
-  t.ok(flows >= 25, `${flows} flows observed (the users' traffic did go through)`)
-  t.ok(accuracy <= chance + 0.15, `accuracy ${accuracy.toFixed(3)} against chance ${chance.toFixed(3)} (by workload: ${JSON.stringify(result.attack.byKind)})`)
-  t.equal(openTcpHandles(), before, 'every socket and server the lab opened is closed')
+  const { accuracy, expectedAccuracy, chance, flows } = result.attack
+  // About 30 flows (20 on a saturated machine). Averaged over the tie-breaks, chance scores
+  // sit at 1/k; one seeded draw exceeded 1/k + 0.15 about 1 % of the time.
+  t.ok(flows >= 20, `${flows} flows observed (the users' traffic did go through)`)
+  t.ok(expectedAccuracy <= chance + 0.15, `accuracy ${expectedAccuracy.toFixed(3)} (one draw: ${accuracy.toFixed(3)}) against chance ${chance.toFixed(3)} (by workload: ${JSON.stringify(result.attack.byKind)}; ${load(result)})`)
+  reportsMissedRounds(t, result)
+  t.equal(openHandles(), before, 'every socket, server and child process the lab opened is closed')
 })
