@@ -3,32 +3,35 @@
  * N mixes, an exit and the client, free ports, and a signed cascade descriptor assembled
  * from the hops' own node descriptors, exactly as separate nodes would publish them.
  *
+ * Each hop (every mix and the exit) runs in a worker thread of its own (hop-thread.ts), so
+ * that the OS can spread the hops' rounds over the cores; the client runs in this thread.
+ * Only small messages cross threads: each hop's sockets, cells and keys stay in its thread.
+ *
  * Keys are in memory by default (a random identity and link key per hop, ephemeral onion
- * keys: nothing survives the process). With a state dir, each hop gets a key dir made by
- * keygen and durable onion keys there, and the set is written (state-dir.ts) so the same
- * cascade can later run as separate processes; the hops then also serve their admin ports.
+ * keys: nothing survives the process), made by each hop in its thread. With a state dir,
+ * each hop's thread makes a key dir there by keygen and keeps durable onion keys in it, and
+ * the set is written (state-dir.ts) so the same cascade can later run as separate
+ * processes; the hops then also serve their admin ports.
  *
  * The client trusts the descriptor assembled at start and refreshes it before each epoch
- * change from the hops' current keys, through the same checks as a remote client.
+ * change from the hops' current keys (asked of their threads), through the same checks as
+ * a remote client.
  *
  * Nodes start from the exit backwards, each mix once its link to the next hop is up (a mix
  * refuses predecessors until then), and the client last, once the entry accepted its link:
- * when this resolves, a SOCKS request goes straight through.
+ * when this resolves, a SOCKS request goes straight through. If anything fails on the way,
+ * what started is stopped and every hop's thread ends before the error is thrown.
  */
 import { isIP } from 'node:net'
 import { join } from 'node:path'
-import { ed25519KeyPair, memzero, randomBytes, x25519KeyPair } from '../crypto/index.js'
 import { cascadeFromVerified, type Cascade } from '../directory/cascade.js'
 import { SignedCascadeSource } from '../directory/cascade-source.js'
 import { createCascadeDescriptor, verifyCascadeDescriptor, type CascadeDescriptorJson } from '../directory/signed-cascade.js'
 import { formatHostPort, type HostPort } from '../node/address.js'
-import { epochSchedule } from '../node/keys/epoch.js'
-import { keygen, loadIdentity, wipeIdentity, type NodeIdentity } from '../node/keys/identity.js'
-import { ephemeralOnionKeys, openDurableOnionKeys, type OnionKeySource } from '../node/keys/onion-key-source.js'
 import { createLogger, type Logger } from '../node/logger.js'
 import { freePorts } from './free-ports.js'
-import { describeHop, type DescribedHop } from './node-descriptor.js'
-import { DEFAULT_REPLAY_CAPACITY, type HopSetup, type LogSettings, type NodeSetup } from './node-setup.js'
+import { HopThread } from './hop-thread.js'
+import { DEFAULT_REPLAY_CAPACITY, type LogSettings } from './node-setup.js'
 import { adminUrl, nodeName, writeStateSet } from './state-dir.js'
 import { startNode, StartError, type StartedNode } from './start-node.js'
 import { DEFAULT_SHAPING, DEFAULT_SHAPING_PROFILE, type ShapingParams } from '../protocol/shaping.js'
@@ -63,134 +66,121 @@ export interface EmbeddedCascade {
   readonly exitPolicy: readonly string[]
   /** In start order: exit, mixes from last to first, client. */
   readonly nodes: readonly StartedNode[]
+  /** Resolves if a hop's thread dies unexpectedly (logged as `node.crashed`); else never. */
+  readonly crashed: Promise<Error>
 }
 
 const HOST = '127.0.0.1'
 
-interface PreparedHop {
-  readonly described: DescribedHop
-  readonly keys: NodeIdentity
-  readonly onionKeys: OnionKeySource
-  readonly admin?: HostPort
-  describe (): ReturnType<typeof describeHop>
+/** The free ports a cascade uses: links in hop order, SOCKS, and with a state dir admin ports. */
+interface PortPlan {
+  readonly links: readonly HostPort[]
+  readonly socks: HostPort
+  /** Hops in order, then the client's (written into client.json; `up` serves none for it). */
+  readonly admins?: readonly HostPort[]
 }
 
 export async function startEmbeddedCascade (options: EmbeddedOptions): Promise<EmbeddedCascade> {
   const hopCount = options.mixes + 1
   const readyTimeoutMs = options.readyTimeoutMs ?? 10_000
   const params = { cellSize: options.cellSize ?? 2048, roundMs: options.roundMs, epochS: options.epochS ?? 3600, genesis: 0, shaping: options.shaping ?? DEFAULT_SHAPING[DEFAULT_SHAPING_PROFILE] }
-  const schedule = epochSchedule({ epochS: params.epochS, genesisS: params.genesis })
-  const wantFreeSocks = options.socks.port === 0
   const stateDir = options.stateDir
-  // Link ports, then the SOCKS port if free, then (with a state dir) an admin port per node.
-  const ports = await freePorts(HOST, hopCount + (wantFreeSocks ? 1 : 0) + (stateDir === undefined ? 0 : hopCount + 1))
-  const socks = wantFreeSocks ? { host: options.socks.host, port: ports[hopCount]! } : options.socks
-  const adminPorts = ports.slice(hopCount + (wantFreeSocks ? 1 : 0))
   const log = (label: string): Logger => createLogger({ role: label, level: options.log.level, format: options.log.format })
   const labelOf = (position: number): string => position === hopCount ? 'exit' : `mix[${position}]`
-  const loggers = Array.from({ length: hopCount }, (_, i) => log(labelOf(i + 1)))
 
-  const hops: PreparedHop[] = []
+  const threads: HopThread[] = []
   const nodes: StartedNode[] = []
   try {
-    for (let position = 1; position <= hopCount; position++) {
-      const described: DescribedHop = { role: position === hopCount ? 'exit' : 'mix', address: { host: HOST, port: ports[position - 1]! }, ...params }
-      const logger = loggers[position - 1]!
-      let keys: NodeIdentity
-      let onionKeys: OnionKeySource
-      if (stateDir === undefined) {
-        const seed = randomBytes(32)
-        keys = { identity: ed25519KeyPair(seed), link: x25519KeyPair() }
-        memzero(seed)
-        onionKeys = ephemeralOnionKeys({ schedule, logger })
-      } else {
-        const dir = join(stateDir, nodeName(position, hopCount))
-        await keygen(dir)
-        keys = await loadIdentity(dir)
-        onionKeys = await openDurableOnionKeys({ dir, schedule, capacity: DEFAULT_REPLAY_CAPACITY, logger })
-      }
-      const admin = stateDir === undefined ? undefined : { host: HOST, port: adminPorts[position - 1]! }
-      hops.push({
-        described,
-        keys,
-        onionKeys,
-        ...(admin === undefined ? {} : { admin }),
-        describe: () => describeHop(described, keys.identity, keys.link.publicKey, onionKeys.publicKeys(), Date.now() / 1000),
-      })
-    }
-    const descriptor = createCascadeDescriptor(hops.map((hop) => hop.describe()))
-    const verified = verifyCascadeDescriptor(descriptor)
-    const cascade = cascadeFromVerified(verified)
+    // A thread per hop, its code loaded before the ports are chosen: the shorter the time
+    // between finding a port free and listening on it, the less likely another takes it.
+    for (let position = 1; position <= hopCount; position++) threads.push(new HopThread(labelOf(position), log(labelOf(position))))
+    await allOrFirstError(threads.map(async (thread) => await thread.booted))
+    const plan = await planPorts(hopCount, options.socks, stateDir !== undefined)
+    const socks = plan.socks
     // With `accept 127.0.0.1:*` the exit could otherwise be told to connect to our own SOCKS
     // port, and each such stream would open another one through the cascade, without end.
     const exitPolicy = [...socksRejects(socks), ...options.exitPolicy]
+    const adminUrls = plan.admins?.map(adminUrl)
+
+    // Every hop makes its keys in its thread, all at once, and signs its node descriptor.
+    const described = await allOrFirstError(threads.map(async (thread, i) => {
+      const position = i + 1
+      const role = position === hopCount ? 'exit' : 'mix'
+      return await thread.prepare({
+        label: thread.label,
+        position,
+        described: { role, address: plan.links[i]!, ...params },
+        log: options.log,
+        ...(stateDir === undefined ? {} : { keyDir: join(stateDir, nodeName(position, hopCount)) }),
+        replayCapacity: DEFAULT_REPLAY_CAPACITY,
+        ...(plan.admins === undefined ? {} : { admin: plan.admins[i]! }),
+        ...(position === 1 && adminUrls !== undefined ? { peers: adminUrls.slice(1, hopCount) } : {}),
+        ...(role === 'exit' ? { exitPolicy, dnsServers: options.dnsServers } : {}),
+      })
+    }))
+    const descriptor = createCascadeDescriptor(described)
+    const cascade = cascadeFromVerified(verifyCascadeDescriptor(descriptor))
     if (stateDir !== undefined) {
       await writeStateSet(stateDir, {
         cascade: descriptor,
         params,
-        hops: hops.map((hop, i) => ({ position: i + 1, role: hop.described.role, address: hop.described.address, admin: hop.admin! })),
+        hops: plan.links.map((address, i) => ({ position: i + 1, role: i + 1 === hopCount ? 'exit' : 'mix', address, admin: plan.admins![i]! })),
         exitPolicy,
         socks,
-        clientAdmin: { host: HOST, port: adminPorts[hopCount]! },
+        clientAdmin: plan.admins![hopCount]!,
         log: options.log,
       })
     }
 
-    const hopSetup = (position: number): HopSetup => {
-      const hop = hops[position - 1]!
-      return {
-        described: hop.described,
-        keys: hop.keys,
-        schedule,
-        openOnionKeys: async () => hop.onionKeys,
-        verified,
-        staleCascade: false,
-        ...(hop.admin === undefined ? {} : { admin: hop.admin }),
-        ...(position === 1 && stateDir !== undefined ? { peers: hops.slice(1).map((h) => adminUrl(h.admin!)) } : {}),
-      }
-    }
-    const common = (position: number) => ({ cascade, linkKey: hops[position - 1]!.keys.link, listen: hops[position - 1]!.described.address })
-    const exitSetup: NodeSetup = {
-      role: 'exit',
-      label: 'exit',
-      log: options.log,
-      options: { ...common(hopCount), exitPolicy, dnsServers: options.dnsServers },
-      hop: hopSetup(hopCount),
-    }
-    nodes.push(await startNode(exitSetup, loggers[hopCount - 1]!))
+    nodes.push(await threads[hopCount - 1]!.start(descriptor))
     for (let position = options.mixes; position >= 1; position--) {
-      const mix = await startNode({
-        role: 'mix',
-        label: labelOf(position),
-        log: options.log,
-        options: { ...common(position), position },
-        hop: hopSetup(position),
-      }, loggers[position - 1]!)
-      nodes.push(mix)
-      await waitUntil(() => mix.successorUp!(), readyTimeoutMs,
-        `mix ${position} did not reach ${position === options.mixes ? 'the exit' : `mix ${position + 1}`} within ${readyTimeoutMs} ms`)
+      const mix = threads[position - 1]!
+      nodes.push(await mix.start(descriptor))
+      if (!await mix.successorWithin(readyTimeoutMs)) {
+        throw new StartError('CLI_NOT_READY', `mix ${position} did not reach ${position === options.mixes ? 'the exit' : `mix ${position + 1}`} within ${readyTimeoutMs} ms`)
+      }
     }
     const client = await startNode({
       role: 'client',
       label: 'client',
       log: options.log,
       options: { socks },
-      openCascade: (logger) => SignedCascadeSource.open({ anchor: descriptor, fetch: async () => createCascadeDescriptor(hops.map((hop) => hop.describe())), logger }),
+      openCascade: (logger) => SignedCascadeSource.open({
+        anchor: descriptor,
+        fetch: async () => createCascadeDescriptor(await Promise.all(threads.map(async (thread) => await thread.describe()))),
+        logger,
+      }),
     }, log('client'))
     nodes.push(client)
     await client.waitForEntry!(readyTimeoutMs).catch((err: unknown) => {
       throw new StartError('CLI_NOT_READY', `the client could not reach mix 1 within ${readyTimeoutMs} ms`, { cause: err })
     })
-    return { cascade, descriptor, socks, exitPolicy, nodes }
+    return { cascade, descriptor, socks, exitPolicy, nodes, crashed: Promise.race(threads.map(async (thread) => await thread.crashed)) }
   } catch (err) {
-    for (const node of [...nodes].reverse()) await node.stop().catch(() => {})
-    // Hops that never started still hold their keys.
-    for (const hop of hops.slice(0, hops.length - nodes.filter((n) => n.role !== 'client').length)) {
-      await hop.onionKeys.close().catch(() => {})
-      wipeIdentity(hop.keys)
-    }
+    // The client (if it started), then every hop thread, started or not: each wipes its keys and ends.
+    if (nodes.at(-1)?.role === 'client') await nodes.at(-1)!.stop().catch(() => {})
+    for (const thread of [...threads].reverse()) await thread.stop().catch(() => {})
     throw err
   }
+}
+
+async function planPorts (hopCount: number, socks: HostPort, withAdmins: boolean): Promise<PortPlan> {
+  const wantFreeSocks = socks.port === 0
+  const ports = await freePorts(HOST, hopCount + (wantFreeSocks ? 1 : 0) + (withAdmins ? hopCount + 1 : 0))
+  const at = (port: number): HostPort => ({ host: HOST, port })
+  return {
+    links: ports.slice(0, hopCount).map(at),
+    socks: wantFreeSocks ? { host: socks.host, port: ports[hopCount]! } : socks,
+    ...(withAdmins ? { admins: ports.slice(hopCount + (wantFreeSocks ? 1 : 0)).map(at) } : {}),
+  }
+}
+
+/** Wait for every promise (so nothing is left running), then throw the first failure. */
+async function allOrFirstError<T> (promises: ReadonlyArray<Promise<T>>): Promise<T[]> {
+  const settled = await Promise.allSettled(promises)
+  const failed = settled.find((s) => s.status === 'rejected')
+  if (failed !== undefined) throw failed.reason
+  return settled.map((s) => (s as PromiseFulfilledResult<T>).value)
 }
 
 /** Exit policy rules refusing the SOCKS address (for an unspecified address: loopback). */
@@ -201,10 +191,3 @@ function socksRejects (socks: HostPort): string[] {
   return [`reject ${formatHostPort(socks)}`]
 }
 
-async function waitUntil (condition: () => boolean, timeoutMs: number, failure: string): Promise<void> {
-  const deadline = Date.now() + timeoutMs
-  while (!condition()) {
-    if (Date.now() > deadline) throw new StartError('CLI_NOT_READY', failure)
-    await new Promise((resolve) => setTimeout(resolve, 10))
-  }
-}

@@ -7,6 +7,8 @@
  * of calling `process.exit`, so `main` returns the status like every other command; once it
  * has, the handlers are removed, so a further Ctrl-C has its default effect again. With
  * `onReload`, SIGHUP runs it (the lifecycle logs `reload.failed` with the reason if it throws).
+ * With `crashed`, a node that died (a hop's thread under `mixgate up`) starts the same shutdown;
+ * the status is then 1 whatever the stops did.
  */
 import { onShutdown, installSignalHandlers } from '../node/lifecycle.js'
 import type { Logger } from '../node/logger.js'
@@ -16,13 +18,27 @@ export interface Stoppable {
 }
 
 /** Register `started` (in the order they were started) and wait for the stop signal. */
-export async function serveUntilSignal (started: readonly Stoppable[], logger: Logger, options: { onReload?: () => Promise<void> } = {}): Promise<number> {
+export interface ServeOptions {
+  readonly onReload?: () => Promise<void>
+  /** Resolves if a node died on its own: shut the rest down, and `onCrash` reports it. */
+  readonly crashed?: Promise<Error>
+  readonly onCrash?: (err: Error) => void
+}
+
+export async function serveUntilSignal (started: readonly Stoppable[], logger: Logger, options: ServeOptions = {}): Promise<number> {
   const unregister = started.map((node) => onShutdown(() => node.stop()))
   let handlers: ReturnType<typeof installSignalHandlers> | undefined
+  let crash: Error | undefined
   const status = await new Promise<number>((resolve) => {
     handlers = installSignalHandlers({ logger, exit: resolve, ...(options.onReload === undefined ? {} : { onReload: options.onReload }) })
+    void options.crashed?.then((err) => {
+      crash = err
+      void handlers!.shutdown('node_crashed')
+    })
   })
   handlers?.uninstall()
   for (const remove of unregister) remove()
-  return status
+  if (crash === undefined) return status
+  options.onCrash?.(crash)
+  return 1
 }

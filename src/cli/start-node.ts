@@ -10,7 +10,6 @@
  * descriptor. Stopping reverses this and wipes the keys.
  */
 import { equal } from '../crypto/index.js'
-import { runClient } from '../client/run-client.js'
 import { iso } from '../directory/descriptor.js'
 import { MixgateError } from '../errors.js'
 import { runExit } from '../exit/run-exit.js'
@@ -20,7 +19,6 @@ import { startNodeAdmin, type NodeAdmin } from '../node/admin/node-admin.js'
 import { wipeIdentity } from '../node/keys/identity.js'
 import type { OnionKeySource } from '../node/keys/onion-key-source.js'
 import type { Logger } from '../node/logger.js'
-import { entryCascadeProvider } from './entry-cascade.js'
 import { describeHop } from './node-descriptor.js'
 import type { HopSetup, NodeSetup } from './node-setup.js'
 import { startPublishServer, type PublishServer } from '../directory/publish-server.js'
@@ -81,6 +79,9 @@ export async function startNode (setup: NodeSetup, logger: Logger): Promise<Star
       })
     }
     case 'client': {
+      // Loaded here, not at the top: a hop's thread under `mixgate up` then loads neither the
+      // client nor the HTTP client behind it (undici), which would cost each thread's start.
+      const { runClient } = await import('../client/run-client.js')
       const cascade = await setup.openCascade(logger)
       let client
       let admin: NodeAdmin | undefined
@@ -161,9 +162,10 @@ async function startServers (
     const keys = onionKeys.publicKeys()
     return keys.length === 0 ? undefined : describeHop(hop.described, hop.keys.identity, hop.keys.link.publicKey, keys, Date.now() / 1000)
   }
+  // Only the entry with peers needs it (and the HTTP client it loads): see runClient's import.
   const cascade = hop.peers === undefined
     ? undefined
-    : entryCascadeProvider({ own: descriptor, peers: hop.peers, pins: hop.verified.nodes.map((n) => n.identityKey), schedule: hop.schedule, logger: logger.child('admin') })
+    : (await import('./entry-cascade.js')).entryCascadeProvider({ own: descriptor, peers: hop.peers, pins: hop.verified.nodes.map((n) => n.identityKey), schedule: hop.schedule, logger: logger.child('admin') })
   let admin: NodeAdmin | undefined
   try {
     if (hop.admin !== undefined) {

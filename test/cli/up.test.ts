@@ -1,10 +1,26 @@
 /**
  * `mixgate up` as a user runs it: a child process, a SOCKS5 port on a free port, curl
- * through it to a local server, Ctrl-C.
+ * through it to a local server, Ctrl-C. And its cascade in this process: every hop in a
+ * thread of its own, none left (thread or port) once stopped; a hop thread that dies is
+ * noticed.
  */
 import t from 'tap'
+import { readdirSync, writeFileSync } from 'node:fs'
+import { readFile } from 'node:fs/promises'
+import { lookup } from 'node:dns/promises'
+import { connect } from 'node:net'
+import { join } from 'node:path'
+import { pathToFileURL } from 'node:url'
+import { cryptoReady } from '../../src/crypto/index.js'
+import { startEmbeddedCascade } from '../../src/cli/embedded-cascade.js'
+import { HopThread } from '../../src/cli/hop-thread.js'
+import { formatHostPort, type HostPort } from '../../src/node/address.js'
+import type { Logger, LogFields } from '../../src/node/logger.js'
+import { DEFAULT_SHAPING } from '../../src/protocol/shaping.js'
 import { curlThrough, runCli, startCli } from './spawn-cli.js'
 import { startHttpServer } from './http-fixture.js'
+
+await cryptoReady()
 
 const READY = /^mixgate: SOCKS5 proxy listening on (127\.0\.0\.1:(\d+)) \((\d+) mix(?:es)? \+ exit\)\n/
 
@@ -43,3 +59,100 @@ t.test('a SOCKS port already in use: status 1, the address and the reason on sta
   t.equal(stdout, '', 'no ready line')
   t.equal(stderr, `mixgate: cannot listen for SOCKS5 connections on 127.0.0.1:${http.port}: the address is already in use (EADDRINUSE)\n`)
 })
+
+/** This process's threads (Linux). */
+function threadCount (): number {
+  return readdirSync('/proc/self/task').length
+}
+
+/** Listening servers on this thread's event loop. */
+function serversHere (): number {
+  return process.getActiveResourcesInfo().filter((name) => name === 'TCPServerWrap').length
+}
+
+/** Whether something accepts TCP connections at `where`. */
+async function accepts (where: HostPort): Promise<boolean> {
+  return await new Promise((resolve) => {
+    const socket = connect(where.port, where.host)
+    socket.once('connect', () => { socket.destroy(); resolve(true) })
+    socket.once('error', () => resolve(false))
+  })
+}
+
+/** Threads end a moment after their 'exit' event: wait (bounded) for the count to settle. */
+async function threadsSettleAt (count: number): Promise<number> {
+  for (let i = 0; i < 200 && threadCount() !== count; i++) await new Promise((resolve) => setTimeout(resolve, 10))
+  return threadCount()
+}
+
+t.test('the hops of up run in threads of their own; stopping leaves no thread and no port behind', async (t) => {
+  // libuv's thread pool starts on first use and stays: start it before counting.
+  await readFile(new URL(import.meta.url))
+  await lookup('localhost')
+  const threadsBefore = threadCount()
+  const serversBefore = serversHere()
+
+  const embedded = await startEmbeddedCascade({
+    mixes: 2,
+    roundMs: 10,
+    shaping: DEFAULT_SHAPING.off,
+    socks: { host: '127.0.0.1', port: 0 },
+    exitPolicy: [],
+    dnsServers: ['127.0.0.1:53'],
+    log: { level: 'error', format: 'text' },
+  })
+  let stopped = false
+  t.teardown(async () => {
+    if (!stopped) for (const node of [...embedded.nodes].reverse()) await node.stop().catch(() => {})
+  })
+  const links = embedded.cascade.hops.map((hop) => hop.address)
+  t.same(embedded.nodes.map((n) => n.role), ['exit', 'mix', 'mix', 'client'], 'exit, mixes from last to first, client')
+  t.ok(threadCount() >= threadsBefore + 3, `a thread per hop (${threadsBefore} threads before, ${threadCount()} now)`)
+  t.equal(serversHere(), serversBefore + 1, 'this thread listens only for SOCKS: the hops\' servers are elsewhere')
+  for (const link of links) t.ok(await accepts(link), `a hop accepts links on ${formatHostPort(link)}`)
+  t.ok(await accepts(embedded.socks), 'the client accepts SOCKS connections')
+
+  for (const node of [...embedded.nodes].reverse()) await node.stop()
+  stopped = true
+  t.equal(await threadsSettleAt(threadsBefore), threadsBefore, 'every hop thread ended')
+  t.equal(serversHere(), serversBefore, 'the SOCKS server closed')
+  for (const where of [...links, embedded.socks]) t.notOk(await accepts(where), `nothing listens on ${formatHostPort(where)} any more`)
+})
+
+t.test('a hop thread that dies unasked is logged, resolves crashed, and its stop throws the crash', async (t) => {
+  await readFile(new URL(import.meta.url))
+  const threadsBefore = threadCount()
+  // A stand-in hop: booted, answers prepare with a descriptor, then an uncaught error.
+  const entry = join(t.testdir({}), 'dying-hop.mjs')
+  writeFileSync(entry, [
+    "import { parentPort } from 'node:worker_threads'",
+    'parentPort.postMessage({ id: 0, value: {} })',
+    'parentPort.on(\'message\', ({ id }) => {',
+    '  parentPort.postMessage({ id, value: { descriptor: {} } })',
+    "  setTimeout(() => { throw new Error('boom') }, 20)",
+    '})',
+  ].join('\n'))
+  const events: Array<[string, LogFields | undefined]> = []
+  const thread = new HopThread('mix[1]', recordingLogger(events), { entry: pathToFileURL(entry) })
+  await thread.booted
+  t.same(await thread.prepare({
+    label: 'mix[1]',
+    position: 1,
+    described: { role: 'mix', address: { host: '127.0.0.1', port: 1 }, cellSize: 2048, roundMs: 10, epochS: 3600, genesis: 0, shaping: DEFAULT_SHAPING.off },
+    log: { level: 'error', format: 'text' },
+    replayCapacity: 1024,
+  }), {}, 'the descriptor it sent')
+  const crash = await thread.crashed
+  t.match(crash, { code: 'CLI_NODE_CRASHED', message: /^mix\[1\] ended unexpectedly \(its thread exited with code 1\)$/ })
+  t.match((crash.cause as Error).message, 'boom', 'the uncaught error is the cause')
+  t.same(events.map(([event]) => event), ['node.crashed'], 'the crash is logged')
+  await t.rejects(thread.describe(), { code: 'CLI_NODE_CRASHED' }, 'requests after the crash fail')
+  await t.rejects(thread.stop(), { code: 'CLI_NODE_CRASHED' }, 'stop throws the crash: up ends with status 1')
+  t.equal(await threadsSettleAt(threadsBefore), threadsBefore, 'no thread left')
+})
+
+function recordingLogger (events: Array<[string, LogFields | undefined]>): Logger {
+  const record = (event: string, fields?: LogFields): void => { events.push([event, fields]) }
+  const logger: Logger = { error: record, warn: record, info: record, debug: () => {}, child: () => logger, isLevelEnabled: () => true }
+  return logger
+}

@@ -1,11 +1,15 @@
 /**
- * `mixgate up`: the embedded default, a whole cascade on loopback in this process.
+ * `mixgate up`: the embedded default, a whole cascade on loopback in this process (each hop
+ * in a thread of its own, embedded-cascade.ts).
  *
  * When every node is up it prints exactly two lines to standard output, the first of which
  * tests and the benchmark parse:
  *
  *   mixgate: SOCKS5 proxy listening on 127.0.0.1:1080 (3 mixes + exit)
  *   try: curl --socks5-hostname 127.0.0.1:1080 https://example.org/
+ *
+ * It runs until SIGINT or SIGTERM (status 0 if everything stopped cleanly), or until a hop's
+ * thread dies: then it stops the rest as a signal would and ends with status 1.
  */
 import { getServers } from 'node:dns'
 import { PolicyError } from '../../exit/errors.js'
@@ -69,7 +73,14 @@ export async function upCommand (argv: readonly string[], context: CommandContex
   const where = formatHostPort(embedded.socks)
   context.out(`mixgate: SOCKS5 proxy listening on ${where} (${mixes} ${mixes === 1 ? 'mix' : 'mixes'} + exit)\n`)
   context.out(`try: curl --socks5-hostname ${where} https://example.org/\n`)
-  return serveUntilSignal(embedded.nodes, logger)
+  return await serveUntilSignal(embedded.nodes, logger, {
+    crashed: embedded.crashed,
+    // Reported as main reports an unexpected error.
+    onCrash: (crash) => {
+      const cause = crash.cause instanceof Error ? `: ${crash.cause.stack ?? crash.cause.message}` : ''
+      context.err(`mixgate: ${crash.message}${cause}\n`)
+    },
+  })
 }
 
 /**

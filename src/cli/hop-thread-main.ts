@@ -1,0 +1,156 @@
+/**
+ * The entry of a hop's worker thread under `mixgate up` (started by hop-thread.ts from the
+ * compiled code): one mix or the exit, with its own event loop, so that the OS can run the
+ * hops of a cascade on different cores.
+ *
+ * The thread says when its code is loaded; then the parent sends what the hop is (with the
+ * ports it chose just then), and the thread makes its keys itself — in memory, or with a key
+ * dir by keygen, with durable onion keys there — so no secret crosses threads, and answers
+ * with its signed node descriptor. It starts when the parent sends the cascade descriptor
+ * assembled from every hop's, and stops (node, keys) when told to; then nothing holds its
+ * loop and the thread ends. It logs under its label to standard error, which Node forwards to the process's.
+ * Messages: hop-thread-protocol.ts.
+ */
+import { isMainThread, parentPort, type MessagePort } from 'node:worker_threads'
+import { cryptoReady, ed25519KeyPair, memzero, randomBytes, x25519KeyPair } from '../crypto/index.js'
+import { cascadeFromVerified } from '../directory/cascade.js'
+import type { NodeDescriptorJson } from '../directory/descriptor.js'
+import { verifyCascadeDescriptor } from '../directory/signed-cascade.js'
+import { epochSchedule, type EpochSchedule } from '../node/keys/epoch.js'
+import { keygen, loadIdentity, wipeIdentity, type NodeIdentity } from '../node/keys/identity.js'
+import { ephemeralOnionKeys, openDurableOnionKeys, type OnionKeySource } from '../node/keys/onion-key-source.js'
+import { createLogger, type Logger } from '../node/logger.js'
+import { errorToJson, BOOTED_ID, type FromHop, type HopAnswers, type HopRequest, type HopThreadConfig, type ToHop } from './hop-thread-protocol.js'
+import { describeHop } from './node-descriptor.js'
+import type { HopSetup, NodeSetup } from './node-setup.js'
+import { startNode, type StartedNode } from './start-node.js'
+
+/** The hop's keys and logger, before and while it runs. */
+interface Hop {
+  readonly config: HopThreadConfig
+  readonly keys: NodeIdentity
+  readonly onionKeys: OnionKeySource
+  readonly schedule: EpochSchedule
+  readonly logger: Logger
+}
+
+/** How often a wait for the successor link looks again. */
+const SUCCESSOR_POLL_MS = 10
+
+if (isMainThread || parentPort === null) {
+  process.stderr.write('hop-thread-main: this is the thread of a hop of `mixgate up`, not a command\n')
+  process.exit(2)
+}
+serve(parentPort)
+
+function serve (port: MessagePort): void {
+  const send = (message: FromHop): void => port.postMessage(message)
+  const booted = cryptoReady()
+  let hop: Promise<Hop> | undefined
+  let started: Promise<StartedNode> | undefined
+  const prepared = (): Promise<Hop> => hop ?? Promise.reject(new Error('hop thread: not prepared'))
+
+  const answer = async (request: HopRequest): Promise<HopAnswers[HopRequest['op']]> => {
+    switch (request.op) {
+      case 'prepare':
+        if (hop !== undefined) throw new Error('hop thread: prepared twice')
+        hop = booted.then(async () => await prepare(request.config))
+        return { descriptor: describe(await hop) }
+      case 'start': {
+        if (started !== undefined) throw new Error('hop thread: started twice')
+        started = prepared().then(async (h) => await startNode(setupOf(h, request.cascade), h.logger))
+        const node = await started
+        return { listening: node.listening, ...(node.adminUrl === undefined ? {} : { adminUrl: node.adminUrl }) }
+      }
+      case 'describe':
+        return { descriptor: describe(await prepared()) }
+      case 'waitForSuccessor':
+        if (started === undefined) throw new Error('hop thread: not started')
+        return { up: await successorWithin(await started, request.timeoutMs) }
+      case 'stop':
+        await stop(hop, started)
+        return {}
+    }
+  }
+
+  // Listening before anything is awaited: no request is missed.
+  port.on('message', ({ id, request }: ToHop) => {
+    answer(request)
+      .then((value) => send({ id, value }), (err: unknown) => send({ id, error: errorToJson(err) }))
+      .then(() => {
+        // Nothing else holds the loop once the node and its keys are closed: the thread ends.
+        if (request.op === 'stop') port.close()
+      })
+  })
+  booted.then(() => send({ id: BOOTED_ID, value: {} }), (err: unknown) => send({ id: BOOTED_ID, error: errorToJson(err) }))
+}
+
+/** Make or load the hop's keys and open its onion keys. */
+async function prepare (config: HopThreadConfig): Promise<Hop> {
+  const logger = createLogger({ role: config.label, level: config.log.level, format: config.log.format })
+  const schedule = epochSchedule({ epochS: config.described.epochS, genesisS: config.described.genesis })
+  if (config.keyDir === undefined) {
+    const seed = randomBytes(32)
+    const keys = { identity: ed25519KeyPair(seed), link: x25519KeyPair() }
+    memzero(seed)
+    return { config, keys, onionKeys: ephemeralOnionKeys({ schedule, logger }), schedule, logger }
+  }
+  await keygen(config.keyDir)
+  const keys = await loadIdentity(config.keyDir)
+  try {
+    const onionKeys = await openDurableOnionKeys({ dir: config.keyDir, schedule, capacity: config.replayCapacity, logger })
+    return { config, keys, onionKeys, schedule, logger }
+  } catch (err) {
+    wipeIdentity(keys)
+    throw err
+  }
+}
+
+function describe (hop: Hop): NodeDescriptorJson {
+  return describeHop(hop.config.described, hop.keys.identity, hop.keys.link.publicKey, hop.onionKeys.publicKeys(), Date.now() / 1000)
+}
+
+/** The node setup of this hop in the cascade `json` (signed by every hop; checked again here). */
+function setupOf (hop: Hop, json: unknown): NodeSetup {
+  const { config, keys } = hop
+  const verified = verifyCascadeDescriptor(json)
+  const hopSetup: HopSetup = {
+    described: config.described,
+    keys,
+    schedule: hop.schedule,
+    openOnionKeys: async () => hop.onionKeys,
+    verified,
+    staleCascade: false,
+    ...(config.admin === undefined ? {} : { admin: config.admin }),
+    ...(config.peers === undefined ? {} : { peers: config.peers }),
+  }
+  const common = { cascade: cascadeFromVerified(verified), linkKey: keys.link, listen: config.described.address }
+  if (config.described.role === 'exit') {
+    return { role: 'exit', label: config.label, log: config.log, options: { ...common, exitPolicy: config.exitPolicy ?? [], dnsServers: config.dnsServers ?? [] }, hop: hopSetup }
+  }
+  return { role: 'mix', label: config.label, log: config.log, options: { ...common, position: config.position }, hop: hopSetup }
+}
+
+/** Whether the mix's link to the next hop comes up within `timeoutMs`. */
+async function successorWithin (node: StartedNode, timeoutMs: number): Promise<boolean> {
+  const deadline = Date.now() + timeoutMs
+  while (node.successorUp?.() !== true) {
+    if (Date.now() > deadline) return false
+    await new Promise((resolve) => setTimeout(resolve, SUCCESSOR_POLL_MS))
+  }
+  return true
+}
+
+/** Stop the node if it started (that closes its keys); else close and wipe the keys here. */
+async function stop (hop: Promise<Hop> | undefined, started: Promise<StartedNode> | undefined): Promise<void> {
+  const node = await started?.catch(() => undefined)
+  if (node !== undefined) {
+    await node.stop()
+    return
+  }
+  const prepared = await hop?.catch(() => undefined)
+  if (prepared === undefined) return
+  // After a failed start the node closed them already: a second close may refuse.
+  await prepared.onionKeys.close().catch(() => {})
+  wipeIdentity(prepared.keys)
+}

@@ -1,0 +1,107 @@
+/**
+ * What the parent of `mixgate up` and a hop's worker thread (hop-thread.ts, hop-thread-main.ts)
+ * say to each other: small JSON objects, never cells or keys. Each hop's sockets, keys and
+ * event loop live in its thread; the parent only starts, asks and stops.
+ *
+ *   ← { id: 0, value: {} }                      the thread's code is loaded and crypto ready
+ *   → { id, request: { op: 'prepare', config } } make (or load) the hop's keys: HopThreadConfig
+ *   ← { id, value: { descriptor } }              its signed node descriptor
+ *   → { id, request: { op: 'start', cascade } }  start with the signed cascade descriptor
+ *   ← { id, value: { listening, adminUrl? } }
+ *   → { id, request: { op: 'describe' } }        a fresh node descriptor (the client's refresh)
+ *   → { id, request: { op: 'waitForSuccessor', timeoutMs } }  → { id, value: { up } }
+ *   → { id, request: { op: 'stop' } }            stop the node, wipe the keys; after the
+ *                                                 answer the thread ends. The only expected end.
+ *
+ * Any request may be answered { id, error } instead.
+ *
+ * Errors travel as { name, code, message } (a MixgateError: its message is safe to show) or
+ * with a stack (anything else: a bug, whose stack helps a report).
+ */
+import type { NodeDescriptorJson } from '../directory/descriptor.js'
+import type { CascadeDescriptorJson } from '../directory/signed-cascade.js'
+import { MixgateError } from '../errors.js'
+import type { HostPort } from '../node/address.js'
+import { KeysError, type KeysErrorCode } from '../node/keys/errors.js'
+import type { DescribedHop } from './node-descriptor.js'
+import type { LogSettings } from './node-setup.js'
+import { StartError } from './start-node.js'
+
+/** A hop as the parent planned it (sent with `prepare`). */
+export interface HopThreadConfig {
+  /** `mix[N]` or `exit`: the log label. */
+  readonly label: string
+  readonly position: number
+  /** Role, address and the cascade's parameters, as its descriptor will say. */
+  readonly described: DescribedHop
+  readonly log: LogSettings
+  /** With a state dir: the hop's key dir, made by keygen in the thread; else keys in memory. */
+  readonly keyDir?: string
+  /** Tags per durable onion key (its tag log's capacity: the replay table's). */
+  readonly replayCapacity: number
+  readonly admin?: HostPort
+  /** Entry with a state dir: the admin URLs of hops 2…n, to serve /cascade. */
+  readonly peers?: readonly string[]
+  /** Exit only. */
+  readonly exitPolicy?: readonly string[]
+  readonly dnsServers?: readonly string[]
+}
+
+export type HopRequest =
+  | { readonly op: 'prepare', readonly config: HopThreadConfig }
+  | { readonly op: 'start', readonly cascade: CascadeDescriptorJson }
+  | { readonly op: 'describe' }
+  | { readonly op: 'waitForSuccessor', readonly timeoutMs: number }
+  | { readonly op: 'stop' }
+
+/** What each request answers with. */
+export interface HopAnswers {
+  readonly prepare: { readonly descriptor: NodeDescriptorJson }
+  readonly start: { readonly listening: string, readonly adminUrl?: string }
+  readonly describe: { readonly descriptor: NodeDescriptorJson }
+  readonly waitForSuccessor: { readonly up: boolean }
+  readonly stop: Record<string, never>
+}
+
+/** Parent → thread. Ids start at 1: 0 is the answer the thread gives unasked, once booted. */
+export interface ToHop {
+  readonly id: number
+  readonly request: HopRequest
+}
+
+/** Thread → parent. */
+export type FromHop =
+  | { readonly id: number, readonly value: unknown }
+  | { readonly id: number, readonly error: ErrorJson }
+
+/** The id of the thread's first message: its code is loaded and crypto is ready. */
+export const BOOTED_ID = 0
+
+export interface ErrorJson {
+  readonly name: string
+  readonly message: string
+  readonly code?: string
+  readonly stack?: string
+}
+
+export function errorToJson (err: unknown): ErrorJson {
+  if (err instanceof MixgateError) return { name: err.name, code: err.code, message: err.message }
+  if (err instanceof Error) return { name: err.name, message: err.message, ...(err.stack === undefined ? {} : { stack: err.stack }) }
+  return { name: 'Error', message: String(err) }
+}
+
+/**
+ * The error again, as the command reports it: a KeysError stays one (an operator's to fix:
+ * status 2), any other MixgateError becomes a StartError with its code and message (status 1,
+ * the same words on standard error as in one thread), anything else a plain Error.
+ */
+export function errorFromJson (json: ErrorJson): Error {
+  if (json.code === undefined) {
+    const err = new Error(json.message)
+    err.name = json.name
+    if (json.stack !== undefined) err.stack = json.stack
+    return err
+  }
+  if (json.name === 'KeysError') return new KeysError(json.code as KeysErrorCode, json.message)
+  return new StartError(json.code, json.message)
+}

@@ -1,0 +1,156 @@
+/**
+ * The parent's side of a hop of `mixgate up` that runs in its own worker thread
+ * (hop-thread-main.ts): spawn it, have it make its keys and sign its descriptor, start it
+ * with the cascade, ask it for fresh descriptors, stop it — and notice when it dies
+ * without being asked.
+ *
+ * The thread's end is expected only after a stop request; any other end (an uncaught error
+ * in the hop, an out-of-memory kill of the thread) is a crash: logged as `node.crashed`
+ * under the hop's label, open requests fail, `crashed` resolves, and `stop()` then throws
+ * it, so that `up` ends with status 1 as a crashed node in one process would.
+ *
+ * stop() asks the node to stop (it closes its links and keys in its thread) and waits for
+ * the thread to end; a thread that outlives `graceMs` after that is terminated.
+ */
+import { Worker } from 'node:worker_threads'
+import type { NodeDescriptorJson } from '../directory/descriptor.js'
+import type { CascadeDescriptorJson } from '../directory/signed-cascade.js'
+import type { Logger } from '../node/logger.js'
+import { errorFromJson, BOOTED_ID, type FromHop, type HopAnswers, type HopRequest, type HopThreadConfig, type ToHop } from './hop-thread-protocol.js'
+import { StartError, type StartedNode } from './start-node.js'
+
+export type { HopThreadConfig } from './hop-thread-protocol.js'
+
+export interface HopThreadOptions {
+  /** The thread's script (default: the compiled hop-thread-main.js next to this file). */
+  readonly entry?: URL
+  /** How long the thread may take to end once its node stopped (default 3000 ms). */
+  readonly graceMs?: number
+}
+
+const ENTRY = new URL('./hop-thread-main.js', import.meta.url)
+const DEFAULT_GRACE_MS = 3000
+
+interface Pending {
+  resolve (value: unknown): void
+  reject (err: Error): void
+}
+
+export class HopThread {
+  /** Resolves once the thread's code is loaded and crypto is ready (then prepare is quick). */
+  readonly booted: Promise<void>
+  /** Resolves with the reason if the thread ends without a stop request; else never. */
+  readonly crashed: Promise<Error>
+  private readonly worker: Worker
+  private readonly pending = new Map<number, Pending>()
+  private readonly exited: Promise<void>
+  private readonly graceMs: number
+  private nextId = BOOTED_ID + 1
+  private role: 'mix' | 'exit' | undefined
+  private stopping: Promise<void> | undefined
+  /** Why the thread is gone (set when it ended). */
+  private gone: Error | undefined
+  private crash: Error | undefined
+
+  /** Spawn the thread of the hop labelled `label` (`mix[N]`, `exit`); thread events are logged to `logger`. */
+  constructor (readonly label: string, private readonly logger: Logger, options: HopThreadOptions = {}) {
+    this.graceMs = options.graceMs ?? DEFAULT_GRACE_MS
+    this.booted = new Promise<unknown>((resolve, reject) => this.pending.set(BOOTED_ID, { resolve, reject })).then(() => {})
+    // Awaited by whoever starts the cascade; a thread that fails first must not be an unhandled rejection.
+    this.booted.catch(() => {})
+    let crashed!: (err: Error) => void
+    this.crashed = new Promise((resolve) => { crashed = resolve })
+
+    this.worker = new Worker(options.entry ?? ENTRY)
+    let uncaught: Error | undefined
+    this.worker.on('message', (message: FromHop) => this.answer(message))
+    this.worker.on('error', (err) => { uncaught = err })
+    this.exited = new Promise((resolve) => {
+      this.worker.once('exit', (exitCode) => {
+        if (this.stopping === undefined) {
+          this.crash = new StartError('CLI_NODE_CRASHED', `${label} ended unexpectedly (its thread exited with code ${exitCode})`, { cause: uncaught })
+          this.logger.error('node.crashed', { exitCode, error: uncaught })
+          crashed(this.crash)
+        }
+        this.gone = this.crash ?? new StartError('CLI_NODE_STOPPED', `${label} has stopped`)
+        for (const waiting of this.pending.values()) waiting.reject(this.gone)
+        this.pending.clear()
+        resolve()
+      })
+    })
+  }
+
+  /** Have the thread make or load the hop's keys; resolves with its signed node descriptor. */
+  async prepare (config: HopThreadConfig): Promise<NodeDescriptorJson> {
+    this.role = config.described.role
+    return (await this.call({ op: 'prepare', config })).descriptor
+  }
+
+  /** A fresh signed node descriptor (current onion keys, published now). */
+  async describe (): Promise<NodeDescriptorJson> {
+    return (await this.call({ op: 'describe' })).descriptor
+  }
+
+  /** Start the hop in `cascade`; resolves once it listens (and serves its admin port). */
+  async start (cascade: CascadeDescriptorJson): Promise<StartedNode> {
+    const { listening, adminUrl } = await this.call({ op: 'start', cascade })
+    return {
+      role: this.role!,
+      listening,
+      ...(adminUrl === undefined ? {} : { adminUrl }),
+      stop: async () => await this.stop(),
+    }
+  }
+
+  /** For a mix: whether its link to the next hop came up within `timeoutMs`. */
+  async successorWithin (timeoutMs: number): Promise<boolean> {
+    return (await this.call({ op: 'waitForSuccessor', timeoutMs })).up
+  }
+
+  /**
+   * Stop the node and end the thread (at most `graceMs` after the node stopped). Throws the
+   * node's stop error, or the crash if the thread died before.
+   */
+  async stop (): Promise<void> {
+    this.stopping ??= this.stopThread()
+    await this.stopping
+  }
+
+  private async stopThread (): Promise<void> {
+    let failure: Error | undefined = this.crash
+    if (this.gone === undefined) {
+      try {
+        await this.call({ op: 'stop' })
+      } catch (err) {
+        failure = err as Error
+      }
+    }
+    let timer: NodeJS.Timeout | undefined
+    const ended = await Promise.race([
+      this.exited.then(() => true),
+      new Promise<false>((resolve) => { timer = setTimeout(() => resolve(false), this.graceMs) }),
+    ])
+    clearTimeout(timer)
+    if (!ended) {
+      this.logger.warn('thread.terminated', { graceMs: this.graceMs, reason: 'still running after its node stopped' })
+      await this.worker.terminate()
+    }
+    if (failure !== undefined) throw failure
+  }
+
+  private async call<K extends HopRequest['op']> (request: HopRequest & { op: K }): Promise<HopAnswers[K]> {
+    if (this.gone !== undefined) throw this.gone
+    const id = this.nextId++
+    const answer = new Promise<unknown>((resolve, reject) => this.pending.set(id, { resolve, reject }))
+    this.worker.postMessage({ id, request } satisfies ToHop)
+    return await answer as HopAnswers[K]
+  }
+
+  private answer (message: FromHop): void {
+    const waiting = this.pending.get(message.id)
+    if (waiting === undefined) return
+    this.pending.delete(message.id)
+    if ('error' in message) waiting.reject(errorFromJson(message.error))
+    else waiting.resolve(message.value)
+  }
+}
