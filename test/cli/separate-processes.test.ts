@@ -36,7 +36,10 @@ t.test('the set up writes runs as one process per node', async (t) => {
     const mix = startCli(t, ['mix', '--config', join(dir, `mix${position}.json`)])
     nodes.push(mix)
     await mix.waitForStderr(/successor\.connected/)
-    t.match(mix.stderr(), new RegExp(`info mix\\[${position}\\] node\\.started role=mix position=${position} hops=3 listen=127\\.0\\.0\\.1:\\d+`), `mix ${position} logs where it listens`)
+    // The successor link may come up before the start line is written: wait for that too.
+    const started = new RegExp(`info mix\\[${position}\\] node\\.started role=mix position=${position} hops=3 listen=127\\.0\\.0\\.1:\\d+`)
+    await mix.waitForStderr(started)
+    t.match(mix.stderr(), started, `mix ${position} logs where it listens`)
   }
   const entryAdmin = `http://${config('mix1').admin as string}`
   const served = await request(`${entryAdmin}/cascade`)
