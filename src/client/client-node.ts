@@ -102,6 +102,8 @@ export interface ClientShapingStatus {
   readonly coverBytesIn: number
   /** Slots in which this client started circuits. */
   readonly creationSlots: number
+  /** Rounds its round clock skipped because this process was too busy (the schedule broke). */
+  readonly roundsMissed: number
   /** The entry's report, or undefined when its admin port cannot be reached from here. */
   readonly entry: EntryReport | undefined
 }
@@ -261,6 +263,7 @@ export class ClientNode {
       coverBytesOut: (shaper?.counters.coverCellsOut ?? this.stats.coverOut) * cell,
       coverBytesIn: (shaper?.counters.coverCellsIn ?? this.stats.padsIn) * cell,
       creationSlots: shaper?.counters.creationSlots ?? 0,
+      roundsMissed: shaper?.missedRounds ?? 0,
       entry: this.entryReport,
     }
   }

@@ -43,7 +43,7 @@ async function runningMix (t: Test, successorUp: boolean): Promise<string> {
     createsRefusedFull: 0, createsRefusedLimit: 0, createsRefusedBusy: 0, createsCarried: 0, relayAuthFailures: 0, unknownCircuitCells: 0, malformedCells: 0,
     destroysIn: 0, circuitsExpired: 0, linksAccepted: 3, linksClosed: 0, linksClosedSlow: 0,
   }
-  const node = { stats, circuits: 6, predecessorLinks: 3, successorUp, successorConnects: 1, successorFailures: 0 }
+  const node = { stats, circuits: 6, predecessorLinks: 3, missedRounds: 0, successorUp, successorConnects: 1, successorFailures: 0 }
   const admin = await startNodeAdmin({
     role: 'mix', node, position: 1, epoch: () => 17, uptimeS: () => 3725,
     address: { host: '127.0.0.1', port: 0 }, logger: quietLogger(),

@@ -160,7 +160,8 @@ export function formatStatus (status: NodeStatus): string {
   if (cellsIn !== undefined || cellsOut !== undefined) {
     lines.push(['cells', `${num(cellsIn ?? 0)} in, ${num(cellsOut ?? 0)} out`])
   }
-  add('rounds', sampleValue(m, 'mixgate_rounds_total'))
+  const missed = sampleValue(m, 'mixgate_rounds_missed_total') ?? 0
+  add('rounds', sampleValue(m, 'mixgate_rounds_total'), (v) => missed > 0 ? `${v}, ${num(missed)} missed (the node was too busy)` : v)
   add('auth failures', sumSamples(m, 'mixgate_authentication_failures_total'))
   add('replays', sampleValue(m, 'mixgate_replays_dropped_total'), (v) => `${v} dropped`)
   const links: string[] = []
@@ -196,6 +197,8 @@ function shapingLines (m: ParsedMetrics): Array<[string, string]> {
   lines.push(['shaping', profile + (profile === 'elastic' && rungs.length > 0 ? `, circuits at rungs ${rungs.join(' ')}` : '')])
   if (profile === 'off') return lines
   const v = (name: string, labels?: Record<string, string>): number => sampleValue(m, name, labels) ?? Number.NaN
+  const missed = v('mixgate_rounds_missed_total')
+  if (missed > 0) lines.push(['missed rounds', `${num(missed)} (this process was too busy: its schedule broke for them)`])
   lines.push(['loops', `${num(v('mixgate_loops_sent_total'))} sent, ${num(v('mixgate_loops_returned_total'))} back, ${num(v('mixgate_loops_lost_total'))} lost, ${num(v('mixgate_loops_late_total'))} late`])
   const p50 = v('mixgate_loop_rtt_ms', { quantile: '0.5' })
   const expected = `expected under ${num(v('mixgate_loop_rtt_expected_ms'))} ms`

@@ -187,6 +187,7 @@ function registerShaping (registry: MetricsRegistry, read: () => ClientShapingSh
     .from(() => read().coverBytesOut, { direction: 'forward' })
     .from(() => read().coverBytesIn, { direction: 'backward' })
   registry.counterFrom('mixgate_creation_slots_total', 'Slots in which this client started circuits.', () => read().creationSlots)
+  registry.counterFrom('mixgate_rounds_missed_total', 'Rounds the client skipped because its process was too busy: its schedule broke for them.', () => read().roundsMissed)
   registry.gaugeFrom('mixgate_entry_creates_per_slot', 'CREATEs per creation slot at the entry mix, all clients: the median bucket\'s lower bound (NaN: unknown).', () => read().entry?.createsPerSlot ?? Number.NaN)
   registry.gaugeFrom('mixgate_entry_clients', 'Client links open at the entry mix (NaN: unknown).', () => read().entry?.clients ?? Number.NaN)
 }
@@ -208,6 +209,7 @@ function registerHopMetrics (registry: MetricsRegistry, role: 'mix' | 'exit', ho
   registerCommon(registry, role, options, () => s().cellsIn, () => s().cellsOut, () => hop.circuits)
   registry.gaugeFrom('mixgate_position', 'This hop\'s position in the cascade: 1 = entry mix.', () => options.position)
   registry.counterFrom('mixgate_rounds_total', 'Mixing rounds run.', () => s().rounds)
+  registry.counterFrom('mixgate_rounds_missed_total', 'Rounds skipped because the process was too busy (late by a whole period or more).', () => hop.missedRounds)
   const batches: Histogram<{ direction: readonly Direction[] }> = registry.histogram('mixgate_batch_cells', 'Cells a round released, padding included; coarse buckets.',
     BATCH_BUCKETS, { direction: directions })
   const padding: Counter<{ direction: readonly Direction[] }> = registry.counter('mixgate_padding_cells_total',

@@ -65,6 +65,8 @@ export interface HopSource {
   readonly circuits: number
   /** Links from the predecessor (clients, at the entry) open now. */
   readonly predecessorLinks: number
+  /** Rounds the hop's round clock skipped because the process was too busy. */
+  readonly missedRounds: number
   /**
    * Optional: report every round to `observer` from now on (`undefined`: stop). Without
    * it the round size histogram stays empty and the padding counters at 0.
@@ -149,6 +151,8 @@ export interface ClientShapingShape {
   readonly coverBytesIn: number
   /** Slots in which the client started circuits. */
   readonly creationSlots: number
+  /** Rounds the client's round clock skipped (the process was too busy). */
+  readonly roundsMissed: number
   /** What the entry mix reports, or undefined when its admin port is not reachable. */
   readonly entry: { readonly createsPerSlot: number, readonly clients: number } | undefined
 }

@@ -75,7 +75,7 @@ function fakeMix () {
   const node = {
     stats: hopStats(),
     circuits: 2,
-    predecessorLinks: 1,
+    predecessorLinks: 1, missedRounds: 0,
     successorUp: true,
     successorConnects: 1,
     successorFailures: 0,
@@ -156,7 +156,7 @@ t.test('an exit admin has no forward rounds and is healthy while it runs; a clie
     stats: hopStats(),
     exitStats: { ...exitStats(), streamsActive: 3 },
     circuits: 1,
-    predecessorLinks: 1,
+    predecessorLinks: 1, missedRounds: 0,
     observeRounds (next: RoundObserver | undefined) { observer = next },
   }
   const exitAdmin = await admin(t, { role: 'exit', node: exit, position: 4, epoch: () => 2 })

@@ -20,7 +20,7 @@ function shaping (over: Partial<ClientShapingShape> = {}): ClientShapingShape {
   return {
     profile: 'elastic', rungs: [2, 0, 0, 1], loopsSent: 120, loopsReturned: 118, loopsLost: 1, loopsLate: 1, loopAlarms: 1,
     failedClosed: false, rttMs: { p50: 60, p90: 80, p99: 90 }, rttExpectedMs: 740, coverBytesOut: 12_300_000, coverBytesIn: 4_500_000,
-    creationSlots: 5, entry: { createsPerSlot: 4, clients: 3 }, ...over,
+    creationSlots: 5, roundsMissed: 0, entry: { createsPerSlot: 4, clients: 3 }, ...over,
   }
 }
 
@@ -38,6 +38,11 @@ t.test('a shaped client\'s status shows profile, rungs, loops, RTT, alarms, cove
   t.match(text, /alarms +1\n/)
   t.match(text, /cover +12\.3 MB out, 4\.5 MB in\n/)
   t.match(text, /anonymity set +at least 4 circuits per creation slot at the entry \(median\), 3 clients connected\n/)
+  t.notMatch(text, /missed rounds/, 'no missed rounds, no line')
+})
+
+t.test('a client that missed rounds says so', async (t) => {
+  t.match(statusOf(shaping({ roundsMissed: 40 })), /missed rounds +40 \(this process was too busy: its schedule broke for them\)\n/)
 })
 
 t.test('an unreachable entry leaves the anonymity set unknown; failing closed is shown', async (t) => {
@@ -58,7 +63,7 @@ t.test('the entry exports slots by CREATEs and the client reads the median busy 
   const stats = new HopStats()
   // 50 slots without CREATEs (not creation slots), then 1×"1", 3×"2–3", 5×"4–7", 1×"8–15".
   stats.createsPerSlot[0] = 50; stats.createsPerSlot[1] = 1; stats.createsPerSlot[2] = 3; stats.createsPerSlot[3] = 5; stats.createsPerSlot[4] = 1
-  const node = { stats, circuits: 0, predecessorLinks: 3, successorUp: true, successorConnects: 1, successorFailures: 0 }
+  const node = { stats, circuits: 0, predecessorLinks: 3, missedRounds: 0, successorUp: true, successorConnects: 1, successorFailures: 0 }
   const registry = new MetricsRegistry()
   registerMixMetrics(registry, node, { position: 1 })
   const metrics = parsePrometheusText(registry.render())

@@ -21,7 +21,7 @@ function busyMix () {
   const stats = Object.assign(new HopStats(), {
     cellsIn: 123456, cellsOut: 123450, rounds: 9876, createsRefusedAuth: 1, relayAuthFailures: 2, createsRefusedReplay: 5,
   })
-  return { stats, circuits: 42, predecessorLinks: 3, successorUp: true, successorConnects: 1, successorFailures: 0 }
+  return { stats, circuits: 42, predecessorLinks: 3, missedRounds: 0, successorUp: true, successorConnects: 1, successorFailures: 0 }
 }
 
 async function adminFor (t: Test, mix: ReturnType<typeof busyMix>): Promise<string> {
@@ -68,6 +68,13 @@ t.test('fetchStatus reads a healthy mix and formatStatus shows its key numbers',
   t.equal(lineOf(text, 'replays'), 'replays        5 dropped')
   t.equal(lineOf(text, 'links'), 'links          3 open, successor up')
   t.ok(text.endsWith('\n'))
+})
+
+t.test('a mix that missed rounds says so on its rounds line', async (t) => {
+  const mix = busyMix()
+  mix.missedRounds = 12
+  const text = formatStatus(await fetchStatus(await adminFor(t, mix)))
+  t.equal(lineOf(text, 'rounds'), 'rounds         9876, 12 missed (the node was too busy)')
 })
 
 t.test('a mix without its successor is a status to show, not an error', async (t) => {
@@ -130,7 +137,7 @@ t.test('formatStatus summarises a client and an exit with the lines they have', 
 
   const exitRegistry = new MetricsRegistry()
   const exitStats = Object.assign(new ExitStats(), { streamsActive: 2, streamsOpened: 30, streamsRefused: 3 })
-  registerExitMetrics(exitRegistry, { stats: new HopStats(), exitStats, circuits: 1, predecessorLinks: 1 }, { position: 4, epoch: () => 2 })
+  registerExitMetrics(exitRegistry, { stats: new HopStats(), exitStats, circuits: 1, predecessorLinks: 1, missedRounds: 0 }, { position: 4, epoch: () => 2 })
   const exit = formatStatus({ httpStatus: 200, health: { status: 'ok', role: 'exit', uptimeS: 90061 }, metrics: parsePrometheusText(exitRegistry.render()) })
   t.equal(lineOf(exit, 'role'), 'role           exit, position 4')
   t.equal(lineOf(exit, 'uptime'), 'uptime         1d 1h 1m 1s')

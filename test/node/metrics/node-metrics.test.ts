@@ -26,7 +26,7 @@ const nodesFit: [Fits<MixNode, MixSource>, Fits<ExitNode, ExitSource>, Fits<Clie
 
 function fakeMix () {
   const stats = new HopStats()
-  const node = { stats, circuits: 0, predecessorLinks: 0, successorUp: true, successorConnects: 0, successorFailures: 0 }
+  const node = { stats, circuits: 0, predecessorLinks: 0, missedRounds: 0, successorUp: true, successorConnects: 0, successorFailures: 0 }
   const listener = { stats: { connections: 0, links: 0, handshakeTimeouts: 0, handshakeFailures: 0, peersNotAllowed: 0 }, openLinks: 0 }
   return { stats, node, listener }
 }
@@ -56,6 +56,7 @@ t.test('a mix exports its stats as they are when scraped', async (t) => {
     linksAccepted: 3, linksClosed: 2, linksClosedSlow: 1 })
   node.circuits = 4
   node.predecessorLinks = 1
+  node.missedRounds = 13
   node.successorUp = false
   listener.stats.peersNotAllowed = 2
   epoch = 18
@@ -68,6 +69,7 @@ t.test('a mix exports its stats as they are when scraped', async (t) => {
     ['mixgate_cells_in_total', {}, 100],
     ['mixgate_cells_out_total', {}, 90],
     ['mixgate_rounds_total', {}, 7],
+    ['mixgate_rounds_missed_total', {}, 13],
     ['mixgate_circuits', {}, 4],
     ['mixgate_replays_dropped_total', {}, 2],
     ['mixgate_authentication_failures_total', { kind: 'create' }, 1],
@@ -117,7 +119,7 @@ t.test('before any round the padding ratio is 0, not NaN', async (t) => {
 t.test('the exit has backward rounds only, streams and bytes, and no successor', async (t) => {
   const stats = new HopStats()
   const exitStats = new ExitStats()
-  const exit = { stats, exitStats, circuits: 2, predecessorLinks: 1 }
+  const exit = { stats, exitStats, circuits: 2, predecessorLinks: 1, missedRounds: 0 }
   const metrics = registerExitMetrics(new MetricsRegistry(), exit, { position: 4, epoch: () => 3 })
   Object.assign(exitStats, { streamsOpened: 5, streamsRefused: 1, streamsActive: 2, bytesToHosts: 1000, bytesFromHosts: 50_000, loopsEchoed: 4 })
   metrics.observeBatch(12)
@@ -180,14 +182,14 @@ t.test('every metric a role exports is documented in docs/METRICS.md', async (t)
   const { node, listener } = fakeMix()
   const registries = [new MetricsRegistry(), new MetricsRegistry(), new MetricsRegistry()]
   registerMixMetrics(registries[0]!, node, { position: 1, epoch: () => 0, listener })
-  registerExitMetrics(registries[1]!, { stats: new HopStats(), exitStats: new ExitStats(), circuits: 0, predecessorLinks: 0 }, { position: 2, epoch: () => 0 })
+  registerExitMetrics(registries[1]!, { stats: new HopStats(), exitStats: new ExitStats(), circuits: 0, predecessorLinks: 0, missedRounds: 0 }, { position: 2, epoch: () => 0 })
   registerClientMetrics(registries[2]!, {
     stats: new ClientStats(), entryUp: true, socksCounters: { connections: 0, pending: 0, accepted: 0, rejected: {}, errors: {}, warnings: {} },
     // A shaped client's source, so that the shaping rows are checked too.
     shaping: {
       profile: 'elastic', rungs: [3, 0, 0, 0], loopsSent: 0, loopsReturned: 0, loopsLost: 0, loopsLate: 0, loopAlarms: 0,
       failedClosed: false, rttMs: { p50: NaN, p90: NaN, p99: NaN }, rttExpectedMs: 1000, coverBytesOut: 0, coverBytesIn: 0,
-      creationSlots: 0, entry: undefined,
+      creationSlots: 0, roundsMissed: 0, entry: undefined,
     },
   }, { epoch: () => 0, bytes: { forward: () => 0, backward: () => 0 } })
   const exported = new Set(registries.flatMap((registry) => [...scrape(registry).keys()]))
