@@ -136,8 +136,9 @@ export interface HopOptions {
   /** Cells one link may deliver in one round before its input is paused until the next. */
   readonly maxCellsPerLinkPerRound?: number
   /**
-   * A predecessor that reads so slowly that this many bytes wait for it is closed (its
-   * circuits end alike): one slow reader must not make the node buffer without bound.
+   * A predecessor (or a mix's successor) that reads so slowly that this many bytes wait for it
+   * is closed (its circuits end alike): one slow reader must not make the node buffer without
+   * bound.
    */
   readonly maxLinkBacklogBytes?: number
   /** The cascade's traffic shaping (docs/PROTOCOL.md §12); default: profile off. */
@@ -275,7 +276,7 @@ export abstract class HopNode {
   private readonly maxCircuitsPerLink: number
   private readonly circuitIdleMs: number
   private readonly maxCellsPerLinkPerRound: number
-  private readonly maxLinkBacklogBytes: number
+  protected readonly maxLinkBacklogBytes: number
   /** Set while the successor is backpressured: predecessors are not read until it drains. */
   private forwardBlocked = false
   private readonly links = new Map<CellLink, LinkState>()

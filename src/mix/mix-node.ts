@@ -19,7 +19,11 @@
  * profile and the circuits on it.
  *
  * If the successor link fails, every circuit ends alike: the mix closes all predecessor links
- * (so clients notice at once and uniformly), refuses new ones, and redials with backoff.
+ * (so clients notice at once and uniformly), refuses new ones, and redials with backoff. A
+ * successor that stops reading fails it too, once more than `maxLinkBacklogBytes` wait to be
+ * written to it: a shaped round (and `minBatch` padding) goes on writing its schedule whatever
+ * the successor does, and pausing our predecessors does not stop that, so without the bound a
+ * successor that reads nothing would grow this mix's memory without end.
  */
 import { CellCommand, cellCircuitId, cellCommand, encodeCell, encodePadding, randomCircuitId, writeCellHeader } from '../protocol/cell.js'
 import { CELL_HEADER_BYTES } from '../protocol/geometry.js'
@@ -237,8 +241,7 @@ export class MixNode extends HopNode {
     }
     this.roundObserver?.observeBatch(cells.length, 'forward')
     if (this.lastPadding > 0) this.roundObserver?.countPadding(this.lastPadding, 'forward')
-    if (!successor.send(cells)) this.blockForward()
-    this.stats.cellsOut += cells.length
+    this.sendToSuccessor(successor, cells)
   }
 
   protected onEnded (circuit: HopCircuit): void {
@@ -265,7 +268,17 @@ export class MixNode extends HopNode {
     this.roundObserver?.observeBatch(batch.length, 'forward')
     if (batch.length > real) this.roundObserver?.countPadding(batch.length - real, 'forward')
     if (batch.length === 0) return
-    if (!successor.send(batch)) this.blockForward()
-    this.stats.cellsOut += batch.length
+    this.sendToSuccessor(successor, batch)
+  }
+
+  /** One round's write to the successor; past the backlog bound the link fails (top comment). */
+  private sendToSuccessor (successor: CellLink, cells: Uint8Array[]): void {
+    if (!successor.send(cells)) this.blockForward()
+    this.stats.cellsOut += cells.length
+    if (successor.backlogBytes <= this.maxLinkBacklogBytes) return
+    this.stats.linksClosedSlow++
+    this.logger.warn('successor.too_slow', { backlogBytes: successor.backlogBytes })
+    successor.close()
+    this.successorLost('too_slow')
   }
 }

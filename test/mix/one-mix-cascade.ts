@@ -46,6 +46,8 @@ export interface OneMixOptions {
   readonly gated?: boolean
   /** Build the mix node (default `new MixNode`); options are the ones runMix passes. */
   readonly makeMix?: (options: MixOptions) => MixNode
+  /** The exit stops reading each link from the mix as soon as it has it (a stalled successor). */
+  readonly exitReadsNothing?: boolean
 }
 
 export async function startOneMix (options: OneMixOptions = {}): Promise<OneMixCascade> {
@@ -69,6 +71,10 @@ export async function startOneMix (options: OneMixOptions = {}): Promise<OneMixC
     ],
   })
   const exit = await runExit({ cascade, linkKey: links[1]!, onionKeys: exitKeys, logger: logger.child('exit'), exitPolicy: [], dnsServers: ['127.0.0.1:9'] })
+  if (options.exitReadsNothing === true) {
+    const attach = exit.node.attachPredecessor.bind(exit.node)
+    exit.node.attachPredecessor = (link) => { const handlers = attach(link); link.pauseInput(); return handlers }
+  }
   const forward: Write[] = []
   const backward: Write[] = []
   let node: MixNode | undefined
