@@ -3,7 +3,7 @@
  */
 import type { ProfileSummary } from './cpu-profile.js'
 import type { LayerCryptoResult } from './layer-crypto.js'
-import type { PathConfig, PathResult } from './measure-path.js'
+import type { PathConfig, PathResult, ThroughputResult } from './measure-path.js'
 import type { MixLoadResult } from './mix-load.js'
 
 export interface UpPerCell {
@@ -29,5 +29,7 @@ export interface BenchResult {
   readonly layerCrypto: LayerCryptoResult
   readonly mixLoad: MixLoadResult
   readonly upPerCell: UpPerCell
+  /** mixgate only: streams at once, each on a circuit of its own (its own SOCKS username). */
+  readonly separateCircuits?: ThroughputResult & { readonly streams: number }
   readonly profile?: ProfileSummary
 }

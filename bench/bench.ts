@@ -32,7 +32,7 @@ import { summarizeProfile, type ProfileSummary } from './cpu-profile.js'
 import { freePorts } from '../src/cli/free-ports.js'
 import { directDispatcher, socksDispatcher } from './http-client.js'
 import { measureLayerCrypto } from './layer-crypto.js'
-import { measurePath, type PathConfig, type PathResult } from './measure-path.js'
+import { measurePath, measureSeparateStreams, type PathConfig, type PathResult } from './measure-path.js'
 import { runMixLoad } from './mix-load.js'
 import { startOrigin, type Origin } from './origin.js'
 import { renderReport } from './report.js'
@@ -58,6 +58,9 @@ const shaping = args.shaping!
 const config: PathConfig = quick
   ? { singleBytes: 8 * MiB, singleRuns: 1, parallelStreams: 8, parallelBytesEach: 1 * MiB, latencyRequests: 20 }
   : { singleBytes: 64 * MiB, singleRuns: 5, parallelStreams: 8, parallelBytesEach: 16 * MiB, latencyRequests: 50 }
+
+/** Streams measured on separate circuits (the default profile keeps three per client). */
+const SEPARATE_CIRCUITS = 3
 
 const log = (line: string): void => { process.stderr.write(`${line}\n`) }
 
@@ -111,6 +114,18 @@ async function main (): Promise<void> {
     })
     const port = Number(READY_LINE.exec(cascade.readyLine)![2])
     const viaMixgate = await measurePath(() => socksDispatcher(port), origin, config, cascade.pid, log)
+    // The parallel streams above share one circuit (one isolation key); these each have one,
+    // which is what lets `up`'s hop threads use more than one core. The default profile keeps
+    // three circuits per client and one is bound to the key without credentials already, so
+    // that key and two SOCKS usernames: a fourth key would wait for a creation slot.
+    const separate = Array.from({ length: SEPARATE_CIRCUITS }, (_, i) => i === 0 ? socksDispatcher(port) : socksDispatcher(port, `bench-${i}`))
+    let separateCircuits
+    try {
+      separateCircuits = await measureSeparateStreams(separate, origin, config.parallelBytesEach, cascade.pid)
+    } finally {
+      for (const d of separate) await d.destroy().catch(() => {})
+    }
+    log(`  ${SEPARATE_CIRCUITS} streams, a circuit each: ${(separateCircuits.bytes / 2 ** 20).toFixed(0)} MiB in ${separateCircuits.seconds.toFixed(2)} s`)
     const cascadePid = cascade.pid
     const exit = await cascade.stop()
     cascade = undefined
@@ -174,6 +189,7 @@ async function main (): Promise<void> {
       layerCrypto,
       mixLoad,
       upPerCell,
+      separateCircuits,
       ...(profile === undefined ? {} : { profile }),
     }
     console.log(renderReport(result))

@@ -19,14 +19,19 @@ export function directDispatcher (): Dispatcher {
   return new Agent({ keepAliveTimeout: 60_000, headersTimeout: HEADERS_TIMEOUT_MS, bodyTimeout: BODY_TIMEOUT_MS })
 }
 
-/** A dispatcher through a SOCKS5 proxy on loopback (no authentication). */
-export function socksDispatcher (port: number): Dispatcher {
+/**
+ * A dispatcher through a SOCKS5 proxy on loopback: no authentication, or a username (RFC 1929,
+ * any password) — mixgate isolates streams by credentials, so each username gets circuits
+ * of its own.
+ */
+export function socksDispatcher (port: number, username?: string): Dispatcher {
   // undici 7 flags SOCKS5 support as experimental with a process warning on first use; it
   // would land in the middle of the bench's table, and says nothing about the measurement.
   const emitWarning = process.emitWarning
   process.emitWarning = (() => {}) as typeof process.emitWarning
   try {
-    return new Socks5ProxyAgent(`socks5://127.0.0.1:${port}`, { headersTimeout: HEADERS_TIMEOUT_MS, bodyTimeout: BODY_TIMEOUT_MS })
+    const auth = username === undefined ? '' : `${encodeURIComponent(username)}:bench@`
+    return new Socks5ProxyAgent(`socks5://${auth}127.0.0.1:${port}`, { headersTimeout: HEADERS_TIMEOUT_MS, bodyTimeout: BODY_TIMEOUT_MS })
   } finally {
     process.emitWarning = emitWarning
   }

@@ -68,6 +68,23 @@ async function latency (dispatcher: Dispatcher, origin: Origin, count: number, f
 const WARMUP_REQUESTS = 3
 
 /**
+ * `dispatchers.length` transfers of `bytesEach` at once, each through its own dispatcher (for
+ * mixgate: its own SOCKS username, so its own circuit), after a warm-up transfer on each.
+ */
+export async function measureSeparateStreams (dispatchers: readonly Dispatcher[], origin: Origin, bytesEach: number, childPid: number | undefined): Promise<ThroughputResult & { readonly streams: number }> {
+  const url = `http://127.0.0.1:${origin.port}/bytes/${bytesEach}`
+  const body = origin.body.subarray(0, bytesEach)
+  await Promise.all(dispatchers.map((d) => fetchExpect(d, url, body)))
+  const meter = new CpuMeter(childPid)
+  meter.start()
+  const started = performance.now()
+  const results = await Promise.all(dispatchers.map((d) => fetchExpect(d, url, body)))
+  const seconds = (performance.now() - started) / 1000
+  const bytes = results.reduce((sum, r) => sum + r.bytes, 0)
+  return { ...throughput(bytes, seconds, meter.read()), streams: dispatchers.length }
+}
+
+/**
  * Measure one path. `makeDispatcher` gives a new client for the path: one carries the
  * transfers and the kept-alive requests, a second one (with no idle connections to reuse)
  * the new-connection requests. `childPid` is the separate process the path runs through.

@@ -49,7 +49,12 @@ export function renderReport (result: BenchResult): string {
   }
   lines.push('MB = 10^6 bytes; CPU s/GB counts every process involved (bench: origin + client' +
     ` [+ relay]; ${result.cascade.label}: its own process, from /proc), per 10^9 bytes delivered.`)
-  lines.push(`single stream: median of ${result.config.singleRuns} run(s). Parallel streams to one host share one mixgate circuit (isolation by destination).`)
+  lines.push(`single stream: median of ${result.config.singleRuns} run(s). Parallel streams share one mixgate circuit (one isolation key).`)
+  const sc = result.separateCircuits
+  if (sc !== undefined) {
+    lines.push(`${result.cascade.label}, ${sc.streams} streams on ${sc.streams} circuits (a SOCKS username each, ${sc.streams}×${(sc.bytes / sc.streams / 2 ** 20).toFixed(0)} MiB): ` +
+      `${num(sc.mbps)} MB/s in all (${ratio(sc.mbps, mixgate.parallel.mbps)} its one-circuit parallel figure), ${num(sc.cpuSecondsPerGB)} CPU s/GB`)
+  }
   lines.push(`latency: ${result.config.latencyRequests} sequential requests each; "new conn" = a new TCP (and SOCKS) connection per request.`)
 
   const c = result.layerCrypto
