@@ -13,9 +13,10 @@
  * each recorded when the kernel took it (its write callback), so a large body is recorded as
  * it really leaves under the exit's flow control, not all at the moment of the first write.
  */
-import { createServer, type Socket } from 'node:net'
+import { createServer } from 'node:net'
 import { performance } from 'node:perf_hooks'
 import type { Observation } from './correlate.js'
+import { listenLoopback } from '../bench/loopback-server.js'
 
 export interface RecordedFlow {
   /** The origin (client) this flow belongs to: the ground truth. */
@@ -42,12 +43,9 @@ const CLOSE_HEADER = /\r\nconnection:\s*close\r\n/i
 
 export async function startFlowOrigin (client: number, body: Buffer, now: () => number = () => performance.now()): Promise<FlowOrigin> {
   const flows: RecordedFlow[] = []
-  const sockets = new Set<Socket>()
   let recording = true
 
   const server = createServer({ noDelay: true }, (socket) => {
-    sockets.add(socket)
-    socket.on('close', () => sockets.delete(socket))
     socket.on('error', () => socket.destroy())
     const flow: RecordedFlow = { client, startMs: now(), up: [], down: [] }
     if (recording) flows.push(flow)
@@ -108,19 +106,14 @@ export async function startFlowOrigin (client: number, body: Buffer, now: () => 
       }
     })
   })
-  await new Promise<void>((resolve, reject) => {
-    server.once('error', reject)
-    server.listen(0, '127.0.0.1', () => resolve())
-  })
-  const { port } = server.address() as { port: number }
+  const listening = await listenLoopback(server)
   return {
-    port,
+    port: listening.port,
     flows,
     stopRecording () { recording = false },
     async close () {
       recording = false
-      for (const socket of sockets) socket.destroy()
-      await new Promise<void>((resolve) => server.close(() => resolve()))
+      await listening.close()
     },
   }
 }

@@ -11,10 +11,11 @@
  * HANDSHAKE_MESSAGE_BYTES, then frames of cellSize + FRAME_OVERHEAD bytes, back to back.
  * A frame is recorded at the time of the chunk that completed it.
  */
-import { connect, createServer, type Socket } from 'node:net'
+import { connect, createServer } from 'node:net'
 import { performance } from 'node:perf_hooks'
 import { FRAME_OVERHEAD, HANDSHAKE_MESSAGE_BYTES } from '../src/link/index.js'
 import type { Observation } from './correlate.js'
+import { listenLoopback, type LoopbackServer } from '../bench/loopback-server.js'
 
 export interface RecordingRelay {
   readonly port: number
@@ -58,16 +59,10 @@ export async function startRecordingRelay (options: RecordingRelayOptions): Prom
   const up: Observation[] = []
   const down: Observation[] = []
   let recording = true
-  const sockets = new Set<Socket>()
-  const track = (socket: Socket): void => {
-    sockets.add(socket)
-    socket.on('close', () => sockets.delete(socket))
-  }
   const server = createServer({ noDelay: true }, (client) => {
-    track(client)
     client.pause()
     const entry = connect({ host: '127.0.0.1', port: options.entryPort, noDelay: true })
-    track(entry)
+    listening.track(entry)
     const upCounter = new FrameCounter(frameBytes, up, now, () => recording)
     const downCounter = new FrameCounter(frameBytes, down, now, () => recording)
     client.on('data', (chunk: Buffer) => upCounter.push(chunk.length))
@@ -82,20 +77,16 @@ export async function startRecordingRelay (options: RecordingRelayOptions): Prom
       client.resume()
     })
   })
-  await new Promise<void>((resolve, reject) => {
-    server.once('error', reject)
-    server.listen(0, '127.0.0.1', () => resolve())
-  })
-  const { port } = server.address() as { port: number }
+  // Connections arrive only once it listens, so the handler always finds it set.
+  const listening: LoopbackServer = await listenLoopback(server)
   return {
-    port,
+    port: listening.port,
     up,
     down,
     stopRecording () { recording = false },
     async close () {
       recording = false
-      for (const socket of sockets) socket.destroy()
-      await new Promise<void>((resolve) => server.close(() => resolve()))
+      await listening.close()
     },
   }
 }

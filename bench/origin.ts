@@ -6,7 +6,7 @@
  */
 import { randomBytes } from 'node:crypto'
 import { createServer, type ServerResponse } from 'node:http'
-import type { Socket } from 'node:net'
+import { listenLoopback } from './loopback-server.js'
 
 export interface Origin {
   readonly port: number
@@ -24,7 +24,6 @@ const BYTES_PATH = /^\/bytes\/([0-9]{1,12})$/
 export async function startOrigin (bodyBytes: number): Promise<Origin> {
   const body = randomBytes(bodyBytes)
   const small = randomBytes(1024)
-  const sockets = new Set<Socket>()
   let connections = 0
   const send = (res: ServerResponse, bytes: Buffer): void => {
     res.setHeader('content-type', 'application/octet-stream')
@@ -37,24 +36,13 @@ export async function startOrigin (bodyBytes: number): Promise<Origin> {
     else if (sized !== null && Number(sized[1]) <= body.length) send(res, body.subarray(0, Number(sized[1])))
     else { res.statusCode = 404; res.end() }
   })
-  server.on('connection', (socket: Socket) => {
-    connections++
-    sockets.add(socket)
-    socket.on('close', () => sockets.delete(socket))
-  })
-  await new Promise<void>((resolve, reject) => {
-    server.once('error', reject)
-    server.listen(0, '127.0.0.1', () => resolve())
-  })
-  const { port } = server.address() as { port: number }
+  server.on('connection', () => { connections++ })
+  const listening = await listenLoopback(server)
   return {
-    port,
+    port: listening.port,
     body,
     small,
     get connections () { return connections },
-    async close () {
-      for (const socket of sockets) socket.destroy()
-      await new Promise<void>((resolve) => server.close(() => resolve()))
-    },
+    close: listening.close,
   }
 }

@@ -4,7 +4,8 @@
  * TCP_NODELAY. No mixing, no cells, no crypto: what any SOCKS hop costs on loopback, so the
  * mixgate row can be read against a proxy and not only against a direct connection.
  */
-import { connect, createServer, type Socket } from 'node:net'
+import { connect, createServer } from 'node:net'
+import { listenLoopback, type LoopbackServer } from './loopback-server.js'
 
 export interface SocksRelay {
   readonly port: number
@@ -61,13 +62,7 @@ function parseRequest (buf: Buffer): Target | null | number {
 }
 
 export async function startSocksRelay (): Promise<SocksRelay> {
-  const sockets = new Set<Socket>()
-  const track = (socket: Socket): void => {
-    sockets.add(socket)
-    socket.on('close', () => sockets.delete(socket))
-  }
   const server = createServer({ noDelay: true }, (client) => {
-    track(client)
     client.setNoDelay(true)
     client.on('error', () => client.destroy())
     let buf: Buffer = Buffer.alloc(0)
@@ -94,7 +89,7 @@ export async function startSocksRelay (): Promise<SocksRelay> {
       if (typeof request === 'number') { client.end(reply(request)); return }
       const early = buf.subarray(request.length)
       const upstream = connect({ host: request.host, port: request.port, noDelay: true })
-      track(upstream)
+      listening.track(upstream)
       let connected = false
       upstream.once('error', () => {
         if (connected) client.destroy()
@@ -116,16 +111,7 @@ export async function startSocksRelay (): Promise<SocksRelay> {
     }
     client.on('data', onData)
   })
-  await new Promise<void>((resolve, reject) => {
-    server.once('error', reject)
-    server.listen(0, '127.0.0.1', () => resolve())
-  })
-  const { port } = server.address() as { port: number }
-  return {
-    port,
-    async close () {
-      for (const socket of sockets) socket.destroy()
-      await new Promise<void>((resolve) => server.close(() => resolve()))
-    },
-  }
+  // Connections arrive only once it listens, so the handler always finds it set.
+  const listening: LoopbackServer = await listenLoopback(server)
+  return { port: listening.port, close: listening.close }
 }

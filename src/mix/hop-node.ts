@@ -492,7 +492,8 @@ export abstract class HopNode {
     if (command === CellCommand.PADDING) return
     const circuitId = cellCircuitId(cell)
     if (circuitId === 0) { this.stats.malformedCells++; return }
-    const carried = state.carried.get(circuitId)
+    // Per cell: look the ID up only while some CREATE of this link is carried (rare).
+    const carried = state.carried.size === 0 ? undefined : state.carried.get(circuitId)
     if (carried !== undefined) {
       // Its CREATE waits for a later round: so does everything after it on this ID, in order.
       carried.after.push(cell)
