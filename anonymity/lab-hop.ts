@@ -9,7 +9,7 @@
  *   start → with the whole cascade (cascadeToJson, the real ID in hex, the shaping), the hop
  *           listens at its address and, a mix, dials its successor; answered once the link to
  *           the successor is up.
- *   stats → its round counters (rounds run, missed, drained beyond schedule) and how late its
+ *   stats → its round counters (rounds run, missed, cells dropped over a queue bound) and how late its
  *           event loop ran since the last `stats` with `reset`.
  *   stop  → stop the hop and wipe its keys.
  */
@@ -48,7 +48,7 @@ export interface HopStats {
   /** Rounds the hop's clock skipped because its process was a whole round late (cumulative). */
   readonly missedRounds: number
   /** Cells sent beyond the schedule to drain a backlog (cumulative; mixes only). */
-  readonly drained: number
+  readonly droppedOverQueue: number
   /**
    * CPU time of the process the hop runs in, user and system (cumulative ms; hops that share
    * a process report the same; 0 inline, where the process is the lab's).
@@ -106,7 +106,7 @@ export function serveHop (options: { logLevel?: LogLevel, loop?: LoopWatch } = {
       position,
       rounds: s.rounds,
       missedRounds: running.node.missedRounds,
-      drained: s.drainedForward + s.drainedBackward,
+      droppedOverQueue: s.cellsDroppedOverQueue,
       cpuMs: loop === null ? 0 : cpuMs(),
       eventLoopDelayMs: loop?.read() ?? NO_LOOP_DELAY,
     }

@@ -94,8 +94,8 @@ export interface MissedRounds {
   /** Per hop, entry first. */
   readonly hops: number[]
   readonly hopsTotal: number
-  /** Per hop: cells a mix sent beyond its schedule to drain a backlog that stalls left (0 for the exit). */
-  readonly hopsDrainedCells: number[]
+  /** Per hop: cells dropped because their circuit queue was at its bound (a neighbour far beyond its schedule). */
+  readonly hopsDroppedOverQueue: number[]
 }
 
 /** Other attack settings tried: [slot in rounds, lags each way]; up to a whole shaping slot. */
@@ -124,8 +124,8 @@ function missedIn (clientsBefore: number[], clientsAfter: number[], hopsBefore: 
   // The entry's clock runs every round it does not miss.
   const rounds = hopsAfter[0]!.rounds - hopsBefore[0]!.rounds + hops[0]!
   const sum = (list: number[]): number => list.reduce((a, b) => a + b, 0)
-  const hopsDrainedCells = hopsAfter.map((h, i) => h.drained - hopsBefore[i]!.drained)
-  return { rounds, clients, clientsTotal: sum(clients), hops, hopsTotal: sum(hops), hopsDrainedCells }
+  const hopsDroppedOverQueue = hopsAfter.map((h, i) => h.droppedOverQueue - hopsBefore[i]!.droppedOverQueue)
+  return { rounds, clients, clientsTotal: sum(clients), hops, hopsTotal: sum(hops), hopsDroppedOverQueue }
 }
 
 export async function runProfile (options: ProfileRunOptions): Promise<ProfileResult> {

@@ -51,6 +51,8 @@ export class ExitStats {
   loopEchoDelayMaxRounds = 0
   /** Shaped: rounds LOOP echoes waited, summed (mean = this / loopsEchoed). */
   loopEchoDelayTotalRounds = 0
+  /** Shaped: LOOPs dropped because MAX_LOOPS_WAITING echoes already waited on their circuit. */
+  loopsDropped = 0
 }
 
 export class ExitNode extends HopNode {
@@ -107,7 +109,10 @@ export class ExitNode extends HopNode {
   protected onCreated (circuit: HopCircuit): boolean {
     const payloadBytes = this.geometry.backwardPayloadBytes
     const streams: CircuitStreams = new CircuitStreams(this.geometry.backwardDataBytes, {
-      send: (streamId, command, data) => this.queueBackward(circuit, encodeRelay(payloadBytes, streamId, command, data)),
+      // Host sockets drive `send`: a bug they could trigger is caught like a peer's (input-faults.ts).
+      send: (streamId, command, data) => {
+        if (!this.guarded('host', () => this.queueBackward(circuit, encodeRelay(payloadBytes, streamId, command, data)))) this.faulted(circuit)
+      },
       control: (message, stream) => this.control(circuit, streams, message, stream),
       streamClosed: (stream) => {
         if (stream.isAttached) this.exitStats.streamsActive--
@@ -144,6 +149,11 @@ export class ExitNode extends HopNode {
     streams?.closeAll(EndReason.DESTROY, false)
   }
 
+  /** Silenced (shaped, ended early): its streams close now; its backward schedule goes on with PADs. */
+  protected override onSilenced (circuit: HopCircuit): void {
+    this.onEnded(circuit)
+  }
+
   /** Shaped: a due LOOP echo goes ahead of the queued data. */
   protected override nextBackward (circuit: HopCircuit, round: number): Uint8Array | undefined {
     const shape = circuit.shape!
@@ -167,13 +177,15 @@ export class ExitNode extends HopNode {
         this.begin(streams, message)
         return
       case RelayCommand.LOOP: {
+        // The echo must fit a backward cell, whose data size is the smaller (PROTOCOL.md §7).
+        if (message.data.length > this.geometry.loopDataBytes) { this.exitStats.violations++; return }
         this.exitStats.loopsEchoed++
         const echo = encodeRelay(this.geometry.backwardPayloadBytes, CIRCUIT_STREAM, RelayCommand.LOOP, message.data)
         const shape = circuit.shape
         if (shape === null || this.shaping === null) { this.queueBackward(circuit, echo); return }
         // The first round that could carry it is the next one; it waits 0..J more (R10).
         const first = roundAt(Date.now(), this.exitRoundMs) + 1
-        shape.addLoop(echo, first, first + randomUniform(this.shaping.loopJitterRounds + 1))
+        if (!shape.addLoop(echo, first, first + randomUniform(this.shaping.loopJitterRounds + 1))) this.exitStats.loopsDropped++
         return
       }
       case RelayCommand.END:

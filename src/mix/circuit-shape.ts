@@ -7,6 +7,13 @@ import { cellsInRound, type ShapingParams } from '../protocol/shaping.js'
 import { CellQueue } from './cell-queue.js'
 import { RungSchedule } from './rung-schedule.js'
 
+/**
+ * LOOP echoes one circuit's exit may hold. An honest client sends loopsPerSlot LOOPs per slot
+ * over all its circuits, and the exit returns each within loopJitterRounds plus a wait for a
+ * slot, so a handful ever wait at once; a LOOP beyond this is dropped (counted).
+ */
+export const MAX_LOOPS_WAITING = 16
+
 export class CircuitShape {
   /** Mix: peeled cells for the successor, in order. */
   readonly forward = new CellQueue()
@@ -49,11 +56,17 @@ export class CircuitShape {
     return cells
   }
 
-  /** Queue a LOOP echo that could leave from round `first` and may from round `due` on (exit). */
-  addLoop (payload: Uint8Array, first: number, due: number): void {
+  /**
+   * Queue a LOOP echo that could leave from round `first` and may from round `due` on (exit).
+   * False, and nothing queued, when MAX_LOOPS_WAITING echoes already wait: a client that
+   * sends LOOPs faster than its circuit's schedule carries them back gets the rest dropped.
+   */
+  addLoop (payload: Uint8Array, first: number, due: number): boolean {
+    if (this.loopsWaiting >= MAX_LOOPS_WAITING) return false;
     (this.loops ??= []).push(payload)
     ;(this.loopDue ??= []).push(due)
     ;(this.loopFirst ??= []).push(first)
+    return true
   }
 
   /** The oldest LOOP echo due by `round`, removed; undefined if none. */
@@ -76,12 +89,17 @@ export class CircuitShape {
   /** Cells held in both directions. */
   get queued (): number { return this.forward.length + this.backward.length + this.loopsWaiting }
 
-  clear (): void {
+  /** Drop every queued cell and LOOP echo (the CREATE for the successor, if any, stays). */
+  clearQueues (): void {
     this.forward.clear()
     this.backward.clear()
     this.loops = null
     this.loopDue = null
     this.loopFirst = null
+  }
+
+  clear (): void {
+    this.clearQueues()
     this.create = null
   }
 }

@@ -36,6 +36,14 @@ export class HopCircuit {
   awaitingLog = false
   /** Shaped cascades only (null with profile off): queues, rate, kMin release. */
   shape: CircuitShape | null = null
+  /**
+   * Shaped: a DESTROY (from either side), an input fault or an overfull queue ended it early
+   * here. It carries no real cell any more, but keeps its schedule (PADs, PADDING) until
+   * `endRound`, so that neither neighbour's link shows the end before it was due (R5).
+   */
+  silenced = false
+  /** Shaped: the round at which the circuit ends here (its scheduled end). */
+  endRound = Infinity
 
   constructor (slot: number, inLink: CellLink, inId: number, peeler: ForwardPeeler, sealer: BackwardSealer, now: number) {
     this.slot = slot

@@ -77,11 +77,14 @@ import { UniformPool } from './uniform-pool.js'
 import { REPLAY_TAG_BYTES, ReplayTable } from './replay-table.js'
 import { RoundClock } from './round-clock.js'
 import type { RoundObserver } from '../node/metrics/sources.js'
-import { decodeRungRequest, MILLI, roundAt, rungRequestParity, type ShapingParams } from '../protocol/shaping.js'
+import { decodeRungRequest, roundAt, rungRequestParity, type ShapingParams } from '../protocol/shaping.js'
+import { InputFaults } from '../node/input-faults.js'
+import { epochEndS } from '../node/keys/epoch.js'
 import { CircuitShape } from './circuit-shape.js'
 import { CreateHold, CREATE_SLOT_BUCKETS, SlotCreateCounter } from './create-hold.js'
 import { CreateQueue } from './create-queue.js'
 import { requestRound } from './rung-schedule.js'
+import { scheduledEndRound, lifetimeEndRound } from './circuit-end.js'
 
 /** Faults a test injects into a hop; never set by configs or the CLI. */
 export interface HopTestFaults {
@@ -101,23 +104,10 @@ export const DEFAULT_MAX_CREATES_PER_ROUND = 32
 const MAX_CATCH_UP_ROUNDS = 50
 
 /**
- * Queued cells a shaped mix sends in a round beyond its schedule: all but a small allowance
- * for jitter. A mix forwards exactly its schedule, and every cell its neighbour sent — PADs
- * included — is a cell to it, so a queue that once formed (a stall: a burst caught up
- * upstream, a slot's rung placed differently) would never drain; cells behind it (LOOP
- * echoes, data) would wait for good. What is drained was already sent on its neighbour's
- * schedule, so the excess shows stalls, never what anyone sent.
+ * Rounds a circuit ID stays unusable on its link after its circuit ended here (R5): cells of
+ * the old circuit still in flight must not be read as the new one's.
  */
-export function drainable (queued: number, rateMilli: number): number {
-  return Math.max(0, queued - Math.ceil(DRAIN_ALLOWANCE_ROUNDS * rateMilli / MILLI) - 1)
-}
-
-/**
- * The jitter a mix absorbs before it drains: this many rounds of the circuit's rate, plus one
- * cell. In time, not cells: at 0.2 cells per round a standing queue of ten cells would hold
- * every cell behind it half a second at each mix.
- */
-const DRAIN_ALLOWANCE_ROUNDS = 2
+export const QUARANTINE_ROUNDS = 100
 
 export interface HopOptions {
   readonly geometry: Geometry
@@ -213,9 +203,19 @@ export class HopStats {
   padsOut = 0
   /** Link PADDING cells this mix sent to fill circuits' forward slots (cumulative). */
   paddingOut = 0
-  /** Queued cells a mix sent beyond the schedule to drain a backlog (see `drainable`). */
-  drainedForward = 0
-  drainedBackward = 0
+  /**
+   * Shaped circuits a DESTROY, an input fault or an overfull queue ended early: they carry no
+   * real cell from then on, and keep their schedule until its end (R5).
+   */
+  circuitsSilenced = 0
+  /** Cells that arrived, from either side, for a circuit silenced here (dropped). */
+  cellsDroppedSilenced = 0
+  /** Cells dropped because their circuit's queue was at its bound (`maxQueuedCells`). */
+  cellsDroppedOverQueue = 0
+  /** CREATEs refused because their circuit ID was quarantined on its link. */
+  createsRefusedQuarantine = 0
+  /** Exceptions caught while handling a peer's input (bugs a peer could trigger; each logged). */
+  inputExceptions = 0
 }
 
 /** A cell waiting for its round, with the circuit it belongs to. */
@@ -254,6 +254,8 @@ interface LinkState {
   paused: boolean
   /** Shaped: this round's backward cells for the link (reused every round). */
   readonly batch: Uint8Array[]
+  /** Circuit IDs of circuits that ended here recently, and the round until which they stay unusable. */
+  readonly quarantine: Map<number, number>
 }
 
 export abstract class HopNode {
@@ -313,6 +315,12 @@ export abstract class HopNode {
   /** Cells for PADs and the exit's payloads, reused every round (links copy what they send). */
   private readonly scratch: Uint8Array[] = []
   private scratchUsed = 0
+  /** Exceptions from handling peers' input, caught and counted (input-faults.ts). */
+  protected readonly faults: InputFaults
+  /** Shaped: the earliest `endRound` of any circuit (no circuit ends before it). */
+  private nextEndRound = Infinity
+  /** Reused: circuits whose scheduled end came. */
+  private readonly dueToEnd: HopCircuit[] = []
 
   constructor (options: HopOptions) {
     this.geometry = options.geometry
@@ -336,9 +344,11 @@ export abstract class HopNode {
     this.slotCreates = shaping === null ? null : new SlotCreateCounter(this.roundsPerSlot, this.stats.createsPerSlot)
     const perRound = options.maxCreatesPerRound ?? DEFAULT_MAX_CREATES_PER_ROUND
     this.createQueue = new CreateQueue(perRound, options.maxCarriedCreates ?? 16 * perRound)
+    this.faults = new InputFaults(options.logger)
+    // A round acts on queued cells that peers chose: a bug they can trigger must not stop the clock.
     this.clock = shaping === null
-      ? new RoundClock({ periodMs: options.roundMs, onRound: () => this.round() })
-      : new RoundClock({ periodMs: options.roundMs, onRound: (n) => this.shapedRound(n), wallClock: Date.now })
+      ? new RoundClock({ periodMs: options.roundMs, onRound: () => { this.guarded('round', () => this.round()) } })
+      : new RoundClock({ periodMs: options.roundMs, onRound: (n) => { this.guarded('round', () => this.shapedRound(n)) }, wallClock: Date.now })
     this.backward = this.newStrategy()
     this.unsubscribeKeys = this.keySource.onChange(() => this.keysChanged())
     this.keysChanged()
@@ -447,12 +457,14 @@ export abstract class HopNode {
 
   /** Take a new link from the predecessor; returns the handlers to attach to it. */
   attachPredecessor (link: CellLink): CellLinkHandlers {
-    const state: LinkState = { link, circuits: new Map(), carried: new Map(), cellsThisRound: 0, paused: false, batch: [] }
+    const state: LinkState = { link, circuits: new Map(), carried: new Map(), cellsThisRound: 0, paused: false, batch: [], quarantine: new Map() }
     if (this.forwardBlocked) { state.paused = true; link.pauseInput() }
     this.links.set(link, state)
     this.stats.linksAccepted++
     return {
-      onCell: (cell) => this.fromPredecessor(state, cell),
+      onCell: (cell) => {
+        if (!this.faults.guard('predecessor', () => this.fromPredecessor(state, cell))) this.faulted(state.circuits.get(cellCircuitId(cell)))
+      },
       onClose: (reason) => {
         // A link that failed authentication or sent garbage is worth a warning; an ordinary
         // close is not. No address is logged (R19).
@@ -512,6 +524,7 @@ export abstract class HopNode {
         return
       case CellCommand.RELAY: {
         if (circuit === undefined) { this.stats.unknownCircuitCells++; return }
+        if (circuit.silenced) { this.stats.cellsDroppedSilenced++; return }
         const peeled = this.peelForward(circuit, body, cell)
         if (peeled === null) { this.stats.relayAuthFailures++; return }
         circuit.lastActivity = Date.now()
@@ -526,7 +539,7 @@ export abstract class HopNode {
       }
       case CellCommand.DESTROY:
         this.stats.destroysIn++
-        if (circuit !== undefined) this.endCircuit(circuit)
+        if (circuit !== undefined) this.destroyed(circuit)
         return
       default:
         this.stats.malformedCells++
@@ -574,6 +587,10 @@ export abstract class HopNode {
   private create (state: LinkState, inId: number, body: Uint8Array): void {
     if (this.circuitCount >= this.maxCircuits || state.circuits.size >= this.maxCircuitsPerLink) {
       this.stats.createsRefusedLimit++
+      return
+    }
+    if (state.quarantine.size > 0 && this.quarantined(state, inId)) {
+      this.stats.createsRefusedQuarantine++
       return
     }
     const keys = this.keySource.accepted()
@@ -624,6 +641,7 @@ export abstract class HopNode {
       return
     }
     circuit.epoch = keySlot.key.epoch
+    if (circuit.shape !== null) this.endsAt(circuit, lifetimeEndRound(this.shaping!, this.roundsPerSlot, round, this.epochEndSlot(circuit.epoch), this.endGraceRounds))
     if (circuit.awaitingLog) {
       keySlot.fresh.push(opened.replayTag)
       keySlot.freshCircuits.push(circuit)
@@ -662,7 +680,10 @@ export abstract class HopNode {
     if (circuit.ended) return
     circuit.ended = true
     const state = this.links.get(circuit.inLink)
-    if (state?.circuits.get(circuit.inId) === circuit) state.circuits.delete(circuit.inId)
+    if (state?.circuits.get(circuit.inId) === circuit) {
+      state.circuits.delete(circuit.inId)
+      state.quarantine.set(circuit.inId, roundAt(Date.now(), this.roundMs) + QUARANTINE_ROUNDS)
+    }
     this.circuitCount--
     this.freeSlots.push(circuit.slot)
     circuit.peeler.wipe()
@@ -673,9 +694,12 @@ export abstract class HopNode {
 
   private sweepIdle (): void {
     const oldest = Date.now() - this.circuitIdleMs
+    const round = roundAt(Date.now(), this.roundMs)
     for (const state of this.links.values()) {
+      for (const [inId, until] of state.quarantine) if (until <= round) state.quarantine.delete(inId)
       for (const circuit of [...state.circuits.values()]) {
-        if (circuit.lastActivity < oldest) {
+        // A silenced circuit gets no cells by design; its scheduled end ends it.
+        if (circuit.lastActivity < oldest && !circuit.silenced) {
           this.stats.circuitsExpired++
           this.endCircuit(circuit)
         }
@@ -691,6 +715,7 @@ export abstract class HopNode {
    */
   queueBackward (circuit: HopCircuit, inner: Uint8Array | null): void {
     if (circuit.ended) return
+    if (circuit.silenced) { this.stats.cellsDroppedSilenced++; return }
     if (circuit.shape !== null) {
       // Shaped: PADs fill the schedule by themselves; real cells wait for their slots.
       if (inner !== null) this.pushBackward(circuit, inner)
@@ -872,22 +897,114 @@ export abstract class HopNode {
 
   /** A circuit's backward cell (a successor's cell, or an exit payload) waits for its slot. */
   protected pushBackward (circuit: HopCircuit, item: Uint8Array): void {
+    if (circuit.silenced) { this.stats.cellsDroppedSilenced++; return }
     const shape = circuit.shape!
+    // LOOP echoes waiting count against the bound too (exit).
+    if (shape.backward.length + shape.loopsWaiting >= this.maxQueuedCells) { this.overQueue(circuit); return }
     shape.backward.push(item)
-    if (shape.backward.length > this.maxQueuedCells) this.overQueue(circuit)
   }
 
   /** A circuit's peeled forward cell waits for its slot toward the successor (mix). */
   protected pushForward (circuit: HopCircuit, cell: Uint8Array): void {
+    if (circuit.silenced) { this.stats.cellsDroppedSilenced++; return }
     const shape = circuit.shape!
+    if (shape.forward.length >= this.maxQueuedCells) { this.overQueue(circuit); return }
     shape.forward.push(cell)
-    if (shape.forward.length > this.maxQueuedCells) this.overQueue(circuit)
   }
 
+  /**
+   * A circuit's queue is at its bound (a neighbour sent far beyond its schedule, R1): the cell
+   * is dropped, and since a dropped cell breaks the layers' counters the circuit is silenced:
+   * shaped, it keeps its schedule until its end; unshaped (queues only while it waits for its
+   * tag or a carried CREATE), it ends.
+   */
   private overQueue (circuit: HopCircuit): void {
     this.stats.circuitsOverQueue++
+    this.stats.cellsDroppedOverQueue++
     this.logger.debug('circuit.queue_over_bound', { bound: this.maxQueuedCells })
-    this.endCircuit(circuit)
+    this.destroyed(circuit)
+  }
+
+  // --- early ends (R5) ---------------------------------------------------------------------
+
+  /**
+   * A DESTROY from either side, or any other reason to stop carrying a circuit before its
+   * time. Unshaped it ends now; shaped it is silenced: nothing real of it moves any more, its
+   * schedule goes on (PADs backward, PADDING forward) until its scheduled end, so the far
+   * link's frames per round never show the DESTROY (R5). Nothing is sent to either neighbour.
+   */
+  protected destroyed (circuit: HopCircuit): void {
+    if (circuit.ended || circuit.silenced) return
+    const shape = circuit.shape
+    if (shape === null) { this.endCircuit(circuit); return }
+    circuit.silenced = true
+    this.stats.circuitsSilenced++
+    circuit.held = null
+    circuit.heldBackward = null
+    shape.clearQueues()
+    const round = roundAt(Date.now(), this.roundMs)
+    this.endsAt(circuit, scheduledEndRound(this.shaping!, this.roundsPerSlot, round, this.epochEndSlot(circuit.epoch), this.endGraceRounds))
+    this.onSilenced(circuit)
+  }
+
+  /** An exception escaped while handling a cell of `circuit` (if known): its state is suspect. */
+  protected faulted (circuit: HopCircuit | undefined): void {
+    this.stats.inputExceptions = this.faults.caught
+    if (circuit !== undefined) this.destroyed(circuit)
+  }
+
+  /** Run `handler` on a peer's input; an exception is caught and counted (input-faults.ts). */
+  protected guarded (where: string, handler: () => void): boolean {
+    const ok = this.faults.guard(where, handler)
+    if (!ok) this.stats.inputExceptions = this.faults.caught
+    return ok
+  }
+
+  /** The circuit was silenced: drop what the role holds for its real traffic (exit: its streams). */
+  protected onSilenced (_circuit: HopCircuit): void {}
+
+  /** Set `circuit`'s end round (only ever earlier). */
+  private endsAt (circuit: HopCircuit, round: number): void {
+    if (round >= circuit.endRound) return
+    circuit.endRound = round
+    if (round < this.nextEndRound) this.nextEndRound = round
+  }
+
+  /**
+   * Rounds after an end boundary (a creation slot's start, or the epoch's end) in which a
+   * DESTROY still counts as on time: a client sends it in the boundary's first round, and it
+   * reaches hop i some rounds later.
+   */
+  private get endGraceRounds (): number { return this.geometry.hops + 8 }
+
+  /** The slot in which the epoch `epoch` ends (circuits of its key end there at the latest). */
+  private epochEndSlot (epoch: number): number {
+    return Math.floor(epochEndS(this.keySource.schedule, epoch) * 1000 / this.shaping!.slotMs)
+  }
+
+  /** End every shaped circuit whose scheduled end came by `round`. */
+  private endDueCircuits (round: number): void {
+    if (round < this.nextEndRound) return
+    let next = Infinity
+    const due = this.dueToEnd
+    for (const state of this.links.values()) {
+      for (const circuit of state.circuits.values()) {
+        if (circuit.endRound <= round) due.push(circuit)
+        else if (circuit.endRound < next) next = circuit.endRound
+      }
+    }
+    this.nextEndRound = next
+    for (const circuit of due) this.endCircuit(circuit)
+    due.length = 0
+  }
+
+  /** Whether `inId` is quarantined on the link (expired entries are dropped on the way). */
+  private quarantined (state: LinkState, inId: number): boolean {
+    const until = state.quarantine.get(inId)
+    if (until === undefined) return false
+    if (until > roundAt(Date.now(), this.roundMs)) return true
+    state.quarantine.delete(inId)
+    return false
   }
 
   /**
@@ -908,6 +1025,7 @@ export abstract class HopNode {
     const from = catchUp ? Math.max(this.lastRoundRun + 1, round - MAX_CATCH_UP_ROUNDS + 1) : round
     this.lastRoundRun = round
     this.stats.rounds++
+    this.endDueCircuits(round)
     this.slotCreates!.tick(round)
     this.stats.createsLastSlot = this.slotCreates!.lastSlot
     this.releaseCreates(round)
@@ -958,10 +1076,9 @@ export abstract class HopNode {
   /** Fill every predecessor link's batch with its circuits' scheduled backward cells. */
   private shapeBackward (from: number, round: number): void {
     // Each hop delays a backward cell by one round: the exit's round n is round n + 1 here.
+    // Exactly the schedule leaves, whatever waits: a burst a successor sent on one circuit
+    // must not reappear on the predecessor link (R1); it waits, bounded by maxQueuedCells.
     const lag = this.geometry.hops - this.position
-    // A mix drains what its successor sent beyond the schedule (drainable); the exit never
-    // does: its queue is the hosts' data, and draining it would show how much there is.
-    const drains = this.position < this.geometry.hops
     let total = 0
     let pads = 0
     for (const state of this.links.values()) {
@@ -971,12 +1088,9 @@ export abstract class HopNode {
       labels.length = 0
       for (const circuit of state.circuits.values()) {
         if (circuit.ended || circuit.shape === null) continue
-        const scheduled = circuit.shape.cellsFor(from - lag, round - lag)
+        const due = circuit.shape.cellsFor(from - lag, round - lag)
         // Awaiting its tag, a circuit fills its slots with PADs only (see the top comment).
         const waiting = circuit.awaitingLog
-        const extra = drains && !waiting ? drainable(circuit.shape.backward.length, circuit.shape.rateAt(round - lag)) : 0
-        this.stats.drainedBackward += extra
-        const due = scheduled + extra
         for (let j = 0; j < due; j++) {
           const item = waiting ? undefined : this.nextBackward(circuit, round)
           if (item === undefined) pads++

@@ -29,7 +29,7 @@ import { CellCommand, cellCircuitId, cellCommand, encodeCell, encodePadding, ran
 import { CELL_HEADER_BYTES } from '../protocol/geometry.js'
 import type { CellLink, CellLinkHandlers } from '../link/cell-link.js'
 import type { HopCircuit } from './hop-circuit.js'
-import { drainable, HopNode, type HopOptions, type QueuedCell } from './hop-node.js'
+import { HopNode, type HopOptions, type QueuedCell } from './hop-node.js'
 import type { MixStrategy } from './strategy.js'
 
 export interface MixOptions extends HopOptions {
@@ -99,7 +99,9 @@ export class MixNode extends HopNode {
   private dial (): void {
     if (!this.running) return
     const handlers: CellLinkHandlers = {
-      onCell: (cell) => this.fromSuccessor(cell),
+      onCell: (cell) => {
+        if (!this.guarded('successor', () => this.fromSuccessor(cell))) this.faulted(this.outCircuits.get(cellCircuitId(cell)))
+      },
       onClose: (reason) => this.successorLost(reason),
       onDrain: () => this.unblockForward(),
     }
@@ -148,9 +150,9 @@ export class MixNode extends HopNode {
       if (circuit.shape !== null) this.pushBackward(circuit, cell)
       else this.queueBackward(circuit, cell.subarray(CELL_HEADER_BYTES))
     } else if (command === CellCommand.DESTROY) {
-      // Link-local: ends the circuit here, never relayed (R5).
+      // Link-local, never relayed; shaped, the circuit keeps its schedule until its end (R5).
       this.stats.destroysIn++
-      this.endCircuit(circuit)
+      this.destroyed(circuit)
     } else {
       this.stats.malformedCells++
     }
@@ -190,8 +192,9 @@ export class MixNode extends HopNode {
 
   /**
    * Shaped round `round`: each released circuit's (tag durable, out of the kMin hold) CREATE
-   * (once) and exactly its scheduled cells, queued ones first and PADDING for the rest. Each hop delays a cell by one round,
-   * so the client's round n is round n + position here.
+   * (once) and exactly its scheduled cells, queued ones first and PADDING for the rest: never
+   * more, whatever waits (a predecessor's burst must not show on the successor link, R1).
+   * Each hop delays a cell by one round, so the client's round n is round n + position here.
    */
   protected override shapeForward (from: number, round: number): Uint8Array[] | null {
     // Without a successor the cells stay queued (successorLost ends their circuits).
@@ -210,10 +213,7 @@ export class MixNode extends HopNode {
         labels.push(circuit.slot)
         shape.create = null
       }
-      const scheduled = shape.cellsFor(from - lag, round - lag)
-      const extra = drainable(shape.forward.length, shape.rateAt(round - lag))
-      this.stats.drainedForward += extra
-      const due = scheduled + extra
+      const due = shape.cellsFor(from - lag, round - lag)
       let sent = 0
       for (; sent < due; sent++) {
         const cell = shape.forward.shift()

@@ -62,6 +62,11 @@ export class Geometry implements GeometryParams {
   readonly forwardDataBytes: number
   /** Most DATA bytes one backward relay cell carries. */
   readonly backwardDataBytes: number
+  /**
+   * Most data one LOOP may carry: the exit echoes it unchanged in a backward cell, so it must
+   * fit both directions (the backward payload is the smaller: its layers carry a nonce each).
+   */
+  readonly loopDataBytes: number
   /** Bytes of the link frame on the wire: one cell sealed with the link AEAD. */
   readonly linkFrameBytes: number
 
@@ -80,6 +85,7 @@ export class Geometry implements GeometryParams {
     this.backwardPayloadBytes = this.bodyBytes - hops * BACKWARD_HOP_OVERHEAD
     this.forwardDataBytes = this.forwardPayloadBytes - RELAY_HEADER_BYTES
     this.backwardDataBytes = this.backwardPayloadBytes - RELAY_HEADER_BYTES
+    this.loopDataBytes = Math.min(this.forwardDataBytes, this.backwardDataBytes)
     this.linkFrameBytes = cellSize + AEAD_TAG_BYTES
     // The innermost onion layer must still hold its own ephemeral, tag and params.
     if (this.onionLayerBytes(hops) < ONION_HOP_BYTES) {
