@@ -179,13 +179,17 @@ export class ExitNode extends HopNode {
       case RelayCommand.LOOP: {
         // The echo must fit a backward cell, whose data size is the smaller (PROTOCOL.md §7).
         if (message.data.length > this.geometry.loopDataBytes) { this.exitStats.violations++; return }
-        this.exitStats.loopsEchoed++
         const echo = encodeRelay(this.geometry.backwardPayloadBytes, CIRCUIT_STREAM, RelayCommand.LOOP, message.data)
         const shape = circuit.shape
-        if (shape === null || this.shaping === null) { this.queueBackward(circuit, echo); return }
+        if (shape === null || this.shaping === null) {
+          this.exitStats.loopsEchoed++
+          this.queueBackward(circuit, echo)
+          return
+        }
         // The first round that could carry it is the next one; it waits 0..J more (R10).
         const first = roundAt(Date.now(), this.exitRoundMs) + 1
-        if (!shape.addLoop(echo, first, first + randomUniform(this.shaping.loopJitterRounds + 1))) this.exitStats.loopsDropped++
+        if (shape.addLoop(echo, first, first + randomUniform(this.shaping.loopJitterRounds + 1))) this.exitStats.loopsEchoed++
+        else this.exitStats.loopsDropped++
         return
       }
       case RelayCommand.END:

@@ -48,6 +48,16 @@ export interface HopCounters {
   readonly linksAccepted: number
   readonly linksClosed: number
   readonly linksClosedSlow: number
+  /** Shaped circuits silenced early (DESTROY, fault, full queue), kept on schedule to their end (R5). */
+  readonly circuitsSilenced: number
+  /** Cells dropped because their circuit was silenced. */
+  readonly cellsDroppedSilenced: number
+  /** Cells dropped because their circuit's queue was at its bound. */
+  readonly cellsDroppedOverQueue: number
+  /** CREATEs refused because their circuit ID was quarantined. */
+  readonly createsRefusedQuarantine: number
+  /** Exceptions caught while handling a peer's input. */
+  readonly inputExceptions: number
   /**
    * Optional (shaped cascades): finished slots by CREATEs accepted in them, one count per
    * bucket of CREATE_SLOT_BOUNDS (src/mix/create-hold.ts CREATE_SLOT_BUCKETS).
@@ -91,6 +101,8 @@ export interface ExitCounters {
   readonly loopsEchoed: number
   readonly bytesToHosts: number
   readonly bytesFromHosts: number
+  /** Optional (shaped): LOOPs dropped because their circuit's echo queue was full. */
+  readonly loopsDropped?: number
 }
 
 /** The exit (`ExitNode`). */

@@ -56,6 +56,7 @@ function hopStats (): Mutable<HopCounters> {
     cellsIn: 0, cellsOut: 0, rounds: 0, createsAccepted: 0, createsRefusedAuth: 0, createsRefusedReplay: 0,
     createsRefusedFull: 0, createsRefusedLimit: 0, createsRefusedBusy: 0, createsCarried: 0, relayAuthFailures: 0, unknownCircuitCells: 0, malformedCells: 0,
     destroysIn: 0, circuitsExpired: 0, linksAccepted: 0, linksClosed: 0, linksClosedSlow: 0,
+    circuitsSilenced: 0, cellsDroppedSilenced: 0, cellsDroppedOverQueue: 0, createsRefusedQuarantine: 0, inputExceptions: 0,
   }
 }
 

@@ -1,0 +1,102 @@
+/**
+ * Hostile neighbours against a shaped cascade (issue #10, DESIGN-REVIEW R1, R5), on real
+ * loopback cascades driven by raw clients, with every link recorded at the sender:
+ *   - a DESTROY is no cross-mix signal: the circuit stops carrying real cells, but its
+ *     schedule goes on, toward the successor and toward the client, until its scheduled end
+ *     (the next creation slot); then it ends, and its ID stays quarantined for a while;
+ *   - a client that floods LOOPs cannot grow the exit's echo queue: past a small cap per
+ *     circuit they are dropped and counted, and the circuit goes on.
+ * (That a burst on one circuit never shows beyond the schedule on the far link is checked on
+ * every link by shaping-hops.test.ts: no frame there may exceed the schedule.)
+ */
+import t from 'tap'
+import { cryptoReady, randomBytes } from '../../src/crypto/index.js'
+import { CellCommand, DestroyReason, encodeDestroy } from '../../src/protocol/cell.js'
+import { cellsInRound, DEFAULT_SHAPING, isCreationSlot, roundAt, type ShapingParams } from '../../src/protocol/shaping.js'
+import { MAX_LOOPS_WAITING } from '../../src/mix/circuit-shape.js'
+import type { RunningMix } from '../../src/mix/run-mix.js'
+import { waitFor } from '../helpers/cascade.js'
+import { RawClient, RelayCommand } from '../helpers/raw-circuit.js'
+import { mismatches, sleep, startShaped, stopShaped, type Writes } from '../helpers/shaped-cascade.js'
+
+await cryptoReady()
+
+/** The writes of rounds `from` ≤ round < `to`. */
+function between (writes: Writes, to: number): Writes {
+  const keep = writes.rounds.map((round) => round < to)
+  return { rounds: writes.rounds.filter((_, i) => keep[i]), frames: writes.frames.filter((_, i) => keep[i]) }
+}
+
+t.test('a DESTROY silences a shaped circuit: its schedule goes on until its scheduled end', async (t) => {
+  const ROUND_MS = 20
+  const SLOT_ROUNDS = 20
+  const RATE = 1000
+  // One circuit per client, a creation slot every 10 slots (4 s).
+  const shaping: ShapingParams = { ...DEFAULT_SHAPING.strict, ratesMilli: [RATE], slotMs: SLOT_ROUNDS * ROUND_MS, circuits: 1, circuitSlots: 10 }
+  const c = await startShaped(shaping, { mixes: 2, roundMs: ROUND_MS })
+  t.teardown(() => stopShaped(c))
+  const [entry] = c.mixes as [RunningMix, RunningMix]
+  const client = await RawClient.connect(c.cascade)
+  t.teardown(() => client.close())
+  await waitFor(() => entry.node.predecessorLinks === 1, 'the client at the entry')
+  const kept = client.createCircuit()
+  const doomed = client.createCircuit()
+  await waitFor(() => c.exit.node.circuits === 2, 'both circuits at the exit')
+
+  // DESTROY well inside a slot that is neither a creation slot nor just before one.
+  const slotOf = (round: number): number => Math.floor(round / SLOT_ROUNDS)
+  await waitFor(() => {
+    const round = roundAt(Date.now(), ROUND_MS)
+    const slot = slotOf(round)
+    return !isCreationSlot(shaping, slot) && !isCreationSlot(shaping, slot + 1) && round % SLOT_ROUNDS >= 14 && round % SLOT_ROUNDS <= 16
+  }, 'a round in the middle of an ordinary slot', 15_000)
+  const from = Math.max(...c.mixes.map((m) => m.node.lastRound), c.exit.node.lastRound) + 4
+  const destroyRound = roundAt(Date.now(), ROUND_MS)
+  client.send(encodeDestroy(c.cascade.geometry, doomed.id, DestroyReason.FINISHED))
+  await waitFor(() => entry.node.stats.destroysIn === 1, 'the DESTROY at the entry')
+  let endSlot = slotOf(destroyRound) + 1
+  while (!isCreationSlot(shaping, endSlot)) endSlot++
+  const endRound = endSlot * SLOT_ROUNDS
+  t.equal(entry.node.stats.circuitsSilenced, 1, 'the entry silenced the circuit')
+  t.equal(entry.node.circuits, 2, 'and keeps it until its scheduled end')
+
+  // Real cells on the silenced circuit are dropped; the kept one goes on.
+  client.send(client.relayCell(doomed, 0, RelayCommand.DROP, randomBytes(8)))
+  await waitFor(() => entry.node.stats.cellsDroppedSilenced >= 1, 'the late cell dropped')
+  await waitFor(() => entry.node.lastRound > endRound + 4, 'the scheduled end', 15_000)
+  await waitFor(() => entry.node.circuits === 1, 'the silenced circuit ended at the entry')
+
+  const per = (circuits: number, lag: number) => (round: number) => circuits * cellsInRound(RATE, round - lag)
+  t.same(mismatches(between(c.forward[0]!, endRound), from, per(2, 1)), [], 'entry → middle: both circuits\' schedule every round until the end, the DESTROY notwithstanding')
+  t.same(mismatches(between(c.backward[0]![0]!, endRound), from, per(2, 2)), [], 'entry → client: both circuits\' schedule (PADs for the silenced one) until the end')
+  t.ok(c.forward[0]!.rounds.filter((round) => round > destroyRound + 2 && round < endRound).length > 10, 'rounds after the DESTROY were checked')
+  t.same(mismatches(between(c.forward[0]!, endRound + 200), endRound + 4, per(1, 1)), [], 'after the end, one circuit\'s schedule')
+
+  // The ID is quarantined on the link for a while after the circuit ended.
+  const refused = entry.node.stats.createsRefusedQuarantine
+  client.createOn(doomed.id, client.createCircuit().create)
+  await waitFor(() => entry.node.stats.createsRefusedQuarantine === refused + 1, 'the CREATE on the quarantined ID refused')
+  t.ok(kept.id !== doomed.id, 'the kept circuit is another one')
+  t.equal(entry.node.stats.relayAuthFailures, 0, 'nothing failed authentication')
+})
+
+t.test('a flood of LOOPs cannot grow the exit\'s echo queue: past the cap they are dropped', async (t) => {
+  const ROUND_MS = 20
+  // No mix: the client speaks to the exit directly, so nothing shapes its LOOPs on the way.
+  const shaping: ShapingParams = { ...DEFAULT_SHAPING.strict, ratesMilli: [1000], slotMs: 400, loopJitterRounds: 8 }
+  const c = await startShaped(shaping, { mixes: 0, roundMs: ROUND_MS })
+  t.teardown(() => stopShaped(c))
+  const client = await RawClient.connect(c.cascade)
+  t.teardown(() => client.close())
+  const circuit = client.createCircuit()
+  await waitFor(() => c.exit.node.circuits === 1, 'the circuit at the exit')
+  const FLOOD = 300
+  client.send(...Array.from({ length: FLOOD }, () => client.relayCell(circuit, 0, RelayCommand.LOOP, randomBytes(56))))
+  const stats = c.exit.node.exitStats
+  await waitFor(() => stats.loopsEchoed + stats.loopsDropped >= FLOOD, 'every LOOP echoed or dropped')
+  t.ok(stats.loopsDropped >= FLOOD - MAX_LOOPS_WAITING - 20, `most of the flood was dropped (${stats.loopsDropped} of ${FLOOD})`)
+  await sleep(10 * ROUND_MS)
+  t.equal(c.exit.node.circuits, 1, 'the circuit goes on')
+  t.equal(c.exit.node.stats.circuitsOverQueue, 0, 'no queue went over its bound')
+  t.ok(client.received.some((cell) => cell[4] === CellCommand.RELAY), 'echoes came back')
+})
