@@ -83,6 +83,7 @@ import { epochEndS } from '../node/keys/epoch.js'
 import { CircuitShape } from './circuit-shape.js'
 import { CreateHold, CREATE_SLOT_BUCKETS, SlotCreateCounter } from './create-hold.js'
 import { CreateQueue } from './create-queue.js'
+import { TokenBucket } from './token-bucket.js'
 import { requestRound } from './rung-schedule.js'
 import { scheduledEndRound, lifetimeEndRound } from './circuit-end.js'
 
@@ -147,9 +148,32 @@ export interface HopOptions {
    * waiting CREATEs stay bounded.
    */
   readonly maxCarriedCreates?: number
+  /**
+   * CREATEs this hop accepts per second in all (a token bucket, taken once a CREATE has
+   * authenticated), and the burst. Default: what the replay table holds over one key's life,
+   * `(replayCapacity − burst) / (epochS + 2·graceS)`, so that the table can never fill
+   * (R6); a rate set higher is logged as a warning at start.
+   */
+  readonly createRatePerS?: number
+  /** Default min(1024, replayCapacity / 4). */
+  readonly createBurst?: number
+  /**
+   * CREATEs one predecessor link may send per second, and the burst (checked as they arrive,
+   * before any X25519 work). Default at the entry 1/s with a burst of 32 (a client needs a few
+   * circuits at start and then one now and then); elsewhere unlimited: the one predecessor
+   * carries every client's.
+   */
+  readonly linkCreateRatePerS?: number
+  readonly linkCreateBurst?: number
+  /** Entry only: a client link that has had no circuit for this long is closed. Default 300 000. */
+  readonly linkIdleMs?: number
   /** Test-only faults (off by default; absent from configs and the CLI). */
   readonly testFaults?: HopTestFaults
 }
+
+/** The entry's default per-link CREATE budget (see HopOptions). */
+export const DEFAULT_LINK_CREATE_RATE_PER_S = 1
+export const DEFAULT_LINK_CREATE_BURST = 32
 
 /** Aggregate counters only: nothing per circuit (R19). */
 export class HopStats {
@@ -216,6 +240,12 @@ export class HopStats {
   createsRefusedQuarantine = 0
   /** Exceptions caught while handling a peer's input (bugs a peer could trigger; each logged). */
   inputExceptions = 0
+  /** CREATEs refused by the per-link or the global CREATE rate (R6). */
+  createsRefusedRate = 0
+  /** Entry: client links closed because they had no circuit for `linkIdleMs`. */
+  linksClosedIdle = 0
+  /** Predecessor links that ended with an error (garbage, failed authentication, timeouts); logged at debug only. */
+  linksFailed = 0
 }
 
 /** A cell waiting for its round, with the circuit it belongs to. */
@@ -256,6 +286,10 @@ interface LinkState {
   readonly batch: Uint8Array[]
   /** Circuit IDs of circuits that ended here recently, and the round until which they stay unusable. */
   readonly quarantine: Map<number, number>
+  /** The link's CREATE budget (null: unlimited). */
+  readonly createBucket: TokenBucket | null
+  /** When the link last had a circuit or a carried CREATE (entry: idle links are closed). */
+  lastBusy: number
 }
 
 export abstract class HopNode {
@@ -272,6 +306,11 @@ export abstract class HopNode {
   private readonly unsubscribeKeys: () => void
   private roundsStopped = false
   private readonly createQueue: CreateQueue<CarriedCreate>
+  /** Every CREATE that authenticated takes a token (R6: the replay table cannot fill). */
+  private readonly createBucket: TokenBucket
+  private readonly linkCreateRatePerS: number | undefined
+  private readonly linkCreateBurst: number
+  private readonly linkIdleMs: number
   /** Reused every round: the carried CREATEs it opens. */
   private readonly createsDue: CarriedCreate[] = []
   private readonly maxCircuits: number
@@ -343,7 +382,22 @@ export abstract class HopNode {
     this.createHold = shaping === null || shaping.kMin <= 1 ? null : new CreateHold(shaping.kMin, shaping.createHoldRounds)
     this.slotCreates = shaping === null ? null : new SlotCreateCounter(this.roundsPerSlot, this.stats.createsPerSlot)
     const perRound = options.maxCreatesPerRound ?? DEFAULT_MAX_CREATES_PER_ROUND
-    this.createQueue = new CreateQueue(perRound, options.maxCarriedCreates ?? 16 * perRound)
+    const carriedBound = options.maxCarriedCreates ?? 16 * perRound
+    // Served round-robin by link, and no link may hold more than a quarter of the queue (or two rounds).
+    this.createQueue = new CreateQueue(perRound, carriedBound, {
+      sourceOf: (carried) => carried.state,
+      perSourceBound: Math.max(2 * perRound, Math.floor(carriedBound / 4)),
+    })
+    const keyLifeS = this.keySource.schedule.epochS + 2 * this.keySource.graceS
+    const burst = options.createBurst ?? Math.max(1, Math.min(1024, Math.floor(this.replayCapacity / 4)))
+    const rate = options.createRatePerS ?? Math.max(0, (this.replayCapacity - burst) / keyLifeS)
+    if (burst + rate * keyLifeS > this.replayCapacity) {
+      this.logger.warn('replay.table_can_fill', { capacity: this.replayCapacity, createRatePerS: rate, createBurst: burst, keyLifeS })
+    }
+    this.createBucket = new TokenBucket(rate, burst, Date.now())
+    this.linkCreateRatePerS = options.linkCreateRatePerS ?? (this.position === 1 ? DEFAULT_LINK_CREATE_RATE_PER_S : undefined)
+    this.linkCreateBurst = options.linkCreateBurst ?? DEFAULT_LINK_CREATE_BURST
+    this.linkIdleMs = options.linkIdleMs ?? 300_000
     this.faults = new InputFaults(options.logger)
     // A round acts on queued cells that peers chose: a bug they can trigger must not stop the clock.
     this.clock = shaping === null
@@ -362,7 +416,7 @@ export abstract class HopNode {
   /** Start the round clock and the idle sweep. */
   protected startRounds (): void {
     this.clock.start()
-    const every = Math.max(1000, Math.min(30_000, this.circuitIdleMs / 4))
+    const every = Math.max(1000, Math.min(30_000, this.circuitIdleMs / 4, this.linkIdleMs / 4))
     this.sweepTimer = setInterval(() => this.sweepIdle(), every)
     this.sweepTimer.unref()
   }
@@ -457,7 +511,18 @@ export abstract class HopNode {
 
   /** Take a new link from the predecessor; returns the handlers to attach to it. */
   attachPredecessor (link: CellLink): CellLinkHandlers {
-    const state: LinkState = { link, circuits: new Map(), carried: new Map(), cellsThisRound: 0, paused: false, batch: [], quarantine: new Map() }
+    const now = Date.now()
+    const state: LinkState = {
+      link,
+      circuits: new Map(),
+      carried: new Map(),
+      cellsThisRound: 0,
+      paused: false,
+      batch: [],
+      quarantine: new Map(),
+      createBucket: this.linkCreateRatePerS === undefined ? null : new TokenBucket(this.linkCreateRatePerS, this.linkCreateBurst, now),
+      lastBusy: now,
+    }
     if (this.forwardBlocked) { state.paused = true; link.pauseInput() }
     this.links.set(link, state)
     this.stats.linksAccepted++
@@ -466,10 +531,10 @@ export abstract class HopNode {
         if (!this.faults.guard('predecessor', () => this.fromPredecessor(state, cell))) this.faulted(state.circuits.get(cellCircuitId(cell)))
       },
       onClose: (reason) => {
-        // A link that failed authentication or sent garbage is worth a warning; an ordinary
-        // close is not. No address is logged (R19).
-        if (reason === 'closed' || reason === 'LINK_CLOSED') this.logger.debug('link.closed', { reason })
-        else this.logger.warn('link.failed', { reason })
+        // Per link, so at debug only (R19: at the entry a link is a client, and a line per link
+        // with its time would be a record of who came and went); failures are counted by reason.
+        if (reason !== 'closed' && reason !== 'LINK_CLOSED') this.stats.linksFailed++
+        this.logger.debug('link.closed', { reason })
         this.predecessorClosed(state)
       },
     }
@@ -484,7 +549,8 @@ export abstract class HopNode {
     if (this.links.get(state.link) !== state) return
     this.links.delete(state.link)
     this.stats.linksClosed++
-    state.carried.clear() // their queue entries are skipped: the link is gone
+    state.carried.clear()
+    this.createQueue.forget(state)
     for (const circuit of [...state.circuits.values()]) this.endCircuit(circuit)
   }
 
@@ -554,6 +620,10 @@ export abstract class HopNode {
 
   /** A CREATE arrived: open it now if this round's budget allows, else carry it (R17). */
   private admitCreate (state: LinkState, inId: number, body: Uint8Array): void {
+    if (state.createBucket !== null && !state.createBucket.take(Date.now())) {
+      this.stats.createsRefusedRate++
+      return
+    }
     const carried: CarriedCreate = { state, inId, body, after: [] }
     switch (this.createQueue.admit(carried)) {
       case 'now':
@@ -613,6 +683,12 @@ export abstract class HopNode {
     }
     if (opened === undefined || keySlot === undefined) {
       this.stats.createsRefusedAuth++
+      return
+    }
+    // Every tag that may enter a table takes a token: the table cannot fill within a key's life.
+    if (!this.createBucket.take(Date.now())) {
+      opened.keys.forward.fill(0); opened.keys.backward.fill(0)
+      this.stats.createsRefusedRate++
       return
     }
     const verdict = keySlot.table.checkAndInsert(opened.replayTag)
@@ -697,6 +773,15 @@ export abstract class HopNode {
     const round = roundAt(Date.now(), this.roundMs)
     for (const state of this.links.values()) {
       for (const [inId, until] of state.quarantine) if (until <= round) state.quarantine.delete(inId)
+      if (this.position === 1) {
+        // The entry closes client links that hold no circuit (a bound on idle connections).
+        if (state.circuits.size > 0 || state.carried.size > 0) state.lastBusy = Date.now()
+        else if (Date.now() - state.lastBusy >= this.linkIdleMs) {
+          this.stats.linksClosedIdle++
+          state.link.close()
+          continue
+        }
+      }
       for (const circuit of [...state.circuits.values()]) {
         // A silenced circuit gets no cells by design; its scheduled end ends it.
         if (circuit.lastActivity < oldest && !circuit.silenced) {

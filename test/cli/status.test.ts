@@ -43,6 +43,7 @@ async function runningMix (t: Test, successorUp: boolean): Promise<string> {
     createsRefusedFull: 0, createsRefusedLimit: 0, createsRefusedBusy: 0, createsCarried: 0, relayAuthFailures: 0, unknownCircuitCells: 0, malformedCells: 0,
     destroysIn: 0, circuitsExpired: 0, linksAccepted: 3, linksClosed: 0, linksClosedSlow: 0,
     circuitsSilenced: 0, cellsDroppedSilenced: 0, cellsDroppedOverQueue: 0, createsRefusedQuarantine: 0, inputExceptions: 0,
+    createsRefusedRate: 0, linksClosedIdle: 0, linksFailed: 0,
   }
   const node = { stats, circuits: 6, predecessorLinks: 3, missedRounds: 0, successorUp, successorConnects: 1, successorFailures: 0 }
   const admin = await startNodeAdmin({

@@ -49,3 +49,25 @@ t.test('bad parameters throw', async (t) => {
   t.throws(() => new CreateQueue(0, 1), RangeError)
   t.throws(() => new CreateQueue(1, -1), RangeError)
 })
+
+t.test('carried CREATEs are served round-robin across their links, and no link may hold more than its share', async (t) => {
+  // Items are "link:n"; the link is the part before the colon.
+  const queue = new CreateQueue<string>(1, 100, { sourceOf: (x) => x.split(':')[0], perSourceBound: 3 })
+  t.equal(queue.admit('a:0'), 'now', 'the first at once')
+  t.same(['a:1', 'a:2', 'a:3', 'a:4'].map((x) => queue.admit(x)), ['carried', 'carried', 'carried', 'refused'], 'link a holds three at most')
+  t.same(['b:1', 'c:1', 'b:2'].map((x) => queue.admit(x)), ['carried', 'carried', 'carried'], 'other links still get in')
+  const out: string[] = []
+  while (queue.size > 0) queue.nextRound(always, out)
+  t.same(out, ['a:1', 'b:1', 'c:1', 'a:2', 'b:2', 'a:3'], 'one link at a time, in order within each')
+})
+
+t.test('a closed link\'s carried CREATEs are forgotten at once', async (t) => {
+  const queue = new CreateQueue<string>(1, 100, { sourceOf: (x) => x.split(':')[0] })
+  queue.admit('a:0')
+  for (const x of ['a:1', 'b:1', 'a:2', 'b:2']) queue.admit(x)
+  queue.forget('a')
+  t.equal(queue.size, 2, 'only b\'s wait')
+  const out: string[] = []
+  while (queue.size > 0) queue.nextRound(always, out)
+  t.same(out, ['b:1', 'b:2'])
+})

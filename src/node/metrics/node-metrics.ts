@@ -227,13 +227,14 @@ function registerHopMetrics (registry: MetricsRegistry, role: 'mix' | 'exit', ho
     .from(() => s().relayAuthFailures, { kind: 'relay' })
   registry.counterFrom('mixgate_creates_accepted_total', 'CREATEs accepted (circuits set up here).', () => s().createsAccepted)
   registry.counter('mixgate_creates_refused_total', 'CREATEs refused, by reason (auth and replay are also counted above).',
-    { reason: ['auth', 'replay', 'table_full', 'limit', 'busy', 'quarantine'] })
+    { reason: ['auth', 'replay', 'table_full', 'limit', 'busy', 'quarantine', 'rate'] })
     .from(() => s().createsRefusedAuth, { reason: 'auth' })
     .from(() => s().createsRefusedReplay, { reason: 'replay' })
     .from(() => s().createsRefusedFull, { reason: 'table_full' })
     .from(() => s().createsRefusedLimit, { reason: 'limit' })
     .from(() => s().createsRefusedBusy, { reason: 'busy' })
     .from(() => s().createsRefusedQuarantine, { reason: 'quarantine' })
+    .from(() => s().createsRefusedRate, { reason: 'rate' })
   registry.counterFrom('mixgate_creates_carried_total', 'CREATEs carried to a later round because the round\'s CREATE budget was spent (R17).', () => s().createsCarried)
   registry.counter('mixgate_cells_dropped_total', 'Cells dropped for a reason other than authentication.', { reason: ['unknown_circuit', 'malformed', 'silenced', 'over_queue'] })
     .from(() => s().unknownCircuitCells, { reason: 'unknown_circuit' })
@@ -274,6 +275,8 @@ function registerLinkState (registry: MetricsRegistry, hop: HopSource, listener:
   registry.counterFrom('mixgate_links_accepted_total', 'Predecessor links accepted.', () => s().linksAccepted)
   registry.counterFrom('mixgate_links_closed_total', 'Predecessor links closed, for any reason.', () => s().linksClosed)
   registry.counterFrom('mixgate_links_closed_slow_total', 'Predecessor links closed because they read too slowly (also in links_closed).', () => s().linksClosedSlow)
+  registry.counterFrom('mixgate_links_closed_idle_total', 'Entry: client links closed because they held no circuit for linkIdleS (also in links_closed).', () => s().linksClosedIdle)
+  registry.counterFrom('mixgate_links_failed_total', 'Predecessor links that ended with an error: garbage, failed authentication, a timeout (also in links_closed).', () => s().linksFailed)
   if (successorUp !== undefined) {
     registry.gaugeFrom('mixgate_successor_up', '1 if the link to the next node (the client\'s: the entry mix) is up.', successorUp)
   }

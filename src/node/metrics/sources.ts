@@ -58,6 +58,12 @@ export interface HopCounters {
   readonly createsRefusedQuarantine: number
   /** Exceptions caught while handling a peer's input. */
   readonly inputExceptions: number
+  /** CREATEs refused by the per-link or the global CREATE rate. */
+  readonly createsRefusedRate: number
+  /** Entry: client links closed for holding no circuit too long. */
+  readonly linksClosedIdle: number
+  /** Predecessor links that ended with an error. */
+  readonly linksFailed: number
   /**
    * Optional (shaped cascades): finished slots by CREATEs accepted in them, one count per
    * bucket of CREATE_SLOT_BOUNDS (src/mix/create-hold.ts CREATE_SLOT_BUCKETS).
