@@ -11,6 +11,7 @@ import type { KeyPair } from '../crypto/index.js'
 import { HandshakeState, type HandshakePattern } from './noise/handshake.js'
 import { DEFAULT_FRAME_TIMEOUT_MS, DEFAULT_HANDSHAKE_TIMEOUT_MS } from './constants.js'
 import { runHandshake } from './handshake-io.js'
+import { DEFAULT_REKEY_INTERVAL_MS, checkRekeyOptions } from './link-control.js'
 import type { Link } from './link.js'
 import { badOptions, checkCellSize, checkKeyPair, checkPattern, checkPrologue, checkPublicKey, checkTimeout } from './options.js'
 
@@ -27,17 +28,21 @@ export interface DialOptions {
   readonly prologue: Uint8Array
   readonly handshakeTimeoutMs?: number
   readonly frameTimeoutMs?: number
+  /** Rekey our sending direction at least this often (nodes pass the epoch length; default 1 h). */
+  readonly rekeyMs?: number
 }
 
 export async function dialLink (options: DialOptions): Promise<Link> {
   const handshakeTimeoutMs = options.handshakeTimeoutMs ?? DEFAULT_HANDSHAKE_TIMEOUT_MS
   const frameTimeoutMs = options.frameTimeoutMs ?? DEFAULT_FRAME_TIMEOUT_MS
+  const rekeyMs = options.rekeyMs ?? DEFAULT_REKEY_INTERVAL_MS
   checkPattern(options.pattern)
   checkCellSize(options.cellSize)
   checkPublicKey(options.remoteStatic, 'remoteStatic')
   checkPrologue(options.prologue)
   checkTimeout(handshakeTimeoutMs, 'handshakeTimeoutMs')
   checkTimeout(frameTimeoutMs, 'frameTimeoutMs')
+  checkRekeyOptions(options.cellSize, rekeyMs)
   if (options.pattern === 'KK') checkKeyPair(options.localStatic, 'localStatic')
   if (options.pattern === 'NK' && options.localStatic !== undefined) throw badOptions('an NK initiator has no static key')
 
@@ -56,5 +61,6 @@ export async function dialLink (options: DialOptions): Promise<Link> {
     timeoutMs: handshakeTimeoutMs,
     cellSize: options.cellSize,
     frameTimeoutMs,
+    rekeyMs,
   })
 }

@@ -20,6 +20,10 @@ export const LinkErrorCode = {
   CLOSED: 'LINK_CLOSED',
   /** A frame was started but not completed within frameTimeoutMs. */
   FRAME_TIMEOUT: 'LINK_FRAME_TIMEOUT',
+  /** An authenticated link-control cell (circuit 0, command 255) was not a well-formed REKEY. */
+  BAD_CONTROL: 'LINK_BAD_CONTROL',
+  /** A direction's nonce reached 2^64-1 (reserved by Noise): the link closes before one could repeat. */
+  NONCE_EXHAUSTED: 'LINK_NONCE_EXHAUSTED',
   /** The socket reported an error (reset, broken pipe). */
   SOCKET_ERROR: 'LINK_SOCKET_ERROR',
   /** The TCP connection could not be opened. */

@@ -30,6 +30,7 @@ export interface HandshakeIoOptions {
   readonly timeoutMs: number
   readonly cellSize: number
   readonly frameTimeoutMs: number
+  readonly rekeyMs: number
 }
 
 /** The LinkError for a message our HandshakeState refused. */
@@ -82,6 +83,7 @@ export function runHandshake (socket: Socket, handshake: HandshakeState, options
         ciphers: handshake.transport(),
         leftover: chunk.subarray(consumed),
         frameTimeoutMs: options.frameTimeoutMs,
+        rekeyMs: options.rekeyMs,
       }))
     }
     const onConnect = (): void => { connected = true }

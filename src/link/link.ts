@@ -16,6 +16,11 @@
  * can never crash the process. Any AEAD failure closes the link at once (LINK_AUTH_FAILED):
  * with implicit nonces, nothing after a bad frame could be read anyway.
  *
+ * Rekeying in place (PROTOCOL.md §8.4): each end rekeys its sending key after
+ * REKEY_AFTER_FRAMES frames and at least once per rekeyMs (if it sent anything since), by
+ * sealing a REKEY control cell under the old key and switching right after; the receiver
+ * switches right after opening it. Circuits never notice; control cells are never emitted.
+ *
  * Incoming cells start flowing when the first 'cell' listener is attached (on the next tick,
  * as a Readable's 'data' does), so nothing is lost between `await dialLink()` and `on('cell')`.
  * Until then, and while pause()d, the socket is not read and TCP holds the peer back.
@@ -23,7 +28,10 @@
  * Hot path: send() validates sizes, allocates one buffer for the whole batch, seals each cell
  * into it and makes one socket.write — one round's cells leave in one write. Receiving opens
  * each frame straight from the chunk when it lies in one (see FrameDecoder). The only
- * per-cell allocations are the ones libsodium makes for its output.
+ * per-cell allocations are the ones libsodium makes for its output. Rekeying adds one compare
+ * per batch on send (against `sealBudget`) and two per frame on receive (the nonce's end, the
+ * command byte); a batch that crosses a rekey, and the timer's lone REKEY frame, take a slow
+ * path that allocates.
  */
 import { EventEmitter } from 'node:events'
 import type { Socket } from 'node:net'
@@ -33,6 +41,7 @@ import type { TransportCiphers } from './noise/handshake.js'
 import { FrameDecoder } from './frame-decoder.js'
 import { FRAME_OVERHEAD } from './constants.js'
 import { LinkError, LinkErrorCode } from './errors.js'
+import { DEFAULT_REKEY_INTERVAL_MS, LINK_CONTROL_COMMAND, MAX_REKEY_TIMER_MS, MIN_LINK_CELL_BYTES, REKEY_AFTER_FRAMES, encodeRekeyCell, isLinkControlCell, isWellFormedRekey } from './link-control.js'
 
 const EMPTY = new Uint8Array(0)
 
@@ -49,6 +58,10 @@ export interface LinkInit {
   /** Bytes that arrived after the last handshake message (they are frames). */
   readonly leftover: Uint8Array
   readonly frameTimeoutMs: number
+  /** Rekey the sending direction at least this often (default DEFAULT_REKEY_INTERVAL_MS). */
+  readonly rekeyMs?: number
+  /** Frames per sending key, the REKEY cell included (default REKEY_AFTER_FRAMES; tests set it small). */
+  readonly rekeyAfterFrames?: number
 }
 
 export class Link extends EventEmitter<LinkEvents> {
@@ -74,6 +87,18 @@ export class Link extends EventEmitter<LinkEvents> {
   private inCount = 0
   private outCount = 0
   private authFailureCount = 0
+  /** Cells a key may seal before its REKEY cell (rekeyAfterFrames − 1). */
+  private readonly cellsPerKey: number
+  /** Cells sealed under the current sending key. */
+  private cellsUnderKey = 0
+  /**
+   * Cells send() may seal on the fast path: min(cells left under this key, nonces left).
+   * Recomputed after every slow path; a batch larger than it takes the slow path.
+   */
+  private sealBudget: number
+  private rekeyTimer: NodeJS.Timeout | null = null
+  private rekeysOut = 0
+  private rekeysIn = 0
 
   constructor (init: LinkInit) {
     super()
@@ -86,6 +111,14 @@ export class Link extends EventEmitter<LinkEvents> {
     this.frameTimeoutMs = init.frameTimeoutMs
     this.decoder = new FrameDecoder(this.frameSize, this.onFrame)
     this.pending = init.leftover.length > 0 ? init.leftover : null
+    const rekeyAfterFrames = init.rekeyAfterFrames ?? REKEY_AFTER_FRAMES
+    const rekeyMs = init.rekeyMs ?? DEFAULT_REKEY_INTERVAL_MS
+    // dialLink and listenLinks check these first; a bad value here is a programming error.
+    if (!Number.isInteger(rekeyAfterFrames) || rekeyAfterFrames < 2 || this.cellSize < MIN_LINK_CELL_BYTES || !(rekeyMs > 0)) {
+      throw new LinkError(LinkErrorCode.BAD_OPTIONS, 'unusable rekey options')
+    }
+    this.cellsPerKey = rekeyAfterFrames - 1
+    this.sealBudget = this.computeSealBudget()
 
     this.socket.pause()
     this.socket.on('data', this.onData)
@@ -95,12 +128,20 @@ export class Link extends EventEmitter<LinkEvents> {
     this.socket.on('close', this.onSocketClose)
     // 'newListener' is EventEmitter's own event, outside the typed map.
     ;(this as EventEmitter).on('newListener', this.onNewListener)
+    this.rekeyTimer = setInterval(this.onRekeyTimer, Math.min(rekeyMs, MAX_REKEY_TIMER_MS))
+    this.rekeyTimer.unref()
   }
 
-  /** Frames received and authenticated. */
+  /** Frames received and authenticated (REKEY cells included). */
   get framesIn (): number { return this.inCount }
-  /** Frames sealed and handed to the socket. */
+  /** Frames sealed and handed to the socket (REKEY cells included). */
   get framesOut (): number { return this.outCount }
+  /** Times this end changed its sending key. */
+  get rekeysSent (): number { return this.rekeysOut }
+  /** Times the peer changed its sending key (and so this end its receiving key). */
+  get rekeysReceived (): number { return this.rekeysIn }
+  /** Rekeys in both directions: rekeysSent + rekeysReceived. */
+  get rekeys (): number { return this.rekeysOut + this.rekeysIn }
   /** Frames that failed authentication (0 or 1: the first one closes the link). */
   get authFailures (): number { return this.authFailureCount }
   get closed (): boolean { return this.isClosed }
@@ -122,11 +163,14 @@ export class Link extends EventEmitter<LinkEvents> {
     }
     if (this.isClosed) return false
     if (count === 0) return !this.socket.writableNeedDrain
+    if (count > this.sealBudget) return this.sendAcrossRekeys(cells)
     const frameSize = this.frameSize
     const out = Buffer.allocUnsafe(count * frameSize)
     for (let i = 0; i < count; i++) {
       out.set(this.sender.encryptWithAd(EMPTY, cells[i]!), i * frameSize)
     }
+    this.sealBudget -= count
+    this.cellsUnderKey += count
     this.outCount += count
     return this.socket.write(out)
   }
@@ -159,6 +203,68 @@ export class Link extends EventEmitter<LinkEvents> {
       clearTimeout(force)
       socket.destroy()
     })
+  }
+
+  // --- rekeying (slow path) ----------------------------------------------------------------
+
+  /**
+   * send() for a batch that needs a REKEY cell before one of its cells, or runs into the end
+   * of the nonces: frame by frame, still one write. Nothing is written if the link fails.
+   */
+  private sendAcrossRekeys (cells: readonly Uint8Array[]): boolean {
+    const frames: Uint8Array[] = []
+    for (const cell of cells) {
+      if (this.cellsUnderKey >= this.cellsPerKey && !this.sealRekey(frames)) return false
+      if (!this.sealCell(cell, frames)) return false
+      this.cellsUnderKey++
+    }
+    this.sealBudget = this.computeSealBudget()
+    this.outCount += frames.length
+    return this.socket.write(Buffer.concat(frames))
+  }
+
+  /** Rekey now if anything was sealed under the current key: the REKEY cell leaves alone. */
+  private readonly onRekeyTimer = (): void => {
+    if (this.isClosed || this.cellsUnderKey === 0) return
+    const frames: Uint8Array[] = []
+    if (!this.sealRekey(frames)) return
+    this.sealBudget = this.computeSealBudget()
+    this.outCount++
+    this.socket.write(frames[0]!)
+  }
+
+  /** Seal a REKEY cell under the current key, then switch to Rekey(k) (the old k is wiped). */
+  private sealRekey (frames: Uint8Array[]): boolean {
+    if (!this.sealCell(encodeRekeyCell(this.cellSize), frames)) return false
+    this.sender.rekey()
+    this.cellsUnderKey = 0
+    this.rekeysOut++
+    return true
+  }
+
+  /** Seal one frame, or close the link rather than use the reserved nonce 2^64-1. */
+  private sealCell (cell: Uint8Array, frames: Uint8Array[]): boolean {
+    if (this.sender.exhausted) {
+      this.fail(new LinkError(LinkErrorCode.NONCE_EXHAUSTED, 'the sending nonces are used up'))
+      return false
+    }
+    frames.push(this.sender.encryptWithAd(EMPTY, cell))
+    return true
+  }
+
+  private computeSealBudget (): number {
+    return Math.min(this.cellsPerKey - this.cellsUnderKey, this.sender.nonceHeadroom)
+  }
+
+  /** An authenticated control cell: a REKEY switches the receiving key; anything else closes. */
+  private onControlCell (cell: Uint8Array): boolean {
+    if (!isWellFormedRekey(cell)) {
+      this.fail(new LinkError(LinkErrorCode.BAD_CONTROL, 'a link-control cell was malformed'))
+      return false
+    }
+    this.receiver.rekey()
+    this.rekeysIn++
+    return !this.paused
   }
 
   // --- incoming ---------------------------------------------------------------------------
@@ -201,6 +307,10 @@ export class Link extends EventEmitter<LinkEvents> {
   }
 
   private readonly onFrame = (frame: Uint8Array): boolean => {
+    if (this.receiver.exhausted) {
+      this.fail(new LinkError(LinkErrorCode.NONCE_EXHAUSTED, 'the receiving nonces are used up'))
+      return false
+    }
     const cell = this.receiver.decryptWithAd(EMPTY, frame)
     if (cell === null) {
       this.authFailureCount++
@@ -208,6 +318,7 @@ export class Link extends EventEmitter<LinkEvents> {
       return false
     }
     this.inCount++
+    if (cell[4] === LINK_CONTROL_COMMAND && isLinkControlCell(cell)) return this.onControlCell(cell)
     this.emit('cell', cell)
     return !this.isClosed && !this.paused
   }
@@ -262,6 +373,8 @@ export class Link extends EventEmitter<LinkEvents> {
     this.isClosed = true
     if (this.frameTimer !== null) clearTimeout(this.frameTimer)
     this.frameTimer = null
+    if (this.rekeyTimer !== null) clearInterval(this.rekeyTimer)
+    this.rekeyTimer = null
     this.pending = null
     this.decoder.reset()
     this.sender.wipe()

@@ -15,6 +15,7 @@ import { HandshakeState, type HandshakePattern } from './noise/handshake.js'
 import { DEFAULT_FRAME_TIMEOUT_MS, DEFAULT_HANDSHAKE_TIMEOUT_MS } from './constants.js'
 import { LinkError, LinkErrorCode } from './errors.js'
 import { runHandshake } from './handshake-io.js'
+import { DEFAULT_REKEY_INTERVAL_MS, checkRekeyOptions } from './link-control.js'
 import type { Link } from './link.js'
 import { badOptions, checkCellSize, checkKeyPair, checkPattern, checkPrologue, checkPublicKey, checkTimeout } from './options.js'
 
@@ -30,6 +31,8 @@ export interface ListenOptions {
   readonly prologue: Uint8Array
   readonly handshakeTimeoutMs?: number
   readonly frameTimeoutMs?: number
+  /** Rekey our sending direction of each link at least this often (nodes pass the epoch length; default 1 h). */
+  readonly rekeyMs?: number
   readonly onLink: (link: Link) => void
   readonly onReject?: (err: LinkError) => void
 }
@@ -114,6 +117,7 @@ export class LinkListener {
       timeoutMs: this.handshakeTimeoutMs,
       cellSize: this.options.cellSize,
       frameTimeoutMs: this.frameTimeoutMs,
+      rekeyMs: this.options.rekeyMs ?? DEFAULT_REKEY_INTERVAL_MS,
     }
     runHandshake(socket, handshake, handshakeOptions).then(
       (link) => {
@@ -146,6 +150,7 @@ export async function listenLinks (options: ListenOptions): Promise<LinkListener
   checkPrologue(options.prologue)
   checkTimeout(options.handshakeTimeoutMs ?? DEFAULT_HANDSHAKE_TIMEOUT_MS, 'handshakeTimeoutMs')
   checkTimeout(options.frameTimeoutMs ?? DEFAULT_FRAME_TIMEOUT_MS, 'frameTimeoutMs')
+  checkRekeyOptions(options.cellSize, options.rekeyMs ?? DEFAULT_REKEY_INTERVAL_MS)
   if (options.pattern === 'KK') checkPublicKey(options.allowedInitiator, 'allowedInitiator')
   if (options.pattern === 'NK' && options.allowedInitiator !== undefined) {
     throw badOptions('NK initiators are anonymous: allowedInitiator cannot be enforced')

@@ -17,6 +17,8 @@ export interface AcceptOptions {
   readonly predecessorKey: Uint8Array | undefined
   readonly prologue: Uint8Array
   readonly handshakeTimeoutMs?: number
+  /** Rekey each link's sending direction at least this often (the cascade's epoch length). */
+  readonly rekeyMs?: number
   /** The node takes a link and returns the callbacks for its cells and its end. */
   readonly attach: (link: CellLink) => CellLinkHandlers
   readonly onReject?: (err: LinkError) => void
@@ -33,6 +35,7 @@ export async function acceptPredecessors (options: AcceptOptions): Promise<LinkL
     ...(options.predecessorKey === undefined ? {} : { allowedInitiator: options.predecessorKey }),
     prologue: options.prologue,
     ...(options.handshakeTimeoutMs === undefined ? {} : { handshakeTimeoutMs: options.handshakeTimeoutMs }),
+    ...(options.rekeyMs === undefined ? {} : { rekeyMs: options.rekeyMs }),
     onLink: (link) => {
       // Cells flow from the next tick on, after the node's handlers are in place.
       let handlers: CellLinkHandlers | undefined
@@ -55,6 +58,8 @@ export interface DialSuccessorOptions {
   readonly remoteStatic: Uint8Array
   readonly prologue: Uint8Array
   readonly handshakeTimeoutMs?: number
+  /** Rekey the link's sending direction at least this often (the cascade's epoch length). */
+  readonly rekeyMs?: number
 }
 
 /** Dial the next hop (a node's successor, or the entry for a client). */
@@ -68,6 +73,7 @@ export async function dialNext (options: DialSuccessorOptions, handlers: CellLin
     remoteStatic: options.remoteStatic,
     prologue: options.prologue,
     ...(options.handshakeTimeoutMs === undefined ? {} : { handshakeTimeoutMs: options.handshakeTimeoutMs }),
+    ...(options.rekeyMs === undefined ? {} : { rekeyMs: options.rekeyMs }),
   })
   return attachCellLink(link, handlers)
 }

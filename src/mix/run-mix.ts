@@ -61,6 +61,7 @@ export async function runMix (options: RunMixOptions, makeNode: (options: MixOpt
       localStatic: options.linkKey,
       remoteStatic: next.linkKey,
       prologue: linkPrologue(cascade, position + 1),
+      rekeyMs: cascade.epochS * 1000,
     }, handlers),
   })
   const listener = await acceptPredecessors({
@@ -69,6 +70,7 @@ export async function runMix (options: RunMixOptions, makeNode: (options: MixOpt
     localStatic: options.linkKey,
     predecessorKey: position === 1 ? undefined : cascade.hops[position - 2]!.linkKey,
     prologue: linkPrologue(cascade, position),
+    rekeyMs: cascade.epochS * 1000,
     attach: (link) => node.attachPredecessor(link),
     onReject: (err) => options.logger.info('link.rejected', { code: err.code }),
   })

@@ -27,6 +27,13 @@ export const CellCommand = {
 
 export type CellCommand = typeof CellCommand[keyof typeof CellCommand]
 
+/**
+ * Reserved for the link layer, never a CellCommand: a cell on circuit 0 with this command is
+ * a link-control cell (a rekey, docs/PROTOCOL.md §8.4). The link consumes it; no node ever
+ * sees one, and decodeCell refuses it as an unknown command.
+ */
+export const LINK_CONTROL_COMMAND = 0xff
+
 /** Why a DESTROY was sent (informational; link-local only). */
 export const DestroyReason = {
   NONE: 0,

@@ -14,8 +14,11 @@ import { AEAD_KEY_BYTES, AEAD_NONCE_BYTES, aeadOpen, aeadSeal, memzero } from '.
 import { NoiseError } from './errors.js'
 
 const MAX_UINT32 = 0xffffffff
+const TWO_32 = 2 ** 32
 const ZEROS_32 = new Uint8Array(32)
 const EMPTY = new Uint8Array(0)
+/** REKEY's nonce: 4 zero bytes ‖ LE64(2^64-1). Read-only. */
+const MAX_NONCE = new Uint8Array(AEAD_NONCE_BYTES).fill(0xff, 4)
 
 export class CipherState {
   private k: Uint8Array | null = null
@@ -48,6 +51,19 @@ export class CipherState {
     this.nHigh = Number(n >> 32n)
   }
 
+  /** n = 2^64-1: nothing more can be sealed or opened (one compare in the usual case). */
+  get exhausted (): boolean {
+    return this.nLow === MAX_UINT32 && this.nHigh === MAX_UINT32
+  }
+
+  /**
+   * How many more messages this state can seal or open (2^64-1 − n): exact while below 2^53,
+   * which is all a caller comparing it with a batch size needs.
+   */
+  get nonceHeadroom (): number {
+    return (MAX_UINT32 - this.nHigh) * TWO_32 + (MAX_UINT32 - this.nLow)
+  }
+
   /** The current n, for tests and diagnostics. */
   get nonceValue (): bigint {
     return (BigInt(this.nHigh) << 32n) | BigInt(this.nLow)
@@ -75,13 +91,13 @@ export class CipherState {
 
   /**
    * Rekey(): k = the first 32 bytes of ENCRYPT(k, 2^64-1, empty, 32 zero bytes) (§4.2, §11.3).
-   * n is left alone. Offered for long-lived links; mixgate re-handshakes every epoch instead.
+   * n is left alone, as the spec says (§11.3: a key cycle then still cannot repeat a (k, n)
+   * pair, and n keeps bounding what one handshake's keys seal). The old k is wiped. The link
+   * runs it on each REKEY control cell (link.ts, docs/PROTOCOL.md §8.4).
    */
   rekey (): void {
     if (this.k === null) throw new NoiseError('NOISE_MISSING_KEY', 'rekey without a key')
-    const maxNonce = new Uint8Array(AEAD_NONCE_BYTES)
-    maxNonce.fill(0xff, 4)
-    const sealed = aeadSeal(this.k, maxNonce, EMPTY, ZEROS_32)
+    const sealed = aeadSeal(this.k, MAX_NONCE, EMPTY, ZEROS_32)
     memzero(this.k)
     this.k = sealed.slice(0, AEAD_KEY_BYTES)
     memzero(sealed)
