@@ -15,10 +15,11 @@
  * grace window, and a circuit's layer keys do not depend on the onion key once it exists.
  *
  * Anomalies never show on the wire (DESIGN goal 3, R3): a backward cell that fails
- * authentication, or a circuit that stays silent, raises an alarm (log + counter), marks the
- * circuit unusable for new streams, and fails its app streams after a timeout. The client
- * sends no DESTROY and rebuilds nothing because of it. Only a whole entry link failing ends
- * every circuit at once.
+ * authentication, or a circuit that stays silent, raises an alarm (a counter, and a count in
+ * the log once per interval: client-log.ts, R19), marks the circuit unusable for new
+ * streams, and fails its app streams after a timeout. The client sends no DESTROY and
+ * rebuilds nothing because of it, and the circuit keeps its schedule, LOOPs included. Only a
+ * whole entry link failing ends every circuit at once.
  *
  * Under a shaping profile (`strict`, `elastic`: the cascade's `shaping`), the Shaper owns
  * the schedule (shaping/shaper.ts): K circuits built in creation slots, a fixed number of
@@ -42,6 +43,7 @@ import type { Logger } from '../node/logger.js'
 import { equal } from '../crypto/index.js'
 import { cascadeEpochAt, onionKeysFor, type Cascade, type CascadeSource } from '../directory/cascade.js'
 import { ClientCircuit } from './client-circuit.js'
+import { ClientLog } from './client-log.js'
 import { Shaper, createCell, type BuiltCircuit } from './shaping/shaper.js'
 import type { WallTimers } from './shaping/wall-round-clock.js'
 import { cascadeSchedule } from '../directory/cascade.js'
@@ -71,6 +73,8 @@ export interface ClientOptions {
   readonly loopMarginMs?: number
   /** Shaped profiles: the round clock's time and timers (tests). */
   readonly shapingTimers?: WallTimers
+  /** How often repeated events (alarms, refused requests) are logged as counts (default 60 s). */
+  readonly logIntervalMs?: number
   /** Test only: sees the cells of every write to the entry link (before link encryption). */
   readonly observeWrites?: (cells: readonly Uint8Array[], round: number) => void
 }
@@ -154,6 +158,8 @@ export class ClientNode {
   private readonly cascade: CascadeSource
   private refreshing: Promise<void> | null = null
   private readonly logger: Logger
+  /** Events that repeat per circuit, stream or request: counted, not logged one by one (R19). */
+  private readonly events: ClientLog
   private readonly front: SocksFront
   private readonly circuits = new Map<number, ClientCircuit>()
   private readonly waiting = new Map<StreamPipe, WaitingStream>()
@@ -181,6 +187,7 @@ export class ClientNode {
     this.geometry = first.geometry
     this.cascadeId = first.id
     this.logger = options.logger
+    this.events = new ClientLog(options.logger, options.logIntervalMs)
     this.streamTimeoutMs = options.streamTimeoutMs ?? 30_000
     this.failTimeoutMs = options.failTimeoutMs ?? 10_000
     this.dirtinessMs = options.circuitDirtinessMs ?? 10 * 60_000
@@ -197,7 +204,7 @@ export class ClientNode {
         retireCircuit: (circuit) => this.endCircuit(circuit, false),
         circuitsReady: () => this.placeAwaiting(),
         loopAlarm: (circuit, kind) => this.loopAlarm(circuit, kind),
-        failClosed: () => this.logger.error('loop.fail_closed', { alarms: this.shaper?.monitor.alarms ?? 0, reason: 'loop alarms reached the limit: new streams are refused, cover continues; check the cascade and restart the client' }),
+        failClosed: () => this.events.errors.count('loop.fail_closed', { reason: 'loop alarms reached the limit: new streams are refused, cover continues; check the cascade and restart the client' }),
       }, {
         params: first.shaping,
         roundMs: first.roundMs,
@@ -213,8 +220,8 @@ export class ClientNode {
       auth: options.socks.auth,
       safeSocks: options.socks.safeSocks ?? false,
       onConnect: (request, pending) => this.connect(request, pending),
-      onWarning: (code) => this.logger.warn('socks.unsafe_request', { code }),
-      onError: (err) => { this.logger.info('socks.bad_request', { code: err.code }); this.logger.debug('socks.bad_request.cause', { error: err.cause }) },
+      onWarning: (code) => this.events.warnings.count('socks.unsafe_request', { code }),
+      onError: (err) => { this.events.notices.count('socks.bad_request', { code: err.code }); this.logger.debug('socks.bad_request.cause', { error: err.cause }) },
     })
   }
 
@@ -292,6 +299,7 @@ export class ClientNode {
     this.endAll()
     this.entry?.close()
     this.entry = null
+    this.events.close()
   }
 
   /** Resolves once the entry link is up (for `up` and tests). */
@@ -376,7 +384,7 @@ export class ClientNode {
       }
       this.stats.streamsRefused++
       this.stats.streamsNoKeys++
-      this.logger.warn('circuit.no_epoch_keys', { epoch: this.epochNow(), reason: 'the cascade has no onion keys for the current epoch: refresh its descriptor, or check this clock' })
+      this.events.warnings.count('circuit.no_epoch_keys', { epoch: this.epochNow(), reason: 'the cascade has no onion keys for the current epoch: refresh its descriptor, or check this clock' })
       pending.reject(Rep.GENERAL_FAILURE)
       return
     }
@@ -463,7 +471,7 @@ export class ClientNode {
       try {
         await this.cascade.refresh!()
       } catch (err) {
-        this.logger.warn('cascade.refresh_failed', { code: (err as { code?: string }).code ?? 'ERROR' })
+        this.events.warnings.count('cascade.refresh_failed', { code: (err as { code?: string }).code ?? 'ERROR' })
       } finally {
         this.refreshing = null
       }
@@ -495,7 +503,7 @@ export class ClientNode {
   private currentCascade (): Cascade | undefined {
     const cascade = this.cascade.current()
     if (!equal(cascade.id, this.cascadeId) || cascade.geometry.cellSize !== this.geometry.cellSize || cascade.hops.length !== this.geometry.hops) {
-      this.logger.error('cascade.changed', { reason: 'the cascade source now names another cascade; restart the client to use it' })
+      this.events.errors.count('cascade.changed', { reason: 'the cascade source now names another cascade; restart the client to use it' })
       return undefined
     }
     return cascade
@@ -586,12 +594,15 @@ export class ClientNode {
     stream.close(EndReason.TIMEOUT, true)
   }
 
-  /** Raise an alarm about a circuit and stop giving it new streams (nothing goes on the wire). */
+  /**
+   * Raise an alarm about a circuit and stop giving it new streams. Nothing goes on the wire:
+   * the schedule, LOOPs included, carries on until the circuit's scheduled end (R3). The log
+   * has a count per interval, never which circuit or when (R19).
+   */
   private alarm (circuit: ClientCircuit, event: string, fields?: Record<string, string>): void {
     this.stats.alarms++
     if (event === 'circuit.silent') this.stats.silentCircuits++
-    if (fields === undefined) this.logger.warn(event)
-    else this.logger.warn(event, fields)
+    this.events.warnings.count(event, fields)
     if (circuit.suspect) return
     circuit.suspect = true
     const timer = setTimeout(() => {
@@ -604,7 +615,7 @@ export class ClientNode {
   private loopAlarm (circuit: ClientCircuit | undefined, kind: 'lost' | 'late'): void {
     if (circuit === undefined) {
       this.stats.alarms++
-      this.logger.warn('loop.alarm', { kind })
+      this.events.warnings.count('loop.alarm', { kind })
       return
     }
     this.alarm(circuit, 'loop.alarm', { kind })

@@ -29,6 +29,8 @@ export interface RunClientOptions {
   /** Shaped profiles: slack on loop deadlines (ms), and the round clock's timers (tests). */
   readonly loopMarginMs?: number
   readonly shapingTimers?: ClientOptions['shapingTimers']
+  /** How often repeated events (alarms, refused requests) are logged as counts (default 60 s). */
+  readonly logIntervalMs?: number
   /** Test only: sees every write to the entry link. */
   readonly observeWrites?: ClientOptions['observeWrites']
   /** The entry mix's admin URL, for the anonymity set in status. */
@@ -51,6 +53,7 @@ export async function runClient (options: RunClientOptions): Promise<RunningClie
   if (options.alarmLimit !== undefined) Object.assign(extra, { alarmLimit: options.alarmLimit })
   if (options.loopMarginMs !== undefined) Object.assign(extra, { loopMarginMs: options.loopMarginMs })
   if (options.shapingTimers !== undefined) Object.assign(extra, { shapingTimers: options.shapingTimers })
+  if (options.logIntervalMs !== undefined) Object.assign(extra, { logIntervalMs: options.logIntervalMs })
   if (options.observeWrites !== undefined) Object.assign(extra, { observeWrites: options.observeWrites })
   const node = new ClientNode({
     ...extra,

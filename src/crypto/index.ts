@@ -200,7 +200,7 @@ export function isZero (a: Uint8Array): boolean {
 
 /**
  * Overwrite a secret with zeros. Best effort on this platform: libsodium.js copies inputs
- * into its WebAssembly heap and frees them without wiping (docs/SECURITY.md says so).
+ * into its WebAssembly heap and frees them without wiping (docs/KEYS.md §6 says so).
  */
 export function memzero (secret: Uint8Array): void {
   secret.fill(0)

@@ -1,5 +1,5 @@
 /**
- * Sizes and defaults of the link layer (docs/PROTOCOL-link.md).
+ * Sizes and defaults of the link layer (docs/PROTOCOL.md §8).
  */
 import { AEAD_TAG_BYTES } from '../crypto/index.js'
 

@@ -14,7 +14,7 @@ export const LinkErrorCode = {
   HANDSHAKE_TIMEOUT: 'LINK_HANDSHAKE_TIMEOUT',
   /** The handshake was refused: bad message, wrong prologue or keys, peer closed mid-handshake. */
   HANDSHAKE_FAILED: 'LINK_HANDSHAKE_FAILED',
-  /** KK responder: message 1 did not prove the pinned initiator static key (see PROTOCOL-link.md). */
+  /** KK responder: message 1 did not prove the pinned initiator static key (docs/PROTOCOL.md §8.5). */
   PEER_NOT_ALLOWED: 'LINK_PEER_NOT_ALLOWED',
   /** The peer closed the connection, or our listener shut down. */
   CLOSED: 'LINK_CLOSED',

@@ -1,5 +1,5 @@
 /**
- * The link layer: Noise NK/KK over TCP carrying fixed-size cells (docs/PROTOCOL-link.md).
+ * The link layer: Noise NK/KK over TCP carrying fixed-size cells (docs/PROTOCOL.md §8).
  */
 export { dialLink, type DialOptions } from './dial.js'
 export { listenLinks, LinkListener, type ListenOptions, type ListenerStats } from './listen.js'

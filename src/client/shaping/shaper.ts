@@ -10,11 +10,14 @@
  *     DESTROY leaves in the same write.
  *   - Round n (wall-clock aligned, wall-round-clock.ts): every lane's circuit sends exactly
  *     cellsInRound(rate, n) cells: a due LOOP, else a real cell (send-queue.ts), else a DROP.
- *     All of a round's cells leave in one write. A circuit that failed (integrity, DESTROY
- *     from the entry, a loop alarm) sends DROPs until its scheduled end: the wire shows no
- *     reaction to a failure (R3, goal 3).
+ *     All of a round's cells leave in one write. A circuit under suspicion (integrity
+ *     failure, silence, a loop alarm) or ended by the entry keeps this schedule, LOOPs
+ *     included, until its scheduled end: nothing here reads `suspect`, so the wire shows no
+ *     reaction to a failure (R3, goal 3); the owner only stops placing streams on it.
  *   - `loopsPerSlot` LOOPs per slot, each in a round drawn at random and on a circuit drawn
- *     at random when it is due (libsodium's RNG, R9); their echoes go to the LoopMonitor.
+ *     uniformly among all live ones when it is due (libsodium's RNG, R9, R10): an exit that
+ *     saw LOOPs stop on one circuit would learn that its client had raised an alarm there.
+ *     Their echoes go to the LoopMonitor.
  *   - Elastic: at each slot boundary every circuit switches to the rung it asked for during
  *     the slot that ended, and picks what to ask for next (rung-policy.ts); every cell it
  *     sends carries that request in every hop's control byte (PROTOCOL.md §6.1).
@@ -231,12 +234,13 @@ export class Shaper {
     if (!this.host.entryUp()) return
     const cells: Uint8Array[] = []
     let built = false
-    // LOOPs due this round, each on a circuit drawn at random among those that work.
+    // LOOPs due this round, each on a circuit drawn uniformly among the live ones, suspect
+    // or not (R3, R10).
     const offset = round - slot * this.roundsPerSlot
     while (this.loopRounds.length > 0 && this.loopRounds[0]! <= offset) {
       this.loopRounds.shift()
-      const working = this.circuits().filter((c) => !c.suspect)
-      if (working.length > 0) working[randomUniform(working.length)]!.shaped!.loopsDue++
+      const drawn = this.drawLoopCircuit()
+      if (drawn !== null) drawn.shaped!.loopsDue++
     }
     for (let lane = 0; lane < this.lanes.length; lane++) {
       let circuit: ClientCircuit | null = this.lanes[lane] ?? null
@@ -286,12 +290,25 @@ export class Shaper {
     this.host.retireCircuit(circuit)
   }
 
+  /** A live circuit drawn uniformly (no array built: this runs every round a LOOP is due). */
+  private drawLoopCircuit (): ClientCircuit | null {
+    let live = 0
+    for (const c of this.lanes) if (c !== null) live++
+    if (live === 0) return null
+    let pick = randomUniform(live)
+    for (const c of this.lanes) {
+      if (c === null) continue
+      if (pick-- === 0) return c
+    }
+    return null
+  }
+
   private nextCell (circuit: ClientCircuit, s: ShapedState, loopMs: number): Uint8Array {
-    if (s.loopsDue > 0 && !circuit.suspect) {
+    if (s.loopsDue > 0) {
       s.loopsDue--
       return this.sealLoop(circuit, s, loopMs, false)
     }
-    const payload = circuit.suspect && circuit.streams.size === 0 ? null : s.queue.next()
+    const payload = s.queue.next()
     if (payload !== null) {
       s.demand.sentReal()
       return this.seal(circuit, s, payload)
