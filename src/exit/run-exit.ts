@@ -81,6 +81,7 @@ export async function runExit (options: RunExitOptions): Promise<RunningExit> {
     localStatic: options.linkKey,
     predecessorKey: position === 1 ? undefined : cascade.hops[position - 2]!.linkKey,
     prologue: linkPrologue(cascade, position),
+    rekeyMs: cascade.epochS * 1000,
     attach: (link) => node.attachPredecessor(link),
     onReject: (err) => options.logger.info('link.rejected', { code: err.code }),
   })

@@ -79,6 +79,7 @@ import { RoundClock } from './round-clock.js'
 import type { RoundObserver } from '../node/metrics/sources.js'
 import { decodeRungRequest, roundAt, rungRequestParity, type ShapingParams } from '../protocol/shaping.js'
 import { InputFaults } from '../node/input-faults.js'
+import { LogAggregator } from '../node/log-aggregate.js'
 import { epochEndS } from '../node/keys/epoch.js'
 import { CircuitShape } from './circuit-shape.js'
 import { CreateHold, CREATE_SLOT_BUCKETS, SlotCreateCounter } from './create-hold.js'
@@ -356,6 +357,8 @@ export abstract class HopNode {
   private scratchUsed = 0
   /** Exceptions from handling peers' input, caught and counted (input-faults.ts). */
   protected readonly faults: InputFaults
+  /** Link failures as a count per reason and minute (R19: no line per link). */
+  private readonly linkLog: LogAggregator
   /** Shaped: the earliest `endRound` of any circuit (no circuit ends before it). */
   private nextEndRound = Infinity
   /** Reused: circuits whose scheduled end came. */
@@ -399,6 +402,7 @@ export abstract class HopNode {
     this.linkCreateBurst = options.linkCreateBurst ?? DEFAULT_LINK_CREATE_BURST
     this.linkIdleMs = options.linkIdleMs ?? 300_000
     this.faults = new InputFaults(options.logger)
+    this.linkLog = new LogAggregator(options.logger, { level: 'warn' })
     // A round acts on queued cells that peers chose: a bug they can trigger must not stop the clock.
     this.clock = shaping === null
       ? new RoundClock({ periodMs: options.roundMs, onRound: () => { this.guarded('round', () => this.round()) } })
@@ -431,6 +435,7 @@ export abstract class HopNode {
     this.clock.stop()
     if (this.sweepTimer !== undefined) clearInterval(this.sweepTimer)
     this.unsubscribeKeys()
+    this.linkLog.close()
     this.appendFreshTags()
     await Promise.allSettled(this.appending)
   }
@@ -531,10 +536,14 @@ export abstract class HopNode {
         if (!this.faults.guard('predecessor', () => this.fromPredecessor(state, cell))) this.faulted(state.circuits.get(cellCircuitId(cell)))
       },
       onClose: (reason) => {
-        // Per link, so at debug only (R19: at the entry a link is a client, and a line per link
-        // with its time would be a record of who came and went); failures are counted by reason.
-        if (reason !== 'closed' && reason !== 'LINK_CLOSED') this.stats.linksFailed++
-        this.logger.debug('link.closed', { reason })
+        // A line per link with its time would be, at the entry, a record of who came and went
+        // (R19): failures are counted, and logged as a count per reason once a minute.
+        if (reason !== 'closed' && reason !== 'LINK_CLOSED') {
+          this.stats.linksFailed++
+          this.linkLog.count('link.failed', { reason })
+        } else {
+          this.logger.debug('link.closed', { reason })
+        }
         this.predecessorClosed(state)
       },
     }
