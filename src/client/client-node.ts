@@ -28,6 +28,7 @@
  * one, else wait for the next circuit; after `alarmLimit` loop alarms the client fails
  * closed (new streams are refused, cover goes on). With `off` nothing of this runs.
  */
+import { InputFaults } from '../node/input-faults.js'
 import { CellCommand, cellCircuitId, cellCommand, encodeDestroy, DestroyReason, randomCircuitId } from '../protocol/cell.js'
 import { encodeBegin } from '../protocol/begin.js'
 import { EndReason, socksReplyForEnd } from '../protocol/end-reason.js'
@@ -134,6 +135,8 @@ export class ClientStats {
   streamsNoKeys = 0
   /** The epoch whose keys built the last circuit (-1 before the first). */
   lastCircuitEpoch = -1
+  /** Exceptions caught while handling a cell from the entry (input-faults.ts). */
+  inputExceptions = 0
 }
 
 /** A stream waiting for a circuit that takes it (shaped profiles). */
@@ -158,6 +161,8 @@ export class ClientNode {
   private readonly cascade: CascadeSource
   private refreshing: Promise<void> | null = null
   private readonly logger: Logger
+  /** Exceptions escaping the handling of the entry's cells, caught and counted. */
+  private readonly faults: InputFaults
   /** Events that repeat per circuit, stream or request: counted, not logged one by one (R19). */
   private readonly events: ClientLog
   private readonly front: SocksFront
@@ -187,6 +192,7 @@ export class ClientNode {
     this.geometry = first.geometry
     this.cascadeId = first.id
     this.logger = options.logger
+    this.faults = new InputFaults(options.logger)
     this.events = new ClientLog(options.logger, options.logIntervalMs)
     this.streamTimeoutMs = options.streamTimeoutMs ?? 30_000
     this.failTimeoutMs = options.failTimeoutMs ?? 10_000
@@ -316,7 +322,13 @@ export class ClientNode {
   private dial (): void {
     if (!this.running) return
     const handlers: CellLinkHandlers = {
-      onCell: (cell) => this.fromEntry(cell),
+      onCell: (cell) => {
+        if (this.faults.guard('entry', () => this.fromEntry(cell))) return
+        // A bug a peer could trigger: count it, and treat the circuit like one that failed.
+        this.stats.inputExceptions = this.faults.caught
+        const circuit = this.circuits.get(cellCircuitId(cell))
+        if (circuit !== undefined) this.alarm(circuit, 'circuit.input_exception')
+      },
       onClose: (reason) => this.entryLost(reason),
     }
     this.options.connectEntry(handlers).then((link) => {

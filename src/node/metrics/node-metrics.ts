@@ -128,6 +128,7 @@ export function registerClientMetrics (registry: MetricsRegistry, client: Client
   registry.counterFrom('mixgate_circuits_built_total', 'Circuits built.', () => s().circuitsBuilt)
   registry.counterFrom('mixgate_circuits_silent_total', 'Circuits whose LOOP cells stopped coming back.', () => s().silentCircuits)
   registry.counterFrom('mixgate_alarms_total', 'Anomalies the client noticed and reported locally (never on the wire).', () => s().alarms)
+  registry.counterFrom('mixgate_input_exceptions_total', 'Exceptions caught while handling a peer\'s input (each a bug; see the error log).', () => s().inputExceptions ?? 0)
   registry.counterFrom('mixgate_streams_requested_total', 'Streams apps asked for.', () => s().streamsRequested)
   registry.counterFrom('mixgate_streams_opened_total', 'Streams opened (exit: TCP connected; client: CONNECTED received).', () => s().streamsConnected)
   registry.counterFrom('mixgate_streams_refused_total', 'Streams refused (policy, resolution, connection failure).', () => s().streamsRefused)

@@ -134,6 +134,8 @@ export interface ClientCounters {
   readonly entryFailures: number
   /** Optional: cover cells sent (DROP, LOOP), counted as forward padding. */
   readonly coverOut?: number
+  /** Optional: exceptions caught while handling the entry's cells. */
+  readonly inputExceptions?: number
 }
 
 /** `SocksCountersSnapshot` (src/client/socks/socks-counters.ts). */
