@@ -137,7 +137,7 @@ export class ExitNode extends HopNode {
         this.exitStats.bytesToHosts += stream.bytesIn
         this.exitStats.bytesFromHosts += stream.bytesOut
       },
-      violation: (what) => { this.exitStats.countViolation(what); this.logger.debug('stream.violation', { code: what }) },
+      violation: (what) => { this.exitStats.countViolation(what) },
     })
     this.endpoints.set(circuit, streams)
     return true
