@@ -156,6 +156,12 @@ export async function setUpNode (config: RoleConfig, configFile: string): Promis
         exitPolicy: config.exitPolicy,
         dnsServers,
         ...(config.connectTimeoutMs === undefined ? {} : { connectTimeoutMs: config.connectTimeoutMs }),
+        limits: { maxDnsQueries: config.maxDnsQueries, maxOutbound: config.maxOutbound, maxStreamsPerCircuit: config.maxStreamsPerCircuit },
+        // Refused like the cascade's link ports (an admin or publish port 0 is picked at start: not known here).
+        services: [
+          ...(config.admin === undefined ? [] : [{ what: 'the admin address', address: config.admin }]),
+          ...(config.publish === undefined ? [] : [{ what: 'the publish address', address: config.publish }]),
+        ],
       },
       hop,
     }

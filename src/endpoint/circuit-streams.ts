@@ -1,7 +1,11 @@
 /**
  * The streams of one circuit, at either endpoint: dispatches incoming relay messages to their
- * streams, keeps the circuit-level credit window, and wakes streams that waited for circuit
+ * streams, keeps the circuit-level credit windows, and wakes streams that waited for circuit
  * credit in turn (round robin), so one bulk stream cannot starve the others for long.
+ *
+ * Receiving, the circuit window is enforced here: a DATA cell beyond it is dropped and its
+ * stream ended with END(PROTOCOL); circuit credit goes back per 100 cells *delivered* (or
+ * dropped), never merely received, so one circuit holds at most a circuit window of cells.
  *
  * What differs between the client and the exit (BEGIN, CONNECTED, LOOP) goes to the `events`
  * callbacks; everything both share lives here.
@@ -10,6 +14,7 @@ import { EndReason } from '../protocol/end-reason.js'
 import { CIRCUIT_SENDME_INCREMENT, CIRCUIT_WINDOW } from '../protocol/flow-control.js'
 import { CIRCUIT_STREAM, RelayCommand, type RelayMessage } from '../protocol/relay-payload.js'
 import { StreamPipe, type StreamCircuit } from './stream-pipe.js'
+import { StreamViolation } from './violations.js'
 
 export interface CircuitStreamEvents {
   /** Encode, seal and queue one relay message toward the other endpoint. */
@@ -18,16 +23,22 @@ export interface CircuitStreamEvents {
   control (message: RelayMessage, stream: StreamPipe | undefined): void
   /** A stream ended (cleanly when `reason` is null). */
   streamClosed? (stream: StreamPipe, reason: EndReason | null): void
-  /** The peer broke the protocol (overran a window, unknown stream data …): counted, never fatal. */
-  violation? (what: string): void
+  /** The peer broke the protocol (overran a window, unknown stream data …): counted, never fatal to the circuit. */
+  violation? (what: StreamViolation): void
 }
 
 export class CircuitStreams implements StreamCircuit {
   readonly dataBytes: number
   private readonly events: CircuitStreamEvents
   private readonly streams = new Map<number, StreamPipe>()
+  /** DATA cells we may still send before the peer's circuit SENDME. */
   private packageWindow = CIRCUIT_WINDOW
-  private received = 0
+  /** DATA cells the peer may still send before our next circuit SENDME. */
+  private deliverWindow = CIRCUIT_WINDOW
+  /** Cells delivered or dropped, not yet acknowledged with a circuit SENDME. */
+  private done = 0
+  /** closeAll is running: credit for the cells it drops is not sent (the circuit may be gone). */
+  private ending = false
   private readonly waiting: StreamPipe[] = []
   private waking = false
 
@@ -74,6 +85,15 @@ export class CircuitStreams implements StreamCircuit {
     return false
   }
 
+  cellsDone (cells: number): void {
+    this.done += cells
+    while (this.done >= CIRCUIT_SENDME_INCREMENT && !this.ending) {
+      this.done -= CIRCUIT_SENDME_INCREMENT
+      this.deliverWindow += CIRCUIT_SENDME_INCREMENT
+      this.events.send(CIRCUIT_STREAM, RelayCommand.SENDME, undefined)
+    }
+  }
+
   streamClosed (stream: StreamPipe, reason: EndReason | null): void {
     if (this.streams.get(stream.id) === stream) this.streams.delete(stream.id)
     const i = this.waiting.indexOf(stream)
@@ -94,23 +114,28 @@ export class CircuitStreams implements StreamCircuit {
     const stream = this.streams.get(streamId)
     switch (command) {
       case RelayCommand.DATA:
-        if (++this.received >= CIRCUIT_SENDME_INCREMENT) {
-          this.received -= CIRCUIT_SENDME_INCREMENT
-          this.events.send(CIRCUIT_STREAM, RelayCommand.SENDME, undefined)
+        if (this.deliverWindow <= 0) {
+          // Beyond the window: not ours to hold, and not owed any credit.
+          this.events.violation?.(StreamViolation.CIRCUIT_WINDOW_OVERRUN)
+          stream?.close(EndReason.PROTOCOL, true)
+          return
         }
+        this.deliverWindow--
         if (stream === undefined || !stream.isAttached) {
-          if (stream === undefined) this.events.violation?.('data for an unknown stream')
-          else { this.events.violation?.('data before the stream was connected'); stream.close(EndReason.PROTOCOL, true) }
+          this.cellsDone(1)
+          if (stream === undefined) this.events.violation?.(StreamViolation.DATA_UNKNOWN_STREAM)
+          else { this.events.violation?.(StreamViolation.DATA_BEFORE_CONNECTED); stream.close(EndReason.PROTOCOL, true) }
           return
         }
         if (!stream.onData(message.data)) {
-          this.events.violation?.('stream window overrun')
+          this.cellsDone(1)
+          this.events.violation?.(StreamViolation.STREAM_WINDOW_OVERRUN)
           stream.close(EndReason.PROTOCOL, true)
         }
         return
       case RelayCommand.SENDME:
         if (stream !== undefined && !stream.onSendme()) {
-          this.events.violation?.('stream SENDME beyond the window')
+          this.events.violation?.(StreamViolation.STREAM_SENDME_OVERFLOW)
           stream.close(EndReason.PROTOCOL, true)
         }
         return
@@ -128,7 +153,7 @@ export class CircuitStreams implements StreamCircuit {
 
   private circuitSendme (): void {
     if (this.packageWindow + CIRCUIT_SENDME_INCREMENT > CIRCUIT_WINDOW) {
-      this.events.violation?.('circuit SENDME beyond the window')
+      this.events.violation?.(StreamViolation.CIRCUIT_SENDME_OVERFLOW)
       return
     }
     this.packageWindow += CIRCUIT_SENDME_INCREMENT
@@ -145,6 +170,8 @@ export class CircuitStreams implements StreamCircuit {
 
   /** End every stream (the circuit is going away); peers are told when `notifyPeer`. */
   closeAll (reason: EndReason, notifyPeer: boolean): void {
+    this.ending = true
     for (const stream of [...this.streams.values()]) stream.close(reason, notifyPeer)
+    this.ending = false
   }
 }

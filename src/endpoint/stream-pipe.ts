@@ -7,6 +7,8 @@
  * window of data is ever queued (memory stays bounded whatever the peer or the app does).
  * Circuit → socket: DATA is written to the socket, and credit goes back (SENDME) only once the
  * socket has taken it without backpressure: a slow reader at either end stops the sender.
+ * The circuit's credit follows the same deliveries (StreamCircuit.cellsDone); cells a closed
+ * stream drops count as done too, so a reset never leaks circuit credit.
  * Half-close travels both ways: a socket's FIN becomes FINISH, a FINISH becomes `socket.end()`.
  */
 import type { Socket } from 'node:net'
@@ -24,6 +26,11 @@ export interface StreamCircuit {
   takeCircuitCredit (stream: StreamPipe): boolean
   /** The stream is gone: forget it. */
   streamClosed (stream: StreamPipe, reason: EndReason | null): void
+  /**
+   * `cells` DATA cells of this stream left our memory: taken by the socket without
+   * backpressure, or dropped with the stream. Circuit credit goes back for them.
+   */
+  cellsDone (cells: number): void
 }
 
 export class StreamPipe {
@@ -44,6 +51,8 @@ export class StreamPipe {
   private finishSent = false
   private finishReceived = false
   private closed = false
+  /** Made on first use (the exit's pending connect listens to it): aborted when the stream ends. */
+  private closing: AbortController | null = null
   /** The socket is corked until the end of this tick (see onData). */
   private corked = false
   /** Made once per stream, so corking allocates nothing per cell. */
@@ -61,6 +70,12 @@ export class StreamPipe {
   }
 
   get isClosed (): boolean { return this.closed }
+  /** Aborted when the stream ends, for work done on its behalf (the exit's DNS and connect). */
+  get closedSignal (): AbortSignal {
+    this.closing ??= new AbortController()
+    if (this.closed) this.closing.abort()
+    return this.closing.signal
+  }
   get isAttached (): boolean { return this.socket !== null }
   /**
    * Bytes this stream holds in memory: read from the socket and not yet sent in cells, plus
@@ -159,12 +174,11 @@ export class StreamPipe {
 
   /** A DATA cell for this stream. Returns false if the peer overran its window. */
   onData (data: Uint8Array): boolean {
-    if (this.closed) return true
-    if (this.deliverWindow <= 0 || this.finishReceived) return false
+    if (this.closed) { this.circuit.cellsDone(1); return true }
+    const socket = this.socket
+    if (this.deliverWindow <= 0 || this.finishReceived || socket === null) return false
     this.deliverWindow--
     this.bytesIn += data.length
-    const socket = this.socket
-    if (socket === null) return false
     // The cells of one link read arrive in one tick; corking until the next tick turns their
     // writes into one writev instead of one syscall per cell (the largest cost at the
     // endpoints in `npm run bench`'s profile). write() still reports backpressure as usual.
@@ -176,6 +190,7 @@ export class StreamPipe {
     }
     if (socket.write(data)) {
       this.delivered++
+      this.circuit.cellsDone(1)
       this.acknowledge()
     } else {
       this.awaitingDrain++
@@ -184,8 +199,10 @@ export class StreamPipe {
   }
 
   private drained (): void {
-    this.delivered += this.awaitingDrain
+    const cells = this.awaitingDrain
+    this.delivered += cells
     this.awaitingDrain = 0
+    if (cells > 0) this.circuit.cellsDone(cells)
     this.acknowledge()
     if (!this.closed) this.closeIfDone()
   }
@@ -223,6 +240,7 @@ export class StreamPipe {
     if (this.finishSent && this.finishReceived && this.awaitingDrain === 0) {
       // Both directions are done; the socket closes on its own once flushed.
       this.closed = true
+      this.closing?.abort()
       this.circuit.streamClosed(this, null)
     }
   }
@@ -234,10 +252,15 @@ export class StreamPipe {
   close (reason: EndReason | null, notifyPeer: boolean): void {
     if (this.closed) return
     this.closed = true
+    this.closing?.abort()
     if (notifyPeer && reason !== null) this.circuit.sendRelay(this.id, RelayCommand.END, Uint8Array.of(reason))
     this.pending.length = 0
     this.pendingBytes = 0
     this.socket?.destroy()
+    // Cells still in the socket's buffer are dropped with it: their circuit credit goes back.
+    const dropped = this.awaitingDrain
+    this.awaitingDrain = 0
+    if (dropped > 0) this.circuit.cellsDone(dropped)
     this.circuit.streamClosed(this, reason)
   }
 }

@@ -1,6 +1,6 @@
 /**
  * Errors the exit's configuration can raise at start-up (bad policy rules, bad resolver
- * settings). Per-stream failures are never thrown: they are END reasons (outbound.ts).
+ * settings, a cascade address it cannot resolve). Per-stream failures are never thrown: they are END reasons (outbound.ts).
  */
 import { MixgateError } from '../errors.js'
 
@@ -19,6 +19,17 @@ export class PolicyError extends MixgateError {
 export class ResolverConfigError extends MixgateError {
   constructor (message: string, options?: { cause?: unknown }) {
     super('EXIT_RESOLVER_INVALID', message, options)
+  }
+}
+
+/**
+ * A cascade hop or one of the exit's own services is named by a host name the exit's DNS
+ * servers do not resolve: the exit will not start, since it could not refuse that address.
+ */
+export class OwnAddressError extends MixgateError {
+  constructor (what: string, host: string) {
+    super('EXIT_OWN_ADDRESS_UNRESOLVED', `${what} is named ${quote(host)}, which the exit's DNS servers do not resolve: ` +
+      'the exit refuses to start rather than leave that node open to its streams (fix the name or dnsServers)')
   }
 }
 

@@ -24,10 +24,14 @@ import { ProtocolError } from '../protocol/errors.js'
 import { CIRCUIT_STREAM, decodeRelay, encodeRelay, RelayCommand, type RelayMessage } from '../protocol/relay-payload.js'
 import { CircuitStreams } from '../endpoint/circuit-streams.js'
 import type { StreamPipe } from '../endpoint/stream-pipe.js'
+import { StreamViolation } from '../endpoint/violations.js'
 import type { HopCircuit } from '../mix/hop-circuit.js'
 import { HopNode, type HopOptions } from '../mix/hop-node.js'
+import { DEFAULT_EXIT_LIMITS } from './limits.js'
 import { openOutbound, type PolicyCheck } from './outbound.js'
+import { QueryLimitedResolver } from './query-limit.js'
 import type { HostResolver } from './resolver.js'
+import { Slots } from './slots.js'
 
 export interface ExitOptions extends HopOptions {
   readonly policy: PolicyCheck
@@ -35,7 +39,10 @@ export interface ExitOptions extends HopOptions {
   readonly policyFor?: (operatorRules: readonly string[]) => PolicyCheck
   readonly resolver: HostResolver
   readonly connectTimeoutMs?: number
+  /** Caps (limits.ts); a BEGIN over one ends with RESOURCE_LIMIT. */
   readonly maxStreamsPerCircuit?: number
+  readonly maxDnsQueries?: number
+  readonly maxOutbound?: number
 }
 
 export class ExitStats {
@@ -53,6 +60,20 @@ export class ExitStats {
   loopEchoDelayTotalRounds = 0
   /** Shaped: LOOPs dropped because MAX_LOOPS_WAITING echoes already waited on their circuit. */
   loopsDropped = 0
+  /** BEGINs refused because their circuit had maxStreamsPerCircuit streams open. */
+  refusedStreamsPerCircuit = 0
+  /** DNS queries in flight and outbound sockets (connecting or open), with refusals at their caps. */
+  readonly dnsQueries = new Slots()
+  readonly outboundSockets = new Slots()
+  /** DATA beyond a stream's or the circuit's window (PROTOCOL.md §7.1); also in `violations`. */
+  streamWindowOverruns = 0
+  circuitWindowOverruns = 0
+
+  countViolation (what: StreamViolation): void {
+    this.violations++
+    if (what === StreamViolation.STREAM_WINDOW_OVERRUN) this.streamWindowOverruns++
+    else if (what === StreamViolation.CIRCUIT_WINDOW_OVERRUN) this.circuitWindowOverruns++
+  }
 }
 
 export class ExitNode extends HopNode {
@@ -69,9 +90,11 @@ export class ExitNode extends HopNode {
     super(options)
     this.policy = options.policy
     this.policyFor = options.policyFor
-    this.resolver = options.resolver
     this.connectTimeoutMs = options.connectTimeoutMs ?? 10_000
-    this.maxStreamsPerCircuit = options.maxStreamsPerCircuit ?? 256
+    this.maxStreamsPerCircuit = options.maxStreamsPerCircuit ?? DEFAULT_EXIT_LIMITS.maxStreamsPerCircuit
+    this.exitStats.dnsQueries.limit = options.maxDnsQueries ?? DEFAULT_EXIT_LIMITS.maxDnsQueries
+    this.exitStats.outboundSockets.limit = options.maxOutbound ?? DEFAULT_EXIT_LIMITS.maxOutbound
+    this.resolver = new QueryLimitedResolver(options.resolver, this.exitStats.dnsQueries)
     this.exitRoundMs = options.roundMs
   }
 
@@ -119,7 +142,7 @@ export class ExitNode extends HopNode {
         this.exitStats.bytesToHosts += stream.bytesIn
         this.exitStats.bytesFromHosts += stream.bytesOut
       },
-      violation: () => { this.exitStats.violations++ },
+      violation: (what) => { this.exitStats.countViolation(what) },
     })
     this.endpoints.set(circuit, streams)
     return true
@@ -205,9 +228,16 @@ export class ExitNode extends HopNode {
     const { streamId } = message
     if (streams.has(streamId)) { this.exitStats.violations++; return }
     const stream = streams.open(streamId)
-    if (streams.size > this.maxStreamsPerCircuit) {
+    // Over a cap: counted, and logged at debug only (one line per stream would let a client
+    // write the exit's log; R19 keeps per-stream events out of it anyway).
+    const overLimit = (limit: 'streams_per_circuit' | 'dns_queries' | 'outbound_sockets'): void => {
+      this.logger.debug('stream.limited', { limit })
       this.exitStats.streamsRefused++
       stream.close(EndReason.RESOURCE_LIMIT, true)
+    }
+    if (streams.size > this.maxStreamsPerCircuit) {
+      this.exitStats.refusedStreamsPerCircuit++
+      overLimit('streams_per_circuit')
       return
     }
     let target
@@ -219,15 +249,31 @@ export class ExitNode extends HopNode {
       stream.close(EndReason.PROTOCOL, true)
       return
     }
+    // The socket's slot is taken before resolving, so DNS and connects in progress count too.
+    const sockets = this.exitStats.outboundSockets
+    if (!sockets.tryTake()) { overLimit('outbound_sockets'); return }
+    let holding = true
+    const release = (): void => { if (holding) { holding = false; sockets.release() } }
     const earlyData = Buffer.from(target.earlyData)
-    openOutbound({ host: target.host, port: target.port, policy: this.policy, resolver: this.resolver, connectTimeoutMs: this.connectTimeoutMs })
+    openOutbound({
+      host: target.host,
+      port: target.port,
+      policy: this.policy,
+      resolver: this.resolver,
+      connectTimeoutMs: this.connectTimeoutMs,
+      signal: stream.closedSignal,
+    })
       .then((result) => {
         if (!result.ok) {
+          release()
+          if (stream.isClosed) return // the client gave up first
+          if (result.reason === EndReason.RESOURCE_LIMIT) { overLimit('dns_queries'); return }
           this.exitStats.streamsRefused++
           stream.close(result.reason, true)
           return
         }
         const socket = result.socket
+        socket.once('close', release)
         if (stream.isClosed) { socket.destroy(); return }
         this.exitStats.streamsOpened++
         this.exitStats.streamsActive++
@@ -235,6 +281,7 @@ export class ExitNode extends HopNode {
         streams.sendRelay(streamId, RelayCommand.CONNECTED)
         stream.attach(socket)
       }, () => {
+        release()
         this.exitStats.streamsRefused++
         stream.close(EndReason.INTERNAL, true)
       })

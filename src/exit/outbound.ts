@@ -1,17 +1,15 @@
 /**
  * Opening the exit's TCP connection for a BEGIN: resolve, check, connect (DESIGN-REVIEW R12).
  *
- * The order is what makes it safe. The name is resolved once, by the pinned resolver;
- * EVERY address it returns is checked against the policy, and one refused address refuses
- * the whole stream (a name that also points inside the exit's network is not one to
- * trust); then the socket connects to the checked IP literal itself. A host name never
- * reaches `net.connect`, whose own lookup (with happy eyeballs, `autoSelectFamily`) would
- * resolve again and could get a different, unchecked answer: DNS rebinding.
+ * The name is resolved once, by the exit's resolver; every address it returns is checked
+ * against the policy and only the allowed ones are kept; the socket then connects to a kept
+ * IP literal itself (IPv4 first, one deadline across them all), never to a name, which
+ * `net.connect` would resolve again, unchecked (DNS rebinding).
  *
- * Failures are END reasons, never exceptions or messages: EXIT_POLICY for every refusal
- * whatever its cause (private range, cascade node, port, operator rule, bad port number),
- * RESOLVE_FAILED for every resolution failure, TIMEOUT when the connect deadline passes,
- * and the errno table of end-reason.ts for everything the socket reports.
+ * Failures are END reasons, never exceptions: EXIT_POLICY when the port is invalid or no
+ * address is allowed, the resolver's reason when it fails (RESOLVE_FAILED; RESOURCE_LIMIT
+ * over the exit's DNS cap), TIMEOUT at the deadline, DONE when aborted, and the errno table
+ * of end-reason.ts for what the socket reports.
  */
 import net from 'node:net'
 import { performance } from 'node:perf_hooks'
@@ -53,7 +51,7 @@ export async function openOutbound (options: OutboundOptions): Promise<OutboundR
   if (aborted(signal)) return refused(EndReason.DONE)
 
   const resolved = await resolver.resolve(host)
-  if (!resolved.ok) return refused(EndReason.RESOLVE_FAILED)
+  if (!resolved.ok) return refused(resolved.reason)
   if (resolved.addresses.length === 0) return refused(EndReason.RESOLVE_FAILED)
 
   // Every answer is checked; only the ones the policy allows are ever connected to. An answer

@@ -119,6 +119,13 @@ export function createPinnedResolver (options: PinnedResolverOptions): PinnedRes
   return new PinnedResolver(options)
 }
 
+/** Whether resolving `host` sends a query (not an IP literal, `localhost`, or an invalid name). */
+export function needsQuery (host: string): boolean {
+  if (ipLiteral(host) !== undefined) return false
+  const name = normalizeHostname(host)
+  return name !== undefined && name !== 'localhost' && !name.endsWith('.localhost')
+}
+
 /**
  * The name to query (lower case, one trailing dot removed), or undefined when `host` is not
  * a valid DNS host name: total length ≤ 253, labels of 1..63 letters, digits, `-` or `_`

@@ -1,7 +1,7 @@
 /**
- * Start the exit from its keys, the cascade and its policy: listen for the last mix.
+ * Start the exit from its keys, the cascade and its policy: resolve the cascade's own
+ * addresses (own-addresses.ts: fail closed), build the policy, listen for the last mix.
  */
-import { isIP } from 'node:net'
 import type { KeyPair } from '../crypto/index.js'
 import type { OnionKeySource } from '../node/keys/onion-key-source.js'
 import type { Cascade } from '../directory/cascade.js'
@@ -12,6 +12,8 @@ import type { HostPort } from '../node/address.js'
 import type { Logger } from '../node/logger.js'
 import { ExitNode } from './exit-node.js'
 import type { HopTestFaults } from '../mix/hop-node.js'
+import type { ExitLimits } from './limits.js'
+import { interfaceAddresses, ownAddresses, ownServices, type OwnService } from './own-addresses.js'
 import { buildExitPolicy } from './policy.js'
 import { createPinnedResolver } from './resolver.js'
 
@@ -29,6 +31,12 @@ export interface RunExitOptions {
   readonly connectTimeoutMs?: number
   readonly replayCapacity?: number
   readonly circuitIdleMs?: number
+  /** Caps on DNS queries, outbound sockets and streams per circuit (default DEFAULT_EXIT_LIMITS). */
+  readonly limits?: Partial<ExitLimits>
+  /** The exit's other services (admin, publish): refused like the cascade's link ports. */
+  readonly services?: readonly OwnService[]
+  /** This host's interface addresses, all refused (default: os.networkInterfaces()). */
+  readonly localAddresses?: readonly string[]
   /** Test-only faults (never from configs or the CLI). */
   readonly testFaults?: HopTestFaults
 }
@@ -41,23 +49,19 @@ export interface RunningExit {
   stop (): Promise<void>
 }
 
-/**
- * The cascade's own listening ports are refused before the operator's rules: even with
- * `accept 127.0.0.1:*` for loopback testing, the exit never connects into its own cascade.
- */
-export function cascadePortRules (cascade: Cascade): string[] {
-  return cascade.hops
-    .filter((hop) => isIP(hop.address.host) !== 0)
-    .map((hop) => `reject ${isIP(hop.address.host) === 6 ? `[${hop.address.host}]` : hop.address.host}:${hop.address.port}`)
-}
-
 export async function runExit (options: RunExitOptions): Promise<RunningExit> {
   const { cascade } = options
   const position = cascade.hops.length
   const hop = cascade.hops[position - 1]!
+  const resolver = createPinnedResolver({ servers: options.dnsServers })
+  // Resolved once: a node whose address changes needs an exit restart (SIGHUP keeps these).
+  const own = await ownAddresses(
+    ownServices(cascade, [...(options.listen === undefined ? [] : [{ what: 'the exit\'s listen address', address: options.listen }]), ...(options.services ?? [])]),
+    options.localAddresses ?? interfaceAddresses(),
+    resolver)
   const policyFor = (rules: readonly string[]): ReturnType<typeof buildExitPolicy> => buildExitPolicy({
-    operatorRules: [...cascadePortRules(cascade), ...rules],
-    cascadeAddresses: [...new Set(cascade.hops.map((h) => h.address.host).filter((h) => isIP(h) !== 0))],
+    operatorRules: [...own.firstRules, ...rules],
+    cascadeAddresses: own.addresses,
   })
   const node = new ExitNode({
     geometry: cascade.geometry,
@@ -70,10 +74,11 @@ export async function runExit (options: RunExitOptions): Promise<RunningExit> {
     ...(options.testFaults === undefined ? {} : { testFaults: options.testFaults }),
     policy: policyFor(options.exitPolicy),
     policyFor,
-    resolver: createPinnedResolver({ servers: options.dnsServers }),
+    resolver,
     ...(options.connectTimeoutMs === undefined ? {} : { connectTimeoutMs: options.connectTimeoutMs }),
     ...(options.replayCapacity === undefined ? {} : { replayCapacity: options.replayCapacity }),
     ...(options.circuitIdleMs === undefined ? {} : { circuitIdleMs: options.circuitIdleMs }),
+    ...definedLimits(options.limits),
   })
   const listener = await acceptPredecessors({
     listen: options.listen ?? hop.address,
@@ -95,4 +100,12 @@ export async function runExit (options: RunExitOptions): Promise<RunningExit> {
       await listener.close()
     },
   }
+}
+
+function definedLimits (limits: Partial<ExitLimits> | undefined): Partial<ExitLimits> {
+  const out: { -readonly [K in keyof ExitLimits]?: number } = {}
+  for (const key of ['maxDnsQueries', 'maxOutbound', 'maxStreamsPerCircuit'] as const) {
+    if (limits?.[key] !== undefined) out[key] = limits[key]
+  }
+  return out
 }

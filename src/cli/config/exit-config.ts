@@ -10,10 +10,13 @@
  * special range. Rules are checked here, at load time, so `check-config` catches them.
  * Without `dnsServers` the exit uses the host's resolvers (`dns.getServers()`), read at start.
  * `exitPolicy` (and the log level) can change on SIGHUP without dropping circuits.
+ * `maxDnsQueries`, `maxOutbound` and `maxStreamsPerCircuit` cap what clients can make the
+ * exit hold (src/exit/limits.ts); a stream over a cap is refused with RESOURCE_LIMIT.
  */
 import { isIP } from 'node:net'
 import { parsePolicyRule } from '../../exit/policy-rule.js'
 import { PolicyError } from '../../exit/errors.js'
+import { DEFAULT_EXIT_LIMITS } from '../../exit/limits.js'
 import { arr, int, obj, oneOf, refine, str, type Infer } from '../../node/schema.js'
 import { HOP_OPTIONAL, hopFields } from './common-fields.js'
 
@@ -50,6 +53,10 @@ export const exitConfigSpec = obj({
   exitPolicy: arr(policyLineSpec, { maxLength: 1000, default: [] }),
   dnsServers: arr(dnsServerSpec, { minLength: 1, maxLength: 16 }),
   connectTimeoutMs: int({ min: 100, max: 300_000 }),
+  maxDnsQueries: int({ min: 1, max: 65_536, default: DEFAULT_EXIT_LIMITS.maxDnsQueries }),
+  maxOutbound: int({ min: 1, max: 1_000_000, default: DEFAULT_EXIT_LIMITS.maxOutbound }),
+  // Stream IDs are 16 bits and 0 is the circuit's own.
+  maxStreamsPerCircuit: int({ min: 1, max: 65_535, default: DEFAULT_EXIT_LIMITS.maxStreamsPerCircuit }),
 }, { optional: [...HOP_OPTIONAL, 'dnsServers', 'connectTimeoutMs'] })
 
 export type ExitConfig = Infer<typeof exitConfigSpec>

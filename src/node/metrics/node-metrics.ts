@@ -97,6 +97,17 @@ export function registerExitMetrics (registry: MetricsRegistry, exit: ExitSource
   registry.counterFrom('mixgate_streams_opened_total', 'Streams opened (exit: TCP connected; client: CONNECTED received).', () => s().streamsOpened)
   registry.counterFrom('mixgate_streams_refused_total', 'Streams refused (policy, resolution, connection failure).', () => s().streamsRefused)
   registry.gaugeFrom('mixgate_streams', 'Streams open now.', () => s().streamsActive)
+  registry.counter('mixgate_exit_limit_refusals_total', 'Streams refused with RESOURCE_LIMIT at a cap (also in streams_refused).',
+    { limit: ['streams_per_circuit', 'dns_queries', 'outbound_sockets'] })
+    .from(() => s().refusedStreamsPerCircuit ?? 0, { limit: 'streams_per_circuit' })
+    .from(() => s().dnsQueries?.refused ?? 0, { limit: 'dns_queries' })
+    .from(() => s().outboundSockets?.refused ?? 0, { limit: 'outbound_sockets' })
+  registry.gaugeFrom('mixgate_exit_dns_queries', 'DNS queries in flight now (cap: maxDnsQueries).', () => s().dnsQueries?.active ?? 0)
+  registry.gaugeFrom('mixgate_exit_outbound_sockets', 'Outbound sockets now, connecting or open (cap: maxOutbound).', () => s().outboundSockets?.active ?? 0)
+  registry.counter('mixgate_window_overruns_total', 'DATA cells beyond a flow-control window: the stream was ended with END(PROTOCOL) (also in relay_violations).',
+    { window: ['stream', 'circuit'] })
+    .from(() => s().streamWindowOverruns ?? 0, { window: 'stream' })
+    .from(() => s().circuitWindowOverruns ?? 0, { window: 'circuit' })
   registry.counterFrom('mixgate_relay_malformed_total', 'Authenticated relay payloads that did not parse.', () => s().relayMalformed)
   registry.counterFrom('mixgate_relay_violations_total', 'Relay protocol violations (e.g. a reused stream ID).', () => s().violations)
   registry.counterFrom('mixgate_loops_echoed_total', 'LOOP cover cells echoed back to clients.', () => s().loopsEchoed)

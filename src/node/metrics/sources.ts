@@ -109,6 +109,18 @@ export interface ExitCounters {
   readonly bytesFromHosts: number
   /** Optional (shaped): LOOPs dropped because their circuit's echo queue was full. */
   readonly loopsDropped?: number
+  /** The caps and windows (issue #10): optional, read as 0 where a stats object lacks them. */
+  readonly refusedStreamsPerCircuit?: number
+  readonly dnsQueries?: SlotCounts
+  readonly outboundSockets?: SlotCounts
+  readonly streamWindowOverruns?: number
+  readonly circuitWindowOverruns?: number
+}
+
+/** A capped resource of the exit (`Slots`, src/exit/slots.ts): in use now, refusals at the cap. */
+export interface SlotCounts {
+  readonly active: number
+  readonly refused: number
 }
 
 /** The exit (`ExitNode`). */

@@ -2,7 +2,8 @@
  * A tiny authoritative DNS server on 127.0.0.1 for the exit tests: answers A and AAAA
  * queries for the names it is given, NXDOMAIN for every other name, and records every
  * question it receives, so tests can see exactly what the resolver asked (and that it
- * asked at all). `silent` makes it drop every query, for timeout tests.
+ * asked at all). `silent` makes it drop every query, `drop` the queries for some names,
+ * for timeout tests.
  */
 import dgram from 'node:dgram'
 
@@ -30,7 +31,7 @@ const RCODE_NXDOMAIN = 3
 
 export async function startDnsServer (
   records: Readonly<Record<string, DnsRecords>>,
-  options: { silent?: boolean } = {}
+  options: { silent?: boolean, drop?: readonly string[] } = {}
 ): Promise<TestDnsServer> {
   const socket = dgram.createSocket('udp4')
   const questions: Question[] = []
@@ -38,7 +39,7 @@ export async function startDnsServer (
     const parsed = parseQuery(query)
     if (parsed === undefined) return
     questions.push({ name: parsed.name, type: parsed.type })
-    if (options.silent === true) return
+    if (options.silent === true || options.drop?.includes(parsed.name.toLowerCase()) === true) return
     const entry = records[parsed.name.toLowerCase()]
     const rdata: Buffer[] = []
     if (entry !== undefined && parsed.type === TYPE_A) for (const a of entry.a ?? []) rdata.push(ipv4Bytes(a))

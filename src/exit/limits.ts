@@ -1,0 +1,20 @@
+/**
+ * The exit's caps on what hostile clients can make it hold (issue #10): concurrent DNS
+ * queries and outbound sockets across all circuits, and streams per circuit. A BEGIN over a
+ * cap is answered END(RESOURCE_LIMIT) and counted; nothing else is disturbed. The defaults
+ * are the exit config's (man/mixgate.conf.5).
+ */
+export interface ExitLimits {
+  /** DNS queries in flight at once, all circuits together. */
+  readonly maxDnsQueries: number
+  /** Outbound TCP sockets at once, connecting or open, all circuits together. */
+  readonly maxOutbound: number
+  /** Streams open at once on one circuit. */
+  readonly maxStreamsPerCircuit: number
+}
+
+export const DEFAULT_EXIT_LIMITS: ExitLimits = Object.freeze({
+  maxDnsQueries: 256,
+  maxOutbound: 4096,
+  maxStreamsPerCircuit: 256,
+})
