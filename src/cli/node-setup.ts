@@ -139,6 +139,8 @@ export async function setUpNode (config: RoleConfig, configFile: string): Promis
       listen: config.listen ?? config.address,
       ...(config.replayCapacity === undefined ? {} : { replayCapacity: config.replayCapacity }),
       ...(config.circuitIdleS === undefined ? {} : { circuitIdleMs: config.circuitIdleS * 1000 }),
+      linkIdleMs: config.linkIdleS * 1000,
+      linkLimits: config.linkLimits,
     }
     if (config.role === 'mix') {
       return { role: 'mix', label: `mix[${position}]`, log, options: { ...common, position, minBatch: config.minBatch }, hop }

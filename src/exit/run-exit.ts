@@ -6,6 +6,7 @@ import type { KeyPair } from '../crypto/index.js'
 import type { OnionKeySource } from '../node/keys/onion-key-source.js'
 import type { Cascade } from '../directory/cascade.js'
 import { linkPrologue } from '../directory/cascade.js'
+import type { LinkLimits } from '../link/limits.js'
 import type { LinkListener } from '../link/listen.js'
 import { acceptPredecessors } from '../link/predecessor.js'
 import type { HostPort } from '../node/address.js'
@@ -29,6 +30,10 @@ export interface RunExitOptions {
   readonly connectTimeoutMs?: number
   readonly replayCapacity?: number
   readonly circuitIdleMs?: number
+  /** Close a predecessor link that carries no circuit for this long. */
+  readonly linkIdleMs?: number
+  /** Bounds on the predecessors' (at the entry: clients') handshakes and links. */
+  readonly linkLimits?: Partial<LinkLimits>
   /** Test-only faults (never from configs or the CLI). */
   readonly testFaults?: HopTestFaults
 }
@@ -74,6 +79,7 @@ export async function runExit (options: RunExitOptions): Promise<RunningExit> {
     ...(options.connectTimeoutMs === undefined ? {} : { connectTimeoutMs: options.connectTimeoutMs }),
     ...(options.replayCapacity === undefined ? {} : { replayCapacity: options.replayCapacity }),
     ...(options.circuitIdleMs === undefined ? {} : { circuitIdleMs: options.circuitIdleMs }),
+    ...(options.linkIdleMs === undefined ? {} : { linkIdleMs: options.linkIdleMs }),
   })
   const listener = await acceptPredecessors({
     listen: options.listen ?? hop.address,
@@ -81,8 +87,10 @@ export async function runExit (options: RunExitOptions): Promise<RunningExit> {
     localStatic: options.linkKey,
     predecessorKey: position === 1 ? undefined : cascade.hops[position - 2]!.linkKey,
     prologue: linkPrologue(cascade, position),
+    ...(options.linkLimits === undefined ? {} : { limits: options.linkLimits }),
     attach: (link) => node.attachPredecessor(link),
     onReject: (err) => options.logger.info('link.rejected', { code: err.code }),
+    onRefuse: (code) => options.logger.debug('link.refused', { code }),
   })
   node.start()
   return {

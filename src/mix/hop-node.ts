@@ -133,6 +133,8 @@ export interface HopOptions {
   readonly maxCircuits?: number
   readonly maxCircuitsPerLink?: number
   readonly circuitIdleMs?: number
+  /** A predecessor link that carries no circuit for this long is closed. */
+  readonly linkIdleMs?: number
   /** Cells one link may deliver in one round before its input is paused until the next. */
   readonly maxCellsPerLinkPerRound?: number
   /**
