@@ -13,10 +13,10 @@ import { SourceTable, type SourceEntry } from './source-table.js'
 import { TokenBucket } from './token-bucket.js'
 
 export const LinkRefusal = {
-  /** The listener has `handshakes` handshakes in progress. */
+  /** The listener has `maxHandshakes` handshakes in progress. */
   HANDSHAKES: 'LINK_REFUSED_HANDSHAKES',
   HANDSHAKES_PER_SOURCE: 'LINK_REFUSED_HANDSHAKES_PER_SOURCE',
-  /** Open links plus handshakes in progress reached `links`. */
+  /** Open links plus handshakes in progress reached `maxLinks`. */
   LINKS: 'LINK_REFUSED_LINKS',
   LINKS_PER_SOURCE: 'LINK_REFUSED_LINKS_PER_SOURCE',
   /** The handshake bucket is empty. */
@@ -84,10 +84,10 @@ export class Admission {
     const source = this.sources.get(key)
     const now = this.now()
     let refusal: LinkRefusal | undefined
-    if (source !== undefined && source.handshakes >= limits.handshakesPerSource) refusal = LinkRefusal.HANDSHAKES_PER_SOURCE
-    else if (source !== undefined && source.handshakes + source.links >= limits.linksPerSource) refusal = LinkRefusal.LINKS_PER_SOURCE
-    else if (this.handshakes >= limits.handshakes) refusal = LinkRefusal.HANDSHAKES
-    else if (this.handshakes + this.links >= limits.links) refusal = LinkRefusal.LINKS
+    if (source !== undefined && source.handshakes >= limits.maxHandshakesPerSource) refusal = LinkRefusal.HANDSHAKES_PER_SOURCE
+    else if (source !== undefined && source.handshakes + source.links >= limits.maxLinksPerSource) refusal = LinkRefusal.LINKS_PER_SOURCE
+    else if (this.handshakes >= limits.maxHandshakes) refusal = LinkRefusal.HANDSHAKES
+    else if (this.handshakes + this.links >= limits.maxLinks) refusal = LinkRefusal.LINKS
     else if (source !== undefined && !source.bucket.canTake(now)) refusal = LinkRefusal.RATE_PER_SOURCE
     else if (!this.bucket.canTake(now)) refusal = LinkRefusal.RATE
     if (refusal !== undefined) {

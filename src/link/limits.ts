@@ -8,11 +8,11 @@ import { badOptions } from './options.js'
 
 export interface LinkLimits {
   /** Handshakes in progress at once. */
-  readonly handshakes: number
-  readonly handshakesPerSource: number
+  readonly maxHandshakes: number
+  readonly maxHandshakesPerSource: number
   /** Open links at once; a handshake in progress counts as the link it may become. */
-  readonly links: number
-  readonly linksPerSource: number
+  readonly maxLinks: number
+  readonly maxLinksPerSource: number
   /** New handshakes per second, sustained (a token bucket), and the burst above that rate. */
   readonly handshakeRate: number
   readonly handshakeBurst: number
@@ -21,10 +21,10 @@ export interface LinkLimits {
 }
 
 export const DEFAULT_LINK_LIMITS: LinkLimits = {
-  handshakes: 256,
-  handshakesPerSource: 32,
-  links: 16_384,
-  linksPerSource: 64,
+  maxHandshakes: 256,
+  maxHandshakesPerSource: 32,
+  maxLinks: 16_384,
+  maxLinksPerSource: 64,
   handshakeRate: 100,
   handshakeBurst: 200,
   handshakeRatePerSource: 10,
@@ -42,7 +42,7 @@ export function linkLimits (given: Partial<LinkLimits> = {}): LinkLimits {
   for (const name of LINK_LIMIT_NAMES) {
     const value = limits[name]
     if (!Number.isSafeInteger(value) || value < 1 || value > MAX_LINK_LIMIT) {
-      throw badOptions(`limits.${name} must be an integer from 1 to ${MAX_LINK_LIMIT}`)
+      throw badOptions(`${name} must be an integer from 1 to ${MAX_LINK_LIMIT}`)
     }
   }
   return limits

@@ -51,7 +51,7 @@ function admitted (value: SourceEntry | LinkRefusal): SourceEntry {
 }
 
 t.test('per-source limits come first, then the listener\'s, then the buckets; a refusal spends no token', async (t) => {
-  const { gate } = admission({ handshakes: 3, handshakesPerSource: 2, links: 4, linksPerSource: 3, handshakeBurst: 100, handshakeBurstPerSource: 100 })
+  const { gate } = admission({ maxHandshakes: 3, maxHandshakesPerSource: 2, maxLinks: 4, maxLinksPerSource: 3, handshakeBurst: 100, handshakeBurstPerSource: 100 })
   const a1 = admitted(gate.admit('198.51.100.1'))
   admitted(gate.admit('198.51.100.1'))
   t.equal(gate.admit('198.51.100.1'), LinkRefusal.HANDSHAKES_PER_SOURCE)
@@ -67,7 +67,7 @@ t.test('per-source limits come first, then the listener\'s, then the buckets; a 
 })
 
 t.test('links: a source\'s handshakes and links together, and the listener\'s', async (t) => {
-  const { gate } = admission({ links: 3, linksPerSource: 2 })
+  const { gate } = admission({ maxLinks: 3, maxLinksPerSource: 2 })
   gate.handshakeEnded(admitted(gate.admit('198.51.100.1')), true)
   const second = admitted(gate.admit('198.51.100.1'))
   t.equal(gate.admit('198.51.100.1'), LinkRefusal.LINKS_PER_SOURCE, 'one link and one handshake')
@@ -122,6 +122,6 @@ t.test('the table forgets a source once nothing is open and its bucket has refil
 
 t.test('limits: defaults, and every field checked', async (t) => {
   t.same(linkLimits(), DEFAULT_LINK_LIMITS)
-  t.equal(linkLimits({ links: 5 }).links, 5)
-  t.throws(() => linkLimits({ handshakeBurstPerSource: 0 }), { code: 'LINK_BAD_OPTIONS', message: /limits\.handshakeBurstPerSource/ })
+  t.equal(linkLimits({ maxLinks: 5 }).maxLinks, 5)
+  t.throws(() => linkLimits({ handshakeBurstPerSource: 0 }), { code: 'LINK_BAD_OPTIONS', message: /handshakeBurstPerSource/ })
 })

@@ -55,22 +55,21 @@ export const circuitIdleSSpec = int({ min: 1, max: 7 * 24 * 3600 })
 export const linkIdleSSpec = int({ min: 1, max: 7 * 24 * 3600, default: 300 })
 
 /**
- * `"linkLimits": { "handshakes": 256, "linksPerSource": 64, … }`: the listener's bounds on
- * handshakes, links and handshake rate, whole and per source (src/link/limits.ts); every
- * field optional.
+ * The link listener's bounds (src/link/limits.ts, docs/PROTOCOL.md §8.5): handshakes in
+ * progress, open links and the handshake rate, whole and per source; same names as there.
  */
-export const linkLimitsSpec = obj({
-  handshakes: limit(DEFAULT_LINK_LIMITS.handshakes),
-  handshakesPerSource: limit(DEFAULT_LINK_LIMITS.handshakesPerSource),
-  links: limit(DEFAULT_LINK_LIMITS.links),
-  linksPerSource: limit(DEFAULT_LINK_LIMITS.linksPerSource),
-  handshakeRate: limit(DEFAULT_LINK_LIMITS.handshakeRate),
-  handshakeBurst: limit(DEFAULT_LINK_LIMITS.handshakeBurst),
-  handshakeRatePerSource: limit(DEFAULT_LINK_LIMITS.handshakeRatePerSource),
-  handshakeBurstPerSource: limit(DEFAULT_LINK_LIMITS.handshakeBurstPerSource),
-}, { default: {} })
+export const linkLimitFields = {
+  maxHandshakes: linkLimit(DEFAULT_LINK_LIMITS.maxHandshakes),
+  maxHandshakesPerSource: linkLimit(DEFAULT_LINK_LIMITS.maxHandshakesPerSource),
+  maxLinks: linkLimit(DEFAULT_LINK_LIMITS.maxLinks),
+  maxLinksPerSource: linkLimit(DEFAULT_LINK_LIMITS.maxLinksPerSource),
+  handshakeRate: linkLimit(DEFAULT_LINK_LIMITS.handshakeRate),
+  handshakeBurst: linkLimit(DEFAULT_LINK_LIMITS.handshakeBurst),
+  handshakeRatePerSource: linkLimit(DEFAULT_LINK_LIMITS.handshakeRatePerSource),
+  handshakeBurstPerSource: linkLimit(DEFAULT_LINK_LIMITS.handshakeBurstPerSource),
+}
 
-function limit (value: number) {
+function linkLimit (value: number) {
   return int({ min: 1, max: MAX_LINK_LIMIT, default: value })
 }
 
@@ -99,7 +98,7 @@ export const hopFields = {
   replayCapacity: replayCapacitySpec,
   circuitIdleS: circuitIdleSSpec,
   linkIdleS: linkIdleSSpec,
-  linkLimits: linkLimitsSpec,
+  ...linkLimitFields,
   log: logSpec,
 }
 
