@@ -186,12 +186,12 @@ export class LinkListener {
 
 export async function listenLinks (options: ListenOptions): Promise<LinkListener> {
   checkPattern(options.pattern)
-  linkLimits(options.limits)
   checkCellSize(options.cellSize)
   checkKeyPair(options.localStatic, 'localStatic')
   checkPrologue(options.prologue)
   checkTimeout(options.handshakeTimeoutMs ?? DEFAULT_HANDSHAKE_TIMEOUT_MS, 'handshakeTimeoutMs')
   checkTimeout(options.frameTimeoutMs ?? DEFAULT_FRAME_TIMEOUT_MS, 'frameTimeoutMs')
+  linkLimits(options.limits) // throws LINK_BAD_OPTIONS naming the field
   if (options.pattern === 'KK') checkPublicKey(options.allowedInitiator, 'allowedInitiator')
   if (options.pattern === 'NK' && options.allowedInitiator !== undefined) {
     throw badOptions('NK initiators are anonymous: allowedInitiator cannot be enforced')
