@@ -20,6 +20,7 @@ import type { VerifiedCascade } from '../directory/signed-cascade.js'
 import type { RunClientOptions } from '../client/run-client.js'
 import type { RunExitOptions } from '../exit/run-exit.js'
 import type { RunMixOptions } from '../mix/run-mix.js'
+import type { LinkLimits } from '../link/limits.js'
 import { formatHostPort, type HostPort } from '../node/address.js'
 import type { EpochSchedule } from '../node/keys/epoch.js'
 import { wipeIdentity, type NodeIdentity } from '../node/keys/identity.js'
@@ -139,6 +140,8 @@ export async function setUpNode (config: RoleConfig, configFile: string): Promis
       listen: config.listen ?? config.address,
       ...(config.replayCapacity === undefined ? {} : { replayCapacity: config.replayCapacity }),
       ...(config.circuitIdleS === undefined ? {} : { circuitIdleMs: config.circuitIdleS * 1000 }),
+      linkIdleMs: config.linkIdleS * 1000,
+      linkLimits: linkLimitsOf(config),
     }
     if (config.role === 'mix') {
       return { role: 'mix', label: `mix[${position}]`, log, options: { ...common, position, minBatch: config.minBatch }, hop }
@@ -169,6 +172,12 @@ export async function setUpNode (config: RoleConfig, configFile: string): Promis
     wipeIdentity(keys)
     throw err
   }
+}
+
+/** The listener's bounds, from the config fields of the same names. */
+function linkLimitsOf (config: MixConfig | ExitConfig): LinkLimits {
+  const { maxHandshakes, maxHandshakesPerSource, maxLinks, maxLinksPerSource, handshakeRate, handshakeBurst, handshakeRatePerSource, handshakeBurstPerSource } = config
+  return { maxHandshakes, maxHandshakesPerSource, maxLinks, maxLinksPerSource, handshakeRate, handshakeBurst, handshakeRatePerSource, handshakeBurstPerSource }
 }
 
 /** Wipe what a setup holds that start did not take over (check-config, a failed start). */

@@ -6,6 +6,7 @@ import type { KeyPair } from '../crypto/index.js'
 import type { OnionKeySource } from '../node/keys/onion-key-source.js'
 import type { Cascade } from '../directory/cascade.js'
 import { linkPrologue } from '../directory/cascade.js'
+import type { LinkLimits } from '../link/limits.js'
 import type { LinkListener } from '../link/listen.js'
 import { acceptPredecessors } from '../link/predecessor.js'
 import type { HostPort } from '../node/address.js'
@@ -37,6 +38,10 @@ export interface RunExitOptions {
   readonly services?: readonly OwnService[]
   /** This host's interface addresses, all refused (default: os.networkInterfaces()). */
   readonly localAddresses?: readonly string[]
+  /** Close a predecessor link that carries no circuit for this long. */
+  readonly linkIdleMs?: number
+  /** Bounds on the predecessors' (at the entry: clients') handshakes and links. */
+  readonly linkLimits?: Partial<LinkLimits>
   /** Test-only faults (never from configs or the CLI). */
   readonly testFaults?: HopTestFaults
 }
@@ -79,6 +84,7 @@ export async function runExit (options: RunExitOptions): Promise<RunningExit> {
     ...(options.replayCapacity === undefined ? {} : { replayCapacity: options.replayCapacity }),
     ...(options.circuitIdleMs === undefined ? {} : { circuitIdleMs: options.circuitIdleMs }),
     ...definedLimits(options.limits),
+    ...(options.linkIdleMs === undefined ? {} : { linkIdleMs: options.linkIdleMs }),
   })
   const listener = await acceptPredecessors({
     listen: options.listen ?? hop.address,
@@ -87,8 +93,10 @@ export async function runExit (options: RunExitOptions): Promise<RunningExit> {
     predecessorKey: position === 1 ? undefined : cascade.hops[position - 2]!.linkKey,
     prologue: linkPrologue(cascade, position),
     rekeyMs: cascade.epochS * 1000,
+    ...(options.linkLimits === undefined ? {} : { limits: options.linkLimits }),
     attach: (link) => node.attachPredecessor(link),
     onReject: (err) => options.logger.info('link.rejected', { code: err.code }),
+    onRefuse: (code) => options.logger.debug('link.refused', { code }),
   })
   node.start()
   return {

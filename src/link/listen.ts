@@ -8,16 +8,28 @@
  * LINK_PEER_NOT_ALLOWED. Every refused connection (garbage, silence past the deadline, wrong
  * key or prologue) is closed on its own, counted in `stats`, and reported to `onReject`;
  * the listener keeps serving. TCP_NODELAY is set on every accepted socket.
+ *
+ * Before any of that, a connection must fit the listener's `limits` (limits.ts): past one, it
+ * is reset at once, before any crypto work, counted by reason and reported to `onRefuse`
+ * with a code only (admission.ts).
  */
 import { createServer, type AddressInfo, type Server, type Socket } from 'node:net'
+import { performance } from 'node:perf_hooks'
 import type { KeyPair } from '../crypto/index.js'
 import { HandshakeState, type HandshakePattern } from './noise/handshake.js'
 import { DEFAULT_FRAME_TIMEOUT_MS, DEFAULT_HANDSHAKE_TIMEOUT_MS } from './constants.js'
 import { LinkError, LinkErrorCode } from './errors.js'
+import { Admission, type LinkRefusal, type RefusalCounts } from './admission.js'
+import { linkLimits, type LinkLimits } from './limits.js'
 import { runHandshake } from './handshake-io.js'
 import { DEFAULT_REKEY_INTERVAL_MS, checkRekeyOptions } from './link-control.js'
 import type { Link } from './link.js'
 import { badOptions, checkCellSize, checkKeyPair, checkPattern, checkPrologue, checkPublicKey, checkTimeout } from './options.js'
+
+/** How often sources whose buckets have refilled are forgotten. */
+const SOURCE_SWEEP_MS = 1000
+
+const ignore = (): void => {}
 
 export interface ListenOptions {
   readonly host: string
@@ -33,12 +45,16 @@ export interface ListenOptions {
   readonly frameTimeoutMs?: number
   /** Rekey our sending direction of each link at least this often (nodes pass the epoch length; default 1 h). */
   readonly rekeyMs?: number
+  /** Bounds at the edge; each field left out takes its DEFAULT_LINK_LIMITS value. */
+  readonly limits?: Partial<LinkLimits>
   readonly onLink: (link: Link) => void
   readonly onReject?: (err: LinkError) => void
+  /** A connection past a limit was reset before its handshake (called per connection: log at debug only). */
+  readonly onRefuse?: (code: LinkRefusal) => void
 }
 
-export interface ListenerStats {
-  /** TCP connections accepted. */
+export interface ListenerStats extends RefusalCounts {
+  /** TCP connections accepted, refused ones included. */
   readonly connections: number
   /** Handshakes completed (links handed to onLink). */
   readonly links: number
@@ -54,6 +70,8 @@ export class LinkListener {
   private readonly frameTimeoutMs: number
   private readonly handshaking = new Set<Socket>()
   private readonly links = new Set<Link>()
+  private readonly admission: Admission
+  private readonly sweeper: NodeJS.Timeout
   private closing = false
   private counts = { connections: 0, links: 0, handshakeTimeouts: 0, handshakeFailures: 0, peersNotAllowed: 0 }
 
@@ -63,6 +81,8 @@ export class LinkListener {
     this.options = options
     this.handshakeTimeoutMs = options.handshakeTimeoutMs ?? DEFAULT_HANDSHAKE_TIMEOUT_MS
     this.frameTimeoutMs = options.frameTimeoutMs ?? DEFAULT_FRAME_TIMEOUT_MS
+    this.admission = new Admission(linkLimits(options.limits), () => performance.now())
+    this.sweeper = setInterval(() => this.admission.sweep(), SOURCE_SWEEP_MS).unref()
     server.on('connection', this.accept)
   }
 
@@ -71,7 +91,17 @@ export class LinkListener {
   }
 
   get stats (): ListenerStats {
-    return { ...this.counts }
+    return { ...this.counts, ...this.admission.refusals }
+  }
+
+  /** Handshakes in progress now. */
+  get handshakesInProgress (): number {
+    return this.admission.handshakesInProgress
+  }
+
+  /** Sources (IPv4 addresses, IPv6 /64s) holding a handshake, a link or a refilling bucket now. */
+  get trackedSources (): number {
+    return this.admission.trackedSources
   }
 
   /** Links handed out and still open. */
@@ -82,6 +112,7 @@ export class LinkListener {
   /** Stop accepting, abort handshakes in progress, close every open link. */
   close (): Promise<void> {
     this.closing = true
+    clearInterval(this.sweeper)
     for (const socket of this.handshaking) socket.destroy()
     this.handshaking.clear()
     for (const link of this.links) link.close()
@@ -96,11 +127,19 @@ export class LinkListener {
   }
 
   private readonly accept = (socket: Socket): void => {
-    if (this.closing) {
+    if (this.closing || socket.remoteAddress === undefined) {
       socket.destroy()
       return
     }
     this.counts.connections++
+    const source = this.admission.admit(socket.remoteAddress)
+    if (typeof source === 'string') {
+      // A reset leaves no TIME_WAIT behind on our side, however many are refused.
+      socket.on('error', ignore)
+      socket.resetAndDestroy()
+      this.options.onRefuse?.(source)
+      return
+    }
     socket.setNoDelay(true)
     this.handshaking.add(socket)
     const { pattern, prologue, localStatic, allowedInitiator } = this.options
@@ -123,16 +162,22 @@ export class LinkListener {
       (link) => {
         this.handshaking.delete(socket)
         if (this.closing) {
+          this.admission.handshakeEnded(source, false)
           link.close()
           return
         }
+        this.admission.handshakeEnded(source, true)
         this.links.add(link)
-        link.once('close', () => this.links.delete(link))
+        link.once('close', () => {
+          this.links.delete(link)
+          this.admission.linkClosed(source)
+        })
         this.counts.links++
         this.options.onLink(link)
       },
       (err: LinkError) => {
         this.handshaking.delete(socket)
+        this.admission.handshakeEnded(source, false)
         if (this.closing) return
         if (err.code === LinkErrorCode.HANDSHAKE_TIMEOUT) this.counts.handshakeTimeouts++
         else if (err.code === LinkErrorCode.PEER_NOT_ALLOWED) this.counts.peersNotAllowed++
@@ -151,6 +196,7 @@ export async function listenLinks (options: ListenOptions): Promise<LinkListener
   checkTimeout(options.handshakeTimeoutMs ?? DEFAULT_HANDSHAKE_TIMEOUT_MS, 'handshakeTimeoutMs')
   checkTimeout(options.frameTimeoutMs ?? DEFAULT_FRAME_TIMEOUT_MS, 'frameTimeoutMs')
   checkRekeyOptions(options.cellSize, options.rekeyMs ?? DEFAULT_REKEY_INTERVAL_MS)
+  linkLimits(options.limits) // throws LINK_BAD_OPTIONS naming the field
   if (options.pattern === 'KK') checkPublicKey(options.allowedInitiator, 'allowedInitiator')
   if (options.pattern === 'NK' && options.allowedInitiator !== undefined) {
     throw badOptions('NK initiators are anonymous: allowedInitiator cannot be enforced')
@@ -161,6 +207,7 @@ export async function listenLinks (options: ListenOptions): Promise<LinkListener
   const listener = new LinkListener(server, options)
   await new Promise<void>((resolve, reject) => {
     const onError = (err: Error & { code?: string }): void => {
+      void listener.close()
       reject(new LinkError(LinkErrorCode.LISTEN_FAILED, 'could not listen for links', { detail: err.code ?? err.message }))
     }
     server.once('error', onError)

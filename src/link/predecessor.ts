@@ -6,7 +6,9 @@ import type { KeyPair } from '../crypto/index.js'
 import type { HostPort } from '../node/address.js'
 import { attachCellLink, type CellLink, type CellLinkHandlers } from './cell-link.js'
 import { dialLink } from './dial.js'
+import type { LinkRefusal } from './admission.js'
 import type { LinkError } from './errors.js'
+import type { LinkLimits } from './limits.js'
 import { listenLinks, type LinkListener } from './listen.js'
 
 export interface AcceptOptions {
@@ -19,9 +21,13 @@ export interface AcceptOptions {
   readonly handshakeTimeoutMs?: number
   /** Rekey each link's sending direction at least this often (the cascade's epoch length). */
   readonly rekeyMs?: number
+  /** Handshakes, links and handshake rate at this edge (defaults: DEFAULT_LINK_LIMITS). */
+  readonly limits?: Partial<LinkLimits>
   /** The node takes a link and returns the callbacks for its cells and its end. */
   readonly attach: (link: CellLink) => CellLinkHandlers
   readonly onReject?: (err: LinkError) => void
+  /** A connection past a limit was reset (per connection: log at debug only). */
+  readonly onRefuse?: (code: LinkRefusal) => void
 }
 
 /** Listen for the predecessor's links (or clients' at the entry). */
@@ -36,6 +42,7 @@ export async function acceptPredecessors (options: AcceptOptions): Promise<LinkL
     prologue: options.prologue,
     ...(options.handshakeTimeoutMs === undefined ? {} : { handshakeTimeoutMs: options.handshakeTimeoutMs }),
     ...(options.rekeyMs === undefined ? {} : { rekeyMs: options.rekeyMs }),
+    ...(options.limits === undefined ? {} : { limits: options.limits }),
     onLink: (link) => {
       // Cells flow from the next tick on, after the node's handlers are in place.
       let handlers: CellLinkHandlers | undefined
@@ -47,6 +54,7 @@ export async function acceptPredecessors (options: AcceptOptions): Promise<LinkL
       handlers = options.attach(cellLink)
     },
     ...(options.onReject === undefined ? {} : { onReject: options.onReject }),
+    ...(options.onRefuse === undefined ? {} : { onRefuse: options.onRefuse }),
   })
 }
 

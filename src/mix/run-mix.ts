@@ -5,6 +5,7 @@ import type { KeyPair } from '../crypto/index.js'
 import type { OnionKeySource } from '../node/keys/onion-key-source.js'
 import type { Cascade } from '../directory/cascade.js'
 import { linkPrologue } from '../directory/cascade.js'
+import type { LinkLimits } from '../link/limits.js'
 import type { LinkListener } from '../link/listen.js'
 import { acceptPredecessors, dialNext } from '../link/predecessor.js'
 import type { HostPort } from '../node/address.js'
@@ -24,6 +25,10 @@ export interface RunMixOptions {
   readonly minBatch?: number
   readonly replayCapacity?: number
   readonly circuitIdleMs?: number
+  /** Close a predecessor link that carries no circuit for this long. */
+  readonly linkIdleMs?: number
+  /** Bounds on the predecessors' (at the entry: clients') handshakes and links. */
+  readonly linkLimits?: Partial<LinkLimits>
   /** Test-only faults (never from configs or the CLI). */
   readonly testFaults?: HopTestFaults
 }
@@ -55,6 +60,7 @@ export async function runMix (options: RunMixOptions, makeNode: (options: MixOpt
     ...(options.minBatch === undefined ? {} : { minBatch: options.minBatch }),
     ...(options.replayCapacity === undefined ? {} : { replayCapacity: options.replayCapacity }),
     ...(options.circuitIdleMs === undefined ? {} : { circuitIdleMs: options.circuitIdleMs }),
+    ...(options.linkIdleMs === undefined ? {} : { linkIdleMs: options.linkIdleMs }),
     connectSuccessor: (handlers) => dialNext({
       address: next.address,
       cellSize: cascade.geometry.cellSize,
@@ -71,8 +77,10 @@ export async function runMix (options: RunMixOptions, makeNode: (options: MixOpt
     predecessorKey: position === 1 ? undefined : cascade.hops[position - 2]!.linkKey,
     prologue: linkPrologue(cascade, position),
     rekeyMs: cascade.epochS * 1000,
+    ...(options.linkLimits === undefined ? {} : { limits: options.linkLimits }),
     attach: (link) => node.attachPredecessor(link),
     onReject: (err) => options.logger.info('link.rejected', { code: err.code }),
+    onRefuse: (code) => options.logger.debug('link.refused', { code }),
   })
   node.start()
   return {

@@ -10,6 +10,9 @@ import { chmodSync, readFileSync, writeFileSync } from 'node:fs'
 import { join } from 'node:path'
 import { cryptoReady } from '../../src/crypto/index.js'
 import { main } from '../../src/cli/main.js'
+import { loadRoleConfig } from '../../src/cli/config/role-config.js'
+import { disposeSetup, setUpNode } from '../../src/cli/node-setup.js'
+import { DEFAULT_LINK_LIMITS } from '../../src/link/limits.js'
 import { runCli } from './spawn-cli.js'
 import { writeTestSet } from './state-set.js'
 
@@ -86,6 +89,34 @@ t.test('mistakes exit 2 and name the field', async (t) => {
     t.equal(out, '', `${what}: nothing on standard output`)
     t.match(err, message, `${what}: names the field`)
   }
+})
+
+t.test('link limits and linkIdleS: a bad value exits 2 naming the field; good ones reach the node\'s options', async (t) => {
+  const cases: Array<[string, string, (c: Record<string, unknown>) => void, RegExp]> = [
+    ['a zero cap', 'mix1.json', (c) => { c.maxHandshakes = 0 }, /config field "maxHandshakes": must be an integer between 1 and 16777216, got 0/],
+    ['a fractional rate', 'exit.json', (c) => { c.handshakeRatePerSource = 2.5 }, /config field "handshakeRatePerSource": must be an integer between 1 and 16777216, got 2\.5/],
+    ['a misspelt limit', 'mix2.json', (c) => { c.maxLinkPerSource = 8 }, /unknown config field "maxLinkPerSource" \(did you mean "maxLinksPerSource"\?\)/],
+    ['a limit that is not a number', 'mix1.json', (c) => { c.maxLinks = '16k' }, /config field "maxLinks": must be an integer between 1 and 16777216, got "16k"/],
+    ['a zero link idle time', 'exit.json', (c) => { c.linkIdleS = 0 }, /config field "linkIdleS": must be an integer between 1 and 604800, got 0/],
+  ]
+  for (const [what, name, change, message] of cases) {
+    const path = edit(await stateSet(t), name, change)
+    const { code, out, err } = await runMain(['check-config', path])
+    t.equal(code, 2, `${what}: status 2`)
+    t.equal(out, '', `${what}: nothing on standard output`)
+    t.match(err, message, `${what}: names the field`)
+  }
+
+  const dir = await stateSet(t)
+  const defaults = join(dir, 'mix1.json')
+  const given = edit(dir, 'exit.json', (c) => { c.maxLinksPerSource = 8; c.handshakeRate = 50; c.linkIdleS = 60 })
+  const mix = await setUpNode(await loadRoleConfig(defaults), defaults)
+  const exit = await setUpNode(await loadRoleConfig(given), given)
+  t.teardown(() => { disposeSetup(mix); disposeSetup(exit) })
+  t.equal(mix.role === 'mix' && mix.options.linkIdleMs, 300_000, 'linkIdleS defaults to 300 s')
+  t.same(mix.role === 'mix' && mix.options.linkLimits, DEFAULT_LINK_LIMITS, 'every limit defaults')
+  t.equal(exit.role === 'exit' && exit.options.linkIdleMs, 60_000)
+  t.same(exit.role === 'exit' && exit.options.linkLimits, { ...DEFAULT_LINK_LIMITS, maxLinksPerSource: 8, handshakeRate: 50 }, 'given limits on top of the defaults')
 })
 
 t.test('a cascade that does not verify is named, with the hop and field at fault', async (t) => {

@@ -7,7 +7,7 @@ import { once } from 'node:events'
 import { connect, createServer, type AddressInfo, type Server, type Socket } from 'node:net'
 import { x25519KeyPair, type KeyPair } from '../../src/crypto/index.js'
 import { dialLink, listenLinks, type DialOptions, type Link, type LinkError, type LinkListener, type ListenOptions } from '../../src/link/index.js'
-import { HandshakeState, type HandshakePattern } from '../../src/link/noise/handshake.js'
+import { HANDSHAKE_MESSAGE_BYTES, HandshakeState, type HandshakePattern } from '../../src/link/noise/handshake.js'
 
 type Tap = { teardown: (fn: () => unknown) => void }
 
@@ -200,4 +200,37 @@ export async function relay (t: Tap, port: number, flipAt?: number): Promise<{ p
     return new Promise<void>(resolve => server.close(() => resolve()))
   })
   return { port: (server.address() as AddressInfo).port, server }
+}
+
+/**
+ * A raw TCP client socket from `localAddress` (any 127.0.0.0/8 address is a distinct source
+ * on loopback), destroyed at teardown. A reset from the listener only closes it.
+ */
+export async function rawConnectFrom (t: Tap, port: number, localAddress: string): Promise<Socket> {
+  const socket = connect({ host: '127.0.0.1', port, localAddress })
+  socket.on('error', () => {})
+  t.teardown(() => socket.destroy())
+  // A reset can beat the client's own view of the connect: then it only closes.
+  await new Promise((resolve) => {
+    socket.once('connect', resolve)
+    socket.once('close', resolve)
+  })
+  return socket
+}
+
+/** Complete an NK or KK handshake by hand on `socket`; the listener then holds a link for it. */
+export async function rawHandshake (p: Peers, socket: Socket): Promise<void> {
+  const handshake = rawInitiator(p)
+  socket.write(handshake.writeMessage(new Uint8Array(0)))
+  handshake.readMessage(await readExactly(socket, HANDSHAKE_MESSAGE_BYTES))
+  if (!handshake.complete) throw new Error('handshake not complete after message 2')
+}
+
+/** Wait until `condition` holds, looking every 10 ms; fails after `tries` looks (bounded, not a timing assertion). */
+export async function until (condition: () => boolean, what: string, tries = 500): Promise<void> {
+  for (let i = 0; i < tries; i++) {
+    if (condition()) return
+    await new Promise((resolve) => setTimeout(resolve, 10))
+  }
+  throw new Error(`gave up waiting for ${what}`)
 }

@@ -8,6 +8,7 @@ import { isAbsolute, dirname, resolve } from 'node:path'
 import { LOG_LEVELS } from '../../node/logger.js'
 import { hostPort, int, obj, oneOf, refine, str } from '../../node/schema.js'
 import { shapingField } from '../../directory/shaping-json.js'
+import { DEFAULT_LINK_LIMITS, MAX_LINK_LIMIT } from '../../link/limits.js'
 import { DEFAULT_SHAPING_PROFILE } from '../../protocol/shaping.js'
 
 /** `"log": { "level": "info", "format": "text" }`, every field optional. */
@@ -50,6 +51,28 @@ export const replayCapacitySpec = int({ min: 1, max: 2 ** 26 })
 /** Seconds a circuit may stay silent before a hop forgets it. */
 export const circuitIdleSSpec = int({ min: 1, max: 7 * 24 * 3600 })
 
+/** Seconds a predecessor link (at the entry: a client's) may carry no circuit before it is closed. */
+export const linkIdleSSpec = int({ min: 1, max: 7 * 24 * 3600, default: 300 })
+
+/**
+ * The link listener's bounds (src/link/limits.ts, docs/PROTOCOL.md §8.5): handshakes in
+ * progress, open links and the handshake rate, whole and per source; same names as there.
+ */
+export const linkLimitFields = {
+  maxHandshakes: linkLimit(DEFAULT_LINK_LIMITS.maxHandshakes),
+  maxHandshakesPerSource: linkLimit(DEFAULT_LINK_LIMITS.maxHandshakesPerSource),
+  maxLinks: linkLimit(DEFAULT_LINK_LIMITS.maxLinks),
+  maxLinksPerSource: linkLimit(DEFAULT_LINK_LIMITS.maxLinksPerSource),
+  handshakeRate: linkLimit(DEFAULT_LINK_LIMITS.handshakeRate),
+  handshakeBurst: linkLimit(DEFAULT_LINK_LIMITS.handshakeBurst),
+  handshakeRatePerSource: linkLimit(DEFAULT_LINK_LIMITS.handshakeRatePerSource),
+  handshakeBurstPerSource: linkLimit(DEFAULT_LINK_LIMITS.handshakeBurstPerSource),
+}
+
+function linkLimit (value: number) {
+  return int({ min: 1, max: MAX_LINK_LIMIT, default: value })
+}
+
 /** A position in a cascade: at most 7 mixes before the exit (the cascade file's limit). */
 export const MAX_MIXES = 7
 
@@ -74,6 +97,8 @@ export const hopFields = {
   publish: hostPort({ allowZeroPort: true }),
   replayCapacity: replayCapacitySpec,
   circuitIdleS: circuitIdleSSpec,
+  linkIdleS: linkIdleSSpec,
+  ...linkLimitFields,
   log: logSpec,
 }
 

@@ -299,8 +299,21 @@ function registerLinkState (registry: MetricsRegistry, hop: HopSource, listener:
       .from(() => l().handshakeFailures, { reason: 'failed' })
       .from(() => l().handshakeTimeouts, { reason: 'timeout' })
       .from(() => l().peersNotAllowed, { reason: 'not_allowed' })
+    registry.counter('mixgate_link_connections_refused_total', 'TCP connections reset before their handshake because a listener limit was reached, by limit.',
+      { reason: LINK_REFUSAL_LABELS })
+      .from(() => l().refusedHandshakes, { reason: 'handshakes' })
+      .from(() => l().refusedHandshakesPerSource, { reason: 'handshakes_per_source' })
+      .from(() => l().refusedLinks, { reason: 'links' })
+      .from(() => l().refusedLinksPerSource, { reason: 'links_per_source' })
+      .from(() => l().refusedRate, { reason: 'rate' })
+      .from(() => l().refusedRatePerSource, { reason: 'rate_per_source' })
+    registry.gaugeFrom('mixgate_link_handshakes_in_progress', 'Link handshakes in progress now.', () => listener.handshakesInProgress)
+    registry.gaugeFrom('mixgate_link_sources', 'Source addresses (IPv6: /64 prefixes) the link listener keeps counts for now.', () => listener.trackedSources)
   }
 }
+
+/** The listener limits a connection can be refused by (`mixgate_link_connections_refused_total`). */
+export const LINK_REFUSAL_LABELS = ['handshakes', 'handshakes_per_source', 'links', 'links_per_source', 'rate', 'rate_per_source'] as const
 
 /** SocksError codes (src/client/socks/socks-error.ts) a handshake can end with, as label values. */
 export const SOCKS_ERROR_LABELS = [

@@ -205,10 +205,20 @@ export interface ListenerCounters {
   readonly handshakeTimeouts: number
   readonly handshakeFailures: number
   readonly peersNotAllowed: number
+  /** Connections reset before their handshake, by the limit they hit (src/link/admission.ts). */
+  readonly refusedHandshakes: number
+  readonly refusedHandshakesPerSource: number
+  readonly refusedLinks: number
+  readonly refusedLinksPerSource: number
+  readonly refusedRate: number
+  readonly refusedRatePerSource: number
 }
 
 /** A link listener (`LinkListener`). */
 export interface ListenerSource {
   readonly stats: ListenerCounters
   readonly openLinks: number
+  readonly handshakesInProgress: number
+  /** Source addresses (IPv6: /64 prefixes) the listener keeps counts for now. */
+  readonly trackedSources: number
 }

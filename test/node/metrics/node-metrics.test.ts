@@ -27,7 +27,15 @@ const nodesFit: [Fits<MixNode, MixSource>, Fits<ExitNode, ExitSource>, Fits<Clie
 function fakeMix () {
   const stats = new HopStats()
   const node = { stats, circuits: 0, predecessorLinks: 0, missedRounds: 0, successorUp: true, successorConnects: 0, successorFailures: 0 }
-  const listener = { stats: { connections: 0, links: 0, handshakeTimeouts: 0, handshakeFailures: 0, peersNotAllowed: 0 }, openLinks: 0 }
+  const listener = {
+    stats: {
+      connections: 0, links: 0, handshakeTimeouts: 0, handshakeFailures: 0, peersNotAllowed: 0,
+      refusedHandshakes: 0, refusedHandshakesPerSource: 0, refusedLinks: 0, refusedLinksPerSource: 0, refusedRate: 0, refusedRatePerSource: 0,
+    },
+    openLinks: 0,
+    handshakesInProgress: 0,
+    trackedSources: 0,
+  }
   return { stats, node, listener }
 }
 
@@ -59,6 +67,9 @@ t.test('a mix exports its stats as they are when scraped', async (t) => {
   node.missedRounds = 13
   node.successorUp = false
   listener.stats.peersNotAllowed = 2
+  Object.assign(listener.stats, { refusedHandshakes: 21, refusedHandshakesPerSource: 22, refusedLinks: 23, refusedLinksPerSource: 24, refusedRate: 25, refusedRatePerSource: 26 })
+  listener.handshakesInProgress = 27
+  listener.trackedSources = 28
   epoch = 18
   const m = scrape(registry)
   const expected: Array<[string, Record<string, string>, number]> = [
@@ -85,6 +96,14 @@ t.test('a mix exports its stats as they are when scraped', async (t) => {
     ['mixgate_links_closed_slow_total', {}, 1],
     ['mixgate_successor_up', {}, 0],
     ['mixgate_link_handshake_failures_total', { reason: 'not_allowed' }, 2],
+    ['mixgate_link_connections_refused_total', { reason: 'handshakes' }, 21],
+    ['mixgate_link_connections_refused_total', { reason: 'handshakes_per_source' }, 22],
+    ['mixgate_link_connections_refused_total', { reason: 'links' }, 23],
+    ['mixgate_link_connections_refused_total', { reason: 'links_per_source' }, 24],
+    ['mixgate_link_connections_refused_total', { reason: 'rate' }, 25],
+    ['mixgate_link_connections_refused_total', { reason: 'rate_per_source' }, 26],
+    ['mixgate_link_handshakes_in_progress', {}, 27],
+    ['mixgate_link_sources', {}, 28],
   ]
   for (const [name, labels, value] of expected) t.equal(sampleValue(m, name, labels), value, `${name} ${JSON.stringify(labels)}`)
 })

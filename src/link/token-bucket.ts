@@ -1,0 +1,37 @@
+/**
+ * A token bucket: `rate` tokens a second, at most `burst` held. Time is whatever monotonic
+ * milliseconds the caller passes in (the listener: performance.now()), so tests can drive it.
+ * Tokens are refilled lazily when the bucket is asked, never by a timer.
+ */
+export class TokenBucket {
+  private tokens: number
+  private refilledAt: number
+
+  constructor (private readonly rate: number, private readonly burst: number, now: number) {
+    this.tokens = burst
+    this.refilledAt = now
+  }
+
+  /** Whether a token is there now (take it with `take`). */
+  canTake (now: number): boolean {
+    this.refill(now)
+    return this.tokens >= 1
+  }
+
+  /** Spend one token; call only after `canTake(now)` said yes. */
+  take (): void {
+    this.tokens -= 1
+  }
+
+  /** Whether the bucket is back to its burst: it then remembers nothing and may be dropped. */
+  isFull (now: number): boolean {
+    this.refill(now)
+    return this.tokens >= this.burst
+  }
+
+  private refill (now: number): void {
+    if (now <= this.refilledAt) return
+    this.tokens = Math.min(this.burst, this.tokens + (now - this.refilledAt) * this.rate / 1000)
+    this.refilledAt = now
+  }
+}
