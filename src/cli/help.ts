@@ -24,6 +24,11 @@ const HOP_FIELDS = `  keyDir            directory with identity.key and link.key
   admin             loopback HOST:PORT of the admin server: /healthz, /metrics, /descriptor
   replayCapacity    CREATE tags each onion key's replay table holds before refusing circuits
   circuitIdleS      seconds before a silent circuit is forgotten
+  linkIdleS         entry: seconds before a client link without circuits is closed (300)
+  maxHandshakes, maxLinks, handshakeRate, handshakeBurst (and each …PerSource)
+                    link listener bounds, in all and per source (mixgate.conf(5))
+  createRate, createBurst, linkCreateRate, linkCreateBurst
+                    CREATEs accepted per second, in all and per link (mixgate.conf(5))
   log               { "level": "info", "format": "text" }`
 
 const SIGNALS = `Signals: SIGHUP re-reads the config file and applies what can change without dropping
@@ -85,6 +90,9 @@ ${HOP_FIELDS}
   exitPolicy        rules in Tor syntax ("accept 127.0.0.1:*"), in front of the safe default
   dnsServers        DNS servers to resolve with, as IP or IP:PORT (default: the host's)
   connectTimeoutMs  how long a connection to a host may take (default 10000)
+  maxDnsQueries     DNS queries in flight at once, all circuits (default 256)
+  maxOutbound       outbound connections at once, all circuits (default 4096)
+  maxStreamsPerCircuit  streams open at once on one circuit (default 256)
 
 ${SIGNALS}`,
   },

@@ -142,6 +142,12 @@ export async function setUpNode (config: RoleConfig, configFile: string): Promis
       ...(config.circuitIdleS === undefined ? {} : { circuitIdleMs: config.circuitIdleS * 1000 }),
       linkIdleMs: config.linkIdleS * 1000,
       linkLimits: linkLimitsOf(config),
+      createBudget: {
+        ...(config.createRate === undefined ? {} : { createRatePerS: config.createRate }),
+        ...(config.createBurst === undefined ? {} : { createBurst: config.createBurst }),
+        ...(config.linkCreateRate === undefined ? {} : { linkCreateRatePerS: config.linkCreateRate }),
+        ...(config.linkCreateBurst === undefined ? {} : { linkCreateBurst: config.linkCreateBurst }),
+      },
     }
     if (config.role === 'mix') {
       return { role: 'mix', label: `mix[${position}]`, log, options: { ...common, position, minBatch: config.minBatch }, hop }

@@ -12,7 +12,7 @@ import { acceptPredecessors } from '../link/predecessor.js'
 import type { HostPort } from '../node/address.js'
 import type { Logger } from '../node/logger.js'
 import { ExitNode } from './exit-node.js'
-import type { HopTestFaults } from '../mix/hop-node.js'
+import type { CreateBudget, HopTestFaults } from '../mix/hop-node.js'
 import type { ExitLimits } from './limits.js'
 import { interfaceAddresses, ownAddresses, ownServices, type OwnService } from './own-addresses.js'
 import { buildExitPolicy } from './policy.js'
@@ -40,6 +40,8 @@ export interface RunExitOptions {
   readonly localAddresses?: readonly string[]
   /** Close a predecessor link that carries no circuit for this long. */
   readonly linkIdleMs?: number
+  /** CREATE budgets (defaults in hop-node.ts). */
+  readonly createBudget?: CreateBudget
   /** Bounds on the predecessors' (at the entry: clients') handshakes and links. */
   readonly linkLimits?: Partial<LinkLimits>
   /** Test-only faults (never from configs or the CLI). */
@@ -85,6 +87,7 @@ export async function runExit (options: RunExitOptions): Promise<RunningExit> {
     ...(options.circuitIdleMs === undefined ? {} : { circuitIdleMs: options.circuitIdleMs }),
     ...definedLimits(options.limits),
     ...(options.linkIdleMs === undefined ? {} : { linkIdleMs: options.linkIdleMs }),
+    ...options.createBudget,
   })
   const listener = await acceptPredecessors({
     listen: options.listen ?? hop.address,

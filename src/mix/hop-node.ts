@@ -84,7 +84,7 @@ import { epochEndS } from '../node/keys/epoch.js'
 import { CircuitShape } from './circuit-shape.js'
 import { CreateHold, CREATE_SLOT_BUCKETS, SlotCreateCounter } from './create-hold.js'
 import { CreateQueue } from './create-queue.js'
-import { TokenBucket } from './token-bucket.js'
+import { TokenBucket } from '../link/token-bucket.js'
 import { requestRound } from './rung-schedule.js'
 import { scheduledEndRound, lifetimeEndRound } from './circuit-end.js'
 
@@ -110,6 +110,9 @@ const MAX_CATCH_UP_ROUNDS = 50
  * the old circuit still in flight must not be read as the new one's.
  */
 export const QUARANTINE_ROUNDS = 100
+
+/** The CREATE budgets of a hop (docs/PROTOCOL.md §10); each field left out takes its default. */
+export type CreateBudget = Pick<HopOptions, 'createRatePerS' | 'createBurst' | 'linkCreateRatePerS' | 'linkCreateBurst'>
 
 export interface HopOptions {
   readonly geometry: Geometry
@@ -629,7 +632,7 @@ export abstract class HopNode {
 
   /** A CREATE arrived: open it now if this round's budget allows, else carry it (R17). */
   private admitCreate (state: LinkState, inId: number, body: Uint8Array): void {
-    if (state.createBucket !== null && !state.createBucket.take(Date.now())) {
+    if (state.createBucket !== null && !state.createBucket.tryTake(Date.now())) {
       this.stats.createsRefusedRate++
       return
     }
@@ -695,7 +698,7 @@ export abstract class HopNode {
       return
     }
     // Every tag that may enter a table takes a token: the table cannot fill within a key's life.
-    if (!this.createBucket.take(Date.now())) {
+    if (!this.createBucket.tryTake(Date.now())) {
       opened.keys.forward.fill(0); opened.keys.backward.fill(0)
       this.stats.createsRefusedRate++
       return

@@ -11,7 +11,7 @@ import { acceptPredecessors, dialNext } from '../link/predecessor.js'
 import type { HostPort } from '../node/address.js'
 import type { Logger } from '../node/logger.js'
 import { MixNode, type MixOptions } from './mix-node.js'
-import type { HopTestFaults } from './hop-node.js'
+import type { CreateBudget, HopTestFaults } from './hop-node.js'
 
 export interface RunMixOptions {
   readonly cascade: Cascade
@@ -27,6 +27,8 @@ export interface RunMixOptions {
   readonly circuitIdleMs?: number
   /** Close a predecessor link that carries no circuit for this long. */
   readonly linkIdleMs?: number
+  /** CREATE budgets (defaults in hop-node.ts). */
+  readonly createBudget?: CreateBudget
   /** Bounds on the predecessors' (at the entry: clients') handshakes and links. */
   readonly linkLimits?: Partial<LinkLimits>
   /** Test-only faults (never from configs or the CLI). */
@@ -61,6 +63,7 @@ export async function runMix (options: RunMixOptions, makeNode: (options: MixOpt
     ...(options.replayCapacity === undefined ? {} : { replayCapacity: options.replayCapacity }),
     ...(options.circuitIdleMs === undefined ? {} : { circuitIdleMs: options.circuitIdleMs }),
     ...(options.linkIdleMs === undefined ? {} : { linkIdleMs: options.linkIdleMs }),
+    ...options.createBudget,
     connectSuccessor: (handlers) => dialNext({
       address: next.address,
       cellSize: cascade.geometry.cellSize,

@@ -69,6 +69,18 @@ export const linkLimitFields = {
   handshakeBurstPerSource: linkLimit(DEFAULT_LINK_LIMITS.handshakeBurstPerSource),
 }
 
+/**
+ * The hop's CREATE budgets (src/mix/hop-node.ts, docs/PROTOCOL.md §10): the hop-wide rate per
+ * second and burst (default: derived from replayCapacity so the replay table cannot fill),
+ * and per predecessor link (default at the entry: 1/s, burst 32; elsewhere unlimited).
+ */
+export const createBudgetFields = {
+  createRate: int({ min: 1, max: 1_000_000 }),
+  createBurst: int({ min: 1, max: 2 ** 26 }),
+  linkCreateRate: int({ min: 1, max: 1_000_000 }),
+  linkCreateBurst: int({ min: 1, max: 2 ** 26 }),
+}
+
 function linkLimit (value: number) {
   return int({ min: 1, max: MAX_LINK_LIMIT, default: value })
 }
@@ -99,8 +111,9 @@ export const hopFields = {
   circuitIdleS: circuitIdleSSpec,
   linkIdleS: linkIdleSSpec,
   ...linkLimitFields,
+  ...createBudgetFields,
   log: logSpec,
 }
 
 /** Hop fields that may be left out. */
-export const HOP_OPTIONAL = ['listen', 'cascade', 'admin', 'publish', 'replayCapacity', 'circuitIdleS'] as const
+export const HOP_OPTIONAL = ['listen', 'cascade', 'admin', 'publish', 'replayCapacity', 'circuitIdleS', 'createRate', 'createBurst', 'linkCreateRate', 'linkCreateBurst'] as const
