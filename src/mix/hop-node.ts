@@ -1173,9 +1173,11 @@ export abstract class HopNode {
   /** Fill every predecessor link's batch with its circuits' scheduled backward cells. */
   private shapeBackward (from: number, round: number): void {
     // Each hop delays a backward cell by one round: the exit's round n is round n + 1 here.
-    // Exactly the schedule leaves, whatever waits: a burst a successor sent on one circuit
-    // must not reappear on the predecessor link (R1); it waits, bounded by maxQueuedCells.
+    // Exactly the budget leaves, whatever waits: a burst a successor sent on one circuit must
+    // not reappear on the predecessor link (R1); it waits, bounded by maxQueuedCells, and the
+    // budget's surplus over the successor's (one step) drains it (shaping.ts budgetMilli).
     const lag = this.geometry.hops - this.position
+    const steps = this.geometry.hops - this.position
     let total = 0
     let pads = 0
     for (const state of this.links.values()) {
@@ -1185,7 +1187,7 @@ export abstract class HopNode {
       labels.length = 0
       for (const circuit of state.circuits.values()) {
         if (circuit.ended || circuit.shape === null) continue
-        const due = circuit.shape.cellsFor(from - lag, round - lag)
+        const due = circuit.shape.cellsFor(from - lag, round - lag, steps)
         // Awaiting its tag, a circuit fills its slots with PADs only (see the top comment).
         const waiting = circuit.awaitingLog
         for (let j = 0; j < due; j++) {

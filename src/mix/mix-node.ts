@@ -213,7 +213,8 @@ export class MixNode extends HopNode {
         labels.push(circuit.slot)
         shape.create = null
       }
-      const due = shape.cellsFor(from - lag, round - lag)
+      // One surplus step over the client's rate drains what a stall left (shaping.ts budgetMilli).
+      const due = shape.cellsFor(from - lag, round - lag, 1)
       let sent = 0
       for (; sent < due; sent++) {
         const cell = shape.forward.shift()

@@ -12,7 +12,7 @@
 import t from 'tap'
 import { cryptoReady, randomBytes } from '../../src/crypto/index.js'
 import { CellCommand, DestroyReason, encodeDestroy } from '../../src/protocol/cell.js'
-import { cellsInRound, DEFAULT_SHAPING, isCreationSlot, roundAt, type ShapingParams } from '../../src/protocol/shaping.js'
+import { budgetMilli, cellsInRound, DEFAULT_SHAPING, isCreationSlot, roundAt, type ShapingParams } from '../../src/protocol/shaping.js'
 import { MAX_LOOPS_WAITING } from '../../src/mix/circuit-shape.js'
 import type { RunningMix } from '../../src/mix/run-mix.js'
 import { waitFor } from '../helpers/cascade.js'
@@ -66,11 +66,11 @@ t.test('a DESTROY silences a shaped circuit: its schedule goes on until its sche
   await waitFor(() => entry.node.lastRound > endRound + 4, 'the scheduled end', 15_000)
   await waitFor(() => entry.node.circuits === 1, 'the silenced circuit ended at the entry')
 
-  const per = (circuits: number, lag: number) => (round: number) => circuits * cellsInRound(RATE, round - lag)
-  t.same(mismatches(between(c.forward[0]!, endRound), from, per(2, 1)), [], 'entry → middle: both circuits\' schedule every round until the end, the DESTROY notwithstanding')
-  t.same(mismatches(between(c.backward[0]![0]!, endRound), from, per(2, 2)), [], 'entry → client: both circuits\' schedule (PADs for the silenced one) until the end')
+  const per = (circuits: number, lag: number, steps: number) => (round: number) => circuits * cellsInRound(budgetMilli(RATE, steps), round - lag)
+  t.same(mismatches(between(c.forward[0]!, endRound), from, per(2, 1, 1)), [], 'entry → middle: both circuits\' schedule every round until the end, the DESTROY notwithstanding')
+  t.same(mismatches(between(c.backward[0]![0]!, endRound), from, per(2, 2, 2)), [], 'entry → client: both circuits\' schedule (PADs for the silenced one) until the end')
   t.ok(c.forward[0]!.rounds.filter((round) => round > destroyRound + 2 && round < endRound).length > 10, 'rounds after the DESTROY were checked')
-  t.same(mismatches(between(c.forward[0]!, endRound + 200), endRound + 4, per(1, 1)), [], 'after the end, one circuit\'s schedule')
+  t.same(mismatches(between(c.forward[0]!, endRound + 200), endRound + 4, per(1, 1, 1)), [], 'after the end, one circuit\'s schedule')
 
   // The ID is quarantined on the link for a while after the circuit ended.
   const refused = entry.node.stats.createsRefusedQuarantine
