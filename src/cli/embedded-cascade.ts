@@ -99,7 +99,8 @@ export async function startEmbeddedCascade (options: EmbeddedOptions): Promise<E
     const socks = plan.socks
     // With `accept 127.0.0.1:*` the exit could otherwise be told to connect to our own SOCKS
     // port, and each such stream would open another one through the cascade, without end.
-    const exitPolicy = [...socksRejects(socks), ...options.exitPolicy]
+    // The nodes' admin ports likewise (R12): no stream may reach a node's own services.
+    const exitPolicy = [...socksRejects(socks), ...(plan.admins ?? []).flatMap(rejectsFor), ...options.exitPolicy]
     const adminUrls = plan.admins?.map(adminUrl)
 
     // Every hop makes its keys in its thread, all at once, and signs its node descriptor.
@@ -185,9 +186,14 @@ async function allOrFirstError<T> (promises: ReadonlyArray<Promise<T>>): Promise
 
 /** Exit policy rules refusing the SOCKS address (for an unspecified address: loopback). */
 function socksRejects (socks: HostPort): string[] {
-  const family = isIP(socks.host)
+  return rejectsFor(socks)
+}
+
+/** Exit policy rules that refuse one of our own listening addresses. */
+function rejectsFor (address: HostPort): string[] {
+  const family = isIP(address.host)
   if (family === 0) return []
-  if (socks.host === '0.0.0.0' || socks.host === '::') return [`reject 127.0.0.1:${socks.port}`, `reject [::1]:${socks.port}`]
-  return [`reject ${formatHostPort(socks)}`]
+  if (address.host === '0.0.0.0' || address.host === '::') return [`reject 127.0.0.1:${address.port}`, `reject [::1]:${address.port}`]
+  return [`reject ${formatHostPort(address)}`]
 }
 

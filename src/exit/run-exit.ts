@@ -2,6 +2,7 @@
  * Start the exit from its keys, the cascade and its policy: resolve the cascade's own
  * addresses (own-addresses.ts: fail closed), build the policy, listen for the last mix.
  */
+import { LogAggregator } from '../node/log-aggregate.js'
 import type { KeyPair } from '../crypto/index.js'
 import type { OnionKeySource } from '../node/keys/onion-key-source.js'
 import type { Cascade } from '../directory/cascade.js'
@@ -89,6 +90,7 @@ export async function runExit (options: RunExitOptions): Promise<RunningExit> {
     ...(options.linkIdleMs === undefined ? {} : { linkIdleMs: options.linkIdleMs }),
     ...options.createBudget,
   })
+  const rejected = new LogAggregator(options.logger, { level: 'info' })
   const listener = await acceptPredecessors({
     listen: options.listen ?? hop.address,
     cellSize: cascade.geometry.cellSize,
@@ -98,7 +100,8 @@ export async function runExit (options: RunExitOptions): Promise<RunningExit> {
     rekeyMs: cascade.epochS * 1000,
     ...(options.linkLimits === undefined ? {} : { limits: options.linkLimits }),
     attach: (link) => node.attachPredecessor(link),
-    onReject: (err) => options.logger.info('link.rejected', { code: err.code }),
+    // A line per connection would record who tried when (R19): a count per code per minute.
+    onReject: (err) => rejected.count('link.rejected', { code: err.code }),
     onRefuse: (code) => options.logger.debug('link.refused', { code }),
   })
   node.start()
@@ -109,6 +112,7 @@ export async function runExit (options: RunExitOptions): Promise<RunningExit> {
     async stop () {
       await node.stop()
       await listener.close()
+      rejected.close()
     },
   }
 }

@@ -1,6 +1,7 @@
 /**
  * Start a mix from its keys and the cascade: listen for the predecessor, dial the successor.
  */
+import { LogAggregator } from '../node/log-aggregate.js'
 import type { KeyPair } from '../crypto/index.js'
 import type { OnionKeySource } from '../node/keys/onion-key-source.js'
 import type { Cascade } from '../directory/cascade.js'
@@ -73,6 +74,7 @@ export async function runMix (options: RunMixOptions, makeNode: (options: MixOpt
       rekeyMs: cascade.epochS * 1000,
     }, handlers),
   })
+  const rejected = new LogAggregator(options.logger, { level: 'info' })
   const listener = await acceptPredecessors({
     listen: options.listen ?? hop.address,
     cellSize: cascade.geometry.cellSize,
@@ -82,7 +84,8 @@ export async function runMix (options: RunMixOptions, makeNode: (options: MixOpt
     rekeyMs: cascade.epochS * 1000,
     ...(options.linkLimits === undefined ? {} : { limits: options.linkLimits }),
     attach: (link) => node.attachPredecessor(link),
-    onReject: (err) => options.logger.info('link.rejected', { code: err.code }),
+    // A line per connection would record who tried when (R19): a count per code per minute.
+    onReject: (err) => rejected.count('link.rejected', { code: err.code }),
     onRefuse: (code) => options.logger.debug('link.refused', { code }),
   })
   node.start()
@@ -92,6 +95,7 @@ export async function runMix (options: RunMixOptions, makeNode: (options: MixOpt
     async stop () {
       await node.stop()
       await listener.close()
+      rejected.close()
     },
   }
 }
