@@ -12,6 +12,7 @@ const EMPTY = new Uint8Array(0)
 
 export class FuzzLink {
   private closedFlag = false
+  private closedHere = false
   private bytesIn = 0
 
   private constructor (private readonly socket: Socket, private readonly sender: CipherState) {
@@ -22,6 +23,8 @@ export class FuzzLink {
 
   /** The node closed it (or we did). */
   get closed (): boolean { return this.closedFlag }
+  /** Closed by the node, not by close(). */
+  get closedByNode (): boolean { return this.closedFlag && !this.closedHere }
   get received (): number { return this.bytesIn }
   get backlog (): number { return this.socket.writableLength }
 
@@ -69,6 +72,7 @@ export class FuzzLink {
   }
 
   close (): void {
+    if (!this.closedFlag) this.closedHere = true
     this.closedFlag = true
     this.socket.destroy()
   }

@@ -15,11 +15,10 @@
  * Pass: the child never died and reported no uncaught exception, its RSS and heap stayed
  * under the bounds, and the good stream echoed every byte intact.
  */
-import { fork, type ChildProcess } from 'node:child_process'
 import { mkdirSync, writeFileSync } from 'node:fs'
 import { dirname, join, resolve } from 'node:path'
 import { fileURLToPath } from 'node:url'
-import { cascadeFromJson, linkPrologue, onionKeysFor, cascadeEpochAt, type Cascade } from '../../src/directory/cascade.js'
+import { linkPrologue, onionKeysFor, cascadeEpochAt, type Cascade } from '../../src/directory/cascade.js'
 import { CellCommand, encodeCell, writeCellHeader } from '../../src/protocol/cell.js'
 import type { Geometry } from '../../src/protocol/geometry.js'
 import { createOnion } from '../../src/protocol/onion.js'
@@ -31,6 +30,7 @@ import { mutateBytes } from '../mutate.js'
 import { Prng } from '../prng.js'
 import { FuzzLink } from './fuzz-link.js'
 import { GoodStream } from './good-stream.js'
+import { startNodeChild, type NodeChild, type Uncaught } from './node-child.js'
 
 export interface WholeNodeOptions {
   readonly seed: number
@@ -46,7 +46,6 @@ export interface WholeNodeOptions {
   readonly crashDir?: string | null
 }
 
-export interface Uncaught { readonly kind: string, readonly name: string, readonly message: string, readonly stack: string, readonly code?: string }
 
 export interface WholeNodeReport {
   readonly passed: boolean
@@ -80,7 +79,6 @@ interface LiveCircuit {
 
 const HERE = dirname(fileURLToPath(import.meta.url))
 const ROOT = resolve(HERE, '..', '..', '..')
-const CHILD = join(HERE, 'child.js')
 const MAX_CIRCUITS_PER_LINK = 24
 const RING = 40
 
@@ -99,53 +97,16 @@ export async function runWholeNode (options: WholeNodeOptions): Promise<WholeNod
   let linksOpened = 0
   let linksClosedByNode = 0
   let circuitsBuilt = 0
-  let maxRss = 0
-  let maxHeap = 0
-  let uncaught: Uncaught | undefined
-  let childStats: WholeNodeReport['childStats']
-  let stderrTail = ''
 
-  const child: ChildProcess = fork(CHILD, [String(options.cellSize ?? 1024)], { stdio: ['ignore', 'ignore', 'pipe', 'ipc'] })
-  child.stderr!.setEncoding('utf8')
-  child.stderr!.on('data', (chunk: string) => { stderrTail = (stderrTail + chunk).slice(-4000) })
-  let exited: { code: number | null, signal: string | null } | undefined
-  const exitedPromise = new Promise<void>((resolve) => child.once('exit', (code, signal) => { exited = { code, signal }; resolve() }))
-  const killOnExit = (): void => { child.kill('SIGKILL') }
-  process.once('exit', killOnExit)
-  let onReady: ((m: { cascade: unknown, socksPort: number, echoPort: number }) => void) | undefined
-  const memoryWaiters: (() => void)[] = []
-  child.on('message', (message: Record<string, unknown>) => {
-    if (message.type === 'ready') onReady?.(message as never)
-    else if (message.type === 'uncaught') uncaught = message as unknown as Uncaught
-    else if (message.type === 'memory') {
-      const memory = message.memory as NodeJS.MemoryUsage
-      maxRss = Math.max(maxRss, memory.rss)
-      maxHeap = Math.max(maxHeap, memory.heapUsed)
-      childStats = { mix: message.mix as Record<string, number>, exit: message.exit as Record<string, number> }
-      memoryWaiters.splice(0).forEach((w) => w())
-    }
-  })
-  const alive = (): boolean => exited === undefined && uncaught === undefined
-  const askMemory = async (): Promise<void> => {
-    if (!alive()) return
-    await new Promise<void>((resolve) => {
-      memoryWaiters.push(resolve)
-      child.send({ type: 'memory' }, () => {})
-      setTimeout(resolve, 2000)
-    })
-  }
-
-  const ready = await Promise.race([
-    new Promise<{ cascade: unknown, socksPort: number, echoPort: number }>((resolve) => { onReady = resolve }),
-    exitedPromise.then(() => undefined),
-    new Promise<undefined>((resolve) => setTimeout(() => resolve(undefined), 60_000)),
-  ])
+  let node: NodeChild | undefined
   const links: FuzzLink[] = []
   const circuits = new Map<FuzzLink, LiveCircuit[]>()
   let good: GoodStream | undefined
   try {
-    if (ready === undefined) throw new Error(`the node did not start: ${stderrTail.slice(-800)}`)
-    const cascade = cascadeFromJson(ready.cascade)
+    node = await startNodeChild(options.cellSize ?? 1024)
+    const child = node
+    const alive = (): boolean => child.alive()
+    const cascade = node.cascade
     const geometry = cascade.geometry
     const entry = cascade.hops[0]!
     const prologue = linkPrologue(cascade, 1)
@@ -156,8 +117,8 @@ export async function runWholeNode (options: WholeNodeOptions): Promise<WholeNod
       circuits.set(link, [])
       return link
     }
-    good = await GoodStream.open(ready.socksPort, ready.echoPort)
-    log(`whole-node: child ${child.pid} up (cell ${geometry.cellSize}, 1 mix + exit), good stream open`)
+    good = await GoodStream.open(node.socksPort, node.echoPort)
+    log(`whole-node: child ${node.pid} up (cell ${geometry.cellSize}, 1 mix + exit), good stream open`)
     await openLink()
     await openLink()
     const deadline = started + options.durationMs
@@ -168,7 +129,7 @@ export async function runWholeNode (options: WholeNodeOptions): Promise<WholeNod
       // Replace links the node closed (garbage frames close them, as they should).
       for (let i = 0; i < links.length; i++) {
         if (links[i]!.closed) {
-          linksClosedByNode++
+          if (links[i]!.closedByNode) linksClosedByNode++
           circuits.delete(links[i]!)
           links.splice(i, 1)
           i--
@@ -198,17 +159,17 @@ export async function runWholeNode (options: WholeNodeOptions): Promise<WholeNod
       if (good.problem !== undefined) { problems.push(`the good stream broke: ${good.problem}`); break }
       if (Date.now() - lastMemory > 500) {
         lastMemory = Date.now()
-        await askMemory()
+        await node.sample()
       } else {
         await new Promise((resolve) => setImmediate(resolve))
       }
       if (Date.now() - lastLog > 10_000) {
         lastLog = Date.now()
-        log(`whole-node: ${Math.round((Date.now() - started) / 1000)} s, ${cellsSent} cells, ${rawFrames} raw frames, ${linksOpened} links, good stream ${good.bytesEchoed} bytes, rss ${mb(maxRss)} MB`)
+        log(`whole-node: ${Math.round((Date.now() - started) / 1000)} s, ${cellsSent} cells, ${rawFrames} raw frames, ${linksOpened} links, good stream ${good.bytesEchoed} bytes, rss ${mb(node.maxRss)} MB`)
       }
     }
     if (alive()) {
-      await askMemory()
+      await node.sample()
       if (!(await good.finish(30_000))) problems.push(`the good stream did not complete intact (${good.bytesEchoed} of ${good.bytesSent} bytes echoed${good.problem === undefined ? '' : `: ${good.problem}`})`)
     }
   } catch (err) {
@@ -217,19 +178,18 @@ export async function runWholeNode (options: WholeNodeOptions): Promise<WholeNod
     for (const link of links) link.close()
   }
   // A crash can take a moment to be reported.
-  await Promise.race([exitedPromise, new Promise((resolve) => setTimeout(resolve, 300))])
+  await node?.settle()
+  const uncaught = node?.uncaught()
+  const exited = node?.exited()
+  const maxRss = node?.maxRss ?? 0
+  const maxHeap = node?.maxHeap ?? 0
+  const childStats = node?.stats
   if (uncaught !== undefined) problems.push(`the node threw ${uncaught.name}${uncaught.code === undefined ? '' : ` (${uncaught.code})`}: ${uncaught.message} [${uncaught.kind}]`)
-  else if (exited !== undefined) problems.push(`the node exited (code ${exited.code}, signal ${exited.signal}): ${stderrTail.slice(-500)}`)
+  else if (exited !== undefined) problems.push(`the node exited (code ${exited.code}, signal ${exited.signal}): ${node!.stderrTail().slice(-500)}`)
   if (mb(maxRss) > maxRssMb) problems.push(`RSS reached ${mb(maxRss)} MB (bound ${maxRssMb})`)
   if (mb(maxHeap) > maxHeapMb) problems.push(`heap reached ${mb(maxHeap)} MB (bound ${maxHeapMb})`)
-  if (exited === undefined) {
-    child.send({ type: 'stop' }, () => {})
-    const force = setTimeout(() => child.kill('SIGKILL'), 10_000)
-    await exitedPromise
-    clearTimeout(force)
-  }
-  process.off('exit', killOnExit)
-  const died = uncaught !== undefined || problems.some((p) => p.startsWith('the node exited'))
+  await node?.stop()
+  const died = uncaught !== undefined || exited !== undefined
   const report: WholeNodeReport = {
     passed: problems.length === 0,
     problems,
