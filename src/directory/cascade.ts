@@ -21,7 +21,7 @@ import { Geometry } from '../protocol/geometry.js'
 import { checkShaping, DEFAULT_SHAPING, type ShapingParams } from '../protocol/shaping.js'
 import { formatHostPort, type HostPort } from '../node/address.js'
 import { DEFAULT_EPOCH_S, DEFAULT_GENESIS_S, epochAt, epochSchedule, type EpochSchedule } from '../node/keys/epoch.js'
-import { arr, hex, hostPort, int, obj, oneOf, validate, type Infer } from '../node/schema.js'
+import { arr, ConfigError, hex, hostPort, int, obj, oneOf, validate, type ConfigIssue, type Infer } from '../node/schema.js'
 
 export const CASCADE_FILE_VERSION = 1
 const CASCADE_ID_LABEL = new TextEncoder().encode('mixgate/v1/cascade')
@@ -220,6 +220,19 @@ export function cascadeId (cellSize: number, roundMs: number, hops: ReadonlyArra
 /** Validate a parsed cascade file (field errors name the field) and build the cascade. */
 export function cascadeFromJson (json: unknown): Cascade {
   const file = validate(cascadeFileSpec, json)
+  // What makeCascade treats as a caller's mistake (a TypeError) is the file's here: say so
+  // as a ConfigError naming the field (the fuzzer found both as TypeErrors).
+  const issues: ConfigIssue[] = []
+  file.hops.forEach((hop, i) => {
+    const expected = i === file.hops.length - 1 ? 'exit' : 'mix'
+    if (hop.role !== expected) {
+      issues.push({ path: `hops[${i}].role`, message: `config field "hops[${i}].role": must be "${expected}" (the mixes in order, then the exit, last), got "${hop.role}"` })
+    }
+    if (hop.onionKey === undefined && hop.onionKeys === undefined) {
+      issues.push({ path: `hops[${i}]`, message: `config field "hops[${i}]": needs "onionKey" or "onionKeys"` })
+    }
+  })
+  if (issues.length > 0) throw ConfigError.fromIssues(issues)
   return makeCascade(file)
 }
 

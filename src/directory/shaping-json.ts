@@ -11,14 +11,22 @@
  */
 import { MixgateError } from '../errors.js'
 import { INVALID, int, obj, oneOf, type ConfigIssue, type Spec } from '../node/schema.js'
-import { checkShaping, DEFAULT_SHAPING, MILLI, SHAPING_PROFILES, type ShapingParams } from '../protocol/shaping.js'
+import { checkShaping, DEFAULT_SHAPING, MAX_RUNGS, MILLI, SHAPING_PROFILES, type ShapingParams } from '../protocol/shaping.js'
+
+/**
+ * The most any shaping integer may be: descriptors sign these fields as 32-bit integers
+ * (descriptor.ts `writeParams`), so a larger value must be refused here, as malformed, before
+ * a verifier tries to encode it (found by the fuzzer: it threw a RangeError instead).
+ * checkShaping then applies the tighter, meaningful limits with its own messages.
+ */
+const U32_MAX = 0xffff_ffff
 
 /** A rate in cells per round, as millicells (0.1 → 100); at most three decimals. */
 const rateSpec: Spec<number> = {
   defaultInput: undefined,
   check (input: unknown, path: string, issues: ConfigIssue[]) {
     const milli = typeof input === 'number' ? Math.round(input * MILLI) : NaN
-    if (typeof input !== 'number' || !Number.isFinite(input) || Math.abs(input * MILLI - milli) > 1e-6 || milli < 1) {
+    if (typeof input !== 'number' || !Number.isFinite(input) || Math.abs(input * MILLI - milli) > 1e-6 || milli < 1 || milli > U32_MAX) {
       issues.push({ path, message: `${path}: must be a number of cells per round, at least 0.001 with at most three decimals, got ${JSON.stringify(input)}` })
       return INVALID
     }
@@ -31,6 +39,10 @@ const ratesSpec: Spec<number[]> = {
   check (input: unknown, path: string, issues: ConfigIssue[]) {
     if (!Array.isArray(input)) {
       issues.push({ path, message: `${path}: expected an array of rates, got ${JSON.stringify(input)}` })
+      return INVALID
+    }
+    if (input.length > MAX_RUNGS) {
+      issues.push({ path, message: `${path}: at most ${MAX_RUNGS} rates, got ${input.length}` })
       return INVALID
     }
     const out: number[] = []
@@ -47,13 +59,13 @@ const ratesSpec: Spec<number[]> = {
 const fieldsSpec = obj({
   profile: oneOf(SHAPING_PROFILES),
   rates: ratesSpec,
-  slotMs: int({ min: 1 }),
-  circuits: int({ min: 1 }),
-  circuitSlots: int({ min: 1 }),
-  kMin: int({ min: 1 }),
-  createHoldRounds: int({ min: 0 }),
-  loopsPerSlot: int({ min: 0 }),
-  loopJitterRounds: int({ min: 0 }),
+  slotMs: int({ min: 1, max: U32_MAX }),
+  circuits: int({ min: 1, max: U32_MAX }),
+  circuitSlots: int({ min: 1, max: U32_MAX }),
+  kMin: int({ min: 1, max: U32_MAX }),
+  createHoldRounds: int({ min: 0, max: U32_MAX }),
+  loopsPerSlot: int({ min: 0, max: U32_MAX }),
+  loopJitterRounds: int({ min: 0, max: U32_MAX }),
 }, { optional: ['rates', 'slotMs', 'circuits', 'circuitSlots', 'kMin', 'createHoldRounds', 'loopsPerSlot', 'loopJitterRounds'] })
 
 /**
