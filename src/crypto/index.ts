@@ -135,8 +135,12 @@ export function xaeadOpen (key: Uint8Array, nonce: Uint8Array, ad: Uint8Array | 
   return b.xaeadDecrypt(key, nonce, ad, sealed)
 }
 
-/** The raw ChaCha20 (IETF) keystream XORed over `data`, starting at block `counter`. */
+/**
+ * The raw ChaCha20 (IETF) keystream XORed over `data`, starting at block `counter`, an
+ * integer in [0, 2^31) (libsodium.js's limit; checked here so both backends agree).
+ */
 export function chacha20Xor (key: Uint8Array, nonce: Uint8Array, data: Uint8Array, counter = 0): Uint8Array {
+  if ((counter | 0) !== counter || counter < 0) throw new CryptoError('CRYPTO_BAD_LENGTH', 'ChaCha20 block counter must be an integer in [0, 2^31)')
   return b.chacha20Xor(key, nonce, data, counter)
 }
 
