@@ -9,7 +9,7 @@
  * signed node descriptor, and at the entry with `peers`, `/cascade` a fresh cascade
  * descriptor. Stopping reverses this and wipes the keys.
  */
-import { equal } from '../crypto/index.js'
+import { cryptoBackend, equal } from '../crypto/index.js'
 import { iso } from '../directory/descriptor.js'
 import { MixgateError } from '../errors.js'
 import { runExit } from '../exit/run-exit.js'
@@ -42,7 +42,7 @@ export interface StartedNode {
 
 export class StartError extends MixgateError {}
 
-/** Start the node `setup` describes; logs `node.started` with the role and listen address. */
+/** Start the node `setup` describes; logs `node.started` with the role, listen address and crypto backend. */
 export async function startNode (setup: NodeSetup, logger: Logger): Promise<StartedNode> {
   switch (setup.role) {
     case 'mix': {
@@ -51,7 +51,7 @@ export async function startNode (setup: NodeSetup, logger: Logger): Promise<Star
       return withOnionKeys(hop, options.position, logger, async (onionKeys) => {
         const mix = await listening(where, 'links', () => runMix({ ...options, onionKeys, logger }))
         const { admin, publish } = await startServers(hop, logger, (a) => startNodeAdmin({ ...a, role: 'mix', node: mix.node, position: options.position, listener: mix.listener }), onionKeys, () => mix.stop())
-        logger.info('node.started', { role: 'mix', position: options.position, hops: options.cascade.hops.length, listen: formatHostPort(where), ...adminField(admin), ...publishField(publish) })
+        logger.info('node.started', { role: 'mix', position: options.position, hops: options.cascade.hops.length, listen: formatHostPort(where), ...adminField(admin), ...publishField(publish), crypto: cryptoBackend() })
         return {
           role: 'mix',
           listening: formatHostPort(where),
@@ -68,7 +68,7 @@ export async function startNode (setup: NodeSetup, logger: Logger): Promise<Star
       return withOnionKeys(hop, position, logger, async (onionKeys) => {
         const exit = await listening(where, 'links', () => runExit({ ...options, onionKeys, logger }))
         const { admin, publish } = await startServers(hop, logger, (a) => startNodeAdmin({ ...a, role: 'exit', node: exit.node, position, listener: exit.listener }), onionKeys, () => exit.stop())
-        logger.info('node.started', { role: 'exit', hops: position, listen: formatHostPort(where), policyRules: options.exitPolicy.length, ...adminField(admin), ...publishField(publish) })
+        logger.info('node.started', { role: 'exit', hops: position, listen: formatHostPort(where), policyRules: options.exitPolicy.length, ...adminField(admin), ...publishField(publish), crypto: cryptoBackend() })
         return {
           role: 'exit',
           listening: formatHostPort(where),
@@ -100,7 +100,7 @@ export async function startNode (setup: NodeSetup, logger: Logger): Promise<Star
       }
       const running = client
       const socks = formatHostPort(running.socks)
-      logger.info('node.started', { role: 'client', hops: cascade.current().hops.length, socks, ...adminField(admin) })
+      logger.info('node.started', { role: 'client', hops: cascade.current().hops.length, socks, ...adminField(admin), crypto: cryptoBackend() })
       return {
         role: 'client',
         listening: socks,

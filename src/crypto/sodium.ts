@@ -1,22 +1,16 @@
 /**
- * libsodium, loaded once.
+ * libsodium.js (WebAssembly), loaded once: the portable backend's library.
  *
- * libsodium.js compiles its WebAssembly asynchronously. Every entry point of the program
- * (CLI, tests, benchmarks) awaits `cryptoReady()` once at start-up; after that every crypto
- * function is synchronous, which keeps the per-cell code free of promises.
+ * libsodium.js compiles its WebAssembly asynchronously; this module awaits that at its top
+ * level, so whoever imports it (the wasm backend, which `cryptoReady()` imports only when it
+ * chooses it, and tests comparing against libsodium.js) finds it ready. On the native
+ * backend nothing imports this file and the WebAssembly is never compiled.
  */
 import sodiumModule from 'libsodium-wrappers-sumo'
 
-let loaded: typeof sodiumModule | undefined
+await sodiumModule.ready
 
-export async function cryptoReady (): Promise<void> {
-  if (loaded !== undefined) return
-  await sodiumModule.ready
-  loaded = sodiumModule
-}
-
-/** The loaded libsodium; throws if `cryptoReady()` has not completed (a programming error). */
+/** The loaded libsodium.js. */
 export function sodium (): typeof sodiumModule {
-  if (loaded === undefined) throw new Error('crypto used before cryptoReady() resolved')
-  return loaded
+  return sodiumModule
 }
