@@ -95,6 +95,7 @@ export async function runWholeNode (options: WholeNodeOptions): Promise<WholeNod
   let cellsSent = 0
   let rawFrames = 0
   let linksOpened = 0
+  let linksRefused = 0
   let linksClosedByNode = 0
   let circuitsBuilt = 0
 
@@ -111,7 +112,21 @@ export async function runWholeNode (options: WholeNodeOptions): Promise<WholeNod
     const entry = cascade.hops[0]!
     const prologue = linkPrologue(cascade, 1)
     const openLink = async (): Promise<FuzzLink> => {
-      const link = await FuzzLink.open(entry.address.host, entry.address.port, entry.linkKey, prologue)
+      // Every fuzz link comes from 127.0.0.1: past the listener's per-source handshake rate
+      // the node resets the connection before its handshake, as it should (PROTOCOL.md §8.5).
+      // That is a refusal, not a failure: wait for the rate to allow another, a bounded number of times.
+      let link: FuzzLink | undefined
+      for (let attempt = 0; link === undefined; attempt++) {
+        try {
+          link = await FuzzLink.open(entry.address.host, entry.address.port, entry.linkKey, prologue)
+        } catch (err) {
+          const code = (err as { code?: string }).code
+          const refused = code === 'ECONNRESET' || /closed the fuzz link during the handshake/.test((err as Error).message)
+          if (!refused || attempt >= 50 || !alive()) throw err
+          linksRefused++
+          await new Promise((resolve) => setTimeout(resolve, 120))
+        }
+      }
       linksOpened++
       links.push(link)
       circuits.set(link, [])
@@ -193,7 +208,7 @@ export async function runWholeNode (options: WholeNodeOptions): Promise<WholeNod
   const report: WholeNodeReport = {
     passed: problems.length === 0,
     problems,
-    summary: `${cellsSent} cells, ${rawFrames} raw frames, ${linksOpened} links (${linksClosedByNode} closed by the node), ${circuitsBuilt} circuits built, good stream ${good?.bytesEchoed ?? 0} bytes, max RSS ${mb(maxRss)} MB, heap ${mb(maxHeap)} MB, ${((Date.now() - started) / 1000).toFixed(1)} s`,
+    summary: `${cellsSent} cells, ${rawFrames} raw frames, ${linksOpened} links (${linksClosedByNode} closed by the node, ${linksRefused} refused at the listener's rate), ${circuitsBuilt} circuits built, good stream ${good?.bytesEchoed ?? 0} bytes, max RSS ${mb(maxRss)} MB, heap ${mb(maxHeap)} MB, ${((Date.now() - started) / 1000).toFixed(1)} s`,
     seed: options.seed,
     seconds: (Date.now() - started) / 1000,
     cellsSent,

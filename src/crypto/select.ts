@@ -24,8 +24,12 @@ function notReady (): never {
   throw new Error('crypto used before cryptoReady() resolved')
 }
 
-/** Stands in until a backend is chosen: every primitive throws. */
-const NOT_READY = new Proxy({}, { get: () => notReady }) as CryptoBackend
+/**
+ * Stands in until a backend is chosen: every primitive throws, but for wiping, which needs no
+ * library (a key read from a file before start-up finished must still be erased).
+ */
+const wipe = (bytes: Uint8Array): void => { bytes.fill(0) }
+const NOT_READY = new Proxy({}, { get: (_target, name) => name === 'memzero' ? wipe : notReady }) as CryptoBackend
 
 /** The backend in use; index.ts reads this live binding on every call. */
 export let backend: CryptoBackend = NOT_READY

@@ -3,7 +3,7 @@
  * scheduled slots in each direction, the circuit's rate over time, and whether its CREATE has
  * left the kMin hold.
  */
-import { budgetMilli, cellsInRound, type ShapingParams } from '../protocol/shaping.js'
+import { cellsInRound, type ShapingParams } from '../protocol/shaping.js'
 import { CellQueue } from './cell-queue.js'
 import { RungSchedule } from './rung-schedule.js'
 
@@ -43,19 +43,16 @@ export class CircuitShape {
     return this.ratesMilli[this.rungs === null ? 0 : this.rungs.rungAt(round)]!
   }
 
-  /**
-   * Cells this circuit carries at schedule round `round` (PROTOCOL.md §12.2), with `steps`
-   * drain surplus steps on top of its rate (shaping.ts `budgetMilli`).
-   */
-  cellsAt (round: number, steps = 0): number {
-    return cellsInRound(budgetMilli(this.rateAt(round), steps), round)
+  /** Cells this circuit carries at schedule round `round` (PROTOCOL.md §12.2). */
+  cellsAt (round: number): number {
+    return cellsInRound(this.rateAt(round), round)
   }
 
   /** Cells of schedule rounds `from` to `to` inclusive (a round that catches up a stall). */
-  cellsFor (from: number, to: number, steps = 0): number {
-    if (from >= to) return this.cellsAt(to, steps)
+  cellsFor (from: number, to: number): number {
+    if (from >= to) return this.cellsAt(to)
     let cells = 0
-    for (let round = from; round <= to; round++) cells += this.cellsAt(round, steps)
+    for (let round = from; round <= to; round++) cells += this.cellsAt(round)
     return cells
   }
 

@@ -77,7 +77,7 @@ import { UniformPool } from './uniform-pool.js'
 import { REPLAY_TAG_BYTES, ReplayTable } from './replay-table.js'
 import { RoundClock } from './round-clock.js'
 import type { RoundObserver } from '../node/metrics/sources.js'
-import { decodeRungRequest, roundAt, rungRequestParity, type ShapingParams } from '../protocol/shaping.js'
+import { decodeRungRequest, MILLI, roundAt, rungRequestParity, type ShapingParams } from '../protocol/shaping.js'
 import { InputFaults } from '../node/input-faults.js'
 import { LogAggregator } from '../node/log-aggregate.js'
 import { epochEndS } from '../node/keys/epoch.js'
@@ -104,6 +104,31 @@ export const DEFAULT_MAX_QUEUED_CELLS = 2048
 export const DEFAULT_MAX_CREATES_PER_ROUND = 32
 /** The most missed rounds one shaped round catches up (half a second of 10 ms rounds). */
 const MAX_CATCH_UP_ROUNDS = 50
+
+/**
+ * A mix drains a backlog only link by link: when any circuit toward a neighbour holds more
+ * than two rounds' worth plus a cell (stalls, a rung placed differently), that round carries
+ * the schedule of D more rounds for EVERY circuit on the link, filled with queued cells and
+ * padding, D a power of two up to this (docs/PROTOCOL.md §12.2). A burst a neighbour put on
+ * one circuit thus never shows as that circuit's: the far link sees every circuit catch up
+ * alike (R1), as after a stall of this hop.
+ */
+export const MAX_DRAIN_ROUNDS = 32
+
+/** Rounds of its schedule a circuit's queue holds beyond the jitter allowance (0: within). */
+export function excessRounds (queued: number, rateMilli: number): number {
+  const allowance = Math.ceil(2 * rateMilli / MILLI) + 1
+  if (queued <= allowance) return 0
+  return Math.ceil((queued - allowance) * MILLI / rateMilli)
+}
+
+/** The drain a link needs for `excess` rounds: 0, or a power of two of rounds up to MAX_DRAIN_ROUNDS. */
+export function drainRounds (excess: number): number {
+  if (excess <= 0) return 0
+  let rounds = 1
+  while (rounds < excess && rounds < MAX_DRAIN_ROUNDS) rounds *= 2
+  return rounds
+}
 
 /**
  * Rounds a circuit ID stays unusable on its link after its circuit ended here (R5): cells of
@@ -244,6 +269,9 @@ export class HopStats {
   createsRefusedQuarantine = 0
   /** Exceptions caught while handling a peer's input (bugs a peer could trigger; each logged). */
   inputExceptions = 0
+  /** Rounds a mix drained toward its successor / its predecessors, every circuit of the link alike (MAX_DRAIN_ROUNDS). */
+  drainRoundsForward = 0
+  drainRoundsBackward = 0
   /** CREATEs refused by the per-link or the global CREATE rate (R6). */
   createsRefusedRate = 0
   /** Entry: client links closed because they had no circuit for `linkIdleMs`. */
@@ -346,8 +374,6 @@ export abstract class HopNode {
   private readonly createHold: CreateHold<HopCircuit> | null
   private readonly slotCreates: SlotCreateCounter | null
   private lastRoundRun = -1
-  /** The last shaped round followed missed rounds (no catch-up after two stalls in a row). */
-  private missedBefore = false
   private readonly released: HopCircuit[] = []
   // Reused every shaped round: one round's cells and their circuit labels, and the shuffle.
   protected readonly roundCells: Uint8Array[] = []
@@ -1041,6 +1067,7 @@ export abstract class HopNode {
     shape.clearQueues()
     const round = roundAt(Date.now(), this.roundMs)
     this.endsAt(circuit, scheduledEndRound(this.shaping!, this.roundsPerSlot, round, this.epochEndSlot(circuit.epoch), this.endGraceRounds))
+    this.logger.debug('circuit.silenced', { endsInRounds: circuit.endRound - round })
     this.onSilenced(circuit)
   }
 
@@ -1091,6 +1118,7 @@ export abstract class HopNode {
       }
     }
     this.nextEndRound = next
+    if (due.length > 0) this.logger.debug('circuits.scheduled_end', { circuits: due.length })
     for (const circuit of due) this.endCircuit(circuit)
     due.length = 0
   }
@@ -1110,16 +1138,14 @@ export abstract class HopNode {
    * MAX_CATCH_UP_ROUNDS. Otherwise every stall would leave a circuit's queue that much longer
    * for good — cells arrive at the scheduled rate and leave at it — until a busy hop ended
    * circuits for being over their bound. What a catch-up shows is the stall, not what anyone
-   * sent. But only after a round that was on time: a hop that misses rounds again and again is
-   * overloaded, and making up the PADs of every missed round would only add to its load (and,
-   * in one process, its neighbours') until its links back up. It then sends one round's
-   * schedule per round it runs; what its neighbours sent meanwhile goes out as drains.
+   * sent. An overloaded hop catches up too, every time: it no longer drains beyond its budget
+   * (R1), so a hop that sent less than its neighbours would grow its queues until circuits
+   * died; making up the PADs costs it load, which is what an overloaded hop must shed by
+   * other means (fewer circuits, more cores).
    */
   private shapedRound (round: number): void {
     const missed = this.lastRoundRun < 0 ? 0 : round - this.lastRoundRun - 1
-    const catchUp = missed > 0 && !this.missedBefore
-    this.missedBefore = missed > 0
-    const from = catchUp ? Math.max(this.lastRoundRun + 1, round - MAX_CATCH_UP_ROUNDS + 1) : round
+    const from = missed > 0 ? Math.max(this.lastRoundRun + 1, round - MAX_CATCH_UP_ROUNDS + 1) : round
     this.lastRoundRun = round
     this.stats.rounds++
     this.endDueCircuits(round)
@@ -1173,11 +1199,11 @@ export abstract class HopNode {
   /** Fill every predecessor link's batch with its circuits' scheduled backward cells. */
   private shapeBackward (from: number, round: number): void {
     // Each hop delays a backward cell by one round: the exit's round n is round n + 1 here.
-    // Exactly the budget leaves, whatever waits: a burst a successor sent on one circuit must
-    // not reappear on the predecessor link (R1); it waits, bounded by maxQueuedCells, and the
-    // budget's surplus over the successor's (one step) drains it (shaping.ts budgetMilli).
+    // The schedule leaves, whatever waits: a burst a successor sent on one circuit must not
+    // reappear on the predecessor link as that circuit's (R1). A mix drains a backlog for the
+    // whole link alike (MAX_DRAIN_ROUNDS); the exit never does: its queue is the hosts' data.
     const lag = this.geometry.hops - this.position
-    const steps = this.geometry.hops - this.position
+    const drains = this.position < this.geometry.hops
     let total = 0
     let pads = 0
     for (const state of this.links.values()) {
@@ -1185,9 +1211,12 @@ export abstract class HopNode {
       const labels = this.roundLabels
       cells.length = 0
       labels.length = 0
+      const drain = drains ? this.backwardDrain(state, round - lag) : 0
+      this.stats.drainRoundsBackward += drain
+      const start = drain === 0 ? from : Math.min(from, round - drain)
       for (const circuit of state.circuits.values()) {
         if (circuit.ended || circuit.shape === null) continue
-        const due = circuit.shape.cellsFor(from - lag, round - lag, steps)
+        const due = circuit.shape.cellsFor(start - lag, round - lag)
         // Awaiting its tag, a circuit fills its slots with PADs only (see the top comment).
         const waiting = circuit.awaitingLog
         for (let j = 0; j < due; j++) {
@@ -1204,6 +1233,18 @@ export abstract class HopNode {
     this.stats.padsOut += pads
     this.roundObserver?.observeBatch(total, 'backward')
     if (pads > 0) this.roundObserver?.countPadding(pads, 'backward')
+  }
+
+  /** The drain one predecessor link needs this round: the largest backlog of its circuits. */
+  private backwardDrain (state: LinkState, scheduleRound: number): number {
+    let excess = 0
+    for (const circuit of state.circuits.values()) {
+      const shape = circuit.shape
+      if (circuit.ended || shape === null || shape.backward.length === 0) continue
+      const rounds = excessRounds(shape.backward.length, shape.rateAt(scheduleRound))
+      if (rounds > excess) excess = rounds
+    }
+    return drainRounds(excess)
   }
 
   /**

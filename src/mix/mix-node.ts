@@ -29,7 +29,7 @@ import { CellCommand, cellCircuitId, cellCommand, encodeCell, encodePadding, ran
 import { CELL_HEADER_BYTES } from '../protocol/geometry.js'
 import type { CellLink, CellLinkHandlers } from '../link/cell-link.js'
 import type { HopCircuit } from './hop-circuit.js'
-import { HopNode, type HopOptions, type QueuedCell } from './hop-node.js'
+import { drainRounds, excessRounds, HopNode, type HopOptions, type QueuedCell } from './hop-node.js'
 import type { MixStrategy } from './strategy.js'
 
 export interface MixOptions extends HopOptions {
@@ -192,8 +192,8 @@ export class MixNode extends HopNode {
 
   /**
    * Shaped round `round`: each released circuit's (tag durable, out of the kMin hold) CREATE
-   * (once) and exactly its scheduled cells, queued ones first and PADDING for the rest: never
-   * more, whatever waits (a predecessor's burst must not show on the successor link, R1).
+   * (once) and exactly its scheduled cells, queued ones first and PADDING for the rest; a
+   * backlog drains for all circuits alike, so a predecessor's burst never shows as its circuit's (R1).
    * Each hop delays a cell by one round, so the client's round n is round n + position here.
    */
   protected override shapeForward (from: number, round: number): Uint8Array[] | null {
@@ -205,6 +205,17 @@ export class MixNode extends HopNode {
     cells.length = 0
     labels.length = 0
     let padding = 0
+    // A backlog drains for every circuit of the link alike (hop-node.ts MAX_DRAIN_ROUNDS, R1).
+    let excess = 0
+    for (const circuit of this.outCircuits.values()) {
+      const shape = circuit.shape
+      if (shape === null || circuit.ended || !shape.released || shape.forward.length === 0) continue
+      const rounds = excessRounds(shape.forward.length, shape.rateAt(round - lag))
+      if (rounds > excess) excess = rounds
+    }
+    const drain = drainRounds(excess)
+    this.stats.drainRoundsForward += drain
+    const start = drain === 0 ? from : Math.min(from, round - drain)
     for (const circuit of this.outCircuits.values()) {
       const shape = circuit.shape
       if (shape === null || circuit.ended || !shape.released) continue
@@ -213,8 +224,7 @@ export class MixNode extends HopNode {
         labels.push(circuit.slot)
         shape.create = null
       }
-      // One surplus step over the client's rate drains what a stall left (shaping.ts budgetMilli).
-      const due = shape.cellsFor(from - lag, round - lag, 1)
+      const due = shape.cellsFor(start - lag, round - lag)
       let sent = 0
       for (; sent < due; sent++) {
         const cell = shape.forward.shift()

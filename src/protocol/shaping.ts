@@ -68,7 +68,7 @@ const COMMON = {
 
 /**
  * Each profile's defaults, in millicells per round. Elastic 0.2, 1, 4, 16: idle, a client's
- * three circuits cost 3 × 20 cells/s × 2 KiB ≈ 120 KB/s forward, and 19 % more backward with the hops' drain surplus (budgetMilli) (Nym's idle cover is ≈ 133
+ * three circuits cost 3 × 20 cells/s × 2 KiB ≈ 120 KB/s each way (Nym's idle cover is ≈ 133
  * KB/s, ANCHORS.md §2); at the top rung one circuit carries ≈ 3.2 MB/s. Strict 1: 200 KB/s
  * per circuit, always.
  */
@@ -131,21 +131,6 @@ export function slotAt (unixMs: number, slotMs: number): number {
 export function cellsInRound (rateMilli: number, round: number): number {
   const k = round % MILLI
   return Math.floor((k + 1) * rateMilli / MILLI) - Math.floor(k * rateMilli / MILLI)
-}
-
-/**
- * A hop's budget per circuit is a little more than the circuit's rate: one sixteenth of the
- * rate per step, filled with queued cells when there are any and with padding otherwise
- * (docs/PROTOCOL.md §12.2). The surplus is what drains a queue that a neighbour's stall left,
- * without ever sending more than a schedule fixed by the configuration (R1): forward a mix
- * adds one step (its PADDING is dropped by the next hop); backward hop i adds H − i steps,
- * one more than its successor sends, since no mix can tell a successor's PAD from data.
- */
-export const DRAIN_SURPLUS_DIVISOR = 16
-
-/** The rate, in millicells per round, of a budget `steps` surplus steps above `rateMilli`. */
-export function budgetMilli (rateMilli: number, steps: number): number {
-  return rateMilli + Math.floor(rateMilli * steps / DRAIN_SURPLUS_DIVISOR)
 }
 
 /** Whether slot `slot` starts a new circuit (one every circuitSlots / circuits slots). */

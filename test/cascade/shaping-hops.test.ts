@@ -15,7 +15,7 @@ import { cryptoReady, randomBytes } from '../../src/crypto/index.js'
 import { CellCommand, cellCircuitId, cellCommand } from '../../src/protocol/cell.js'
 import { CELL_HEADER_BYTES } from '../../src/protocol/geometry.js'
 import { decodeRelay } from '../../src/protocol/relay-payload.js'
-import { budgetMilli, cellsInRound, DEFAULT_SHAPING, encodeRungRequest, roundAt, slotAt, type ShapingParams } from '../../src/protocol/shaping.js'
+import { cellsInRound, DEFAULT_SHAPING, encodeRungRequest, roundAt, slotAt, type ShapingParams } from '../../src/protocol/shaping.js'
 import type { RunningMix } from '../../src/mix/run-mix.js'
 import { waitFor } from '../helpers/cascade.js'
 import { RawClient, RelayCommand, type RawCircuit } from '../helpers/raw-circuit.js'
@@ -95,23 +95,22 @@ t.test('strict: every link carries exactly the profile per round, whatever the c
   await sleep(10 * ROUND_MS)
   await waitFor(() => loopEchoes(b, faulty).length === 16, 'the LOOP echoes at client B')
 
-  // Each hop's budget: the rate plus `steps` drain surplus steps (forward 1 at a mix; backward H − position).
-  const per = (circuits: number, lag: number, steps: number) => (round: number) => circuits * cellsInRound(budgetMilli(RATE, steps), round - lag)
+  const per = (circuits: number, lag: number) => (round: number) => circuits * cellsInRound(RATE, round - lag)
   // Forward: the entry (lag 1) and the middle mix (lag 2) toward their successors.
   // Mixes never send fewer than the schedule; more only to drain a backlog (stalls), counted.
   const entryExtra = { extra: 0 }
   const middleExtra = { extra: 0 }
-  t.same(mismatches(c.forward[0]!, from, per(4, 1, 1), entryExtra), [], 'entry → middle: 4 circuits × schedule each round')
-  t.same(mismatches(c.forward[1]!, from, per(4, 2, 1), middleExtra), [], 'middle → exit: 4 circuits × schedule each round')
+  t.same(mismatches(c.forward[0]!, from, per(4, 1), entryExtra), [], 'entry → middle: 4 circuits × schedule each round')
+  t.same(mismatches(c.forward[1]!, from, per(4, 2), middleExtra), [], 'middle → exit: 4 circuits × schedule each round')
   t.equal(entryExtra.extra + middleExtra.extra, 0, 'no frame beyond the schedule: a mix never drains a backlog past it (R1)')
   // Backward: the exit (lag 0), the middle mix (lag 1), the entry to each client (lag 2).
-  t.same(mismatches(c.backward[2]![0]!, from, per(4, 0, 0)), [], 'exit → middle: exact')
+  t.same(mismatches(c.backward[2]![0]!, from, per(4, 0)), [], 'exit → middle: exact')
   const backExtra = { extra: 0 }
-  t.same(mismatches(c.backward[1]![0]!, from, per(4, 1, 1), backExtra), [], 'middle → entry: exact')
+  t.same(mismatches(c.backward[1]![0]!, from, per(4, 1), backExtra), [], 'middle → entry: exact')
   t.equal(backExtra.extra, 0, 'middle → entry: nothing beyond the schedule')
   const clientExtra = { extra: 0 }
-  t.same(mismatches(c.backward[0]![0]!, from, per(2, 2, 2), clientExtra), [], 'entry → client A: exact (idle and bulk alike)')
-  t.same(mismatches(c.backward[0]![1]!, from, per(2, 2, 2), clientExtra), [], 'entry → client B: exact (bursts and LOOPs alike)')
+  t.same(mismatches(c.backward[0]![0]!, from, per(2, 2), clientExtra), [], 'entry → client A: exact (idle and bulk alike)')
+  t.same(mismatches(c.backward[0]![1]!, from, per(2, 2), clientExtra), [], 'entry → client B: exact (bursts and LOOPs alike)')
   t.equal(clientExtra.extra, 0, 'entry → clients: nothing beyond the schedule (bursts and LOOPs alike)')
   for (const writes of [c.forward[0]!, c.forward[1]!, c.backward[2]![0]!, c.backward[0]![0]!]) {
     t.ok(countFrom(writes, from) > 30, 'enough rounds were checked')
@@ -167,12 +166,12 @@ t.test('elastic: a rung request changes the rate only from the next slot boundar
   await waitFor(() => slotAt(Date.now(), SLOT_ROUNDS * ROUND_MS) >= askedIn + 3, 'two more slots')
   await sleep(4 * ROUND_MS)
   const rate = (round: number): number => Math.floor(round / SLOT_ROUNDS) <= askedIn ? RATES[0]! : RATES[1]!
-  const per = (lag: number, steps: number) => (round: number) => cellsInRound(budgetMilli(rate(round - lag), steps), round - lag)
+  const per = (lag: number) => (round: number) => cellsInRound(rate(round - lag), round - lag)
   const extra = { extra: 0 }
-  t.same(mismatches(c.forward[0]!, from, per(1, 1), extra), [], 'entry → middle switches at the slot boundary after the request')
-  t.same(mismatches(c.forward[1]!, from, per(2, 1), extra), [], 'middle → exit switches at the same schedule boundary')
-  t.same(mismatches(c.backward[2]![0]!, from, per(0, 0)), [], 'exit → middle backward too (the exit never drains)')
-  t.same(mismatches(c.backward[0]![0]!, from, per(2, 2), extra), [], 'entry → client backward too')
+  t.same(mismatches(c.forward[0]!, from, per(1), extra), [], 'entry → middle switches at the slot boundary after the request')
+  t.same(mismatches(c.forward[1]!, from, per(2), extra), [], 'middle → exit switches at the same schedule boundary')
+  t.same(mismatches(c.backward[2]![0]!, from, per(0)), [], 'exit → middle backward too (the exit never drains)')
+  t.same(mismatches(c.backward[0]![0]!, from, per(2), extra), [], 'entry → client backward too')
   t.equal(extra.extra, 0, 'no frame beyond the schedule')
   const after = c.forward[0]!.rounds.filter((round) => Math.floor((round - 1) / SLOT_ROUNDS) > askedIn).length
   const before = c.forward[0]!.rounds.filter((round) => round >= from && Math.floor((round - 1) / SLOT_ROUNDS) === askedIn).length

@@ -4,15 +4,15 @@
  *   - a DESTROY is no cross-mix signal: the circuit stops carrying real cells, but its
  *     schedule goes on, toward the successor and toward the client, until its scheduled end
  *     (the next creation slot); then it ends, and its ID stays quarantined for a while;
+ *   - a successor that repeats cells on one circuit (a watermark) cannot make that circuit
+ *     stand out on the predecessor link: the mix drains its backlog for every circuit alike;
  *   - a client that floods LOOPs cannot grow the exit's echo queue: past a small cap per
  *     circuit they are dropped and counted, and the circuit goes on.
- * (That a burst on one circuit never shows beyond the schedule on the far link is checked on
- * every link by shaping-hops.test.ts: no frame there may exceed the schedule.)
  */
 import t from 'tap'
 import { cryptoReady, randomBytes } from '../../src/crypto/index.js'
-import { CellCommand, DestroyReason, encodeDestroy } from '../../src/protocol/cell.js'
-import { budgetMilli, cellsInRound, DEFAULT_SHAPING, isCreationSlot, roundAt, type ShapingParams } from '../../src/protocol/shaping.js'
+import { CellCommand, cellCircuitId, DestroyReason, encodeDestroy } from '../../src/protocol/cell.js'
+import { cellsInRound, DEFAULT_SHAPING, isCreationSlot, roundAt, type ShapingParams } from '../../src/protocol/shaping.js'
 import { MAX_LOOPS_WAITING } from '../../src/mix/circuit-shape.js'
 import type { RunningMix } from '../../src/mix/run-mix.js'
 import { waitFor } from '../helpers/cascade.js'
@@ -24,7 +24,7 @@ await cryptoReady()
 /** The writes of rounds `from` ≤ round < `to`. */
 function between (writes: Writes, to: number): Writes {
   const keep = writes.rounds.map((round) => round < to)
-  return { rounds: writes.rounds.filter((_, i) => keep[i]), frames: writes.frames.filter((_, i) => keep[i]) }
+  return { rounds: writes.rounds.filter((_, i) => keep[i]), frames: writes.frames.filter((_, i) => keep[i]), perCircuit: writes.perCircuit.filter((_, i) => keep[i]) }
 }
 
 t.test('a DESTROY silences a shaped circuit: its schedule goes on until its scheduled end', async (t) => {
@@ -66,11 +66,11 @@ t.test('a DESTROY silences a shaped circuit: its schedule goes on until its sche
   await waitFor(() => entry.node.lastRound > endRound + 4, 'the scheduled end', 15_000)
   await waitFor(() => entry.node.circuits === 1, 'the silenced circuit ended at the entry')
 
-  const per = (circuits: number, lag: number, steps: number) => (round: number) => circuits * cellsInRound(budgetMilli(RATE, steps), round - lag)
-  t.same(mismatches(between(c.forward[0]!, endRound), from, per(2, 1, 1)), [], 'entry → middle: both circuits\' schedule every round until the end, the DESTROY notwithstanding')
-  t.same(mismatches(between(c.backward[0]![0]!, endRound), from, per(2, 2, 2)), [], 'entry → client: both circuits\' schedule (PADs for the silenced one) until the end')
+  const per = (circuits: number, lag: number) => (round: number) => circuits * cellsInRound(RATE, round - lag)
+  t.same(mismatches(between(c.forward[0]!, endRound), from, per(2, 1)), [], 'entry → middle: both circuits\' schedule every round until the end, the DESTROY notwithstanding')
+  t.same(mismatches(between(c.backward[0]![0]!, endRound), from, per(2, 2)), [], 'entry → client: both circuits\' schedule (PADs for the silenced one) until the end')
   t.ok(c.forward[0]!.rounds.filter((round) => round > destroyRound + 2 && round < endRound).length > 10, 'rounds after the DESTROY were checked')
-  t.same(mismatches(between(c.forward[0]!, endRound + 200), endRound + 4, per(1, 1, 1)), [], 'after the end, one circuit\'s schedule')
+  t.same(mismatches(between(c.forward[0]!, endRound + 200), endRound + 4, per(1, 1)), [], 'after the end, one circuit\'s schedule')
 
   // The ID is quarantined on the link for a while after the circuit ended.
   const refused = entry.node.stats.createsRefusedQuarantine
@@ -78,6 +78,52 @@ t.test('a DESTROY silences a shaped circuit: its schedule goes on until its sche
   await waitFor(() => entry.node.stats.createsRefusedQuarantine === refused + 1, 'the CREATE on the quarantined ID refused')
   t.ok(kept.id !== doomed.id, 'the kept circuit is another one')
   t.equal(entry.node.stats.relayAuthFailures, 0, 'nothing failed authentication')
+})
+
+t.test('a successor\'s burst on one circuit never shows as that circuit\'s on the predecessor link (R1)', async (t) => {
+  const ROUND_MS = 20
+  const RATE = 1000
+  const BURST = 60
+  let armed = false
+  let burstOn = -1
+  const shaping: ShapingParams = { ...DEFAULT_SHAPING.strict, ratesMilli: [RATE], slotMs: 400 }
+  const c = await startShaped(shaping, {
+    mixes: 2,
+    roundMs: ROUND_MS,
+    // A hostile exit: once armed, the next backward cell reaches the middle mix BURST + 1 times.
+    fromSuccessor: {
+      2: (cell) => {
+        if (!armed || cell[4] !== CellCommand.RELAY) return 1
+        armed = false
+        burstOn = cellCircuitId(cell)
+        return BURST + 1
+      },
+    },
+  })
+  t.teardown(() => stopShaped(c))
+  const [entry, middle] = c.mixes as [RunningMix, RunningMix]
+  const client = await RawClient.connect(c.cascade)
+  t.teardown(() => client.close())
+  await waitFor(() => entry.node.predecessorLinks === 1, 'the client at the entry')
+  for (let i = 0; i < 3; i++) client.createCircuit()
+  await waitFor(() => c.exit.node.circuits === 3, 'three circuits at the exit')
+  await sleep(10 * ROUND_MS)
+  const from = Math.max(...c.mixes.map((m) => m.node.lastRound), c.exit.node.lastRound) + 4
+  await waitFor(() => middle.node.lastRound > from, 'the rounds checked to begin')
+  armed = true
+  await waitFor(() => burstOn >= 0, 'the burst delivered to the middle mix')
+  const drained = middle.node.stats.drainRoundsBackward
+  await waitFor(() => middle.node.stats.drainRoundsBackward > drained, 'the middle mix to drain')
+  await sleep(30 * ROUND_MS)
+  const toEntry = c.backward[1]![0]!
+  const found = { extra: 0, drains: 0 }
+  t.same(mismatches(toEntry, from, (round) => 3 * cellsInRound(RATE, round - 1), found), [], 'middle → entry: the schedule, or a drain of the whole link')
+  t.equal(found.extra, 0, 'nothing beyond the schedule but whole-link drains')
+  t.ok(found.drains > 0, `the burst was drained (${found.drains} drain writes)`)
+  const uneven = toEntry.rounds.map((round, i) => ({ round, counts: [...toEntry.perCircuit[i]!.values()] }))
+    .filter(({ round, counts }) => round >= from && (counts.length !== 3 || counts.some((n) => n !== counts[0])))
+  t.same(uneven, [], 'in every write toward the entry, every circuit had as many cells as the others')
+  t.equal(middle.node.stats.circuitsOverQueue, 0, 'no queue went over its bound')
 })
 
 t.test('a flood of LOOPs cannot grow the exit\'s echo queue: past the cap they are dropped', async (t) => {

@@ -39,7 +39,10 @@ t.test('up --state-dir writes key dirs, configs and a signed cascade that check 
   t.match(configs.mix1, { role: 'mix', position: 1, keyDir: 'mix1', cascade: 'cascade.json', epochS: 600, admin: /^127\.0\.0\.1:\d+$/ })
   t.same(configs.mix1!.peers, [`http://${configs.mix2!.admin as string}`, `http://${configs.exit!.admin as string}`], 'the entry lists its peers\' admin URLs in hop order')
   t.notOk('peers' in configs.mix2!, 'only the entry has peers')
-  t.match(configs.exit, { role: 'exit', keyDir: 'exit', exitPolicy: [/^reject 127\.0\.0\.1:\d+$/, 'accept 127.0.0.1:*'] })
+  // The SOCKS port and every node's admin port are refused before the operator's rule (R12).
+  const refused = [configs.client!.socks, configs.mix1!.admin, configs.mix2!.admin, configs.exit!.admin, configs.client!.admin].map((a) => `reject ${a as string}`)
+  t.same(configs.exit!.exitPolicy, [...refused, 'accept 127.0.0.1:*'], 'the exit policy refuses our own SOCKS and admin ports first')
+  t.match(configs.exit, { role: 'exit', keyDir: 'exit' })
   t.match(configs.client, { role: 'client', cascade: 'cascade.json', cascadeUrl: `http://${configs.mix1!.admin as string}/cascade`, socks: /^127\.0\.0\.1:[1-9]\d*$/ })
   const ports = ['mix1', 'mix2', 'exit'].flatMap((n) => [configs[n]!.address, configs[n]!.admin]).concat(configs.client!.socks, configs.client!.admin)
   t.equal(new Set(ports).size, ports.length, 'every address and admin port is distinct')

@@ -14,7 +14,7 @@ import { cryptoReady } from '../../src/crypto/index.js'
 import { CellCommand, cellCircuitId } from '../../src/protocol/cell.js'
 import { CELL_HEADER_BYTES } from '../../src/protocol/geometry.js'
 import { decodeRelay } from '../../src/protocol/relay-payload.js'
-import { budgetMilli, cellsInRound, DEFAULT_SHAPING, type ShapingParams } from '../../src/protocol/shaping.js'
+import { cellsInRound, DEFAULT_SHAPING, type ShapingParams } from '../../src/protocol/shaping.js'
 import { waitFor } from '../helpers/cascade.js'
 import { RawClient, RelayCommand, type RawCircuit } from '../helpers/raw-circuit.js'
 import { unsentCircuit } from './unsent-circuit.js'
@@ -182,10 +182,10 @@ t.test('strict: a pending circuit adds nothing toward the exit, and PADs toward 
   // Toward the exit (lag 1): A alone until B's CREATE left, then both, plus the CREATE once.
   const aSentIn = cellsOf(c.forward).find((cell) => cell.id === aOut)!.round
   t.same(mismatches(c.forward, aSentIn + 1, end,
-    (round, write) => (write < sentIn ? 1 : 2) * cellsInRound(budgetMilli(RATE, 1), round - 1) + (round === sentIn ? 1 : 0), extra), [],
+    (round, write) => (write < sentIn ? 1 : 2) * cellsInRound(RATE, round - 1) + (round === sentIn ? 1 : 0), extra), [],
   'mix → exit: one circuit\'s schedule while B waits, two once its CREATE left')
   // Toward the client (lag 1): both circuits from the round B was accepted in, fsync or not.
-  t.same(mismatches(c.backward, took, end, (round) => 2 * cellsInRound(budgetMilli(RATE, 1), round - 1), extra), [],
+  t.same(mismatches(c.backward, took, end, (round) => 2 * cellsInRound(RATE, round - 1), extra), [],
     'mix → client: A and B\'s schedule every round, before and after the append')
   t.equal(extra.extra, 0, 'no frame beyond the schedule (R1)')
   t.ok(c.backward.filter((w) => w.round >= took && w.round <= resolvedIn).length >= 5, 'rounds while B waited were checked')

@@ -6,7 +6,6 @@
 import t from 'tap'
 import fc from 'fast-check'
 import {
-  budgetMilli,
   cellsInRound, checkShaping, decodeRungRequest, DEFAULT_SHAPING, encodeRungRequest, isCreationSlot, rungRequestParity,
   loopDeadlineRounds, MILLI, roundAt, slotAt, type ShapingParams,
 } from '../../src/protocol/shaping.js'
@@ -104,14 +103,4 @@ t.test('the loop deadline bounds every wait an honest cascade can add', async (t
   t.equal(plain, 2 + 2 * hops + (hops + 1) * slotWait + params.loopJitterRounds)
   t.equal(loopDeadlineRounds(params, hops, true), plain + params.createHoldRounds * hops, 'a LOOP with a CREATE may wait at every hop')
   t.ok(loopDeadlineRounds(DEFAULT_SHAPING.strict, hops, false) < plain, 'a faster lowest rate, a shorter bound')
-})
-
-t.test('a hop\'s budget is its rate plus one sixteenth per surplus step, in whole millicells', async (t) => {
-  t.equal(budgetMilli(200, 0), 200, 'no surplus: the rate (the exit backward)')
-  t.equal(budgetMilli(200, 1), 212, '0.2 cells per round + 1/16')
-  t.equal(budgetMilli(16_000, 3), 19_000, 'top elastic rung at the entry of a 3-mix cascade')
-  // Over 1000 rounds the surplus carries exactly what its millicells say.
-  let cells = 0
-  for (let round = 0; round < 1000; round++) cells += cellsInRound(budgetMilli(1000, 2), round)
-  t.equal(cells, 1125, 'a rate of 1 with two steps carries 1125 cells per 1000 rounds')
 })
