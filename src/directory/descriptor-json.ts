@@ -8,7 +8,7 @@
  */
 import { ConfigError } from '../node/config-error.js'
 import { findJsonProblem, lineAndColumn } from '../node/json-syntax.js'
-import { INVALID, str, validate, type Spec } from '../node/schema.js'
+import { mapped, str, validate, type Spec } from '../node/schema.js'
 import { DescriptorError, DescriptorErrorCode } from './descriptor-error.js'
 
 /** The most text a descriptor may have: 8 hops of about 1 KB each, with generous room. */
@@ -41,13 +41,7 @@ export function parseDescriptorBytes (bytes: Uint8Array): unknown {
 /** Exactly `bytes` bytes as 2×bytes lowercase hex digits, decoded to a fresh Uint8Array. */
 export function lowerHex (bytes: number): Spec<Uint8Array> {
   const text = str({ pattern: new RegExp(`^[0-9a-f]{${2 * bytes}}$`), patternHint: `${bytes} bytes as ${2 * bytes} lowercase hex digits`, secret: true })
-  return {
-    defaultInput: undefined,
-    check (input, path, issues) {
-      const value = text.check(input, path, issues)
-      return value === INVALID ? INVALID : Uint8Array.from(Buffer.from(value, 'hex'))
-    },
-  }
+  return mapped(text, (value): Uint8Array => Uint8Array.from(Buffer.from(value, 'hex')))
 }
 
 /** Lowercase hex of public bytes (keys in descriptors are public). */

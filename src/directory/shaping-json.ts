@@ -10,7 +10,8 @@
  * signed never depends on a default. Rates are cells per round with at most three decimals.
  */
 import { MixgateError } from '../errors.js'
-import { INVALID, int, obj, oneOf, type ConfigIssue, type Spec } from '../node/schema.js'
+import { z } from 'zod'
+import { int, mapped, obj, oneOf, says, withDefault, type Spec } from '../node/schema.js'
 import { checkShaping, DEFAULT_SHAPING, MAX_RUNGS, MILLI, SHAPING_PROFILES, type ShapingParams } from '../protocol/shaping.js'
 
 /**
@@ -22,39 +23,16 @@ import { checkShaping, DEFAULT_SHAPING, MAX_RUNGS, MILLI, SHAPING_PROFILES, type
 const U32_MAX = 0xffff_ffff
 
 /** A rate in cells per round, as millicells (0.1 → 100); at most three decimals. */
-const rateSpec: Spec<number> = {
-  defaultInput: undefined,
-  check (input: unknown, path: string, issues: ConfigIssue[]) {
-    const milli = typeof input === 'number' ? Math.round(input * MILLI) : NaN
-    if (typeof input !== 'number' || !Number.isFinite(input) || Math.abs(input * MILLI - milli) > 1e-6 || milli < 1 || milli > U32_MAX) {
-      issues.push({ path, message: `${path}: must be a number of cells per round, at least 0.001 with at most three decimals, got ${JSON.stringify(input)}` })
-      return INVALID
-    }
-    return milli
-  },
-}
+const rateProblem = (input: unknown): string =>
+  `must be a number of cells per round, at least 0.001 with at most three decimals, got ${JSON.stringify(input)}`
+const rateSpec: Spec<number> = mapped(z.number(says(rateProblem)), (input, refuse) => {
+  const milli = Math.round(input * MILLI)
+  if (Math.abs(input * MILLI - milli) > 1e-6 || milli < 1 || milli > U32_MAX) refuse(rateProblem(input))
+  return milli
+})
 
-const ratesSpec: Spec<number[]> = {
-  defaultInput: undefined,
-  check (input: unknown, path: string, issues: ConfigIssue[]) {
-    if (!Array.isArray(input)) {
-      issues.push({ path, message: `${path}: expected an array of rates, got ${JSON.stringify(input)}` })
-      return INVALID
-    }
-    if (input.length > MAX_RUNGS) {
-      issues.push({ path, message: `${path}: at most ${MAX_RUNGS} rates, got ${input.length}` })
-      return INVALID
-    }
-    const out: number[] = []
-    let bad = false
-    input.forEach((item: unknown, i) => {
-      const milli = rateSpec.check(item, `${path}[${i}]`, issues)
-      if (milli === INVALID) bad = true
-      else out.push(milli)
-    })
-    return bad ? INVALID : out
-  },
-}
+const ratesSpec: Spec<number[]> = z.array(rateSpec, says((input) => `expected an array of rates, got ${JSON.stringify(input)}`))
+  .max(MAX_RUNGS, says((input) => `at most ${MAX_RUNGS} rates, got ${(input as unknown[]).length}`))
 
 const fieldsSpec = obj({
   profile: oneOf(SHAPING_PROFILES),
@@ -72,29 +50,24 @@ const fieldsSpec = obj({
  * The `shaping` object: the profile's defaults filled in. Whether the values fit the
  * cascade's round length is checked by `checkShapingFor` once that is known.
  */
-export const shapingSpec: Spec<ShapingParams> = {
-  defaultInput: undefined,
-  check (input: unknown, path: string, issues: ConfigIssue[]) {
-    const fields = fieldsSpec.check(input, path, issues)
-    if (fields === INVALID) return INVALID
-    const base = DEFAULT_SHAPING[fields.profile]
-    return {
-      profile: fields.profile,
-      ratesMilli: fields.rates ?? base.ratesMilli,
-      slotMs: fields.slotMs ?? base.slotMs,
-      circuits: fields.circuits ?? base.circuits,
-      circuitSlots: fields.circuitSlots ?? base.circuitSlots,
-      kMin: fields.kMin ?? base.kMin,
-      createHoldRounds: fields.createHoldRounds ?? base.createHoldRounds,
-      loopsPerSlot: fields.loopsPerSlot ?? base.loopsPerSlot,
-      loopJitterRounds: fields.loopJitterRounds ?? base.loopJitterRounds,
-    }
-  },
-}
+export const shapingSpec: Spec<ShapingParams> = mapped(fieldsSpec, (fields) => {
+  const base = DEFAULT_SHAPING[fields.profile]
+  return {
+    profile: fields.profile,
+    ratesMilli: fields.rates ?? base.ratesMilli,
+    slotMs: fields.slotMs ?? base.slotMs,
+    circuits: fields.circuits ?? base.circuits,
+    circuitSlots: fields.circuitSlots ?? base.circuitSlots,
+    kMin: fields.kMin ?? base.kMin,
+    createHoldRounds: fields.createHoldRounds ?? base.createHoldRounds,
+    loopsPerSlot: fields.loopsPerSlot ?? base.loopsPerSlot,
+    loopJitterRounds: fields.loopJitterRounds ?? base.loopJitterRounds,
+  }
+})
 
 /** A spec for a `shaping` field that defaults to `profile`'s parameters when absent. */
 export function shapingField (profile: ShapingParams['profile']): Spec<ShapingParams> {
-  return { defaultInput: { profile }, check: shapingSpec.check }
+  return withDefault(shapingSpec, { profile })
 }
 
 /** The explicit JSON form (every field), as descriptors carry it. */

@@ -3,14 +3,20 @@
  * message on standard error that names the field or file, from both `check-config` and the
  * role commands (which then start nothing): missing fields, wrong types, unknown keys, key
  * dirs that are missing, unreadable or not private, a cascade that does not verify or does
- * not list this node, and parameters that differ from the cascade's.
+ * not list this node, and parameters that differ from the cascade's. The published JSON
+ * Schema is the one the validator's zod schemas generate.
  */
 import t, { type Test } from 'tap'
 import { chmodSync, readFileSync, writeFileSync } from 'node:fs'
 import { join } from 'node:path'
 import { cryptoReady } from '../../src/crypto/index.js'
 import { main } from '../../src/cli/main.js'
-import { loadRoleConfig } from '../../src/cli/config/role-config.js'
+import { clientConfigSpec } from '../../src/cli/config/client-config.js'
+import { configJsonSchemaText } from '../../src/cli/config/config-schema.js'
+import { exitConfigSpec } from '../../src/cli/config/exit-config.js'
+import { mixConfigSpec } from '../../src/cli/config/mix-config.js'
+import { loadRoleConfig, ROLES } from '../../src/cli/config/role-config.js'
+import { ConfigError, validate, type ConfigIssue, type Spec } from '../../src/node/schema.js'
 import { disposeSetup, setUpNode } from '../../src/cli/node-setup.js'
 import { DEFAULT_LINK_LIMITS } from '../../src/link/limits.js'
 import { runCli } from './spawn-cli.js'
@@ -203,3 +209,29 @@ t.test('the role commands refuse a bad config before starting anything (status 2
   t.equal(unreadable.code, 2)
   t.match(unreadable.err, /cannot read config file ".*absent\.json": no such file or directory/)
 })
+
+t.test('docs/mixgate.conf.schema.json is the JSON Schema of the validator, regenerated (npm run schema)', async (t) => {
+  const published = readFileSync(join(process.cwd(), 'docs', 'mixgate.conf.schema.json'), 'utf8')
+  t.equal(published, configJsonSchemaText(), 'the published schema is what the specs generate now')
+  const schema = JSON.parse(published) as { oneOf: Array<{ properties: Record<string, { const?: string }>, required: string[], additionalProperties: boolean }> }
+  const specs: Record<string, Spec<unknown>> = { mix: mixConfigSpec, exit: exitConfigSpec, client: clientConfigSpec }
+  t.same(schema.oneOf.map((option) => option.properties['role']?.const), ROLES, 'one object per role, picked by "role"')
+  for (const option of schema.oneOf) {
+    const role = option.properties['role']!.const!
+    t.equal(option.additionalProperties, false, `${role}: unknown fields are refused, as by the validator`)
+    // Every field the schema requires, the validator calls required when it is left out.
+    const issues = await configIssues(() => validate(specs[role]!, {}))
+    t.same(issues.filter((issue) => issue.message.endsWith(': required')).map((issue) => issue.path).sort(), [...option.required].sort(),
+      `${role}: the same required fields`)
+  }
+})
+
+async function configIssues (fn: () => unknown): Promise<readonly ConfigIssue[]> {
+  try {
+    fn()
+  } catch (err) {
+    if (err instanceof ConfigError) return err.issues
+    throw err
+  }
+  return []
+}

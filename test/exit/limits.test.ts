@@ -57,7 +57,7 @@ t.test('a BEGIN over maxOutbound gets RESOURCE_LIMIT; open streams go on; an end
 
   const registry = new MetricsRegistry()
   registerExitMetrics(registry, c.exit.node, { position: 2, epoch: () => 0 })
-  const text = registry.render()
+  const text = await registry.render()
   t.match(text, /mixgate_exit_limit_refusals_total\{limit="outbound_sockets"\} 2/)
   t.match(text, /mixgate_exit_outbound_sockets 2/)
 })

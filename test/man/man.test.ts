@@ -4,7 +4,7 @@
  * mandoc is installed, and stay in step with the code: every subcommand of the help table
  * (src/cli/help.ts) and each flag in its usage is in mixgate(1), and every top-level field
  * of each role's config spec (src/cli/config/) is documented in mixgate.conf(5) — and no
- * field that the specs do not have.
+ * field that the specs do not have. The specs' fields are read from their JSON Schema.
  *
  * Needs man-db and groff (Debian packages man-db, groff-base; .ci/run installs them): if one
  * is missing the tests fail and say so, since a missing tool must not pass as a clean page.
@@ -20,7 +20,8 @@ import { COMMAND_HELP } from '../../src/cli/help.js'
 import { clientConfigSpec } from '../../src/cli/config/client-config.js'
 import { exitConfigSpec } from '../../src/cli/config/exit-config.js'
 import { mixConfigSpec } from '../../src/cli/config/mix-config.js'
-import type { ConfigIssue, Spec } from '../../src/node/schema.js'
+import { z } from 'zod'
+import { ConfigError, validate, type ConfigIssue, type Spec } from '../../src/node/schema.js'
 
 const MAN_DIR = fileURLToPath(new URL('../../../man/', import.meta.url))
 const PAGES = ['mixgate.1', 'mixgate.conf.5'] as const
@@ -105,33 +106,33 @@ function tagsBySection (source: string): Map<string, string[]> {
   return sections
 }
 
+/** The issues `validate` reports for `value` (none when it is valid). */
+function issuesOf (spec: Spec<unknown>, value: unknown): readonly ConfigIssue[] {
+  try {
+    validate(spec, value)
+    return []
+  } catch (err) {
+    if (err instanceof ConfigError) return err.issues
+    throw err
+  }
+}
+
 /**
- * The top-level field names an `obj` spec knows, found through its public `check` alone:
- * an object validator must look every known field up in its input, so a Proxy records the
- * names it is asked about. Each candidate is then confirmed (the spec does not call it an
- * unknown field), so a lookup of anything else (a prototype property) cannot sneak in.
+ * The top-level field names a config spec knows, from its JSON Schema (zod's
+ * `toJSONSchema`, as published). Each is then confirmed by the validator itself (it does not
+ * call it an unknown field), so the schema and the checks cannot drift apart unnoticed.
  */
 function specFields (spec: Spec<unknown>): string[] {
-  const asked = new Set<string>()
-  const note = (key: string | symbol): void => { if (typeof key === 'string') asked.add(key) }
-  const probe = new Proxy<Record<string, unknown>>({}, {
-    get (target, key, receiver) { note(key); return Reflect.get(target, key, receiver) },
-    has (target, key) { note(key); return Reflect.has(target, key) },
-    getOwnPropertyDescriptor (target, key) { note(key); return Reflect.getOwnPropertyDescriptor(target, key) },
-  })
-  spec.check(probe, '', [])
-  return [...asked].filter((name) => {
-    const issues: ConfigIssue[] = []
-    spec.check({ [name]: Symbol('probe value') }, '', issues)
+  const schema = z.toJSONSchema(spec, { io: 'input', unrepresentable: 'any' }) as { properties?: Record<string, unknown> }
+  return Object.keys(schema.properties ?? {}).filter((name) => {
+    const issues = issuesOf(spec, { [name]: Symbol('probe value') })
     return !issues.some((issue) => issue.path === name && issue.message.startsWith('unknown config field'))
   }).sort()
 }
 
 /** Fields `spec` says are required when the object is empty. */
 function requiredFields (spec: Spec<unknown>): string[] {
-  const issues: ConfigIssue[] = []
-  spec.check({}, '', issues)
-  return issues.filter((issue) => issue.message.endsWith(': required')).map((issue) => issue.path).sort()
+  return issuesOf(spec, {}).filter((issue) => issue.message.endsWith(': required')).map((issue) => issue.path).sort()
 }
 
 const SPECS = { mix: mixConfigSpec, exit: exitConfigSpec, client: clientConfigSpec } as Record<string, Spec<unknown>>
@@ -187,8 +188,7 @@ t.test('the config spec probe finds the fields the specs have', async (t) => {
     const fields = specFields(spec)
     t.ok(fields.includes('role'), `${role}: finds "role"`)
     for (const name of requiredFields(spec)) t.ok(fields.includes(name), `${role}: finds required field "${name}"`)
-    const issues: ConfigIssue[] = []
-    spec.check({ noSuchField: 1 }, '', issues)
+    const issues = issuesOf(spec, { noSuchField: 1 })
     t.ok(issues.some((issue) => issue.path === 'noSuchField'), `${role}: an unknown field is reported, so the confirmation step means something`)
   }
 })

@@ -5,6 +5,7 @@
 import t from 'tap'
 import { join } from 'node:path'
 import { symlink } from 'node:fs/promises'
+import { cryptoReady } from '../../src/crypto/index.js'
 import { ConfigError } from '../../src/node/config-error.js'
 import { loadConfigFile, MAX_CONFIG_BYTES, readKeyFile } from '../../src/node/config-file.js'
 import { hex, hostPort, int, obj } from '../../src/node/schema.js'
@@ -14,6 +15,9 @@ const spec = obj({
   successor: obj({ address: hostPort(), linkKey: hex(32) }),
 })
 const KEY_HEX = '5e'.repeat(32)
+
+// The file reader wipes its buffers with the crypto backend's memzero.
+await cryptoReady()
 
 /** The ConfigError `promise` rejects with (fails the test otherwise). */
 async function configError (promise: Promise<unknown>): Promise<ConfigError> {

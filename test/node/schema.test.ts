@@ -1,10 +1,11 @@
 /**
- * The config validator: every builder, the exact messages operators see, defaults, and
- * the TypeScript type a spec produces.
+ * The config validator (zod 4 schemas with mixgate's messages): every builder, the exact
+ * messages operators see, defaults, the TypeScript type a spec produces, and its JSON Schema.
  */
 import t from 'tap'
+import { z } from 'zod'
 import {
-  arr, base64, bool, ConfigError, hex, hostPort, int, obj, oneOf, refine, str, validate,
+  arr, base64, bool, ConfigError, hex, hostPort, int, mapped, obj, oneOf, refine, str, validate,
   type Infer,
 } from '../../src/node/schema.js'
 
@@ -228,4 +229,23 @@ t.test('refine adds a check on the valid value, at the same path', async (t) => 
   t.same(problems(() => validate(spec, { valid: { from: 3, until: 2 } })), ['config field "valid": "from" must be before "until"'])
   t.same(problems(() => validate(spec, { valid: { from: 'x', until: 2 } })), ['config field "valid.from": must be an integer, got "x"'],
     'the refinement does not run on an invalid value')
+})
+
+t.test('mapped turns a valid value into another or refuses it at the same path', async (t) => {
+  const even = mapped(int(), (n, refuse) => n % 2 === 0 ? n / 2 : refuse(`must be even, got ${n}`))
+  const spec = obj({ half: even })
+  t.same(validate(spec, { half: 8 }), { half: 4 })
+  t.same(problems(() => validate(spec, { half: 7 })), ['config field "half": must be even, got 7'])
+  t.same(problems(() => validate(spec, {})), ['config field "half": required'])
+})
+
+t.test('a spec is a zod schema: its JSON Schema has the fields, bounds, defaults and no other field', async (t) => {
+  const schema = z.toJSONSchema(node, { io: 'input' }) as Record<string, any>
+  t.same(Object.keys(schema.properties), ['roundMs', 'profile', 'listen', 'name', 'successor', 'mixes', 'note'])
+  t.same(schema.required, ['name', 'mixes'])
+  t.equal(schema.additionalProperties, false)
+  t.match(schema.properties.roundMs, { type: 'integer', minimum: 1, maximum: 10000, default: 100 })
+  t.match(schema.properties.profile, { enum: ['strict', 'elastic', 'off'], default: 'strict' })
+  t.match(schema.properties.mixes, { type: 'array', minItems: 1, maxItems: 8 })
+  t.match(schema.properties.mixes.items.properties.linkKey, { type: 'string', minLength: 64, maxLength: 64 })
 })

@@ -5,7 +5,8 @@
  */
 import { loadConfigFile } from '../../node/config-file.js'
 import { ConfigError } from '../../node/config-error.js'
-import { INVALID, oneOf, type ConfigIssue, type Spec } from '../../node/schema.js'
+import { z } from 'zod'
+import { oneOf, type Spec } from '../../node/schema.js'
 import { clientConfigSpec, type ClientConfig } from './client-config.js'
 import { exitConfigSpec, type ExitConfig } from './exit-config.js'
 import { mixConfigSpec, type MixConfig } from './mix-config.js'
@@ -23,24 +24,20 @@ const roleSpecs: { readonly [R in Role]: Spec<Extract<RoleConfig, { role: R }>> 
 
 const roleNameSpec = oneOf(ROLES)
 
-/** Any role's config, checked against the schema its `role` names. */
-export const roleConfigSpec: Spec<RoleConfig> = {
-  defaultInput: undefined,
-  check (input: unknown, path: string, issues: ConfigIssue[]) {
-    if (typeof input !== 'object' || input === null || Array.isArray(input)) {
-      issues.push({ path, message: 'config: expected an object with a "role" field' })
-      return INVALID
-    }
-    const role = (input as Record<string, unknown>).role
-    if (role === undefined) {
-      issues.push({ path: 'role', message: `config field "role": required (one of ${ROLES.map((r) => JSON.stringify(r)).join(', ')})` })
-      return INVALID
-    }
-    const name = roleNameSpec.check(role, 'role', issues)
-    if (name === INVALID) return INVALID
-    return roleSpecs[name].check(input, path, issues)
-  },
-}
+/**
+ * Any role's config, checked against the schema its `role` names (a zod discriminated union;
+ * also the JSON Schema published as docs/mixgate.conf.schema.json).
+ */
+export const roleConfigSpec: Spec<RoleConfig> = z.discriminatedUnion('role',
+  Object.values(roleSpecs) as unknown as [z.ZodObject, z.ZodObject, z.ZodObject], {
+    error: (issue) => {
+      if (issue.code !== 'invalid_union') return 'expected an object with a "role" field'
+      const role = (issue.input as Record<string, unknown>).role
+      if (role === undefined) return `required (one of ${ROLES.map((r) => JSON.stringify(r)).join(', ')})`
+      const problem = roleNameSpec.safeParse(role)
+      return problem.success ? 'expected a valid config' : problem.error.issues[0]!.message
+    },
+  }) as unknown as Spec<RoleConfig>
 
 /** Read and validate a node config file of any role (ConfigError naming the file otherwise). */
 export async function loadRoleConfig (path: string): Promise<RoleConfig> {

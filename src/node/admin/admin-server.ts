@@ -11,7 +11,7 @@
  * Routes:
  *   GET /healthz     200 `{"status":"ok","role":…,"uptimeS":…}`, or 503 with
  *                    `"status":"unhealthy"` and a `reason` word when the health check says so
- *   GET /metrics     Prometheus text 0.0.4 (registry.ts)
+ *   GET /metrics     Prometheus text 0.0.4 (registry.ts: prom-client)
  *   GET /descriptor  the node's signed node descriptor (the provider's JSON); 404 when no
  *                    provider is configured, 503 while it has nothing to serve
  *   GET /cascade     the signed cascade descriptor (entry mix), the same way
@@ -46,7 +46,7 @@ export interface AdminServerOptions {
   /** `client`, `mix` or `exit`, reported by /healthz. */
   readonly role: string
   /** What /metrics renders (a MetricsRegistry). */
-  readonly metrics: { render (): string }
+  readonly metrics: { render (): string | Promise<string> }
   /** Without one, the node is healthy while it runs. */
   readonly health?: HealthCheck
   /** This node's signed descriptor; without one, /descriptor is 404. */
@@ -159,7 +159,7 @@ export class AdminServer {
     } else if (path === '/healthz') {
       status = this.healthz(res)
     } else if (path === '/metrics') {
-      status = this.metrics(res)
+      status = await this.metrics(res)
     } else if (path === '/descriptor' && this.options.descriptor !== undefined) {
       status = await this.descriptor(res, this.options.descriptor)
     } else if (path === '/cascade' && this.options.cascade !== undefined) {
@@ -189,10 +189,10 @@ export class AdminServer {
     return send(res, report.healthy ? 200 : 503, 'application/json; charset=utf-8', JSON.stringify(body) + '\n')
   }
 
-  private metrics (res: ServerResponse): number {
+  private async metrics (res: ServerResponse): Promise<number> {
     let text: string
     try {
-      text = this.options.metrics.render()
+      text = await this.options.metrics.render()
     } catch (err) {
       this.options.logger?.warn('admin.metrics_failed', { err })
       return send(res, 500, 'text/plain; charset=utf-8', 'internal error\n')

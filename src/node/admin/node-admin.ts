@@ -85,7 +85,7 @@ export interface NodeAdmin {
  *   bad port; AdminError `ADMIN_LISTEN_FAILED` when the port cannot be bound.
  */
 export async function startNodeAdmin (options: NodeAdminOptions): Promise<NodeAdmin> {
-  const registry = new MetricsRegistry()
+  const registry = new MetricsRegistry({ defaultMetrics: true })
   const epoch = options.epoch
   const common = {
     // A reader that throws (a clock before genesis) must not take /metrics down: NaN instead.

@@ -3,7 +3,7 @@
  *
  *   const metrics = registerMixMetrics(new MetricsRegistry(), mixNode, { position: 1, epoch: () => keys.epoch })
  *   metrics.observeBatch(cellsReleased, 'forward')   // once per round and direction
- *   admin: metrics.registry.render()
+ *   admin: await metrics.registry.render()
  *
  * Names, types and labels are listed in docs/METRICS.md; keep the two in step, since
  * dashboards and alerts depend on them. Everything is aggregate (R19): counters, gauges of
@@ -21,7 +21,7 @@
  */
 import { MetricsError } from './errors.js'
 import { CREATE_SLOT_BOUNDS } from './sources.js'
-import { Counter, Gauge, Histogram, MetricsRegistry } from './registry.js'
+import type { MetricsRegistry } from './registry.js'
 import type { CellDirection, ClientShapingShape, ClientSource, ExitSource, HopSource, ListenerSource, MixSource, RoundObserver, SocksCountersShape } from './sources.js'
 
 export type Direction = CellDirection
@@ -223,15 +223,21 @@ function registerHopMetrics (registry: MetricsRegistry, role: 'mix' | 'exit', ho
   registry.gaugeFrom('mixgate_position', 'This hop\'s position in the cascade: 1 = entry mix.', () => options.position)
   registry.counterFrom('mixgate_rounds_total', 'Mixing rounds run.', () => s().rounds)
   registry.counterFrom('mixgate_rounds_missed_total', 'Rounds skipped because the process was too busy (late by a whole period or more).', () => hop.missedRounds)
-  const batches: Histogram<{ direction: readonly Direction[] }> = registry.histogram('mixgate_batch_cells', 'Cells a round released, padding included; coarse buckets.',
+  const batches = registry.histogram('mixgate_batch_cells', 'Cells a round released, padding included; coarse buckets.',
     BATCH_BUCKETS, { direction: directions })
-  const padding: Counter<{ direction: readonly Direction[] }> = registry.counter('mixgate_padding_cells_total',
+  const padding = registry.counter('mixgate_padding_cells_total',
     'Padding and cover cells: hops count what they add, the client what it sends (forward) and receives (backward).', { direction: directions })
-  const ratios: Gauge<{ direction: readonly Direction[] }> = registry.gauge('mixgate_padding_ratio',
+  // Per direction, set up once: the prom-client children the round calls go to, and the two
+  // totals the padding ratio is read from (prom-client's own values are only read by a scrape).
+  const perDirection = new Map(directions.map((direction) => [direction, {
+    observe: batches.child({ direction }),
+    pad: padding.child({ direction }),
+    cells: 0,
+    padding: 0,
+  }]))
+  const ratios = registry.gauge('mixgate_padding_ratio',
     'Padding cells over all cells in this direction since the node started.', { direction: directions })
-  for (const direction of directions) {
-    ratios.from(() => ratio(padding.value({ direction }), batches.sum({ direction })), { direction })
-  }
+  for (const [direction, totals] of perDirection) ratios.from(() => ratio(totals.padding, totals.cells), { direction })
 
   registry.counterFrom('mixgate_replays_dropped_total', 'CREATEs refused because their replay tag was seen before.', () => s().createsRefusedReplay)
   registry.counter('mixgate_authentication_failures_total', 'Cells or headers that failed authentication, dropped.', { kind: ['create', 'relay'] })
@@ -264,8 +270,21 @@ function registerHopMetrics (registry: MetricsRegistry, role: 'mix' | 'exit', ho
     CREATE_SLOT_BOUNDS.forEach((bound, i) => slots.from(() => s().createsPerSlot?.[i] ?? 0, { at_least: String(bound) }))
   }
 
-  const observeBatch = (cells: number, direction: Direction = directions[0]!): void => batches.observe(cells, { direction })
-  const countPadding = (cells: number, direction: Direction = directions[0]!): void => padding.inc(cells, { direction })
+  const of = (direction: Direction): NonNullable<ReturnType<typeof perDirection.get>> => {
+    const totals = perDirection.get(direction)
+    if (totals === undefined) throw new MetricsError('METRICS_BAD_LABELS', `this ${role} has no ${direction} rounds`)
+    return totals
+  }
+  const observeBatch = (cells: number, direction: Direction = directions[0]!): void => {
+    const totals = of(direction)
+    totals.observe(cells)
+    totals.cells += cells
+  }
+  const countPadding = (cells: number, direction: Direction = directions[0]!): void => {
+    const totals = of(direction)
+    totals.pad(cells)
+    totals.padding += cells
+  }
   const fits = (cells: number, direction: Direction): boolean =>
     Number.isSafeInteger(cells) && cells >= 0 && directions.includes(direction)
   return {

@@ -1,9 +1,9 @@
 /**
- * A parser for the subset of the Prometheus text format 0.0.4 that registry.ts writes, so
- * that `mixgate status` can read a node's /metrics without a dependency:
+ * A parser for the subset of the Prometheus text format 0.0.4 that prom-client writes
+ * (registry.ts), so that `mixgate status` can read a node's /metrics:
  * `# HELP` and `# TYPE` lines, other comments (ignored), and sample lines
  * `name{label="value",…} value [timestamp]` with escaped label values and the special values
- * `+Inf`, `-Inf`, `NaN`. Histogram samples (`_bucket`, `_sum`, `_count`) are filed under
+ * `+Inf`, `-Inf` and `NaN`, in any case as Prometheus reads them (prom-client writes `Nan`). Histogram samples (`_bucket`, `_sum`, `_count`) are filed under
  * their histogram. Anything else is refused with the line number, not guessed at.
  */
 import { MetricsError } from './errors.js'
@@ -128,9 +128,11 @@ function readQuoted (text: string, fail: (what: string) => never): { value: stri
 }
 
 function parseValue (text: string, fail: (what: string) => never): number {
-  if (text === '+Inf' || text === 'Inf') return Infinity
-  if (text === '-Inf') return -Infinity
-  if (text === 'NaN') return NaN
+  const special = /^([+-]?)(inf|nan)$/i.exec(text)
+  if (special !== null) {
+    if (special[2]!.toLowerCase() === 'nan') return NaN
+    return special[1] === '-' ? -Infinity : Infinity
+  }
   if (!FLOAT.test(text)) fail('expected a number')
   return Number(text)
 }

@@ -118,7 +118,7 @@ t.test('/metrics is Prometheus text 0.0.4 and parses; a query string is ignored'
   t.equal(r.status, 200)
   t.equal(r.headers['content-type'], PROMETHEUS_CONTENT_TYPE)
   t.equal(PROMETHEUS_CONTENT_TYPE, 'text/plain; version=0.0.4; charset=utf-8')
-  t.equal(r.text, registry.render())
+  t.equal(r.text, await registry.render())
   t.equal(sampleValue(parsePrometheusText(r.text), 'mixgate_cells_in_total'), 12)
   t.equal((await get('/metrics?name[]=x')).status, 200)
 })

@@ -24,14 +24,14 @@ function shaping (over: Partial<ClientShapingShape> = {}): ClientShapingShape {
   }
 }
 
-function statusOf (shape: ClientShapingShape): string {
+async function statusOf (shape: ClientShapingShape): Promise<string> {
   const registry = new MetricsRegistry()
   registerClientMetrics(registry, { stats: new ClientStats(), entryUp: true, socksCounters: socks, shaping: shape }, {})
-  return formatStatus({ httpStatus: 200, health: { status: 'ok', role: 'client', uptimeS: 5 }, metrics: parsePrometheusText(registry.render()) })
+  return formatStatus({ httpStatus: 200, health: { status: 'ok', role: 'client', uptimeS: 5 }, metrics: parsePrometheusText(await registry.render()) })
 }
 
 t.test('a shaped client\'s status shows profile, rungs, loops, RTT, alarms, cover and the anonymity set', async (t) => {
-  const text = statusOf(shaping())
+  const text = await statusOf(shaping())
   t.match(text, /shaping +elastic, circuits at rungs 0:2 3:1\n/)
   t.match(text, /loops +120 sent, 118 back, 1 lost, 1 late\n/)
   t.match(text, /loop RTT +p50 60 ms, p90 80 ms, p99 90 ms \(expected under 740 ms\)\n/)
@@ -42,18 +42,18 @@ t.test('a shaped client\'s status shows profile, rungs, loops, RTT, alarms, cove
 })
 
 t.test('a client that missed rounds says so', async (t) => {
-  t.match(statusOf(shaping({ roundsMissed: 40 })), /missed rounds +40 \(this process was too busy: its schedule broke for them\)\n/)
+  t.match(await statusOf(shaping({ roundsMissed: 40 })), /missed rounds +40 \(this process was too busy: its schedule broke for them\)\n/)
 })
 
 t.test('an unreachable entry leaves the anonymity set unknown; failing closed is shown', async (t) => {
-  const text = statusOf(shaping({ entry: undefined, failedClosed: true, loopAlarms: 3, rttMs: { p50: NaN, p90: NaN, p99: NaN } }))
+  const text = await statusOf(shaping({ entry: undefined, failedClosed: true, loopAlarms: 3, rttMs: { p50: NaN, p90: NaN, p99: NaN } }))
   t.match(text, /anonymity set +unknown \(/)
   t.match(text, /alarms +3 \(FAILED CLOSED/)
   t.match(text, /loop RTT +none back yet/)
 })
 
 t.test('profile off shows only the profile line', async (t) => {
-  const text = statusOf(shaping({ profile: 'off', rungs: [] }))
+  const text = await statusOf(shaping({ profile: 'off', rungs: [] }))
   t.match(text, /shaping +off\n/)
   t.notMatch(text, /loops|anonymity/)
 })
@@ -66,7 +66,7 @@ t.test('the entry exports slots by CREATEs and the client reads the median busy 
   const node = { stats, circuits: 0, predecessorLinks: 3, missedRounds: 0, successorUp: true, successorConnects: 1, successorFailures: 0 }
   const registry = new MetricsRegistry()
   registerMixMetrics(registry, node, { position: 1 })
-  const metrics = parsePrometheusText(registry.render())
+  const metrics = parsePrometheusText(await registry.render())
   t.equal(sampleValue(metrics, 'mixgate_slot_creates_total', { at_least: '4' }), 5)
   t.same(entryReportFrom(metrics), { createsPerSlot: 4, clients: 3 })
   t.equal(entryReportFrom(parsePrometheusText('')), undefined, 'no histogram: unknown')

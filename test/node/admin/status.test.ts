@@ -126,7 +126,7 @@ t.test('formatStatus summarises a client and an exit with the lines they have', 
   registerClientMetrics(clientRegistry, {
     stats, entryUp: true, socksCounters: { connections: 0, pending: 0, accepted: 0, rejected: {}, errors: {}, warnings: {} },
   }, { epoch: () => 2 })
-  const client = formatStatus({ httpStatus: 200, health: { status: 'ok', role: 'client', uptimeS: 59 }, metrics: parsePrometheusText(clientRegistry.render()) })
+  const client = formatStatus({ httpStatus: 200, health: { status: 'ok', role: 'client', uptimeS: 59 }, metrics: parsePrometheusText(await clientRegistry.render()) })
   t.equal(lineOf(client, 'role'), 'role           client')
   t.equal(lineOf(client, 'uptime'), 'uptime         59s')
   t.equal(lineOf(client, 'circuits'), 'circuits       4')
@@ -138,7 +138,7 @@ t.test('formatStatus summarises a client and an exit with the lines they have', 
   const exitRegistry = new MetricsRegistry()
   const exitStats = Object.assign(new ExitStats(), { streamsActive: 2, streamsOpened: 30, streamsRefused: 3 })
   registerExitMetrics(exitRegistry, { stats: new HopStats(), exitStats, circuits: 1, predecessorLinks: 1, missedRounds: 0 }, { position: 4, epoch: () => 2 })
-  const exit = formatStatus({ httpStatus: 200, health: { status: 'ok', role: 'exit', uptimeS: 90061 }, metrics: parsePrometheusText(exitRegistry.render()) })
+  const exit = formatStatus({ httpStatus: 200, health: { status: 'ok', role: 'exit', uptimeS: 90061 }, metrics: parsePrometheusText(await exitRegistry.render()) })
   t.equal(lineOf(exit, 'role'), 'role           exit, position 4')
   t.equal(lineOf(exit, 'uptime'), 'uptime         1d 1h 1m 1s')
   t.equal(lineOf(exit, 'streams'), 'streams        2 open, 30 opened, 3 refused')

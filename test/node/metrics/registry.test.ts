@@ -1,10 +1,14 @@
 /**
- * The Prometheus registry: byte-exact text format 0.0.4 for counters, gauges and histograms,
- * escaping, values read at scrape time, and the refusals that keep metrics aggregate (R19).
+ * The registry over prom-client: what a scraper gets (byte-exact, so a prom-client upgrade
+ * that changes the text shows here), every declared series from the start, values read at
+ * scrape time, one prom-client Registry per node, default process metrics on request, and the
+ * refusals that keep metrics aggregate (R19). The format's escaping and number spelling are
+ * prom-client's; the parser's tests read them back (parse-text.test.ts).
  */
 import t, { type Test } from 'tap'
 import { MetricsError } from '../../../src/node/metrics/errors.js'
-import { escapeHelp, escapeLabelValue, formatValue, MetricsRegistry } from '../../../src/node/metrics/registry.js'
+import { register as globalRegistry } from 'prom-client'
+import { MetricsRegistry, PROMETHEUS_CONTENT_TYPE } from '../../../src/node/metrics/registry.js'
 
 function code (t: Test, fn: () => unknown, expected: string): void {
   try {
@@ -25,22 +29,25 @@ t.test('a counter with labels, a gauge and two histograms render byte-exact', as
   for (const cells of [0, 3, 4, 100]) batches.observe(cells, { direction: 'forward' })
   const wait = registry.histogram('mixgate_wait_seconds', 'Wait.', [1.5])
   wait.observe(0.25)
-  t.equal(registry.render(), [
+  t.equal(await registry.render(), [
     '# HELP mixgate_creates_refused_total CREATEs refused.',
     '# TYPE mixgate_creates_refused_total counter',
     'mixgate_creates_refused_total{reason="auth"} 0',
     'mixgate_creates_refused_total{reason="replay"} 2',
+    '',
     '# HELP mixgate_circuits Circuits open now.',
     '# TYPE mixgate_circuits gauge',
     'mixgate_circuits 7',
+    '',
     '# HELP mixgate_batch_cells Cells per round.',
     '# TYPE mixgate_batch_cells histogram',
-    'mixgate_batch_cells_bucket{direction="forward",le="0"} 1',
-    'mixgate_batch_cells_bucket{direction="forward",le="4"} 3',
-    'mixgate_batch_cells_bucket{direction="forward",le="16"} 3',
-    'mixgate_batch_cells_bucket{direction="forward",le="+Inf"} 4',
+    'mixgate_batch_cells_bucket{le="0",direction="forward"} 1',
+    'mixgate_batch_cells_bucket{le="4",direction="forward"} 3',
+    'mixgate_batch_cells_bucket{le="16",direction="forward"} 3',
+    'mixgate_batch_cells_bucket{le="+Inf",direction="forward"} 4',
     'mixgate_batch_cells_sum{direction="forward"} 107',
     'mixgate_batch_cells_count{direction="forward"} 4',
+    '',
     '# HELP mixgate_wait_seconds Wait.',
     '# TYPE mixgate_wait_seconds histogram',
     'mixgate_wait_seconds_bucket{le="1.5"} 1',
@@ -54,7 +61,7 @@ t.test('a counter with labels, a gauge and two histograms render byte-exact', as
 t.test('every declared label combination renders from the start, in declaration order', async (t) => {
   const registry = new MetricsRegistry()
   registry.counter('mixgate_x_total', 'X.', { direction: ['forward', 'backward'], kind: ['a', 'b'] })
-  t.equal(registry.render(), [
+  t.equal(await registry.render(), [
     '# HELP mixgate_x_total X.',
     '# TYPE mixgate_x_total counter',
     'mixgate_x_total{direction="forward",kind="a"} 0',
@@ -65,26 +72,20 @@ t.test('every declared label combination renders from the start, in declaration 
   ].join('\n'))
 })
 
-t.test('label values and help text are escaped', async (t) => {
-  t.equal(escapeLabelValue('a\\b"c\nd'), 'a\\\\b\\"c\\nd')
-  t.equal(escapeHelp('a\\b"c\nd'), 'a\\\\b"c\\nd')
-  const registry = new MetricsRegistry()
-  registry.gauge('mixgate_odd', 'Line one\nline "two" \\ three.', { reason: ['say "hi"\\\n'] }).set(1, { reason: 'say "hi"\\\n' })
-  t.equal(registry.render(), [
-    '# HELP mixgate_odd Line one\\nline "two" \\\\ three.',
-    '# TYPE mixgate_odd gauge',
-    'mixgate_odd{reason="say \\"hi\\"\\\\\\n"} 1',
-    '',
-  ].join('\n'))
-})
-
-t.test('special values are written as Prometheus spells them', async (t) => {
-  t.equal(formatValue(Infinity), '+Inf')
-  t.equal(formatValue(-Infinity), '-Inf')
-  t.equal(formatValue(NaN), 'NaN')
-  t.equal(formatValue(0.1), '0.1')
-  t.equal(formatValue(-0), '-0')
-  t.equal(formatValue(2 ** 53), '9007199254740992')
+t.test('each registry is its own prom-client Registry; default metrics only when asked', async (t) => {
+  const a = new MetricsRegistry()
+  const b = new MetricsRegistry({ defaultMetrics: true })
+  a.gaugeFrom('mixgate_circuits', 'Circuits open now.', () => 1)
+  b.gaugeFrom('mixgate_circuits', 'Circuits open now.', () => 2)
+  t.match(await a.render(), /^mixgate_circuits 1$/m, 'two nodes in one process keep their own values')
+  t.notMatch(await a.render(), /process_|nodejs_/)
+  const text = await b.render()
+  t.match(text, /^mixgate_circuits 2$/m)
+  for (const name of ['process_cpu_seconds_total', 'process_start_time_seconds', 'nodejs_heap_size_used_bytes', 'nodejs_eventloop_lag_seconds']) {
+    t.match(text, new RegExp(`^# TYPE ${name} `, 'm'), name)
+  }
+  t.equal(await globalRegistry.metrics(), '\n', 'nothing is registered in prom-client\'s global registry')
+  t.equal(PROMETHEUS_CONTENT_TYPE, 'text/plain; version=0.0.4; charset=utf-8')
 })
 
 t.test('callbacks are read at every scrape; booleans render as 1 and 0', async (t) => {
@@ -93,31 +94,45 @@ t.test('callbacks are read at every scrape; booleans render as 1 and 0', async (
   let up = true
   registry.counterFrom('mixgate_cells_in_total', 'Cells.', () => stats.cellsIn)
   registry.gaugeFrom('mixgate_successor_up', 'Up.', () => up)
-  t.match(registry.render(), /^mixgate_cells_in_total 1$/m)
-  t.match(registry.render(), /^mixgate_successor_up 1$/m)
+  t.match(await registry.render(), /^mixgate_cells_in_total 1$/m)
+  t.match(await registry.render(), /^mixgate_successor_up 1$/m)
   stats.cellsIn = 42
   up = false
-  t.match(registry.render(), /^mixgate_cells_in_total 42$/m)
-  t.match(registry.render(), /^mixgate_successor_up 0$/m)
+  t.match(await registry.render(), /^mixgate_cells_in_total 42$/m)
+  t.match(await registry.render(), /^mixgate_successor_up 0$/m)
 })
 
-t.test('stored counters and gauges move as told; value() reads either kind', async (t) => {
+t.test('stored counters, gauges and histograms move as told; children skip the label check', async (t) => {
   const registry = new MetricsRegistry()
   const c = registry.counter('mixgate_c_total', 'C.')
   c.inc()
   c.inc(4)
-  t.equal(c.value(), 5)
   const g = registry.gauge('mixgate_g', 'G.', { direction: ['forward', 'backward'] })
   g.set(10, { direction: 'backward' })
   g.inc(2, { direction: 'backward' })
   g.dec(5, { direction: 'backward' })
-  t.equal(g.value({ direction: 'backward' }), 7)
-  t.equal(g.value({ direction: 'forward' }), 0)
   const h = registry.histogram('mixgate_h', 'H.', [1])
   h.observe(3)
   h.observe(4)
-  t.equal(h.sum(), 7)
-  t.equal(h.count(), 2)
+  const hd = registry.histogram('mixgate_hd', 'HD.', [1], { direction: ['forward', 'backward'] })
+  const observe = hd.child({ direction: 'backward' })
+  observe(1)
+  observe(2)
+  const cd = registry.counter('mixgate_cd_total', 'CD.', { direction: ['forward'] })
+  const inc = cd.child({ direction: 'forward' })
+  inc(3)
+  code(t, () => inc(-1), 'METRICS_BAD_VALUE')
+  code(t, () => observe(NaN), 'METRICS_BAD_VALUE')
+  const text = await registry.render()
+  t.match(text, /^mixgate_c_total 5$/m)
+  t.match(text, /^mixgate_g\{direction="backward"\} 7$/m)
+  t.match(text, /^mixgate_g\{direction="forward"\} 0$/m)
+  t.match(text, /^mixgate_h_sum 7$/m)
+  t.match(text, /^mixgate_h_count 2$/m)
+  t.match(text, /^mixgate_hd_bucket\{le="1",direction="backward"\} 1$/m)
+  t.match(text, /^mixgate_hd_count\{direction="backward"\} 2$/m)
+  t.match(text, /^mixgate_hd_count\{direction="forward"\} 0$/m)
+  t.match(text, /^mixgate_cd_total\{direction="forward"\} 3$/m)
 })
 
 t.test('names must be mixgate_*, counters end in _total, and nothing is registered twice', async (t) => {
@@ -159,16 +174,20 @@ t.test('label values must come from the declared set, all labels given', async (
   code(t, () => registry.counter('mixgate_n_total', 'N.', { reason: nine, kind: nine }), 'METRICS_BAD_LABELS')
 })
 
-t.test('counters never go down; a series read from a callback cannot also be stored', async (t) => {
+t.test('counters never go down; a family read from callbacks cannot also be stored', async (t) => {
   const registry = new MetricsRegistry()
   const c = registry.counter('mixgate_c_total', 'C.', { reason: ['a', 'b'] })
   code(t, () => c.inc(-1, { reason: 'a' }), 'METRICS_BAD_VALUE')
   code(t, () => c.inc(NaN, { reason: 'a' }), 'METRICS_BAD_VALUE')
   c.from(() => 3, { reason: 'b' })
   code(t, () => c.inc(1, { reason: 'b' }), 'METRICS_BOUND')
+  code(t, () => c.inc(1, { reason: 'a' }), 'METRICS_BOUND')
   code(t, () => c.from(() => 4, { reason: 'b' }), 'METRICS_DUPLICATE')
-  c.inc(1, { reason: 'a' })
-  t.match(registry.render(), /reason="a"\} 1\n.*reason="b"\} 3\n/)
+  t.match(await registry.render(), /reason="a"\} 0\n.*reason="b"\} 3\n/, 'a series without a reader reads 0')
+  t.match(await registry.render(), /reason="a"\} 0\n.*reason="b"\} 3\n/, 'and a read counter is not added up over scrapes')
+  const stored = registry.gauge('mixgate_s', 'S.')
+  stored.set(1)
+  code(t, () => stored.from(() => 2), 'METRICS_BOUND')
 })
 
 t.test('histogram buckets must be finite and strictly increasing; NaN is not observed', async (t) => {
@@ -180,5 +199,5 @@ t.test('histogram buckets must be finite and strictly increasing; NaN is not obs
   code(t, () => registry.histogram('mixgate_h5', 'H.', Array.from({ length: 17 }, (_, i) => i)), 'METRICS_BAD_BUCKETS')
   const h = registry.histogram('mixgate_h6', 'H.', [1])
   code(t, () => h.observe(NaN), 'METRICS_BAD_VALUE')
-  t.equal(h.count(), 0)
+  t.match(await registry.render(), /^mixgate_h6_count 0$/m)
 })
