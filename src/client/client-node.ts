@@ -66,7 +66,6 @@ export interface ClientOptions {
   readonly observeWrites?: (cells: readonly Uint8Array[], round: number) => void
 }
 
-
 export class ClientNode {
   readonly stats = new ClientStats()
   /** The schedule's state, for tests and metrics (undefined with profile `off`). */
@@ -248,13 +247,13 @@ export class ClientNode {
     this.stats.entryFailures++
     this.logger.warn('entry.lost', { reason, circuits: this.circuits.size })
     this.endAll()
+    this.sender.linkLost()
     this.scheduleRedial()
   }
 
   /** Every circuit ends alike (the entry link is gone, or the client stops). */
   private endAll (): void {
     for (const circuit of [...this.circuits.values()]) this.endCircuit(circuit)
-    this.sender.linkLost()
   }
 
   /** One write to the entry link (a round's cells, or one event-loop turn's). */

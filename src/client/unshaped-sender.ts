@@ -8,7 +8,7 @@
  */
 import { CellCommand, DestroyReason, encodeCell, encodeDestroy } from '../protocol/cell.js'
 import { roundAt } from '../protocol/shaping.js'
-import { CIRCUIT_STREAM, encodeRelay, RelayCommand } from '../protocol/relay-payload.js'
+import { CIRCUIT_STREAM, encodeRelay, RelayCommand, type RelayMessage } from '../protocol/relay-payload.js'
 import type { CircuitSender, Placement, SenderHost } from './circuit-sender.js'
 import type { ClientCircuit } from './client-circuit.js'
 import type { ClientShapingStatus, EntryReport } from './client-stats.js'
@@ -71,9 +71,10 @@ export class UnshapedSender implements CircuitSender {
     this.queue(encodeCell(this.host.geometry, circuit.id, CellCommand.RELAY, circuit.sealer.seal(payload)))
   }
 
-  receivedPad (): void {}
+  receivedPad (_circuit: ClientCircuit): void {}
 
-  received (): boolean { return false }
+  /** Every backward message goes to the circuit's streams. */
+  received (_circuit: ClientCircuit, _message: RelayMessage): boolean { return false }
 
   /** The entry ended it (link-local): its streams cannot continue. */
   entryEnded (circuit: ClientCircuit): void {
