@@ -1,11 +1,11 @@
 /**
  * One circuit as the client holds it: every hop's layer keys (so RELAY cells can follow the
  * CREATE at once: zero round trips), its streams, and what isolates it from other streams.
+ * Its place in a shaped schedule is the Shaper's to keep (shaping/shaped-circuit.ts).
  */
 import type { BackwardOpener, ForwardSealer } from '../protocol/relay-layers.js'
 import type { CircuitStreams } from '../endpoint/circuit-streams.js'
 import { MAX_STREAM_ID } from '../protocol/relay-payload.js'
-import type { ShapedState } from './shaping/shaper.js'
 
 export class ClientCircuit {
   readonly id: number
@@ -20,8 +20,6 @@ export class ClientCircuit {
   /** Set on an integrity failure or silence: no new streams; alarm raised; streams fail later. */
   suspect = false
   ended = false
-  /** Its place in the schedule, under a shaping profile (strict, elastic). */
-  shaped: ShapedState | undefined = undefined
   private nextStream = 1
 
   constructor (id: number, isolationKey: string, sealer: ForwardSealer, opener: BackwardOpener, now: number, epoch = -1) {

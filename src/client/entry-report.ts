@@ -10,7 +10,7 @@
  */
 import { fetchStatus, sampleValue, type ParsedMetrics } from '../node/admin/status.js'
 import { CREATE_SLOT_BOUNDS } from '../node/metrics/sources.js'
-import type { EntryReport } from './client-node.js'
+import type { EntryReport } from './client-stats.js'
 
 /** The entry's slots by CREATEs (src/node/metrics, from the hop's stats). */
 export const ENTRY_CREATES_METRIC = 'mixgate_slot_creates_total'

@@ -1,13 +1,13 @@
 /**
  * The shaped client's circuit schedule (src/client/shaping/circuit-lanes.ts) and where new
- * streams go (Shaper.place): a stream is never put on a circuit about to end on schedule
+ * streams go (Shaper.choose): a stream is never put on a circuit about to end on schedule
  * while another has time left, and never waits for a creation slot when some circuit can
  * still carry it.
  */
 import t from 'tap'
 import fc from 'fast-check'
 import { cryptoReady } from '../../src/crypto/index.js'
-import type { ClientCircuit } from '../../src/client/client-circuit.js'
+import type { ShapedCircuit } from '../../src/client/shaping/shaped-circuit.js'
 import { acceptsUntilSlot, circuitEndSlot, creationStep, drainSlots, laneOfSlot } from '../../src/client/shaping/circuit-lanes.js'
 import { slotAt, type ShapingParams } from '../../src/protocol/shaping.js'
 import { runTo, shaperAt } from '../helpers/shaper.js'
@@ -45,7 +45,7 @@ t.test('away from an epoch end, with two lanes or more, some circuit always take
     for (let slot = start; slot < start + 2 * params.circuitSlots; slot++) {
       for (const l of lanes) if (slot >= l.end) { l.built = slot; l.end = circuitEndSlot(params, l.lane, slot, Infinity) }
       const open = lanes.filter((l) => slot < acceptsUntilSlot(params, l.built, l.end))
-      // With one lane, its circuit's last drainSlots have no successor yet (place() falls back).
+      // With one lane, its circuit's last drainSlots have no successor yet (choose() falls back).
       if (open.length === 0 && (params.circuits >= 2 || drainSlots(params) === 0)) return false
     }
     return true
@@ -53,7 +53,7 @@ t.test('away from an epoch end, with two lanes or more, some circuit always take
   t.pass('checked')
 })
 
-const lifeLeft = (c: ClientCircuit, slotMs: number, nowMs: number): number => c.shaped!.endSlot - slotAt(nowMs, slotMs)
+const lifeLeft = (c: ShapedCircuit, slotMs: number, nowMs: number): number => c.endSlot - slotAt(nowMs, slotMs)
 
 t.test('at start-up a stream goes to a circuit with time left, not to the one about to end', async (t) => {
   const params = { ...BASE, slotMs: 500, circuitSlots: 60 } // step 20 slots, drain 10
@@ -65,16 +65,16 @@ t.test('at start-up a stream goes to a circuit with time left, not to the one ab
   const shortest = Math.min(...shaper.circuits().map((c) => lifeLeft(c, params.slotMs, clock.ms)))
   t.equal(shortest, 2, 'one start-up circuit ends in two slots')
   for (const key of ['a', 'b']) {
-    const c = shaper.place(key)
+    const c = shaper.choose(key)
     t.ok(c !== null && lifeLeft(c, params.slotMs, clock.ms) > drainSlots(params), `key ${key}: placed on a circuit with more than drainSlots to live`)
   }
-  t.equal(shaper.place('a'), shaper.place('a'), 'the same key stays on its circuit')
+  t.equal(shaper.choose('a'), shaper.choose('a'), 'the same key stays on its circuit')
   // Lane 2's start-up circuit (ends at slot 220) took key b; lane 1 rebuilds at slot 200.
-  const b = shaper.place('b')!
-  t.equal(b.shaped!.endSlot, 220, 'key b is on the circuit that ends at slot 220')
+  const b = shaper.choose('b')!
+  t.equal(b.endSlot, 220, 'key b is on the circuit that ends at slot 220')
   runTo(shaper, clock, 200 * params.slotMs)
   runTo(shaper, clock, 212 * params.slotMs)
-  const later = shaper.place('b')
+  const later = shaper.choose('b')
   t.ok(later !== null && later !== b, 'eight slots before its end, key b\'s circuit takes no more: a fresh one does')
   t.ok(later !== null && lifeLeft(later, params.slotMs, clock.ms) > drainSlots(params), 'with time left')
   shaper.stop()
@@ -87,12 +87,12 @@ t.test('in an epoch\'s last slots a stream takes the longest-lived circuit inste
   const epochEndMs = start + 5 * params.slotMs // every circuit ends with the epoch, 5 slots on (< drain)
   const shaper = shaperAt(params, clock, { epochEndMs })
   runTo(shaper, clock, clock.ms)
-  t.ok(shaper.circuits().every((c) => c.shaped!.acceptUntil <= slotAt(clock.ms, params.slotMs)), 'no circuit takes streams as usual')
-  const c = shaper.place('a')
+  t.ok(shaper.circuits().every((c) => c.acceptUntil <= slotAt(clock.ms, params.slotMs)), 'no circuit takes streams as usual')
+  const c = shaper.choose('a')
   t.ok(c !== null, 'the stream still gets a circuit')
-  t.equal(shaper.place('b') === c, false, 'another key never shares it')
+  t.equal(shaper.choose('b') === c, false, 'another key never shares it')
   runTo(shaper, clock, epochEndMs - params.slotMs)
-  t.equal(shaper.place('c'), null, 'in a circuit\'s very last slot nothing is placed: wait for the next circuits')
+  t.equal(shaper.choose('c'), null, 'in a circuit\'s very last slot nothing is placed: wait for the next circuits')
   shaper.stop()
 })
 
@@ -101,7 +101,7 @@ t.test('a circuit bound to another key is never chosen, whatever its life', asyn
   const clock = { ms: 5_000_000 }
   const shaper = shaperAt(params, clock)
   runTo(shaper, clock, clock.ms)
-  t.ok(shaper.place('a') !== null, 'the first key binds the only circuit')
-  t.equal(shaper.place('b'), null, 'the second waits')
+  t.ok(shaper.choose('a') !== null, 'the first key binds the only circuit')
+  t.equal(shaper.choose('b'), null, 'the second waits')
   shaper.stop()
 })

@@ -37,10 +37,10 @@ t.test('after an integrity alarm the suspect circuit draws LOOPs at the same rat
   await waitFor(() => shaper.circuits().length === 3 && shaper.circuits().every((c) => (fake.circuits.get(c.id)?.cells ?? 0) > 0), 'three circuits through the fake cascade', 30_000)
 
   // The victim: the circuit that lives longest (the others may be replaced meanwhile).
-  const victim = shaper.circuits().reduce((a, b) => (b.shaped!.endSlot > a.shaped!.endSlot ? b : a))
+  const victim = shaper.circuits().reduce((a, b) => (b.endSlot > a.endSlot ? b : a))
   fake.sendGarbage(victim.id)
   await waitFor(() => client.node.stats.integrityFailures === 1, 'the integrity alarm', 30_000)
-  t.ok(victim.suspect, 'the circuit is suspect')
+  t.ok(victim.circuit.suspect, 'the circuit is suspect')
 
   const snapshot = (): Map<number, { cells: number, loops: number }> =>
     new Map([...fake.circuits.values()].map((c: SeenCircuit) => [c.id, { cells: c.cells, loops: c.loops }]))

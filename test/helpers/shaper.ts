@@ -3,11 +3,12 @@
  * whose clock and rounds the test drives by hand.
  */
 import { ClientCircuit } from '../../src/client/client-circuit.js'
-import { Shaper, type ShaperHost } from '../../src/client/shaping/shaper.js'
+import type { SenderHost } from '../../src/client/circuit-sender.js'
+import { ClientStats } from '../../src/client/client-stats.js'
+import { Shaper } from '../../src/client/shaping/shaper.js'
 import type { WallTimers } from '../../src/client/shaping/wall-round-clock.js'
 import type { ShapingParams } from '../../src/protocol/shaping.js'
 import { buildCircuit } from './circuit.js'
-import { memoryLogger } from './cascade.js'
 
 export const SHAPER_ROUND_MS = 10
 
@@ -20,24 +21,28 @@ export interface ShaperAtOptions {
 
 /** A Shaper at `clock.ms` (move it, then call runTo or the armed callback). */
 export function shaperAt (params: ShapingParams, clock: { ms: number }, options: ShaperAtOptions = {}): Shaper {
-  const { logger } = memoryLogger('shaper')
   let nextId = 1
   const timers: WallTimers = {
     now: () => clock.ms,
     setTimeout: (fire) => { options.onArm?.(fire); return 0 },
     clearTimeout: () => {},
   }
-  const host: ShaperHost = {
+  const circuits = new Map<number, ClientCircuit>()
+  const host: SenderHost = {
     geometry: buildCircuit(4, 1024).context.geometry,
-    logger,
+    stats: new ClientStats(),
+    circuits,
     entryUp: () => true,
-    buildCircuit: () => {
+    buildCircuit: (key) => {
       const built = buildCircuit(4, 1024)
-      const circuit = new ClientCircuit(nextId++, '', built.forwardSealer, built.backwardOpener, clock.ms)
+      const circuit = new ClientCircuit(nextId++, key, built.forwardSealer, built.backwardOpener, clock.ms)
+      circuits.set(circuit.id, circuit)
       return { circuit, create: new Uint8Array(1024), epochEndMs: options.epochEndMs ?? Infinity }
     },
-    writeCells: () => {},
-    retireCircuit: (circuit) => { circuit.ended = true },
+    refreshKeys: () => {},
+    write: () => {},
+    failStreams: () => {},
+    endCircuit: (circuit) => { circuit.ended = true; circuits.delete(circuit.id) },
     circuitsReady: () => {},
     loopAlarm: () => {},
     failClosed: () => {},

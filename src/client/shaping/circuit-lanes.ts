@@ -1,28 +1,10 @@
 /**
- * When a shaped client's circuits start and end (issue #5 "Circuit schedule"), as pure
- * functions of the cascade's shaping parameters and the slot number, so that every client of
- * a cascade creates circuits in the same slots and nothing about the schedule depends on
- * what the user does or on what failed.
- *
- * The K circuits are K lanes. Creation slots come every step = circuitSlots / circuits slots,
- * and they take turns among the lanes: creation slot c belongs to lane (c / step) mod K. A
- * circuit built in lane i lives until lane i's next creation slot, which is circuitSlots
- * slots for a circuit built in its own creation slot. At start-up (and after the entry link
- * came back) every lane builds at once and its circuit ends at that lane's next creation
- * slot, so the client joins the steady state (one circuit ends and one starts per creation
- * slot) after at most circuitSlots slots, without ever keeping more or fewer than K.
- *
- * A circuit never outlives the epoch whose onion keys built it (R13): its end is cut to the
- * last slot boundary at or before the epoch's end (but it lives at least one slot), and its
- * lane builds the next one then — in a slot that is the same for every client.
- *
- * A circuit's end cuts the streams still on it, so it takes new streams only while it has a
- * while to live: during its first `step` slots, and never in its last `drainSlots` (a minute,
- * at most half a step). At start-up, and in the last slots of an epoch, a stream may find no
- * circuit with that much time left; it then takes the one that lives longest rather than
- * wait for a creation slot (a short request finishes; a long download may be cut, as it would
- * be at the end of any circuit). Ending circuits on schedule is what keeps the schedule free
- * of what the user does (R1): a circuit kept alive for its streams would say there were some.
+ * When a shaped client's circuits start and end (PROTOCOL.md §12.6), as pure functions of the
+ * shaping parameters and the slot number, so every client of a cascade creates circuits in
+ * the same slots and the schedule says nothing about what the user does or what failed (R1).
+ * K lanes take turns at the creation slots; a circuit ends at its lane's next creation slot,
+ * never after its epoch, and takes new streams only while it has a while to live.
+ * docs/CLIENT.md "Lanes and lifetimes" has the why.
  */
 import type { ShapingParams } from '../../protocol/shaping.js'
 
@@ -63,7 +45,7 @@ export function drainSlots (params: ShapingParams): number {
 
 /**
  * A circuit takes new streams while the slot is below this: during its first `step` slots,
- * and not in its last `drainSlots` (it may then take none at all: see the top comment).
+ * and not in its last `drainSlots` (it may then take none at all: docs/CLIENT.md).
  */
 export function acceptsUntilSlot (params: ShapingParams, builtSlot: number, endSlot: number): number {
   return Math.max(builtSlot, Math.min(builtSlot + creationStep(params), endSlot - drainSlots(params)))

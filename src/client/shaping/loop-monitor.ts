@@ -1,32 +1,10 @@
 /**
- * Loop accounting (issue #5 "Loops and accountability", R8, R10): every LOOP the client sends
- * is remembered until its echo comes back or its deadline passes. The deadline is the
- * cascade's deterministic bound (`loopDeadlineRounds(...) · roundMs`, larger for the LOOP
- * that rides with a CREATE, which the hops may hold) plus a small margin for the timers of
- * this process; an honest cascade never misses it.
- *
- * A probe back after its deadline is late, and counted; one not back within the loss timeout
- * (LOSS_FACTOR deadlines, at least LOSS_MIN_MS) is lost. A loss raises an alarm, and so does a
- * probe later than LATE_ALARM_FACTOR deadlines: a dropped cell, which breaks its circuit's
- * layer counters, always alarms; a delay (R8's n−1 holds a target's cells for some rounds)
- * alarms once it passes twice the cascade's bound with the margin, and shows below that in
- * the late count and the RTT percentiles.
- *
- * Time here is the caller's *loop time*: its clock minus the time its own process stalled
- * (rounds its round clock had to skip). A probe that waited out a stall of this process —
- * GC, a busy event loop, every node of `mixgate up` sharing one — is not late for it: the
- * cascade did not delay it, we did. Measured in a one-process elastic cascade pushed past
- * one core (three top-rung downloads at once, rounds skipped for seconds), every echo's
- * lateness was below the stall it waited out, so the alarm bound can stay close to the
- * cascade's deterministic one and still never fire on an honest cascade.
- * The first anomaly on a circuit raises an alarm (later ones on the same circuit are
- * counted, not alarmed again, so one broken circuit is one alarm); after `alarmLimit` alarms
- * the client fails closed (the owner stops taking new streams, cover goes on). Probes of a
- * circuit that ended on schedule, or whose entry link went away, are forgotten, not lost.
- *
- * Pure: the caller passes the (loop) time (tests drive it with a fake clock). What it keeps is
- * aggregate (counts, and a bounded sample of RTTs for coarse percentiles): no times of
- * individual probes leave this object (R19, R21).
+ * Loop accounting (R8, R10): every LOOP is remembered until its echo returns or its deadline
+ * (the cascade's bound plus a margin) passes. Late echoes are counted; a loss, or an echo
+ * more than LATE_ALARM_FACTOR deadlines late, raises an alarm (one per circuit); at
+ * `alarmLimit` alarms the client fails closed. Pure: the caller passes its *loop time* (its
+ * clock minus its own stalls), so a stall of this process never makes a probe late. Only
+ * aggregates leave this object (R19, R21). docs/CLIENT.md "Loop accounting" has the why.
  */
 
 export interface LoopMonitorOptions {

@@ -1,0 +1,63 @@
+/**
+ * What the client reports: aggregate counters and coarse shaping figures only (R19, R21),
+ * read by `mixgate status` and /metrics (src/node/metrics/sources.ts `ClientSource`).
+ */
+
+/** What the entry mix's admin port says about the anonymity set (fetched by run-client). */
+export interface EntryReport {
+  /** CREATEs per creation slot at the entry, all clients: the median bucket's lower bound (1, 2, 4, 8 …). */
+  readonly createsPerSlot: number
+  /** Client links open at the entry. */
+  readonly clients: number
+}
+
+/** The shaping figures of `mixgate status` and /metrics: aggregate and coarse (R19, R21). */
+export interface ClientShapingStatus {
+  readonly profile: string
+  /** Circuits at each rung of the ladder now (strict: one rung). */
+  readonly rungs: readonly number[]
+  readonly loopsSent: number
+  readonly loopsReturned: number
+  readonly loopsLost: number
+  readonly loopsLate: number
+  readonly loopAlarms: number
+  readonly failedClosed: boolean
+  /** Loop RTT percentiles (ms, rounded up to whole rounds; NaN before any echo). */
+  readonly rttMs: { readonly p50: number, readonly p90: number, readonly p99: number }
+  /** The deadline an honest cascade meets (ms). */
+  readonly rttExpectedMs: number
+  readonly coverBytesOut: number
+  readonly coverBytesIn: number
+  /** Slots in which this client started circuits. */
+  readonly creationSlots: number
+  /** Rounds its round clock skipped because this process was too busy (the schedule broke). */
+  readonly roundsMissed: number
+  /** The entry's report, or undefined when its admin port cannot be reached from here. */
+  readonly entry: EntryReport | undefined
+}
+
+/** Aggregate counters only (R19). */
+export class ClientStats {
+  circuitsBuilt = 0
+  circuitsActive = 0
+  streamsRequested = 0
+  streamsConnected = 0
+  streamsRefused = 0
+  streamsTimedOut = 0
+  integrityFailures = 0
+  silentCircuits = 0
+  alarms = 0
+  cellsOut = 0
+  cellsIn = 0
+  padsIn = 0
+  /** Cover cells sent (DROP), counted as forward padding in the metrics. */
+  coverOut = 0
+  entryConnects = 0
+  entryFailures = 0
+  /** Streams failed because the cascade had no onion keys for the current epoch. */
+  streamsNoKeys = 0
+  /** The epoch whose keys built the last circuit (-1 before the first). */
+  lastCircuitEpoch = -1
+  /** Exceptions caught while handling a cell from the entry (input-faults.ts). */
+  inputExceptions = 0
+}

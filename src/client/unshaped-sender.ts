@@ -1,0 +1,151 @@
+/**
+ * The unshaped client (profile `off`): a circuit per isolation key, built when a stream
+ * needs one and taking new streams for `circuitDirtinessMs` (Tor's MaxCircuitDirtiness);
+ * every cell leaves as soon as it is made, those of one event-loop turn in one write (a new
+ * circuit's CREATE and its first BEGIN leave together: zero round trips). Idle circuits are
+ * retired with a DESTROY; a circuit with streams gets a DROP after `keepaliveMs` without
+ * cells, so the hops keep it.
+ */
+import { CellCommand, DestroyReason, encodeCell, encodeDestroy } from '../protocol/cell.js'
+import { roundAt } from '../protocol/shaping.js'
+import { CIRCUIT_STREAM, encodeRelay, RelayCommand, type RelayMessage } from '../protocol/relay-payload.js'
+import type { CircuitSender, Placement, SenderHost } from './circuit-sender.js'
+import type { ClientCircuit } from './client-circuit.js'
+import type { ClientShapingStatus, EntryReport } from './client-stats.js'
+import { isolationKey } from './isolation.js'
+import type { ConnectRequest } from './socks/index.js'
+
+export interface UnshapedOptions {
+  readonly roundMs: number
+  /** A circuit takes new streams for this long. */
+  readonly dirtinessMs: number
+  readonly maxCircuits: number
+  /** Send a DROP on a circuit with open streams after this long without cells. */
+  readonly keepaliveMs: number
+}
+
+/** How often idle circuits are retired and keepalives checked. */
+const SWEEP_MS = 5000
+
+export class UnshapedSender implements CircuitSender {
+  readonly failedClosed = false
+  private readonly host: SenderHost
+  private readonly options: UnshapedOptions
+  private outbox: Uint8Array[] = []
+  private flushScheduled = false
+  private sweepTimer: NodeJS.Timeout | undefined
+
+  constructor (host: SenderHost, options: UnshapedOptions) {
+    this.host = host
+    this.options = options
+  }
+
+  start (): void {
+    this.sweepTimer = setInterval(() => this.sweep(), SWEEP_MS)
+    this.sweepTimer.unref()
+  }
+
+  stop (): void {
+    if (this.sweepTimer !== undefined) clearInterval(this.sweepTimer)
+    this.outbox = []
+  }
+
+  isolationKey (request: ConnectRequest): string { return isolationKey(request) }
+
+  /** A young circuit with this key, or a new one (retiring idle ones to make room). */
+  place (key: string): Placement {
+    const now = Date.now()
+    for (const circuit of this.host.circuits.values()) {
+      if (circuit.isolationKey === key && !circuit.suspect && now - circuit.createdAt < this.options.dirtinessMs) return circuit
+    }
+    if (this.host.circuits.size >= this.options.maxCircuits) this.retireIdle(true)
+    if (this.host.circuits.size >= this.options.maxCircuits) return 'refuse'
+    const built = this.host.buildCircuit(key)
+    if (built === 'no-keys') return built
+    this.queue(built.create)
+    return built.circuit
+  }
+
+  send (circuit: ClientCircuit, _streamId: number, _command: RelayCommand, payload: Uint8Array): void {
+    circuit.lastSent = Date.now()
+    this.queue(encodeCell(this.host.geometry, circuit.id, CellCommand.RELAY, circuit.sealer.seal(payload)))
+  }
+
+  receivedPad (_circuit: ClientCircuit): void {}
+
+  /** Every backward message goes to the circuit's streams. */
+  received (_circuit: ClientCircuit, _message: RelayMessage): boolean { return false }
+
+  /** The entry ended it (link-local): its streams cannot continue. */
+  entryEnded (circuit: ClientCircuit): void {
+    this.host.endCircuit(circuit)
+  }
+
+  linkLost (): void {
+    this.outbox = []
+  }
+
+  status (entry: EntryReport | undefined): ClientShapingStatus {
+    const cell = this.host.geometry.cellSize
+    return {
+      profile: 'off',
+      rungs: [],
+      loopsSent: 0,
+      loopsReturned: 0,
+      loopsLost: 0,
+      loopsLate: 0,
+      loopAlarms: 0,
+      failedClosed: false,
+      rttMs: { p50: NaN, p90: NaN, p99: NaN },
+      rttExpectedMs: NaN,
+      coverBytesOut: this.host.stats.coverOut * cell,
+      coverBytesIn: this.host.stats.padsIn * cell,
+      creationSlots: 0,
+      roundsMissed: 0,
+      entry,
+    }
+  }
+
+  /** Cells made in one turn of the event loop leave in one write. */
+  private queue (cell: Uint8Array): void {
+    this.outbox.push(cell)
+    if (this.flushScheduled) return
+    this.flushScheduled = true
+    setImmediate(this.flush)
+  }
+
+  private readonly flush = (): void => {
+    this.flushScheduled = false
+    const cells = this.outbox
+    this.outbox = []
+    if (!this.host.entryUp() || cells.length === 0) return
+    this.host.write(cells, roundAt(Date.now(), this.options.roundMs))
+  }
+
+  /** Retire circuits without streams that are too old (or suspect); keep the others alive. */
+  private sweep (): void {
+    this.retireIdle(false)
+    const now = Date.now()
+    for (const circuit of this.host.circuits.values()) {
+      if (circuit.streams.size > 0 && now - circuit.lastSent > this.options.keepaliveMs) {
+        this.send(circuit, CIRCUIT_STREAM, RelayCommand.DROP, encodeRelay(this.host.geometry.forwardPayloadBytes, CIRCUIT_STREAM, RelayCommand.DROP))
+        this.host.stats.coverOut++
+      }
+    }
+  }
+
+  private retireIdle (evenYoung: boolean): void {
+    const now = Date.now()
+    for (const circuit of [...this.host.circuits.values()]) {
+      if (circuit.streams.size > 0) continue
+      if (circuit.suspect) this.host.endCircuit(circuit) // no reaction on the wire (R3)
+      else if (evenYoung || now - circuit.createdAt >= this.options.dirtinessMs) this.retire(circuit)
+    }
+  }
+
+  /** End a circuit that served its time, and tell the entry (DESTROY, FINISHED). */
+  private retire (circuit: ClientCircuit): void {
+    this.host.endCircuit(circuit)
+    if (this.host.entryUp()) this.queue(encodeDestroy(this.host.geometry, circuit.id, DestroyReason.FINISHED))
+  }
+}
