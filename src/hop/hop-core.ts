@@ -18,7 +18,6 @@ import type { Logger } from '../node/logger.js'
 import type { EpochSchedule } from '../node/keys/epoch.js'
 import type { RoundObserver } from '../node/metrics/sources.js'
 import { InputFaults } from '../node/input-faults.js'
-import { LogAggregator } from '../node/log-aggregate.js'
 import type { CellLink, CellLinkHandlers } from '../link/cell-link.js'
 import { CreateAdmission, type AdmissionHost } from './create-admission.js'
 import type { ForwardOutput } from './forward-output.js'
@@ -26,7 +25,7 @@ import { HopCircuit } from './hop-circuit.js'
 import { DEFAULT_MAX_QUEUED_CELLS, QUARANTINE_ROUNDS, type HopOptions } from './hop-options.js'
 import { HopStats } from './hop-stats.js'
 import { Interleaver } from './interleave.js'
-import { newLinkState, type LinkState } from './predecessor-link.js'
+import { newLinkState, PredecessorLinks, quarantined, type LinkState } from './predecessor-link.js'
 import { RoundClock } from './round-clock.js'
 import type { HopRounds } from './rounds.js'
 import { requestRound } from './rung-schedule.js'
@@ -47,7 +46,7 @@ export class HopCore<O extends ForwardOutput = ForwardOutput> implements Admissi
   readonly maxLinkBacklogBytes: number
   /** Where forward cells go: the mix's successor, the exit's streams. */
   readonly output: O
-  readonly links = new Map<CellLink, LinkState>()
+  readonly links: PredecessorLinks
   /** The round shuffle draws from bulk CSPRNG output (per-draw libsodium calls cost ~7 µs). */
   readonly interleaver = new Interleaver({ uniform: new UniformPool(randomFill).uniform })
   /** The admin server's round reporter (metrics), while one is attached. */
@@ -64,14 +63,10 @@ export class HopCore<O extends ForwardOutput = ForwardOutput> implements Admissi
   private readonly dropForward: ((cell: Uint8Array) => boolean) | undefined
   /** Exceptions from handling peers' input, caught and counted (input-faults.ts). */
   private readonly faults: InputFaults
-  /** Link failures as a count per reason and minute (R19: no line per link). */
-  private readonly linkLog: LogAggregator
   private circuitCount = 0
   /** Free dense labels for the interleaver. */
   private readonly freeSlots: number[] = []
   private nextSlot = 0
-  /** Set while the successor is backpressured: predecessors are not read until it drains. */
-  private forwardBlocked = false
   private roundsStopped = false
   private sweepTimer: NodeJS.Timeout | undefined
 
@@ -91,7 +86,7 @@ export class HopCore<O extends ForwardOutput = ForwardOutput> implements Admissi
     this.linkIdleMs = options.linkIdleMs ?? 300_000
     this.dropForward = options.testFaults?.dropForward
     this.faults = new InputFaults(options.logger)
-    this.linkLog = new LogAggregator(options.logger, { level: 'warn' })
+    this.links = new PredecessorLinks(options.logger, this.stats)
     const shaping = options.shaping !== undefined && options.shaping.profile !== 'off' ? options.shaping : null
     this.shaping = shaping
     this.rounds = shaping === null ? new UnshapedRounds(this) : new ShapedRounds(this, shaping)
@@ -130,7 +125,7 @@ export class HopCore<O extends ForwardOutput = ForwardOutput> implements Admissi
     this.roundsStopped = true
     this.clock.stop()
     if (this.sweepTimer !== undefined) clearInterval(this.sweepTimer)
-    this.linkLog.close()
+    this.links.close()
     await this.admission.close()
   }
 
@@ -140,38 +135,24 @@ export class HopCore<O extends ForwardOutput = ForwardOutput> implements Admissi
   attachPredecessor (link: CellLink): CellLinkHandlers {
     const now = Date.now()
     const state = newLinkState(link, this.admission.linkBucket(now), now)
-    if (this.forwardBlocked) { state.paused = true; link.pauseInput() }
-    this.links.set(link, state)
-    this.stats.linksAccepted++
+    this.links.add(state)
     return {
       onCell: (cell) => {
         if (!this.faults.guard('predecessor', () => this.fromPredecessor(state, cell))) this.faulted(state.circuits.get(cellCircuitId(cell)))
       },
-      onClose: (reason) => {
-        // A line per link with its time would be, at the entry, a record of who came and went
-        // (R19): failures are counted, and logged as a count per reason once a minute.
-        if (reason !== 'closed' && reason !== 'LINK_CLOSED') {
-          this.stats.linksFailed++
-          this.linkLog.count('link.failed', { reason })
-        } else {
-          this.logger.debug('link.closed', { reason })
-        }
-        this.predecessorClosed(state)
-      },
+      onClose: (reason) => { if (this.links.remove(state, reason)) this.predecessorClosed(state) },
     }
   }
 
-  isAttached (state: LinkState): boolean { return this.links.get(state.link) === state }
+  isAttached (state: LinkState): boolean { return this.links.isAttached(state) }
 
   /** Close every predecessor link (this node can no longer carry their circuits). */
   closePredecessors (): void {
-    for (const state of [...this.links.values()]) state.link.close()
+    this.links.closeAll()
   }
 
+  /** The link is gone: so are its carried CREATEs and its circuits, alike. */
   private predecessorClosed (state: LinkState): void {
-    if (this.links.get(state.link) !== state) return
-    this.links.delete(state.link)
-    this.stats.linksClosed++
     this.admission.forget(state)
     for (const circuit of [...state.circuits.values()]) this.endCircuit(circuit)
   }
@@ -242,7 +223,7 @@ export class HopCore<O extends ForwardOutput = ForwardOutput> implements Admissi
       this.stats.createsRefusedLimit++
       return
     }
-    if (state.quarantine.size > 0 && this.quarantined(state, inId)) {
+    if (state.quarantine.size > 0 && quarantined(state, inId, roundAt(Date.now(), this.roundMs))) {
       this.stats.createsRefusedQuarantine++
       return
     }
@@ -357,37 +338,18 @@ export class HopCore<O extends ForwardOutput = ForwardOutput> implements Admissi
     return ok
   }
 
-  /** Whether `inId` is quarantined on the link (expired entries are dropped on the way). */
-  private quarantined (state: LinkState, inId: number): boolean {
-    const until = state.quarantine.get(inId)
-    if (until === undefined) return false
-    if (until > roundAt(Date.now(), this.roundMs)) return true
-    state.quarantine.delete(inId)
-    return false
-  }
-
+  /** Every few seconds: expired quarantines go, idle circuits end, the entry closes idle client links. */
   private sweepIdle (): void {
-    const oldest = Date.now() - this.circuitIdleMs
-    const round = roundAt(Date.now(), this.roundMs)
-    for (const state of this.links.values()) {
-      for (const [inId, until] of state.quarantine) if (until <= round) state.quarantine.delete(inId)
-      if (this.position === 1) {
-        // The entry closes client links that hold no circuit (a bound on idle connections).
-        if (state.circuits.size > 0 || state.carried.size > 0) state.lastBusy = Date.now()
-        else if (Date.now() - state.lastBusy >= this.linkIdleMs) {
-          this.stats.linksClosedIdle++
-          state.link.close()
-          continue
-        }
-      }
+    const now = Date.now()
+    this.links.sweep(roundAt(now, this.roundMs), this.position === 1 ? now - this.linkIdleMs : null, (state) => {
       for (const circuit of [...state.circuits.values()]) {
         // A silenced circuit gets no cells by design; its scheduled end ends it.
-        if (circuit.lastActivity < oldest && !circuit.silenced) {
+        if (circuit.lastActivity < now - this.circuitIdleMs && !circuit.silenced) {
           this.stats.circuitsExpired++
           this.endCircuit(circuit)
         }
       }
-    }
+    })
   }
 
   // --- backward and flow ------------------------------------------------------------------
@@ -433,28 +395,12 @@ export class HopCore<O extends ForwardOutput = ForwardOutput> implements Admissi
 
   /** After a round's release: links may deliver again, carried CREATEs open, new tags are appended. */
   afterRelease (): void {
-    for (const state of this.links.values()) {
-      state.cellsThisRound = 0
-      if (state.paused && !this.forwardBlocked) { state.paused = false; state.link.resumeInput() }
-    }
+    this.links.newRound()
     this.admission.openCarried()
     this.admission.appendFreshTags()
   }
 
   /** The successor cannot take more for now: stop reading every predecessor until it drains. */
-  blockForward (): void {
-    if (this.forwardBlocked) return
-    this.forwardBlocked = true
-    for (const state of this.links.values()) {
-      if (!state.paused) { state.paused = true; state.link.pauseInput() }
-    }
-  }
-
-  unblockForward (): void {
-    if (!this.forwardBlocked) return
-    this.forwardBlocked = false
-    for (const state of this.links.values()) {
-      if (state.paused) { state.paused = false; state.link.resumeInput() }
-    }
-  }
+  blockForward (): void { this.links.block() }
+  unblockForward (): void { this.links.unblock() }
 }
