@@ -179,6 +179,7 @@ export class ShapedRounds implements HopRounds {
    */
   private shapeBackward (from: number, round: number): void {
     const core = this.core
+    const output = core.output
     const lag = core.geometry.hops - core.position
     const steps = lag
     let total = 0
@@ -192,7 +193,7 @@ export class ShapedRounds implements HopRounds {
         // Awaiting its tag, a circuit fills its slots with PADs only (docs/HOP.md).
         const waiting = circuit.awaitingLog
         for (let j = 0; j < due; j++) {
-          const item = waiting ? undefined : core.output.nextBackward(circuit, round)
+          const item = waiting ? undefined : output.nextBackward(circuit, round)
           if (item === undefined) pads++
           batch.add(this.seal(circuit, item), circuit.slot)
         }

@@ -43,8 +43,8 @@ export interface RunningMix {
 }
 
 /**
- * `makeNode` builds the node from the options (default `new MixNode`): tests pass a subclass
- * that misbehaves on purpose, to start it exactly as a real mix starts.
+ * `makeNode` builds the node from the options (default `new MixNode`): tests build one with
+ * test-only options (a fault, a misbehaving `testOutput`), to start it exactly as a real mix starts.
  */
 export async function runMix (options: RunMixOptions, makeNode: (options: MixOptions) => MixNode = (o) => new MixNode(o)): Promise<RunningMix> {
   const { cascade, position } = options

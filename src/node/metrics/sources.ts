@@ -97,7 +97,7 @@ export interface MixSource extends HopSource {
   readonly successorFailures: number
 }
 
-/** `ExitStats` (src/exit/exit-node.ts). */
+/** `ExitStats` (src/exit/exit-stats.ts). */
 export interface ExitCounters {
   readonly streamsOpened: number
   readonly streamsRefused: number
