@@ -12,9 +12,9 @@
  */
 import { randomFillSync } from 'node:crypto'
 import { cryptoReady, randomBytes } from '../src/crypto/index.js'
-import { Interleaver } from '../src/mix/interleave.js'
-import { ReplayTable } from '../src/mix/replay-table.js'
-import { UniformPool } from '../src/mix/uniform-pool.js'
+import { Interleaver } from '../src/hop/interleave.js'
+import { ReplayTable } from '../src/hop/replay-table.js'
+import { UniformPool } from '../src/hop/uniform-pool.js'
 
 await cryptoReady()
 

@@ -41,7 +41,7 @@ export interface LogSettings {
   readonly format: 'text' | 'json'
 }
 
-/** The replay table's default size (HopNode's), which is also each tag log's capacity. */
+/** The replay table's default size (the hop's, src/hop/create-admission.ts), which is also each tag log's capacity. */
 export const DEFAULT_REPLAY_CAPACITY = 1 << 18
 
 /** What a mix or exit needs beyond the run options: its identity, onion keys, admin. */

@@ -13,7 +13,7 @@ import { acceptPredecessors } from '../link/predecessor.js'
 import type { HostPort } from '../node/address.js'
 import type { Logger } from '../node/logger.js'
 import { ExitNode } from './exit-node.js'
-import type { CreateBudget, HopTestFaults } from '../mix/hop-node.js'
+import type { CreateBudget, HopTestFaults } from '../hop/hop-options.js'
 import type { ExitLimits } from './limits.js'
 import { interfaceAddresses, ownAddresses, ownServices, type OwnService } from './own-addresses.js'
 import { buildExitPolicy } from './policy.js'
@@ -41,7 +41,7 @@ export interface RunExitOptions {
   readonly localAddresses?: readonly string[]
   /** Close a predecessor link that carries no circuit for this long. */
   readonly linkIdleMs?: number
-  /** CREATE budgets (defaults in hop-node.ts). */
+  /** CREATE budgets (defaults in src/hop/hop-options.ts). */
   readonly createBudget?: CreateBudget
   /** Bounds on the predecessors' (at the entry: clients') handshakes and links. */
   readonly linkLimits?: Partial<LinkLimits>

@@ -12,7 +12,7 @@ import { acceptPredecessors, dialNext } from '../link/predecessor.js'
 import type { HostPort } from '../node/address.js'
 import type { Logger } from '../node/logger.js'
 import { MixNode, type MixOptions } from './mix-node.js'
-import type { CreateBudget, HopTestFaults } from './hop-node.js'
+import type { CreateBudget, HopTestFaults } from '../hop/hop-options.js'
 
 export interface RunMixOptions {
   readonly cascade: Cascade
@@ -28,7 +28,7 @@ export interface RunMixOptions {
   readonly circuitIdleMs?: number
   /** Close a predecessor link that carries no circuit for this long. */
   readonly linkIdleMs?: number
-  /** CREATE budgets (defaults in hop-node.ts). */
+  /** CREATE budgets (defaults in src/hop/hop-options.ts). */
   readonly createBudget?: CreateBudget
   /** Bounds on the predecessors' (at the entry: clients') handshakes and links. */
   readonly linkLimits?: Partial<LinkLimits>
@@ -43,8 +43,8 @@ export interface RunningMix {
 }
 
 /**
- * `makeNode` builds the node from the options (default `new MixNode`): tests pass a subclass
- * that misbehaves on purpose, to start it exactly as a real mix starts.
+ * `makeNode` builds the node from the options (default `new MixNode`): tests build one with
+ * test-only options (a fault, a misbehaving `testOutput`), to start it exactly as a real mix starts.
  */
 export async function runMix (options: RunMixOptions, makeNode: (options: MixOptions) => MixNode = (o) => new MixNode(o)): Promise<RunningMix> {
   const { cascade, position } = options

@@ -1,6 +1,6 @@
 /**
  * A tagging mix (R3): mix 1 flips a bit in every forward cell of one circuit (a test-only
- * subclass; src/ has no fault hooks). The next honest hop drops each of them silently and
+ * subclass of its successor output, given through MixOptions.testOutput). The next honest hop drops each of them silently and
  * counts it, and sends nothing back; the client, hearing nothing, fails the app's stream
  * after its stream timeout (REP 0x06) and raises an alarm — but does not react on the
  * wire: no DESTROY reaches the entry. Other circuits through the same mixes are unaffected.
@@ -10,8 +10,9 @@ import { execFile } from 'node:child_process'
 import { promisify } from 'node:util'
 import { cryptoReady } from '../../src/crypto/index.js'
 import { CELL_HEADER_BYTES } from '../../src/protocol/geometry.js'
-import type { HopCircuit } from '../../src/mix/hop-circuit.js'
+import type { HopCircuit } from '../../src/hop/hop-circuit.js'
 import { MixNode } from '../../src/mix/mix-node.js'
+import { SuccessorOutput } from '../../src/mix/successor-output.js'
 import { startCascade, waitFor } from '../helpers/cascade.js'
 import { rawConnect } from '../helpers/raw-socks.js'
 import { startHttpTarget } from '../helpers/targets.js'
@@ -20,19 +21,19 @@ await cryptoReady()
 const run = promisify(execFile)
 
 /** Once armed, takes the next circuit created as its victim and flips a bit in its forward cells. */
-class TaggingMix extends MixNode {
+class TaggingOutput extends SuccessorOutput {
   armed = false
   victim: HopCircuit | null = null
   tagged = 0
 
-  protected override onCreated (circuit: HopCircuit, next: Uint8Array | null): boolean {
-    const ok = super.onCreated(circuit, next)
+  override created (circuit: HopCircuit, next: Uint8Array | null): boolean {
+    const ok = super.created(circuit, next)
     if (ok && this.armed && this.victim === null) this.victim = circuit
     return ok
   }
 
-  protected override peelForward (circuit: HopCircuit, body: Uint8Array): Uint8Array | null {
-    const cell = super.peelForward(circuit, body)
+  override peel (circuit: HopCircuit, body: Uint8Array, received: Uint8Array): Uint8Array | null {
+    const cell = super.peel(circuit, body, received)
     if (cell !== null && circuit === this.victim) {
       cell[CELL_HEADER_BYTES + 7]! ^= 0x10
       this.tagged++
@@ -43,12 +44,13 @@ class TaggingMix extends MixNode {
 
 const STREAM_TIMEOUT_MS = 1500
 const http = await startHttpTarget(t)
+let tagging: TaggingOutput | undefined
 const cascade = await startCascade({
-  mixFactory: (position) => position === 1 ? (options) => new TaggingMix(options) : undefined,
+  mixFactory: (position) => position === 1 ? (options) => new MixNode({ ...options, testOutput: (core, o) => (tagging = new TaggingOutput(core, o)) }) : undefined,
   client: { streamTimeoutMs: STREAM_TIMEOUT_MS, failTimeoutMs: 300 },
 })
 t.teardown(() => cascade.stop())
-const tagger = cascade.mixes[0]!.node as TaggingMix
+const tagger = tagging!
 const mix2 = cascade.mixes[1]!.node
 const client = cascade.client.node
 const exit = cascade.exit.node
@@ -97,7 +99,7 @@ t.test('a tagged circuit: dropped at mix 2, silence back, REP 0x06 after the str
   await new Promise((resolve) => setTimeout(resolve, 500))
   for (const [i, mix] of cascade.mixes.entries()) t.equal(mix.node.stats.destroysIn, 0, `mix ${i + 1} received no DESTROY`)
   t.equal(exit.stats.destroysIn, 0, 'the exit received no DESTROY')
-  t.equal(tagger.circuits, mix2.circuits, 'the tagged circuit is still held at mix 1 and mix 2 (kept until it expires)')
+  t.equal(cascade.mixes[0]!.node.circuits, mix2.circuits, 'the tagged circuit is still held at mix 1 and mix 2 (kept until it expires)')
 })
 
 t.test('other circuits through the same mixes keep working; the victim\'s next stream gets a new circuit', async (t) => {

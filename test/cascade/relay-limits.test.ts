@@ -14,10 +14,13 @@ import { CellCommand, cellCircuitId, cellCommand, encodeCell } from '../../src/p
 import { CELL_HEADER_BYTES, RELAY_HEADER_BYTES } from '../../src/protocol/geometry.js'
 import { decodeRelay } from '../../src/protocol/relay-payload.js'
 import { MixNode } from '../../src/mix/mix-node.js'
-import type { HopNode } from '../../src/mix/hop-node.js'
+import type { ExitNode } from '../../src/exit/exit-node.js'
 import { startCascade, waitFor, type TestCascade } from '../helpers/cascade.js'
 import { RawClient, RelayCommand, type RawCircuit } from '../helpers/raw-circuit.js'
 import { startHttpTarget } from '../helpers/targets.js'
+
+/** A mix or the exit: what these tests read of either. */
+type HopNode = MixNode | ExitNode
 
 await cryptoReady()
 const run = promisify(execFile)

@@ -10,12 +10,16 @@ import { promisify } from 'node:util'
 import { cryptoReady, randomBytes } from '../../src/crypto/index.js'
 import { CellCommand, encodeCell } from '../../src/protocol/cell.js'
 import { CELL_HEADER_BYTES } from '../../src/protocol/geometry.js'
-import type { HopNode } from '../../src/mix/hop-node.js'
+import type { ExitNode } from '../../src/exit/exit-node.js'
+import type { MixNode } from '../../src/mix/mix-node.js'
 import { ForwardSealer } from '../../src/protocol/relay-layers.js'
 import { decodeRelay } from '../../src/protocol/relay-payload.js'
 import { startCascade, waitFor } from '../helpers/cascade.js'
 import { flipBit, RawClient, RelayCommand, type RawCircuit } from '../helpers/raw-circuit.js'
 import { startHttpTarget } from '../helpers/targets.js'
+
+/** A mix or the exit: what these tests read of either. */
+type HopNode = MixNode | ExitNode
 
 await cryptoReady()
 const run = promisify(execFile)

@@ -12,12 +12,16 @@ import { CellCommand, cellCircuitId, encodeCell } from '../../src/protocol/cell.
 import { encodeRelay } from '../../src/protocol/relay-payload.js'
 import type { ShapingParams } from '../../src/protocol/shaping.js'
 import { runExit, type RunningExit } from '../../src/exit/run-exit.js'
-import type { HopNode, HopTestFaults } from '../../src/mix/hop-node.js'
+import type { ExitNode } from '../../src/exit/exit-node.js'
+import type { HopTestFaults } from '../../src/hop/hop-options.js'
 import { MixNode } from '../../src/mix/mix-node.js'
 import type { RunningMix } from '../../src/mix/run-mix.js'
 import { freePort, memoryLogger, waitFor } from './cascade.js'
 import { RelayCommand, type RawCircuit, type RawClient } from './raw-circuit.js'
 import { runMixWith } from './run-mix-with.js'
+
+/** A mix or the exit: what these tests read of either. */
+type HopNode = MixNode | ExitNode
 
 /**
  * Every write one node made on one link: the round it ran, the frames written, and how many
@@ -138,7 +142,7 @@ export async function stopShaped (c: ShapedCascade): Promise<void> {
   await c.exit.stop()
 }
 
-/** The most missed rounds a shaped hop catches up in one round (hop-node.ts). */
+/** The most missed rounds a shaped hop catches up in one round (src/hop/shaped-rounds.ts). */
 const MAX_CATCH_UP_ROUNDS = 50
 
 /** The drains a mix may run: the schedule of 1, 2, 4 … 32 more rounds for a whole link (hop-node.ts). */

@@ -8,8 +8,9 @@
  */
 import t from 'tap'
 import { cryptoReady } from '../../src/crypto/index.js'
-import type { HopCircuit } from '../../src/mix/hop-circuit.js'
+import type { HopCircuit } from '../../src/hop/hop-circuit.js'
 import { MixNode } from '../../src/mix/mix-node.js'
+import { SuccessorOutput } from '../../src/mix/successor-output.js'
 import { cellCircuitId } from '../../src/protocol/cell.js'
 import { CELL_HEADER_BYTES } from '../../src/protocol/geometry.js'
 import { waitFor } from '../helpers/cascade.js'
@@ -19,12 +20,12 @@ import { startOneMix } from './one-mix-cascade.js'
 
 await cryptoReady()
 
-/** A mix that records each circuit it sets up (its ID from the client) and the round. */
-class RecordingMix extends MixNode {
-  readonly created: Array<{ id: number, round: number }> = []
-  protected override onCreated (circuit: HopCircuit, next: Uint8Array | null): boolean {
-    this.created.push({ id: circuit.inId, round: this.stats.rounds })
-    return super.onCreated(circuit, next)
+/** A mix's successor output that records each circuit it sets up (its ID from the client) and the round. */
+class RecordingOutput extends SuccessorOutput {
+  readonly records: Array<{ id: number, round: number }> = []
+  override created (circuit: HopCircuit, next: Uint8Array | null): boolean {
+    this.records.push({ id: circuit.inId, round: this.core.stats.rounds })
+    return super.created(circuit, next)
   }
 }
 
@@ -47,16 +48,22 @@ function echoed (client: RawClient, circuit: RawCircuit): boolean {
   })
 }
 
-async function startRecording (maxCreatesPerRound: number, maxCarriedCreates?: number): Promise<{ c: Awaited<ReturnType<typeof startOneMix>>, node: RecordingMix }> {
-  let node: RecordingMix | undefined
+async function startRecording (maxCreatesPerRound: number, maxCarriedCreates?: number): Promise<{ c: Awaited<ReturnType<typeof startOneMix>>, node: MixNode, created: RecordingOutput['records'] }> {
+  let node: MixNode | undefined
+  let output: RecordingOutput | undefined
   const c = await startOneMix({
-    makeMix: (o) => (node = new RecordingMix({ ...o, maxCreatesPerRound, ...(maxCarriedCreates === undefined ? {} : { maxCarriedCreates }) })),
+    makeMix: (o) => (node = new MixNode({
+      ...o,
+      maxCreatesPerRound,
+      ...(maxCarriedCreates === undefined ? {} : { maxCarriedCreates }),
+      testOutput: (core, options) => (output = new RecordingOutput(core, options)),
+    })),
   })
-  return { c, node: node! }
+  return { c, node: node!, created: output!.records }
 }
 
 t.test('CREATEs beyond the round budget are opened in later rounds, in order, none lost', async (t) => {
-  const { c, node } = await startRecording(2)
+  const { c, node, created } = await startRecording(2)
   t.teardown(() => c.stop())
   const client = await RawClient.connect(c.cascade)
   t.teardown(() => client.close())
@@ -64,9 +71,9 @@ t.test('CREATEs beyond the round budget are opened in later rounds, in order, no
   const circuits = flood(client, 7)
   await waitFor(() => c.exit.node.exitStats.loopsEchoed === 7, 'seven LOOPs at the exit')
   await waitFor(() => client.received.length >= 7, 'seven echoes back at the client')
-  t.same(node.created.map((x) => x.id), circuits.map((x) => x.id), 'every circuit set up, in arrival order')
+  t.same(created.map((x) => x.id), circuits.map((x) => x.id), 'every circuit set up, in arrival order')
   const perRound = new Map<number, number>()
-  for (const { round } of node.created) perRound.set(round, (perRound.get(round) ?? 0) + 1)
+  for (const { round } of created) perRound.set(round, (perRound.get(round) ?? 0) + 1)
   t.ok([...perRound.values()].every((n) => n <= 2), `at most two per round (${[...perRound.values()].join(', ')})`)
   t.ok(perRound.size >= 4, 'so they took at least four rounds')
   t.ok(node.stats.createsCarried >= 1, 'some were carried to a later round')
@@ -76,19 +83,19 @@ t.test('CREATEs beyond the round budget are opened in later rounds, in order, no
 })
 
 t.test('past the carried bound a CREATE is refused and counted; the rest keep their order', async (t) => {
-  const { c, node } = await startRecording(1, 2)
+  const { c, node, created } = await startRecording(1, 2)
   t.teardown(() => c.stop())
   const client = await RawClient.connect(c.cascade)
   t.teardown(() => client.close())
   await waitFor(() => node.predecessorLinks === 1, 'the client at the mix')
   const circuits = flood(client, 8)
-  await waitFor(() => node.created.length + node.stats.createsRefusedBusy === 8, 'every CREATE set up or refused')
-  await waitFor(() => c.exit.node.exitStats.loopsEchoed === node.created.length, 'the set-up circuits\' LOOPs at the exit')
+  await waitFor(() => created.length + node.stats.createsRefusedBusy === 8, 'every CREATE set up or refused')
+  await waitFor(() => c.exit.node.exitStats.loopsEchoed === created.length, 'the set-up circuits\' LOOPs at the exit')
   const sentAt = new Map(circuits.map((x, i) => [x.id, i]))
-  const order = node.created.map((x) => sentAt.get(x.id)!)
+  const order = created.map((x) => sentAt.get(x.id)!)
   t.ok(node.stats.createsRefusedBusy > 0, `some were refused (${node.stats.createsRefusedBusy})`)
   t.same(order, [...order].sort((x, y) => x - y), 'those set up were set up in arrival order')
-  t.ok(node.created.length >= 3, 'the one opened at once and the two carried were set up')
+  t.ok(created.length >= 3, 'the one opened at once and the two carried were set up')
   t.equal(node.stats.unknownCircuitCells, node.stats.createsRefusedBusy, 'the LOOP behind each refused CREATE was dropped as unknown')
-  t.equal(c.exit.node.circuits, node.created.length, 'the exit has exactly the circuits set up')
+  t.equal(c.exit.node.circuits, created.length, 'the exit has exactly the circuits set up')
 })

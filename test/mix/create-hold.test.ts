@@ -3,9 +3,9 @@
  * shaped circuit's queues (cell-queue.ts, circuit-shape.ts): the pure parts of PROTOCOL.md §12.
  */
 import t from 'tap'
-import { CellQueue } from '../../src/mix/cell-queue.js'
-import { CircuitShape } from '../../src/mix/circuit-shape.js'
-import { CreateHold, createSlotBucket, CREATE_SLOT_BUCKETS, SlotCreateCounter } from '../../src/mix/create-hold.js'
+import { CellQueue } from '../../src/hop/cell-queue.js'
+import { CircuitShape } from '../../src/hop/circuit-shape.js'
+import { CreateHold, createSlotBucket, CREATE_SLOT_BUCKETS, SlotCreateCounter } from '../../src/hop/create-hold.js'
 import { cellsInRound, DEFAULT_SHAPING } from '../../src/protocol/shaping.js'
 
 t.test('kMin: held until kMin wait, or until holdRounds after the first', async (t) => {

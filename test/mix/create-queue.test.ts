@@ -3,7 +3,7 @@
  * round, the rest carried in arrival order, refused past the bound.
  */
 import t from 'tap'
-import { CreateQueue } from '../../src/mix/create-queue.js'
+import { CreateQueue } from '../../src/hop/create-queue.js'
 
 const always = (): boolean => true
 

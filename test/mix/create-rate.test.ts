@@ -11,7 +11,7 @@ import { cryptoReady } from '../../src/crypto/index.js'
 import { CellCommand, DestroyReason, encodeCell, encodeDestroy, randomCircuitId } from '../../src/protocol/cell.js'
 import { createOnion } from '../../src/protocol/onion.js'
 import { cascadeEpochAt, onionKeysFor } from '../../src/directory/cascade.js'
-import { DEFAULT_LINK_CREATE_BURST } from '../../src/mix/hop-node.js'
+import { DEFAULT_LINK_CREATE_BURST } from '../../src/hop/hop-options.js'
 import { startCascade, waitFor } from '../helpers/cascade.js'
 import { RawClient, RelayCommand } from '../helpers/raw-circuit.js'
 

@@ -6,8 +6,8 @@
 import t from 'tap'
 import fc from 'fast-check'
 import { cryptoReady } from '../../src/crypto/index.js'
-import { MixError } from '../../src/mix/errors.js'
-import { Interleaver, type UniformSource } from '../../src/mix/interleave.js'
+import { MixError } from '../../src/hop/errors.js'
+import { Interleaver, type UniformSource } from '../../src/hop/interleave.js'
 import { chiSquareSurvival, chiSquareTest, markedPositionDistribution } from './chi-square.js'
 
 await cryptoReady()

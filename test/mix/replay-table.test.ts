@@ -6,8 +6,8 @@
 import t from 'tap'
 import fc from 'fast-check'
 import { cryptoReady, randomBytes } from '../../src/crypto/index.js'
-import { MixError } from '../../src/mix/errors.js'
-import { REPLAY_TAG_BYTES, ReplayTable, type ReplayVerdict } from '../../src/mix/replay-table.js'
+import { MixError } from '../../src/hop/errors.js'
+import { REPLAY_TAG_BYTES, ReplayTable, type ReplayVerdict } from '../../src/hop/replay-table.js'
 
 await cryptoReady()
 

@@ -6,7 +6,7 @@
  */
 import t from 'tap'
 import fc from 'fast-check'
-import { RoundClock, type RoundTimers } from '../../src/mix/round-clock.js'
+import { RoundClock, type RoundTimers } from '../../src/hop/round-clock.js'
 
 const MS = 1_000_000n
 

@@ -4,7 +4,7 @@
  * earlier; invalid requests are ignored; a late request applies from the next slot it can.
  */
 import t from 'tap'
-import { RungSchedule, requestRound } from '../../src/mix/rung-schedule.js'
+import { RungSchedule, requestRound } from '../../src/hop/rung-schedule.js'
 
 const SLOT = 10 // rounds per slot
 

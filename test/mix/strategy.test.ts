@@ -4,8 +4,8 @@
  */
 import t from 'tap'
 import { cryptoReady } from '../../src/crypto/index.js'
-import { Interleaver } from '../../src/mix/interleave.js'
-import { RoundStrategy, type MixStrategy } from '../../src/mix/strategy.js'
+import { Interleaver } from '../../src/hop/interleave.js'
+import { RoundStrategy, type MixStrategy } from '../../src/hop/strategy.js'
 
 await cryptoReady()
 

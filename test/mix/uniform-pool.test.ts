@@ -3,8 +3,8 @@
  * draws its words in whole-pool fills, and validates its bound.
  */
 import t from 'tap'
-import { MixError } from '../../src/mix/errors.js'
-import { UniformPool } from '../../src/mix/uniform-pool.js'
+import { MixError } from '../../src/hop/errors.js'
+import { UniformPool } from '../../src/hop/uniform-pool.js'
 import { chiSquareTest } from './chi-square.js'
 
 /** A fill that writes the given words, in order, then repeats them. */

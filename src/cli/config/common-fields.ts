@@ -70,7 +70,7 @@ export const linkLimitFields = {
 }
 
 /**
- * The hop's CREATE budgets (src/mix/hop-node.ts, docs/PROTOCOL.md §10): the hop-wide rate per
+ * The hop's CREATE budgets (src/hop/hop-options.ts, docs/PROTOCOL.md §10): the hop-wide rate per
  * second and burst (default: derived from replayCapacity so the replay table cannot fill),
  * and per predecessor link (default at the entry: 1/s, burst 32; elsewhere unlimited).
  */

@@ -16,7 +16,7 @@
 export type CellDirection = 'forward' | 'backward'
 
 /**
- * What a hop reports once per round and direction (hop-node.ts, mix-node.ts). Calls never
+ * What a hop reports once per round and direction (src/hop/unshaped-rounds.ts, shaped-rounds.ts, src/mix/successor-output.ts). Calls never
  * throw: a bad value is ignored rather than break a round.
  */
 export interface RoundObserver {
@@ -26,7 +26,7 @@ export interface RoundObserver {
   countPadding (cells: number, direction: CellDirection): void
 }
 
-/** `HopStats` (src/mix/hop-node.ts): what every cascade hop counts. */
+/** `HopStats` (src/hop/hop-stats.ts): what every cascade hop counts. */
 export interface HopCounters {
   readonly cellsIn: number
   readonly cellsOut: number
@@ -66,15 +66,15 @@ export interface HopCounters {
   readonly linksFailed: number
   /**
    * Optional (shaped cascades): finished slots by CREATEs accepted in them, one count per
-   * bucket of CREATE_SLOT_BOUNDS (src/mix/create-hold.ts CREATE_SLOT_BUCKETS).
+   * bucket of CREATE_SLOT_BOUNDS (src/hop/create-hold.ts CREATE_SLOT_BUCKETS).
    */
   readonly createsPerSlot?: readonly number[]
 }
 
-/** Lower bounds of the CREATEs-per-slot buckets (the same as src/mix/create-hold.ts's). */
+/** Lower bounds of the CREATEs-per-slot buckets (the same as src/hop/create-hold.ts's). */
 export const CREATE_SLOT_BOUNDS: readonly number[] = [0, 1, 2, 4, 8, 16, 32, 64]
 
-/** A mix or the exit (`HopNode`). */
+/** A mix or the exit (`MixNode`, `ExitNode`). */
 export interface HopSource {
   readonly stats: HopCounters
   /** Circuits open at this hop now. */
@@ -97,7 +97,7 @@ export interface MixSource extends HopSource {
   readonly successorFailures: number
 }
 
-/** `ExitStats` (src/exit/exit-node.ts). */
+/** `ExitStats` (src/exit/exit-stats.ts). */
 export interface ExitCounters {
   readonly streamsOpened: number
   readonly streamsRefused: number

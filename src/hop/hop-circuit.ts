@@ -31,7 +31,7 @@ export class HopCircuit {
   heldBackward: Uint8Array[] | null = null
   /**
    * Its replay tag is not yet in the key's tag log (durable keys). Until it is, nothing of
-   * this circuit enters a round but PADs in its shaped backward slots (hop-node.ts).
+   * this circuit enters a round but PADs in its shaped backward slots (docs/HOP.md).
    */
   awaitingLog = false
   /** Shaped cascades only (null with profile off): queues, rate, kMin release. */

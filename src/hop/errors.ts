@@ -1,8 +1,9 @@
 /**
- * The error type of the mix's building blocks (`src/mix`).
+ * The error type of the hop's building blocks (`src/hop`, shared by the mix and the exit).
+ * The name and the `MIX_*` codes are older than the split and stay: codes are stable.
  *
  * These are programming or configuration errors (a bad option, a tag of the wrong length, a
- * circuit label out of range), never reactions to what a peer sent: the mix refuses a peer's
+ * circuit label out of range), never reactions to what a peer sent: a hop refuses a peer's
  * cell by return value (`'replay'`, `'full'`), not by throwing.
  */
 import { MixgateError } from '../errors.js'

@@ -1,0 +1,225 @@
+/**
+ * The exit's forward output: TCP streams (docs/HOP.md "The exit"). A peeled forward cell is a
+ * relay payload: BEGIN resolves with the pinned resolver, checks every address against the
+ * exit policy and connects to the checked IP literal only (outbound.ts), answering CONNECTED
+ * or END with one reason; DATA and the rest go to the circuit's streams (src/endpoint, shared
+ * with the client); LOOP is echoed on stream 0 (shaped: after 0..J rounds, R10). Payloads reach
+ * the hosts as they arrive; what the hosts send goes back through the hop core's rounds.
+ */
+import { randomUniform } from '../crypto/index.js'
+import { decodeBegin } from '../protocol/begin.js'
+import { roundAt } from '../protocol/shaping.js'
+import { EndReason } from '../protocol/end-reason.js'
+import { ProtocolError } from '../protocol/errors.js'
+import { CIRCUIT_STREAM, decodeRelay, encodeRelay, RelayCommand, type RelayMessage } from '../protocol/relay-payload.js'
+import { CircuitStreams } from '../endpoint/circuit-streams.js'
+import type { StreamPipe } from '../endpoint/stream-pipe.js'
+import type { ForwardOutput } from '../hop/forward-output.js'
+import type { HopCircuit } from '../hop/hop-circuit.js'
+import type { HopCore } from '../hop/hop-core.js'
+import { ExitStats } from './exit-stats.js'
+import { DEFAULT_EXIT_LIMITS } from './limits.js'
+import { openOutbound, type PolicyCheck } from './outbound.js'
+import { QueryLimitedResolver } from './query-limit.js'
+import type { HostResolver } from './resolver.js'
+
+export interface ExitOutputOptions {
+  readonly policy: PolicyCheck
+  readonly resolver: HostResolver
+  readonly connectTimeoutMs?: number
+  /** Caps (limits.ts); a BEGIN over one ends with RESOURCE_LIMIT. */
+  readonly maxStreamsPerCircuit?: number
+  readonly maxDnsQueries?: number
+  readonly maxOutbound?: number
+}
+
+export class ExitOutput implements ForwardOutput {
+  /** TCP is written as cells arrive: a new circuit's payloads wait in `held` while it waits. */
+  readonly leavesAtOnce = true
+  readonly stats = new ExitStats()
+  /** The whole exit policy; replaced on a reload (streams already open are not cut). */
+  policy: PolicyCheck
+  private readonly core: HopCore
+  private readonly resolver: HostResolver
+  private readonly connectTimeoutMs: number
+  private readonly maxStreamsPerCircuit: number
+  private readonly endpoints = new Map<HopCircuit, CircuitStreams>()
+
+  constructor (core: HopCore, options: ExitOutputOptions) {
+    this.core = core
+    this.policy = options.policy
+    this.connectTimeoutMs = options.connectTimeoutMs ?? 10_000
+    this.maxStreamsPerCircuit = options.maxStreamsPerCircuit ?? DEFAULT_EXIT_LIMITS.maxStreamsPerCircuit
+    this.stats.dnsQueries.limit = options.maxDnsQueries ?? DEFAULT_EXIT_LIMITS.maxDnsQueries
+    this.stats.outboundSockets.limit = options.maxOutbound ?? DEFAULT_EXIT_LIMITS.maxOutbound
+    this.resolver = new QueryLimitedResolver(options.resolver, this.stats.dnsQueries)
+  }
+
+  /** Stream bytes held in memory across all circuits; O(streams), for tests and metrics. */
+  get bufferedBytes (): number {
+    let total = 0
+    for (const streams of this.endpoints.values()) total += streams.bufferedBytes
+    return total
+  }
+
+  created (circuit: HopCircuit): boolean {
+    const core = this.core
+    const payloadBytes = core.geometry.backwardPayloadBytes
+    const streams: CircuitStreams = new CircuitStreams(core.geometry.backwardDataBytes, {
+      // Host sockets drive `send`: a bug they could trigger is caught like a peer's (input-faults.ts).
+      send: (streamId, command, data) => {
+        if (!core.guarded('host', () => core.queueBackward(circuit, encodeRelay(payloadBytes, streamId, command, data)))) core.faulted(circuit)
+      },
+      control: (message, stream) => this.control(circuit, streams, message, stream),
+      streamClosed: (stream) => {
+        if (stream.isAttached) this.stats.streamsActive--
+        this.stats.bytesToHosts += stream.bytesIn
+        this.stats.bytesFromHosts += stream.bytesOut
+      },
+      violation: (what) => { this.stats.countViolation(what) },
+    })
+    this.endpoints.set(circuit, streams)
+    return true
+  }
+
+  peel (circuit: HopCircuit, body: Uint8Array): Uint8Array | null {
+    return circuit.peeler.peel(body)
+  }
+
+  forward (circuit: HopCircuit, payload: Uint8Array): void {
+    const streams = this.endpoints.get(circuit)
+    if (streams === undefined) return
+    let message: RelayMessage
+    try {
+      message = decodeRelay(payload)
+    } catch (err) {
+      if (!(err instanceof ProtocolError)) throw err
+      this.stats.relayMalformed++
+      return
+    }
+    streams.handle(message)
+  }
+
+  ended (circuit: HopCircuit): void {
+    const streams = this.endpoints.get(circuit)
+    this.endpoints.delete(circuit)
+    streams?.closeAll(EndReason.DESTROY, false)
+  }
+
+  /** Silenced (shaped, ended early): its streams close now; its backward schedule goes on with PADs. */
+  silenced (circuit: HopCircuit): void {
+    this.ended(circuit)
+  }
+
+  /** Shaped: a due LOOP echo goes ahead of the queued data. */
+  nextBackward (circuit: HopCircuit, round: number): Uint8Array | undefined {
+    const shape = circuit.shape!
+    const loop = shape.loopsWaiting === 0 ? undefined : shape.takeLoop(round)
+    if (loop === undefined) return shape.backward.shift()
+    const waited = round - shape.lastLoopFirstRound
+    this.stats.loopEchoDelayTotalRounds += waited
+    if (waited > this.stats.loopEchoDelayMaxRounds) this.stats.loopEchoDelayMaxRounds = waited
+    return loop
+  }
+
+  /** The exit's forward output is TCP, written as cells arrive: its rounds send nothing forward. */
+  sendRound (): void {}
+  sendShapedRound (): void {}
+
+  private control (circuit: HopCircuit, streams: CircuitStreams, message: RelayMessage, stream: StreamPipe | undefined): void {
+    switch (message.command) {
+      case RelayCommand.BEGIN:
+        this.begin(streams, message)
+        return
+      case RelayCommand.LOOP:
+        this.loop(circuit, message.data)
+        return
+      case RelayCommand.END:
+        // The client gave up on a stream that has not connected yet.
+        stream?.close(null, false)
+        return
+      default:
+        this.stats.violations++
+    }
+  }
+
+  /** Echo a LOOP's data on stream 0; shaped, from a random 0..J rounds after the next one (R10). */
+  private loop (circuit: HopCircuit, data: Uint8Array): void {
+    const { geometry, shaping } = this.core
+    // The echo must fit a backward cell, whose data size is the smaller (PROTOCOL.md §7).
+    if (data.length > geometry.loopDataBytes) { this.stats.violations++; return }
+    const echo = encodeRelay(geometry.backwardPayloadBytes, CIRCUIT_STREAM, RelayCommand.LOOP, data)
+    const shape = circuit.shape
+    if (shape === null || shaping === null) {
+      this.stats.loopsEchoed++
+      this.core.queueBackward(circuit, echo)
+      return
+    }
+    const first = roundAt(Date.now(), this.core.roundMs) + 1
+    if (shape.addLoop(echo, first, first + randomUniform(shaping.loopJitterRounds + 1))) this.stats.loopsEchoed++
+    else this.stats.loopsDropped++
+  }
+
+  private begin (streams: CircuitStreams, message: RelayMessage): void {
+    const { streamId } = message
+    if (streams.has(streamId)) { this.stats.violations++; return }
+    const stream = streams.open(streamId)
+    // Over a cap: counted, and logged at debug only (one line per stream would let a client
+    // write the exit's log; R19 keeps per-stream events out of it anyway).
+    const overLimit = (limit: 'streams_per_circuit' | 'dns_queries' | 'outbound_sockets'): void => {
+      this.core.logger.debug('stream.limited', { limit })
+      this.stats.streamsRefused++
+      stream.close(EndReason.RESOURCE_LIMIT, true)
+    }
+    if (streams.size > this.maxStreamsPerCircuit) {
+      this.stats.refusedStreamsPerCircuit++
+      overLimit('streams_per_circuit')
+      return
+    }
+    let target
+    try {
+      target = decodeBegin(message.data)
+    } catch (err) {
+      if (!(err instanceof ProtocolError)) throw err
+      this.stats.streamsRefused++
+      stream.close(EndReason.PROTOCOL, true)
+      return
+    }
+    // The socket's slot is taken before resolving, so DNS and connects in progress count too.
+    const sockets = this.stats.outboundSockets
+    if (!sockets.tryTake()) { overLimit('outbound_sockets'); return }
+    let holding = true
+    const release = (): void => { if (holding) { holding = false; sockets.release() } }
+    const earlyData = Buffer.from(target.earlyData)
+    openOutbound({
+      host: target.host,
+      port: target.port,
+      policy: this.policy,
+      resolver: this.resolver,
+      connectTimeoutMs: this.connectTimeoutMs,
+      signal: stream.closedSignal,
+    })
+      .then((result) => {
+        if (!result.ok) {
+          release()
+          if (stream.isClosed) return // the client gave up first
+          if (result.reason === EndReason.RESOURCE_LIMIT) { overLimit('dns_queries'); return }
+          this.stats.streamsRefused++
+          stream.close(result.reason, true)
+          return
+        }
+        const socket = result.socket
+        socket.once('close', release)
+        if (stream.isClosed) { socket.destroy(); return }
+        this.stats.streamsOpened++
+        this.stats.streamsActive++
+        if (earlyData.length > 0) socket.write(earlyData)
+        streams.sendRelay(streamId, RelayCommand.CONNECTED)
+        stream.attach(socket)
+      }, () => {
+        release()
+        this.stats.streamsRefused++
+        stream.close(EndReason.INTERNAL, true)
+      })
+  }
+}

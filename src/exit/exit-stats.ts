@@ -1,0 +1,37 @@
+/**
+ * The exit's own counters, beside the hop's (`HopStats`): streams, bytes, LOOP echoes, caps.
+ * Aggregates only (R19); src/node/metrics reads them by these names (sources.ts `ExitCounters`).
+ */
+import { StreamViolation } from '../endpoint/violations.js'
+import { Slots } from './slots.js'
+
+export class ExitStats {
+  streamsOpened = 0
+  streamsRefused = 0
+  streamsActive = 0
+  relayMalformed = 0
+  violations = 0
+  loopsEchoed = 0
+  bytesToHosts = 0
+  bytesFromHosts = 0
+  /** Shaped: the most rounds a LOOP echo waited (jitter plus the wait for a slot). */
+  loopEchoDelayMaxRounds = 0
+  /** Shaped: rounds LOOP echoes waited, summed (mean = this / loopsEchoed). */
+  loopEchoDelayTotalRounds = 0
+  /** Shaped: LOOPs dropped because MAX_LOOPS_WAITING echoes already waited on their circuit. */
+  loopsDropped = 0
+  /** BEGINs refused because their circuit had maxStreamsPerCircuit streams open. */
+  refusedStreamsPerCircuit = 0
+  /** DNS queries in flight and outbound sockets (connecting or open), with refusals at their caps. */
+  readonly dnsQueries = new Slots()
+  readonly outboundSockets = new Slots()
+  /** DATA beyond a stream's or the circuit's window (PROTOCOL.md §7.1); also in `violations`. */
+  streamWindowOverruns = 0
+  circuitWindowOverruns = 0
+
+  countViolation (what: StreamViolation): void {
+    this.violations++
+    if (what === StreamViolation.STREAM_WINDOW_OVERRUN) this.streamWindowOverruns++
+    else if (what === StreamViolation.CIRCUIT_WINDOW_OVERRUN) this.circuitWindowOverruns++
+  }
+}

@@ -1,0 +1,26 @@
+/**
+ * How a mix drains a backlog without marking the circuit that had it (R1, docs/PROTOCOL.md
+ * §12.2): link by link. When any circuit toward a neighbour holds more than two rounds' worth
+ * plus a cell (a neighbour's stall and catch-up, a rung placed differently, a hostile burst),
+ * that round carries the schedule of D more rounds for EVERY circuit on the link, filled with
+ * queued cells and padding, D a power of two up to MAX_DRAIN_ROUNDS. The far link then sees
+ * every circuit catch up alike, as after a stall of this hop, never one circuit's burst.
+ */
+import { MILLI } from '../protocol/shaping.js'
+
+export const MAX_DRAIN_ROUNDS = 32
+
+/** Rounds of its schedule a circuit's queue holds beyond the jitter allowance (0: within). */
+export function excessRounds (queued: number, rateMilli: number): number {
+  const allowance = Math.ceil(2 * rateMilli / MILLI) + 1
+  if (queued <= allowance) return 0
+  return Math.ceil((queued - allowance) * MILLI / rateMilli)
+}
+
+/** The drain a link needs for `excess` rounds: 0, or a power of two of rounds up to MAX_DRAIN_ROUNDS. */
+export function drainRounds (excess: number): number {
+  if (excess <= 0) return 0
+  let rounds = 1
+  while (rounds < excess && rounds < MAX_DRAIN_ROUNDS) rounds *= 2
+  return rounds
+}

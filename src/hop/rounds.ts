@@ -1,0 +1,31 @@
+/**
+ * A hop's rounds (docs/PROTOCOL.md §11.1, §12; docs/HOP.md "Rounds"): what runs at each tick
+ * of the round clock, and what the round machinery keeps per circuit. Unshaped
+ * (unshaped-rounds.ts) a round releases whatever arrived; shaped (shaped-rounds.ts) every
+ * circuit carries its schedule. The hop picks one at construction, from the cascade's profile.
+ */
+import type { HopCircuit } from './hop-circuit.js'
+
+export interface HopRounds {
+  /** The number of the last round run (shaped: counted from the Unix epoch; −1 before the first, and always unshaped). */
+  readonly lastRound: number
+  /** Whether an accepted CREATE waits in the kMin hold once its tag is durable (shaped, kMin > 1). */
+  readonly holdsCreates: boolean
+  /** Run the clock's round `n`. */
+  run (n: number): void
+  /** A CREATE is being accepted in `round`: shaped, the circuit gets its schedule. */
+  shapeCircuit (circuit: HopCircuit, round: number): void
+  /** The circuit was accepted in `round` (its epoch is known): shaped, its lifetime end; counted for its slot. */
+  accepted (circuit: HopCircuit, round: number): void
+  /** Its tag is durable: true if it joined the kMin hold (which releases it later), false if it goes on now. */
+  hold (circuit: HopCircuit, round: number): boolean
+  /** Queue a backward item of a live circuit (`inner`: successor's body, exit payload, or null for a PAD). */
+  queueBackward (circuit: HopCircuit, inner: Uint8Array | null): void
+  /** Backward cells sealed while the circuit awaited its tag join the next round. */
+  releaseBackward (circuit: HopCircuit, cells: readonly Uint8Array[]): void
+  /**
+   * Silence a circuit ended early (R5): true if it now keeps its schedule until its end
+   * (shaped), false if it must end now (unshaped).
+   */
+  silence (circuit: HopCircuit): boolean
+}

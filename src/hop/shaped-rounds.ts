@@ -1,0 +1,244 @@
+/**
+ * Rounds of a shaped hop (profile strict or elastic; docs/PROTOCOL.md §12, docs/HOP.md
+ * "Shaped rounds"): round n runs at n·roundMs of wall time, and every circuit carries exactly
+ * its scheduled cells in each direction, queued ones first, then PADs backward (and, at a
+ * mix, PADDING forward), so a link's frames per round depend on the circuits on it and the
+ * profile only (R1, R8). Cells are sealed as they leave; CREATEs wait in the kMin hold;
+ * circuits end at end boundaries (R5).
+ */
+import { CellCommand, writeCellHeader } from '../protocol/cell.js'
+import { CELL_HEADER_BYTES } from '../protocol/geometry.js'
+import { roundAt, type ShapingParams } from '../protocol/shaping.js'
+import { epochEndS } from '../node/keys/epoch.js'
+import { lifetimeEndRound, scheduledEndRound } from './circuit-end.js'
+import { CircuitShape } from './circuit-shape.js'
+import { CreateHold, SlotCreateCounter } from './create-hold.js'
+import type { HopCircuit } from './hop-circuit.js'
+import type { HopCore } from './hop-core.js'
+import { RoundBatch } from './round-batch.js'
+import type { HopRounds } from './rounds.js'
+import { drainRounds, excessRounds } from './link-drain.js'
+import type { LinkState } from './predecessor-link.js'
+
+/** The most missed rounds one shaped round catches up (half a second of 10 ms rounds). */
+export const MAX_CATCH_UP_ROUNDS = 50
+
+export class ShapedRounds implements HopRounds {
+  private readonly core: HopCore
+  private readonly shaping: ShapingParams
+  private readonly roundsPerSlot: number
+  private readonly createHold: CreateHold<HopCircuit> | null
+  private readonly slotCreates: SlotCreateCounter
+  private lastRoundRun = -1
+  /** The last round followed missed rounds (no catch-up after two stalls in a row). */
+  /** The earliest `endRound` of any circuit (no circuit ends before it). */
+  private nextEndRound = Infinity
+  // Reused every round: released CREATEs, circuits due to end, one link's cells, scratch cells.
+  private readonly released: HopCircuit[] = []
+  private readonly dueToEnd: HopCircuit[] = []
+  private readonly batch: RoundBatch
+  /** Cells for PADs and the exit's payloads, reused every round (links copy what they send). */
+  private readonly scratch: Uint8Array[] = []
+  private scratchUsed = 0
+
+  constructor (core: HopCore, shaping: ShapingParams) {
+    this.core = core
+    this.shaping = shaping
+    this.roundsPerSlot = Math.max(1, Math.round(shaping.slotMs / core.roundMs))
+    this.createHold = shaping.kMin <= 1 ? null : new CreateHold(shaping.kMin, shaping.createHoldRounds)
+    this.slotCreates = new SlotCreateCounter(this.roundsPerSlot, core.stats.createsPerSlot)
+    this.batch = new RoundBatch(core.interleaver)
+  }
+
+  get lastRound (): number { return this.lastRoundRun }
+  get holdsCreates (): boolean { return this.createHold !== null }
+
+  /**
+   * Round `round` (from the Unix epoch). Rounds the event loop missed are caught up here, up
+   * to MAX_CATCH_UP_ROUNDS, every time: a hop that sent less than its neighbours would grow
+   * its queues (docs/HOP.md).
+   */
+  run (round: number): void {
+    const core = this.core
+    const missed = this.lastRoundRun < 0 ? 0 : round - this.lastRoundRun - 1
+    const from = missed > 0 ? Math.max(this.lastRoundRun + 1, round - MAX_CATCH_UP_ROUNDS + 1) : round
+    this.lastRoundRun = round
+    core.stats.rounds++
+    this.endDueCircuits(round)
+    this.slotCreates.tick(round)
+    core.stats.createsLastSlot = this.slotCreates.lastSlot
+    this.releaseCreates(round)
+    this.scratchUsed = 0
+    core.output.sendShapedRound(from, round)
+    this.shapeBackward(from, round)
+    for (const state of core.links.values()) {
+      if (state.link.isOpen) core.sendBackward(state.link, state.batch)
+    }
+    // As in an unshaped round: carried CREATEs and the tag log append come after the release.
+    core.afterRelease()
+  }
+
+  // --- circuits ------------------------------------------------------------------------------
+
+  shapeCircuit (circuit: HopCircuit, round: number): void {
+    circuit.shape = new CircuitShape(this.shaping, this.roundsPerSlot, round)
+  }
+
+  accepted (circuit: HopCircuit, round: number): void {
+    this.endsAt(circuit, lifetimeEndRound(this.shaping, this.roundsPerSlot, round, this.epochEndSlot(circuit.epoch), this.endGraceRounds))
+    this.slotCreates.created()
+  }
+
+  /** With kMin, a circuit whose tag is durable joins the hold. */
+  hold (circuit: HopCircuit, round: number): boolean {
+    if (this.createHold === null) return false
+    this.createHold.add(circuit, round)
+    return true
+  }
+
+  /** Real cells wait for their slots; PADs fill the schedule by themselves. */
+  queueBackward (circuit: HopCircuit, inner: Uint8Array | null): void {
+    if (inner !== null) this.core.pushBackward(circuit, inner)
+  }
+
+  /** Shaped circuits never seal ahead of their slots (`queueBackward`): nothing to release. */
+  releaseBackward (): void {}
+
+  /** It keeps its schedule (PADs, PADDING) until its scheduled end, so no link shows the end (R5). */
+  silence (circuit: HopCircuit): boolean {
+    const shape = circuit.shape
+    if (shape === null) return false
+    circuit.silenced = true
+    this.core.stats.circuitsSilenced++
+    circuit.held = null
+    circuit.heldBackward = null
+    shape.clearQueues()
+    const round = roundAt(Date.now(), this.core.roundMs)
+    this.endsAt(circuit, scheduledEndRound(this.shaping, this.roundsPerSlot, round, this.epochEndSlot(circuit.epoch), this.endGraceRounds))
+    return true
+  }
+
+  // --- ends (R5, PROTOCOL.md §12.7) -----------------------------------------------------------
+
+  /** Set `circuit`'s end round (only ever earlier). */
+  private endsAt (circuit: HopCircuit, round: number): void {
+    if (round >= circuit.endRound) return
+    circuit.endRound = round
+    if (round < this.nextEndRound) this.nextEndRound = round
+  }
+
+  /** Rounds after an end boundary in which a DESTROY still counts as on time (it takes some rounds to get here). */
+  private get endGraceRounds (): number { return this.core.geometry.hops + 8 }
+
+  /** The slot in which the epoch `epoch` ends (circuits of its key end there at the latest). */
+  private epochEndSlot (epoch: number): number {
+    return Math.floor(epochEndS(this.core.keySchedule, epoch) * 1000 / this.shaping.slotMs)
+  }
+
+  /** End every circuit whose scheduled end came by `round`. */
+  private endDueCircuits (round: number): void {
+    if (round < this.nextEndRound) return
+    let next = Infinity
+    const due = this.dueToEnd
+    for (const state of this.core.links.values()) {
+      for (const circuit of state.circuits.values()) {
+        if (circuit.endRound <= round) due.push(circuit)
+        else if (circuit.endRound < next) next = circuit.endRound
+      }
+    }
+    this.nextEndRound = next
+    for (const circuit of due) this.core.endCircuit(circuit)
+    due.length = 0
+  }
+
+  /** kMin: release the held CREATEs if kMin are waiting or the first waited long enough. */
+  private releaseCreates (round: number): void {
+    if (this.createHold === null) return
+    const out = this.released
+    out.length = 0
+    const why = this.createHold.due(round, (circuit) => !circuit.ended, out)
+    if (why === 'none') return
+    if (why === 'kmin') this.core.stats.holdReleasesKmin++
+    else this.core.stats.holdReleasesTimeout++
+    // Only circuits whose tags are durable enter the hold (`hold`).
+    for (const circuit of out) {
+      circuit.shape!.released = true
+      this.core.releaseHeld(circuit)
+    }
+    out.length = 0
+  }
+
+  // --- backward --------------------------------------------------------------------------------
+
+  /**
+   * Fill every predecessor link's batch with its circuits' scheduled backward cells. Each hop
+   * delays a backward cell by one round (the exit's round n is round n + 1 here), and the
+   * schedule leaves, whatever waits: a successor's burst must not reappear on the predecessor
+   * link as its circuit's (R1). A mix drains a backlog for the whole link alike
+   * (link-drain.ts); the exit never does: its queue is the hosts' data.
+   */
+  private shapeBackward (from: number, round: number): void {
+    const core = this.core
+    const output = core.output
+    const lag = core.geometry.hops - core.position
+    const drains = core.position < core.geometry.hops
+    let total = 0
+    let pads = 0
+    for (const state of core.links.values()) {
+      const batch = this.batch
+      batch.clear()
+      const drain = drains ? backwardDrain(state, round - lag) : 0
+      core.stats.drainRoundsBackward += drain
+      const start = drain === 0 ? from : Math.min(from, round - drain)
+      for (const circuit of state.circuits.values()) {
+        if (circuit.ended || circuit.shape === null) continue
+        const due = circuit.shape.cellsFor(start - lag, round - lag)
+        // Awaiting its tag, a circuit fills its slots with PADs only (docs/HOP.md).
+        const waiting = circuit.awaitingLog
+        for (let j = 0; j < due; j++) {
+          const item = waiting ? undefined : output.nextBackward(circuit, round)
+          if (item === undefined) pads++
+          batch.add(this.seal(circuit, item), circuit.slot)
+        }
+      }
+      batch.shuffleInto(state.batch)
+      total += state.batch.length
+    }
+    core.stats.lastBackwardBatch = total
+    core.stats.padsOut += pads
+    core.roundObserver?.observeBatch(total, 'backward')
+    if (pads > 0) core.roundObserver?.countPadding(pads, 'backward')
+  }
+
+  /** Seal a backward item as it leaves: a successor's whole cell in place, a payload (exit) or a PAD (undefined) into a scratch cell. */
+  private seal (circuit: HopCircuit, item: Uint8Array | undefined): Uint8Array {
+    let cell: Uint8Array
+    if (item !== undefined && item.length === this.core.geometry.cellSize) {
+      cell = item
+      const body = cell.subarray(CELL_HEADER_BYTES)
+      circuit.sealer.seal(body, body)
+    } else {
+      cell = this.scratchCell()
+      circuit.sealer.seal(item ?? null, cell.subarray(CELL_HEADER_BYTES))
+    }
+    writeCellHeader(cell, circuit.inId, CellCommand.RELAY)
+    return cell
+  }
+
+  private scratchCell (): Uint8Array {
+    if (this.scratchUsed === this.scratch.length) this.scratch.push(new Uint8Array(this.core.geometry.cellSize))
+    return this.scratch[this.scratchUsed++]!
+  }
+}
+
+/** The drain one predecessor link needs this round: the largest backlog of its circuits. */
+function backwardDrain (state: LinkState, scheduleRound: number): number {
+  let excess = 0
+  for (const circuit of state.circuits.values()) {
+    const shape = circuit.shape
+    if (circuit.ended || shape === null || shape.backward.length === 0) continue
+    const rounds = excessRounds(shape.backward.length, shape.rateAt(scheduleRound))
+    if (rounds > excess) excess = rounds
+  }
+  return drainRounds(excess)
+}

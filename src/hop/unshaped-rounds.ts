@@ -1,0 +1,89 @@
+/**
+ * Rounds with shaping off (docs/PROTOCOL.md §11.1): every `roundMs`, on absolute deadlines,
+ * whatever arrived since the last round leaves in a uniform random interleaving that keeps
+ * each circuit's order, one write per link (R9, R17). Backward cells are sealed as they
+ * arrive; a circuit awaiting its tag keeps its own, in order, until the tag is durable.
+ */
+import { CellCommand, writeCellHeader } from '../protocol/cell.js'
+import { CELL_HEADER_BYTES } from '../protocol/geometry.js'
+import type { CellLink } from '../link/cell-link.js'
+import type { QueuedCell } from './forward-output.js'
+import type { HopCircuit } from './hop-circuit.js'
+import type { HopCore } from './hop-core.js'
+import type { HopRounds } from './rounds.js'
+import { RoundStrategy, type MixStrategy } from './strategy.js'
+
+export class UnshapedRounds implements HopRounds {
+  readonly lastRound = -1
+  readonly holdsCreates = false
+  private readonly core: HopCore
+  /** Backward cells sealed since the last round, released by the strategy. */
+  private readonly backward: MixStrategy<QueuedCell>
+  private readonly backwardOut: QueuedCell[] = []
+
+  constructor (core: HopCore) {
+    this.core = core
+    this.backward = new RoundStrategy<QueuedCell>((queued) => queued.circuit.slot, core.interleaver)
+  }
+
+  /**
+   * Everything queued leaves now, on the deadline (circuits awaiting their tag have put
+   * nothing in the queues); then the core opens carried CREATEs and appends tags, after the
+   * release so that neither delays it.
+   */
+  run (): void {
+    const core = this.core
+    core.stats.rounds++
+    core.output.sendRound()
+    const out = this.backwardOut
+    core.stats.lastBackwardBatch = this.backward.pending
+    if (this.backward.pending > 0) this.backward.flush(out)
+    this.sendBackward(out)
+    out.length = 0
+    core.afterRelease()
+  }
+
+  shapeCircuit (): void {}
+  accepted (): void {}
+  hold (): boolean { return false }
+  silence (): boolean { return false }
+
+  /** Seal now; the cell leaves with the next round (or, awaiting its tag, waits in order). */
+  queueBackward (circuit: HopCircuit, inner: Uint8Array | null): void {
+    const core = this.core
+    const cell = new Uint8Array(core.geometry.cellSize)
+    circuit.sealer.seal(inner, cell.subarray(CELL_HEADER_BYTES))
+    if (inner === null) core.roundObserver?.countPadding(1, 'backward')
+    writeCellHeader(cell, circuit.inId, CellCommand.RELAY)
+    circuit.lastActivity = Date.now()
+    if (!circuit.awaitingLog) this.backward.add({ cell, circuit })
+    else if ((circuit.heldBackward ??= []).push(cell) > core.maxQueuedCells) core.overQueue(circuit)
+  }
+
+  releaseBackward (circuit: HopCircuit, cells: readonly Uint8Array[]): void {
+    for (const cell of cells) this.backward.add({ cell, circuit })
+  }
+
+  private sendBackward (order: readonly QueuedCell[]): void {
+    const observer = this.core.roundObserver
+    if (order.length === 0) {
+      observer?.observeBatch(0, 'backward')
+      return
+    }
+    // One batch per link, in the round's shuffled order; one write each.
+    const batches = new Map<CellLink, Uint8Array[]>()
+    for (const { cell, circuit } of order) {
+      if (circuit.ended) continue
+      let batch = batches.get(circuit.inLink)
+      if (batch === undefined) { batch = []; batches.set(circuit.inLink, batch) }
+      batch.push(cell)
+    }
+    let sent = 0
+    for (const [link, batch] of batches) {
+      if (!link.isOpen) continue
+      this.core.sendBackward(link, batch)
+      sent += batch.length
+    }
+    observer?.observeBatch(sent, 'backward')
+  }
+}

@@ -1,0 +1,281 @@
+/**
+ * A mix's forward output: the link to its successor (docs/HOP.md "The mix"). Each accepted
+ * CREATE is re-sent on a fresh random circuit ID (R9), each RELAY is peeled into a cell for
+ * the successor, and a round's forward cells leave in one write, uniformly interleaved with
+ * per-circuit order kept; unshaped, `minBatch` pads a round with PADDING (R8); shaped, every
+ * released circuit carries exactly its schedule. Cells from the successor go back through
+ * the hop core. If the successor link fails, every circuit ends alike, every predecessor link
+ * is closed, and the mix redials with backoff (PROTOCOL.md §11.2).
+ */
+import { CellCommand, cellCircuitId, cellCommand, encodeCell, encodePadding, randomCircuitId, writeCellHeader } from '../protocol/cell.js'
+import { CELL_HEADER_BYTES } from '../protocol/geometry.js'
+import type { CellLink, CellLinkHandlers } from '../link/cell-link.js'
+import type { ForwardOutput, QueuedCell } from '../hop/forward-output.js'
+import type { HopCircuit } from '../hop/hop-circuit.js'
+import type { HopCore } from '../hop/hop-core.js'
+import type { HopOptions } from '../hop/hop-options.js'
+import { RoundBatch } from '../hop/round-batch.js'
+import { drainRounds, excessRounds } from '../hop/link-drain.js'
+import { RoundStrategy, type MixStrategy } from '../hop/strategy.js'
+
+export interface SuccessorOptions {
+  /** Open the link to the successor; the handlers receive its cells and its end. */
+  readonly connectSuccessor: (handlers: CellLinkHandlers) => Promise<CellLink>
+  /** Pad each forward round to at least this many cells (0 = off). */
+  readonly minBatch?: number
+  /** Longest wait between successor redials. */
+  readonly maxRedialMs?: number
+}
+
+export class SuccessorOutput implements ForwardOutput {
+  readonly leavesAtOnce = false
+  successorConnects = 0
+  successorFailures = 0
+  protected readonly core: HopCore
+  private readonly connectSuccessor: SuccessorOptions['connectSuccessor']
+  private readonly minBatch: number
+  private readonly maxRedialMs: number
+  private successor: CellLink | null = null
+  private readonly outCircuits = new Map<number, HopCircuit>()
+  /** Unshaped: the forward cells since the last round, and the round's release order. */
+  private readonly unshaped: MixStrategy<QueuedCell>
+  private readonly forwardOut: QueuedCell[] = []
+  private readonly dropped: QueuedCell[] = []
+  private running = false
+  private redialTimer: NodeJS.Timeout | undefined
+  private redialMs = 100
+  /** PADDING is the same constant cell every time (the link seals a copy of it per frame). */
+  private readonly padding: Uint8Array
+  /** Shaped: this round's forward cells (reused every round). */
+  private readonly shaped: RoundBatch
+  private readonly forwardBatch: Uint8Array[] = []
+
+  constructor (core: HopCore, options: SuccessorOptions & Pick<HopOptions, 'geometry'>) {
+    this.core = core
+    this.connectSuccessor = options.connectSuccessor
+    this.minBatch = options.minBatch ?? 0
+    this.maxRedialMs = options.maxRedialMs ?? 5000
+    this.padding = encodePadding(options.geometry)
+    this.unshaped = new RoundStrategy<QueuedCell>((queued) => queued.circuit.slot, core.interleaver)
+    this.shaped = new RoundBatch(core.interleaver)
+  }
+
+  get isUp (): boolean { return this.successor !== null }
+
+  // --- the successor link -----------------------------------------------------------------
+
+  start (): void {
+    this.running = true
+    this.dial()
+  }
+
+  stop (): void {
+    this.running = false
+    if (this.redialTimer !== undefined) clearTimeout(this.redialTimer)
+  }
+
+  /** Close the link (after the core stopped and closed the predecessors). */
+  close (): void {
+    this.successor?.close()
+    this.successor = null
+  }
+
+  private dial (): void {
+    if (!this.running) return
+    const core = this.core
+    const handlers: CellLinkHandlers = {
+      onCell: (cell) => {
+        if (!core.guarded('successor', () => this.fromSuccessor(cell))) core.faulted(this.outCircuits.get(cellCircuitId(cell)))
+      },
+      onClose: (reason) => this.successorLost(reason),
+      onDrain: () => core.unblockForward(),
+    }
+    this.connectSuccessor(handlers).then((link) => {
+      if (!this.running) { link.close(); return }
+      this.successor = link
+      this.successorConnects++
+      this.redialMs = 100
+      core.logger.info('successor.connected')
+    }, (err: Error) => {
+      this.successorFailures++
+      core.logger.warn('successor.unreachable', { code: (err as { code?: string }).code ?? 'ERROR', retryMs: this.redialMs })
+      this.scheduleRedial()
+    })
+  }
+
+  private scheduleRedial (): void {
+    if (!this.running) return
+    this.redialTimer = setTimeout(() => this.dial(), this.redialMs)
+    this.redialTimer.unref()
+    this.redialMs = Math.min(this.maxRedialMs, this.redialMs * 2)
+  }
+
+  private successorLost (reason: string): void {
+    if (this.successor === null) return
+    this.successor = null
+    this.successorFailures++
+    this.core.logger.warn('successor.lost', { reason, circuits: this.outCircuits.size })
+    // Every circuit goes through the successor: all end alike.
+    for (const circuit of [...this.outCircuits.values()]) this.core.endCircuit(circuit)
+    this.unshaped.flush(this.dropped) // dropped: their circuits have ended
+    this.dropped.length = 0
+    this.core.unblockForward()
+    this.core.closePredecessors()
+    this.scheduleRedial()
+  }
+
+  private fromSuccessor (cell: Uint8Array): void {
+    const core = this.core
+    core.stats.cellsIn++
+    const command = cellCommand(cell)
+    if (command === CellCommand.PADDING) return
+    const circuit = this.outCircuits.get(cellCircuitId(cell))
+    if (circuit === undefined) { core.stats.unknownCircuitCells++; return }
+    if (command === CellCommand.RELAY) {
+      // Shaped: the whole cell waits, and is sealed in place when its slot comes.
+      if (circuit.shape !== null) core.pushBackward(circuit, cell)
+      else core.queueBackward(circuit, cell.subarray(CELL_HEADER_BYTES))
+    } else if (command === CellCommand.DESTROY) {
+      // Link-local, never relayed; shaped, the circuit keeps its schedule until its end (R5).
+      core.stats.destroysIn++
+      core.destroyed(circuit)
+    } else {
+      core.stats.malformedCells++
+    }
+  }
+
+  // --- forward ------------------------------------------------------------------------------
+
+  created (circuit: HopCircuit, next: Uint8Array | null): boolean {
+    if (this.successor === null || next === null) return false
+    const outId = randomCircuitId((id) => this.outCircuits.has(id))
+    circuit.outId = outId
+    this.outCircuits.set(outId, circuit)
+    const create = encodeCell(this.core.geometry, outId, CellCommand.CREATE, next)
+    if (circuit.shape !== null) circuit.shape.create = create
+    else if (circuit.held !== null) circuit.held.push(create) // first of its held cells: its tag is not durable yet
+    else this.unshaped.add({ cell: create, circuit })
+    return true
+  }
+
+  peel (circuit: HopCircuit, body: Uint8Array, received: Uint8Array): Uint8Array | null {
+    if (circuit.shape !== null) {
+      // Peel in place: the received cell (whose body is `body`) becomes the outgoing one.
+      if (circuit.peeler.peel(body, body) === null) return null
+      writeCellHeader(received, circuit.outId, CellCommand.RELAY)
+      return received
+    }
+    const cell = new Uint8Array(this.core.geometry.cellSize)
+    if (circuit.peeler.peel(body, cell.subarray(CELL_HEADER_BYTES)) === null) return null
+    writeCellHeader(cell, circuit.outId, CellCommand.RELAY)
+    return cell
+  }
+
+  forward (circuit: HopCircuit, cell: Uint8Array): void {
+    if (circuit.shape !== null) this.core.pushForward(circuit, cell)
+    else this.unshaped.add({ cell, circuit })
+  }
+
+  ended (circuit: HopCircuit): void {
+    if (this.outCircuits.get(circuit.outId) === circuit) this.outCircuits.delete(circuit.outId)
+  }
+
+  silenced (): void {}
+
+  nextBackward (circuit: HopCircuit): Uint8Array | undefined {
+    return circuit.shape!.backward.shift()
+  }
+
+  /** Unshaped: this round's forward cells, topped up to `minBatch`, in one write. */
+  sendRound (): void {
+    const core = this.core
+    core.stats.lastForwardBatch = this.unshaped.pending
+    const successor = this.successor
+    // Without a successor the cells stay queued (successorLost drops them with their circuits).
+    const cells = this.forwardOut
+    if (successor !== null && this.unshaped.pending > 0) this.unshaped.flush(cells)
+    if (successor === null || (cells.length === 0 && this.minBatch === 0)) {
+      cells.length = 0
+      core.roundObserver?.observeBatch(0, 'forward')
+      return
+    }
+    const batch: Uint8Array[] = []
+    for (const { cell, circuit } of cells) if (!circuit.ended) batch.push(cell)
+    cells.length = 0
+    const real = batch.length
+    while (batch.length < this.minBatch) batch.push(this.padding)
+    core.roundObserver?.observeBatch(batch.length, 'forward')
+    if (batch.length > real) core.roundObserver?.countPadding(batch.length - real, 'forward')
+    if (batch.length === 0) return
+    this.send(successor, batch)
+  }
+
+  /**
+   * Shaped: each released circuit's CREATE (once) and exactly its scheduled cells, queued ones
+   * first and PADDING for the rest; a backlog drains for every circuit alike (link-drain.ts,
+   * R1). Each hop delays a cell by one round, so the client's round n is round n + position here.
+   */
+  sendShapedRound (from: number, round: number): void {
+    const core = this.core
+    const successor = this.successor
+    // Without a successor the cells stay queued (successorLost ends their circuits).
+    if (successor === null) {
+      core.roundObserver?.observeBatch(0, 'forward')
+      return
+    }
+    const lag = core.position
+    const cells = this.shaped
+    cells.clear()
+    let padding = 0
+    let excess = 0
+    for (const circuit of this.outCircuits.values()) {
+      const shape = circuit.shape
+      if (shape === null || circuit.ended || !shape.released || shape.forward.length === 0) continue
+      const rounds = excessRounds(shape.forward.length, shape.rateAt(round - lag))
+      if (rounds > excess) excess = rounds
+    }
+    const drain = drainRounds(excess)
+    core.stats.drainRoundsForward += drain
+    const start = drain === 0 ? from : Math.min(from, round - drain)
+    for (const circuit of this.outCircuits.values()) {
+      const shape = circuit.shape
+      if (shape === null || circuit.ended || !shape.released) continue
+      if (shape.create !== null) {
+        cells.add(shape.create, circuit.slot)
+        shape.create = null
+      }
+      const due = shape.cellsFor(start - lag, round - lag)
+      let sent = 0
+      for (; sent < due; sent++) {
+        const cell = shape.forward.shift()
+        if (cell === undefined) break
+        cells.add(cell, circuit.slot)
+      }
+      padding += due - sent
+    }
+    const batch = this.forwardBatch
+    cells.shuffleInto(batch)
+    for (let i = 0; i < padding; i++) batch.push(this.padding)
+    core.stats.lastForwardBatch = batch.length
+    core.stats.paddingOut += padding
+    core.roundObserver?.observeBatch(batch.length, 'forward')
+    if (padding > 0) core.roundObserver?.countPadding(padding, 'forward')
+    this.send(successor, batch)
+  }
+
+  /**
+   * One round's write to the successor. Past `maxLinkBacklogBytes` waiting, the link fails: a
+   * shaped round (and `minBatch` padding) writes whatever the successor reads, so without the
+   * bound a successor that reads nothing would grow this mix's memory without end.
+   */
+  private send (successor: CellLink, cells: Uint8Array[]): void {
+    const core = this.core
+    if (!successor.send(cells)) core.blockForward()
+    core.stats.cellsOut += cells.length
+    if (successor.backlogBytes <= core.maxLinkBacklogBytes) return
+    core.stats.linksClosedSlow++
+    core.logger.warn('successor.too_slow', { backlogBytes: successor.backlogBytes })
+    successor.close()
+    this.successorLost('too_slow')
+  }
+}
