@@ -57,11 +57,6 @@ export interface CascadeSource {
   refresh? (): Promise<void>
 }
 
-/** A source that never changes (tests, a cascade given in full). */
-export function fixedCascade (cascade: Cascade): CascadeSource {
-  return { current: () => cascade }
-}
-
 /** The epoch schedule of a cascade. */
 export function cascadeSchedule (cascade: Cascade): EpochSchedule {
   return epochSchedule({ epochS: cascade.epochS, genesisS: cascade.genesis })

@@ -67,8 +67,3 @@ export function deriveHop (shared: Uint8Array, binding: CircuitBinding, position
   return derived
 }
 
-/** Wipe a circuit hop's layer keys (at circuit end). */
-export function wipeHopKeys (keys: HopKeys): void {
-  memzero(keys.forward)
-  memzero(keys.backward)
-}

@@ -10,6 +10,7 @@ import { hostPort, int, obj, oneOf, refine, str } from '../../node/schema.js'
 import { shapingField } from '../../directory/shaping-json.js'
 import { DEFAULT_LINK_LIMITS, MAX_LINK_LIMIT } from '../../link/limits.js'
 import { DEFAULT_SHAPING_PROFILE } from '../../protocol/shaping.js'
+import { DEFAULT_CELL_BYTES } from '../../protocol/geometry.js'
 
 /** `"log": { "level": "info", "format": "text" }`, every field optional. */
 export const logSpec = obj({
@@ -89,7 +90,7 @@ function linkLimit (value: number) {
 export const MAX_MIXES = 7
 
 /** The signed cascade parameters with their defaults (docs/KEYS.md §5.2). */
-export const DEFAULT_PARAMS = { cellSize: 2048, roundMs: 10, epochS: 3600, genesis: 0 } as const
+export const DEFAULT_PARAMS = { cellSize: DEFAULT_CELL_BYTES, roundMs: 10, epochS: 3600, genesis: 0 } as const
 
 /**
  * The fields a mix and an exit share. `cascade` is optional in the schema because
