@@ -35,6 +35,7 @@ import { Shaper } from './shaping/shaper.js'
 import type { WallTimers } from './shaping/wall-round-clock.js'
 import { UnshapedSender } from './unshaped-sender.js'
 import { Rep, SocksFront, type ConnectRequest, type PendingConnect } from './socks/index.js'
+import { Redial } from '../link/redial.js'
 
 export { ClientStats, type ClientShapingStatus, type EntryReport } from './client-stats.js'
 
@@ -84,8 +85,7 @@ export class ClientNode {
   private readonly opening: OpeningStreams
   private entry: CellLink | null = null
   private running = false
-  private redialMs = 100
-  private redialTimer: NodeJS.Timeout | undefined
+  private readonly redial = new Redial(() => this.dial())
   private readonly failTimeoutMs: number
   private entryReport: EntryReport | undefined
 
@@ -170,7 +170,7 @@ export class ClientNode {
 
   async stop (): Promise<void> {
     this.running = false
-    if (this.redialTimer !== undefined) clearTimeout(this.redialTimer)
+    this.redial.stop()
     this.sender.stop()
     this.opening.stop()
     await this.front.close()
@@ -224,21 +224,14 @@ export class ClientNode {
     this.options.connectEntry(handlers).then((link) => {
       if (!this.running) { link.close(); return }
       this.entry = link
-      this.redialMs = 100
+      this.redial.succeeded()
       this.stats.entryConnects++
       this.logger.info('entry.connected')
     }, (err: Error) => {
       this.stats.entryFailures++
-      this.logger.warn('entry.unreachable', { code: (err as { code?: string }).code ?? 'ERROR', retryMs: this.redialMs })
-      this.scheduleRedial()
+      this.logger.warn('entry.unreachable', { code: (err as { code?: string }).code ?? 'ERROR', retryMs: this.redial.nextMs })
+      if (this.running) this.redial.schedule()
     })
-  }
-
-  private scheduleRedial (): void {
-    if (!this.running) return
-    this.redialTimer = setTimeout(() => this.dial(), this.redialMs)
-    this.redialTimer.unref()
-    this.redialMs = Math.min(5000, this.redialMs * 2)
   }
 
   private entryLost (reason: string): void {
@@ -248,7 +241,7 @@ export class ClientNode {
     this.logger.warn('entry.lost', { reason, circuits: this.circuits.size })
     this.endAll()
     this.sender.linkLost()
-    this.scheduleRedial()
+    if (this.running) this.redial.schedule()
   }
 
   /** Every circuit ends alike (the entry link is gone, or the client stops). */

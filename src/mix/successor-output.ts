@@ -17,6 +17,7 @@ import type { HopOptions } from '../hop/hop-options.js'
 import { RoundBatch } from '../hop/round-batch.js'
 import { drainRounds, excessRounds } from '../hop/link-drain.js'
 import { RoundStrategy, type MixStrategy } from '../hop/strategy.js'
+import { Redial } from '../link/redial.js'
 
 export interface SuccessorOptions {
   /** Open the link to the successor; the handlers receive its cells and its end. */
@@ -34,7 +35,6 @@ export class SuccessorOutput implements ForwardOutput {
   protected readonly core: HopCore
   private readonly connectSuccessor: SuccessorOptions['connectSuccessor']
   private readonly minBatch: number
-  private readonly maxRedialMs: number
   private successor: CellLink | null = null
   private readonly outCircuits = new Map<number, HopCircuit>()
   /** Unshaped: the forward cells since the last round, and the round's release order. */
@@ -42,8 +42,7 @@ export class SuccessorOutput implements ForwardOutput {
   private readonly forwardOut: QueuedCell[] = []
   private readonly dropped: QueuedCell[] = []
   private running = false
-  private redialTimer: NodeJS.Timeout | undefined
-  private redialMs = 100
+  private readonly redial: Redial
   /** PADDING is the same constant cell every time (the link seals a copy of it per frame). */
   private readonly padding: Uint8Array
   /** Shaped: this round's forward cells (reused every round). */
@@ -54,7 +53,7 @@ export class SuccessorOutput implements ForwardOutput {
     this.core = core
     this.connectSuccessor = options.connectSuccessor
     this.minBatch = options.minBatch ?? 0
-    this.maxRedialMs = options.maxRedialMs ?? 5000
+    this.redial = new Redial(() => this.dial(), options.maxRedialMs ?? 5000)
     this.padding = encodePadding(options.geometry)
     this.unshaped = new RoundStrategy<QueuedCell>((queued) => queued.circuit.slot, core.interleaver)
     this.shaped = new RoundBatch(core.interleaver)
@@ -71,7 +70,7 @@ export class SuccessorOutput implements ForwardOutput {
 
   stop (): void {
     this.running = false
-    if (this.redialTimer !== undefined) clearTimeout(this.redialTimer)
+    this.redial.stop()
   }
 
   /** Close the link (after the core stopped and closed the predecessors). */
@@ -94,20 +93,13 @@ export class SuccessorOutput implements ForwardOutput {
       if (!this.running) { link.close(); return }
       this.successor = link
       this.successorConnects++
-      this.redialMs = 100
+      this.redial.succeeded()
       core.logger.info('successor.connected')
     }, (err: Error) => {
       this.successorFailures++
-      core.logger.warn('successor.unreachable', { code: (err as { code?: string }).code ?? 'ERROR', retryMs: this.redialMs })
-      this.scheduleRedial()
+      core.logger.warn('successor.unreachable', { code: (err as { code?: string }).code ?? 'ERROR', retryMs: this.redial.nextMs })
+      if (this.running) this.redial.schedule()
     })
-  }
-
-  private scheduleRedial (): void {
-    if (!this.running) return
-    this.redialTimer = setTimeout(() => this.dial(), this.redialMs)
-    this.redialTimer.unref()
-    this.redialMs = Math.min(this.maxRedialMs, this.redialMs * 2)
   }
 
   private successorLost (reason: string): void {
@@ -121,7 +113,7 @@ export class SuccessorOutput implements ForwardOutput {
     this.dropped.length = 0
     this.core.unblockForward()
     this.core.closePredecessors()
-    this.scheduleRedial()
+    if (this.running) this.redial.schedule()
   }
 
   private fromSuccessor (cell: Uint8Array): void {
