@@ -27,13 +27,13 @@ import { HopStats } from './hop-stats.js'
 import { Interleaver } from './interleave.js'
 import { newLinkState, PredecessorLinks, quarantined, type LinkState } from './predecessor-link.js'
 import { RoundClock } from './round-clock.js'
-import type { HopRounds } from './rounds.js'
+import type { HopRounds, RoundsHost } from './rounds.js'
 import { requestRound } from './rung-schedule.js'
 import { ShapedRounds } from './shaped-rounds.js'
 import { UniformPool } from './uniform-pool.js'
 import { UnshapedRounds } from './unshaped-rounds.js'
 
-export class HopCore<O extends ForwardOutput = ForwardOutput> implements AdmissionHost {
+export class HopCore<O extends ForwardOutput = ForwardOutput> implements AdmissionHost, RoundsHost {
   readonly stats = new HopStats()
   readonly geometry: Geometry
   /** 1 = entry mix … hops = exit. */

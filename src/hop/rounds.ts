@@ -4,7 +4,35 @@
  * (unshaped-rounds.ts) a round releases whatever arrived; shaped (shaped-rounds.ts) every
  * circuit carries its schedule. The hop picks one at construction, from the cascade's profile.
  */
+import type { CellLink } from '../link/cell-link.js'
+import type { EpochSchedule } from '../node/keys/epoch.js'
+import type { RoundObserver } from '../node/metrics/sources.js'
+import type { Geometry } from '../protocol/geometry.js'
+import type { ForwardOutput } from './forward-output.js'
 import type { HopCircuit } from './hop-circuit.js'
+import type { HopStats } from './hop-stats.js'
+import type { Interleaver } from './interleave.js'
+import type { PredecessorLinks } from './predecessor-link.js'
+
+/** What the rounds use of the hop core (hop-core.ts implements it; the rounds never import it). */
+export interface RoundsHost {
+  readonly stats: HopStats
+  readonly geometry: Geometry
+  readonly position: number
+  readonly roundMs: number
+  readonly maxQueuedCells: number
+  readonly output: ForwardOutput
+  readonly links: PredecessorLinks
+  readonly interleaver: Interleaver
+  readonly keySchedule: EpochSchedule
+  readonly roundObserver: RoundObserver | undefined
+  releaseHeld (circuit: HopCircuit): void
+  endCircuit (circuit: HopCircuit): void
+  overQueue (circuit: HopCircuit): void
+  pushBackward (circuit: HopCircuit, item: Uint8Array): void
+  sendBackward (link: CellLink, cells: Uint8Array[]): void
+  afterRelease (): void
+}
 
 export interface HopRounds {
   /** The number of the last round run (shaped: counted from the Unix epoch; −1 before the first, and always unshaped). */

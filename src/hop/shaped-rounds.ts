@@ -14,9 +14,8 @@ import { lifetimeEndRound, scheduledEndRound } from './circuit-end.js'
 import { CircuitShape } from './circuit-shape.js'
 import { CreateHold, SlotCreateCounter } from './create-hold.js'
 import type { HopCircuit } from './hop-circuit.js'
-import type { HopCore } from './hop-core.js'
 import { RoundBatch } from './round-batch.js'
-import type { HopRounds } from './rounds.js'
+import type { HopRounds, RoundsHost } from './rounds.js'
 import { drainRounds, excessRounds } from './link-drain.js'
 import type { LinkState } from './predecessor-link.js'
 
@@ -24,7 +23,7 @@ import type { LinkState } from './predecessor-link.js'
 export const MAX_CATCH_UP_ROUNDS = 50
 
 export class ShapedRounds implements HopRounds {
-  private readonly core: HopCore
+  private readonly core: RoundsHost
   private readonly shaping: ShapingParams
   private readonly roundsPerSlot: number
   private readonly createHold: CreateHold<HopCircuit> | null
@@ -41,7 +40,7 @@ export class ShapedRounds implements HopRounds {
   private readonly scratch: Uint8Array[] = []
   private scratchUsed = 0
 
-  constructor (core: HopCore, shaping: ShapingParams) {
+  constructor (core: RoundsHost, shaping: ShapingParams) {
     this.core = core
     this.shaping = shaping
     this.roundsPerSlot = Math.max(1, Math.round(shaping.slotMs / core.roundMs))

@@ -9,19 +9,18 @@ import { CELL_HEADER_BYTES } from '../protocol/geometry.js'
 import type { CellLink } from '../link/cell-link.js'
 import type { QueuedCell } from './forward-output.js'
 import type { HopCircuit } from './hop-circuit.js'
-import type { HopCore } from './hop-core.js'
-import type { HopRounds } from './rounds.js'
+import type { HopRounds, RoundsHost } from './rounds.js'
 import { RoundStrategy, type MixStrategy } from './strategy.js'
 
 export class UnshapedRounds implements HopRounds {
   readonly lastRound = -1
   readonly holdsCreates = false
-  private readonly core: HopCore
+  private readonly core: RoundsHost
   /** Backward cells sealed since the last round, released by the strategy. */
   private readonly backward: MixStrategy<QueuedCell>
   private readonly backwardOut: QueuedCell[] = []
 
-  constructor (core: HopCore) {
+  constructor (core: RoundsHost) {
     this.core = core
     this.backward = new RoundStrategy<QueuedCell>((queued) => queued.circuit.slot, core.interleaver)
   }
