@@ -213,8 +213,13 @@ export class ClientNode {
     if (!this.running) return
     const handlers: CellLinkHandlers = {
       onCell: (cell) => {
-        if (this.faults.guard('entry', () => this.fromEntry(cell))) return
-        // A bug a peer could trigger: count it, and treat the circuit like one that failed.
+        try {
+          this.fromEntry(cell)
+          return
+        } catch (err) {
+          // A bug a peer could trigger: count it, and treat the circuit like one that failed.
+          this.faults.record('entry', err)
+        }
         this.stats.inputExceptions = this.faults.caught
         const circuit = this.circuits.get(cellCircuitId(cell))
         if (circuit !== undefined) this.alarm(circuit, 'circuit.input_exception')

@@ -68,7 +68,7 @@ export class ExitOutput implements ForwardOutput {
     const streams: CircuitStreams = new CircuitStreams(core.geometry.backwardDataBytes, {
       // Host sockets drive `send`: a bug they could trigger is caught like a peer's (input-faults.ts).
       send: (streamId, command, data) => {
-        if (!core.guarded('host', () => core.queueBackward(circuit, encodeRelay(payloadBytes, streamId, command, data)))) core.faulted(circuit)
+        try { core.queueBackward(circuit, encodeRelay(payloadBytes, streamId, command, data)) } catch (err) { core.faulted('host', err, circuit) }
       },
       control: (message, stream) => this.control(circuit, streams, message, stream),
       streamClosed: (stream) => {

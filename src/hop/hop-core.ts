@@ -91,7 +91,10 @@ export class HopCore<O extends ForwardOutput = ForwardOutput> implements Admissi
     this.shaping = shaping
     this.rounds = shaping === null ? new UnshapedRounds(this) : new ShapedRounds(this, shaping)
     // A round acts on queued cells that peers chose: a bug they can trigger must not stop the clock.
-    const onRound = (n: number): void => { this.guarded('round', () => this.rounds.run(n)) }
+    // A round acts on queued cells that peers chose: a bug they can trigger must not stop the clock.
+    const onRound = (n: number): void => {
+      try { this.rounds.run(n) } catch (err) { this.faulted('round', err, undefined) }
+    }
     this.clock = shaping === null
       ? new RoundClock({ periodMs: options.roundMs, onRound })
       : new RoundClock({ periodMs: options.roundMs, onRound, wallClock: Date.now })
@@ -138,7 +141,8 @@ export class HopCore<O extends ForwardOutput = ForwardOutput> implements Admissi
     this.links.add(state)
     return {
       onCell: (cell) => {
-        if (!this.faults.guard('predecessor', () => this.fromPredecessor(state, cell))) this.faulted(state.circuits.get(cellCircuitId(cell)))
+        // try/catch, not a closure per cell: this runs for every cell.
+        try { this.fromPredecessor(state, cell) } catch (err) { this.faulted('predecessor', err, state.circuits.get(cellCircuitId(cell))) }
       },
       onClose: (reason) => { if (this.links.remove(state, reason)) this.predecessorClosed(state) },
     }
@@ -263,7 +267,10 @@ export class HopCore<O extends ForwardOutput = ForwardOutput> implements Admissi
     const round = roundAt(Date.now(), this.roundMs)
     for (const circuit of circuits) {
       circuit.awaitingLog = false
-      if (!circuit.ended) this.admit(circuit, round)
+      if (circuit.ended) continue
+      // Releasing what the circuit held acts on a peer's cells (the exit reads its payloads):
+      // an exception here would otherwise reject the append's promise, unhandled.
+      try { this.admit(circuit, round) } catch (err) { this.faulted('tag-log', err, circuit) }
     }
   }
 
@@ -325,17 +332,14 @@ export class HopCore<O extends ForwardOutput = ForwardOutput> implements Admissi
     this.destroyed(circuit)
   }
 
-  /** An exception escaped while handling a cell of `circuit` (if known): its state is suspect. */
-  faulted (circuit: HopCircuit | undefined): void {
+  /**
+   * An exception escaped while handling a peer's input at `where`: counted and logged
+   * (input-faults.ts); the circuit it concerned (if known) is silenced, its state suspect.
+   */
+  faulted (where: string, err: unknown, circuit: HopCircuit | undefined): void {
+    this.faults.record(where, err)
     this.stats.inputExceptions = this.faults.caught
     if (circuit !== undefined) this.destroyed(circuit)
-  }
-
-  /** Run `handler` on a peer's input; an exception is caught and counted (input-faults.ts). */
-  guarded (where: string, handler: () => void): boolean {
-    const ok = this.faults.guard(where, handler)
-    if (!ok) this.stats.inputExceptions = this.faults.caught
-    return ok
   }
 
   /** Every few seconds: expired quarantines go, idle circuits end, the entry closes idle client links. */

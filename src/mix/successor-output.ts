@@ -84,7 +84,7 @@ export class SuccessorOutput implements ForwardOutput {
     const core = this.core
     const handlers: CellLinkHandlers = {
       onCell: (cell) => {
-        if (!core.guarded('successor', () => this.fromSuccessor(cell))) core.faulted(this.outCircuits.get(cellCircuitId(cell)))
+        try { this.fromSuccessor(cell) } catch (err) { core.faulted('successor', err, this.outCircuits.get(cellCircuitId(cell))) }
       },
       onClose: (reason) => this.successorLost(reason),
       onDrain: () => core.unblockForward(),

@@ -2,7 +2,8 @@
  * The last line of defence against a peer's input: a node never dies from what it received.
  *
  * Every handler that acts on bytes a peer chose (a cell from a link, a round carrying queued
- * cells, a tag-log callback that releases them) runs inside `guard`. Decoders already turn
+ * cells, a tag-log callback that releases them) catches what escapes it and `record`s it
+ * (with try/catch in place: a closure per cell would allocate on the hot path). Decoders already turn
  * malformed input into typed errors that the handlers count; an exception that still escapes
  * one is a bug of ours that a peer can trigger, so it is caught here, counted, and logged at
  * error level with its code and where it happened — at most once a minute per place, since a
@@ -22,20 +23,6 @@ export class InputFaults {
 
   constructor (logger: Logger) {
     this.logger = logger
-  }
-
-  /**
-   * Run `handler`; if it throws, count and log the fault and return false (the caller then
-   * drops the input's state). True when it returned normally.
-   */
-  guard (where: string, handler: () => void): boolean {
-    try {
-      handler()
-      return true
-    } catch (err) {
-      this.record(where, err)
-      return false
-    }
   }
 
   /** Count and (rate-limited) log an exception caught at `where`. */

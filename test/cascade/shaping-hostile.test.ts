@@ -14,6 +14,8 @@ import { cryptoReady, randomBytes } from '../../src/crypto/index.js'
 import { CellCommand, cellCircuitId, DestroyReason, encodeDestroy } from '../../src/protocol/cell.js'
 import { cellsInRound, DEFAULT_SHAPING, isCreationSlot, roundAt, type ShapingParams } from '../../src/protocol/shaping.js'
 import { MAX_LOOPS_WAITING } from '../../src/hop/circuit-shape.js'
+import { CELL_HEADER_BYTES } from '../../src/protocol/geometry.js'
+import { decodeRelay } from '../../src/protocol/relay-payload.js'
 import type { RunningMix } from '../../src/mix/run-mix.js'
 import { waitFor } from '../helpers/cascade.js'
 import { RawClient, RelayCommand } from '../helpers/raw-circuit.js'
@@ -148,5 +150,18 @@ t.test('a flood of LOOPs cannot grow the exit\'s echo queue: past the cap they a
   await sleep(10 * ROUND_MS)
   t.equal(c.exit.node.circuits, 1, 'the circuit goes on')
   t.equal(c.exit.node.stats.circuitsOverQueue, 0, 'no queue went over its bound')
-  t.ok(client.received.some((cell) => cell[4] === CellCommand.RELAY), 'echoes came back')
+  // The echoes queued before the cap come back, each opened once under every backward layer.
+  let next = 0
+  let echoes = 0
+  const countEchoes = (): number => {
+    for (; next < client.received.length; next++) {
+      const cell = client.received[next]!
+      if (cellCircuitId(cell) !== circuit.id || cell[4] !== CellCommand.RELAY) continue
+      const opened = circuit.opener.open(cell.subarray(CELL_HEADER_BYTES))
+      if (opened?.kind === 'data' && decodeRelay(opened.payload).command === RelayCommand.LOOP) echoes++
+    }
+    return echoes
+  }
+  await waitFor(() => countEchoes() >= stats.loopsEchoed, 'the queued echoes back at the client')
+  t.ok(echoes >= 1 && echoes === stats.loopsEchoed, `every queued echo came back (${echoes})`)
 })
