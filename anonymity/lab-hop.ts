@@ -20,7 +20,7 @@ import { runExit, type RunningExit } from '../src/exit/run-exit.js'
 import { runMix, type RunningMix } from '../src/mix/run-mix.js'
 import { epochSchedule } from '../src/node/keys/epoch.js'
 import { ephemeralOnionKeys, type OnionKeySource } from '../src/node/keys/onion-key-source.js'
-import { createLogger, type Logger, type LogLevel } from '../src/node/logger.js'
+import { createLogger, type Logger, type LogLevel } from '../src/base/logger.js'
 import type { ShapingParams } from '../src/protocol/shaping.js'
 import { NO_LOOP_DELAY, type LoopDelay, type LoopWatch } from './loop-delay.js'
 

@@ -21,7 +21,7 @@
 import type { NodeDescriptorJson } from '../directory/descriptor.js'
 import type { CascadeDescriptorJson } from '../directory/signed-cascade.js'
 import { MixgateError } from '../errors.js'
-import type { HostPort } from '../node/address.js'
+import type { HostPort } from '../base/address.js'
 import { KeysError, type KeysErrorCode } from '../node/keys/errors.js'
 import type { DescribedHop } from './node-descriptor.js'
 import type { LogSettings } from './node-setup.js'

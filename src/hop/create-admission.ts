@@ -8,7 +8,7 @@
 import { ProtocolError } from '../protocol/errors.js'
 import { openOnion, type OnionContext, type OpenedOnion } from '../protocol/onion.js'
 import type { Geometry } from '../protocol/geometry.js'
-import type { Logger } from '../node/logger.js'
+import type { Logger } from '../base/logger.js'
 import type { ActiveOnionKey, OnionKeySource } from '../node/keys/onion-key-source.js'
 import { TokenBucket } from '../link/token-bucket.js'
 import { CreateQueue } from './create-queue.js'

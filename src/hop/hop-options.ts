@@ -4,7 +4,7 @@
  */
 import type { Geometry } from '../protocol/geometry.js'
 import type { ShapingParams } from '../protocol/shaping.js'
-import type { Logger } from '../node/logger.js'
+import type { Logger } from '../base/logger.js'
 import type { OnionKeySource } from '../node/keys/onion-key-source.js'
 
 /** Faults a test injects into a hop; never set by configs or the CLI. */

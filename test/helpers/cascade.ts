@@ -19,7 +19,7 @@ import { ephemeralOnionKeys, openDurableOnionKeys, type OnionKeySource } from '.
 import { runClient, type RunningClient, type RunClientOptions } from '../../src/client/run-client.js'
 import { runExit, type RunningExit } from '../../src/exit/run-exit.js'
 import { type RunningMix } from '../../src/mix/run-mix.js'
-import { createLogger, type Logger, type LogLevel } from '../../src/node/logger.js'
+import { createLogger, type Logger, type LogLevel } from '../../src/base/logger.js'
 import { Writable } from 'node:stream'
 import { runMixWith, type MixFactory } from './run-mix-with.js'
 import { freePorts } from '../../src/cli/free-ports.js'

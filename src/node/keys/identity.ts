@@ -15,7 +15,7 @@
  */
 import { join } from 'node:path'
 import { ed25519KeyPair, memzero, randomBytes, x25519KeyPair, type KeyPair } from '../../crypto/index.js'
-import { readKeyFile } from '../config-file.js'
+import { readKeyFile } from '../../base/config-file.js'
 import { KeysError, KeysErrorCode } from './errors.js'
 import { checkPrivateFile, ensurePrivateDir, exists, hexLine, writePrivateFile } from './private-files.js'
 

@@ -21,7 +21,7 @@
  * the process alive. The source belongs to whoever opened it: stop the hop, then `close()`.
  */
 import { memzero, randomBytes, type KeyPair } from '../../crypto/index.js'
-import type { Logger } from '../logger.js'
+import type { Logger } from '../../base/logger.js'
 import { EpochClock, type Clock, type EpochSchedule } from './epoch.js'
 import { KeysError, KeysErrorCode } from './errors.js'
 import { lockKeyDir, type KeyDirLock } from './dir-lock.js'
