@@ -16,7 +16,7 @@ import { cryptoReady, ed25519KeyPair, memzero, randomBytes, x25519KeyPair } from
 import { cascadeFromVerified } from '../directory/cascade.js'
 import type { NodeDescriptorJson } from '../directory/descriptor.js'
 import { verifyCascadeDescriptor } from '../directory/signed-cascade.js'
-import { epochSchedule, type EpochSchedule } from '../node/keys/epoch.js'
+import { epochSchedule, type EpochSchedule } from '../protocol/epoch.js'
 import { keygen, loadIdentity, wipeIdentity, type NodeIdentity } from '../node/keys/identity.js'
 import { ephemeralOnionKeys, openDurableOnionKeys, type OnionKeySource } from '../node/keys/onion-key-source.js'
 import { createLogger, type Logger } from '../base/logger.js'

@@ -8,7 +8,7 @@
  */
 import { stat } from 'node:fs/promises'
 import { ConfigError } from '../base/config-error.js'
-import { KeysError } from '../node/keys/errors.js'
+import { KeysError } from '../protocol/keys-errors.js'
 import { loadIdentity, type NodeIdentity } from '../node/keys/identity.js'
 import { resolveFrom } from './config/common-fields.js'
 

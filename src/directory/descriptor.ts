@@ -30,7 +30,7 @@
  * key for the epoch of `now`.
  */
 import { equal, sign, verify, type KeyPair } from '../crypto/index.js'
-import { epochAt, epochEndS, epochSchedule, type EpochSchedule } from '../node/keys/epoch.js'
+import { epochAt, epochEndS, epochSchedule, type EpochSchedule } from '../protocol/epoch.js'
 import { formatHostPort, parseHostPort, type HostPort } from '../base/address.js'
 import { arr, hostPort, int, obj, oneOf, type Infer } from '../base/schema.js'
 import { Geometry } from '../protocol/geometry.js'

@@ -26,7 +26,7 @@
  */
 import { blake2b, equal } from '../crypto/index.js'
 import { formatHostPort } from '../base/address.js'
-import { epochAt } from '../node/keys/epoch.js'
+import { epochAt } from '../protocol/epoch.js'
 import { anyValue, arr, int, obj, oneOf, type Spec } from '../base/schema.js'
 import { Geometry, MAX_HOPS } from '../protocol/geometry.js'
 import { makeCascade, type Cascade } from './cascade.js'

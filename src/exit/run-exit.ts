@@ -4,7 +4,7 @@
  */
 import { LogAggregator } from '../base/log-aggregate.js'
 import type { KeyPair } from '../crypto/index.js'
-import type { OnionKeySource } from '../node/keys/onion-key-source.js'
+import type { OnionKeySource } from '../hop/onion-keys.js'
 import type { Cascade } from '../directory/cascade.js'
 import { linkPrologue } from '../directory/cascade.js'
 import type { LinkLimits } from '../link/limits.js'
