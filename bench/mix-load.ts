@@ -27,7 +27,7 @@ import { CELL_HEADER_BYTES } from '../src/protocol/geometry.js'
 import { createOnion } from '../src/protocol/onion.js'
 import { ForwardSealer } from '../src/protocol/relay-layers.js'
 import { startChild, type BenchChild } from './child-process.js'
-import { freePorts } from '../src/cli/free-ports.js'
+import { freePorts } from '../src/node/start/free-ports.js'
 import { processTreeCpuSeconds } from './proc-cpu.js'
 
 export interface DirectionResult {

@@ -13,6 +13,7 @@
  * and `base64()` fields) live as strings until garbage-collected — prefer key files.
  */
 import { open } from 'node:fs/promises'
+import { dirname, isAbsolute, resolve } from 'node:path'
 import { ConfigError } from './config-error.js'
 import { findJsonProblem, lineAndColumn } from './json-syntax.js'
 import { nibble, validate, type Spec } from './schema.js'
@@ -158,4 +159,9 @@ function osReason (err: unknown): string {
   const description = typeof message === 'string' ? /^[A-Z0-9_]+: ([^,]+),/.exec(message)?.[1] : undefined
   if (typeof code !== 'string') return description ?? 'unknown error'
   return description === undefined ? code : `${description} (${code})`
+}
+
+/** Where `path`, written in the config file `configFile`, points (relative: from its directory). */
+export function resolveFrom (configFile: string, path: string): string {
+  return isAbsolute(path) ? path : resolve(dirname(configFile), path)
 }

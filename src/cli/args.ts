@@ -5,7 +5,7 @@
  */
 import { parseArgs, type ParseArgsConfig } from 'node:util'
 import { suggest } from '../base/suggest.js'
-import { UsageError } from './usage-error.js'
+import { UsageError } from '../base/usage-error.js'
 
 export type OptionSpecs = NonNullable<ParseArgsConfig['options']>
 

@@ -26,7 +26,7 @@ import { nodeCommand } from './commands/node-command.js'
 import { statusCommand } from './commands/status-command.js'
 import { upCommand } from './commands/up-command.js'
 import { COMMAND_HELP, commandHelp, overviewHelp } from './help.js'
-import { UsageError } from './usage-error.js'
+import { UsageError } from '../base/usage-error.js'
 import { packageVersion } from './version.js'
 
 type Command = (argv: readonly string[], context: CommandContext) => Promise<number>

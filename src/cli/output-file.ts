@@ -4,7 +4,7 @@
  */
 import { readFile, writeFile } from 'node:fs/promises'
 import { MixgateError } from '../errors.js'
-import { UsageError } from './usage-error.js'
+import { UsageError } from '../base/usage-error.js'
 
 export class OutputError extends MixgateError {}
 

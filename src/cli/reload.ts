@@ -12,7 +12,7 @@ import { MixgateError } from '../errors.js'
 import type { Logger } from '../base/logger.js'
 import type { AdjustableLogger } from '../base/adjustable-logger.js'
 import { loadConfigOfRole, type Role, type RoleConfig } from './config/role-config.js'
-import type { StartedNode } from './start-node.js'
+import type { StartedNode } from '../node/start/start-node.js'
 
 export class ReloadError extends MixgateError {}
 

@@ -3,8 +3,10 @@
  * src/ imports one that imports it back (type-only imports count too); src/protocol imports
  * nothing but src/crypto and itself (pure codecs, no I/O, no role); the mix and the exit
  * stand side by side (neither imports the other; both may use src/hop); src/base, under
- * everything, imports only src/protocol, src/crypto and src/errors.ts; no file of src/ is
- * over 420 lines.
+ * everything, imports only src/protocol, src/crypto and src/errors.ts; the link, the
+ * directory and the roles import nothing of the node runtime (src/node) or the command
+ * (src/cli); src/node reaches into src/cli only for the role config types it is built from
+ * (src/cli/config); no file of src/ is over 420 lines.
  */
 import t from 'tap'
 import { readdirSync, readFileSync } from 'node:fs'
@@ -52,6 +54,9 @@ t.test('no import circle in src/', async (t) => {
   t.same(circles, [], 'no circle')
 })
 
+/** The parts below the node runtime: none of them imports src/node or src/cli. */
+const BELOW_RUNTIME = ['protocol', 'crypto', 'base', 'link', 'directory', 'endpoint', 'hop', 'mix', 'exit', 'client']
+
 t.test('dependencies point downward', async (t) => {
   const bad: string[] = []
   for (const [file, deps] of graph) {
@@ -62,9 +67,12 @@ t.test('dependencies point downward', async (t) => {
       if ((from === 'mix' && to === 'exit') || (from === 'exit' && to === 'mix')) bad.push(`${rel(file)} → ${rel(dep)}`)
       if (from === 'hop' && (to === 'mix' || to === 'exit' || to === 'client' || to === 'cli')) bad.push(`${rel(file)} → ${rel(dep)}`)
       if (from === 'base' && !['base', 'protocol', 'crypto', 'errors.ts'].includes(to)) bad.push(`${rel(file)} → ${rel(dep)}`)
+      if (BELOW_RUNTIME.includes(from) && to === 'cli') bad.push(`${rel(file)} → ${rel(dep)}`)
+      if (from === 'node' && to === 'cli' && !rel(dep).startsWith(`cli${sep}config${sep}`)) bad.push(`${rel(file)} → ${rel(dep)}`)
     }
   }
-  t.same(bad, [], 'protocol imports no role; mix and exit do not import each other; hop imports no role; base imports only protocol, crypto and errors')
+  t.same(bad, [], 'protocol imports no role; mix and exit do not import each other; hop imports no role; base imports only protocol, crypto and errors; ' +
+    'link, directory and the roles import no runtime; the runtime imports of the command only its config types')
 })
 
 t.test('no file in src/ over 420 lines', async (t) => {

@@ -7,9 +7,9 @@ import { join } from 'node:path'
 import { createCascadeDescriptor } from '../../src/directory/signed-cascade.js'
 import { epochSchedule } from '../../src/protocol/epoch.js'
 import { keygen, loadIdentity, wipeIdentity } from '../../src/node/keys/identity.js'
-import { describeHop, type DescribedHop } from '../../src/cli/node-descriptor.js'
-import { readOnionPublicKeys } from '../../src/cli/onion-public-keys.js'
-import { nodeName, writeStateSet } from '../../src/cli/state-dir.js'
+import { describeHop, type DescribedHop } from '../../src/node/start/node-descriptor.js'
+import { readOnionPublicKeys } from '../../src/node/start/onion-public-keys.js'
+import { nodeName, writeStateSet } from '../../src/node/start/state-dir.js'
 import { DEFAULT_SHAPING } from '../../src/protocol/shaping.js'
 
 export const PARAMS = { cellSize: 2048, roundMs: 10, epochS: 3600, genesis: 0, shaping: DEFAULT_SHAPING.off }

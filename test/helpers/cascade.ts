@@ -22,7 +22,7 @@ import { type RunningMix } from '../../src/mix/run-mix.js'
 import { createLogger, type Logger, type LogLevel } from '../../src/base/logger.js'
 import { Writable } from 'node:stream'
 import { runMixWith, type MixFactory } from './run-mix-with.js'
-import { freePorts } from '../../src/cli/free-ports.js'
+import { freePorts } from '../../src/node/start/free-ports.js'
 
 export interface TestCascade {
   /** The cascade with every hop's current public onion keys (read anew on each access). */

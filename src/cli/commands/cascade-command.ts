@@ -14,7 +14,7 @@ import { parseDescriptorBytes, toHex } from '../../directory/descriptor-json.js'
 import { createCascadeDescriptor, verifyCascadeDescriptor } from '../../directory/signed-cascade.js'
 import { parseCommandArgs, stringList, stringOption } from '../args.js'
 import { readInput, writeOutput } from '../output-file.js'
-import { UsageError } from '../usage-error.js'
+import { UsageError } from '../../base/usage-error.js'
 import type { CommandContext } from './context.js'
 
 export async function cascadeCommand (argv: readonly string[], context: CommandContext): Promise<number> {

@@ -4,10 +4,10 @@
  * any port or writing any file. Prints "ok"; problems are thrown as ConfigErrors, which
  * `main` prints with status 2.
  */
-import { UsageError } from '../usage-error.js'
+import { UsageError } from '../../base/usage-error.js'
 import { parseCommandArgs } from '../args.js'
 import { loadRoleConfig } from '../config/role-config.js'
-import { disposeSetup, setUpNode } from '../node-setup.js'
+import { disposeSetup, setUpNode } from '../../node/start/node-setup.js'
 import type { CommandContext } from './context.js'
 
 export async function checkConfigCommand (argv: readonly string[], context: CommandContext): Promise<number> {

@@ -4,7 +4,7 @@
  * keys. The operator sends it to whoever assembles the cascade (`mixgate cascade create`).
  *
  * The cascade the config names is not needed (it does not exist yet the first time). On
- * the first use of a key dir the onion seed is created (onion-public-keys.ts). While the node
+ * the first use of a key dir the onion seed is created (src/node/start/onion-public-keys.ts). While the node
  * runs, its admin `/descriptor` serves the same, always fresh.
  */
 import { DescriptorError } from '../../directory/descriptor-error.js'
@@ -12,12 +12,12 @@ import { KeysError } from '../../protocol/keys-errors.js'
 import { wipeIdentity } from '../../node/keys/identity.js'
 import { parseCommandArgs, stringOption } from '../args.js'
 import { loadRoleConfig } from '../config/role-config.js'
-import { fieldError, loadNodeKeys } from '../key-dir.js'
-import { scheduleOfConfig } from '../hop-params.js'
-import { describeHop } from '../node-descriptor.js'
+import { fieldError, loadNodeKeys } from '../../node/start/key-dir.js'
+import { scheduleOfConfig } from '../../node/start/hop-params.js'
+import { describeHop } from '../../node/start/node-descriptor.js'
 import { writeOutput } from '../output-file.js'
-import { readOnionPublicKeys } from '../onion-public-keys.js'
-import { UsageError } from '../usage-error.js'
+import { readOnionPublicKeys } from '../../node/start/onion-public-keys.js'
+import { UsageError } from '../../base/usage-error.js'
 import type { CommandContext } from './context.js'
 
 export async function descriptorCommand (argv: readonly string[], context: CommandContext): Promise<number> {

@@ -12,7 +12,7 @@ import { toHex } from '../../directory/descriptor-json.js'
 import { KeysError } from '../../protocol/keys-errors.js'
 import { keygen } from '../../node/keys/identity.js'
 import { parseCommandArgs, stringOption } from '../args.js'
-import { UsageError } from '../usage-error.js'
+import { UsageError } from '../../base/usage-error.js'
 import type { CommandContext } from './context.js'
 
 export async function keygenCommand (argv: readonly string[], context: CommandContext): Promise<number> {

@@ -2,14 +2,14 @@
  * `mixgate mix|exit|client --config FILE`: run one node of a cascade from its config file
  * until SIGINT or SIGTERM; SIGHUP re-reads the file (reload.ts).
  */
-import { UsageError } from '../usage-error.js'
+import { UsageError } from '../../base/usage-error.js'
 import { createAdjustableLogger } from '../../base/adjustable-logger.js'
 import { parseCommandArgs, stringOption } from '../args.js'
 import { loadConfigOfRole, type Role, type RoleConfig } from '../config/role-config.js'
-import { disposeSetup, setUpNode } from '../node-setup.js'
+import { disposeSetup, setUpNode } from '../../node/start/node-setup.js'
 import { reloadNode } from '../reload.js'
-import { serveUntilSignal } from '../serve.js'
-import { startNode } from '../start-node.js'
+import { serveUntilSignal } from '../../node/start/serve.js'
+import { startNode } from '../../node/start/start-node.js'
 import type { CommandContext } from './context.js'
 
 export async function nodeCommand (role: Role, argv: readonly string[], context: CommandContext): Promise<number> {

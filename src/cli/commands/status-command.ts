@@ -9,7 +9,7 @@
 import { fetchStatus, formatStatus } from '../../node/admin/status.js'
 import { StatusError } from '../../node/admin/errors.js'
 import { parseCommandArgs, stringOption } from '../args.js'
-import { UsageError } from '../usage-error.js'
+import { UsageError } from '../../base/usage-error.js'
 import type { CommandContext } from './context.js'
 
 export async function statusCommand (args: readonly string[], context: CommandContext): Promise<number> {

@@ -1,6 +1,6 @@
 /**
  * `mixgate up`: the embedded default, a whole cascade on loopback in this process (each hop
- * in a thread of its own, embedded-cascade.ts).
+ * in a thread of its own, src/node/start/embedded-cascade.ts).
  *
  * When every node is up it prints exactly two lines to standard output, the first of which
  * tests and the benchmark parse:
@@ -18,10 +18,10 @@ import { AddressError, formatHostPort, parseHostPort, type HostPort } from '../.
 import { createLogger, LOG_LEVELS, type LogLevel } from '../../base/logger.js'
 import { parseCommandArgs, integerOption, stringList, stringOption } from '../args.js'
 import { MAX_MIXES } from '../config/common-fields.js'
-import { startEmbeddedCascade } from '../embedded-cascade.js'
-import { serveUntilSignal } from '../serve.js'
-import { prepareStateDir } from '../state-dir.js'
-import { UsageError } from '../usage-error.js'
+import { startEmbeddedCascade } from '../../node/start/embedded-cascade.js'
+import { serveUntilSignal } from '../../node/start/serve.js'
+import { prepareStateDir } from '../../node/start/state-dir.js'
+import { UsageError } from '../../base/usage-error.js'
 import type { CommandContext } from './context.js'
 import { DEFAULT_SHAPING, DEFAULT_SHAPING_PROFILE, SHAPING_PROFILES, type ShapingParams, type ShapingProfile } from '../../protocol/shaping.js'
 

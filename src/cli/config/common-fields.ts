@@ -4,7 +4,6 @@
  * parameters). Each role's schema is built from these, so that one name means one thing in
  * every file.
  */
-import { isAbsolute, dirname, resolve } from 'node:path'
 import { LOG_LEVELS } from '../../base/logger.js'
 import { hostPort, int, obj, oneOf, refine, str } from '../../base/schema.js'
 import { shapingField } from '../../directory/shaping-json.js'
@@ -23,10 +22,8 @@ export function pathSpec () {
   return str({ nonEmpty: true, maxLength: 4096 })
 }
 
-/** Where `path`, written in the config file `configFile`, points. */
-export function resolveFrom (configFile: string, path: string): string {
-  return isAbsolute(path) ? path : resolve(dirname(configFile), path)
-}
+// Where a path written in a config file points: in src/base, since the node runtime resolves them too.
+export { resolveFrom } from '../../base/config-file.js'
 
 /** An http:// or https:// URL (admin ports, directory servers). */
 export function httpUrlSpec () {

@@ -9,9 +9,9 @@
  * onion keys: it accepts an expired file only as the trust anchor for a `cascadeUrl`.
  */
 import { readFile } from 'node:fs/promises'
-import { DescriptorError, DescriptorErrorCode } from '../directory/descriptor-error.js'
-import { parseDescriptorBytes } from '../directory/descriptor-json.js'
-import { verifyCascadeDescriptor, type VerifiedCascade } from '../directory/signed-cascade.js'
+import { DescriptorError, DescriptorErrorCode } from '../../directory/descriptor-error.js'
+import { parseDescriptorBytes } from '../../directory/descriptor-json.js'
+import { verifyCascadeDescriptor, type VerifiedCascade } from '../../directory/signed-cascade.js'
 import { fieldError } from './key-dir.js'
 
 export interface CascadeFileCheck {

@@ -9,19 +9,19 @@
  * signed node descriptor, and at the entry with `peers`, `/cascade` a fresh cascade
  * descriptor. Stopping reverses this and wipes the keys.
  */
-import { cryptoBackend, equal } from '../crypto/index.js'
-import { iso } from '../directory/descriptor.js'
-import { MixgateError } from '../errors.js'
-import { runExit } from '../exit/run-exit.js'
-import { runMix } from '../mix/run-mix.js'
-import { formatHostPort, type HostPort } from '../base/address.js'
-import { startNodeAdmin, type NodeAdmin } from '../node/admin/node-admin.js'
-import { wipeIdentity } from '../node/keys/identity.js'
-import type { OnionKeySource } from '../node/keys/onion-key-source.js'
-import type { Logger } from '../base/logger.js'
+import { cryptoBackend, equal } from '../../crypto/index.js'
+import { iso } from '../../directory/descriptor.js'
+import { MixgateError } from '../../errors.js'
+import { runExit } from '../../exit/run-exit.js'
+import { runMix } from '../../mix/run-mix.js'
+import { formatHostPort, type HostPort } from '../../base/address.js'
+import { startNodeAdmin, type NodeAdmin } from '../admin/node-admin.js'
+import { wipeIdentity } from '../keys/identity.js'
+import type { OnionKeySource } from '../keys/onion-key-source.js'
+import type { Logger } from '../../base/logger.js'
 import { describeHop } from './node-descriptor.js'
 import type { HopSetup, NodeSetup } from './node-setup.js'
-import { startPublishServer, type PublishServer } from '../directory/publish-server.js'
+import { startPublishServer, type PublishServer } from '../../directory/publish-server.js'
 
 export interface StartedNode {
   readonly role: NodeSetup['role']
@@ -81,7 +81,7 @@ export async function startNode (setup: NodeSetup, logger: Logger): Promise<Star
     case 'client': {
       // Loaded here, not at the top: a hop's thread under `mixgate up` then loads neither the
       // client nor the HTTP client behind it (undici), which would cost each thread's start.
-      const { runClient } = await import('../client/run-client.js')
+      const { runClient } = await import('../../client/run-client.js')
       const cascade = await setup.openCascade(logger)
       let client
       let admin: NodeAdmin | undefined

@@ -3,7 +3,7 @@
  * N mixes, an exit and the client, free ports, and a signed cascade descriptor assembled
  * from the hops' own node descriptors, exactly as separate nodes would publish them.
  *
- * Each hop (every mix and the exit) runs in a worker thread of its own (hop-thread.ts), so
+ * Each hop (every mix and the exit) runs in a worker thread of its own (src/node/threads/hop-thread.ts), so
  * that the OS can spread the hops' rounds over the cores; the client runs in this thread.
  * Only small messages cross threads: each hop's sockets, cells and keys stay in its thread.
  *
@@ -24,17 +24,17 @@
  */
 import { isIP } from 'node:net'
 import { join } from 'node:path'
-import { cascadeFromVerified, type Cascade } from '../directory/cascade.js'
-import { SignedCascadeSource } from '../directory/cascade-source.js'
-import { createCascadeDescriptor, verifyCascadeDescriptor, type CascadeDescriptorJson } from '../directory/signed-cascade.js'
-import { formatHostPort, type HostPort } from '../base/address.js'
-import { createLogger, type Logger } from '../base/logger.js'
+import { cascadeFromVerified, type Cascade } from '../../directory/cascade.js'
+import { SignedCascadeSource } from '../../directory/cascade-source.js'
+import { createCascadeDescriptor, verifyCascadeDescriptor, type CascadeDescriptorJson } from '../../directory/signed-cascade.js'
+import { formatHostPort, type HostPort } from '../../base/address.js'
+import { createLogger, type Logger } from '../../base/logger.js'
 import { freePorts } from './free-ports.js'
-import { HopThread } from './hop-thread.js'
+import { HopThread } from '../threads/hop-thread.js'
 import { DEFAULT_REPLAY_CAPACITY, type LogSettings } from './node-setup.js'
 import { adminUrl, nodeName, writeStateSet } from './state-dir.js'
 import { startNode, StartError, type StartedNode } from './start-node.js'
-import { DEFAULT_SHAPING, DEFAULT_SHAPING_PROFILE, type ShapingParams } from '../protocol/shaping.js'
+import { DEFAULT_SHAPING, DEFAULT_SHAPING_PROFILE, type ShapingParams } from '../../protocol/shaping.js'
 
 export interface EmbeddedOptions {
   readonly mixes: number

@@ -2,9 +2,9 @@
  * A hop's signed node descriptor from its config, its identity and its current public onion
  * keys: what `mixgate descriptor` prints and what the admin `/descriptor` serves.
  */
-import type { KeyPair } from '../crypto/index.js'
-import { makeNodeDescriptor, type EpochKey, type NodeDescriptorJson } from '../directory/descriptor.js'
-import type { HostPort } from '../base/address.js'
+import type { KeyPair } from '../../crypto/index.js'
+import { makeNodeDescriptor, type EpochKey, type NodeDescriptorJson } from '../../directory/descriptor.js'
+import type { HostPort } from '../../base/address.js'
 import { paramsOfConfig, type HopParamFields } from './hop-params.js'
 
 export interface DescribedHop extends HopParamFields {

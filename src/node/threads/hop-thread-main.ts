@@ -12,18 +12,18 @@
  * Messages: hop-thread-protocol.ts.
  */
 import { isMainThread, parentPort, type MessagePort } from 'node:worker_threads'
-import { cryptoReady, ed25519KeyPair, memzero, randomBytes, x25519KeyPair } from '../crypto/index.js'
-import { cascadeFromVerified } from '../directory/cascade.js'
-import type { NodeDescriptorJson } from '../directory/descriptor.js'
-import { verifyCascadeDescriptor } from '../directory/signed-cascade.js'
-import { epochSchedule, type EpochSchedule } from '../protocol/epoch.js'
-import { keygen, loadIdentity, wipeIdentity, type NodeIdentity } from '../node/keys/identity.js'
-import { ephemeralOnionKeys, openDurableOnionKeys, type OnionKeySource } from '../node/keys/onion-key-source.js'
-import { createLogger, type Logger } from '../base/logger.js'
+import { cryptoReady, ed25519KeyPair, memzero, randomBytes, x25519KeyPair } from '../../crypto/index.js'
+import { cascadeFromVerified } from '../../directory/cascade.js'
+import type { NodeDescriptorJson } from '../../directory/descriptor.js'
+import { verifyCascadeDescriptor } from '../../directory/signed-cascade.js'
+import { epochSchedule, type EpochSchedule } from '../../protocol/epoch.js'
+import { keygen, loadIdentity, wipeIdentity, type NodeIdentity } from '../keys/identity.js'
+import { ephemeralOnionKeys, openDurableOnionKeys, type OnionKeySource } from '../keys/onion-key-source.js'
+import { createLogger, type Logger } from '../../base/logger.js'
 import { errorToJson, BOOTED_ID, type FromHop, type HopAnswers, type HopRequest, type HopThreadConfig, type ToHop } from './hop-thread-protocol.js'
-import { describeHop } from './node-descriptor.js'
-import type { HopSetup, NodeSetup } from './node-setup.js'
-import { startNode, type StartedNode } from './start-node.js'
+import { describeHop } from '../start/node-descriptor.js'
+import type { HopSetup, NodeSetup } from '../start/node-setup.js'
+import { startNode, type StartedNode } from '../start/start-node.js'
 
 /** The hop's keys and logger, before and while it runs. */
 interface Hop {

@@ -10,8 +10,8 @@
  * With `crashed`, a node that died (a hop's thread under `mixgate up`) starts the same shutdown;
  * the status is then 1 whatever the stops did.
  */
-import { onShutdown, installSignalHandlers } from '../node/lifecycle.js'
-import type { Logger } from '../base/logger.js'
+import { onShutdown, installSignalHandlers } from '../lifecycle.js'
+import type { Logger } from '../../base/logger.js'
 
 export interface Stoppable {
   stop (): Promise<void>

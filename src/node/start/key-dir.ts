@@ -7,10 +7,10 @@
  * owner only; the key files in it must be private (loadIdentity checks them).
  */
 import { stat } from 'node:fs/promises'
-import { ConfigError } from '../base/config-error.js'
-import { KeysError } from '../protocol/keys-errors.js'
-import { loadIdentity, type NodeIdentity } from '../node/keys/identity.js'
-import { resolveFrom } from './config/common-fields.js'
+import { ConfigError } from '../../base/config-error.js'
+import { KeysError } from '../../protocol/keys-errors.js'
+import { loadIdentity, type NodeIdentity } from '../keys/identity.js'
+import { resolveFrom } from '../../base/config-file.js'
 
 /** The resolved key dir, checked to exist and be private; ConfigError naming `keyDir` otherwise. */
 export async function checkKeyDir (configFile: string, keyDir: string): Promise<string> {

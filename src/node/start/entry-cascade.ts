@@ -9,12 +9,12 @@
  * while (at most a minute, never across an epoch boundary) and shared by concurrent
  * requests, so a busy `/cascade` does not turn into a stream of requests to the peers.
  */
-import { createCascadeDescriptor } from '../directory/signed-cascade.js'
-import { fetchBytes } from '../directory/cascade-source.js'
-import { parseDescriptorBytes } from '../directory/descriptor-json.js'
-import type { NodeDescriptorJson } from '../directory/descriptor.js'
-import { epochAt, type EpochSchedule } from '../protocol/epoch.js'
-import type { Logger } from '../base/logger.js'
+import { createCascadeDescriptor } from '../../directory/signed-cascade.js'
+import { fetchBytes } from '../../directory/cascade-source.js'
+import { parseDescriptorBytes } from '../../directory/descriptor-json.js'
+import type { NodeDescriptorJson } from '../../directory/descriptor.js'
+import { epochAt, type EpochSchedule } from '../../protocol/epoch.js'
+import type { Logger } from '../../base/logger.js'
 
 export interface EntryCascadeOptions {
   /** This node's fresh descriptor (undefined while it has no onion key to publish). */

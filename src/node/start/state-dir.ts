@@ -16,12 +16,12 @@
  */
 import { chmod, mkdir, readdir, writeFile } from 'node:fs/promises'
 import { join } from 'node:path'
-import type { CascadeDescriptorJson } from '../directory/signed-cascade.js'
-import { formatHostPort, type HostPort } from '../base/address.js'
+import type { CascadeDescriptorJson } from '../../directory/signed-cascade.js'
+import { formatHostPort, type HostPort } from '../../base/address.js'
 import type { HopParamFields } from './hop-params.js'
 import type { LogSettings } from './node-setup.js'
-import { UsageError } from './usage-error.js'
-import { shapingToJson } from '../directory/shaping-json.js'
+import { UsageError } from '../../base/usage-error.js'
+import { shapingToJson } from '../../directory/shaping-json.js'
 
 export interface StateSetHop {
   readonly position: number

@@ -2,10 +2,10 @@
  * The cascade parameters a hop config sets (cell size, round, epoch schedule), as the node
  * signs them in its descriptor and as they must match the cascade's.
  */
-import type { CascadeParams } from '../directory/descriptor.js'
-import type { EpochSchedule } from '../protocol/epoch.js'
-import type { ShapingParams } from '../protocol/shaping.js'
-import { epochSchedule } from '../protocol/epoch.js'
+import type { CascadeParams } from '../../directory/descriptor.js'
+import type { EpochSchedule } from '../../protocol/epoch.js'
+import type { ShapingParams } from '../../protocol/shaping.js'
+import { epochSchedule } from '../../protocol/epoch.js'
 
 export interface HopParamFields {
   readonly cellSize: number

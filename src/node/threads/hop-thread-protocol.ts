@@ -18,14 +18,14 @@
  * Errors travel as { name, code, message } (a MixgateError: its message is safe to show) or
  * with a stack (anything else: a bug, whose stack helps a report).
  */
-import type { NodeDescriptorJson } from '../directory/descriptor.js'
-import type { CascadeDescriptorJson } from '../directory/signed-cascade.js'
-import { MixgateError } from '../errors.js'
-import type { HostPort } from '../base/address.js'
-import { KeysError, type KeysErrorCode } from '../protocol/keys-errors.js'
-import type { DescribedHop } from './node-descriptor.js'
-import type { LogSettings } from './node-setup.js'
-import { StartError } from './start-node.js'
+import type { NodeDescriptorJson } from '../../directory/descriptor.js'
+import type { CascadeDescriptorJson } from '../../directory/signed-cascade.js'
+import { MixgateError } from '../../errors.js'
+import type { HostPort } from '../../base/address.js'
+import { KeysError, type KeysErrorCode } from '../../protocol/keys-errors.js'
+import type { DescribedHop } from '../start/node-descriptor.js'
+import type { LogSettings } from '../start/node-setup.js'
+import { StartError } from '../start/start-node.js'
 
 /** A hop as the parent planned it (sent with `prepare`). */
 export interface HopThreadConfig {

@@ -10,11 +10,11 @@
  * (dir-lock.ts), so a node starting at the same moment cannot create a seed of its own
  * beside it; reading needs no lock (the node replaces the seed file atomically).
  */
-import { memzero } from '../crypto/index.js'
-import type { EpochKey } from '../directory/descriptor.js'
-import { lockKeyDir } from '../node/keys/dir-lock.js'
-import { EpochClock, type Clock, type EpochSchedule } from '../protocol/epoch.js'
-import { SeedStore } from '../node/keys/seed-store.js'
+import { memzero } from '../../crypto/index.js'
+import type { EpochKey } from '../../directory/descriptor.js'
+import { lockKeyDir } from '../keys/dir-lock.js'
+import { EpochClock, type Clock, type EpochSchedule } from '../../protocol/epoch.js'
+import { SeedStore } from '../keys/seed-store.js'
 
 export interface OnionPublicKeys {
   readonly keys: EpochKey[]

@@ -13,11 +13,11 @@
  * the thread to end; a thread that outlives `graceMs` after that is terminated.
  */
 import { Worker } from 'node:worker_threads'
-import type { NodeDescriptorJson } from '../directory/descriptor.js'
-import type { CascadeDescriptorJson } from '../directory/signed-cascade.js'
-import type { Logger } from '../base/logger.js'
+import type { NodeDescriptorJson } from '../../directory/descriptor.js'
+import type { CascadeDescriptorJson } from '../../directory/signed-cascade.js'
+import type { Logger } from '../../base/logger.js'
 import { errorFromJson, BOOTED_ID, type FromHop, type HopAnswers, type HopRequest, type HopThreadConfig, type ToHop } from './hop-thread-protocol.js'
-import { StartError, type StartedNode } from './start-node.js'
+import { StartError, type StartedNode } from '../start/start-node.js'
 
 export type { HopThreadConfig } from './hop-thread-protocol.js'
 
