@@ -1,6 +1,6 @@
 /**
  * What the client reports: aggregate counters and coarse shaping figures only (R19, R21),
- * read by `mixgate status` and /metrics (src/node/metrics/sources.ts `ClientSource`).
+ * read by `mixgate status` and /metrics (client-metrics.ts `ClientSource`).
  */
 
 /** What the entry mix's admin port says about the anonymity set (fetched by run-client). */

@@ -8,11 +8,11 @@
  * 2, 4, 8 …). Polled once a minute from the client process; a failure is not an error (the entry's admin
  * port is usually loopback-only on another host): the report is simply unknown.
  */
-import { fetchStatus, sampleValue, type ParsedMetrics } from '../node/admin/status.js'
-import { CREATE_SLOT_BOUNDS } from '../node/metrics/sources.js'
+import { sampleValue, type ParsedMetrics } from '../base/metrics-text.js'
+import { CREATE_SLOT_BUCKETS } from '../hop/create-hold.js'
 import type { EntryReport } from './client-stats.js'
 
-/** The entry's slots by CREATEs (src/node/metrics, from the hop's stats). */
+/** The entry's slots by CREATEs (src/hop/hop-metrics.ts, from the hop's stats). */
 export const ENTRY_CREATES_METRIC = 'mixgate_slot_creates_total'
 
 /**
@@ -22,7 +22,7 @@ export const ENTRY_CREATES_METRIC = 'mixgate_slot_creates_total'
  */
 export function entryReportFrom (metrics: ParsedMetrics): EntryReport | undefined {
   const buckets: Array<[bound: number, slots: number]> = []
-  for (const bound of CREATE_SLOT_BOUNDS) {
+  for (const bound of CREATE_SLOT_BUCKETS) {
     if (bound === 0) continue
     const slots = sampleValue(metrics, ENTRY_CREATES_METRIC, { at_least: String(bound) })
     if (slots !== undefined && slots > 0) buckets.push([bound, slots])
@@ -43,12 +43,16 @@ export interface EntryPoll {
   stop (): void
 }
 
-/** Ask `adminUrl` now and every `everyMs`; `onReport` gets the report or undefined. */
-export function pollEntryReport (adminUrl: string, onReport: (report: EntryReport | undefined) => void, everyMs = 60_000): EntryPoll {
+/**
+ * Read the entry's metrics with `fetchMetrics` now and every `everyMs`; `onReport` gets the
+ * report or undefined. The runtime gives the fetch (an HTTP client of the admin port), so
+ * the client does not import it.
+ */
+export function pollEntryReport (fetchMetrics: () => Promise<ParsedMetrics>, onReport: (report: EntryReport | undefined) => void, everyMs = 60_000): EntryPoll {
   let stopped = false
   const ask = (): void => {
-    fetchStatus(adminUrl, { timeoutMs: 5000 }).then(
-      (status) => { if (!stopped) onReport(entryReportFrom(status.metrics)) },
+    fetchMetrics().then(
+      (metrics) => { if (!stopped) onReport(entryReportFrom(metrics)) },
       () => { if (!stopped) onReport(undefined) })
   }
   ask()

@@ -1,8 +1,8 @@
 /**
  * Start the client from the cascade: a SOCKS5 port for apps, an NK link to the entry.
  *
- * With `entryAdmin` (the entry mix's admin URL, e.g. the origin of `cascadeUrl`), the client
- * asks the entry's /metrics once a minute for the anonymity set (CREATEs per creation slot,
+ * With `entryMetrics` (reads the entry mix's admin /metrics; the runtime gives it for the
+ * origin of `cascadeUrl`), the client asks the entry's /metrics once a minute for the anonymity set (CREATEs per creation slot,
  * clients connected) and shows it in its own status; without it, or while the entry's admin
  * port cannot be reached, the anonymity set is "unknown".
  */
@@ -10,6 +10,7 @@ import { linkPrologue, type CascadeSource } from '../directory/cascade.js'
 import { dialNext } from '../link/predecessor.js'
 import type { HostPort } from '../base/address.js'
 import type { Logger } from '../base/logger.js'
+import type { ParsedMetrics } from '../base/metrics-text.js'
 import { ClientNode, type ClientOptions } from './client-node.js'
 import { pollEntryReport } from './entry-report.js'
 
@@ -33,8 +34,8 @@ export interface RunClientOptions {
   readonly logIntervalMs?: number
   /** Test only: sees every write to the entry link. */
   readonly observeWrites?: ClientOptions['observeWrites']
-  /** The entry mix's admin URL, for the anonymity set in status. */
-  readonly entryAdmin?: string
+  /** Reads the entry mix's admin /metrics, for the anonymity set in status. */
+  readonly entryMetrics?: () => Promise<ParsedMetrics>
 }
 
 export interface RunningClient {
@@ -75,7 +76,7 @@ export async function runClient (options: RunClientOptions): Promise<RunningClie
     logger: options.logger,
   })
   const socks = await node.start()
-  const poll = options.entryAdmin === undefined ? undefined : pollEntryReport(options.entryAdmin, (report) => node.setEntryReport(report))
+  const poll = options.entryMetrics === undefined ? undefined : pollEntryReport(options.entryMetrics, (report) => node.setEntryReport(report))
   return {
     node,
     socks,

@@ -1,6 +1,6 @@
 /**
  * The exit's own counters, beside the hop's (`HopStats`): streams, bytes, LOOP echoes, caps.
- * Aggregates only (R19); src/node/metrics reads them by these names (sources.ts `ExitCounters`).
+ * Aggregates only (R19); exit-metrics.ts reads them by these names (`ExitCounters`).
  */
 import { StreamViolation } from '../endpoint/violations.js'
 import { Slots } from './slots.js'

@@ -1,6 +1,6 @@
 /**
  * The counters every hop keeps (mix and exit alike): aggregates only, nothing per circuit
- * (R19). src/node/metrics reads them by these names (sources.ts `HopCounters`).
+ * (R19). hop-metrics.ts reads them by these names (`HopCounters`).
  */
 import { CREATE_SLOT_BUCKETS } from './create-hold.js'
 

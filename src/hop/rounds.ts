@@ -6,7 +6,7 @@
  */
 import type { CellLink } from '../link/cell-link.js'
 import type { EpochSchedule } from '../protocol/epoch.js'
-import type { RoundObserver } from '../node/metrics/sources.js'
+import type { RoundObserver } from './hop-metrics.js'
 import type { Geometry } from '../protocol/geometry.js'
 import type { ForwardOutput } from './forward-output.js'
 import type { HopCircuit } from './hop-circuit.js'

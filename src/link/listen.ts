@@ -73,6 +73,8 @@ export class LinkListener {
   private readonly admission: Admission
   private readonly sweeper: NodeJS.Timeout
   private closing = false
+  /** Rekeys of the links that closed (the open ones are read from the links). */
+  private closedLinkRekeys = 0
   private counts = { connections: 0, links: 0, handshakeTimeouts: 0, handshakeFailures: 0, peersNotAllowed: 0 }
 
   /** Use listenLinks(); the server is not listening yet here. */
@@ -88,6 +90,13 @@ export class LinkListener {
 
   address (): AddressInfo {
     return this.server.address() as AddressInfo
+  }
+
+  /** Rekeys (both directions, PROTOCOL.md §8.4) of every link handed out, closed ones included. */
+  get linkRekeys (): number {
+    let total = this.closedLinkRekeys
+    for (const link of this.links) total += link.rekeys
+    return total
   }
 
   get stats (): ListenerStats {
@@ -169,6 +178,7 @@ export class LinkListener {
         this.admission.handshakeEnded(source, true)
         this.links.add(link)
         link.once('close', () => {
+          this.closedLinkRekeys += link.rekeys
           this.links.delete(link)
           this.admission.linkClosed(source)
         })

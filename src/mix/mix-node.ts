@@ -5,7 +5,7 @@
  * predecessor link while it has no successor: nothing could be carried.
  */
 import type { CellLink, CellLinkHandlers } from '../link/cell-link.js'
-import type { RoundObserver } from '../node/metrics/sources.js'
+import type { RoundObserver } from '../hop/hop-metrics.js'
 import { HopCore } from '../hop/hop-core.js'
 import type { HopOptions } from '../hop/hop-options.js'
 import type { HopStats } from '../hop/hop-stats.js'

@@ -37,7 +37,7 @@ function capture (): Captured {
 }
 
 async function runningMix (t: Test, successorUp: boolean): Promise<string> {
-  // The counters a mix's HopStats holds (src/node/metrics/sources.ts), without the mix.
+  // The counters a mix's HopStats holds (src/hop/hop-metrics.ts `HopCounters`), without the mix.
   const stats = {
     cellsIn: 1200, cellsOut: 1190, rounds: 345, createsAccepted: 9, createsRefusedAuth: 0, createsRefusedReplay: 2,
     createsRefusedFull: 0, createsRefusedLimit: 0, createsRefusedBusy: 0, createsCarried: 0, relayAuthFailures: 0, unknownCircuitCells: 0, malformedCells: 0,

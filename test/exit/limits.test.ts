@@ -5,8 +5,8 @@
  */
 import t, { type Test } from 'tap'
 import { cryptoReady } from '../../src/crypto/index.js'
-import { MetricsRegistry } from '../../src/node/metrics/registry.js'
-import { registerExitMetrics } from '../../src/node/metrics/node-metrics.js'
+import { MetricsRegistry } from '../../src/base/metrics-registry.js'
+import { registerExitMetrics } from '../../src/exit/exit-metrics.js'
 import { EndReason } from '../../src/protocol/end-reason.js'
 import { RelayCommand } from '../../src/protocol/relay-payload.js'
 import { waitFor } from '../helpers/cascade.js'

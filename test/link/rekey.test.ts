@@ -86,6 +86,27 @@ t.test('links dialled and accepted with a short rekeyMs rekey on the clock and l
   t.ok(client.rekeysReceived >= 1 && client.rekeysReceived <= server.rekeysSent, `server rekeyed (${server.rekeysSent})`)
 })
 
+t.test('the listener counts the rekeys of the links it accepted, closed links included (mixgate_link_rekeys_total)', async (t) => {
+  const p = peers('NK')
+  const { links, listener } = await listen(t, p, { rekeyMs: 1 })
+  const client = await dial(t, p, listener.address().port, { rekeyMs: 1 })
+  const server = await links.next()
+  const atServer = collect(server, 200)
+  for (let round = 0; round < 20; round++) {
+    client.send(range(round * 10, 10).map((i) => cell(i)))
+    server.send(range(round * 10, 10).map((i) => cell(i)))
+    await sleep(3) // lets the 1 ms rekey timers run between rounds
+  }
+  await atServer
+  t.ok(server.rekeys >= 2, `the accepted link rekeyed (${server.rekeys})`)
+  t.equal(listener.linkRekeys, server.rekeys, 'an open link: its rekeys, both directions')
+  const ended = new Promise<void>((resolve) => server.once('close', () => resolve()))
+  client.close()
+  await ended
+  t.equal(listener.openLinks, 0)
+  t.equal(listener.linkRekeys, server.rekeys, 'kept once the link closed: a counter never goes down')
+})
+
 t.test('a timer REKEY is one frame of the usual size; after it the old key fails and Rekey(old) opens', async (t) => {
   const p = peers('KK')
   const { links, listener } = await listen(t, p, { rekeyMs: 20 })

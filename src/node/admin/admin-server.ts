@@ -27,7 +27,7 @@ import { createServer, type IncomingMessage, type Server, type ServerResponse } 
 import type { AddressInfo } from 'node:net'
 import { ConfigError } from '../../base/config-error.js'
 import type { Logger } from '../../base/logger.js'
-import { PROMETHEUS_CONTENT_TYPE } from '../metrics/registry.js'
+import { PROMETHEUS_CONTENT_TYPE } from '../../base/metrics-registry.js'
 import { AdminError } from './errors.js'
 import type { HealthCheck, HealthReport } from './health.js'
 import { isLoopbackAddress, isLoopbackHost } from './loopback.js'

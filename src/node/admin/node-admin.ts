@@ -1,6 +1,7 @@
 /**
  * One call that gives a running node its admin port: a metrics registry with the role's
- * standard metrics (node-metrics.ts), its health check, and an AdminServer serving
+ * metrics (each role registers its own: src/mix/mix-metrics.ts, src/exit/exit-metrics.ts,
+ * src/client/client-metrics.ts), its health check, and an AdminServer serving
  * `/healthz`, `/metrics` and, when providers are given, `/descriptor` and `/cascade`.
  *
  *   const admin = await startNodeAdmin({ role: 'mix', node: mix.node, position: 1,
@@ -9,8 +10,7 @@
  *   …
  *   await admin.close()
  *
- * The node is taken through the shapes in ../metrics/sources.ts, so `src/node` never imports
- * the roles. A hop that offers `observeRounds` is attached for the round size histogram and
+ * The node is taken through the source shapes those files declare. A hop that offers `observeRounds` is attached for the round size histogram and
  * the padding counters, and detached again by `close()`.
  *
  * The address must be loopback unless `allowRemote` is set: the port shows the node's state
@@ -18,9 +18,12 @@
  */
 import type { HostPort } from '../../base/address.js'
 import type { Logger } from '../../base/logger.js'
-import { registerClientMetrics, registerExitMetrics, registerMixMetrics, type ClientMetricsOptions } from '../metrics/node-metrics.js'
-import { MetricsRegistry } from '../metrics/registry.js'
-import type { ClientSource, ExitSource, HopSource, ListenerSource, MixSource, RoundObserver } from '../metrics/sources.js'
+import { registerClientMetrics, type ClientMetricsOptions, type ClientSource } from '../../client/client-metrics.js'
+import { registerExitMetrics, type ExitSource } from '../../exit/exit-metrics.js'
+import type { HopSource, RoundObserver } from '../../hop/hop-metrics.js'
+import type { ListenerSource } from '../../link/listener-metrics.js'
+import { registerMixMetrics, type MixSource } from '../../mix/mix-metrics.js'
+import { MetricsRegistry } from '../../base/metrics-registry.js'
 import { AdminServer, type DescriptorProvider } from './admin-server.js'
 import { clientHealth, mixHealth, type HealthCheck } from './health.js'
 

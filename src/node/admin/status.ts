@@ -12,11 +12,11 @@
  * sequences to the operator's terminal.
  */
 import { Client, request } from 'undici'
-import { MetricsError } from '../metrics/errors.js'
-import { parsePrometheusText, sampleValue, sumSamples, type ParsedMetrics } from '../metrics/parse-text.js'
+import { MetricsError } from '../../base/metrics-errors.js'
+import { parsePrometheusText, sampleValue, sumSamples, type ParsedMetrics } from '../../base/metrics-text.js'
 import { StatusError } from './errors.js'
 
-export { parsePrometheusText, sampleValue, sumSamples, type ParsedMetrics } from '../metrics/parse-text.js'
+export { parsePrometheusText, sampleValue, sumSamples, type ParsedMetrics } from '../../base/metrics-text.js'
 
 /** What /healthz says. */
 export interface HealthBody {

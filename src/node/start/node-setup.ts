@@ -35,6 +35,8 @@ import { PARAM_FIELDS, scheduleOfConfig } from './hop-params.js'
 import { fieldError, loadNodeKeys } from './key-dir.js'
 import type { DescribedHop } from './node-descriptor.js'
 import { sameShaping, shapingToJson } from '../../directory/shaping-json.js'
+import { fetchStatus } from '../admin/status.js'
+import type { ParsedMetrics } from '../../base/metrics-text.js'
 
 export interface LogSettings {
   readonly level: LogLevel
@@ -99,7 +101,7 @@ export async function setUpNode (config: RoleConfig, configFile: string): Promis
         streamTimeoutMs: config.streamTimeoutMs,
         alarmLimit: config.alarmLimit,
         // The entry's admin port (cascadeUrl's origin) reports the anonymity set for status.
-        ...(config.cascadeUrl === undefined ? {} : { entryAdmin: new URL(config.cascadeUrl).origin }),
+        ...(config.cascadeUrl === undefined ? {} : { entryMetrics: entryMetricsAt(new URL(config.cascadeUrl).origin) }),
       },
       openCascade: (logger) => SignedCascadeSource.open({ file: path, ...(config.cascadeUrl === undefined ? {} : { url: config.cascadeUrl }), logger }),
       ...(config.admin === undefined ? {} : { admin: config.admin }),
@@ -221,4 +223,9 @@ function checkHopFits (config: MixConfig | ExitConfig, configFile: string, verif
       throw fieldError(configFile, 'peers', `lists ${config.peers.length} admin URL${config.peers.length === 1 ? '' : 's'}, but the cascade has ${hops - 1} hops after the entry (hops 2 to ${hops}, in order)`)
     }
   }
+}
+
+/** Reads the entry mix's admin /metrics, for the client's anonymity set (src/client/entry-report.ts). */
+function entryMetricsAt (adminUrl: string): () => Promise<ParsedMetrics> {
+  return async () => (await fetchStatus(adminUrl, { timeoutMs: 5000 })).metrics
 }

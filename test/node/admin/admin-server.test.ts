@@ -14,8 +14,8 @@ import { AdminError } from '../../../src/node/admin/errors.js'
 import { clientHealth, mixHealth } from '../../../src/node/admin/health.js'
 import { isLoopbackAddress, isLoopbackHost } from '../../../src/node/admin/loopback.js'
 import { createLogger, type LogLevel } from '../../../src/base/logger.js'
-import { parsePrometheusText, sampleValue } from '../../../src/node/metrics/parse-text.js'
-import { MetricsRegistry, PROMETHEUS_CONTENT_TYPE } from '../../../src/node/metrics/registry.js'
+import { parsePrometheusText, sampleValue } from '../../../src/base/metrics-text.js'
+import { MetricsRegistry, PROMETHEUS_CONTENT_TYPE } from '../../../src/base/metrics-registry.js'
 
 async function serve (t: Test, options: Partial<AdminServerOptions> = {}) {
   const registry = new MetricsRegistry()

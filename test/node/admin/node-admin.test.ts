@@ -11,8 +11,10 @@ import { cryptoReady } from '../../../src/crypto/index.js'
 import { AdminError } from '../../../src/node/admin/errors.js'
 import { startNodeAdmin, type NodeAdmin, type NodeAdminOptions } from '../../../src/node/admin/node-admin.js'
 import { ConfigError } from '../../../src/base/config-error.js'
-import { parsePrometheusText, sampleValue, type ParsedMetrics } from '../../../src/node/metrics/parse-text.js'
-import type { ClientCounters, ExitCounters, HopCounters, RoundObserver } from '../../../src/node/metrics/sources.js'
+import { parsePrometheusText, sampleValue, type ParsedMetrics } from '../../../src/base/metrics-text.js'
+import type { ClientCounters } from '../../../src/client/client-metrics.js'
+import type { ExitCounters } from '../../../src/exit/exit-metrics.js'
+import type { HopCounters, RoundObserver } from '../../../src/hop/hop-metrics.js'
 import { createLogger, type Logger } from '../../../src/base/logger.js'
 
 await cryptoReady()

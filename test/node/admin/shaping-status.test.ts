@@ -7,12 +7,12 @@
 import t from 'tap'
 import { ClientStats } from '../../../src/client/client-node.js'
 import { entryReportFrom } from '../../../src/client/entry-report.js'
-import { CREATE_SLOT_BUCKETS } from '../../../src/hop/create-hold.js'
 import { HopStats } from '../../../src/hop/hop-stats.js'
 import { formatStatus, parsePrometheusText, sampleValue } from '../../../src/node/admin/status.js'
-import { registerClientMetrics, registerMixMetrics } from '../../../src/node/metrics/node-metrics.js'
-import { MetricsRegistry } from '../../../src/node/metrics/registry.js'
-import { CREATE_SLOT_BOUNDS, type ClientShapingShape } from '../../../src/node/metrics/sources.js'
+import { registerClientMetrics } from '../../../src/client/client-metrics.js'
+import { registerMixMetrics } from '../../../src/mix/mix-metrics.js'
+import { MetricsRegistry } from '../../../src/base/metrics-registry.js'
+import type { ClientShapingStatus as ClientShapingShape } from '../../../src/client/client-stats.js'
 
 const socks = { connections: 0, pending: 0, accepted: 0, rejected: {}, errors: {}, warnings: {} }
 
@@ -59,7 +59,6 @@ t.test('profile off shows only the profile line', async (t) => {
 })
 
 t.test('the entry exports slots by CREATEs and the client reads the median busy bucket', async (t) => {
-  t.same(CREATE_SLOT_BOUNDS, CREATE_SLOT_BUCKETS, 'the metrics know the hop\'s buckets')
   const stats = new HopStats()
   // 50 slots without CREATEs (not creation slots), then 1×"1", 3×"2–3", 5×"4–7", 1×"8–15".
   stats.createsPerSlot[0] = 50; stats.createsPerSlot[1] = 1; stats.createsPerSlot[2] = 3; stats.createsPerSlot[3] = 5; stats.createsPerSlot[4] = 1

@@ -13,9 +13,11 @@ import { AdminServer } from '../../../src/node/admin/admin-server.js'
 import { StatusError } from '../../../src/node/admin/errors.js'
 import { mixHealth } from '../../../src/node/admin/health.js'
 import { fetchStatus, formatDuration, formatStatus, type NodeStatus } from '../../../src/node/admin/status.js'
-import { registerClientMetrics, registerExitMetrics, registerMixMetrics } from '../../../src/node/metrics/node-metrics.js'
-import { parsePrometheusText } from '../../../src/node/metrics/parse-text.js'
-import { MetricsRegistry } from '../../../src/node/metrics/registry.js'
+import { registerClientMetrics } from '../../../src/client/client-metrics.js'
+import { registerExitMetrics } from '../../../src/exit/exit-metrics.js'
+import { registerMixMetrics } from '../../../src/mix/mix-metrics.js'
+import { parsePrometheusText } from '../../../src/base/metrics-text.js'
+import { MetricsRegistry } from '../../../src/base/metrics-registry.js'
 
 function busyMix () {
   const stats = Object.assign(new HopStats(), {

@@ -1,6 +1,7 @@
 /**
- * The standard metric sets: each role's registration reads the nodes' own stats objects at
- * scrape time, records rounds and padding through the hooks, maps SOCKS codes onto a fixed
+ * The standard metric sets each role registers (src/mix/mix-metrics.ts, src/exit/exit-metrics.ts,
+ * src/client/client-metrics.ts, over src/hop/hop-metrics.ts), as the admin port serves them:
+ * each registration reads the nodes' own stats objects at scrape time, records rounds and padding through the hooks, maps SOCKS codes onto a fixed
  * label set, and every name it renders is documented in docs/METRICS.md. The source shapes
  * are checked against the real node classes at compile time.
  */
@@ -12,11 +13,14 @@ import { ExitStats, type ExitNode } from '../../../src/exit/exit-node.js'
 import type { LinkListener } from '../../../src/link/listen.js'
 import { HopStats } from '../../../src/hop/hop-stats.js'
 import type { MixNode } from '../../../src/mix/mix-node.js'
-import { MetricsError } from '../../../src/node/metrics/errors.js'
-import { BATCH_BUCKETS, registerClientMetrics, registerExitMetrics, registerMixMetrics } from '../../../src/node/metrics/node-metrics.js'
-import { parsePrometheusText, sampleValue, type ParsedMetrics } from '../../../src/node/metrics/parse-text.js'
-import { MetricsRegistry } from '../../../src/node/metrics/registry.js'
-import type { ClientSource, ExitSource, ListenerSource, MixSource } from '../../../src/node/metrics/sources.js'
+import { MetricsError } from '../../../src/base/metrics-errors.js'
+import { registerClientMetrics, type ClientSource } from '../../../src/client/client-metrics.js'
+import { registerExitMetrics, type ExitSource } from '../../../src/exit/exit-metrics.js'
+import { BATCH_BUCKETS } from '../../../src/hop/hop-metrics.js'
+import type { ListenerSource } from '../../../src/link/listener-metrics.js'
+import { registerMixMetrics, type MixSource } from '../../../src/mix/mix-metrics.js'
+import { parsePrometheusText, sampleValue, type ParsedMetrics } from '../../../src/base/metrics-text.js'
+import { MetricsRegistry } from '../../../src/base/metrics-registry.js'
 
 // Compile-time: the real nodes fit the shapes node-metrics.ts reads. A renamed field in a
 // node breaks this file's build instead of silently exporting zeros.
@@ -193,6 +197,29 @@ t.test('without byte readers the client exports no byte counter rather than zero
   const client = { stats: new ClientStats(), entryUp: false, socksCounters: { connections: 0, pending: 0, accepted: 0, rejected: {}, errors: {}, warnings: {} } }
   const metrics = registerClientMetrics(new MetricsRegistry(), client, { epoch: () => 0 })
   t.equal(sampleValue(await scrape(metrics.registry), 'mixgate_bytes_total', { direction: 'forward' }), undefined)
+})
+
+t.test('a hop exports its link drains by direction and its predecessor links\' rekeys', async (t) => {
+  const { stats, node, listener } = fakeMix()
+  const counted = { ...listener, linkRekeys: 0 }
+  const registry = new MetricsRegistry()
+  registerMixMetrics(registry, node, { position: 1, listener: counted })
+  stats.drainRoundsForward = 4
+  stats.drainRoundsBackward = 8
+  counted.linkRekeys = 3
+  const m = await scrape(registry)
+  t.equal(sampleValue(m, 'mixgate_drain_rounds_total', { direction: 'forward' }), 4)
+  t.equal(sampleValue(m, 'mixgate_drain_rounds_total', { direction: 'backward' }), 8)
+  t.equal(sampleValue(m, 'mixgate_link_rekeys_total'), 3)
+
+  const exitStats = new HopStats()
+  exitStats.drainRoundsBackward = 2
+  const exitRegistry = new MetricsRegistry()
+  registerExitMetrics(exitRegistry, { stats: exitStats, exitStats: new ExitStats(), circuits: 0, predecessorLinks: 0, missedRounds: 0 }, { position: 3 })
+  const e = await scrape(exitRegistry)
+  t.equal(sampleValue(e, 'mixgate_drain_rounds_total', { direction: 'backward' }), 2)
+  t.equal(sampleValue(e, 'mixgate_drain_rounds_total', { direction: 'forward' }), undefined, 'the exit has no successor link to drain')
+  t.equal(sampleValue(e, 'mixgate_link_rekeys_total'), undefined, 'no listener registered, no listener counters')
 })
 
 t.test('every metric a role exports is documented in docs/METRICS.md', async (t) => {

@@ -6,8 +6,8 @@
  * `+Inf`, `-Inf` and `NaN`, in any case as Prometheus reads them (prom-client writes `Nan`). Histogram samples (`_bucket`, `_sum`, `_count`) are filed under
  * their histogram. Anything else is refused with the line number, not guessed at.
  */
-import { MetricsError } from './errors.js'
-import type { MetricType } from './registry.js'
+import { MetricsError } from './metrics-errors.js'
+import type { MetricType } from './metrics-registry.js'
 
 export interface Sample {
   /** The sample's own name (`mixgate_batch_cells_bucket`), which may differ from its family's. */

@@ -6,9 +6,9 @@
  * prom-client's; the parser's tests read them back (parse-text.test.ts).
  */
 import t, { type Test } from 'tap'
-import { MetricsError } from '../../../src/node/metrics/errors.js'
+import { MetricsError } from '../../src/base/metrics-errors.js'
 import { register as globalRegistry } from 'prom-client'
-import { MetricsRegistry, PROMETHEUS_CONTENT_TYPE } from '../../../src/node/metrics/registry.js'
+import { MetricsRegistry, PROMETHEUS_CONTENT_TYPE } from '../../src/base/metrics-registry.js'
 
 function code (t: Test, fn: () => unknown, expected: string): void {
   try {

@@ -27,7 +27,7 @@
  * process only.
  */
 import { Counter as PromCounter, Gauge as PromGauge, Histogram as PromHistogram, Registry, collectDefaultMetrics } from 'prom-client'
-import { MetricsError } from './errors.js'
+import { MetricsError } from './metrics-errors.js'
 
 export type MetricType = 'counter' | 'gauge' | 'histogram'
 

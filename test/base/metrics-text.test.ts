@@ -5,9 +5,9 @@
  */
 import t from 'tap'
 import fc from 'fast-check'
-import { MetricsError } from '../../../src/node/metrics/errors.js'
-import { parsePrometheusText, sampleValue, sumSamples } from '../../../src/node/metrics/parse-text.js'
-import { MetricsRegistry } from '../../../src/node/metrics/registry.js'
+import { MetricsError } from '../../src/base/metrics-errors.js'
+import { parsePrometheusText, sampleValue, sumSamples } from '../../src/base/metrics-text.js'
+import { MetricsRegistry } from '../../src/base/metrics-registry.js'
 
 t.test('counter and gauge values round-trip through render and parse', async (t) => {
   // Counters are finite (prom-client refuses to add Infinity); prom-client writes -0 as 0.

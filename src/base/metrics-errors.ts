@@ -11,6 +11,6 @@
  *   - `METRICS_PARSE`       text given to parsePrometheusText outside the subset it reads
  *                           (this one can come from outside: a node answering `mixgate status`)
  */
-import { MixgateError } from '../../errors.js'
+import { MixgateError } from '../errors.js'
 
 export class MetricsError extends MixgateError {}
