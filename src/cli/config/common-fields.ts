@@ -6,10 +6,22 @@
  */
 import { isAbsolute, dirname, resolve } from 'node:path'
 import { LOG_LEVELS } from '../../node/logger.js'
-import { hostPort, int, obj, oneOf, refine, str } from '../../node/schema.js'
+import { hostPort, int, mapped, obj, oneOf, refine, str } from '../../node/schema.js'
 import { cascadeParamFieldsWithDefaults } from '../../directory/cascade-params-json.js'
 import { DEFAULT_LINK_LIMITS, MAX_LINK_LIMIT } from '../../link/limits.js'
 import { DEFAULT_SHAPING_PROFILE } from '../../protocol/shaping.js'
+
+/**
+ * `"$schema": "…/mixgate.conf.schema.json"`: where an editor finds the JSON Schema to check
+ * the file against (README "Config files in an editor"). Every role's file may have it; it
+ * is read as nothing (not part of the config, so a reload never sees it change).
+ */
+export const schemaRefFields = {
+  $schema: mapped(str({ maxLength: 4096 }), (): undefined => undefined),
+}
+
+/** Its name, for each role's list of fields that may be left out. */
+export const SCHEMA_REF_OPTIONAL = ['$schema'] as const
 
 /** `"log": { "level": "info", "format": "text" }`, every field optional. */
 export const logSpec = obj({
