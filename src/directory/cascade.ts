@@ -20,7 +20,7 @@ import { blake2b } from '../crypto/index.js'
 import type { Geometry } from '../protocol/geometry.js'
 import { cascadeGeometry, type CascadeParams } from '../protocol/cascade-params.js'
 import { checkShaping, DEFAULT_SHAPING } from '../protocol/shaping.js'
-import { cascadeParamFieldsWithDefaults, scheduleOf, type CascadeParamsJson } from './cascade-params-json.js'
+import { cascadeParamFieldsWithDefaults, cascadeParamsToJson, scheduleOf, type CascadeParamsJson } from './cascade-params-json.js'
 import { formatHostPort, type HostPort } from '../node/address.js'
 import { DEFAULT_EPOCH_S, DEFAULT_GENESIS_S, epochAt, epochSchedule, type EpochSchedule } from '../node/keys/epoch.js'
 import { arr, ConfigError, hex, hostPort, int, obj, oneOf, validate, type ConfigIssue, type Infer } from '../node/schema.js'
@@ -219,12 +219,11 @@ export function cascadeFromJson (json: unknown): Cascade {
 
 export function cascadeToJson (cascade: Cascade): CascadeJson {
   const hexOf = (b: Uint8Array): string => Buffer.from(b).toString('hex')
+  // The unsigned file has no shaping (it is always off there).
+  const { shaping: _, ...params } = cascadeParamsToJson(cascade.params)
   return {
     version: CASCADE_FILE_VERSION,
-    cellSize: cascade.params.cellSize,
-    roundMs: cascade.params.roundMs,
-    epochS: cascade.params.epochS,
-    genesis: cascade.params.genesis,
+    ...params,
     hops: cascade.hops.map((hop) => ({
       role: hop.role,
       address: formatHostPort(hop.address),

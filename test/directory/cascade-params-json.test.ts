@@ -4,10 +4,14 @@
  * descriptors may not.
  */
 import t from 'tap'
+import { cryptoReady } from '../../src/crypto/index.js'
 import { cascadeParamFields, cascadeParamFieldsWithDefaults, cascadeParamsToJson, DEFAULT_PARAMS, scheduleOf } from '../../src/directory/cascade-params-json.js'
+import { cascadeFromJson, cascadeToJson, makeCascade } from '../../src/directory/cascade.js'
 import { obj, validate } from '../../src/node/schema.js'
 import { cascadeParamsOf, type CascadeParams } from '../../src/protocol/cascade-params.js'
 import { DEFAULT_SHAPING } from '../../src/protocol/shaping.js'
+
+await cryptoReady()
 
 const PARAMS: CascadeParams = { cellSize: 4096, roundMs: 20, epochS: 600, genesis: 1_700_000_000, shaping: DEFAULT_SHAPING.elastic }
 const descriptorSpec = obj({ ...cascadeParamFields })
@@ -35,4 +39,14 @@ t.test('config files take the defaults for what they leave out', async (t) => {
   const params = cascadeParamsOf(validate(configSpec, {}))
   t.same(params, { ...DEFAULT_PARAMS, shaping: DEFAULT_SHAPING.strict })
   t.same(scheduleOf(PARAMS), { epochS: 600, genesisS: 1_700_000_000 })
+})
+
+t.test('the unsigned cascade file writes the same fields, without shaping, and reads them back', async (t) => {
+  const cascade = makeCascade({ ...PARAMS, shaping: DEFAULT_SHAPING.off, hops: [{ role: 'exit', address: { host: '127.0.0.1', port: 9001 }, linkKey: new Uint8Array(32).fill(1), onionKey: new Uint8Array(32).fill(2) }] })
+  const json = cascadeToJson(cascade)
+  const { shaping: _, ...fields } = cascadeParamsToJson(cascade.params)
+  t.same(Object.keys(json), ['version', ...Object.keys(fields), 'hops'], 'version, the parameters in their order, the hops')
+  const back = cascadeFromJson(JSON.parse(JSON.stringify(json)))
+  t.same(back.params, cascade.params)
+  t.same(back.id, cascade.id)
 })
