@@ -2,15 +2,16 @@
  * The cascade parameters (src/protocol/cascade-params.ts) as JSON: the one encode/decode pair
  * that node descriptors, cascade descriptors, hop config files and the unsigned cascade file
  * share. The five fields sit at the top level of each of those objects, so the decoder is a
- * set of field specs to spread into the object's spec, and `cascadeParamsOf` picks the result.
+ * set of field specs to spread into the object's spec, and `cascadeParamsOf` (src/protocol)
+ * picks the result.
  *
  *   "cellSize": 2048, "roundMs": 10, "epochS": 3600, "genesis": 0, "shaping": { … (shaping-json.ts) }
  *
  * Descriptors give every field (what is signed never depends on a default); config files may
  * leave any out and take the defaults below (docs/KEYS.md §5.2).
  */
-import { int, type Spec } from '../node/schema.js'
-import { DEFAULT_EPOCH_S, DEFAULT_GENESIS_S, epochSchedule, type EpochSchedule } from '../node/keys/epoch.js'
+import { int, type Spec } from '../base/schema.js'
+import { DEFAULT_EPOCH_S, DEFAULT_GENESIS_S } from '../protocol/epoch.js'
 import type { CascadeParams } from '../protocol/cascade-params.js'
 import { DEFAULT_CELL_BYTES, MAX_CELL_BYTES, MIN_CELL_BYTES } from '../protocol/geometry.js'
 import { DEFAULT_SHAPING_PROFILE, type ShapingParams } from '../protocol/shaping.js'
@@ -58,9 +59,4 @@ export function cascadeParamFieldsWithDefaults (profile: ShapingParams['profile'
 /** The encoder: the five fields, shaping written in full. */
 export function cascadeParamsToJson (params: CascadeParams): CascadeParamsJson {
   return { cellSize: params.cellSize, roundMs: params.roundMs, epochS: params.epochS, genesis: params.genesis, shaping: shapingToJson(params.shaping) }
-}
-
-/** The epoch schedule the parameters describe. */
-export function scheduleOf (params: Pick<CascadeParams, 'epochS' | 'genesis'>): EpochSchedule {
-  return epochSchedule({ epochS: params.epochS, genesisS: params.genesis })
 }

@@ -30,13 +30,13 @@
  * key for the epoch of `now`.
  */
 import { equal, sign, verify, type KeyPair } from '../crypto/index.js'
-import { epochAt, epochEndS, epochSchedule } from '../node/keys/epoch.js'
-import { formatHostPort, parseHostPort, type HostPort } from '../node/address.js'
-import { arr, hostPort, int, obj, oneOf, type Infer } from '../node/schema.js'
-import { cascadeGeometry, cascadeParamsOf, type CascadeParams } from '../protocol/cascade-params.js'
+import { epochAt, epochEndS, epochSchedule } from '../protocol/epoch.js'
+import { formatHostPort, parseHostPort, type HostPort } from '../base/address.js'
+import { arr, hostPort, int, obj, oneOf, type Infer } from '../base/schema.js'
+import { cascadeGeometry, cascadeParamsOf, scheduleOf, type CascadeParams } from '../protocol/cascade-params.js'
 import { SHAPING_PROFILES } from '../protocol/shaping.js'
 import { shapingProblem } from './shaping-json.js'
-import { cascadeParamFields, cascadeParamsToJson, scheduleOf, type CascadeParamsJson } from './cascade-params-json.js'
+import { cascadeParamFields, cascadeParamsToJson, type CascadeParamsJson } from './cascade-params-json.js'
 import { DescriptorError, DescriptorErrorCode } from './descriptor-error.js'
 import { lowerHex, toHex, validateDescriptor } from './descriptor-json.js'
 import { ByteWriter, signedMessage } from './signed-encoding.js'

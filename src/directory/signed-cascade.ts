@@ -25,17 +25,17 @@
  * descriptor is this one.
  */
 import { blake2b, equal } from '../crypto/index.js'
-import { formatHostPort } from '../node/address.js'
-import { epochAt } from '../node/keys/epoch.js'
-import { anyValue, arr, int, obj, oneOf, type Spec } from '../node/schema.js'
-import { cascadeGeometry, cascadeParamsOf, CASCADE_PARAM_NAMES, type CascadeParams } from '../protocol/cascade-params.js'
+import { formatHostPort } from '../base/address.js'
+import { epochAt } from '../protocol/epoch.js'
+import { anyValue, arr, int, obj, oneOf, type Spec } from '../base/schema.js'
+import { cascadeGeometry, cascadeParamsOf, CASCADE_PARAM_NAMES, scheduleOf, type CascadeParams } from '../protocol/cascade-params.js'
 import { MAX_HOPS } from '../protocol/geometry.js'
 import { makeCascade, type Cascade } from './cascade.js'
 import {
   checkNodeAt, DEFAULT_MAX_SKEW_S, DESCRIPTOR_VERSION, iso, onionKeyOf, readNodeDescriptor,
   roleByte, short, writeParams, type NodeDescriptorJson, type VerifiedNode,
 } from './descriptor.js'
-import { cascadeParamFields, cascadeParamsToJson, scheduleOf, type CascadeParamsJson } from './cascade-params-json.js'
+import { cascadeParamFields, cascadeParamsToJson, type CascadeParamsJson } from './cascade-params-json.js'
 import { sameShaping } from './shaping-json.js'
 import { DescriptorError, DescriptorErrorCode } from './descriptor-error.js'
 import { toHex, validateDescriptor } from './descriptor-json.js'

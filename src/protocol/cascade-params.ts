@@ -8,6 +8,7 @@
  * `cellSize` and the hop count, the round and slot clocks from `roundMs` and `shaping`, the
  * epochs from `epochS` and `genesis`. The JSON form is src/directory/cascade-params-json.ts.
  */
+import { epochSchedule, type EpochSchedule } from './epoch.js'
 import { Geometry } from './geometry.js'
 import type { ShapingParams } from './shaping.js'
 
@@ -30,6 +31,11 @@ export const CASCADE_PARAM_NAMES = ['cellSize', 'roundMs', 'epochS', 'genesis', 
 /** Exactly the parameters of anything that carries them (a hop config, a parsed descriptor). */
 export function cascadeParamsOf (source: CascadeParams): CascadeParams {
   return { cellSize: source.cellSize, roundMs: source.roundMs, epochS: source.epochS, genesis: source.genesis, shaping: source.shaping }
+}
+
+/** The epoch schedule the parameters describe. */
+export function scheduleOf (params: Pick<CascadeParams, 'epochS' | 'genesis'>): EpochSchedule {
+  return epochSchedule({ epochS: params.epochS, genesisS: params.genesis })
 }
 
 /** The geometry of a cascade of `hops` hops under these parameters (throws ProtocolError if it has none). */

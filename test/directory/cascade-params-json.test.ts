@@ -5,10 +5,10 @@
  */
 import t from 'tap'
 import { cryptoReady } from '../../src/crypto/index.js'
-import { cascadeParamFields, cascadeParamFieldsWithDefaults, cascadeParamsToJson, DEFAULT_PARAMS, scheduleOf } from '../../src/directory/cascade-params-json.js'
+import { cascadeParamFields, cascadeParamFieldsWithDefaults, cascadeParamsToJson, DEFAULT_PARAMS } from '../../src/directory/cascade-params-json.js'
 import { cascadeFromJson, cascadeToJson, makeCascade } from '../../src/directory/cascade.js'
-import { obj, validate } from '../../src/node/schema.js'
-import { cascadeParamsOf, type CascadeParams } from '../../src/protocol/cascade-params.js'
+import { obj, validate } from '../../src/base/schema.js'
+import { cascadeParamsOf, scheduleOf, type CascadeParams } from '../../src/protocol/cascade-params.js'
 import { DEFAULT_SHAPING } from '../../src/protocol/shaping.js'
 
 await cryptoReady()

@@ -8,7 +8,7 @@ import { cascadeFromJson } from '../../src/directory/cascade.js'
 import { DescriptorError } from '../../src/directory/descriptor-error.js'
 import { makeNodeDescriptor, verifyNodeDescriptor } from '../../src/directory/descriptor.js'
 import type { CascadeParams } from '../../src/protocol/cascade-params.js'
-import { ConfigError } from '../../src/node/config-error.js'
+import { ConfigError } from '../../src/base/config-error.js'
 import { DEFAULT_SHAPING } from '../../src/protocol/shaping.js'
 
 await cryptoReady()

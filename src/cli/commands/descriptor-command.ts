@@ -8,13 +8,12 @@
  * runs, its admin `/descriptor` serves the same, always fresh.
  */
 import { DescriptorError } from '../../directory/descriptor-error.js'
-import { KeysError } from '../../node/keys/errors.js'
+import { KeysError } from '../../protocol/keys-errors.js'
 import { wipeIdentity } from '../../node/keys/identity.js'
 import { parseCommandArgs, stringOption } from '../args.js'
 import { loadRoleConfig } from '../config/role-config.js'
 import { fieldError, loadNodeKeys } from '../key-dir.js'
-import { scheduleOf } from '../../directory/cascade-params-json.js'
-import { cascadeParamsOf } from '../../protocol/cascade-params.js'
+import { cascadeParamsOf, scheduleOf } from '../../protocol/cascade-params.js'
 import { describeHop } from '../node-descriptor.js'
 import { writeOutput } from '../output-file.js'
 import { readOnionPublicKeys } from '../onion-public-keys.js'
