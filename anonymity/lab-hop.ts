@@ -126,7 +126,8 @@ export function serveHop (options: { logLevel?: LogLevel, loop?: LoopWatch } = {
         if (link === undefined || onion === undefined) throw new Error('lab hop: keys first')
         const { start } = request
         position = start.position
-        const cascade: Cascade = { ...cascadeFromJson(start.cascade), shaping: start.shaping }
+        const file = cascadeFromJson(start.cascade)
+        const cascade: Cascade = { ...file, params: { ...file.params, shaping: start.shaping } }
         if (hex(cascade.id) !== start.cascadeId) throw new Error('lab hop: the cascade description does not give the cascade ID it names')
         const common = { cascade, linkKey: link, onionKeys: onion }
         if (cascade.hops[position - 1]?.role === 'exit') {

@@ -106,18 +106,18 @@ export class ClientNode {
       silent: (circuit) => this.alarm(circuit, 'circuit.silent'),
     })
     const host = this.senderHost()
-    if (first.shaping.profile === 'off') {
+    if (first.params.shaping.profile === 'off') {
       this.shaperState = undefined
       this.sender = new UnshapedSender(host, {
-        roundMs: first.roundMs,
+        roundMs: first.params.roundMs,
         dirtinessMs: options.circuitDirtinessMs ?? 10 * 60_000,
         maxCircuits: options.maxCircuits ?? 64,
         keepaliveMs: options.keepaliveMs ?? 60_000,
       })
     } else {
       this.sender = this.shaperState = new Shaper(host, {
-        params: first.shaping,
-        roundMs: first.roundMs,
+        params: first.params.shaping,
+        roundMs: first.params.roundMs,
         hops: first.hops.length,
         alarmLimit: options.alarmLimit ?? 3,
         ...(options.loopMarginMs === undefined ? {} : { loopMarginMs: options.loopMarginMs }),

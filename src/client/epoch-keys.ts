@@ -35,7 +35,7 @@ export class EpochKeys {
     const first = source.current()
     this.geometry = first.geometry
     this.cascadeId = first.id
-    this.roundMs = first.roundMs
+    this.roundMs = first.params.roundMs
   }
 
   get canRefresh (): boolean { return this.source.refresh !== undefined }

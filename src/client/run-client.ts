@@ -69,7 +69,7 @@ export async function runClient (options: RunClientOptions): Promise<RunningClie
         localStatic: undefined,
         remoteStatic: entry.linkKey,
         prologue: linkPrologue(cascade, 1),
-        rekeyMs: cascade.epochS * 1000,
+        rekeyMs: cascade.params.epochS * 1000,
       }, handlers)
     },
     socks: { host: options.socks.host, port: options.socks.port, auth: options.auth ?? { none: true, userPass: true }, safeSocks: options.safeSocks ?? false },

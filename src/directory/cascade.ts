@@ -17,8 +17,10 @@
  * each new circuit takes the keys of the epoch current when it is built.
  */
 import { blake2b } from '../crypto/index.js'
-import { Geometry } from '../protocol/geometry.js'
-import { checkShaping, DEFAULT_SHAPING, type ShapingParams } from '../protocol/shaping.js'
+import type { Geometry } from '../protocol/geometry.js'
+import { cascadeGeometry, scheduleOf, type CascadeParams } from '../protocol/cascade-params.js'
+import { checkShaping, DEFAULT_SHAPING } from '../protocol/shaping.js'
+import { cascadeParamFieldsWithDefaults, cascadeParamsToJson, type CascadeParamsJson } from './cascade-params-json.js'
 import { formatHostPort, type HostPort } from '../base/address.js'
 import { DEFAULT_EPOCH_S, DEFAULT_GENESIS_S, epochAt, epochSchedule, type EpochSchedule } from '../protocol/epoch.js'
 import { arr, ConfigError, hex, hostPort, int, obj, oneOf, validate, type ConfigIssue, type Infer } from '../base/schema.js'
@@ -38,13 +40,10 @@ export interface CascadeHop {
 
 export interface Cascade {
   readonly id: Uint8Array
+  /** Cell size, round, epoch schedule and shaping: what every party of the cascade follows. */
+  readonly params: CascadeParams
+  /** The sizes that follow from `params.cellSize` and the number of hops. */
   readonly geometry: Geometry
-  readonly roundMs: number
-  /** Epoch length in seconds, and the Unix time epoch 0 starts (docs/KEYS.md §2). */
-  readonly epochS: number
-  readonly genesis: number
-  /** The cascade's traffic shaping (src/protocol/shaping.ts); every party follows it. */
-  readonly shaping: ShapingParams
   readonly hops: readonly CascadeHop[]
 }
 
@@ -59,7 +58,7 @@ export interface CascadeSource {
 
 /** The epoch schedule of a cascade. */
 export function cascadeSchedule (cascade: Cascade): EpochSchedule {
-  return epochSchedule({ epochS: cascade.epochS, genesisS: cascade.genesis })
+  return scheduleOf(cascade.params)
 }
 
 /** The epoch at Unix time `nowS` (default now) under the cascade's schedule. */
@@ -81,10 +80,7 @@ export function onionKeysFor (cascade: Cascade, epoch: number): Uint8Array[] | u
 /** The JSON form of a cascade file: keys in hex. A hop gives `onionKey` (for `epoch`), `onionKeys`, or both. */
 export const cascadeFileSpec = obj({
   version: oneOf([CASCADE_FILE_VERSION] as const),
-  cellSize: int({ min: 512, max: 32768, default: 2048 }),
-  roundMs: int({ min: 1, max: 10_000, default: 10 }),
-  epochS: int({ min: 1, max: 366 * 86400, default: DEFAULT_EPOCH_S }),
-  genesis: int({ min: 0, default: DEFAULT_GENESIS_S }),
+  ...fileParamFields(),
   /** The epoch a hop's single `onionKey` belongs to. */
   epoch: int({ min: 0, default: 0 }),
   hops: arr(obj({
@@ -96,13 +92,9 @@ export const cascadeFileSpec = obj({
   }, { optional: ['onionKey', 'onionKeys'] }), { minLength: 1, maxLength: 8 }),
 })
 
-/** A cascade file as written to disk (the input form of `cascadeFileSpec`). */
-export interface CascadeJson {
+/** A cascade file as written to disk (the input form of `cascadeFileSpec`); it carries no shaping (always off). */
+export interface CascadeJson extends Omit<CascadeParamsJson, 'shaping'> {
   readonly version: typeof CASCADE_FILE_VERSION
-  readonly cellSize: number
-  readonly roundMs: number
-  readonly epochS: number
-  readonly genesis: number
   readonly hops: ReadonlyArray<{
     readonly role: 'mix' | 'exit'
     readonly address: string
@@ -123,26 +115,21 @@ export interface CascadeHopInput {
   readonly onionKey?: Uint8Array
 }
 
-export interface CascadeParts {
-  readonly cellSize: number
-  readonly roundMs: number
-  readonly epochS?: number
-  readonly genesis?: number
+/** The parameters (epoch schedule default 3600 s from 0; shaping default `off`, which unsigned test cascades use) and the hops. */
+export interface CascadeParts extends Pick<CascadeParams, 'cellSize' | 'roundMs'>, Partial<Pick<CascadeParams, 'epochS' | 'genesis' | 'shaping'>> {
   /** The epoch of the hops' single `onionKey`s, if they give one. */
   readonly epoch?: number
   readonly hops: readonly CascadeHopInput[]
   /** The cascade ID to use instead of the unsigned file's (a verified descriptor's core ID). */
   readonly id?: Uint8Array
-  /** Default: no shaping (`off`), which unsigned test cascades use. */
-  readonly shaping?: ShapingParams
 }
 
 /** Build a cascade from its parts, computing the geometry and (unless given) the ID. */
 export function makeCascade (parts: CascadeParts): Cascade {
-  const geometry = new Geometry({ cellSize: parts.cellSize, hops: parts.hops.length })
+  const geometry = cascadeGeometry(parts, parts.hops.length)
   const schedule = epochSchedule({ epochS: parts.epochS ?? DEFAULT_EPOCH_S, genesisS: parts.genesis ?? DEFAULT_GENESIS_S })
-  const shaping = parts.shaping ?? DEFAULT_SHAPING.off
-  checkShaping(shaping, parts.roundMs)
+  const params: CascadeParams = { cellSize: parts.cellSize, roundMs: parts.roundMs, epochS: schedule.epochS, genesis: schedule.genesisS, shaping: parts.shaping ?? DEFAULT_SHAPING.off }
+  checkShaping(params.shaping, params.roundMs)
   const hops: CascadeHop[] = parts.hops.map((hop, i) => ({
     position: i + 1,
     role: hop.role,
@@ -155,12 +142,9 @@ export function makeCascade (parts: CascadeParts): Cascade {
     if (hop.role !== expected) throw new TypeError(`cascade hop ${i + 1} must be ${expected === 'exit' ? 'the exit' : 'a mix'}`)
   })
   return {
-    id: parts.id ?? cascadeId(parts.cellSize, parts.roundMs, hops),
+    id: parts.id ?? cascadeId(params.cellSize, params.roundMs, hops),
+    params,
     geometry,
-    roundMs: parts.roundMs,
-    epochS: schedule.epochS,
-    genesis: schedule.genesisS,
-    shaping,
     hops,
   }
 }
@@ -177,18 +161,14 @@ export function withOnionKeys (cascade: Cascade, keysOfHop: (position: number) =
  */
 export function cascadeFromVerified (verified: {
   readonly id: Uint8Array
-  readonly params: { readonly cellSize: number, readonly roundMs: number, readonly epochS: number, readonly genesis: number, readonly shaping: ShapingParams }
+  readonly params: CascadeParams
   readonly epochs: readonly number[]
   readonly nodes: ReadonlyArray<{ readonly role: 'mix' | 'exit', readonly address: HostPort, readonly linkKey: Uint8Array }>
   onionKey (position: number, epoch: number): Uint8Array | undefined
 }): Cascade {
   return makeCascade({
+    ...verified.params,
     id: verified.id,
-    cellSize: verified.params.cellSize,
-    roundMs: verified.params.roundMs,
-    epochS: verified.params.epochS,
-    genesis: verified.params.genesis,
-    shaping: verified.params.shaping,
     hops: verified.nodes.map((node, i) => ({
       role: node.role,
       address: node.address,
@@ -212,6 +192,12 @@ export function cascadeId (cellSize: number, roundMs: number, hops: ReadonlyArra
   return blake2b(32, Uint8Array.from(parts))
 }
 
+/** The parameter fields of the unsigned file: the config defaults, and no shaping (always off). */
+function fileParamFields () {
+  const { cellSize, roundMs, epochS, genesis } = cascadeParamFieldsWithDefaults()
+  return { cellSize, roundMs, epochS, genesis }
+}
+
 /** Validate a parsed cascade file (field errors name the field) and build the cascade. */
 export function cascadeFromJson (json: unknown): Cascade {
   const file = validate(cascadeFileSpec, json)
@@ -233,12 +219,11 @@ export function cascadeFromJson (json: unknown): Cascade {
 
 export function cascadeToJson (cascade: Cascade): CascadeJson {
   const hexOf = (b: Uint8Array): string => Buffer.from(b).toString('hex')
+  // The unsigned file has no shaping (it is always off there).
+  const { shaping: _, ...params } = cascadeParamsToJson(cascade.params)
   return {
     version: CASCADE_FILE_VERSION,
-    cellSize: cascade.geometry.cellSize,
-    roundMs: cascade.roundMs,
-    epochS: cascade.epochS,
-    genesis: cascade.genesis,
+    ...params,
     hops: cascade.hops.map((hop) => ({
       role: hop.role,
       address: formatHostPort(hop.address),

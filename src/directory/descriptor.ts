@@ -30,12 +30,13 @@
  * key for the epoch of `now`.
  */
 import { equal, sign, verify, type KeyPair } from '../crypto/index.js'
-import { epochAt, epochEndS, epochSchedule, type EpochSchedule } from '../protocol/epoch.js'
+import { epochAt, epochEndS, epochSchedule } from '../protocol/epoch.js'
 import { formatHostPort, parseHostPort, type HostPort } from '../base/address.js'
 import { arr, hostPort, int, obj, oneOf, type Infer } from '../base/schema.js'
-import { Geometry } from '../protocol/geometry.js'
-import { SHAPING_PROFILES, type ShapingParams } from '../protocol/shaping.js'
-import { shapingProblem, shapingSpec, shapingToJson, type ShapingJson } from './shaping-json.js'
+import { cascadeGeometry, cascadeParamsOf, scheduleOf, type CascadeParams } from '../protocol/cascade-params.js'
+import { SHAPING_PROFILES } from '../protocol/shaping.js'
+import { shapingProblem } from './shaping-json.js'
+import { cascadeParamFields, cascadeParamsToJson, type CascadeParamsJson } from './cascade-params-json.js'
 import { DescriptorError, DescriptorErrorCode } from './descriptor-error.js'
 import { lowerHex, toHex, validateDescriptor } from './descriptor-json.js'
 import { ByteWriter, signedMessage } from './signed-encoding.js'
@@ -48,18 +49,6 @@ export const MAX_EPOCH_KEYS = 2
 
 export { SHAPING_PROFILES, type ShapingProfile } from '../protocol/shaping.js'
 export type NodeRole = 'mix' | 'exit'
-
-/** The parameters every hop and client of one cascade must share. */
-export interface CascadeParams {
-  readonly cellSize: number
-  readonly roundMs: number
-  /** Epoch length in seconds. */
-  readonly epochS: number
-  /** Unix time at which epoch 0 starts. */
-  readonly genesis: number
-  /** Traffic shaping (src/protocol/shaping.ts), signed like everything else. */
-  readonly shaping: ShapingParams
-}
 
 export interface EpochKey {
   readonly epoch: number
@@ -79,19 +68,14 @@ export interface NodeDescriptorFields {
   readonly validUntil?: number
 }
 
-/** A node descriptor as JSON (keys in lowercase hex). */
-export interface NodeDescriptorJson {
+/** A node descriptor as JSON (keys in lowercase hex); the parameters sit at the top level. */
+export interface NodeDescriptorJson extends CascadeParamsJson {
   readonly type: 'node'
   readonly version: typeof DESCRIPTOR_VERSION
   readonly role: NodeRole
   readonly address: string
   readonly identityKey: string
   readonly linkKey: string
-  readonly cellSize: number
-  readonly roundMs: number
-  readonly epochS: number
-  readonly genesis: number
-  readonly shaping: ShapingJson
   readonly epochKeys: ReadonlyArray<{ readonly epoch: number, readonly onionKey: string }>
   readonly published: number
   readonly validUntil: number
@@ -119,15 +103,6 @@ export interface NodeCheckOptions {
   readonly maxSkewS?: number
 }
 
-/** The cascade-parameter fields, shared by node and cascade descriptors. */
-export const paramFields = {
-  cellSize: int({ min: 512, max: 32768 }),
-  roundMs: int({ min: 1, max: 10_000 }),
-  epochS: int({ min: 1, max: 0xffff_ffff }),
-  genesis: int({ min: 0 }),
-  shaping: shapingSpec,
-}
-
 export const nodeDescriptorSpec = obj({
   type: oneOf(['node'] as const),
   version: oneOf([DESCRIPTOR_VERSION] as const),
@@ -135,7 +110,7 @@ export const nodeDescriptorSpec = obj({
   address: hostPort(),
   identityKey: lowerHex(32),
   linkKey: lowerHex(32),
-  ...paramFields,
+  ...cascadeParamFields,
   epochKeys: arr(obj({ epoch: int({ min: 0 }), onionKey: lowerHex(32) }), { minLength: 1, maxLength: MAX_EPOCH_KEYS }),
   published: int({ min: 0 }),
   validUntil: int({ min: 0 }),
@@ -159,7 +134,7 @@ export function makeNodeDescriptor (identity: KeyPair, fields: NodeDescriptorFie
     address: typeof fields.address === 'string' ? fields.address : formatHostPort(fields.address),
     identityKey: toHex(identity.publicKey),
     linkKey: toHex(fields.linkKey),
-    ...paramsJson(fields.params),
+    ...cascadeParamsToJson(fields.params),
     epochKeys: epochKeys.map((k) => ({ epoch: k.epoch, onionKey: toHex(k.onionKey) })),
     published: fields.published,
     validUntil: fields.validUntil ?? (last === undefined ? fields.published : epochEndS(schedule, last.epoch)),
@@ -214,7 +189,7 @@ export function readNodeDescriptor (json: unknown, options: { pinnedIdentity?: U
     address: parsed.address,
     identityKey: parsed.identityKey,
     linkKey: parsed.linkKey,
-    params: paramsOf(parsed),
+    params: cascadeParamsOf(parsed),
     epochKeys: parsed.epochKeys,
     published: parsed.published,
     validUntil: parsed.validUntil,
@@ -258,21 +233,6 @@ export function onionKeyOf (node: VerifiedNode, epoch: number): Uint8Array | und
 export function publishedEpochKeys (source: { publicKey: (epoch: number) => Uint8Array }, params: CascadeParams, nowS: number): EpochKey[] {
   const current = epochAt(scheduleOf(params), nowS)
   return [current, current + 1].map((epoch) => ({ epoch, onionKey: source.publicKey(epoch) }))
-}
-
-/** The epoch schedule a descriptor's parameters describe. */
-export function scheduleOf (params: CascadeParams): EpochSchedule {
-  return epochSchedule({ epochS: params.epochS, genesisS: params.genesis })
-}
-
-/** The parameter fields as JSON (the same in node and cascade descriptors). */
-export function paramsJson (params: CascadeParams): Pick<NodeDescriptorJson, 'cellSize' | 'roundMs' | 'epochS' | 'genesis' | 'shaping'> {
-  return { cellSize: params.cellSize, roundMs: params.roundMs, epochS: params.epochS, genesis: params.genesis, shaping: shapingToJson(params.shaping) }
-}
-
-/** The parameter fields of a validated descriptor. */
-export function paramsOf (d: CascadeParams): CascadeParams {
-  return { cellSize: d.cellSize, roundMs: d.roundMs, epochS: d.epochS, genesis: d.genesis, shaping: d.shaping }
 }
 
 /** Append the parameter fields to a canonical body (node descriptor and cascade core). */
@@ -324,7 +284,7 @@ function parseNode (json: unknown, context: NodeContext): ParsedNode {
     throw new DescriptorError(DescriptorErrorCode.MALFORMED, `${who(context)}: the address is not in canonical HOST:PORT form`, { field: field(context, 'address'), ...hopOf(context) })
   }
   try {
-    void new Geometry({ cellSize: parsed.cellSize, hops: 1 })
+    void cascadeGeometry(parsed, 1)
   } catch (err) {
     throw new DescriptorError(DescriptorErrorCode.MALFORMED, `${who(context)}: ${(err as Error).message}`, { field: field(context, 'cellSize'), ...hopOf(context), cause: err })
   }

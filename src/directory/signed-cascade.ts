@@ -28,27 +28,25 @@ import { blake2b, equal } from '../crypto/index.js'
 import { formatHostPort } from '../base/address.js'
 import { epochAt } from '../protocol/epoch.js'
 import { anyValue, arr, int, obj, oneOf, type Spec } from '../base/schema.js'
-import { Geometry, MAX_HOPS } from '../protocol/geometry.js'
+import { cascadeGeometry, cascadeParamsOf, CASCADE_PARAM_NAMES, scheduleOf, type CascadeParams } from '../protocol/cascade-params.js'
+import { MAX_HOPS } from '../protocol/geometry.js'
 import { makeCascade, type Cascade } from './cascade.js'
 import {
-  checkNodeAt, DEFAULT_MAX_SKEW_S, DESCRIPTOR_VERSION, iso, onionKeyOf, paramFields, paramsJson, paramsOf, readNodeDescriptor,
-  roleByte, scheduleOf, short, writeParams, type CascadeParams, type NodeDescriptorJson, type VerifiedNode,
+  checkNodeAt, DEFAULT_MAX_SKEW_S, DESCRIPTOR_VERSION, iso, onionKeyOf, readNodeDescriptor,
+  roleByte, short, writeParams, type NodeDescriptorJson, type VerifiedNode,
 } from './descriptor.js'
-import { sameShaping, type ShapingJson } from './shaping-json.js'
+import { cascadeParamFields, cascadeParamsToJson, type CascadeParamsJson } from './cascade-params-json.js'
+import { sameShaping } from './shaping-json.js'
 import { DescriptorError, DescriptorErrorCode } from './descriptor-error.js'
 import { toHex, validateDescriptor } from './descriptor-json.js'
 import { ByteWriter, signedMessage } from './signed-encoding.js'
 
 export const CASCADE_CORE_OBJECT = 'cascade-core'
 
-export interface CascadeDescriptorJson {
+/** A cascade descriptor as JSON; the parameters sit at the top level, as in node descriptors. */
+export interface CascadeDescriptorJson extends CascadeParamsJson {
   readonly type: 'cascade'
   readonly version: typeof DESCRIPTOR_VERSION
-  readonly cellSize: number
-  readonly roundMs: number
-  readonly epochS: number
-  readonly genesis: number
-  readonly shaping: ShapingJson
   readonly validFrom: number
   readonly validUntil: number
   readonly hops: readonly NodeDescriptorJson[]
@@ -93,7 +91,7 @@ export interface VerifiedCascade {
 const cascadeShape = obj({
   type: oneOf(['cascade'] as const),
   version: oneOf([DESCRIPTOR_VERSION] as const),
-  ...paramFields,
+  ...cascadeParamFields,
   validFrom: int({ min: 0 }),
   validUntil: int({ min: 0 }),
   hops: arr(passThrough(), { minLength: 1, maxLength: MAX_HOPS }),
@@ -111,7 +109,8 @@ export function createCascadeDescriptor (nodes: readonly unknown[], options: { n
   const verified = nodes.map((json, i) => readNodeDescriptor(json, { prefix: `hops[${i}]`, hop: i + 1, pinnedIdentity: options.pinnedIdentities?.[i] }))
   const params = verified[0]!.params
   const wanted = options.params ?? {}
-  for (const name of ['cellSize', 'roundMs', 'epochS', 'genesis'] as const) {
+  for (const name of CASCADE_PARAM_NAMES) {
+    if (name === 'shaping') continue
     const value = wanted[name]
     if (value !== undefined && value !== params[name]) {
       throw new DescriptorError(DescriptorErrorCode.PARAMS_MISMATCH, `hop 1 signed ${name} ${params[name]}, not ${value}`, { field: `hops[0].${name}`, hop: 1 })
@@ -123,7 +122,7 @@ export function createCascadeDescriptor (nodes: readonly unknown[], options: { n
   const descriptor: CascadeDescriptorJson = {
     type: 'cascade',
     version: DESCRIPTOR_VERSION,
-    ...paramsJson(params),
+    ...cascadeParamsToJson(params),
     validFrom: Math.max(...verified.map((n) => n.published)),
     validUntil: Math.min(...verified.map((n) => n.validUntil)),
     hops: nodes as NodeDescriptorJson[],
@@ -142,13 +141,13 @@ export function verifyCascadeDescriptor (json: unknown, options: CascadeCheckOpt
   const now = options.now ?? Date.now() / 1000
   const maxSkewS = options.maxSkewS ?? DEFAULT_MAX_SKEW_S
   const shape = validateDescriptor(cascadeShape, json, 'cascade descriptor')
-  const params = paramsOf(shape)
+  const params = cascadeParamsOf(shape)
   const pins = options.pinnedIdentities
   if (pins !== undefined && pins.length !== shape.hops.length) {
     throw new DescriptorError(DescriptorErrorCode.IDENTITY_MISMATCH, `the cascade has ${shape.hops.length} hops but ${pins.length} identity keys are pinned`, { field: 'hops' })
   }
   try {
-    void new Geometry({ cellSize: shape.cellSize, hops: shape.hops.length })
+    void cascadeGeometry(shape, shape.hops.length)
   } catch (err) {
     throw new DescriptorError(DescriptorErrorCode.MALFORMED, `cascade descriptor: ${(err as Error).message}`, { field: 'cellSize', cause: err })
   }
@@ -179,10 +178,7 @@ export function verifyCascadeDescriptor (json: unknown, options: CascadeCheckOpt
   const cascadeAt = (epoch: number): Cascade => {
     if (!epochs.includes(epoch)) throw new DescriptorError(DescriptorErrorCode.EPOCH_KEY_EXPIRED, `the cascade descriptor has no onion keys for epoch ${epoch}`)
     const cascade = makeCascade({
-      cellSize: params.cellSize,
-      roundMs: params.roundMs,
-      epochS: params.epochS,
-      genesis: params.genesis,
+      ...params,
       epoch,
       hops: nodes.map((node) => ({ role: node.role, address: node.address, linkKey: node.linkKey, onionKey: onionKeyOf(node, epoch)! })),
     })
@@ -245,7 +241,8 @@ function checkDistinct (nodes: readonly VerifiedNode[]): void {
 }
 
 function checkParams (node: VerifiedNode, params: CascadeParams, i: number): void {
-  for (const name of ['cellSize', 'roundMs', 'epochS', 'genesis'] as const) {
+  for (const name of CASCADE_PARAM_NAMES) {
+    if (name === 'shaping') continue
     if (node.params[name] !== params[name]) {
       throw new DescriptorError(DescriptorErrorCode.PARAMS_MISMATCH, `hop ${i + 1} signed ${name} ${node.params[name]}, but the cascade says ${params[name]}`, { field: `hops[${i}].${name}`, hop: i + 1 })
     }

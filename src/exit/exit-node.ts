@@ -4,10 +4,9 @@
  * (exit-output.ts: BEGIN, streams, LOOP echoes).
  */
 import type { CellLink, CellLinkHandlers } from '../link/cell-link.js'
-import type { RoundObserver } from '../hop/hop-metrics.js'
 import { HopCore } from '../hop/hop-core.js'
 import type { HopOptions } from '../hop/hop-options.js'
-import type { HopStats } from '../hop/hop-stats.js'
+import { exposeHopView, type HopView } from '../hop/hop-view.js'
 import { ExitOutput, type ExitOutputOptions } from './exit-output.js'
 import type { ExitStats } from './exit-stats.js'
 import type { PolicyCheck } from './outbound.js'
@@ -19,8 +18,14 @@ export interface ExitOptions extends HopOptions, ExitOutputOptions {
   readonly policyFor?: (operatorRules: readonly string[]) => PolicyCheck
 }
 
+/** The hop's counters and state (src/hop/hop-view.ts), read from its core. */
+export interface ExitNode extends HopView {}
+
 export class ExitNode {
-  readonly stats: HopStats
+  static {
+    exposeHopView(ExitNode.prototype, (node) => node.core)
+  }
+
   readonly exitStats: ExitStats
   private readonly core: HopCore<ExitOutput>
   private readonly output: ExitOutput
@@ -29,25 +34,9 @@ export class ExitNode {
   constructor (options: ExitOptions) {
     this.core = new HopCore(options, (core) => new ExitOutput(core, options))
     this.output = this.core.output
-    this.stats = this.core.stats
     this.exitStats = this.output.stats
     this.policyFor = options.policyFor
   }
-
-  get circuits (): number { return this.core.circuits }
-  /** The number of the last round run (shaped: counted from the Unix epoch; −1 before the first). */
-  get lastRound (): number { return this.core.lastRound }
-  /** Rounds the clock skipped because the process stalled a whole round or more (cumulative). */
-  get missedRounds (): number { return this.core.missedRounds }
-  /** Whether this hop shapes (profile strict or elastic). */
-  get isShaped (): boolean { return this.core.shaping !== null }
-  get predecessorLinks (): number { return this.core.predecessorLinks }
-  /** Epochs whose keys this hop holds a replay table for, oldest first. */
-  get keyEpochs (): number[] { return this.core.keyEpochs }
-  /** Tags in the replay table of `epoch`'s key (for tests and metrics). */
-  replayTags (epoch: number): number { return this.core.replayTags(epoch) }
-  /** Report each round's size and padding to `observer` (undefined: stop reporting). */
-  observeRounds (observer: RoundObserver | undefined): void { this.core.roundObserver = observer }
 
   /**
    * Stream bytes the exit holds in memory across all circuits (read from hosts and not yet

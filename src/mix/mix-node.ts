@@ -5,10 +5,9 @@
  * predecessor link while it has no successor: nothing could be carried.
  */
 import type { CellLink, CellLinkHandlers } from '../link/cell-link.js'
-import type { RoundObserver } from '../hop/hop-metrics.js'
 import { HopCore } from '../hop/hop-core.js'
 import type { HopOptions } from '../hop/hop-options.js'
-import type { HopStats } from '../hop/hop-stats.js'
+import { exposeHopView, type HopView } from '../hop/hop-view.js'
 import { SuccessorOutput, type SuccessorOptions } from './successor-output.js'
 
 export interface MixOptions extends HopOptions, SuccessorOptions {
@@ -19,34 +18,25 @@ export interface MixOptions extends HopOptions, SuccessorOptions {
   readonly testOutput?: (core: HopCore, options: MixOptions) => SuccessorOutput
 }
 
+/** The hop's counters and state (src/hop/hop-view.ts), read from its core. */
+export interface MixNode extends HopView {}
+
 export class MixNode {
-  readonly stats: HopStats
+  static {
+    exposeHopView(MixNode.prototype, (node) => node.core)
+  }
+
   private readonly core: HopCore<SuccessorOutput>
   private readonly output: SuccessorOutput
 
   constructor (options: MixOptions) {
     this.core = new HopCore(options, (core) => options.testOutput?.(core, options) ?? new SuccessorOutput(core, options))
     this.output = this.core.output
-    this.stats = this.core.stats
   }
 
   get successorUp (): boolean { return this.output.isUp }
   get successorConnects (): number { return this.output.successorConnects }
   get successorFailures (): number { return this.output.successorFailures }
-  get circuits (): number { return this.core.circuits }
-  /** The number of the last round run (shaped: counted from the Unix epoch; −1 before the first). */
-  get lastRound (): number { return this.core.lastRound }
-  /** Rounds the clock skipped because the process stalled a whole round or more (cumulative). */
-  get missedRounds (): number { return this.core.missedRounds }
-  /** Whether this hop shapes (profile strict or elastic). */
-  get isShaped (): boolean { return this.core.shaping !== null }
-  get predecessorLinks (): number { return this.core.predecessorLinks }
-  /** Epochs whose keys this hop holds a replay table for, oldest first. */
-  get keyEpochs (): number[] { return this.core.keyEpochs }
-  /** Tags in the replay table of `epoch`'s key (for tests and metrics). */
-  replayTags (epoch: number): number { return this.core.replayTags(epoch) }
-  /** Report each round's size and padding to `observer` (undefined: stop reporting). */
-  observeRounds (observer: RoundObserver | undefined): void { this.core.roundObserver = observer }
 
   start (): void {
     this.core.start()

@@ -56,9 +56,9 @@ export async function runMix (options: RunMixOptions, makeNode: (options: MixOpt
     position,
     cascadeId: cascade.id,
     onionKeys: options.onionKeys,
-    roundMs: cascade.roundMs,
+    roundMs: cascade.params.roundMs,
     logger: options.logger,
-    shaping: cascade.shaping,
+    shaping: cascade.params.shaping,
     ...(options.testFaults === undefined ? {} : { testFaults: options.testFaults }),
     ...(options.minBatch === undefined ? {} : { minBatch: options.minBatch }),
     ...(options.replayCapacity === undefined ? {} : { replayCapacity: options.replayCapacity }),
@@ -71,7 +71,7 @@ export async function runMix (options: RunMixOptions, makeNode: (options: MixOpt
       localStatic: options.linkKey,
       remoteStatic: next.linkKey,
       prologue: linkPrologue(cascade, position + 1),
-      rekeyMs: cascade.epochS * 1000,
+      rekeyMs: cascade.params.epochS * 1000,
     }, handlers),
   })
   const rejected = new LogAggregator(options.logger, { level: 'info' })
@@ -81,7 +81,7 @@ export async function runMix (options: RunMixOptions, makeNode: (options: MixOpt
     localStatic: options.linkKey,
     predecessorKey: position === 1 ? undefined : cascade.hops[position - 2]!.linkKey,
     prologue: linkPrologue(cascade, position),
-    rekeyMs: cascade.epochS * 1000,
+    rekeyMs: cascade.params.epochS * 1000,
     ...(options.linkLimits === undefined ? {} : { limits: options.linkLimits }),
     attach: (link) => node.attachPredecessor(link),
     // A line per connection would record who tried when (R19): a count per code per minute.

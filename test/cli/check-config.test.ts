@@ -16,6 +16,7 @@ import { configJsonSchemaText } from '../../src/cli/config/config-schema.js'
 import { exitConfigSpec } from '../../src/cli/config/exit-config.js'
 import { mixConfigSpec } from '../../src/cli/config/mix-config.js'
 import { loadRoleConfig, ROLES } from '../../src/cli/config/role-config.js'
+import { changedFields } from '../../src/cli/reload.js'
 import { ConfigError, validate, type ConfigIssue, type Spec } from '../../src/base/schema.js'
 import { disposeSetup, setUpNode } from '../../src/node/start/node-setup.js'
 import { DEFAULT_LINK_LIMITS } from '../../src/link/limits.js'
@@ -57,6 +58,30 @@ t.test('every file of a valid set checks ok', async (t) => {
   }
   const spawned = await runCli(['check-config', 'mix2.json'], { cwd: dir })
   t.same(spawned, { code: 0, stdout: 'ok\n', stderr: '' }, 'relative paths resolve against the config file, from the command too')
+})
+
+t.test('a "$schema" key (for editors) is accepted in every role\'s file and ignored; other unknown keys are still refused', async (t) => {
+  const dir = await stateSet(t)
+  const schemaUrl = 'https://example.org/mixgate/docs/mixgate.conf.schema.json'
+  for (const name of ['mix1.json', 'mix2.json', 'exit.json', 'client.json']) {
+    const path = edit(dir, name, (c) => { c.$schema = schemaUrl })
+    const { code, out, err } = await runMain(['check-config', path])
+    t.same({ code, out, err }, { code: 0, out: 'ok\n', err: '' }, `${name}: accepted`)
+    const config = await loadRoleConfig(path)
+    t.equal((config as Record<string, unknown>).$schema, undefined, `${name}: not part of the config read`)
+  }
+  // A reload sees no change when only "$schema" differs.
+  const before = await loadRoleConfig(edit(dir, 'exit.json', (c) => { delete c.$schema }))
+  const after = await loadRoleConfig(edit(dir, 'exit.json', (c) => { c.$schema = './other.json' }))
+  t.same(changedFields(before, after), [], 'a changed "$schema" is no change')
+  const typo = edit(dir, 'mix1.json', (c) => { c.$schma = schemaUrl })
+  const refused = await runMain(['check-config', typo])
+  t.equal(refused.code, 2, 'a misspelt "$schema" is refused')
+  t.match(refused.err, /unknown config field "\$schma" \(did you mean "\$schema"\?\)/)
+  const other = edit(dir, 'client.json', (c) => { c.sock = '127.0.0.1:1080' })
+  t.match((await runMain(['check-config', other])).err, /unknown config field "sock" \(did you mean "socks"\?\)/, 'other unknown keys: refused with a suggestion')
+  const notText = edit(dir, 'exit.json', (c) => { c.$schema = 42 })
+  t.match((await runMain(['check-config', notText])).err, /config field "\$schema": /, 'a "$schema" that is not a string is refused')
 })
 
 t.test('mistakes exit 2 and name the field', async (t) => {

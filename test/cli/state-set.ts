@@ -26,7 +26,7 @@ export async function writeTestSet (dir: string, options: { mixes?: number, nowS
     await keygen(keyDir)
     const keys = await loadIdentity(keyDir)
     const { keys: epochKeys } = await readOnionPublicKeys(keyDir, schedule, () => nowS * 1000)
-    const described: DescribedHop = { role: position === hopCount ? 'exit' : 'mix', address: { host: '127.0.0.1', port: 40000 + position }, ...PARAMS }
+    const described: DescribedHop = { role: position === hopCount ? 'exit' : 'mix', address: { host: '127.0.0.1', port: 40000 + position }, params: PARAMS }
     descriptors.push(describeHop(described, keys.identity, keys.link.publicKey, epochKeys, nowS))
     wipeIdentity(keys)
     hops.push({ position, role: described.role, address: described.address, admin: { host: '127.0.0.1', port: 41000 + position } })

@@ -138,7 +138,7 @@ t.test('a hop thread that dies unasked is logged, resolves crashed, and its stop
   t.same(await thread.prepare({
     label: 'mix[1]',
     position: 1,
-    described: { role: 'mix', address: { host: '127.0.0.1', port: 1 }, cellSize: 2048, roundMs: 10, epochS: 3600, genesis: 0, shaping: DEFAULT_SHAPING.off },
+    described: { role: 'mix', address: { host: '127.0.0.1', port: 1 }, params: { cellSize: 2048, roundMs: 10, epochS: 3600, genesis: 0, shaping: DEFAULT_SHAPING.off } },
     log: { level: 'error', format: 'text' },
     replayCapacity: 1024,
   }), {}, 'the descriptor it sent')

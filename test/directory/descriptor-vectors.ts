@@ -5,7 +5,8 @@
  * descriptor.test.ts recomputes them. Formats: docs/KEYS.md "Descriptors".
  */
 import { ed25519KeyPair, x25519KeyPair } from '../../src/crypto/index.js'
-import { makeNodeDescriptor, nodeDescriptorSpec, nodeSignedMessage, type CascadeParams } from '../../src/directory/descriptor.js'
+import { makeNodeDescriptor, nodeDescriptorSpec, nodeSignedMessage } from '../../src/directory/descriptor.js'
+import type { CascadeParams } from '../../src/protocol/cascade-params.js'
 import { cascadeCoreId } from '../../src/directory/signed-cascade.js'
 import { parseHostPort } from '../../src/base/address.js'
 import { validate } from '../../src/base/schema.js'

@@ -2,7 +2,8 @@
  * Test nodes with real keys, and the descriptors they sign, at a chosen time.
  */
 import { ed25519KeyPair, x25519KeyPair, type KeyPair } from '../../src/crypto/index.js'
-import { makeNodeDescriptor, type CascadeParams, type EpochKey, type NodeDescriptorFields, type NodeDescriptorJson } from '../../src/directory/descriptor.js'
+import type { CascadeParams } from '../../src/protocol/cascade-params.js'
+import { makeNodeDescriptor, type EpochKey, type NodeDescriptorFields, type NodeDescriptorJson } from '../../src/directory/descriptor.js'
 import { epochAt, epochStartS, epochSchedule } from '../../src/protocol/epoch.js'
 import { onionKeyPair, ratchetSeed } from '../../src/node/keys/ratchet.js'
 import { labelled } from '../node/keys/ratchet-vectors.js'

@@ -202,7 +202,9 @@ t.test('mixgate.conf(5) documents exactly the fields of each role\'s config spec
   for (const [role, spec] of Object.entries(SPECS)) {
     for (const field of specFields(spec)) {
       t.ok(documented[role]!.includes(field), `${role} field "${field}" has an entry in mixgate.conf(5)`)
-      t.match(rendered, new RegExp(`^ {7}${field}(?: |$)`, 'm'), `${role} field "${field}" shows as an entry when rendered`)
+      // Escaped: a field name may hold a regex character (`$schema`).
+      const name = field.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')
+      t.match(rendered, new RegExp(`^ {7}${name}(?: |$)`, 'm'), `${role} field "${field}" shows as an entry when rendered`)
     }
   }
   const hopFields = new Set([...specFields(SPECS.mix!), ...specFields(SPECS.exit!)])

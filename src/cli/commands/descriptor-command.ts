@@ -13,7 +13,7 @@ import { wipeIdentity } from '../../node/keys/identity.js'
 import { parseCommandArgs, stringOption } from '../args.js'
 import { loadRoleConfig } from '../config/role-config.js'
 import { fieldError, loadNodeKeys } from '../../node/start/key-dir.js'
-import { scheduleOfConfig } from '../../node/start/hop-params.js'
+import { cascadeParamsOf, scheduleOf } from '../../protocol/cascade-params.js'
 import { describeHop } from '../../node/start/node-descriptor.js'
 import { writeOutput } from '../output-file.js'
 import { readOnionPublicKeys } from '../../node/start/onion-public-keys.js'
@@ -32,7 +32,7 @@ export async function descriptorCommand (argv: readonly string[], context: Comma
   try {
     let onion
     try {
-      onion = await readOnionPublicKeys(dir, scheduleOfConfig(config))
+      onion = await readOnionPublicKeys(dir, scheduleOf(config))
     } catch (err) {
       if (err instanceof KeysError) throw fieldError(file, err.code === 'KEYS_BAD_EPOCH' ? 'genesis' : 'keyDir', err.message, err)
       throw err
@@ -40,7 +40,7 @@ export async function descriptorCommand (argv: readonly string[], context: Comma
     if (onion.keys.length === 0) throw fieldError(file, 'keyDir', 'the onion keys of the current and next epoch were discarded; start the node or wait for the next epoch')
     let descriptor
     try {
-      descriptor = describeHop({ ...config, role: config.role }, keys.identity, keys.link.publicKey, onion.keys, Date.now() / 1000)
+      descriptor = describeHop({ role: config.role, address: config.address, params: cascadeParamsOf(config) }, keys.identity, keys.link.publicKey, onion.keys, Date.now() / 1000)
     } catch (err) {
       if (err instanceof DescriptorError) throw fieldError(file, err.field ?? 'address', err.message, err)
       throw err

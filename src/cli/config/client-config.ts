@@ -20,12 +20,13 @@
  * streams are refused (SOCKS reply 1) while its cover traffic goes on unchanged.
  */
 import { arr, bool, hostPort, int, obj, oneOf, refine, type Infer } from '../../base/schema.js'
-import { adminSpec, httpUrlSpec, logSpec, pathSpec } from './common-fields.js'
+import { adminSpec, httpUrlSpec, logSpec, pathSpec, SCHEMA_REF_OPTIONAL, schemaRefFields } from './common-fields.js'
 
 const authSpec = refine(arr(oneOf(['none', 'userpass'] as const), { minLength: 1, maxLength: 2, default: ['none', 'userpass'] }),
   (methods) => new Set(methods).size === methods.length ? undefined : 'lists a method twice')
 
 export const clientConfigSpec = obj({
+  ...schemaRefFields,
   role: oneOf(['client'] as const),
   cascade: pathSpec(),
   cascadeUrl: httpUrlSpec(),
@@ -36,6 +37,6 @@ export const clientConfigSpec = obj({
   alarmLimit: int({ min: 1, max: 1_000_000, default: 3 }),
   admin: adminSpec,
   log: logSpec,
-}, { optional: ['cascadeUrl', 'admin'] })
+}, { optional: [...SCHEMA_REF_OPTIONAL, 'cascadeUrl', 'admin'] })
 
 export type ClientConfig = Infer<typeof clientConfigSpec>

@@ -5,11 +5,22 @@
  * every file.
  */
 import { LOG_LEVELS } from '../../base/logger.js'
-import { hostPort, int, obj, oneOf, refine, str } from '../../base/schema.js'
-import { shapingField } from '../../directory/shaping-json.js'
+import { hostPort, int, mapped, obj, oneOf, refine, str } from '../../base/schema.js'
+import { cascadeParamFieldsWithDefaults } from '../../directory/cascade-params-json.js'
 import { DEFAULT_LINK_LIMITS, MAX_LINK_LIMIT } from '../../link/limits.js'
 import { DEFAULT_SHAPING_PROFILE } from '../../protocol/shaping.js'
-import { DEFAULT_CELL_BYTES } from '../../protocol/geometry.js'
+
+/**
+ * `"$schema": "…/mixgate.conf.schema.json"`: where an editor finds the JSON Schema to check
+ * the file against (README "Config files in an editor"). Every role's file may have it; it
+ * is read as nothing (not part of the config, so a reload never sees it change).
+ */
+export const schemaRefFields = {
+  $schema: mapped(str({ maxLength: 4096 }), (): undefined => undefined),
+}
+
+/** Its name, for each role's list of fields that may be left out. */
+export const SCHEMA_REF_OPTIONAL = ['$schema'] as const
 
 /** `"log": { "level": "info", "format": "text" }`, every field optional. */
 export const logSpec = obj({
@@ -86,9 +97,6 @@ function linkLimit (value: number) {
 /** A position in a cascade: at most 7 mixes before the exit (the cascade file's limit). */
 export const MAX_MIXES = 7
 
-/** The signed cascade parameters with their defaults (docs/KEYS.md §5.2). */
-export const DEFAULT_PARAMS = { cellSize: DEFAULT_CELL_BYTES, roundMs: 10, epochS: 3600, genesis: 0 } as const
-
 /**
  * The fields a mix and an exit share. `cascade` is optional in the schema because
  * `mixgate descriptor` runs before a cascade exists; running the node requires it.
@@ -98,11 +106,8 @@ export const hopFields = {
   address: hostPort(),
   listen: hostPort(),
   cascade: pathSpec(),
-  cellSize: int({ min: 512, max: 32768, default: DEFAULT_PARAMS.cellSize }),
-  roundMs: int({ min: 1, max: 10_000, default: DEFAULT_PARAMS.roundMs }),
-  epochS: int({ min: 1, max: 0xffff_ffff, default: DEFAULT_PARAMS.epochS }),
-  genesis: int({ min: 0, default: DEFAULT_PARAMS.genesis }),
-  shaping: shapingField(DEFAULT_SHAPING_PROFILE),
+  // The signed cascade parameters, with their defaults (cascade-params-json.ts).
+  ...cascadeParamFieldsWithDefaults(DEFAULT_SHAPING_PROFILE),
   admin: adminSpec,
   publish: hostPort({ allowZeroPort: true }),
   replayCapacity: replayCapacitySpec,

@@ -18,7 +18,7 @@ import { parsePolicyRule } from '../../exit/policy-rule.js'
 import { PolicyError } from '../../exit/errors.js'
 import { DEFAULT_EXIT_LIMITS } from '../../exit/limits.js'
 import { arr, int, obj, oneOf, refine, str, type Infer } from '../../base/schema.js'
-import { HOP_OPTIONAL, hopFields } from './common-fields.js'
+import { HOP_OPTIONAL, hopFields, SCHEMA_REF_OPTIONAL, schemaRefFields } from './common-fields.js'
 
 /** One line of Tor policy syntax (`accept 127.0.0.1:*`); commas may join several rules. */
 const policyLineSpec = refine(str({ maxLength: 1024 }), (line) => {
@@ -48,6 +48,7 @@ export function isDnsServer (text: string): boolean {
 }
 
 export const exitConfigSpec = obj({
+  ...schemaRefFields,
   role: oneOf(['exit'] as const),
   ...hopFields,
   exitPolicy: arr(policyLineSpec, { maxLength: 1000, default: [] }),
@@ -57,6 +58,6 @@ export const exitConfigSpec = obj({
   maxOutbound: int({ min: 1, max: 1_000_000, default: DEFAULT_EXIT_LIMITS.maxOutbound }),
   // Stream IDs are 16 bits and 0 is the circuit's own.
   maxStreamsPerCircuit: int({ min: 1, max: 65_535, default: DEFAULT_EXIT_LIMITS.maxStreamsPerCircuit }),
-}, { optional: [...HOP_OPTIONAL, 'dnsServers', 'connectTimeoutMs'] })
+}, { optional: [...SCHEMA_REF_OPTIONAL, ...HOP_OPTIONAL, 'dnsServers', 'connectTimeoutMs'] })
 
 export type ExitConfig = Infer<typeof exitConfigSpec>

@@ -10,14 +10,15 @@
  * descriptors to serve `/cascade` with current onion keys.
  */
 import { arr, int, obj, oneOf, type Infer } from '../../base/schema.js'
-import { HOP_OPTIONAL, hopFields, httpUrlSpec, MAX_MIXES } from './common-fields.js'
+import { HOP_OPTIONAL, hopFields, httpUrlSpec, MAX_MIXES, SCHEMA_REF_OPTIONAL, schemaRefFields } from './common-fields.js'
 
 export const mixConfigSpec = obj({
+  ...schemaRefFields,
   role: oneOf(['mix'] as const),
   position: int({ min: 1, max: MAX_MIXES }),
   ...hopFields,
   minBatch: int({ min: 0, max: 65536, default: 0 }),
   peers: arr(httpUrlSpec(), { minLength: 1, maxLength: MAX_MIXES }),
-}, { optional: [...HOP_OPTIONAL, 'peers'] })
+}, { optional: [...SCHEMA_REF_OPTIONAL, ...HOP_OPTIONAL, 'peers'] })
 
 export type MixConfig = Infer<typeof mixConfigSpec>

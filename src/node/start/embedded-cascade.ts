@@ -35,6 +35,8 @@ import { DEFAULT_REPLAY_CAPACITY, type LogSettings } from './node-setup.js'
 import { adminUrl, nodeName, writeStateSet } from './state-dir.js'
 import { startNode, StartError, type StartedNode } from './start-node.js'
 import { DEFAULT_SHAPING, DEFAULT_SHAPING_PROFILE, type ShapingParams } from '../../protocol/shaping.js'
+import type { CascadeParams } from '../../protocol/cascade-params.js'
+import { DEFAULT_PARAMS } from '../../directory/cascade-params-json.js'
 
 export interface EmbeddedOptions {
   readonly mixes: number
@@ -83,7 +85,13 @@ interface PortPlan {
 export async function startEmbeddedCascade (options: EmbeddedOptions): Promise<EmbeddedCascade> {
   const hopCount = options.mixes + 1
   const readyTimeoutMs = options.readyTimeoutMs ?? 10_000
-  const params = { cellSize: options.cellSize ?? 2048, roundMs: options.roundMs, epochS: options.epochS ?? 3600, genesis: 0, shaping: options.shaping ?? DEFAULT_SHAPING[DEFAULT_SHAPING_PROFILE] }
+  const params: CascadeParams = {
+    cellSize: options.cellSize ?? DEFAULT_PARAMS.cellSize,
+    roundMs: options.roundMs,
+    epochS: options.epochS ?? DEFAULT_PARAMS.epochS,
+    genesis: DEFAULT_PARAMS.genesis,
+    shaping: options.shaping ?? DEFAULT_SHAPING[DEFAULT_SHAPING_PROFILE],
+  }
   const stateDir = options.stateDir
   const log = (label: string): Logger => createLogger({ role: label, level: options.log.level, format: options.log.format })
   const labelOf = (position: number): string => position === hopCount ? 'exit' : `mix[${position}]`
@@ -110,7 +118,7 @@ export async function startEmbeddedCascade (options: EmbeddedOptions): Promise<E
       return await thread.prepare({
         label: thread.label,
         position,
-        described: { role, address: plan.links[i]!, ...params },
+        described: { role, address: plan.links[i]!, params },
         log: options.log,
         ...(stateDir === undefined ? {} : { keyDir: join(stateDir, nodeName(position, hopCount)) }),
         replayCapacity: DEFAULT_REPLAY_CAPACITY,

@@ -5,11 +5,13 @@
 import type { KeyPair } from '../../crypto/index.js'
 import { makeNodeDescriptor, type EpochKey, type NodeDescriptorJson } from '../../directory/descriptor.js'
 import type { HostPort } from '../../base/address.js'
-import { paramsOfConfig, type HopParamFields } from './hop-params.js'
+import type { CascadeParams } from '../../protocol/cascade-params.js'
 
-export interface DescribedHop extends HopParamFields {
+export interface DescribedHop {
   readonly role: 'mix' | 'exit'
   readonly address: HostPort
+  /** The cascade parameters the hop runs with and signs. */
+  readonly params: CascadeParams
 }
 
 /** Sign `hop`'s descriptor with `identity`, published at `nowS` (Unix seconds). */
@@ -18,7 +20,7 @@ export function describeHop (hop: DescribedHop, identity: KeyPair, linkKey: Uint
     role: hop.role,
     address: hop.address,
     linkKey,
-    params: paramsOfConfig(hop),
+    params: hop.params,
     epochKeys,
     published: Math.floor(nowS),
   })

@@ -31,7 +31,7 @@ import { resolveFrom } from '../../base/config-file.js'
 import type { ExitConfig } from '../../cli/config/exit-config.js'
 import type { MixConfig } from '../../cli/config/mix-config.js'
 import type { RoleConfig } from '../../cli/config/role-config.js'
-import { PARAM_FIELDS, scheduleOfConfig } from './hop-params.js'
+import { CASCADE_PARAM_NAMES, cascadeParamsOf, scheduleOf } from '../../protocol/cascade-params.js'
 import { fieldError, loadNodeKeys } from './key-dir.js'
 import type { DescribedHop } from './node-descriptor.js'
 import { sameShaping, shapingToJson } from '../../directory/shaping-json.js'
@@ -124,9 +124,9 @@ export async function setUpNode (config: RoleConfig, configFile: string): Promis
     checkHopFits(config, configFile, verified, position, keys, cascadePath)
     const cascade = cascadeFromVerified(verified)
     const capacity = config.replayCapacity ?? DEFAULT_REPLAY_CAPACITY
-    const schedule = scheduleOfConfig(config)
+    const schedule = scheduleOf(config)
     const hop: HopSetup = {
-      described: { role: config.role, address: config.address, cellSize: config.cellSize, roundMs: config.roundMs, epochS: config.epochS, genesis: config.genesis, shaping: config.shaping },
+      described: { role: config.role, address: config.address, params: cascadeParamsOf(config) },
       keys,
       schedule,
       openOnionKeys: (logger) => openDurableOnionKeys({ dir, schedule, capacity, logger }),
@@ -211,7 +211,7 @@ function checkHopFits (config: MixConfig | ExitConfig, configFile: string, verif
   if (!sameShaping(config.shaping, verified.params.shaping)) {
     throw fieldError(configFile, 'shaping', `the cascade in ${JSON.stringify(cascadePath)} has other shaping parameters (${JSON.stringify(shapingToJson(verified.params.shaping))})`)
   }
-  for (const name of PARAM_FIELDS) {
+  for (const name of CASCADE_PARAM_NAMES) {
     if (name === 'shaping') continue
     if (config[name] !== verified.params[name]) {
       throw fieldError(configFile, name, `the cascade in ${JSON.stringify(cascadePath)} has ${name} ${verified.params[name]}, not ${config[name]}`)

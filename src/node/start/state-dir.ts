@@ -18,10 +18,10 @@ import { chmod, mkdir, readdir, writeFile } from 'node:fs/promises'
 import { join } from 'node:path'
 import type { CascadeDescriptorJson } from '../../directory/signed-cascade.js'
 import { formatHostPort, type HostPort } from '../../base/address.js'
-import type { HopParamFields } from './hop-params.js'
+import type { CascadeParams } from '../../protocol/cascade-params.js'
 import type { LogSettings } from './node-setup.js'
 import { UsageError } from '../../base/usage-error.js'
-import { shapingToJson } from '../../directory/shaping-json.js'
+import { cascadeParamsToJson } from '../../directory/cascade-params-json.js'
 
 export interface StateSetHop {
   readonly position: number
@@ -32,7 +32,7 @@ export interface StateSetHop {
 
 export interface StateSet {
   readonly cascade: CascadeDescriptorJson
-  readonly params: HopParamFields
+  readonly params: CascadeParams
   /** Every hop, in cascade order (the exit last); key dirs are `nodeName(position)`. */
   readonly hops: readonly StateSetHop[]
   readonly exitPolicy: readonly string[]
@@ -66,7 +66,7 @@ export function adminUrl (admin: HostPort): string {
 export async function writeStateSet (dir: string, set: StateSet): Promise<void> {
   const count = set.hops.length
   const log = { level: set.log.level, format: set.log.format }
-  const params = { cellSize: set.params.cellSize, roundMs: set.params.roundMs, epochS: set.params.epochS, genesis: set.params.genesis, shaping: shapingToJson(set.params.shaping) }
+  const params = cascadeParamsToJson(set.params)
   await writeJson(join(dir, 'cascade.json'), set.cascade, 0o644)
   for (const hop of set.hops) {
     const name = nodeName(hop.position, count)

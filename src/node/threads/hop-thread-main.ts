@@ -16,7 +16,8 @@ import { cryptoReady, ed25519KeyPair, memzero, randomBytes, x25519KeyPair } from
 import { cascadeFromVerified } from '../../directory/cascade.js'
 import type { NodeDescriptorJson } from '../../directory/descriptor.js'
 import { verifyCascadeDescriptor } from '../../directory/signed-cascade.js'
-import { epochSchedule, type EpochSchedule } from '../../protocol/epoch.js'
+import type { EpochSchedule } from '../../protocol/epoch.js'
+import { scheduleOf } from '../../protocol/cascade-params.js'
 import { keygen, loadIdentity, wipeIdentity, type NodeIdentity } from '../keys/identity.js'
 import { ephemeralOnionKeys, openDurableOnionKeys, type OnionKeySource } from '../keys/onion-key-source.js'
 import { createLogger, type Logger } from '../../base/logger.js'
@@ -88,7 +89,7 @@ function serve (port: MessagePort): void {
 /** Make or load the hop's keys and open its onion keys. */
 async function prepare (config: HopThreadConfig): Promise<Hop> {
   const logger = createLogger({ role: config.label, level: config.log.level, format: config.log.format })
-  const schedule = epochSchedule({ epochS: config.described.epochS, genesisS: config.described.genesis })
+  const schedule = scheduleOf(config.described.params)
   if (config.keyDir === undefined) {
     const seed = randomBytes(32)
     const keys = { identity: ed25519KeyPair(seed), link: x25519KeyPair() }
