@@ -33,7 +33,7 @@ import { ClientStats, type ClientShapingStatus, type EntryReport } from './clien
 import { EpochKeys } from './epoch-keys.js'
 import { OpeningStreams } from './opening-streams.js'
 import { Shaper } from './shaping/shaper.js'
-import type { WallTimers } from './shaping/wall-round-clock.js'
+import type { WallTimers } from '../clock/round-clock.js'
 import { UnshapedSender } from './unshaped-sender.js'
 import { Rep, SocksFront, type ConnectRequest, type PendingConnect } from './socks/index.js'
 import { Redial } from '../link/redial.js'
