@@ -18,6 +18,7 @@ import { InputFaults } from '../base/input-faults.js'
 import { CellCommand, cellCircuitId, cellCommand, encodeCell, randomCircuitId } from '../protocol/cell.js'
 import { EndReason } from '../protocol/end-reason.js'
 import { ProtocolError } from '../protocol/errors.js'
+import { flowWindows, type FlowWindows } from '../protocol/flow-control.js'
 import { CELL_HEADER_BYTES, type Geometry } from '../protocol/geometry.js'
 import { BackwardOpener, ForwardSealer } from '../protocol/relay-layers.js'
 import { decodeRelay, encodeRelay, RelayCommand, type RelayMessage } from '../protocol/relay-payload.js'
@@ -32,7 +33,7 @@ import { ClientStats, type ClientShapingStatus, type EntryReport } from './clien
 import { EpochKeys } from './epoch-keys.js'
 import { OpeningStreams } from './opening-streams.js'
 import { Shaper } from './shaping/shaper.js'
-import type { WallTimers } from './shaping/wall-round-clock.js'
+import type { WallTimers } from '../clock/round-clock.js'
 import { UnshapedSender } from './unshaped-sender.js'
 import { Rep, SocksFront, type ConnectRequest, type PendingConnect } from './socks/index.js'
 import { Redial } from '../link/redial.js'
@@ -73,6 +74,7 @@ export class ClientNode {
   readonly shaperState: Shaper | undefined
   private readonly options: ClientOptions
   private readonly geometry: Geometry
+  private readonly windows: FlowWindows
   private readonly keys: EpochKeys
   private readonly logger: Logger
   /** Exceptions escaping the handling of the entry's cells, caught and counted. */
@@ -93,6 +95,7 @@ export class ClientNode {
     this.options = options
     const first = options.cascade.current()
     this.geometry = first.geometry
+    this.windows = flowWindows(first.shaping.profile)
     this.logger = options.logger
     this.faults = new InputFaults(options.logger)
     this.events = new ClientLog(options.logger, options.logIntervalMs)
@@ -339,7 +342,7 @@ export class ClientNode {
       control: (message, stream) => this.opening.control(message, stream),
       streamClosed: (stream) => this.opening.forget(stream, Rep.GENERAL_FAILURE),
       violation: (what) => this.logger.debug('circuit.violation', { what }),
-    })
+    }, this.windows)
     this.circuits.set(id, circuit)
     this.stats.circuitsBuilt++
     this.stats.circuitsActive = this.circuits.size

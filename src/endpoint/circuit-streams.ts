@@ -11,7 +11,7 @@
  * callbacks; everything both share lives here.
  */
 import { EndReason } from '../protocol/end-reason.js'
-import { CIRCUIT_SENDME_INCREMENT, CIRCUIT_WINDOW } from '../protocol/flow-control.js'
+import { SHAPED_WINDOWS, type FlowWindows } from '../protocol/flow-control.js'
 import { CIRCUIT_STREAM, RelayCommand, type RelayMessage } from '../protocol/relay-payload.js'
 import { StreamPipe, type StreamCircuit } from './stream-pipe.js'
 import { StreamViolation } from './violations.js'
@@ -29,12 +29,13 @@ export interface CircuitStreamEvents {
 
 export class CircuitStreams implements StreamCircuit {
   readonly dataBytes: number
+  readonly windows: FlowWindows
   private readonly events: CircuitStreamEvents
   private readonly streams = new Map<number, StreamPipe>()
   /** DATA cells we may still send before the peer's circuit SENDME. */
-  private packageWindow = CIRCUIT_WINDOW
+  private packageWindow: number
   /** DATA cells the peer may still send before our next circuit SENDME. */
-  private deliverWindow = CIRCUIT_WINDOW
+  private deliverWindow: number
   /** Cells delivered or dropped, not yet acknowledged with a circuit SENDME. */
   private done = 0
   /** closeAll is running: credit for the cells it drops is not sent (the circuit may be gone). */
@@ -42,9 +43,12 @@ export class CircuitStreams implements StreamCircuit {
   private readonly waiting: StreamPipe[] = []
   private waking = false
 
-  constructor (dataBytes: number, events: CircuitStreamEvents) {
+  constructor (dataBytes: number, events: CircuitStreamEvents, windows: FlowWindows = SHAPED_WINDOWS) {
     this.dataBytes = dataBytes
     this.events = events
+    this.windows = windows
+    this.packageWindow = windows.circuit
+    this.deliverWindow = windows.circuit
   }
 
   get size (): number { return this.streams.size }
@@ -87,9 +91,10 @@ export class CircuitStreams implements StreamCircuit {
 
   cellsDone (cells: number): void {
     this.done += cells
-    while (this.done >= CIRCUIT_SENDME_INCREMENT && !this.ending) {
-      this.done -= CIRCUIT_SENDME_INCREMENT
-      this.deliverWindow += CIRCUIT_SENDME_INCREMENT
+    const increment = this.windows.circuitIncrement
+    while (this.done >= increment && !this.ending) {
+      this.done -= increment
+      this.deliverWindow += increment
       this.events.send(CIRCUIT_STREAM, RelayCommand.SENDME, undefined)
     }
   }
@@ -152,11 +157,11 @@ export class CircuitStreams implements StreamCircuit {
   }
 
   private circuitSendme (): void {
-    if (this.packageWindow + CIRCUIT_SENDME_INCREMENT > CIRCUIT_WINDOW) {
+    if (this.packageWindow + this.windows.circuitIncrement > this.windows.circuit) {
       this.events.violation?.(StreamViolation.CIRCUIT_SENDME_OVERFLOW)
       return
     }
-    this.packageWindow += CIRCUIT_SENDME_INCREMENT
+    this.packageWindow += this.windows.circuitIncrement
     if (this.waking) return
     this.waking = true
     // Wake waiting streams in turn; each takes what credit it can, the rest wait again.

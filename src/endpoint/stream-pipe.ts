@@ -13,13 +13,15 @@
  */
 import type { Socket } from 'node:net'
 import { EndReason, endReasonForErrno } from '../protocol/end-reason.js'
-import { STREAM_SENDME_INCREMENT, STREAM_WINDOW } from '../protocol/flow-control.js'
+import type { FlowWindows } from '../protocol/flow-control.js'
 import { RelayCommand } from '../protocol/relay-payload.js'
 
 /** What a stream needs from the circuit that carries it. */
 export interface StreamCircuit {
   /** Maximum DATA bytes per cell in this endpoint's sending direction. */
   readonly dataBytes: number
+  /** The cascade's flow-control windows (flow-control.ts). */
+  readonly windows: FlowWindows
   /** Queue one relay message toward the other endpoint. */
   sendRelay (streamId: number, command: RelayCommand, data?: Uint8Array): void
   /** Spend one cell of circuit credit; `false` means the stream must wait (it is woken later). */
@@ -38,9 +40,9 @@ export class StreamPipe {
   private readonly circuit: StreamCircuit
   private socket: Socket | null = null
   /** DATA cells we may still send before the peer's SENDME. */
-  private packageWindow = STREAM_WINDOW
+  private packageWindow: number
   /** DATA cells the peer may still send before we owe it credit. */
-  private deliverWindow = STREAM_WINDOW
+  private deliverWindow: number
   /** Cells the socket took without backpressure, not yet acknowledged with a SENDME. */
   private delivered = 0
   /** Cells written while the socket was backpressured; acknowledged on 'drain'. */
@@ -67,6 +69,7 @@ export class StreamPipe {
   constructor (id: number, circuit: StreamCircuit) {
     this.id = id
     this.circuit = circuit
+    this.packageWindow = this.deliverWindow = circuit.windows.stream
   }
 
   get isClosed (): boolean { return this.closed }
@@ -208,16 +211,18 @@ export class StreamPipe {
   }
 
   private acknowledge (): void {
-    while (this.delivered >= STREAM_SENDME_INCREMENT && !this.closed) {
-      this.delivered -= STREAM_SENDME_INCREMENT
-      this.deliverWindow += STREAM_SENDME_INCREMENT
+    const increment = this.circuit.windows.streamIncrement
+    while (this.delivered >= increment && !this.closed) {
+      this.delivered -= increment
+      this.deliverWindow += increment
       this.circuit.sendRelay(this.id, RelayCommand.SENDME)
     }
   }
 
   onSendme (): boolean {
-    if (this.packageWindow + STREAM_SENDME_INCREMENT > STREAM_WINDOW) return false
-    this.packageWindow += STREAM_SENDME_INCREMENT
+    const { stream, streamIncrement } = this.circuit.windows
+    if (this.packageWindow + streamIncrement > stream) return false
+    this.packageWindow += streamIncrement
     this.pump()
     return true
   }

@@ -26,7 +26,7 @@ import { DEFAULT_MAX_QUEUED_CELLS, QUARANTINE_ROUNDS, type HopOptions } from './
 import { HopStats } from './hop-stats.js'
 import { Interleaver } from './interleave.js'
 import { newLinkState, PredecessorLinks, quarantined, type LinkState } from './predecessor-link.js'
-import { RoundClock } from './round-clock.js'
+import { hopClocks, type HopClocks } from './hop-clocks.js'
 import type { HopRounds, RoundsHost } from './rounds.js'
 import { requestRound } from './rung-schedule.js'
 import { ShapedRounds } from './shaped-rounds.js'
@@ -53,7 +53,7 @@ export class HopCore<O extends ForwardOutput = ForwardOutput> implements Admissi
   roundObserver: RoundObserver | undefined
   private readonly admission: CreateAdmission
   private readonly rounds: HopRounds
-  private readonly clock: RoundClock
+  private readonly clock: HopClocks
   private readonly keySource: HopOptions['onionKeys']
   private readonly maxCircuits: number
   private readonly maxCircuitsPerLink: number
@@ -91,13 +91,15 @@ export class HopCore<O extends ForwardOutput = ForwardOutput> implements Admissi
     this.shaping = shaping
     this.rounds = shaping === null ? new UnshapedRounds(this) : new ShapedRounds(this, shaping)
     // A round acts on queued cells that peers chose: a bug they can trigger must not stop the clock.
-    // A round acts on queued cells that peers chose: a bug they can trigger must not stop the clock.
-    const onRound = (n: number): void => {
-      try { this.rounds.run(n) } catch (err) { this.faulted('round', err, undefined) }
-    }
-    this.clock = shaping === null
-      ? new RoundClock({ periodMs: options.roundMs, onRound })
-      : new RoundClock({ periodMs: options.roundMs, onRound, wallClock: Date.now })
+    const rounds = this.rounds
+    this.clock = hopClocks({
+      roundMs: options.roundMs,
+      position: options.position,
+      shaped: shaping !== null,
+      run: (n) => { try { rounds.run(n) } catch (err) { this.faulted('round', err, undefined) } },
+      runForward: () => { try { rounds.runForward() } catch (err) { this.faulted('round', err, undefined) } },
+      runBackward: () => { try { rounds.runBackward() } catch (err) { this.faulted('round', err, undefined) } },
+    })
     this.output = makeOutput(this)
     this.admission = new CreateAdmission(options, this.stats, this)
   }

@@ -52,6 +52,10 @@ export class ShapedRounds implements HopRounds {
   get lastRound (): number { return this.lastRoundRun }
   get holdsCreates (): boolean { return this.createHold !== null }
 
+  /** Shaped rounds release both directions in `run`, on the multiples of roundMs (§12.1). */
+  runForward (): void {}
+  runBackward (): void {}
+
   /**
    * Round `round` (from the Unix epoch). Rounds the event loop missed are caught up here, up
    * to MAX_CATCH_UP_ROUNDS, every time: a hop that sent less than its neighbours would grow

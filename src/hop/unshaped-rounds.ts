@@ -1,6 +1,6 @@
 /**
- * Rounds with shaping off (docs/PROTOCOL.md §11.1): every `roundMs`, on absolute deadlines,
- * whatever arrived since the last round leaves in a uniform random interleaving that keeps
+ * Rounds with shaping off (docs/PROTOCOL.md §11.1): every `roundMs`, on absolute deadlines
+ * at the hop's phase for each direction, whatever arrived since the last release leaves in a uniform random interleaving that keeps
  * each circuit's order, one write per link (R9, R17). Backward cells are sealed as they
  * arrive; a circuit awaiting its tag keeps its own, in order, until the tag is durable.
  */
@@ -28,18 +28,27 @@ export class UnshapedRounds implements HopRounds {
   /**
    * Everything queued leaves now, on the deadline (circuits awaiting their tag have put
    * nothing in the queues); then the core opens carried CREATEs and appends tags, after the
-   * release so that neither delays it.
+   * release so that neither delays it. The hop's clocks call the two directions at their own
+   * phases (hop-clocks.ts); `run` is both at once.
    */
   run (): void {
+    this.runBackward()
+    this.runForward()
+  }
+
+  runForward (): void {
     const core = this.core
     core.stats.rounds++
     core.output.sendRound()
+    core.afterRelease()
+  }
+
+  runBackward (): void {
     const out = this.backwardOut
-    core.stats.lastBackwardBatch = this.backward.pending
+    this.core.stats.lastBackwardBatch = this.backward.pending
     if (this.backward.pending > 0) this.backward.flush(out)
     this.sendBackward(out)
     out.length = 0
-    core.afterRelease()
   }
 
   shapeCircuit (): void {}

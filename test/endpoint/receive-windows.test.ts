@@ -9,20 +9,20 @@ import t from 'tap'
 import { CircuitStreams } from '../../src/endpoint/circuit-streams.js'
 import { StreamViolation } from '../../src/endpoint/violations.js'
 import { EndReason } from '../../src/protocol/end-reason.js'
-import { CIRCUIT_SENDME_INCREMENT, CIRCUIT_WINDOW, STREAM_SENDME_INCREMENT, STREAM_WINDOW } from '../../src/protocol/flow-control.js'
+import { CIRCUIT_SENDME_INCREMENT, CIRCUIT_WINDOW, flowWindows, SHAPED_WINDOWS, STREAM_SENDME_INCREMENT, STREAM_WINDOW, UNSHAPED_WINDOWS, type FlowWindows } from '../../src/protocol/flow-control.js'
 import { CIRCUIT_STREAM, RelayCommand } from '../../src/protocol/relay-payload.js'
 import { HeldSocket } from './held-socket.js'
 
 interface Sent { readonly streamId: number, readonly command: RelayCommand, readonly data: Uint8Array | undefined }
 
-function endpoint (): { streams: CircuitStreams, sent: Sent[], violations: StreamViolation[] } {
+function endpoint (windows?: FlowWindows): { streams: CircuitStreams, sent: Sent[], violations: StreamViolation[] } {
   const sent: Sent[] = []
   const violations: StreamViolation[] = []
   const streams = new CircuitStreams(100, {
     send: (streamId, command, data) => sent.push({ streamId, command, data }),
     control: () => {},
     violation: (what) => violations.push(what),
-  })
+  }, windows)
   return { streams, sent, violations }
 }
 
@@ -121,4 +121,20 @@ t.test('a socket that keeps up gets credit back as cells arrive', async (t) => {
   t.same(violations, [])
   t.equal(sendmes(sent, CIRCUIT_STREAM), 2 * CIRCUIT_WINDOW / CIRCUIT_SENDME_INCREMENT)
   t.equal(socket.written.length, 2 * CIRCUIT_WINDOW)
+})
+
+t.test('profile off: the larger windows are granted and enforced (bandwidth-delay product, §7.1)', async (t) => {
+  t.equal(flowWindows('off'), UNSHAPED_WINDOWS)
+  t.equal(flowWindows('elastic'), SHAPED_WINDOWS)
+  t.equal(flowWindows('strict'), SHAPED_WINDOWS)
+  const { streams, sent, violations } = endpoint(UNSHAPED_WINDOWS)
+  const socket = stalledStream(streams, 1)
+  deliver(streams, 1, UNSHAPED_WINDOWS.stream)
+  t.same(violations, [], 'a whole off stream window (4x the shaped one) is accepted')
+  deliver(streams, 1, 1)
+  t.same(violations, [StreamViolation.STREAM_WINDOW_OVERRUN], 'one cell beyond it is an overrun')
+  socket.release()
+  await tick()
+  t.equal(sendmes(sent, 1), 0, 'the overrun stream was ended: no stream credit')
+  t.equal(sendmes(sent, CIRCUIT_STREAM), Math.floor((UNSHAPED_WINDOWS.stream + 1) / UNSHAPED_WINDOWS.circuitIncrement), 'circuit credit in the off increment')
 })

@@ -6,7 +6,7 @@ import { ClientCircuit } from '../../src/client/client-circuit.js'
 import type { SenderHost } from '../../src/client/circuit-sender.js'
 import { ClientStats } from '../../src/client/client-stats.js'
 import { Shaper } from '../../src/client/shaping/shaper.js'
-import type { WallTimers } from '../../src/client/shaping/wall-round-clock.js'
+import type { WallTimers } from '../../src/clock/round-clock.js'
 import type { ShapingParams } from '../../src/protocol/shaping.js'
 import { buildCircuit } from './circuit.js'
 

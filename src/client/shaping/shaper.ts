@@ -22,7 +22,7 @@ import { acceptsUntilSlot, circuitEndSlot } from './circuit-lanes.js'
 import { LoopMonitor } from './loop-monitor.js'
 import { nextRung } from './rung-policy.js'
 import { ShapedCircuit } from './shaped-circuit.js'
-import { WallRoundClock, type WallTimers } from './wall-round-clock.js'
+import { wallRoundClock, type RoundClock, type WallTimers } from '../../clock/round-clock.js'
 
 export interface ShaperOptions {
   readonly params: ShapingParams
@@ -54,7 +54,7 @@ export class Shaper implements CircuitSender {
   private readonly lanes: Array<ShapedCircuit | null>
   /** The lanes' circuits by circuit ID. */
   private readonly byId = new Map<number, ShapedCircuit>()
-  private readonly clock: WallRoundClock
+  private readonly clock: RoundClock
   private readonly probes = new LoopProbeKey()
   private readonly timers: WallTimers | undefined
   private slot = -1
@@ -81,10 +81,10 @@ export class Shaper implements CircuitSender {
       onAlarm: (id, kind) => host.loopAlarm(this.byId.get(id)?.circuit, kind),
       onFailClosed: () => host.failClosed(),
     })
-    this.clock = new WallRoundClock(options.roundMs, (round) => this.onRound(round), options.timers)
+    this.clock = wallRoundClock(options.roundMs, (round) => this.onRound(round), options.timers)
   }
 
-  start (): void { this.clock.start() }
+  start (): void { if (!this.clock.isRunning) this.clock.start() }
 
   stop (): void {
     this.clock.stop()

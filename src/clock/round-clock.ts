@@ -1,5 +1,7 @@
 /**
- * Round ticks on absolute deadlines from a monotonic clock (DESIGN-REVIEW R17).
+ * The round clock of every party that runs rounds: the hops (both directions, shaped or not)
+ * and the shaped client. Round ticks on absolute deadlines from a monotonic clock
+ * (DESIGN-REVIEW R17).
  *
  * Round k is due at start + k·period (k = 1, 2, …). Each timer is armed for the time left
  * until the next deadline, measured on `process.hrtime.bigint()`, so a late timer or a slow
@@ -20,8 +22,10 @@
  * of wall-clock time, and rounds are numbered from the Unix epoch, so round n is due at
  * n·period ms of wall time at every node (`roundAt` of src/protocol/shaping.ts). Deadlines
  * stay absolute on the monotonic clock (R17); the two clocks are compared only at start.
+ * A phase (`offsetMs`, src/protocol/round-phase.ts) moves every deadline by the same public
+ * constant: round n is then due at n·period + offset of wall time.
  */
-import { MixError, MixErrorCode } from './errors.js'
+import { MixError, MixErrorCode } from '../hop/errors.js'
 
 /** The timer functions the clock needs (Node's by default; tests pass fakes). */
 export interface RoundTimers {
@@ -42,6 +46,16 @@ export interface RoundClockOptions {
    * time and `onRound` receives n. Default: not aligned (round k is due k periods after start).
    */
   wallClock?: () => number
+  /** Aligned mode: every deadline this many ms after the wall-clock multiple (0 ≤ offset < period). Default 0. */
+  offsetMs?: number
+}
+
+/**
+ * A clock with one time source, wall-clock milliseconds (the shaped client's, whose tests
+ * drive it with a fake): the monotonic and the wall clock are then the same.
+ */
+export interface WallTimers extends RoundTimers {
+  now (): number
 }
 
 const NS_PER_MS = 1_000_000
@@ -49,6 +63,30 @@ const NS_PER_MS = 1_000_000
 const nodeTimers: RoundTimers = {
   setTimeout: (callback, delayMs) => setTimeout(callback, delayMs),
   clearTimeout: (handle) => { clearTimeout(handle as ReturnType<typeof setTimeout>) },
+}
+
+/** Node's timers, unreferenced (the client's clock never keeps its process alive), and Date.now. */
+export const systemTimers: WallTimers = {
+  now: () => Date.now(),
+  setTimeout: (callback, delayMs) => {
+    const handle = setTimeout(callback, delayMs)
+    handle.unref()
+    return handle
+  },
+  clearTimeout: (handle) => { clearTimeout(handle as ReturnType<typeof setTimeout>) },
+}
+
+/** An aligned clock on one wall-clock time source: round n is due at n·periodMs (+ offsetMs) of `timers.now()`. */
+export function wallRoundClock (periodMs: number, onRound: (round: number) => void, timers: WallTimers = systemTimers, offsetMs = 0): RoundClock {
+  return new RoundClock({
+    periodMs,
+    onRound,
+    timers,
+    wallClock: () => timers.now(),
+    // Real timers keep the monotonic clock for deadlines (R17); a fake has only its own time.
+    ...(timers === systemTimers ? {} : { now: () => BigInt(Math.round(timers.now() * NS_PER_MS)) }),
+    offsetMs,
+  })
 }
 
 export class RoundClock {
@@ -66,6 +104,7 @@ export class RoundClock {
   private missed = 0
   private run = 0
   private readonly wallClock: (() => number) | undefined
+  private readonly offsetNs: bigint
   /** Aligned mode: the number of the round whose deadline is `startNs` (0 otherwise). */
   private base = 0
 
@@ -79,6 +118,11 @@ export class RoundClock {
     this.now = options.now ?? (() => process.hrtime.bigint())
     this.timers = options.timers ?? nodeTimers
     this.wallClock = options.wallClock
+    const offsetMs = options.offsetMs ?? 0
+    if (!Number.isFinite(offsetMs) || offsetMs < 0 || offsetMs >= periodMs) {
+      throw new MixError(MixErrorCode.BAD_OPTION, 'round offsetMs must be in [0, periodMs)')
+    }
+    this.offsetNs = BigInt(Math.round(offsetMs * NS_PER_MS))
   }
 
   /** Rounds skipped because they were a whole period or more overdue (cumulative). */
@@ -106,9 +150,9 @@ export class RoundClock {
     this.startNs = this.now()
     this.base = 0
     if (this.wallClock !== undefined) {
-      // Put the origin on the last wall-clock multiple of the period: deadline k is then the
-      // wall-clock multiple base + k.
-      const wallNs = BigInt(Math.round(this.wallClock() * NS_PER_MS))
+      // Put the origin on the last wall-clock multiple of the period (plus the phase): deadline
+      // k is then the wall-clock multiple base + k (plus the phase).
+      const wallNs = BigInt(Math.round(this.wallClock() * NS_PER_MS)) - this.offsetNs
       const base = wallNs / this.periodNs
       this.startNs -= wallNs - base * this.periodNs
       this.base = Number(base)

@@ -6,7 +6,7 @@
  */
 import t from 'tap'
 import fc from 'fast-check'
-import { RoundClock, type RoundTimers } from '../../src/hop/round-clock.js'
+import { RoundClock, wallRoundClock, type RoundTimers, type WallTimers } from '../../src/clock/round-clock.js'
 
 const MS = 1_000_000n
 
@@ -281,4 +281,52 @@ t.test('aligned to a wall clock: round n is due at n·period of wall time and nu
   t.ok(ticks.every((tick, i) => tick.round === ticks[0]!.round + i), 'numbered consecutively')
   // Timers are whole milliseconds: a deadline between two is met at the next one.
   t.ok(ticks.every((tick) => tick.wall >= tick.round * 10 && tick.wall < tick.round * 10 + 1), 'each ran at round·period of wall time (timer granularity aside)')
+})
+
+t.test('a phase moves every aligned deadline by the same offset: round n is due at n·period + offset', async (t) => {
+  const fake = new FakeProcess()
+  const wallAt = (ns: bigint): number => Number(ns) / 1e6 + 123_456_789.25
+  const ticks: { round: number, wall: number }[] = []
+  const clock = new RoundClock({
+    periodMs: 10,
+    offsetMs: 3.75,
+    now: fake.clock,
+    timers: fake,
+    wallClock: () => wallAt(fake.now),
+    onRound: (round) => { ticks.push({ round, wall: wallAt(fake.now) }) },
+  })
+  clock.start()
+  fake.runUntil(fake.now + 50n * MS)
+  clock.stop()
+  t.equal(ticks.length, 5, 'one round per period')
+  t.ok(ticks.every((tick, i) => tick.round === ticks[0]!.round + i), 'numbered consecutively')
+  t.ok(ticks.every((tick) => tick.wall >= tick.round * 10 + 3.75 && tick.wall < tick.round * 10 + 3.75 + 1), 'each ran at round·period + offset of wall time (timer granularity aside)')
+  t.throws(() => new RoundClock({ periodMs: 10, offsetMs: 10, onRound: () => {}, wallClock: Date.now }), { code: 'MIX_BAD_OPTION' }, 'an offset of a whole period is refused')
+  t.throws(() => new RoundClock({ periodMs: 10, offsetMs: -1, onRound: () => {}, wallClock: Date.now }), { code: 'MIX_BAD_OPTION' })
+})
+
+t.test('the shaped client\'s clock on one fake wall time: round n at n·period, a stall skipped and counted', async (t) => {
+  const clock = { ms: 1_000_003 }
+  let armed: (() => void) | undefined
+  const rounds: number[] = []
+  const timers: WallTimers = {
+    now: () => clock.ms,
+    setTimeout: (fire) => { armed = fire; return 1 },
+    clearTimeout: () => { armed = undefined },
+  }
+  const c = wallRoundClock(10, (n) => rounds.push(n), timers)
+  c.start()
+  t.throws(() => { c.start() }, { code: 'MIX_CLOCK_RUNNING' }, 'not twice')
+  clock.ms = 1_000_010
+  armed!()
+  t.same(rounds, [100_001], 'the first round is the next multiple of the period')
+  clock.ms = 1_000_015
+  armed!()
+  t.same(rounds, [100_001], 'an early wake-up runs nothing')
+  clock.ms = 1_000_047
+  armed!()
+  t.same(rounds, [100_001, 100_004], 'after a stall only the latest due round runs')
+  t.equal(c.missedRounds, 2, 'the skipped rounds are counted')
+  c.stop()
+  t.equal(armed, undefined, 'stop clears the timer')
 })
