@@ -150,17 +150,11 @@ export class SuccessorOutput implements ForwardOutput {
     return true
   }
 
+  /** Peeled in place: the received cell (whose body is `body`, ours alone) becomes the outgoing one. */
   peel (circuit: HopCircuit, body: Uint8Array, received: Uint8Array): Uint8Array | null {
-    if (circuit.shape !== null) {
-      // Peel in place: the received cell (whose body is `body`) becomes the outgoing one.
-      if (circuit.peeler.peel(body, body) === null) return null
-      writeCellHeader(received, circuit.outId, CellCommand.RELAY)
-      return received
-    }
-    const cell = new Uint8Array(this.core.geometry.cellSize)
-    if (circuit.peeler.peel(body, cell.subarray(CELL_HEADER_BYTES)) === null) return null
-    writeCellHeader(cell, circuit.outId, CellCommand.RELAY)
-    return cell
+    if (circuit.peeler.peel(body, body) === null) return null
+    writeCellHeader(received, circuit.outId, CellCommand.RELAY)
+    return received
   }
 
   forward (circuit: HopCircuit, cell: Uint8Array): void {
