@@ -126,7 +126,7 @@ export class SuccessorOutput implements ForwardOutput {
     if (command === CellCommand.RELAY) {
       // Shaped: the whole cell waits, and is sealed in place when its slot comes.
       if (circuit.shape !== null) core.pushBackward(circuit, cell)
-      else core.queueBackward(circuit, cell.subarray(CELL_HEADER_BYTES))
+      else core.queueBackward(circuit, cell.subarray(CELL_HEADER_BYTES), cell)
     } else if (command === CellCommand.DESTROY) {
       // Link-local, never relayed; shaped, the circuit keeps its schedule until its end (R5).
       core.stats.destroysIn++
