@@ -65,6 +65,8 @@ export interface MixLoadOptions {
   /** How long the backward phase sends. */
   readonly backwardSeconds: number
   readonly window: number
+  /** Node flags for the mix child (e.g. --cpu-prof, to profile one hop's cell path). */
+  readonly nodeFlags?: readonly string[]
 }
 
 const BATCH = 64
@@ -141,6 +143,7 @@ export async function runMixLoad (options: MixLoadOptions): Promise<MixLoadResul
     child = await startChild({
       script: fileURLToPath(new URL('./mix-child.js', import.meta.url)),
       args: [],
+      ...(options.nodeFlags === undefined ? {} : { nodeFlags: options.nodeFlags }),
       env: {
         MIXGATE_BENCH_MIX: JSON.stringify({
           cascade: cascadeToJson(cascade),

@@ -6,7 +6,7 @@
  * retired with a DESTROY; a circuit with streams gets a DROP after `keepaliveMs` without
  * cells, so the hops keep it.
  */
-import { CellCommand, DestroyReason, encodeCell, encodeDestroy } from '../protocol/cell.js'
+import { DestroyReason, encodeDestroy } from '../protocol/cell.js'
 import { roundAt } from '../protocol/shaping.js'
 import { CIRCUIT_STREAM, encodeRelay, RelayCommand, type RelayMessage } from '../protocol/relay-payload.js'
 import type { CircuitSender, Placement, SenderHost } from './circuit-sender.js'
@@ -68,7 +68,7 @@ export class UnshapedSender implements CircuitSender {
 
   send (circuit: ClientCircuit, _streamId: number, _command: RelayCommand, payload: Uint8Array): void {
     circuit.lastSent = Date.now()
-    this.queue(encodeCell(this.host.geometry, circuit.id, CellCommand.RELAY, circuit.sealer.seal(payload)))
+    this.queue(circuit.sealer.sealCell(circuit.id, payload))
   }
 
   receivedPad (_circuit: ClientCircuit): void {}

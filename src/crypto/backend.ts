@@ -31,6 +31,17 @@ export interface CryptoBackend {
   xaeadEncrypt (key: Uint8Array, nonce: Uint8Array, ad: Uint8Array | null, plaintext: Uint8Array): Uint8Array
   /** As `aeadDecrypt`, for XChaCha20-Poly1305-IETF. */
   xaeadDecrypt (key: Uint8Array, nonce: Uint8Array, ad: Uint8Array | null, sealed: Uint8Array): Uint8Array | null
+  /**
+   * The same four AEADs into a caller-given `out` (plaintext + 16 bytes when sealing, sealed −
+   * 16 when opening), nothing allocated on the native backend. `out` may start at the same
+   * byte as the input (in place, as libsodium allows) or not overlap it at all (index.ts
+   * checks). Opening returns false, with `out` untouched on the wasm backend and
+   * unspecified on the native one, if `sealed` does not authenticate.
+   */
+  aeadEncryptInto (out: Uint8Array, key: Uint8Array, nonce: Uint8Array, ad: Uint8Array | null, plaintext: Uint8Array): void
+  aeadDecryptInto (out: Uint8Array, key: Uint8Array, nonce: Uint8Array, ad: Uint8Array | null, sealed: Uint8Array): boolean
+  xaeadEncryptInto (out: Uint8Array, key: Uint8Array, nonce: Uint8Array, ad: Uint8Array | null, plaintext: Uint8Array): void
+  xaeadDecryptInto (out: Uint8Array, key: Uint8Array, nonce: Uint8Array, ad: Uint8Array | null, sealed: Uint8Array): boolean
   /** ChaCha20 (IETF) keystream from block `counter`, XORed over `data`. */
   chacha20Xor (key: Uint8Array, nonce: Uint8Array, data: Uint8Array, counter: number): Uint8Array
 

@@ -136,6 +136,52 @@ export function xaeadOpen (key: Uint8Array, nonce: Uint8Array, ad: Uint8Array | 
 }
 
 /**
+ * Checks of the into-buffer calls: `out` is exactly `outBytes` long and either starts at the
+ * same byte as `input` (in place) or does not overlap it (libsodium allows nothing between).
+ */
+function checkInto (out: Uint8Array, outBytes: number, input: Uint8Array): void {
+  if (out.length !== outBytes) throw new CryptoError('CRYPTO_BAD_LENGTH', `the output must be ${outBytes} bytes, got ${out.length}`)
+  if (out.buffer !== input.buffer || out.byteOffset === input.byteOffset) return
+  const outEnd = out.byteOffset + out.length
+  const inEnd = input.byteOffset + input.length
+  if (out.byteOffset < inEnd && input.byteOffset < outEnd) {
+    throw new CryptoError('CRYPTO_BAD_LENGTH', 'the output overlaps the input other than in place')
+  }
+}
+
+/**
+ * `aeadSeal` into `out` (exactly plaintext + 16 bytes): nothing allocated on the native
+ * backend. `out` may begin at `plaintext`'s first byte (sealed in place) or lie apart from it.
+ */
+export function aeadSealInto (out: Uint8Array, key: Uint8Array, nonce: Uint8Array, ad: Uint8Array | null, plaintext: Uint8Array): void {
+  checkInto(out, plaintext.length + AEAD_TAG_BYTES, plaintext)
+  b.aeadEncryptInto(out, key, nonce, ad, plaintext)
+}
+
+/**
+ * `aeadOpen` into `out` (exactly sealed − 16 bytes; in place or apart, as `aeadSealInto`).
+ * False if `sealed` does not authenticate; `out`'s content is then unspecified.
+ */
+export function aeadOpenInto (out: Uint8Array, key: Uint8Array, nonce: Uint8Array, ad: Uint8Array | null, sealed: Uint8Array): boolean {
+  if (sealed.length < AEAD_TAG_BYTES) return false
+  checkInto(out, sealed.length - AEAD_TAG_BYTES, sealed)
+  return b.aeadDecryptInto(out, key, nonce, ad, sealed)
+}
+
+/** `xaeadSeal` into `out`, as `aeadSealInto`. */
+export function xaeadSealInto (out: Uint8Array, key: Uint8Array, nonce: Uint8Array, ad: Uint8Array | null, plaintext: Uint8Array): void {
+  checkInto(out, plaintext.length + AEAD_TAG_BYTES, plaintext)
+  b.xaeadEncryptInto(out, key, nonce, ad, plaintext)
+}
+
+/** `xaeadOpen` into `out`, as `aeadOpenInto`. */
+export function xaeadOpenInto (out: Uint8Array, key: Uint8Array, nonce: Uint8Array, ad: Uint8Array | null, sealed: Uint8Array): boolean {
+  if (sealed.length < AEAD_TAG_BYTES) return false
+  checkInto(out, sealed.length - AEAD_TAG_BYTES, sealed)
+  return b.xaeadDecryptInto(out, key, nonce, ad, sealed)
+}
+
+/**
  * The raw ChaCha20 (IETF) keystream XORed over `data`, starting at block `counter`, an
  * integer in [0, 2^31) (libsodium.js's limit; checked here so both backends agree).
  */

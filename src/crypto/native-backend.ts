@@ -3,7 +3,8 @@
  * prebuilt binaries). About twice as fast as libsodium.js per cell.
  *
  * libsodium reads the caller's arrays in place and writes straight into the one output array
- * each call returns: no copy into a second heap, nothing left behind to wipe. sodium-native
+ * each call returns, or into the caller's own (`…Into`, nothing allocated; in place when
+ * `out` starts where the input does): no copy into a second heap, nothing left behind to wipe. sodium-native
  * throws where libsodium.js throws (bad lengths, small-order X25519 points) and also on
  * authentication failure, which is mapped to `null` here as in the wasm backend.
  */
@@ -100,6 +101,28 @@ export function createNativeBackend (na: SodiumNative): CryptoBackend {
         return null
       }
       return m
+    },
+    aeadEncryptInto (out, key, nonce, ad, plaintext) {
+      na.crypto_aead_chacha20poly1305_ietf_encrypt(out, plaintext, ad, null, nonce, key)
+    },
+    aeadDecryptInto (out, key, nonce, ad, sealed) {
+      try {
+        na.crypto_aead_chacha20poly1305_ietf_decrypt(out, null, sealed, ad, nonce, key)
+      } catch {
+        return false
+      }
+      return true
+    },
+    xaeadEncryptInto (out, key, nonce, ad, plaintext) {
+      na.crypto_aead_xchacha20poly1305_ietf_encrypt(out, plaintext, ad, null, nonce, key)
+    },
+    xaeadDecryptInto (out, key, nonce, ad, sealed) {
+      try {
+        na.crypto_aead_xchacha20poly1305_ietf_decrypt(out, null, sealed, ad, nonce, key)
+      } catch {
+        return false
+      }
+      return true
     },
     chacha20Xor (key, nonce, data, counter) {
       const out = new Uint8Array(data.length)

@@ -34,6 +34,28 @@ export const wasmBackend: CryptoBackend = {
       return null
     }
   },
+  // The into-buffer calls copy libsodium.js's fresh output into `out` (the heap round trip
+  // allocates anyway); an opening that fails leaves `out` untouched.
+  aeadEncryptInto (out, key, nonce, ad, plaintext) {
+    out.set(s.crypto_aead_chacha20poly1305_ietf_encrypt(plaintext, ad, null, nonce, key))
+  },
+  aeadDecryptInto (out, key, nonce, ad, sealed) {
+    const m = wasmBackend.aeadDecrypt(key, nonce, ad, sealed)
+    if (m === null) return false
+    out.set(m)
+    m.fill(0)
+    return true
+  },
+  xaeadEncryptInto (out, key, nonce, ad, plaintext) {
+    out.set(s.crypto_aead_xchacha20poly1305_ietf_encrypt(plaintext, ad, null, nonce, key))
+  },
+  xaeadDecryptInto (out, key, nonce, ad, sealed) {
+    const m = wasmBackend.xaeadDecrypt(key, nonce, ad, sealed)
+    if (m === null) return false
+    out.set(m)
+    m.fill(0)
+    return true
+  },
   chacha20Xor: (key, nonce, data, counter) => s.crypto_stream_chacha20_ietf_xor_ic(data, nonce, counter, key),
 
   generichash: (outLen, message, key) => s.crypto_generichash(outLen, message, key),

@@ -83,8 +83,9 @@ export class ExitOutput implements ForwardOutput {
     return true
   }
 
+  /** Peeled in place: the payload is a view of the received cell, which nothing else holds. */
   peel (circuit: HopCircuit, body: Uint8Array): Uint8Array | null {
-    return circuit.peeler.peel(body)
+    return circuit.peeler.peel(body, body)
   }
 
   forward (circuit: HopCircuit, payload: Uint8Array): void {

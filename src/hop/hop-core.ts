@@ -363,12 +363,13 @@ export class HopCore<O extends ForwardOutput = ForwardOutput> implements Admissi
   /**
    * A backward item for `circuit` (the successor's body, the exit's relay payload, or null
    * for a PAD of this hop's own): sealed now and released with the next round, or, shaped,
-   * queued for the circuit's slots.
+   * queued for the circuit's slots. `cell`: the received cell `inner` is the body of, reused
+   * (rounds.ts).
    */
-  queueBackward (circuit: HopCircuit, inner: Uint8Array | null): void {
+  queueBackward (circuit: HopCircuit, inner: Uint8Array | null, cell?: Uint8Array): void {
     if (circuit.ended) return
     if (circuit.silenced) { this.stats.cellsDroppedSilenced++; return }
-    this.rounds.queueBackward(circuit, inner)
+    this.rounds.queueBackward(circuit, inner, cell)
   }
 
   /** Shaped: a backward item (a successor's whole cell, or an exit payload) waits for its slot. */

@@ -51,8 +51,12 @@ export interface HopRounds {
   accepted (circuit: HopCircuit, round: number): void
   /** Its tag is durable: true if it joined the kMin hold (which releases it later), false if it goes on now. */
   hold (circuit: HopCircuit, round: number): boolean
-  /** Queue a backward item of a live circuit (`inner`: successor's body, exit payload, or null for a PAD). */
-  queueBackward (circuit: HopCircuit, inner: Uint8Array | null): void
+  /**
+   * Queue a backward item of a live circuit (`inner`: successor's body, exit payload, or null
+   * for a PAD). `cell`, when given, is the received cell whose body `inner` is (ours alone):
+   * unshaped, it is sealed in place and becomes the outgoing cell.
+   */
+  queueBackward (circuit: HopCircuit, inner: Uint8Array | null, cell?: Uint8Array): void
   /** Backward cells sealed while the circuit awaited its tag join the next round. */
   releaseBackward (circuit: HopCircuit, cells: readonly Uint8Array[]): void
   /**

@@ -56,11 +56,15 @@ export class UnshapedRounds implements HopRounds {
   hold (): boolean { return false }
   silence (): boolean { return false }
 
-  /** Seal now; the cell leaves with the next round (or, awaiting its tag, waits in order). */
-  queueBackward (circuit: HopCircuit, inner: Uint8Array | null): void {
+  /**
+   * Seal now; the cell leaves with the next round (or, awaiting its tag, waits in order). A
+   * received cell is sealed in place (the sealer copies `inner` out first), else a new one.
+   */
+  queueBackward (circuit: HopCircuit, inner: Uint8Array | null, received?: Uint8Array): void {
     const core = this.core
-    const cell = new Uint8Array(core.geometry.cellSize)
-    circuit.sealer.seal(inner, cell.subarray(CELL_HEADER_BYTES))
+    const reuse = received !== undefined && inner !== null
+    const cell = reuse ? received : new Uint8Array(core.geometry.cellSize)
+    circuit.sealer.seal(inner, reuse ? inner : cell.subarray(CELL_HEADER_BYTES))
     if (inner === null) core.roundObserver?.countPadding(1, 'backward')
     writeCellHeader(cell, circuit.inId, CellCommand.RELAY)
     circuit.lastActivity = Date.now()

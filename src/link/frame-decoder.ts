@@ -9,13 +9,18 @@
  *
  * The frame handed to the sink is valid only during the call: it is a view into the caller's
  * chunk or into the reassembly buffer, which the next frame reuses. Copy it to keep it (the
- * link opens it at once, which copies). The sink returns `false` to stop: `push` then returns
+ * link opens a chunk's frame in place, in the chunk it owns, and a reassembled one into a
+ * fresh cell). The sink returns `false` to stop: `push` then returns
  * how many bytes of the chunk it consumed, so the caller can hand the rest elsewhere (used to
  * pass bytes that follow the last handshake message on to the link).
  */
 
-/** Receives one complete frame; returns false to stop decoding (e.g. the link closed). */
-export type FrameSink = (frame: Uint8Array) => boolean
+/**
+ * Receives one complete frame; returns false to stop decoding (e.g. the link closed).
+ * `reassembled` is true when `frame` is the decoder's own buffer (the next frame reuses it),
+ * false when it is a view of the pushed chunk (which the decoder never writes).
+ */
+export type FrameSink = (frame: Uint8Array, reassembled: boolean) => boolean
 
 export class FrameDecoder {
   readonly frameSize: number
@@ -58,14 +63,14 @@ export class FrameDecoder {
       if (this.filled < size) return offset
       this.filled = 0
       this.completed++
-      if (!this.sink(this.partial)) return offset
+      if (!this.sink(this.partial, true)) return offset
     }
 
     while (length - offset >= size) {
       const frame = chunk.subarray(offset, offset + size)
       offset += size
       this.completed++
-      if (!this.sink(frame)) return offset
+      if (!this.sink(frame, false)) return offset
     }
 
     if (offset < length) {

@@ -26,12 +26,14 @@
  * Until then, and while pause()d, the socket is not read and TCP holds the peer back.
  *
  * Hot path: send() validates sizes, allocates one buffer for the whole batch, seals each cell
- * into it and makes one socket.write — one round's cells leave in one write. Receiving opens
- * each frame straight from the chunk when it lies in one (see FrameDecoder). The only
- * per-cell allocations are the ones libsodium makes for its output. Rekeying adds one compare
- * per batch on send (against `sealBudget`) and two per frame on receive (the nonce's end, the
- * command byte); a batch that crosses a rekey, and the timer's lone REKEY frame, take a slow
- * path that allocates.
+ * straight into it (the cells are only read: the caller may reuse them once send() returns)
+ * and makes one socket.write — one round's cells leave in one write. Receiving opens each
+ * frame in place in the socket's chunk when it lies in one (the cell handed on is a view of
+ * that chunk, which nobody else writes; a cell kept queued keeps its chunk alive), and into a
+ * fresh cell when it straddles chunks (see FrameDecoder). No allocation per cell but the
+ * views. Rekeying adds one compare per batch on send (against `sealBudget`) and two per frame
+ * on receive (the nonce's end, the command byte); a batch that crosses a rekey, and the
+ * timer's lone REKEY frame, take a slow path that allocates.
  */
 import { EventEmitter } from 'node:events'
 import type { Socket } from 'node:net'
@@ -166,8 +168,9 @@ export class Link extends EventEmitter<LinkEvents> {
     if (count > this.sealBudget) return this.sendAcrossRekeys(cells)
     const frameSize = this.frameSize
     const out = Buffer.allocUnsafe(count * frameSize)
-    for (let i = 0; i < count; i++) {
-      out.set(this.sender.encryptWithAd(EMPTY, cells[i]!), i * frameSize)
+    const sender = this.sender
+    for (let i = 0, at = 0; i < count; i++, at += frameSize) {
+      sender.encryptInto(out.subarray(at, at + frameSize), EMPTY, cells[i]!)
     }
     this.sealBudget -= count
     this.cellsUnderKey += count
@@ -306,13 +309,15 @@ export class Link extends EventEmitter<LinkEvents> {
     this.armFrameTimer()
   }
 
-  private readonly onFrame = (frame: Uint8Array): boolean => {
+  private readonly onFrame = (frame: Uint8Array, reassembled: boolean): boolean => {
     if (this.receiver.exhausted) {
       this.fail(new LinkError(LinkErrorCode.NONCE_EXHAUSTED, 'the receiving nonces are used up'))
       return false
     }
-    const cell = this.receiver.decryptWithAd(EMPTY, frame)
-    if (cell === null) {
+    // In place in the chunk (ours alone), or out of the decoder's reused buffer into a fresh
+    // cell. A plain Uint8Array view either way, never a Buffer (whose slice() aliases).
+    const cell = reassembled ? new Uint8Array(this.cellSize) : new Uint8Array(frame.buffer, frame.byteOffset, this.cellSize)
+    if (!this.receiver.decryptInto(cell, EMPTY, frame)) {
       this.authFailureCount++
       this.fail(new LinkError(LinkErrorCode.AUTH_FAILED, 'a link frame did not authenticate'))
       return false

@@ -126,7 +126,7 @@ export class SuccessorOutput implements ForwardOutput {
     if (command === CellCommand.RELAY) {
       // Shaped: the whole cell waits, and is sealed in place when its slot comes.
       if (circuit.shape !== null) core.pushBackward(circuit, cell)
-      else core.queueBackward(circuit, cell.subarray(CELL_HEADER_BYTES))
+      else core.queueBackward(circuit, cell.subarray(CELL_HEADER_BYTES), cell)
     } else if (command === CellCommand.DESTROY) {
       // Link-local, never relayed; shaped, the circuit keeps its schedule until its end (R5).
       core.stats.destroysIn++
@@ -150,17 +150,11 @@ export class SuccessorOutput implements ForwardOutput {
     return true
   }
 
+  /** Peeled in place: the received cell (whose body is `body`, ours alone) becomes the outgoing one. */
   peel (circuit: HopCircuit, body: Uint8Array, received: Uint8Array): Uint8Array | null {
-    if (circuit.shape !== null) {
-      // Peel in place: the received cell (whose body is `body`) becomes the outgoing one.
-      if (circuit.peeler.peel(body, body) === null) return null
-      writeCellHeader(received, circuit.outId, CellCommand.RELAY)
-      return received
-    }
-    const cell = new Uint8Array(this.core.geometry.cellSize)
-    if (circuit.peeler.peel(body, cell.subarray(CELL_HEADER_BYTES)) === null) return null
-    writeCellHeader(cell, circuit.outId, CellCommand.RELAY)
-    return cell
+    if (circuit.peeler.peel(body, body) === null) return null
+    writeCellHeader(received, circuit.outId, CellCommand.RELAY)
+    return received
   }
 
   forward (circuit: HopCircuit, cell: Uint8Array): void {

@@ -21,11 +21,17 @@
  *
  * No hop ever copies a byte it did not authenticate (forward) or encrypt (backward).
  * Counters advance only on success; a circuit ends before a counter reaches 2^32.
+ *
+ * Data path (docs/HOP.md "Cost of a cell"): every layer is sealed and opened with the
+ * into-buffer AEAD calls, in place where the bytes already lie, into buffers allocated once
+ * per circuit (the client's sealer and a hop's backward sealer each keep one body-sized work
+ * buffer with its views made up front). Per cell there is no allocation but a few array
+ * views of the caller's body; the calls that take no `out` allocate, for tests and vectors.
  */
-import { aeadOpen, aeadSeal, AEAD_NONCE_BYTES, memzero, randomBytes, xaeadOpen, xaeadSeal, XAEAD_NONCE_BYTES } from '../crypto/index.js'
-import { CellCommand } from './cell.js'
+import { aeadOpenInto, aeadSealInto, AEAD_NONCE_BYTES, AEAD_TAG_BYTES, memzero, randomFill, xaeadOpenInto, xaeadSealInto, XAEAD_NONCE_BYTES } from '../crypto/index.js'
+import { CellCommand, writeCellHeader } from './cell.js'
 import { ProtocolError, ProtocolErrorCode } from './errors.js'
-import { LAYER_CONTROL_BYTES, type Geometry } from './geometry.js'
+import { CELL_HEADER_BYTES, LAYER_CONTROL_BYTES, type Geometry } from './geometry.js'
 import type { HopKeys } from './hop-keys.js'
 import { PROTOCOL_LABEL } from './labels.js'
 
@@ -98,25 +104,31 @@ export class ForwardPeeler {
   get isExit (): boolean { return this.position === this.geometry.hops }
 
   /**
-   * Peel one forward RELAY body. At a mix, returns the body for the next hop (written into
-   * `out` when given, which must be bodyBytes long); at the exit, the relay payload.
-   * Returns `null` if the layer does not authenticate (the counter does not advance).
+   * Peel one forward RELAY body. At a mix, returns the body for the next hop; at the exit, the
+   * relay payload. With `out` (bodyBytes long; it may be `body` itself: peeled in place) the
+   * result is written there and nothing is allocated, the exit's payload being a view of
+   * `out`; without it, into fresh memory and `body` is left as it was.
+   * Returns `null` if the layer does not authenticate (the counter does not advance; `out`'s
+   * content is then unspecified).
    */
   peel (body: Uint8Array, out?: Uint8Array): Uint8Array | null {
-    if (body.length !== this.geometry.bodyBytes) {
-      throw new ProtocolError(ProtocolErrorCode.LAYER_BAD_LENGTH, `a RELAY body is ${this.geometry.bodyBytes} bytes, got ${body.length}`)
+    const g = this.geometry
+    if (body.length !== g.bodyBytes) {
+      throw new ProtocolError(ProtocolErrorCode.LAYER_BAD_LENGTH, `a RELAY body is ${g.bodyBytes} bytes, got ${body.length}`)
+    }
+    if (out !== undefined && out.length !== g.bodyBytes) {
+      throw new ProtocolError(ProtocolErrorCode.LAYER_BAD_LENGTH, `a peeled body is ${g.bodyBytes} bytes, got ${out.length}`)
     }
     checkCounter(this.counter)
     writeCounter(this.nonce, 4, this.counter)
-    const plaintext = aeadOpen(this.key, this.nonce, this.ad, body.subarray(0, this.layerBytes))
-    if (plaintext === null) return null
+    const plainBytes = this.layerBytes - AEAD_TAG_BYTES
+    const next = out ?? new Uint8Array(g.bodyBytes)
+    if (!aeadOpenInto(next.subarray(0, plainBytes), this.key, this.nonce, this.ad, body.subarray(0, this.layerBytes))) return null
     this.counter++
-    this.lastControl = plaintext[0]!
-    const inner = plaintext.subarray(LAYER_CONTROL_BYTES)
-    if (this.isExit) return inner
-    const next = out ?? new Uint8Array(this.geometry.bodyBytes)
-    next.set(inner, 0)
-    next.fill(0, inner.length)
+    this.lastControl = next[0]!
+    if (this.isExit) return next.subarray(LAYER_CONTROL_BYTES, plainBytes)
+    next.copyWithin(0, LAYER_CONTROL_BYTES, plainBytes)
+    next.fill(0, plainBytes - LAYER_CONTROL_BYTES)
     return next
   }
 
@@ -132,6 +144,14 @@ export class ForwardSealer {
   private readonly keys: Uint8Array[]
   private readonly nonces: Uint8Array[]
   private readonly ads: Uint8Array[]
+  /**
+   * The body being built: the payload at offset `hops`, then each layer sealed in place one
+   * byte further out (hop i's layer starts at i − 1: its control byte, then layer i+1).
+   */
+  private readonly work: Uint8Array
+  /** Per hop (0-based): the plaintext view (control ‖ layer i+1) and the sealed view. */
+  private readonly plainViews: Uint8Array[]
+  private readonly sealedViews: Uint8Array[]
   private counter = 0
 
   constructor (geometry: Geometry, hopKeys: readonly HopKeys[]) {
@@ -140,31 +160,58 @@ export class ForwardSealer {
     this.keys = hopKeys.map((k) => k.forward)
     this.nonces = hopKeys.map((_, i) => forwardNonce(i + 1))
     this.ads = hopKeys.map((_, i) => layerAd(Direction.FORWARD, i + 1, 0))
+    this.work = new Uint8Array(geometry.bodyBytes)
+    this.plainViews = hopKeys.map((_, i) => this.work.subarray(i, i + geometry.forwardLayerBytes(i + 1) - AEAD_TAG_BYTES))
+    this.sealedViews = hopKeys.map((_, i) => this.work.subarray(i, i + geometry.forwardLayerBytes(i + 1)))
   }
 
-  /** Seal a relay payload (exactly forwardPayloadBytes) into a RELAY body (bodyBytes). */
-  seal (payload: Uint8Array, control = 0): Uint8Array {
+  /**
+   * Seal a relay payload (exactly forwardPayloadBytes) into a RELAY body (bodyBytes): into
+   * `out` when given (bodyBytes long; nothing allocated), else into a fresh array.
+   */
+  seal (payload: Uint8Array, control = 0, out?: Uint8Array): Uint8Array {
+    const g = this.geometry
+    if (out !== undefined && out.length !== g.bodyBytes) {
+      throw new ProtocolError(ProtocolErrorCode.LAYER_BAD_LENGTH, `a RELAY body is ${g.bodyBytes} bytes, got ${out.length}`)
+    }
+    this.sealWork(payload, control)
+    const body = out ?? new Uint8Array(g.bodyBytes)
+    body.set(this.work)
+    return body
+  }
+
+  /** A whole RELAY cell on circuit `circuitId`: the one allocation is the cell itself. */
+  sealCell (circuitId: number, payload: Uint8Array, control = 0): Uint8Array {
+    this.sealWork(payload, control)
+    const cell = new Uint8Array(this.geometry.cellSize)
+    writeCellHeader(cell, circuitId, CellCommand.RELAY)
+    cell.set(this.work, CELL_HEADER_BYTES)
+    return cell
+  }
+
+  private sealWork (payload: Uint8Array, control: number): void {
     const g = this.geometry
     if (payload.length !== g.forwardPayloadBytes) {
       throw new ProtocolError(ProtocolErrorCode.LAYER_BAD_LENGTH, `a forward relay payload is ${g.forwardPayloadBytes} bytes, got ${payload.length}`)
     }
     checkCounter(this.counter)
-    let inner = payload
+    const work = this.work
+    work.set(payload, g.hops)
     for (let i = g.hops - 1; i >= 0; i--) {
-      const plaintext = new Uint8Array(LAYER_CONTROL_BYTES + inner.length)
-      plaintext[0] = control
-      plaintext.set(inner, LAYER_CONTROL_BYTES)
+      work[i] = control
       writeCounter(this.nonces[i]!, 4, this.counter)
-      inner = aeadSeal(this.keys[i]!, this.nonces[i]!, this.ads[i]!, plaintext)
+      aeadSealInto(this.sealedViews[i]!, this.keys[i]!, this.nonces[i]!, this.ads[i]!, this.plainViews[i]!)
     }
     this.counter++
-    return inner
   }
 
   get cellsSealed (): number { return this.counter }
 
-  /** Erase every hop's forward key (circuit end). */
-  wipe (): void { for (const k of this.keys) memzero(k) }
+  /** Erase every hop's forward key and the last body's plaintext traces (circuit end). */
+  wipe (): void {
+    for (const k of this.keys) memzero(k)
+    this.work.fill(0)
+  }
 }
 
 /** One hop's backward layer at that hop: seals what its successor sent, or a PAD. */
@@ -174,7 +221,11 @@ export class BackwardSealer {
   private readonly ad: Uint8Array
   private readonly adCounterOffset: number
   private readonly innerBytes: number
-  private readonly plaintext: Uint8Array
+  /** This hop's output as it is built: nonce(24) ‖ kind(1) ‖ inner, sealed in place after the nonce. */
+  private readonly work: Uint8Array
+  private readonly nonceView: Uint8Array
+  private readonly plainView: Uint8Array
+  private readonly sealedView: Uint8Array
   private counter = 0
 
   constructor (geometry: Geometry, position: number, backwardKey: Uint8Array) {
@@ -183,44 +234,54 @@ export class BackwardSealer {
     this.ad = layerAd(Direction.BACKWARD, position, 8)
     this.adCounterOffset = this.ad.length - 8
     this.innerBytes = geometry.backwardInnerBytes(position)
-    this.plaintext = new Uint8Array(LAYER_CONTROL_BYTES + this.innerBytes)
+    this.work = new Uint8Array(geometry.backwardLayerBytes(position))
+    this.nonceView = this.work.subarray(0, XAEAD_NONCE_BYTES)
+    this.plainView = this.work.subarray(XAEAD_NONCE_BYTES, XAEAD_NONCE_BYTES + LAYER_CONTROL_BYTES + this.innerBytes)
+    this.sealedView = this.work.subarray(XAEAD_NONCE_BYTES)
   }
 
   /**
    * Seal `inner` — at the exit the relay payload (backwardPayloadBytes), at a mix the body
    * received from the next hop (only its first backwardInnerBytes are sealed; the rest is
    * never copied) — or, when `inner` is null, a PAD of this hop's own. Returns the body for
-   * the previous hop, written into `out` when given.
-   * `nonce` fixes the random nonce (test vectors only).
+   * the previous hop, written into `out` when given (bodyBytes; it may be `inner` itself):
+   * nothing allocated then. `nonce` fixes the random nonce (test vectors only).
    */
   seal (inner: Uint8Array | null, out?: Uint8Array, nonce?: Uint8Array): Uint8Array {
     const g = this.geometry
     checkCounter(this.counter)
+    if (out !== undefined && out.length !== g.bodyBytes) {
+      throw new ProtocolError(ProtocolErrorCode.LAYER_BAD_LENGTH, `a RELAY body is ${g.bodyBytes} bytes, got ${out.length}`)
+    }
+    const work = this.work
     if (inner === null) {
-      this.plaintext[0] = BackwardKind.PAD
-      this.plaintext.fill(0, LAYER_CONTROL_BYTES)
+      work[XAEAD_NONCE_BYTES] = BackwardKind.PAD
+      work.fill(0, XAEAD_NONCE_BYTES + LAYER_CONTROL_BYTES)
     } else {
       if (inner.length < this.innerBytes) {
         throw new ProtocolError(ProtocolErrorCode.LAYER_BAD_LENGTH, `a backward inner layer is ${this.innerBytes} bytes, got ${inner.length}`)
       }
-      this.plaintext[0] = BackwardKind.DATA
-      this.plaintext.set(inner.subarray(0, this.innerBytes), LAYER_CONTROL_BYTES)
+      work[XAEAD_NONCE_BYTES] = BackwardKind.DATA
+      work.set(inner.length === this.innerBytes ? inner : inner.subarray(0, this.innerBytes), XAEAD_NONCE_BYTES + LAYER_CONTROL_BYTES)
     }
-    const n = nonce ?? randomBytes(XAEAD_NONCE_BYTES)
+    if (nonce === undefined) randomFill(this.nonceView)
+    else this.nonceView.set(nonce)
     writeCounter(this.ad, this.adCounterOffset, this.counter)
-    const sealed = xaeadSeal(this.key, n, this.ad, this.plaintext)
+    xaeadSealInto(this.sealedView, this.key, this.nonceView, this.ad, this.plainView)
     this.counter++
     const body = out ?? new Uint8Array(g.bodyBytes)
-    body.set(n, 0)
-    body.set(sealed, XAEAD_NONCE_BYTES)
-    body.fill(0, XAEAD_NONCE_BYTES + sealed.length)
+    body.set(work, 0)
+    body.fill(0, work.length)
     return body
   }
 
   get cellsSealed (): number { return this.counter }
 
   /** Erase the key (circuit end). */
-  wipe (): void { memzero(this.key) }
+  wipe (): void {
+    memzero(this.key)
+    this.work.fill(0)
+  }
 }
 
 export type BackwardResult =
@@ -233,6 +294,9 @@ export class BackwardOpener {
   private readonly keys: Uint8Array[]
   private readonly ads: Uint8Array[]
   private readonly counters: number[]
+  /** One PAD result per hop and one data result, reused: `open` allocates none. */
+  private readonly pads: BackwardResult[]
+  private readonly data: { kind: 'data', payload: Uint8Array }
 
   constructor (geometry: Geometry, hopKeys: readonly HopKeys[]) {
     if (hopKeys.length !== geometry.hops) throw new ProtocolError(ProtocolErrorCode.ONION_BAD_PATH, 'one key set per hop is required')
@@ -240,29 +304,38 @@ export class BackwardOpener {
     this.keys = hopKeys.map((k) => k.backward)
     this.ads = hopKeys.map((_, i) => layerAd(Direction.BACKWARD, i + 1, 8))
     this.counters = hopKeys.map(() => 0)
+    this.pads = hopKeys.map((_, i) => Object.freeze({ kind: 'pad' as const, position: i + 1 }))
+    this.data = { kind: 'data', payload: new Uint8Array(0) }
   }
 
-  /** Open a backward RELAY body: the exit's payload, a PAD from some hop, or `null` on failure. */
+  /**
+   * Open a backward RELAY body in place: the exit's payload (a view of `body`), a PAD from
+   * some hop, or `null` on failure. `body` is overwritten with plaintext (or zeros where a
+   * layer failed). The result object is reused by the next call: read it before.
+   */
   open (body: Uint8Array): BackwardResult | null {
     const g = this.geometry
     if (body.length !== g.bodyBytes) {
       throw new ProtocolError(ProtocolErrorCode.LAYER_BAD_LENGTH, `a RELAY body is ${g.bodyBytes} bytes, got ${body.length}`)
     }
-    let layer = body
+    // Layer i starts at offset (i − 1) × (nonce + kind): each opened in place, its kind byte
+    // just before the next layer.
+    let start = 0
     for (let i = 0; i < g.hops; i++) {
-      const position = i + 1
-      const layerBytes = g.backwardLayerBytes(position)
+      const layerEnd = start + g.backwardLayerBytes(i + 1)
+      const sealedStart = start + XAEAD_NONCE_BYTES
       const ad = this.ads[i]!
       writeCounter(ad, ad.length - 8, this.counters[i]!)
-      const plaintext = xaeadOpen(this.keys[i]!, layer.subarray(0, XAEAD_NONCE_BYTES), ad, layer.subarray(XAEAD_NONCE_BYTES, layerBytes))
-      if (plaintext === null) return null
+      const opened = xaeadOpenInto(body.subarray(sealedStart, layerEnd - AEAD_TAG_BYTES), this.keys[i]!, body.subarray(start, sealedStart), ad, body.subarray(sealedStart, layerEnd))
+      if (!opened) return null
       this.counters[i]!++
-      const kind = plaintext[0]
-      if (kind === BackwardKind.PAD) return { kind: 'pad', position }
+      const kind = body[sealedStart]
+      if (kind === BackwardKind.PAD) return this.pads[i]!
       if (kind !== BackwardKind.DATA) return null
-      layer = plaintext.subarray(LAYER_CONTROL_BYTES)
+      start = sealedStart + LAYER_CONTROL_BYTES
     }
-    return { kind: 'data', payload: layer }
+    this.data.payload = body.subarray(start, start + g.backwardPayloadBytes)
+    return this.data
   }
 
   /** Erase every hop's backward key (circuit end). */

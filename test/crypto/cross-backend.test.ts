@@ -39,6 +39,39 @@ if (!nativeAvailable()) {
     t.pass('ChaCha20-Poly1305-IETF and XChaCha20-Poly1305-IETF agree')
   })
 
+  t.test('into-buffer AEADs: in place and apart, the same bytes as the allocating calls on both backends', async (t) => {
+    type Kind = 'aead' | 'xaead'
+    const check = (kind: Kind, nonceBytes: number) => {
+      const seal = kind === 'aead' ? 'aeadEncrypt' : 'xaeadEncrypt'
+      const open = kind === 'aead' ? 'aeadDecrypt' : 'xaeadDecrypt'
+      fc.assert(fc.property(bytes(32), bytes(nonceBytes), ad, message, fc.nat(), fc.nat({ max: 40 }), (key, nonce, a, m, flip, lead) => {
+        const expected = hex(wasm[seal](key, nonce, a, m))
+        for (const be of [native, wasm]) {
+          // Apart: into a view of a larger buffer.
+          const apart = new Uint8Array(lead + m.length + 16).subarray(lead)
+          be[`${kind}EncryptInto`](apart, key, nonce, a, m)
+          if (hex(apart) !== expected) return false
+          // In place: the plaintext sits at the start of the output.
+          const inPlace = new Uint8Array(lead + m.length + 16).subarray(lead)
+          inPlace.set(m)
+          be[`${kind}EncryptInto`](inPlace, key, nonce, a, inPlace.subarray(0, m.length))
+          if (hex(inPlace) !== expected) return false
+          const opened = new Uint8Array(m.length)
+          if (!be[`${kind}DecryptInto`](opened, key, nonce, a, apart) || hex(opened) !== hex(m)) return false
+          if (!be[`${kind}DecryptInto`](inPlace.subarray(0, m.length), key, nonce, a, inPlace) || hex(inPlace.subarray(0, m.length)) !== hex(m)) return false
+          const bad = Uint8Array.from(apart)
+          bad[flip % bad.length]! ^= 1 << (flip % 8)
+          if (be[`${kind}DecryptInto`](opened, key, nonce, a, bad)) return false
+          if (hex(be[open](key, nonce, a, apart)) !== hex(m)) return false
+        }
+        return true
+      }), RUNS)
+    }
+    check('aead', 12)
+    check('xaead', 24)
+    t.pass('into-buffer AEADs agree with the allocating ones')
+  })
+
   t.test('ChaCha20 keystream, BLAKE2b and the KDF agree', async (t) => {
     fc.assert(fc.property(bytes(32), bytes(12), message, fc.integer({ min: 0, max: 0x7fffffff }), (key, nonce, m, counter) =>
       hex(native.chacha20Xor(key, nonce, m, counter)) === hex(wasm.chacha20Xor(key, nonce, m, counter))), RUNS)

@@ -4,7 +4,7 @@
  */
 import t from 'tap'
 import {
-  aeadOpen, aeadSeal, blake2b, chacha20Xor, cryptoReady, ed25519KeyPair, equal, isZero, kdf, memzero, randomBytes,
+  aeadOpen, aeadOpenInto, aeadSeal, aeadSealInto, xaeadOpenInto, xaeadSealInto, blake2b, chacha20Xor, cryptoReady, ed25519KeyPair, equal, isZero, kdf, memzero, randomBytes,
   randomFill, randomUint32, randomUniform, sign, verify, x25519, x25519KeyPair, xaeadOpen, xaeadSeal, CryptoError, cryptoBackend,
 } from '../../src/crypto/index.js'
 import { useCryptoBackend } from '../../src/crypto/select.js'
@@ -42,6 +42,29 @@ for (const name of await backendsToTest(t)) {
       t.equal(xaeadOpen(key, xn, null, new Uint8Array(2)), null)
       const data = randomBytes(100)
       t.ok(equal(chacha20Xor(key, nonce, chacha20Xor(key, nonce, data)), data), 'stream cipher is its own inverse')
+    })
+
+    t.test('into-buffer AEADs: in place or apart, checked lengths and overlaps, false on a forgery', async (t) => {
+      const key = randomBytes(32); const nonce = randomBytes(12); const xn = randomBytes(24); const ad = Uint8Array.of(7)
+      const m = randomBytes(300)
+      const buf = new Uint8Array(400)
+      buf.set(m, 10)
+      aeadSealInto(buf.subarray(10, 326), key, nonce, ad, buf.subarray(10, 310))
+      t.ok(equal(buf.subarray(10, 326), aeadSeal(key, nonce, ad, m)), 'sealed in place = aeadSeal')
+      t.ok(aeadOpenInto(buf.subarray(10, 310), key, nonce, ad, buf.subarray(10, 326)), 'opens in place')
+      t.ok(equal(buf.subarray(10, 310), m))
+      const apart = new Uint8Array(316)
+      xaeadSealInto(apart, key, xn, null, m)
+      t.ok(equal(apart, xaeadSeal(key, xn, null, m)), 'xaead apart = xaeadSeal')
+      const back = new Uint8Array(300)
+      t.ok(xaeadOpenInto(back, key, xn, null, apart) && equal(back, m))
+      apart[5]! ^= 1
+      t.notOk(xaeadOpenInto(back, key, xn, null, apart), 'a flipped bit does not open')
+      t.notOk(aeadOpenInto(new Uint8Array(0), key, nonce, null, new Uint8Array(3)), 'shorter than a tag')
+      const code = (f: () => unknown): string | undefined => { try { f() } catch (e) { return (e as CryptoError).code } return undefined }
+      t.equal(code(() => aeadSealInto(new Uint8Array(315), key, nonce, null, m)), 'CRYPTO_BAD_LENGTH', 'output one byte short')
+      t.equal(code(() => aeadSealInto(buf.subarray(11, 327), key, nonce, null, buf.subarray(10, 310))), 'CRYPTO_BAD_LENGTH', 'overlap not in place')
+      t.equal(code(() => aeadOpenInto(buf.subarray(0, 300), key, nonce, null, buf.subarray(10, 326))), 'CRYPTO_BAD_LENGTH', 'overlap on opening')
     })
 
     t.test('hashing, KDF, signatures, comparisons and wiping', async (t) => {

@@ -8,7 +8,7 @@
  * reads `suspect`, so the wire shows no reaction to a failure (R3). docs/CLIENT.md explains
  * the rest. This is the client's CircuitSender under shaping: it builds every cell it sends.
  */
-import { CellCommand, DestroyReason, encodeCell, encodeDestroy } from '../../protocol/cell.js'
+import { DestroyReason, encodeDestroy } from '../../protocol/cell.js'
 import { LoopProbeKey } from '../../protocol/loop-probe.js'
 import { CIRCUIT_STREAM, encodeRelay, RelayCommand, type RelayMessage } from '../../protocol/relay-payload.js'
 import { cellsInRound, encodeRungRequest, loopDeadlineRounds, slotAt, type ShapingParams } from '../../protocol/shaping.js'
@@ -318,7 +318,7 @@ export class Shaper implements CircuitSender {
   /** A RELAY cell; elastic: every hop's control byte carries the rung request (§6.1). */
   private seal (s: ShapedCircuit, payload: Uint8Array): Uint8Array {
     const control = this.params.profile === 'elastic' ? encodeRungRequest(s.requested, this.slot + 1) : 0
-    return encodeCell(this.host.geometry, s.id, CellCommand.RELAY, s.circuit.sealer.seal(payload, control))
+    return s.circuit.sealer.sealCell(s.id, payload, control)
   }
 
   private slotBoundary (slot: number): void {

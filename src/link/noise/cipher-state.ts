@@ -10,7 +10,7 @@
  * call). `decryptWithAd` returns `null` on an authentication failure instead of throwing,
  * the crypto layer's convention for the data path; n then stays unchanged, as the spec says.
  */
-import { AEAD_KEY_BYTES, AEAD_NONCE_BYTES, aeadOpen, aeadSeal, memzero } from '../../crypto/index.js'
+import { AEAD_KEY_BYTES, AEAD_NONCE_BYTES, AEAD_TAG_BYTES, aeadOpen, aeadOpenInto, aeadSeal, aeadSealInto, memzero } from '../../crypto/index.js'
 import { NoiseError } from './errors.js'
 
 const MAX_UINT32 = 0xffffffff
@@ -87,6 +87,28 @@ export class CipherState {
     if (opened === null) return null
     this.increment()
     return opened
+  }
+
+  /**
+   * EncryptWithAd into `out` (plaintext + 16 bytes; it may start where `plaintext` does):
+   * nothing allocated. Only with a key (the link's transport states always have one).
+   */
+  encryptInto (out: Uint8Array, ad: Uint8Array, plaintext: Uint8Array): void {
+    if (this.k === null) throw new NoiseError('NOISE_MISSING_KEY', 'encryptInto without a key')
+    aeadSealInto(out, this.k, this.currentNonce(), ad, plaintext)
+    this.increment()
+  }
+
+  /**
+   * DecryptWithAd into `out` (ciphertext − 16 bytes; in place or apart): true and n += 1, or
+   * false if it does not authenticate (n unchanged, `out` unspecified).
+   */
+  decryptInto (out: Uint8Array, ad: Uint8Array, ciphertext: Uint8Array): boolean {
+    if (this.k === null) throw new NoiseError('NOISE_MISSING_KEY', 'decryptInto without a key')
+    if (ciphertext.length < AEAD_TAG_BYTES) return false
+    if (!aeadOpenInto(out, this.k, this.currentNonce(), ad, ciphertext)) return false
+    this.increment()
+    return true
   }
 
   /**
