@@ -62,8 +62,9 @@ export interface ShapingParams {
 }
 
 /**
- * Defaults for a browser on a 10 ms-round cascade: 2 s slots (a download reaches its top rung
- * at the first or second boundary after it started, a short exchange wakes at once); a
+ * Defaults for a browser on a 10 ms-round cascade: 2 s slots (a download climbs from the
+ * first boundary after it started, the top rung three boundaries on; a short exchange wakes at
+ * once); a
  * circuit lives 10 minutes (Tor's dirtiness), a new one every 200 s; 2 loops per second per
  * client.
  */

@@ -1,14 +1,15 @@
 /**
  * The elastic rung policy at the client (src/client/shaping/rung-policy.ts, circuit-rungs.ts),
  * slot by slot and direction by direction: the first real cell of an idle circuit wakes it
- * (rung 1 at once, both ways, and for the next slot); a saturated run asks for the top rung in
- * its direction within the slot it shows in, so a bulk transfer runs at the top rung from the
- * next boundary (the one after at the latest); a download's forward asks only for the rung its
- * SENDMEs need; an idle circuit goes straight back to rung 0.
+ * (rung 1 at once, both ways, and for the next slot); a saturated run asks for a rung 16× as
+ * fast (by 32 cells a round at most) in its direction within the slot it shows in, so a bulk
+ * download runs at 32 cells a round from the next boundary, 64 and the top at the two after,
+ * unless this process is behind its schedule or the real cells do not fill 3/4 of the slot; a download's forward asks only for the rung its SENDMEs need; an idle
+ * circuit goes straight back to rung 0.
  */
 import t from 'tap'
 import { CircuitRungs } from '../../src/client/shaping/circuit-rungs.js'
-import { companionRung, nextRung, saturationRun, slotCapacity } from '../../src/client/shaping/rung-policy.js'
+import { climbRung, companionRung, nextRung, rungTaking, saturationRun, slotCapacity } from '../../src/client/shaping/rung-policy.js'
 import { decodeBackwardRung, decodeForwardRung, DEFAULT_SHAPING, MILLI, wakeDelayRounds, WAKE_RUNG } from '../../src/protocol/shaping.js'
 
 const LADDER = DEFAULT_SHAPING.elastic.ratesMilli
@@ -39,15 +40,25 @@ function download (rungs: CircuitRungs, from: number, rounds: number, slotOf: (r
   let slot = slotOf(from)
   for (let round = from; round < from + rounds; round++) {
     if (slotOf(round) !== slot) { slot = slotOf(round); rungs.slotBoundary() }
+    rungs.ranRound(round)
     const backward = Math.max(1, Math.round(LADDER[rungs.backwardAt(round)]! / MILLI))
-    for (let i = 0; i < backward; i++) rungs.receivedReal(round)
+    for (let i = 0; i < backward; i++) { rungs.receivedCell(); rungs.receivedReal(round) }
     // One forward cell a round at most here (a SENDME now and then), carrying the requests.
     if (round % 5 === 0) { rungs.sentReal(true, round); sent.push(rungs.control(round, slot)) }
   }
   return slot
 }
 
-t.test('a download from an idle circuit: wakes at once, top rung backward from the next boundary, forward only its companion', async (t) => {
+t.test('climbing: 16× per saturated slot, by 32 cells a round at most, to the top; what a slow reader takes', async (t) => {
+  t.equal(LADDER[climbRung(LADDER, WAKE_RUNG)], 32 * MILLI, 'from the wake rung to 32 cells a round')
+  t.equal(LADDER[climbRung(LADDER, climbRung(LADDER, WAKE_RUNG))], 64 * MILLI, 'then by 32 cells a round at most: 64')
+  t.equal(climbRung(LADDER, climbRung(LADDER, climbRung(LADDER, WAKE_RUNG))), TOP, 'and the top')
+  t.equal(climbRung(LADDER, TOP), TOP)
+  t.equal(rungTaking(LADDER, 0, ROUNDS_PER_SLOT), 0)
+  t.equal(LADDER[rungTaking(LADDER, 5000, ROUNDS_PER_SLOT)], 8 * MILLI, '5000 cells a slot: 8 cells a round (1600), not 32 (6400)')
+})
+
+t.test('a download from an idle circuit: wakes at once, climbs backward from the next boundary, forward only its companion', async (t) => {
   const rungs = new CircuitRungs(LADDER, ROUNDS_PER_SLOT, HOPS)
   const slotOf = (round: number): number => Math.floor(round / ROUNDS_PER_SLOT)
   const start = 10 * ROUNDS_PER_SLOT + 50
@@ -64,15 +75,45 @@ t.test('a download from an idle circuit: wakes at once, top rung backward from t
   const sent: number[] = []
   const boundary = (slotOf(start) + 1) * ROUNDS_PER_SLOT
   download(rungs, start + wakeDelayRounds('backward', HOPS), boundary - start - wakeDelayRounds('backward', HOPS), slotOf, sent)
-  t.equal(decodeBackwardRung(sent[sent.length - 1]!), TOP, 'within the slot it started in, the cells ask for the top rung backward')
-  t.equal(decodeForwardRung(sent[sent.length - 1]!), companionRung(LADDER, TOP), 'and forward for the rung its SENDMEs need')
+  const climbed = climbRung(LADDER, WAKE_RUNG)
+  t.equal(decodeBackwardRung(sent[sent.length - 1]!), climbed, 'within the slot it started in, the cells ask for 16× the wake rung backward')
+  t.equal(decodeForwardRung(sent[sent.length - 1]!), companionRung(LADDER, climbed), 'and forward for the rung its SENDMEs need')
   rungs.slotBoundary()
-  t.equal(rungs.backwardAt(boundary), TOP, 'backward at the top rung from the next boundary')
-  t.equal(rungs.forwardAt(boundary), companionRung(LADDER, TOP), 'forward at its companion rung, not the top')
+  t.equal(rungs.backwardAt(boundary), climbed, 'backward at 32 cells a round from the next boundary')
   sent.length = 0
-  download(rungs, boundary, 3 * ROUNDS_PER_SLOT, slotOf, sent)
-  t.equal(rungs.backwardAt(boundary + 3 * ROUNDS_PER_SLOT - 1), TOP, 'and stays there while it lasts')
+  download(rungs, boundary, ROUNDS_PER_SLOT, slotOf, sent)
+  rungs.slotBoundary()
+  t.equal(LADDER[rungs.backwardAt(boundary + ROUNDS_PER_SLOT)], 64 * MILLI, '64 from the second boundary')
+  download(rungs, boundary + ROUNDS_PER_SLOT, ROUNDS_PER_SLOT, slotOf, sent)
+  rungs.slotBoundary()
+  t.equal(rungs.backwardAt(boundary + 2 * ROUNDS_PER_SLOT), TOP, 'the top from the third')
+  t.equal(rungs.forwardAt(boundary + 2 * ROUNDS_PER_SLOT), companionRung(LADDER, TOP), 'forward at its companion rung, not the top')
+  t.ok(LADDER[companionRung(LADDER, TOP)]! < LADDER[TOP]!, 'which is lower')
+  sent.length = 0
+  download(rungs, boundary + 2 * ROUNDS_PER_SLOT, 3 * ROUNDS_PER_SLOT, slotOf, sent)
+  t.equal(rungs.backwardAt(boundary + 5 * ROUNDS_PER_SLOT - 1), TOP, 'and stays there while it lasts')
   t.ok(sent.every((c) => decodeBackwardRung(c) === TOP), 'every cell asks to stay')
+})
+
+t.test('a reader behind its schedule does not climb, and asks for no more than it took', async (t) => {
+  const rungs = new CircuitRungs(LADDER, ROUNDS_PER_SLOT, HOPS)
+  const slotOf = (round: number): number => Math.floor(round / ROUNDS_PER_SLOT)
+  // Bring backward to the top (two saturated slots), then take only a tenth of each round's cells.
+  const sent: number[] = []
+  rungs.sentReal(false, 0)
+  rungs.control(0, 0)
+  download(rungs, 0, 4 * ROUNDS_PER_SLOT, slotOf, sent)
+  rungs.slotBoundary()
+  t.equal(rungs.backward, TOP, 'at the top')
+  let took = 0
+  for (let round = 4 * ROUNDS_PER_SLOT; round < 5 * ROUNDS_PER_SLOT; round++) {
+    rungs.ranRound(round)
+    for (let i = 0; i < 13; i++) { rungs.receivedCell(); rungs.receivedReal(round); took++ }
+    if (round % 5 === 0) rungs.control(round, 4)
+  }
+  t.ok(rungs.requestBackward === TOP, 'a saturated slot asked to stay at the top (it carried on) …')
+  rungs.slotBoundary()
+  t.ok(slotCapacity(LADDER[rungs.requestBackward]!, ROUNDS_PER_SLOT) <= took, '… but behind, the next request asks no more than it took')
 })
 
 t.test('a download that shows too late in a slot for a cell to carry it climbs at the boundary after', async (t) => {
@@ -82,9 +123,9 @@ t.test('a download that shows too late in a slot for a cell to carry it climbs a
   for (let i = 0; i < saturationRun(LADDER[0]!, ROUNDS_PER_SLOT); i++) rungs.receivedReal(100)
   rungs.slotBoundary()
   t.equal(rungs.backward, 0, 'the next slot runs at what the cells carried (rung 0)')
-  t.equal(decodeBackwardRung(rungs.control(ROUNDS_PER_SLOT + 1, 1)), TOP, 'its cells ask for the top')
+  t.equal(decodeBackwardRung(rungs.control(ROUNDS_PER_SLOT + 1, 1)), climbRung(LADDER, 0), 'its cells ask for the climb')
   rungs.slotBoundary()
-  t.equal(rungs.backward, TOP, 'the top rung from the second boundary')
+  t.equal(rungs.backward, climbRung(LADDER, 0), 'from the second boundary')
 })
 
 t.test('a short exchange: rung 1 for the rest of its slot and the next, then rung 0', async (t) => {
@@ -106,9 +147,9 @@ t.test('an upload climbs forward only; a control cell alone is no upload', async
   const rungs = new CircuitRungs(LADDER, ROUNDS_PER_SLOT, HOPS)
   rungs.slotBoundary()
   for (let i = 0; i < 16; i++) rungs.sentReal(true, 10 + i)
-  t.not(rungs.requestForward, TOP, 'SENDMEs in a row do not ask for the top')
+  t.equal(rungs.requestForward, WAKE_RUNG, 'SENDMEs in a row do not climb')
   for (let i = 0; i < saturationRun(LADDER[WAKE_RUNG]!, ROUNDS_PER_SLOT); i++) rungs.sentReal(false, 30 + i)
-  t.equal(rungs.requestForward, TOP, 'stream cells in a row do')
+  t.equal(rungs.requestForward, climbRung(LADDER, 0), 'stream cells in a row do: 16× the rung running (0: no cell carried the wake yet)')
   t.equal(rungs.requestBackward, WAKE_RUNG, 'backward only what woke it')
 })
 
@@ -119,4 +160,12 @@ t.test('no wake once the slot runs above rung 0, nor past the slot\'s end', asyn
   rungs.control(ROUNDS_PER_SLOT - 2, 0)
   t.equal(rungs.forwardAt(ROUNDS_PER_SLOT - 1), WAKE_RUNG, 'forward wakes for the slot\'s last round')
   t.equal(rungs.backwardAt(ROUNDS_PER_SLOT - 1), 0, 'backward would start past the slot: no wake')
+})
+
+t.test('a run of real cells that fills less than 3/4 of the slot is no saturation (bursts at a high rung)', async (t) => {
+  const rungs = new CircuitRungs(LADDER, ROUNDS_PER_SLOT, HOPS)
+  rungs.slotBoundary()
+  for (let i = 0; i < 200; i++) rungs.receivedCell() // 200 cells so far, PADs mostly
+  for (let i = 0; i < 20; i++) { rungs.receivedCell(); rungs.receivedReal(50) }
+  t.equal(rungs.requestBackward, WAKE_RUNG, 'a run of 20 in 220 cells: no climb (only the wake)')
 })

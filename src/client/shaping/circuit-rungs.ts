@@ -8,13 +8,15 @@
  *     next cell carries it, and since the slot runs at rung 0 that is a wake (forward from the
  *     next round, backward from hops + 1 rounds on: a short exchange is not held at the bottom
  *     rung's pace), and rung 1 for the next slot.
- *   - A saturated run asks for the top rung in that direction at once (backward: forward at
- *     least the companion rung for its SENDMEs), in this slot: a download climbs at the next
- *     boundary, or the one after if the run showed too late for a cell to carry the request.
+ *   - A saturated run asks at once, in this slot, for a rung 16 times as fast in that direction
+ *     (backward: forward at least the companion rung for its SENDMEs): a download climbs at
+ *     the next boundary, or the one after if the run showed too late for a cell to carry it.
+ *   - Backward, a slot that delivered less than 3/4 of its schedule (this process is behind)
+ *     asks for no more than it took, and does not climb.
  *   - At a boundary the requests restart from what the slot carried (rung-policy.ts).
  */
-import { encodeRungRequest, slotAt, wakeDelayRounds, WAKE_RUNG } from '../../protocol/shaping.js'
-import { companionRung, nextRung, saturationRun, SlotDemand } from './rung-policy.js'
+import { cellsInRound, encodeRungRequest, slotAt, wakeDelayRounds, WAKE_RUNG } from '../../protocol/shaping.js'
+import { climbRung, companionRung, nextRung, rungTaking, saturationRun, SlotDemand, underused } from './rung-policy.js'
 
 export class CircuitRungs {
   readonly demand = new SlotDemand()
@@ -33,17 +35,32 @@ export class CircuitRungs {
   /** A saturated run was seen in this slot. */
   private saturatedForward = false
   private saturatedBackward = false
+  /** Backward this slot: the cells the schedule sent us, and all we took (PADs and cover too). */
+  private expectedBackward = 0
+  private receivedBackward = 0
   private readonly ladder: readonly number[]
   private readonly roundsPerSlot: number
   private readonly backwardDelay: number
-  private readonly top: number
+  private readonly hops: number
 
   constructor (ladder: readonly number[], roundsPerSlot: number, hops: number) {
     this.ladder = ladder
     this.roundsPerSlot = roundsPerSlot
     this.backwardDelay = wakeDelayRounds('backward', hops)
-    this.top = ladder.length - 1
+    this.hops = hops
   }
+
+  /**
+   * Client round `round` ran: count the backward cells the entry's schedule sent us in it
+   * (schedule round `round − (hops − 1)`, each hop after the entry a round earlier).
+   */
+  ranRound (round: number): void {
+    const scheduled = round - (this.hops - 1)
+    this.expectedBackward += cellsInRound(this.ladder[this.backwardAt(scheduled)]!, scheduled)
+  }
+
+  /** Any backward cell arrived (real, PAD, LOOP echo or DROP). */
+  receivedCell (): void { this.receivedBackward++ }
 
   /** The forward rung of client round `round` (this slot's, or the wake's). */
   forwardAt (round: number): number {
@@ -61,11 +78,14 @@ export class CircuitRungs {
     this.forward = this.carriedForward
     this.backward = this.carriedBackward
     this.wakeForward = this.wakeBackward = Infinity
-    const backward = nextRung(this.ladder, demand.backwardReal, this.saturatedBackward, this.roundsPerSlot)
-    const forward = nextRung(this.ladder, demand.forwardReal, this.saturatedForward, this.roundsPerSlot)
+    const behind = this.behind()
+    let backward = this.saturatedBackward && !behind ? this.requestBackward : nextRung(this.ladder, demand.backwardReal, false, this.roundsPerSlot)
+    if (behind) backward = Math.min(backward, rungTaking(this.ladder, this.receivedBackward, this.roundsPerSlot))
+    const forward = this.saturatedForward ? this.requestForward : nextRung(this.ladder, demand.forwardReal, false, this.roundsPerSlot)
     this.requestBackward = backward
     this.requestForward = Math.max(forward, companionRung(this.ladder, backward))
     this.saturatedForward = this.saturatedBackward = false
+    this.expectedBackward = this.receivedBackward = 0
     demand.reset()
   }
 
@@ -73,9 +93,10 @@ export class CircuitRungs {
   sentReal (control: boolean, round: number): void {
     this.demand.sentReal(control)
     this.wakeRequest()
-    if (!control && this.demand.forwardRun >= this.runAt(this.forwardAt(round))) {
+    const demand = this.demand
+    if (!control && !this.saturatedForward && demand.forwardRun >= this.runAt(this.forwardAt(round)) && !underused(demand.forwardReal, demand.forwardAll)) {
       this.saturatedForward = true
-      this.requestForward = this.top
+      this.requestForward = Math.max(this.requestForward, climbRung(this.ladder, this.forwardAt(round)))
     }
   }
 
@@ -83,10 +104,11 @@ export class CircuitRungs {
   receivedReal (round: number): void {
     this.demand.receivedReal()
     this.wakeRequest()
-    if (this.demand.backwardRun >= this.runAt(this.backwardAt(round)) && !this.saturatedBackward) {
+    const demand = this.demand
+    if (demand.backwardRun >= this.runAt(this.backwardAt(round)) && !this.saturatedBackward && !this.behind() && !underused(demand.backwardReal, this.receivedBackward)) {
       this.saturatedBackward = true
-      this.requestBackward = this.top
-      this.requestForward = Math.max(this.requestForward, companionRung(this.ladder, this.top))
+      this.requestBackward = Math.max(this.requestBackward, climbRung(this.ladder, this.backwardAt(round)))
+      this.requestForward = Math.max(this.requestForward, companionRung(this.ladder, this.requestBackward))
     }
   }
 
@@ -105,6 +127,11 @@ export class CircuitRungs {
     this.carriedForward = this.requestForward
     this.carriedBackward = this.requestBackward
     return encodeRungRequest(this.requestForward, this.requestBackward, slot + 1)
+  }
+
+  /** Backward, this slot delivered less than 3/4 of what its schedule sent so far. */
+  private behind (): boolean {
+    return this.expectedBackward > 16 && 4 * this.receivedBackward < 3 * this.expectedBackward
   }
 
   private wakeRequest (): void {

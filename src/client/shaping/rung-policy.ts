@@ -2,9 +2,13 @@
  * Which rungs of the elastic ladder a circuit asks for (issue #5 "Elastic", #12, #13), each
  * direction on its own (PROTOCOL.md §12.6). Pure: circuit-rungs.ts applies it.
  *
- *   - saturated (a run of real cells in that direction, no gap of cover in it) → the top rung,
- *     asked for at once, in the slot the run was seen: a bulk transfer climbs at the next
- *     boundary, the one after at the latest;
+ *   - saturated (a run of real cells in that direction, no gap of cover in it, and real cells in
+ *     3/4 of the slot's cells so far once there were 64) → a rung 16 times as fast, by 32
+ *     cells a round at most (`climbRung`), asked for at once, in the slot it showed in: from
+ *     the wake rung (1 cell a round) a bulk download runs at 32 from the next boundary, 64 from
+ *     the one after and the top (128) from the third;
+ *   - backward, a receiver that took less than 3/4 of what the schedule sent it in a slot (it
+ *     is behind: its CPU) asks for no more than it took (`rungTaking`);
  *   - else the lowest rung whose slot would have carried 5/4 of what the slot carried (straight
  *     down, not one rung per slot: a pause costs at most a re-climb);
  *   - forward at least the rung the SENDMEs of the backward rung need (`companionRung`), so a
@@ -19,10 +23,21 @@ import { MILLI } from '../../protocol/shaping.js'
  */
 const SENDMES_PER_100_CELLS = 3
 
+/** How far one saturated slot climbs: 16 times the rate it ran at, by 32 cells a round at most. */
+const CLIMB = 16
+const CLIMB_STEP_MILLI = 32 * MILLI
+
+/** Saturated only if real cells filled at least 3/4 of the slots so far (past the first 64). */
+export function underused (real: number, slots: number): boolean {
+  return slots >= 64 && 4 * real < 3 * slots
+}
+
 /** What one circuit carried during one slot. */
 export class SlotDemand {
   /** Real cells sent forward (not DROP or LOOP), control cells (SENDME) included. */
   forwardReal = 0
+  /** Every cell sent forward (real or cover). */
+  forwardAll = 0
   /** Real cells received backward (not a hop's PAD, not a LOOP echo). */
   backwardReal = 0
   /** Stream cells in a row, forward: a DROP (a gap) resets it; control cells do not count. */
@@ -37,10 +52,11 @@ export class SlotDemand {
 
   sentReal (control: boolean): void {
     this.forwardReal++
+    this.forwardAll++
     if (!control) this.forwardRun++
   }
 
-  sentCover (): void { this.forwardRun = 0 }
+  sentCover (): void { this.forwardRun = 0; this.forwardAll++ }
   receivedReal (): void { this.backwardReal++; this.backwardRun++; this.lastWasPad = false }
   receivedPad (): void {
     if (this.lastWasPad) this.backwardRun = 0
@@ -49,6 +65,7 @@ export class SlotDemand {
 
   reset (): void {
     this.forwardReal = 0
+    this.forwardAll = 0
     this.backwardReal = 0
     this.forwardRun = 0
     this.backwardRun = 0
@@ -78,6 +95,27 @@ export function nextRung (ladder: readonly number[], carried: number, saturated:
     if (4 * slotCapacity(ladder[rung]!, roundsPerSlot) >= 5 * carried) return rung
   }
   return ladder.length - 1
+}
+
+/**
+ * The rung a saturated direction climbs to from `rung`: the lowest at least min(16 times its
+ * rate, its rate + 32 cells a round) (the top if none). Not straight to the top: a cascade
+ * that cannot carry the top rate (its CPU: every cell costs crypto at every hop) would leave
+ * a slot of it — 50 MB at 128 cells a round — in a link, near what a hop lets wait (64 MiB)
+ * before it closes the link; a step of at most 32 cells a round overshoots by at most 13 MB a
+ * slot.
+ */
+export function climbRung (ladder: readonly number[], rung: number): number {
+  const want = Math.min(CLIMB * ladder[rung]!, ladder[rung]! + CLIMB_STEP_MILLI)
+  for (let r = rung + 1; r < ladder.length; r++) if (ladder[r]! >= want) return r
+  return ladder.length - 1
+}
+
+/** The highest rung whose slot carries no more than `received` cells (0 if none). */
+export function rungTaking (ladder: readonly number[], received: number, roundsPerSlot: number): number {
+  let rung = 0
+  for (let r = 1; r < ladder.length; r++) if (slotCapacity(ladder[r]!, roundsPerSlot) <= received) rung = r
+  return rung
 }
 
 /**

@@ -154,11 +154,14 @@ export class Shaper implements CircuitSender {
   /** A hop's PAD: cover, and (elastic) a gap in the backward run. */
   receivedPad (circuit: ClientCircuit): void {
     this.counters.coverCellsIn++
-    this.byId.get(circuit.id)?.rungs.demand.receivedPad()
+    const rungs = this.byId.get(circuit.id)?.rungs
+    rungs?.receivedCell()
+    rungs?.demand.receivedPad()
   }
 
   /** Real data or cover (DROP, LOOP echo: measured here, and consumed). */
   received (circuit: ClientCircuit, message: RelayMessage): boolean {
+    this.byId.get(circuit.id)?.rungs.receivedCell()
     if (message.streamId !== CIRCUIT_STREAM || (message.command !== RelayCommand.LOOP && message.command !== RelayCommand.DROP)) {
       this.byId.get(circuit.id)?.rungs.receivedReal(this.round)
       return false
@@ -246,6 +249,7 @@ export class Shaper implements CircuitSender {
         if (s === null) continue
         built = fresh = true
       }
+      if (!fresh) s.rungs.ranRound(round)
       const count = cellsInRound(this.rateOf(s, round), round)
       for (let i = 0; i < count; i++) {
         // A new circuit's first cell is the LOOP that travels with its CREATE.
