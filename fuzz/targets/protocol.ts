@@ -264,7 +264,7 @@ const controlByte: TargetSpec = {
     return bytesTarget({
       name: 'shaping-control',
       errors: [],
-      corpus: [Uint8Array.of(0), Uint8Array.of(encodeRungRequest(3, 1)), Uint8Array.of(encodeRungRequest(15, 0)), Uint8Array.of(0xff)],
+      corpus: [Uint8Array.of(0), Uint8Array.of(encodeRungRequest(3, 1, 1)), Uint8Array.of(encodeRungRequest(7, 7, 0)), Uint8Array.of(0xff)],
       maxRandomLength: 1,
       run (input) {
         const control = input[0] ?? 0
