@@ -12,7 +12,7 @@ import { LoopProbeKey } from '../../src/protocol/loop-probe.js'
 import { createOnion, openOnion, type OnionContext } from '../../src/protocol/onion.js'
 import { BackwardOpener, BackwardSealer, ForwardPeeler, ForwardSealer } from '../../src/protocol/relay-layers.js'
 import { decodeRelay, encodeRelay, RelayCommand } from '../../src/protocol/relay-payload.js'
-import { decodeRungRequest, encodeRungRequest, rungRequestParity } from '../../src/protocol/shaping.js'
+import { decodeBackwardRung, decodeForwardRung, encodeRungRequest, rungRequestParity } from '../../src/protocol/shaping.js'
 import type { Prng } from '../prng.js'
 import { invariant, type TargetSpec } from '../target.js'
 import { bytesTarget, withPrefix } from './bytes-target.js'
@@ -264,14 +264,16 @@ const controlByte: TargetSpec = {
     return bytesTarget({
       name: 'shaping-control',
       errors: [],
-      corpus: [Uint8Array.of(0), Uint8Array.of(encodeRungRequest(3, 1)), Uint8Array.of(encodeRungRequest(15, 0)), Uint8Array.of(0xff)],
+      corpus: [Uint8Array.of(0), Uint8Array.of(encodeRungRequest(3, 1, 1)), Uint8Array.of(encodeRungRequest(7, 7, 0)), Uint8Array.of(0xff)],
       maxRandomLength: 1,
       run (input) {
         const control = input[0] ?? 0
-        const rung = decodeRungRequest(control)
-        if (rung === -1) return 'none'
-        invariant(rung >= 0 && rung < 16, 'a rung is 0..15')
-        invariant(encodeRungRequest(rung, rungRequestParity(control)) === control, 'a rung request re-encodes to its control byte')
+        const forward = decodeForwardRung(control)
+        const backward = decodeBackwardRung(control)
+        invariant((forward === -1) === (backward === -1), 'a control byte asks for both rungs or for none')
+        if (forward === -1) return 'none'
+        invariant(forward >= 0 && forward < 8 && backward >= 0 && backward < 8, 'a rung is 0..7')
+        invariant(encodeRungRequest(forward, backward, rungRequestParity(control)) === control, 'a rung request re-encodes to its control byte')
         return 'rung'
       },
     })

@@ -95,7 +95,7 @@ export class ClientNode {
     this.options = options
     const first = options.cascade.current()
     this.geometry = first.geometry
-    this.windows = flowWindows(first.shaping.profile)
+    this.windows = flowWindows(first.params.shaping.profile)
     this.logger = options.logger
     this.faults = new InputFaults(options.logger)
     this.events = new ClientLog(options.logger, options.logIntervalMs)

@@ -14,8 +14,10 @@ export interface EntryReport {
 /** The shaping figures of `mixgate status` and /metrics: aggregate and coarse (R19, R21). */
 export interface ClientShapingStatus {
   readonly profile: string
-  /** Circuits at each rung of the ladder now (strict: one rung). */
+  /** Circuits at each rung of the ladder now, backward (strict: one rung). */
   readonly rungs: readonly number[]
+  /** The same forward (elastic: each direction has its own rung). */
+  readonly rungsForward: readonly number[]
   readonly loopsSent: number
   readonly loopsReturned: number
   readonly loopsLost: number

@@ -90,6 +90,7 @@ export class UnshapedSender implements CircuitSender {
     return {
       profile: 'off',
       rungs: [],
+      rungsForward: [],
       loopsSent: 0,
       loopsReturned: 0,
       loopsLost: 0,

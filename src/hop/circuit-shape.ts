@@ -1,9 +1,9 @@
 /**
  * What a shaped hop keeps per circuit (docs/PROTOCOL.md §12): the cells waiting for their
- * scheduled slots in each direction, the circuit's rate over time, and whether its CREATE has
- * left the kMin hold.
+ * scheduled slots in each direction, the circuit's rate over time in each direction, and
+ * whether its CREATE has left the kMin hold.
  */
-import { cellsInRound, type ShapingParams } from '../protocol/shaping.js'
+import { cellsInRound, wakeDelayRounds, type ShapingParams } from '../protocol/shaping.js'
 import { CellQueue } from './cell-queue.js'
 import { RungSchedule } from './rung-schedule.js'
 
@@ -14,13 +14,15 @@ import { RungSchedule } from './rung-schedule.js'
  */
 export const MAX_LOOPS_WAITING = 16
 
+export type Direction = 'forward' | 'backward'
+
 export class CircuitShape {
   /** Mix: peeled cells for the successor, in order. */
   readonly forward = new CellQueue()
   /** Backward: whole cells from the successor (mix) or relay payloads (exit), not yet sealed. */
   readonly backward = new CellQueue()
-  /** Elastic only: the circuit's rung per round. */
-  readonly rungs: RungSchedule | null
+  /** Elastic only: the circuit's rung per round, forward and backward (each its own). */
+  readonly rungs: { readonly forward: RungSchedule, readonly backward: RungSchedule } | null
   private readonly ratesMilli: readonly number[]
   /** Set once the CREATE left the kMin hold: from then on the circuit is shaped forward. */
   released = false
@@ -33,26 +35,35 @@ export class CircuitShape {
   lastLoopFirstRound = 0
   private loopFirst: number[] | null = null
 
-  constructor (params: ShapingParams, roundsPerSlot: number, round: number) {
+  /** A circuit created in schedule round `round` of a cascade of `hops` hops. */
+  constructor (params: ShapingParams, roundsPerSlot: number, round: number, hops = 3) {
     this.ratesMilli = params.ratesMilli
-    this.rungs = params.profile === 'elastic' ? new RungSchedule(roundsPerSlot, params.ratesMilli.length, round) : null
+    const rungs = params.ratesMilli.length
+    this.rungs = params.profile !== 'elastic'
+      ? null
+      : {
+          forward: new RungSchedule(roundsPerSlot, rungs, round, wakeDelayRounds('forward', hops)),
+          backward: new RungSchedule(roundsPerSlot, rungs, round, wakeDelayRounds('backward', hops)),
+        }
   }
 
-  /** Millicells per round at schedule round `round`. */
-  rateAt (round: number): number {
-    return this.ratesMilli[this.rungs === null ? 0 : this.rungs.rungAt(round)]!
+  /** Millicells per round at schedule round `round` in `direction`. */
+  rateAt (round: number, direction: Direction): number {
+    const rungs = this.rungs
+    if (rungs === null) return this.ratesMilli[0]!
+    return this.ratesMilli[(direction === 'forward' ? rungs.forward : rungs.backward).rungAt(round)]!
   }
 
-  /** Cells this circuit carries at schedule round `round` (PROTOCOL.md §12.2). */
-  cellsAt (round: number): number {
-    return cellsInRound(this.rateAt(round), round)
+  /** Cells this circuit carries at schedule round `round` in `direction` (PROTOCOL.md §12.2). */
+  cellsAt (round: number, direction: Direction): number {
+    return cellsInRound(this.rateAt(round, direction), round)
   }
 
   /** Cells of schedule rounds `from` to `to` inclusive (a round that catches up a stall). */
-  cellsFor (from: number, to: number): number {
-    if (from >= to) return this.cellsAt(to)
+  cellsFor (from: number, to: number, direction: Direction): number {
+    if (from >= to) return this.cellsAt(to, direction)
     let cells = 0
-    for (let round = from; round <= to; round++) cells += this.cellsAt(round)
+    for (let round = from; round <= to; round++) cells += this.cellsAt(round, direction)
     return cells
   }
 

@@ -13,7 +13,7 @@ import { randomFill } from '../crypto/index.js'
 import { CELL_HEADER_BYTES, type Geometry } from '../protocol/geometry.js'
 import { CellCommand, cellCircuitId, cellCommand } from '../protocol/cell.js'
 import { BackwardSealer, ForwardPeeler } from '../protocol/relay-layers.js'
-import { decodeRungRequest, roundAt, rungRequestParity, type ShapingParams } from '../protocol/shaping.js'
+import { decodeBackwardRung, decodeForwardRung, roundAt, rungRequestParity, type ShapingParams } from '../protocol/shaping.js'
 import type { Logger } from '../base/logger.js'
 import type { EpochSchedule } from '../protocol/epoch.js'
 import type { RoundObserver } from './hop-metrics.js'
@@ -206,7 +206,10 @@ export class HopCore<O extends ForwardOutput = ForwardOutput> implements Admissi
         const rungs = circuit.shape?.rungs
         if (rungs != null) {
           const control = circuit.peeler.lastControl
-          rungs.request(decodeRungRequest(control), requestRound(roundAt(circuit.lastActivity, this.roundMs), this.position), rungRequestParity(control))
+          const sent = requestRound(roundAt(circuit.lastActivity, this.roundMs), this.position)
+          const parity = rungRequestParity(control)
+          rungs.forward.request(decodeForwardRung(control), sent, parity)
+          rungs.backward.request(decodeBackwardRung(control), sent, parity)
         }
         if (circuit.held === null) this.output.forward(circuit, peeled)
         else if (circuit.held.push(peeled) > this.maxQueuedCells) this.overQueue(circuit)

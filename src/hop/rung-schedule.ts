@@ -8,11 +8,19 @@
  * slot s; the last valid request attributed to a slot before s' decides the rung of slot s'.
  * Slots are fixed in order the first time a round of theirs is asked for, and never change
  * after: a request that arrives too late for the slot it meant applies from the next one. A
- * slot without any request keeps the rung before it. So the rung changes only at slot
- * boundaries, and every hop of the circuit derives the same rungs from the same cells.
+ * slot without any request keeps the rung before it. So the rung changes at slot boundaries,
+ * and every hop of the circuit derives the same rungs from the same cells.
+ *
+ * The one change inside a slot is a wake (§12.3): a request for a rung above 0, sent in client
+ * round n of a slot that runs at rung 0, lifts the slot to WAKE_RUNG from schedule round
+ * n + wakeDelay to its end (if that round is still in the slot). The first such request of a
+ * slot decides; one that arrives after that round was scheduled here applies from the next
+ * round not yet scheduled, as a late slot request does. One schedule serves one direction.
  */
 
-/** Fixed slots kept for lookups behind the newest (the two directions' rounds differ by < hops). */
+import { WAKE_RUNG } from '../protocol/shaping.js'
+
+/** Fixed slots (and wakes) kept for lookups behind the newest (a drain looks back ≤ 32 rounds). */
 const HISTORY = 16
 
 export class RungSchedule {
@@ -29,12 +37,22 @@ export class RungSchedule {
   /** Rung changes: from slot fromSlot[i], rung[i] (ascending). */
   private readonly fromSlot: number[] = [-Infinity]
   private readonly rung: number[] = [0]
+  /** Wakes: slot wakeSlot[i] runs at WAKE_RUNG from round wakeRound[i] on (ascending). */
+  private readonly wakeSlot: number[] = []
+  private readonly wakeRound: number[] = []
+  /** The latest schedule round asked for: a wake never changes a round already scheduled. */
+  private askedThrough = -Infinity
+  private readonly wakeDelay: number
 
-  /** A circuit created in `round` (its rung is 0 through that round's slot). */
-  constructor (roundsPerSlot: number, rungs: number, round: number) {
+  /**
+   * A circuit created in `round` (its rung is 0 through that round's slot); a wake lifts a
+   * round-0 slot `wakeDelay` rounds after the client round of its request (wakeDelayRounds).
+   */
+  constructor (roundsPerSlot: number, rungs: number, round: number, wakeDelay = 1) {
     this.roundsPerSlot = roundsPerSlot
     this.rungs = rungs
     this.fixedThrough = Math.floor(round / roundsPerSlot)
+    this.wakeDelay = wakeDelay
   }
 
   /**
@@ -49,6 +67,7 @@ export class RungSchedule {
     // the one the client wrote, the cell reached this hop late (a stall, here or before):
     // it was sent in the slot before.
     if (targetParity !== undefined && ((slot + 1) & 1) !== targetParity) slot--
+    if (rung > 0) this.wake(slot, round)
     if (slot === this.lastSlot) { this.lastRung = rung; return }
     if (slot < this.lastSlot) return
     this.prevSlot = this.lastSlot
@@ -59,12 +78,40 @@ export class RungSchedule {
 
   /** The rung of schedule round `round`. */
   rungAt (round: number): number {
+    if (round > this.askedThrough) this.askedThrough = round
     const slot = Math.floor(round / this.roundsPerSlot)
+    const rung = this.slotRung(slot)
+    return rung === 0 && this.wokenAt(slot, round) ? WAKE_RUNG : rung
+  }
+
+  private slotRung (slot: number): number {
     if (slot > this.fixedThrough) this.fixUpTo(slot)
     for (let i = this.fromSlot.length - 1; i > 0; i--) {
       if (this.fromSlot[i]! <= slot) return this.rung[i]!
     }
     return this.rung[0]!
+  }
+
+  private wokenAt (slot: number, round: number): boolean {
+    for (let i = this.wakeSlot.length - 1; i >= 0; i--) {
+      const woken = this.wakeSlot[i]!
+      if (woken === slot) return this.wakeRound[i]! <= round
+      if (woken < slot) return false
+    }
+    return false
+  }
+
+  /** A request above rung 0 sent in client round `round`, attributed to `slot`. */
+  private wake (slot: number, round: number): void {
+    if (WAKE_RUNG >= this.rungs) return
+    const last = this.wakeSlot.length - 1
+    if (last >= 0 && this.wakeSlot[last]! >= slot) return
+    let from = round + this.wakeDelay
+    if (from <= this.askedThrough) from = this.askedThrough + 1
+    if (Math.floor(from / this.roundsPerSlot) !== slot || this.slotRung(slot) !== 0) return
+    this.wakeSlot.push(slot)
+    this.wakeRound.push(from)
+    if (this.wakeSlot.length > HISTORY) { this.wakeSlot.shift(); this.wakeRound.shift() }
   }
 
   /** The rung the requests give slot `slot`: the last one attributed to an earlier slot. */

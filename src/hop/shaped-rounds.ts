@@ -84,7 +84,7 @@ export class ShapedRounds implements HopRounds {
   // --- circuits ------------------------------------------------------------------------------
 
   shapeCircuit (circuit: HopCircuit, round: number): void {
-    circuit.shape = new CircuitShape(this.shaping, this.roundsPerSlot, round)
+    circuit.shape = new CircuitShape(this.shaping, this.roundsPerSlot, round, this.core.geometry.hops)
   }
 
   accepted (circuit: HopCircuit, round: number): void {
@@ -195,7 +195,7 @@ export class ShapedRounds implements HopRounds {
       const start = drain === 0 ? from : Math.min(from, round - drain)
       for (const circuit of state.circuits.values()) {
         if (circuit.ended || circuit.shape === null) continue
-        const due = circuit.shape.cellsFor(start - lag, round - lag)
+        const due = circuit.shape.cellsFor(start - lag, round - lag, 'backward')
         // Awaiting its tag, a circuit fills its slots with PADs only (docs/HOP.md).
         const waiting = circuit.awaitingLog
         for (let j = 0; j < due; j++) {
@@ -240,7 +240,7 @@ function backwardDrain (state: LinkState, scheduleRound: number): number {
   for (const circuit of state.circuits.values()) {
     const shape = circuit.shape
     if (circuit.ended || shape === null || shape.backward.length === 0) continue
-    const rounds = excessRounds(shape.backward.length, shape.rateAt(scheduleRound))
+    const rounds = excessRounds(shape.backward.length, shape.rateAt(scheduleRound, 'backward'))
     if (rounds > excess) excess = rounds
   }
   return drainRounds(excess)

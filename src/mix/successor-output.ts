@@ -217,7 +217,7 @@ export class SuccessorOutput implements ForwardOutput {
     for (const circuit of this.outCircuits.values()) {
       const shape = circuit.shape
       if (shape === null || circuit.ended || !shape.released || shape.forward.length === 0) continue
-      const rounds = excessRounds(shape.forward.length, shape.rateAt(round - lag))
+      const rounds = excessRounds(shape.forward.length, shape.rateAt(round - lag, 'forward'))
       if (rounds > excess) excess = rounds
     }
     const drain = drainRounds(excess)
@@ -230,7 +230,7 @@ export class SuccessorOutput implements ForwardOutput {
         cells.add(shape.create, circuit.slot)
         shape.create = null
       }
-      const due = shape.cellsFor(start - lag, round - lag)
+      const due = shape.cellsFor(start - lag, round - lag, 'forward')
       let sent = 0
       for (; sent < due; sent++) {
         const cell = shape.forward.shift()

@@ -12,10 +12,13 @@
  *     clock error (NTP; epochs need it already).
  *   - A circuit runs at a rate: cells per round, possibly fractional (0.1 = one cell every ten
  *     rounds). In round n it carries exactly `cellsInRound(rate, n)` cells in each direction.
- *   - `strict` has one rate; `elastic` a ladder of rates ("rungs"): the client asks for a rung in
- *     the control byte of each hop's forward layer during slot s, and it applies from slot s+1,
- *     so a circuit's rate changes only at slot boundaries (at most log2(rungs) bits per slot).
- *     `off` shapes nothing: rounds only (documented as weaker).
+ *   - `strict` has one rate; `elastic` a ladder of rates ("rungs"), one rung per direction: the
+ *     client asks for a forward and a backward rung in the control byte of each hop's forward
+ *     layer during slot s, and they apply from slot s+1. One thing changes a rate inside a slot:
+ *     a *wake* — a request for a rung above 0 sent while that direction runs at rung 0 lifts it
+ *     to rung 1 from a fixed number of rounds later to the end of the slot, so a short exchange
+ *     leaves the bottom rung at once (PROTOCOL.md §12.3: at most log2(rungs − 1 + SR + 1) bits
+ *     per slot per direction, SR rounds per slot). `off` shapes nothing: rounds only (weaker).
  *   - A client keeps exactly `circuits` circuits; each lives `circuitSlots` slots, and one new
  *     circuit starts every circuitSlots / circuits slots, at a slot boundary.
  */
@@ -26,10 +29,17 @@ export type ShapingProfile = typeof SHAPING_PROFILES[number]
 
 /** Rates are carried as integer thousandths of a cell per round ("millicells"). */
 export const MILLI = 1000
-/** The most cells per round one circuit may be shaped to. */
+/**
+ * The most cells per round one circuit may be shaped to in one direction: 256 cells (≈ 52 MB/s
+ * at 2 KiB cells and 10 ms rounds). A hop's queue per circuit and direction (2048 cells by
+ * default) then holds eight rounds of it, and the link drain's allowance (two rounds plus a
+ * cell, link-drain.ts) stays below that bound.
+ */
 export const MAX_RATE_MILLI = 256 * MILLI
-/** Rungs fit the low 4 bits of the control byte. */
-export const MAX_RUNGS = 16
+/** A forward and a backward rung fit the control byte, 3 bits each (PROTOCOL.md §12.3). */
+export const MAX_RUNGS = 8
+/** The rung a wake lifts a direction to (PROTOCOL.md §12.3). */
+export const WAKE_RUNG = 1
 
 export interface ShapingParams {
   readonly profile: ShapingProfile
@@ -52,9 +62,11 @@ export interface ShapingParams {
 }
 
 /**
- * Defaults for a browser on a 10 ms-round cascade: 2 s slots let elastic climb to its top
- * rung within 4 s of a download starting (at most 2 bits per 2 s slot); a circuit lives 10
- * minutes (Tor's dirtiness), a new one every 200 s; 2 loops per second per client.
+ * Defaults for a browser on a 10 ms-round cascade: 2 s slots (a download climbs from the
+ * first boundary after it started, the top rung three boundaries on; a short exchange wakes at
+ * once); a
+ * circuit lives 10 minutes (Tor's dirtiness), a new one every 200 s; 2 loops per second per
+ * client.
  */
 const COMMON = {
   slotMs: 2_000,
@@ -67,15 +79,16 @@ const COMMON = {
 } as const
 
 /**
- * Each profile's defaults, in millicells per round. Elastic 0.2, 1, 4, 16: idle, a client's
- * three circuits cost 3 × 20 cells/s × 2 KiB ≈ 120 KB/s each way (Nym's idle cover is ≈ 133
- * KB/s, ANCHORS.md §2); at the top rung one circuit carries ≈ 3.2 MB/s. Strict 1: 200 KB/s
- * per circuit, always.
+ * Each profile's defaults, in millicells per round. Elastic 0.2, 1, 2, 8, 32, 64, 128, each
+ * direction on its own rung: idle, a client's three circuits cost 3 × 20 cells/s × 2 KiB ≈ 120
+ * KB/s each way (Nym's idle cover is ≈ 133 KB/s, ANCHORS.md §2); at the top rung one circuit
+ * carries ≈ 26 MB/s of cells in that direction, while a download's forward runs at the rung
+ * its SENDMEs need (8 cells per round, 1/16 of it). Strict 1: 200 KB/s per circuit, always.
  */
 export const DEFAULT_SHAPING: Readonly<Record<ShapingProfile, ShapingParams>> = {
   off: { profile: 'off', ratesMilli: [], ...COMMON },
   strict: { profile: 'strict', ratesMilli: [1 * MILLI], ...COMMON },
-  elastic: { profile: 'elastic', ratesMilli: [200, 1 * MILLI, 4 * MILLI, 16 * MILLI], ...COMMON },
+  elastic: { profile: 'elastic', ratesMilli: [200, 1 * MILLI, 2 * MILLI, 8 * MILLI, 32 * MILLI, 64 * MILLI, 128 * MILLI], ...COMMON },
 }
 
 /**
@@ -138,35 +151,58 @@ export function isCreationSlot (params: ShapingParams, slot: number): boolean {
   return slot % (params.circuitSlots / params.circuits) === 0
 }
 
-// --- the control byte of a forward layer (PROTOCOL.md §6.1) ----------------------------
+// --- the control byte of a forward layer (PROTOCOL.md §6.1, §12.3) ----------------------
 
 const RUNG_REQUEST_FLAG = 0x80
-const TARGET_PARITY_BIT = 0x10
-const RUNG_MASK = 0x0f
+const TARGET_PARITY_BIT = 0x40
+const RUNG_BITS = 3
+const RUNG_MASK = 0x07
 
 /**
- * The control byte asking every hop for `rung` in slot `targetSlot` (the next one):
- * `0x80 | (targetSlot mod 2) << 4 | rung`. The target's parity lets a hop place a request
- * that reached it late — after a stall, past its own slot boundary — in the slot it was sent
- * in, so that every hop of a circuit derives the same rungs however unevenly they run.
+ * The control byte asking every hop for `forward` and `backward` rungs in slot `targetSlot`
+ * (the next one): `0x80 | (targetSlot mod 2) << 6 | forward << 3 | backward`. The target's
+ * parity lets a hop place a request that reached it late — after a stall, past its own slot
+ * boundary — in the slot it was sent in, so that every hop of a circuit derives the same rungs
+ * however unevenly they run.
  */
-export function encodeRungRequest (rung: number, targetSlot = 0): number {
+export function encodeRungRequest (forward: number, backward: number, targetSlot = 0): number {
+  checkRung(forward)
+  checkRung(backward)
+  return RUNG_REQUEST_FLAG | ((targetSlot & 1) === 1 ? TARGET_PARITY_BIT : 0) | forward << RUNG_BITS | backward
+}
+
+function checkRung (rung: number): void {
   if (!Number.isInteger(rung) || rung < 0 || rung >= MAX_RUNGS) throw new RangeError(`a rung is 0 to ${MAX_RUNGS - 1}, got ${rung}`)
-  return RUNG_REQUEST_FLAG | ((targetSlot & 1) === 1 ? TARGET_PARITY_BIT : 0) | rung
 }
 
 /**
- * The rung a control byte asks for, or −1 when it asks for none (0, as version-1 clients send,
- * or any value without the flag or with bits 5–6 set, which a hop ignores). A rung beyond the
- * cascade's ladder is the hop's to ignore.
+ * The forward rung a control byte asks for, or −1 when it asks for none (any byte without the
+ * flag: 0, as strict cascades and version-1 clients send). A rung beyond the cascade's ladder is
+ * the hop's to ignore.
  */
-export function decodeRungRequest (control: number): number {
-  return (control & RUNG_REQUEST_FLAG) !== 0 && (control & 0x60) === 0 ? control & RUNG_MASK : -1
+export function decodeForwardRung (control: number): number {
+  return (control & RUNG_REQUEST_FLAG) !== 0 ? (control >> RUNG_BITS) & RUNG_MASK : -1
+}
+
+/** The backward rung a control byte asks for, or −1 (as decodeForwardRung). */
+export function decodeBackwardRung (control: number): number {
+  return (control & RUNG_REQUEST_FLAG) !== 0 ? control & RUNG_MASK : -1
 }
 
 /** The parity (0 or 1) of the slot a rung request is for. */
 export function rungRequestParity (control: number): number {
   return (control & TARGET_PARITY_BIT) === 0 ? 0 : 1
+}
+
+/**
+ * Rounds from the client round a wake was sent in to the first schedule round it lifts, per
+ * direction, for a cascade of `hops` hops (PROTOCOL.md §12.3): forward the next round (every
+ * hop reads the request at least a round before it schedules that round); backward hops + 1,
+ * so that the exit — which schedules backward round e in its own round e, and reads a client
+ * round n request in its round n + hops − 1 — knows it two rounds ahead too.
+ */
+export function wakeDelayRounds (direction: 'forward' | 'backward', hops: number): number {
+  return direction === 'forward' ? 1 : hops + 1
 }
 
 /**

@@ -5,7 +5,9 @@
  *     entry's links to its clients, each round's write carries exactly the profile's frames;
  *     LOOP echoes come back unchanged within 0..J rounds; the test-only fault hook drops what
  *     it says and the links stay exact;
- *   - elastic: a rung request changes the hops' rate only from the next slot boundary, and
+ *   - elastic: a request from rung 0 wakes a circuit inside the slot (forward the next round,
+ *     backward hops + 1 rounds on); other rung requests change the hops' rate, each direction
+ *     on its own, only from the next slot boundary, and
  *     the entry files the slot's CREATE count;
  *   - kMin: held CREATEs leave when kMin are waiting, or when the hold times out.
  * The links are recorded at the sender: every write, with the round the node was running.
@@ -136,10 +138,10 @@ t.test('strict: every link carries exactly the profile per round, whatever the c
   t.ok(idle.id !== bulk.id, 'two circuits on client A')
 })
 
-t.test('elastic: a rung request changes the rate only from the next slot boundary', async (t) => {
+t.test('elastic: a request from rung 0 wakes the circuit at once; rungs change per direction at slot boundaries', async (t) => {
   const ROUND_MS = 20
   const SLOT_ROUNDS = 15
-  const RATES = [1000, 3000]
+  const RATES = [1000, 2000, 3000]
   const shaping: ShapingParams = { ...DEFAULT_SHAPING.elastic, ratesMilli: RATES, slotMs: SLOT_ROUNDS * ROUND_MS }
   const c = await startShaped(shaping, { mixes: 2, roundMs: ROUND_MS })
   t.teardown(() => stopShaped(c))
@@ -148,34 +150,55 @@ t.test('elastic: a rung request changes the rate only from the next slot boundar
   const client = await RawClient.connect(c.cascade)
   t.teardown(() => client.close())
   await waitFor(() => entry.node.predecessorLinks === 1, 'the client at the entry')
-  // The slot a hop starts in is not filed (it is partial): create in a later one.
   // Two slots on: a hop does not file the slot it started in (partial), and its first round
   // may fall in the slot after startSlot.
   await waitFor(() => slotAt(Date.now(), SLOT_ROUNDS * ROUND_MS) > startSlot + 1, 'a slot after the start')
   const circuit = client.createCircuit()
   await waitFor(() => c.exit.node.circuits === 1, 'the circuit at the exit')
   const from = Math.max(...c.mixes.map((m) => m.node.lastRound), c.exit.node.lastRound) + 6
-  // Ask for rung 1 from the middle of a slot on, in every cell (as a client does).
-  await waitFor(() => { const r = roundAt(Date.now(), ROUND_MS) % SLOT_ROUNDS; return r >= 4 && r <= 8 }, 'the middle of a slot')
+  // Slot a: from its middle on, every cell asks for rung 1 both ways (a wake: rung 1 at once,
+  // forward from the next round, backward hops + 1 rounds on; and rung 1 for slot a + 1).
+  await waitFor(() => { const round = roundAt(Date.now(), ROUND_MS); return round >= from && round % SLOT_ROUNDS >= 2 && round % SLOT_ROUNDS <= 5 }, 'the middle of a slot')
   const askedIn = slotAt(Date.now(), SLOT_ROUNDS * ROUND_MS)
-  for (let i = 0; i < 12; i++) {
-    client.send(dropCell(client, circuit, encodeRungRequest(1)))
-    await sleep(ROUND_MS)
+  const sentIn = roundAt(Date.now(), ROUND_MS)
+  const sendUntil = async (slot: number, control: number): Promise<void> => {
+    while (slotAt(Date.now() + ROUND_MS, SLOT_ROUNDS * ROUND_MS) < slot) {
+      client.send(dropCell(client, circuit, control))
+      await sleep(ROUND_MS)
+    }
   }
-  // The rung stays until another request: record two more slots.
-  await waitFor(() => slotAt(Date.now(), SLOT_ROUNDS * ROUND_MS) >= askedIn + 3, 'two more slots')
+  await sendUntil(askedIn + 1, encodeRungRequest(1, 1, askedIn + 1))
+  // Slot a + 1: forward 2, backward 0 for slot a + 2 on (the two directions apart).
+  await sendUntil(askedIn + 2, encodeRungRequest(2, 0, askedIn + 2))
+  await waitFor(() => slotAt(Date.now(), SLOT_ROUNDS * ROUND_MS) >= askedIn + 3, 'one more slot')
   await sleep(4 * ROUND_MS)
-  const rate = (round: number): number => Math.floor(round / SLOT_ROUNDS) <= askedIn ? RATES[0]! : RATES[1]!
-  const per = (lag: number) => (round: number) => cellsInRound(rate(round - lag), round - lag)
+  const slotOf = (round: number): number => Math.floor(round / SLOT_ROUNDS)
+  // The wake round is the hops' attribution of the first request (its client round + 1
+  // forward): the test knows it to a round or two, and every hop must agree on one.
+  const rate = (wake: number, direction: 'forward' | 'backward') => (round: number): number => {
+    const slot = slotOf(round)
+    if (slot < askedIn) return RATES[0]!
+    if (slot === askedIn) return round >= wake + (direction === 'forward' ? 0 : 3) ? RATES[1]! : RATES[0]!
+    if (slot === askedIn + 1) return RATES[1]!
+    return direction === 'forward' ? RATES[2]! : RATES[0]!
+  }
+  const per = (wake: number, direction: 'forward' | 'backward', lag: number) => (round: number) => {
+    const r = rate(wake, direction)
+    return cellsInRound(r(round - lag), round - lag)
+  }
+  let wake = -1
+  for (let w = sentIn - 1; w <= sentIn + 4 && wake < 0; w++) {
+    if (mismatches(c.forward[0]!, from, per(w, 'forward', 1), { extra: 0 }).length === 0) wake = w
+  }
+  t.ok(wake >= sentIn, `the entry wakes forward from one schedule round (${wake - sentIn} after the one the test sent in)`)
   const extra = { extra: 0 }
-  t.same(mismatches(c.forward[0]!, from, per(1), extra), [], 'entry → middle switches at the slot boundary after the request')
-  t.same(mismatches(c.forward[1]!, from, per(2), extra), [], 'middle → exit switches at the same schedule boundary')
-  t.same(mismatches(c.backward[2]![0]!, from, per(0)), [], 'exit → middle backward too (the exit never drains)')
-  t.same(mismatches(c.backward[0]![0]!, from, per(2), extra), [], 'entry → client backward too')
+  t.same(mismatches(c.forward[0]!, from, per(wake, 'forward', 1), extra), [], 'entry → middle: the wake, then forward rung 1, then 2')
+  t.same(mismatches(c.forward[1]!, from, per(wake, 'forward', 2), extra), [], 'middle → exit: the same schedule rounds')
+  t.same(mismatches(c.backward[2]![0]!, from, per(wake, 'backward', 0)), [], 'exit → middle backward: the wake hops + 1 rounds on, rung 1, then back to 0 (the exit never drains)')
+  t.same(mismatches(c.backward[0]![0]!, from, per(wake, 'backward', 2), extra), [], 'entry → client backward too')
   t.equal(extra.extra, 0, 'no frame beyond the schedule')
-  const after = c.forward[0]!.rounds.filter((round) => Math.floor((round - 1) / SLOT_ROUNDS) > askedIn).length
-  const before = c.forward[0]!.rounds.filter((round) => round >= from && Math.floor((round - 1) / SLOT_ROUNDS) === askedIn).length
-  t.ok(before > 0 && after > SLOT_ROUNDS, 'rounds on both sides of the boundary were checked')
+  const checked = c.forward[0]!.rounds.filter((round) => slotOf(round - 1) >= askedIn + 2).length
+  t.ok(checked > SLOT_ROUNDS / 2, 'rounds after the last boundary were checked')
   // The entry filed the CREATE's slot (one CREATE: bucket 1) once that slot ended.
   t.ok(entry.node.stats.createsPerSlot[1]! >= 1, 'the entry counts the slot with one CREATE')
   t.ok(entry.node.stats.createsPerSlot.reduce((x, y) => x + y, 0) >= 2, 'and files every finished slot')

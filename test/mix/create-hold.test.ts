@@ -60,12 +60,16 @@ t.test('a cell queue keeps order across growth and wrap-around', async (t) => {
 
 t.test('a circuit\'s schedule and its LOOP echoes', async (t) => {
   const strict = new CircuitShape({ ...DEFAULT_SHAPING.strict, ratesMilli: [2500] }, 1000, 0)
-  t.same([0, 1, 2, 3].map((n) => strict.cellsAt(n)), [2, 3, 2, 3], 'strict: cellsInRound of the one rate')
+  t.same([0, 1, 2, 3].map((n) => strict.cellsAt(n, 'forward')), [2, 3, 2, 3], 'strict: cellsInRound of the one rate')
+  t.same([0, 1, 2, 3].map((n) => strict.cellsAt(n, 'backward')), [2, 3, 2, 3], 'the same backward')
   const elastic = new CircuitShape(DEFAULT_SHAPING.elastic, 10, 0)
-  t.equal(elastic.rateAt(5), DEFAULT_SHAPING.elastic.ratesMilli[0], 'elastic: rung 0 at first')
-  elastic.rungs!.request(2, 5)
-  t.equal(elastic.rateAt(10), 4000, 'the requested rung from the next slot')
-  t.equal(elastic.cellsAt(10), cellsInRound(4000, 10))
+  const ladder = DEFAULT_SHAPING.elastic.ratesMilli
+  t.equal(elastic.rateAt(5, 'forward'), ladder[0], 'elastic: rung 0 at first')
+  elastic.rungs!.forward.request(3, 9)
+  elastic.rungs!.backward.request(5, 9)
+  t.equal(elastic.rateAt(10, 'forward'), ladder[3], 'the requested rung from the next slot, forward')
+  t.equal(elastic.rateAt(10, 'backward'), ladder[5], 'and backward, each its own')
+  t.equal(elastic.cellsAt(10, 'backward'), cellsInRound(ladder[5]!, 10))
   const a = Uint8Array.of(1)
   const b = Uint8Array.of(2)
   strict.addLoop(a, 11, 14)

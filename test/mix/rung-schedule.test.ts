@@ -1,15 +1,19 @@
 /**
- * The elastic rung of a circuit at a hop (src/mix/rung-schedule.ts): rung 0 at CREATE; the
- * last valid request attributed to a slot applies from the next slot boundary and never
- * earlier; invalid requests are ignored; a late request applies from the next slot it can.
+ * The elastic rung of a circuit at a hop, one direction (src/hop/rung-schedule.ts): rung 0 at
+ * CREATE; the last valid request attributed to a slot applies from the next slot boundary;
+ * invalid requests are ignored; a late request applies from the next slot it can (these first
+ * with wakes off, NO_WAKE); and a wake: the first request above 0 in a rung-0 slot lifts the
+ * rest of that slot to rung 1, from its round + the delay, never a round already scheduled.
  */
 import t from 'tap'
 import { RungSchedule, requestRound } from '../../src/hop/rung-schedule.js'
 
 const SLOT = 10 // rounds per slot
+/** A wake delay that never lands in the slot: the slot rules alone. */
+const NO_WAKE = Infinity
 
 t.test('rung 0 from the CREATE, and a request applies from the next slot boundary only', async (t) => {
-  const rungs = new RungSchedule(SLOT, 4, 103)
+  const rungs = new RungSchedule(SLOT, 4, 103, NO_WAKE)
   t.equal(rungs.rungAt(103), 0, 'rung 0 at CREATE')
   rungs.request(3, 104)
   t.equal(rungs.rungAt(104), 0, 'not in the slot it was asked in')
@@ -19,7 +23,7 @@ t.test('rung 0 from the CREATE, and a request applies from the next slot boundar
 })
 
 t.test('the last valid request of a slot wins; invalid ones are ignored', async (t) => {
-  const rungs = new RungSchedule(SLOT, 4, 0)
+  const rungs = new RungSchedule(SLOT, 4, 0, NO_WAKE)
   rungs.request(2, 1)
   rungs.request(1, 5)
   rungs.request(4, 6) // beyond the ladder
@@ -32,7 +36,7 @@ t.test('the last valid request of a slot wins; invalid ones are ignored', async 
 })
 
 t.test('both directions ask for rounds behind the newest: fixed slots never change', async (t) => {
-  const rungs = new RungSchedule(SLOT, 2, 0)
+  const rungs = new RungSchedule(SLOT, 2, 0, NO_WAKE)
   rungs.request(1, 3)
   t.equal(rungs.rungAt(12), 1, 'forward reaches slot 1')
   rungs.request(0, 8) // a late request attributed to slot 0, after slot 1 was fixed
@@ -44,4 +48,46 @@ t.test('both directions ask for rounds behind the newest: fixed slots never chan
 t.test('a request is attributed to the client round: one round per hop before this one', async (t) => {
   t.equal(requestRound(100, 1), 100, 'the entry')
   t.equal(requestRound(100, 4), 97, 'the exit of a four-hop cascade')
+})
+
+t.test('a wake: the first request above 0 in a rung-0 slot lifts the rest of the slot to rung 1', async (t) => {
+  const rungs = new RungSchedule(SLOT, 4, 0, 4)
+  t.equal(rungs.rungAt(21), 0)
+  rungs.request(3, 22)
+  t.equal(rungs.rungAt(25), 0, 'not before its round + the delay')
+  t.equal(rungs.rungAt(26), 1, 'rung 1 from its round + the delay (not the rung asked for)')
+  t.equal(rungs.rungAt(29), 1, 'to the end of the slot')
+  t.equal(rungs.rungAt(30), 3, 'then the slot rung asked for')
+  rungs.request(0, 31)
+  t.equal(rungs.rungAt(40), 0, 'a request for 0 is no wake')
+  rungs.request(2, 45)
+  t.equal(rungs.rungAt(49), 1, 'a later slot wakes too')
+  t.equal(rungs.rungAt(50), 2)
+})
+
+t.test('a wake that reaches a hop late starts at the next round not scheduled, and never past its slot', async (t) => {
+  const rungs = new RungSchedule(SLOT, 4, 0, 1)
+  t.equal(rungs.rungAt(14), 0, 'round 14 already scheduled')
+  rungs.request(1, 12)
+  t.equal(rungs.rungAt(14), 0, 'a scheduled round keeps its rung')
+  t.equal(rungs.rungAt(15), 1, 'the wake from the next round')
+  rungs.request(2, 16)
+  t.equal(rungs.rungAt(17), 1, 'one wake per slot: the first decides')
+  const late = new RungSchedule(SLOT, 4, 0, 4)
+  late.request(1, 27)
+  t.equal(late.rungAt(29), 0, 'a wake past its slot\'s end is none')
+  t.equal(late.rungAt(30), 1, 'the slot request still applies')
+  const above = new RungSchedule(SLOT, 4, 0, 1)
+  above.request(2, 3)
+  above.request(3, 12)
+  t.equal(above.rungAt(13), 2, 'no wake in a slot above rung 0')
+  t.equal(above.rungAt(20), 3)
+})
+
+t.test('a drain looking back sees the rungs the rounds had', async (t) => {
+  const rungs = new RungSchedule(SLOT, 4, 0, 2)
+  rungs.request(1, 4)
+  const first = Array.from({ length: 12 }, (_, i) => rungs.rungAt(i))
+  t.same(first, [0, 0, 0, 0, 0, 0, 1, 1, 1, 1, 1, 1])
+  t.same(Array.from({ length: 12 }, (_, i) => rungs.rungAt(i)), first, 'asked again, the same')
 })

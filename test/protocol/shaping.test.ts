@@ -6,8 +6,8 @@
 import t from 'tap'
 import fc from 'fast-check'
 import {
-  cellsInRound, checkShaping, decodeRungRequest, DEFAULT_SHAPING, encodeRungRequest, isCreationSlot, rungRequestParity,
-  loopDeadlineRounds, MILLI, roundAt, slotAt, type ShapingParams,
+  cellsInRound, checkShaping, decodeBackwardRung, decodeForwardRung, DEFAULT_SHAPING, encodeRungRequest, isCreationSlot, rungRequestParity,
+  loopDeadlineRounds, MAX_RATE_MILLI, MAX_RUNGS, MILLI, roundAt, slotAt, wakeDelayRounds, type ShapingParams,
 } from '../../src/protocol/shaping.js'
 
 t.test('any m consecutive rounds carry m·rate cells, give or take one', async (t) => {
@@ -53,20 +53,43 @@ t.test('one circuit starts every circuitSlots / circuits slots', async (t) => {
   t.same(starts, [0, 4, 8, 12, 16, 20])
 })
 
-t.test('the control byte carries a rung, and nothing else reads as one', async (t) => {
-  for (let rung = 0; rung < 16; rung++) {
-    for (const slot of [6, 7]) {
-      const control = encodeRungRequest(rung, slot)
-      t.equal(decodeRungRequest(control), rung)
-      t.equal(rungRequestParity(control), slot % 2, 'the target slot\'s parity')
+t.test('the control byte carries a forward and a backward rung, and nothing else reads as one', async (t) => {
+  const seen = new Set<number>()
+  for (let forward = 0; forward < 8; forward++) {
+    for (let backward = 0; backward < 8; backward++) {
+      for (const slot of [6, 7]) {
+        const control = encodeRungRequest(forward, backward, slot)
+        t.equal(decodeForwardRung(control), forward)
+        t.equal(decodeBackwardRung(control), backward)
+        t.equal(rungRequestParity(control), slot % 2, 'the target slot\'s parity')
+        seen.add(control)
+      }
     }
   }
-  t.equal(decodeRungRequest(0), -1, 'version-1 cells (control 0) ask for nothing')
+  t.equal(seen.size, 128, 'every pair and parity has its own byte')
+  t.equal(encodeRungRequest(5, 2, 1), 0x80 | 0x40 | 5 << 3 | 2, 'layout: 0x80 | p << 6 | forward << 3 | backward')
+  t.equal(decodeForwardRung(0), -1, 'version-1 cells (control 0) ask for nothing')
+  t.equal(decodeBackwardRung(0), -1)
   let read = 0
-  for (let byte = 0; byte < 256; byte++) if (decodeRungRequest(byte) !== -1) read++
-  t.equal(read, 32, 'exactly the 32 encoded values (16 rungs × 2 target parities) are requests')
-  t.throws(() => encodeRungRequest(16), RangeError)
-  t.throws(() => encodeRungRequest(-1), RangeError)
+  for (let byte = 0; byte < 256; byte++) if (decodeForwardRung(byte) !== -1) read++
+  t.equal(read, 128, 'exactly the bytes with the flag are requests')
+  t.throws(() => encodeRungRequest(8, 0), RangeError)
+  t.throws(() => encodeRungRequest(0, -1), RangeError)
+})
+
+t.test('the elastic ladder: the bottom rung as before, the top within a hop\'s bounds', async (t) => {
+  const ladder = DEFAULT_SHAPING.elastic.ratesMilli
+  t.equal(ladder[0], 200, 'idle cover unchanged: 0.2 cells per round per circuit each way')
+  t.ok(ladder.length <= MAX_RUNGS, 'fits the control byte')
+  t.ok(ladder[ladder.length - 1]! >= 100 * MILLI, 'a top rung of at least 100 cells per round (≈ 20 MB/s at 2 KiB, 10 ms)')
+  t.ok(ladder[ladder.length - 1]! <= MAX_RATE_MILLI, 'within MAX_RATE_MILLI')
+  t.ok(8 * ladder[ladder.length - 1]! / MILLI <= 2048, 'a hop\'s default queue (2048 cells) holds eight rounds of the top rung')
+  t.throws(() => checkShaping({ ...DEFAULT_SHAPING.elastic, ratesMilli: [1, 2, 3, 4, 5, 6, 7, 8, 9] }, 10), /rates/, 'nine rungs do not fit')
+})
+
+t.test('wake delays: forward the next round, backward hops + 1', async (t) => {
+  t.equal(wakeDelayRounds('forward', 3), 1)
+  t.equal(wakeDelayRounds('backward', 3), 4)
 })
 
 t.test('the defaults are valid for 10 ms rounds', async (t) => {

@@ -17,6 +17,8 @@ export class SendQueue {
   /** Streams with cells waiting, in the order they are served next. */
   private readonly turn: number[] = []
   private count = 0
+  /** Whether the cell `next` returned last was a control cell (stream 0 or a SENDME). */
+  lastControl = false
 
   /** Cells waiting. */
   get size (): number { return this.count }
@@ -39,7 +41,8 @@ export class SendQueue {
   /** The next cell's payload, or null when nothing real waits. */
   next (): Uint8Array | null {
     const control = this.control.shift()
-    if (control !== undefined) { this.count--; return control }
+    if (control !== undefined) { this.count--; this.lastControl = true; return control }
+    this.lastControl = false
     const streamId = this.turn.shift()
     if (streamId === undefined) return null
     const queue = this.streams.get(streamId)!

@@ -1,11 +1,11 @@
 /**
  * A circuit's place in the shaped schedule: its lane and life (circuit-lanes.ts), its rung
- * (elastic, rung-policy.ts), the real cells waiting for its slots (send-queue.ts), the LOOPs
+ * (elastic, circuit-rungs.ts), the real cells waiting for its slots (send-queue.ts), the LOOPs
  * due on it, and the isolation key its streams are bound to. The Shaper keeps one per live
  * circuit; the ClientCircuit itself knows nothing of the schedule.
  */
 import type { ClientCircuit } from '../client-circuit.js'
-import { SlotDemand } from './rung-policy.js'
+import { CircuitRungs } from './circuit-rungs.js'
 import { SendQueue } from './send-queue.js'
 
 export class ShapedCircuit {
@@ -16,17 +16,16 @@ export class ShapedCircuit {
   readonly endSlot: number
   /** It takes new streams while the slot is below this. */
   readonly acceptUntil: number
-  /** The rung it runs at in this slot (elastic), and the one it asks for (from the next). */
-  rung = 0
-  requested = 0
+  /** Elastic: its rungs each way, and what it asks for the next slot (circuit-rungs.ts). */
+  readonly rungs: CircuitRungs
   readonly queue = new SendQueue()
-  readonly demand = new SlotDemand()
   /** LOOPs waiting for a scheduled cell of this circuit. */
   loopsDue = 0
   /** The isolation key of its streams (null: none yet). */
   boundKey: string | null = null
 
-  constructor (circuit: ClientCircuit, lane: number, builtSlot: number, endSlot: number, acceptUntil: number) {
+  constructor (circuit: ClientCircuit, lane: number, builtSlot: number, endSlot: number, acceptUntil: number, rungs: CircuitRungs) {
+    this.rungs = rungs
     this.circuit = circuit
     this.lane = lane
     this.builtSlot = builtSlot

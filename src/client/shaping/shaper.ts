@@ -11,7 +11,7 @@
 import { DestroyReason, encodeDestroy } from '../../protocol/cell.js'
 import { LoopProbeKey } from '../../protocol/loop-probe.js'
 import { CIRCUIT_STREAM, encodeRelay, RelayCommand, type RelayMessage } from '../../protocol/relay-payload.js'
-import { cellsInRound, encodeRungRequest, loopDeadlineRounds, slotAt, type ShapingParams } from '../../protocol/shaping.js'
+import { cellsInRound, loopDeadlineRounds, slotAt, type ShapingParams } from '../../protocol/shaping.js'
 import { randomUniform } from '../../crypto/index.js'
 import type { CircuitSender, Placement, SenderHost } from '../circuit-sender.js'
 import type { ClientCircuit } from '../client-circuit.js'
@@ -20,7 +20,7 @@ import { credentialsKey } from '../isolation.js'
 import type { ConnectRequest } from '../socks/index.js'
 import { acceptsUntilSlot, circuitEndSlot } from './circuit-lanes.js'
 import { LoopMonitor } from './loop-monitor.js'
-import { nextRung } from './rung-policy.js'
+import { CircuitRungs } from './circuit-rungs.js'
 import { ShapedCircuit } from './shaped-circuit.js'
 import { wallRoundClock, type RoundClock, type WallTimers } from '../../clock/round-clock.js'
 
@@ -58,6 +58,9 @@ export class Shaper implements CircuitSender {
   private readonly probes = new LoopProbeKey()
   private readonly timers: WallTimers | undefined
   private slot = -1
+  /** The round running now (or last run). */
+  private round = 0
+  private readonly hops: number
   /** Round offsets within the current slot that send a LOOP (sorted). */
   private loopRounds: number[] = []
   private lastCreationSlot = -1
@@ -67,6 +70,7 @@ export class Shaper implements CircuitSender {
     this.params = options.params
     this.roundMs = options.roundMs
     this.roundsPerSlot = options.params.slotMs / options.roundMs
+    this.hops = options.hops
     this.lanes = Array.from({ length: options.params.circuits }, () => null)
     this.timers = options.timers
     // A second of slack for what the loop time (loopNow) cannot see: stalls shorter than a
@@ -100,10 +104,11 @@ export class Shaper implements CircuitSender {
     return this.lanes.filter((c): c is ShapedCircuit => c !== null)
   }
 
-  /** Circuits per rung now (elastic; strict: all at 0). */
-  rungCounts (): number[] {
+  /** Circuits per rung now in `direction` (elastic; strict: all at 0). */
+  rungCounts (direction: 'forward' | 'backward' = 'backward'): number[] {
     const counts = new Array<number>(Math.max(1, this.params.ratesMilli.length)).fill(0)
-    for (const c of this.circuits()) counts[c.rung]!++
+    if (this.params.profile !== 'elastic') { counts[0] = this.circuits().length; return counts }
+    for (const c of this.circuits()) counts[direction === 'forward' ? c.rungs.forwardAt(this.round) : c.rungs.backwardAt(this.round)]!++
     return counts
   }
 
@@ -149,13 +154,16 @@ export class Shaper implements CircuitSender {
   /** A hop's PAD: cover, and (elastic) a gap in the backward run. */
   receivedPad (circuit: ClientCircuit): void {
     this.counters.coverCellsIn++
-    this.byId.get(circuit.id)?.demand.receivedPad()
+    const rungs = this.byId.get(circuit.id)?.rungs
+    rungs?.receivedCell()
+    rungs?.demand.receivedPad()
   }
 
   /** Real data or cover (DROP, LOOP echo: measured here, and consumed). */
   received (circuit: ClientCircuit, message: RelayMessage): boolean {
+    this.byId.get(circuit.id)?.rungs.receivedCell()
     if (message.streamId !== CIRCUIT_STREAM || (message.command !== RelayCommand.LOOP && message.command !== RelayCommand.DROP)) {
-      this.byId.get(circuit.id)?.demand.receivedReal()
+      this.byId.get(circuit.id)?.rungs.receivedReal(this.round)
       return false
     }
     this.counters.coverCellsIn++
@@ -190,7 +198,8 @@ export class Shaper implements CircuitSender {
     const cell = this.host.geometry.cellSize
     return {
       profile: this.params.profile,
-      rungs: this.rungCounts(),
+      rungs: this.rungCounts('backward'),
+      rungsForward: this.rungCounts('forward'),
       loopsSent: monitor.sent,
       loopsReturned: monitor.returned,
       loopsLost: monitor.lost,
@@ -209,6 +218,7 @@ export class Shaper implements CircuitSender {
 
   /** Run round `round` (the clock calls this; tests may too). */
   onRound (round: number): void {
+    this.round = round
     const startMs = round * this.roundMs
     const slot = slotAt(startMs, this.params.slotMs)
     if (slot !== this.slot) this.slotBoundary(slot)
@@ -239,7 +249,8 @@ export class Shaper implements CircuitSender {
         if (s === null) continue
         built = fresh = true
       }
-      const count = cellsInRound(this.rateOf(s), round)
+      if (!fresh) s.rungs.ranRound(round)
+      const count = cellsInRound(this.rateOf(s, round), round)
       for (let i = 0; i < count; i++) {
         // A new circuit's first cell is the LOOP that travels with its CREATE.
         cells.push(fresh && i === 0 ? this.sealLoop(s, loopMs, true) : this.nextCell(s, loopMs))
@@ -261,7 +272,8 @@ export class Shaper implements CircuitSender {
       return null
     }
     const endSlot = circuitEndSlot(this.params, lane, slot, built.epochEndMs)
-    const s = new ShapedCircuit(built.circuit, lane, slot, endSlot, acceptsUntilSlot(this.params, slot, endSlot))
+    const rungs = new CircuitRungs(this.params.ratesMilli, this.roundsPerSlot, this.hops)
+    const s = new ShapedCircuit(built.circuit, lane, slot, endSlot, acceptsUntilSlot(this.params, slot, endSlot), rungs)
     this.lanes[lane] = s
     this.byId.set(s.id, s)
     cells.push(built.create)
@@ -299,25 +311,25 @@ export class Shaper implements CircuitSender {
     }
     const payload = s.queue.next()
     if (payload !== null) {
-      s.demand.sentReal()
+      s.rungs.sentReal(s.queue.lastControl, this.round)
       return this.seal(s, payload)
     }
-    s.demand.sentCover()
+    s.rungs.demand.sentCover()
     this.counters.coverCellsOut++
     return this.seal(s, encodeRelay(this.host.geometry.forwardPayloadBytes, CIRCUIT_STREAM, RelayCommand.DROP))
   }
 
   private sealLoop (s: ShapedCircuit, loopMs: number, withCreate: boolean): Uint8Array {
-    s.demand.sentCover()
+    s.rungs.demand.sentCover()
     const seq = this.monitor.send(s.id, loopMs, withCreate)
     const probe = this.probes.seal({ seq, sentMs: loopMs })
     this.counters.coverCellsOut++
     return this.seal(s, encodeRelay(this.host.geometry.forwardPayloadBytes, CIRCUIT_STREAM, RelayCommand.LOOP, probe))
   }
 
-  /** A RELAY cell; elastic: every hop's control byte carries the rung request (§6.1). */
+  /** A RELAY cell; elastic: every hop's control byte carries the rung requests (§6.1, §12.3). */
   private seal (s: ShapedCircuit, payload: Uint8Array): Uint8Array {
-    const control = this.params.profile === 'elastic' ? encodeRungRequest(s.requested, this.slot + 1) : 0
+    const control = this.params.profile === 'elastic' ? s.rungs.control(this.round, this.slot) : 0
     return s.circuit.sealer.sealCell(s.id, payload, control)
   }
 
@@ -326,12 +338,8 @@ export class Shaper implements CircuitSender {
     this.slot = slot
     if (this.params.profile === 'elastic') {
       for (const s of this.circuits()) {
-        if (!first && s.builtSlot < slot) {
-          const ran = s.rung
-          s.rung = s.requested
-          s.requested = nextRung(this.params.ratesMilli, ran, s.requested, s.demand, this.roundsPerSlot)
-        }
-        s.demand.reset()
+        if (!first && s.builtSlot < slot) s.rungs.slotBoundary()
+        else s.rungs.demand.reset()
       }
     }
     const rounds: number[] = []
@@ -339,8 +347,9 @@ export class Shaper implements CircuitSender {
     this.loopRounds = rounds.sort((a, b) => a - b)
   }
 
-  private rateOf (s: ShapedCircuit): number {
-    return this.params.ratesMilli[this.params.profile === 'elastic' ? s.rung : 0]!
+  /** Forward millicells per round of `s` in round `round`. */
+  private rateOf (s: ShapedCircuit, round: number): number {
+    return this.params.ratesMilli[this.params.profile === 'elastic' ? s.rungs.forwardAt(round) : 0]!
   }
 
   /**

@@ -16,8 +16,10 @@ export function registerShapingMetrics (registry: MetricsRegistry, read: () => C
   const ladder = read().rungs.length
   if (ladder > 0) {
     const rungs = Array.from({ length: ladder }, (_, i) => String(i))
-    const atRung = registry.gauge('mixgate_shaping_rung_circuits', 'Circuits running at each rung of the rate ladder now.', { rung: rungs })
+    const atRung = registry.gauge('mixgate_shaping_rung_circuits', 'Circuits running backward at each rung of the rate ladder now.', { rung: rungs })
     for (const rung of rungs) atRung.from(() => read().rungs[Number(rung)] ?? 0, { rung })
+    const atRungForward = registry.gauge('mixgate_shaping_rung_circuits_forward', 'Circuits running forward at each rung of the rate ladder now.', { rung: rungs })
+    for (const rung of rungs) atRungForward.from(() => read().rungsForward[Number(rung)] ?? 0, { rung })
   }
   registry.counterFrom('mixgate_loops_sent_total', 'LOOP probes sent.', () => read().loopsSent)
   registry.counterFrom('mixgate_loops_returned_total', 'LOOP probes echoed back (late ones included).', () => read().loopsReturned)

@@ -234,7 +234,7 @@ t.test('every metric a role exports is documented in docs/METRICS.md', async (t)
     stats: new ClientStats(), entryUp: true, socksCounters: { connections: 0, pending: 0, accepted: 0, rejected: {}, errors: {}, warnings: {} },
     // A shaped client's source, so that the shaping rows are checked too.
     shaping: {
-      profile: 'elastic', rungs: [3, 0, 0, 0], loopsSent: 0, loopsReturned: 0, loopsLost: 0, loopsLate: 0, loopAlarms: 0,
+      profile: 'elastic', rungs: [3, 0, 0, 0], rungsForward: [2, 1, 0, 0], loopsSent: 0, loopsReturned: 0, loopsLost: 0, loopsLate: 0, loopAlarms: 0,
       failedClosed: false, rttMs: { p50: NaN, p90: NaN, p99: NaN }, rttExpectedMs: 1000, coverBytesOut: 0, coverBytesIn: 0,
       creationSlots: 0, roundsMissed: 0, entry: undefined,
     },

@@ -1,0 +1,146 @@
+/**
+ * One elastic circuit's rungs at the client (PROTOCOL.md §12.3, §12.6): the rung each direction
+ * runs at in this slot, the rungs its cells ask for the next slot, and the wake that lifts a
+ * direction from rung 0 inside a slot. The hops derive the same from the control bytes they
+ * read (src/hop/rung-schedule.ts), so what counts here is what a sent cell carried.
+ *
+ *   - A real cell sent or received while both requests are 0 asks for rung 1 both ways: the
+ *     next cell carries it, and since the slot runs at rung 0 that is a wake (forward from the
+ *     next round, backward from hops + 1 rounds on: a short exchange is not held at the bottom
+ *     rung's pace), and rung 1 for the next slot.
+ *   - A saturated run asks at once, in this slot, for a rung 16 times as fast in that direction
+ *     (backward: forward at least the companion rung for its SENDMEs): a download climbs at
+ *     the next boundary, or the one after if the run showed too late for a cell to carry it.
+ *   - Backward, a slot that delivered less than 3/4 of its schedule (this process is behind)
+ *     asks for no more than it took, and does not climb.
+ *   - At a boundary the requests restart from what the slot carried (rung-policy.ts).
+ */
+import { cellsInRound, encodeRungRequest, slotAt, wakeDelayRounds, WAKE_RUNG } from '../../protocol/shaping.js'
+import { climbRung, companionRung, nextRung, rungTaking, saturationRun, SlotDemand, underused } from './rung-policy.js'
+
+export class CircuitRungs {
+  readonly demand = new SlotDemand()
+  /** This slot's rungs (the last requests carried in the slot before). */
+  forward = 0
+  backward = 0
+  /** What the cells sent from now on ask for the next slot. */
+  requestForward = 0
+  requestBackward = 0
+  /** What the last cell sent carried. */
+  private carriedForward = 0
+  private carriedBackward = 0
+  /** Wakes in this slot: the first round each direction runs at WAKE_RUNG (Infinity: none). */
+  private wakeForward = Infinity
+  private wakeBackward = Infinity
+  /** A saturated run was seen in this slot. */
+  private saturatedForward = false
+  private saturatedBackward = false
+  /** Backward this slot: the cells the schedule sent us, and all we took (PADs and cover too). */
+  private expectedBackward = 0
+  private receivedBackward = 0
+  private readonly ladder: readonly number[]
+  private readonly roundsPerSlot: number
+  private readonly backwardDelay: number
+  private readonly hops: number
+
+  constructor (ladder: readonly number[], roundsPerSlot: number, hops: number) {
+    this.ladder = ladder
+    this.roundsPerSlot = roundsPerSlot
+    this.backwardDelay = wakeDelayRounds('backward', hops)
+    this.hops = hops
+  }
+
+  /**
+   * Client round `round` ran: count the backward cells the entry's schedule sent us in it
+   * (schedule round `round − (hops − 1)`, each hop after the entry a round earlier).
+   */
+  ranRound (round: number): void {
+    const scheduled = round - (this.hops - 1)
+    this.expectedBackward += cellsInRound(this.ladder[this.backwardAt(scheduled)]!, scheduled)
+  }
+
+  /** Any backward cell arrived (real, PAD, LOOP echo or DROP). */
+  receivedCell (): void { this.receivedBackward++ }
+
+  /** The forward rung of client round `round` (this slot's, or the wake's). */
+  forwardAt (round: number): number {
+    return this.forward === 0 && round >= this.wakeForward ? WAKE_RUNG : this.forward
+  }
+
+  /** The backward rung of schedule round `round`. */
+  backwardAt (round: number): number {
+    return this.backward === 0 && round >= this.wakeBackward ? WAKE_RUNG : this.backward
+  }
+
+  /** Slot boundary: the slot runs at what the last slot's cells carried; ask from its demand. */
+  slotBoundary (): void {
+    const demand = this.demand
+    this.forward = this.carriedForward
+    this.backward = this.carriedBackward
+    this.wakeForward = this.wakeBackward = Infinity
+    const behind = this.behind()
+    let backward = this.saturatedBackward && !behind ? this.requestBackward : nextRung(this.ladder, demand.backwardReal, false, this.roundsPerSlot)
+    if (behind) backward = Math.min(backward, rungTaking(this.ladder, this.receivedBackward, this.roundsPerSlot))
+    const forward = this.saturatedForward ? this.requestForward : nextRung(this.ladder, demand.forwardReal, false, this.roundsPerSlot)
+    this.requestBackward = backward
+    this.requestForward = Math.max(forward, companionRung(this.ladder, backward))
+    this.saturatedForward = this.saturatedBackward = false
+    this.expectedBackward = this.receivedBackward = 0
+    demand.reset()
+  }
+
+  /** A real cell is about to be sent in round `round` (`control`: a SENDME or stream-0 cell). */
+  sentReal (control: boolean, round: number): void {
+    this.demand.sentReal(control)
+    this.wakeRequest()
+    const demand = this.demand
+    if (!control && !this.saturatedForward && demand.forwardRun >= this.runAt(this.forwardAt(round)) && !underused(demand.forwardReal, demand.forwardAll)) {
+      this.saturatedForward = true
+      this.requestForward = Math.max(this.requestForward, climbRung(this.ladder, this.forwardAt(round)))
+    }
+  }
+
+  /** A real backward cell arrived in round `round`. */
+  receivedReal (round: number): void {
+    this.demand.receivedReal()
+    this.wakeRequest()
+    const demand = this.demand
+    if (demand.backwardRun >= this.runAt(this.backwardAt(round)) && !this.saturatedBackward && !this.behind() && !underused(demand.backwardReal, this.receivedBackward)) {
+      this.saturatedBackward = true
+      this.requestBackward = Math.max(this.requestBackward, climbRung(this.ladder, this.backwardAt(round)))
+      this.requestForward = Math.max(this.requestForward, companionRung(this.ladder, this.requestBackward))
+    }
+  }
+
+  /**
+   * The control byte of a cell sent in client round `round` of slot `slot`. A request above 0
+   * that meets a direction at rung 0 wakes it, as at every hop (rung-schedule.ts).
+   */
+  control (round: number, slot: number): number {
+    if (this.requestForward > 0 && this.forward === 0 && this.wakeForward === Infinity) {
+      if (slotAt(round + 1, this.roundsPerSlot) === slot) this.wakeForward = round + 1
+    }
+    if (this.requestBackward > 0 && this.backward === 0 && this.wakeBackward === Infinity) {
+      const from = round + this.backwardDelay
+      if (slotAt(from, this.roundsPerSlot) === slot) this.wakeBackward = from
+    }
+    this.carriedForward = this.requestForward
+    this.carriedBackward = this.requestBackward
+    return encodeRungRequest(this.requestForward, this.requestBackward, slot + 1)
+  }
+
+  /** Backward, this slot delivered less than 3/4 of what its schedule sent so far. */
+  private behind (): boolean {
+    return this.expectedBackward > 16 && 4 * this.receivedBackward < 3 * this.expectedBackward
+  }
+
+  private wakeRequest (): void {
+    if (this.requestForward === 0 && this.requestBackward === 0 && WAKE_RUNG < this.ladder.length) {
+      this.requestForward = this.requestBackward = WAKE_RUNG
+    }
+  }
+
+  private runAt (rung: number): number {
+    return saturationRun(this.ladder[rung]!, this.roundsPerSlot)
+  }
+}
