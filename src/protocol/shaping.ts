@@ -54,11 +54,15 @@ export interface ShapingParams {
 /**
  * Defaults for a browser on a 10 ms-round cascade: 2 s slots let elastic climb to its top
  * rung within 4 s of a download starting (at most 2 bits per 2 s slot); a circuit lives 10
- * minutes (Tor's dirtiness), a new one every 200 s; 2 loops per second per client.
+ * minutes (Tor's dirtiness), a new one every 50 s; 2 loops per second per client. Twelve
+ * circuits so that a browser isolating sites by SOCKS credentials (Tor Browser) finds an
+ * unused circuit for each new site at once, ten sites in a burst included: a new circuit
+ * can start only in a creation slot (PROTOCOL.md §12.6, ANONYMITY.md "Isolation under
+ * shaping").
  */
 const COMMON = {
   slotMs: 2_000,
-  circuits: 3,
+  circuits: 12,
   circuitSlots: 300,
   kMin: 1,
   createHoldRounds: 100,
@@ -68,9 +72,9 @@ const COMMON = {
 
 /**
  * Each profile's defaults, in millicells per round. Elastic 0.2, 1, 4, 16: idle, a client's
- * three circuits cost 3 × 20 cells/s × 2 KiB ≈ 120 KB/s each way (Nym's idle cover is ≈ 133
- * KB/s, ANCHORS.md §2); at the top rung one circuit carries ≈ 3.2 MB/s. Strict 1: 200 KB/s
- * per circuit, always.
+ * twelve circuits cost 12 × 20 cells/s × 2 KiB ≈ 490 KB/s each way (Nym's idle cover is ≈ 133
+ * KB/s, ANCHORS.md §2; the price of per-site isolation without waiting, ANONYMITY.md); at the
+ * top rung one circuit carries ≈ 3.2 MB/s. Strict 1: 200 KB/s per circuit, always.
  */
 export const DEFAULT_SHAPING: Readonly<Record<ShapingProfile, ShapingParams>> = {
   off: { profile: 'off', ratesMilli: [], ...COMMON },
