@@ -45,6 +45,9 @@ export class ExitNode {
    */
   get bufferedBytes (): number { return this.output.bufferedBytes }
 
+  /** Open streams of each circuit that has any (tests: which streams share a circuit). */
+  openStreamsPerCircuit (): number[] { return this.output.openStreamsPerCircuit() }
+
   start (): void { this.core.start() }
 
   async stop (): Promise<void> {

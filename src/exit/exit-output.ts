@@ -63,6 +63,13 @@ export class ExitOutput implements ForwardOutput {
     return total
   }
 
+  /** Open streams of each circuit that has any; O(circuits), for tests. */
+  openStreamsPerCircuit (): number[] {
+    const counts: number[] = []
+    for (const streams of this.endpoints.values()) if (streams.size > 0) counts.push(streams.size)
+    return counts
+  }
+
   created (circuit: HopCircuit): boolean {
     const core = this.core
     const payloadBytes = core.geometry.backwardPayloadBytes

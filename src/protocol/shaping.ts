@@ -64,13 +64,15 @@ export interface ShapingParams {
 /**
  * Defaults for a browser on a 10 ms-round cascade: 2 s slots (a download climbs from the
  * first boundary after it started, the top rung three boundaries on; a short exchange wakes at
- * once); a
- * circuit lives 10 minutes (Tor's dirtiness), a new one every 200 s; 2 loops per second per
- * client.
+ * once); a circuit lives 10 minutes (Tor's dirtiness), a new one every 50 s; 2 loops per
+ * second per client. Twelve circuits so that a browser isolating sites by SOCKS credentials
+ * (Tor Browser) finds an unused circuit for each new site at once, ten sites in a burst
+ * included: a new circuit can start only in a creation slot (PROTOCOL.md §12.6, ANONYMITY.md
+ * "Isolation under shaping").
  */
 const COMMON = {
   slotMs: 2_000,
-  circuits: 3,
+  circuits: 12,
   circuitSlots: 300,
   kMin: 1,
   createHoldRounds: 100,
@@ -80,10 +82,11 @@ const COMMON = {
 
 /**
  * Each profile's defaults, in millicells per round. Elastic 0.2, 1, 2, 8, 32, 64, 128, each
- * direction on its own rung: idle, a client's three circuits cost 3 × 20 cells/s × 2 KiB ≈ 120
- * KB/s each way (Nym's idle cover is ≈ 133 KB/s, ANCHORS.md §2); at the top rung one circuit
- * carries ≈ 26 MB/s of cells in that direction, while a download's forward runs at the rung
- * its SENDMEs need (8 cells per round, 1/16 of it). Strict 1: 200 KB/s per circuit, always.
+ * direction on its own rung: idle, a client's twelve circuits cost 12 × 20 cells/s × 2 KiB ≈
+ * 490 KB/s each way (Nym's idle cover is ≈ 133 KB/s, ANCHORS.md §2; the price of per-site
+ * isolation without waiting, ANONYMITY.md); at the top rung one circuit carries ≈ 26 MB/s of
+ * cells in that direction, while a download's forward runs at the rung its SENDMEs need (8
+ * cells per round, 1/16 of it). Strict 1: 200 KB/s per circuit, always.
  */
 export const DEFAULT_SHAPING: Readonly<Record<ShapingProfile, ShapingParams>> = {
   off: { profile: 'off', ratesMilli: [], ...COMMON },

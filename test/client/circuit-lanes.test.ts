@@ -8,7 +8,7 @@ import t from 'tap'
 import fc from 'fast-check'
 import { cryptoReady } from '../../src/crypto/index.js'
 import type { ShapedCircuit } from '../../src/client/shaping/shaped-circuit.js'
-import { acceptsUntilSlot, circuitEndSlot, creationStep, drainSlots, laneOfSlot } from '../../src/client/shaping/circuit-lanes.js'
+import { acceptsUntilSlot, circuitEndSlot, drainSlots, laneOfSlot } from '../../src/client/shaping/circuit-lanes.js'
 import { slotAt, type ShapingParams } from '../../src/protocol/shaping.js'
 import { runTo, shaperAt } from '../helpers/shaper.js'
 
@@ -25,15 +25,17 @@ const arbitraryParams = fc.record({
   stepSlots: fc.integer({ min: 1, max: 200 }),
 }).map(({ slotMs, circuits, stepSlots }): ShapingParams => ({ ...BASE, slotMs, circuits, circuitSlots: circuits * stepSlots }))
 
-t.test('a circuit takes new streams only while it has drainSlots or more to live', async (t) => {
+t.test('a circuit takes new streams in exactly the slots that leave it more than drainSlots to live', async (t) => {
   fc.assert(fc.property(arbitraryParams, fc.integer({ min: 0, max: 1_000_000 }), fc.integer({ min: 1, max: 10_000 }), (params, built, epochLeft) => {
     const lane = laneOfSlot(params, built)
     const end = circuitEndSlot(params, lane, built, (built + epochLeft) * params.slotMs)
     const until = acceptsUntilSlot(params, built, end)
-    if (until < built || until > built + creationStep(params)) return false
-    // Every slot in which it takes streams leaves it drainSlots slots or more.
-    return until === built || end - (until - 1) > drainSlots(params)
-  }))
+    if (until < built) return false
+    // Every slot of its life takes streams if and only if it leaves more than drainSlots: a
+    // key keeps its circuit while that has time left, instead of taking a spare every step.
+    for (let slot = built; slot < end; slot++) if ((slot < until) !== (end - slot > drainSlots(params))) return false
+    return true
+  }), { numRuns: 300 })
   t.equal(drainSlots({ ...BASE, slotMs: 2000, circuitSlots: 300 }), 30, 'defaults: a minute of 2 s slots')
   t.equal(drainSlots({ ...BASE, slotMs: 500, circuitSlots: 60 }), 10, 'short circuits: at most half a step')
 })

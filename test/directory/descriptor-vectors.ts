@@ -14,7 +14,8 @@ import { onionKeyPair, ratchetSeed } from '../../src/node/keys/ratchet.js'
 import { hex, labelled } from '../node/keys/ratchet-vectors.js'
 import { DEFAULT_SHAPING } from '../../src/protocol/shaping.js'
 
-export const VECTOR_PARAMS: CascadeParams = { cellSize: 2048, roundMs: 10, epochS: 3600, genesis: 1_700_000_000, shaping: DEFAULT_SHAPING.elastic }
+// The committed vector's parameters, pinned: a change of defaults must not change the vector.
+export const VECTOR_PARAMS: CascadeParams = { cellSize: 2048, roundMs: 10, epochS: 3600, genesis: 1_700_000_000, shaping: { ...DEFAULT_SHAPING.elastic, circuits: 3 } }
 
 export function descriptorVectors (): Record<string, unknown> {
   const identitySeed = labelled('descriptor identity')

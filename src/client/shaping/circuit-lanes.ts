@@ -3,7 +3,8 @@
  * shaping parameters and the slot number, so every client of a cascade creates circuits in
  * the same slots and the schedule says nothing about what the user does or what failed (R1).
  * K lanes take turns at the creation slots; a circuit ends at its lane's next creation slot,
- * never after its epoch, and takes new streams only while it has a while to live.
+ * never after its epoch, and takes new streams only while it has a while to live. The
+ * circuits nobody has used yet are the spares a new isolation key takes at once.
  * docs/CLIENT.md "Lanes and lifetimes" has the why.
  */
 import type { ShapingParams } from '../../protocol/shaping.js'
@@ -44,9 +45,11 @@ export function drainSlots (params: ShapingParams): number {
 }
 
 /**
- * A circuit takes new streams while the slot is below this: during its first `step` slots,
- * and not in its last `drainSlots` (it may then take none at all: docs/CLIENT.md).
+ * A circuit takes new streams while the slot is below this: until its last `drainSlots` (it
+ * may then take none at all: docs/CLIENT.md). Not only in its first `step` slots, as before
+ * per-site isolation: a key keeps its circuit while that has time left, instead of using up
+ * a spare every step (R13's D is the circuit's life less the drain, under Tor's 10 minutes).
  */
 export function acceptsUntilSlot (params: ShapingParams, builtSlot: number, endSlot: number): number {
-  return Math.max(builtSlot, Math.min(builtSlot + creationStep(params), endSlot - drainSlots(params)))
+  return Math.max(builtSlot, endSlot - drainSlots(params))
 }

@@ -2,11 +2,11 @@
  * The shaped client's schedule (profiles `strict` and `elastic`, PROTOCOL.md §12.6): what
  * leaves on the entry link depends on the cascade's shaping parameters and the clock alone,
  * never on what the apps do or on what failed (R1, R8, R10, R13). K lanes each keep one
- * circuit (circuit-lanes.ts); in round n every circuit sends exactly cellsInRound(rate, n)
- * cells — a due LOOP, else a real cell (send-queue.ts), else a DROP — all in one write. A
- * suspect circuit keeps this schedule, LOOPs included, until its scheduled end: nothing here
- * reads `suspect`, so the wire shows no reaction to a failure (R3). docs/CLIENT.md explains
- * the rest. This is the client's CircuitSender under shaping: it builds every cell it sends.
+ * circuit (circuit-lanes.ts), bound to the first isolation key placed on it; in round n
+ * every circuit sends exactly cellsInRound(rate, n) cells — a due LOOP, else a real cell
+ * (send-queue.ts), else a DROP — all in one write. A suspect circuit keeps this schedule,
+ * LOOPs included, until its scheduled end: nothing here reads `suspect`, so the wire shows no
+ * reaction to a failure (R3). docs/CLIENT.md explains the rest. This is the client's CircuitSender under shaping: it builds every cell it sends.
  */
 import { DestroyReason, encodeDestroy } from '../../protocol/cell.js'
 import { LoopProbeKey } from '../../protocol/loop-probe.js'
@@ -114,7 +114,14 @@ export class Shaper implements CircuitSender {
 
   isolationKey (request: ConnectRequest): string { return credentialsKey(request) }
 
-  /** Refused once failed closed; else a circuit `choose` finds, or wait for the next one. */
+  /**
+   * Refused once failed closed; else a circuit `choose` finds, or wait for the next one. A new
+   * key finds an unused circuit (a spare) while fewer than K keys hold one; beyond that it
+   * waits for the next creation slot (at most circuitSlots/circuits slots, then the stream
+   * timeout): a CREATE outside the schedule would show it (R1, R8), circuits are never shared
+   * across keys (R13), and retiring another key's circuit early frees nothing before that
+   * slot (PROTOCOL.md §12.6).
+   */
   place (key: string): Placement {
     if (this.monitor.failedClosed) return 'refuse'
     return this.choose(key)?.circuit ?? 'wait'
