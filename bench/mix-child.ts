@@ -9,7 +9,7 @@ import { cryptoReady, x25519KeyPair } from '../src/crypto/index.js'
 import { cascadeFromJson } from '../src/directory/cascade.js'
 import { runMix } from '../src/mix/run-mix.js'
 import { fixedOnionKey } from './fixed-onion-key.js'
-import { createLogger } from '../src/node/logger.js'
+import { createLogger } from '../src/base/logger.js'
 
 interface MixChildConfig {
   readonly cascade: unknown

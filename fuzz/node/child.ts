@@ -12,7 +12,7 @@ import { createServer, type Socket } from 'node:net'
 import { Writable } from 'node:stream'
 import { cryptoReady } from '../../src/crypto/index.js'
 import { cascadeToJson } from '../../src/directory/cascade.js'
-import { createLogger } from '../../src/node/logger.js'
+import { createLogger } from '../../src/base/logger.js'
 import { startCascade } from '../../test/helpers/cascade.js'
 
 function die (kind: string, err: unknown): void {

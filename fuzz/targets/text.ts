@@ -1,12 +1,12 @@
 /**
- * Targets over text: node config files of every role (src/node/config-file.ts with the CLI's
+ * Targets over text: node config files of every role (src/base/config-file.ts with the CLI's
  * role schemas), the JSON syntax scanner behind every config and descriptor message, and the
  * Prometheus text `mixgate status` reads from a node's /metrics.
  */
 import { roleConfigSpec } from '../../src/cli/config/role-config.js'
-import { ConfigError } from '../../src/node/config-error.js'
-import { parseConfigText } from '../../src/node/config-file.js'
-import { findJsonProblem, lineAndColumn } from '../../src/node/json-syntax.js'
+import { ConfigError } from '../../src/base/config-error.js'
+import { parseConfigText } from '../../src/base/config-file.js'
+import { findJsonProblem, lineAndColumn } from '../../src/base/json-syntax.js'
 import { MetricsError } from '../../src/node/metrics/errors.js'
 import { parsePrometheusText } from '../../src/node/metrics/parse-text.js'
 import { mutateBytes, mutateJson } from '../mutate.js'

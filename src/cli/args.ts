@@ -4,7 +4,7 @@
  * "did you mean --mixes?" for a near miss) instead of Node's generic wording.
  */
 import { parseArgs, type ParseArgsConfig } from 'node:util'
-import { suggest } from '../node/suggest.js'
+import { suggest } from '../base/suggest.js'
 import { UsageError } from './usage-error.js'
 
 export type OptionSpecs = NonNullable<ParseArgsConfig['options']>

@@ -13,8 +13,8 @@ import { createCascadeDescriptor } from '../directory/signed-cascade.js'
 import { fetchBytes } from '../directory/cascade-source.js'
 import { parseDescriptorBytes } from '../directory/descriptor-json.js'
 import type { NodeDescriptorJson } from '../directory/descriptor.js'
-import { epochAt, type EpochSchedule } from '../node/keys/epoch.js'
-import type { Logger } from '../node/logger.js'
+import { epochAt, type EpochSchedule } from '../protocol/epoch.js'
+import type { Logger } from '../base/logger.js'
 
 export interface EntryCascadeOptions {
   /** This node's fresh descriptor (undefined while it has no onion key to publish). */

@@ -3,9 +3,9 @@
  * signs them in its descriptor and as they must match the cascade's.
  */
 import type { CascadeParams } from '../directory/descriptor.js'
-import type { EpochSchedule } from '../node/keys/epoch.js'
+import type { EpochSchedule } from '../protocol/epoch.js'
 import type { ShapingParams } from '../protocol/shaping.js'
-import { epochSchedule } from '../node/keys/epoch.js'
+import { epochSchedule } from '../protocol/epoch.js'
 
 export interface HopParamFields {
   readonly cellSize: number

@@ -15,7 +15,7 @@
 import { Worker } from 'node:worker_threads'
 import type { NodeDescriptorJson } from '../directory/descriptor.js'
 import type { CascadeDescriptorJson } from '../directory/signed-cascade.js'
-import type { Logger } from '../node/logger.js'
+import type { Logger } from '../base/logger.js'
 import { errorFromJson, BOOTED_ID, type FromHop, type HopAnswers, type HopRequest, type HopThreadConfig, type ToHop } from './hop-thread-protocol.js'
 import { StartError, type StartedNode } from './start-node.js'
 

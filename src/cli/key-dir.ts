@@ -7,8 +7,8 @@
  * owner only; the key files in it must be private (loadIdentity checks them).
  */
 import { stat } from 'node:fs/promises'
-import { ConfigError } from '../node/config-error.js'
-import { KeysError } from '../node/keys/errors.js'
+import { ConfigError } from '../base/config-error.js'
+import { KeysError } from '../protocol/keys-errors.js'
 import { loadIdentity, type NodeIdentity } from '../node/keys/identity.js'
 import { resolveFrom } from './config/common-fields.js'
 

@@ -4,7 +4,7 @@
  */
 import type { KeyPair } from '../crypto/index.js'
 import { makeNodeDescriptor, type EpochKey, type NodeDescriptorJson } from '../directory/descriptor.js'
-import type { HostPort } from '../node/address.js'
+import type { HostPort } from '../base/address.js'
 import { paramsOfConfig, type HopParamFields } from './hop-params.js'
 
 export interface DescribedHop extends HopParamFields {

@@ -13,7 +13,7 @@
 import { memzero } from '../crypto/index.js'
 import type { EpochKey } from '../directory/descriptor.js'
 import { lockKeyDir } from '../node/keys/dir-lock.js'
-import { EpochClock, type Clock, type EpochSchedule } from '../node/keys/epoch.js'
+import { EpochClock, type Clock, type EpochSchedule } from '../protocol/epoch.js'
 import { SeedStore } from '../node/keys/seed-store.js'
 
 export interface OnionPublicKeys {

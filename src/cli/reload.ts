@@ -9,8 +9,8 @@
  * refused as a whole, the node keeps running with the config it has, and the log says why.
  */
 import { MixgateError } from '../errors.js'
-import type { Logger } from '../node/logger.js'
-import type { AdjustableLogger } from './adjustable-logger.js'
+import type { Logger } from '../base/logger.js'
+import type { AdjustableLogger } from '../base/adjustable-logger.js'
 import { loadConfigOfRole, type Role, type RoleConfig } from './config/role-config.js'
 import type { StartedNode } from './start-node.js'
 

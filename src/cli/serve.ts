@@ -11,7 +11,7 @@
  * the status is then 1 whatever the stops did.
  */
 import { onShutdown, installSignalHandlers } from '../node/lifecycle.js'
-import type { Logger } from '../node/logger.js'
+import type { Logger } from '../base/logger.js'
 
 export interface Stoppable {
   stop (): Promise<void>

@@ -17,7 +17,7 @@
 import { chmod, mkdir, readdir, writeFile } from 'node:fs/promises'
 import { join } from 'node:path'
 import type { CascadeDescriptorJson } from '../directory/signed-cascade.js'
-import { formatHostPort, type HostPort } from '../node/address.js'
+import { formatHostPort, type HostPort } from '../base/address.js'
 import type { HopParamFields } from './hop-params.js'
 import type { LogSettings } from './node-setup.js'
 import { UsageError } from './usage-error.js'

@@ -4,7 +4,7 @@
  * the command's help, and exits with status 2, as it does for a bad config file.
  */
 import { MixgateError } from '../errors.js'
-import { CONFIG_EXIT_CODE } from '../node/config-error.js'
+import { CONFIG_EXIT_CODE } from '../base/config-error.js'
 
 export class UsageError extends MixgateError {
   readonly exitCode = CONFIG_EXIT_CODE

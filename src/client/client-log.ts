@@ -1,12 +1,12 @@
 /**
  * The client's repeated events (alarms, refused SOCKS requests, circuits it cannot build),
- * logged as counts per interval, one aggregator per level (R19, node/log-aggregate.ts): a
+ * logged as counts per interval, one aggregator per level (R19, src/base/log-aggregate.ts): a
  * line per alarm with its time would tell a hop's log which circuit was this user's. Each
  * event is still written at debug. Events that happen once per process or per entry link
  * (entry.connected, entry.lost) are logged as they happen, by the caller.
  */
-import { LogAggregator } from '../node/log-aggregate.js'
-import type { Logger } from '../node/logger.js'
+import { LogAggregator } from '../base/log-aggregate.js'
+import type { Logger } from '../base/logger.js'
 
 export class ClientLog {
   readonly errors: LogAggregator

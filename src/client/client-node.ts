@@ -14,7 +14,7 @@
  * fails its app streams after a timeout. Only a whole entry link failing ends every circuit
  * at once. docs/CLIENT.md has the whole picture.
  */
-import { InputFaults } from '../node/input-faults.js'
+import { InputFaults } from '../base/input-faults.js'
 import { CellCommand, cellCircuitId, cellCommand, encodeCell, randomCircuitId } from '../protocol/cell.js'
 import { EndReason } from '../protocol/end-reason.js'
 import { ProtocolError } from '../protocol/errors.js'
@@ -23,7 +23,7 @@ import { BackwardOpener, ForwardSealer } from '../protocol/relay-layers.js'
 import { decodeRelay, encodeRelay, RelayCommand, type RelayMessage } from '../protocol/relay-payload.js'
 import { CircuitStreams } from '../endpoint/circuit-streams.js'
 import type { CellLink, CellLinkHandlers } from '../link/cell-link.js'
-import type { Logger } from '../node/logger.js'
+import type { Logger } from '../base/logger.js'
 import type { CascadeSource } from '../directory/cascade.js'
 import type { BuiltCircuit, CircuitSender, SenderHost } from './circuit-sender.js'
 import { ClientCircuit } from './client-circuit.js'

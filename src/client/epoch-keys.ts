@@ -8,7 +8,7 @@
  */
 import { equal } from '../crypto/index.js'
 import { cascadeEpochAt, cascadeSchedule, onionKeysFor, type Cascade, type CascadeSource } from '../directory/cascade.js'
-import { epochEndS } from '../node/keys/epoch.js'
+import { epochEndS } from '../protocol/epoch.js'
 import type { Geometry } from '../protocol/geometry.js'
 import { createOnion, type CreatedOnion } from '../protocol/onion.js'
 import type { ClientLog } from './client-log.js'

@@ -8,8 +8,8 @@
  */
 import { linkPrologue, type CascadeSource } from '../directory/cascade.js'
 import { dialNext } from '../link/predecessor.js'
-import type { HostPort } from '../node/address.js'
-import type { Logger } from '../node/logger.js'
+import type { HostPort } from '../base/address.js'
+import type { Logger } from '../base/logger.js'
 import { ClientNode, type ClientOptions } from './client-node.js'
 import { pollEntryReport } from './entry-report.js'
 

@@ -19,9 +19,9 @@
 import { blake2b } from '../crypto/index.js'
 import { Geometry } from '../protocol/geometry.js'
 import { checkShaping, DEFAULT_SHAPING, type ShapingParams } from '../protocol/shaping.js'
-import { formatHostPort, type HostPort } from '../node/address.js'
-import { DEFAULT_EPOCH_S, DEFAULT_GENESIS_S, epochAt, epochSchedule, type EpochSchedule } from '../node/keys/epoch.js'
-import { arr, ConfigError, hex, hostPort, int, obj, oneOf, validate, type ConfigIssue, type Infer } from '../node/schema.js'
+import { formatHostPort, type HostPort } from '../base/address.js'
+import { DEFAULT_EPOCH_S, DEFAULT_GENESIS_S, epochAt, epochSchedule, type EpochSchedule } from '../protocol/epoch.js'
+import { arr, ConfigError, hex, hostPort, int, obj, oneOf, validate, type ConfigIssue, type Infer } from '../base/schema.js'
 
 export const CASCADE_FILE_VERSION = 1
 const CASCADE_ID_LABEL = new TextEncoder().encode('mixgate/v1/cascade')

@@ -6,9 +6,9 @@
  * both cases would let a byte of a signed descriptor change without changing what it says;
  * "any changed byte is refused" is simpler to reason about and to test.
  */
-import { ConfigError } from '../node/config-error.js'
-import { findJsonProblem, lineAndColumn } from '../node/json-syntax.js'
-import { mapped, str, validate, type Spec } from '../node/schema.js'
+import { ConfigError } from '../base/config-error.js'
+import { findJsonProblem, lineAndColumn } from '../base/json-syntax.js'
+import { mapped, str, validate, type Spec } from '../base/schema.js'
 import { DescriptorError, DescriptorErrorCode } from './descriptor-error.js'
 
 /** The most text a descriptor may have: 8 hops of about 1 KB each, with generous room. */

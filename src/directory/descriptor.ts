@@ -30,9 +30,9 @@
  * key for the epoch of `now`.
  */
 import { equal, sign, verify, type KeyPair } from '../crypto/index.js'
-import { epochAt, epochEndS, epochSchedule, type EpochSchedule } from '../node/keys/epoch.js'
-import { formatHostPort, parseHostPort, type HostPort } from '../node/address.js'
-import { arr, hostPort, int, obj, oneOf, type Infer } from '../node/schema.js'
+import { epochAt, epochEndS, epochSchedule, type EpochSchedule } from '../protocol/epoch.js'
+import { formatHostPort, parseHostPort, type HostPort } from '../base/address.js'
+import { arr, hostPort, int, obj, oneOf, type Infer } from '../base/schema.js'
 import { Geometry } from '../protocol/geometry.js'
 import { SHAPING_PROFILES, type ShapingParams } from '../protocol/shaping.js'
 import { shapingProblem, shapingSpec, shapingToJson, type ShapingJson } from './shaping-json.js'

@@ -14,8 +14,8 @@
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http'
 import type { AddressInfo } from 'node:net'
 import { MixgateError } from '../errors.js'
-import type { HostPort } from '../node/address.js'
-import type { Logger } from '../node/logger.js'
+import type { HostPort } from '../base/address.js'
+import type { Logger } from '../base/logger.js'
 
 /** A descriptor as JSON text or object; undefined when there is none yet (503). */
 export type PublishedDocument = () => Promise<string | object | undefined> | string | object | undefined

@@ -11,7 +11,7 @@
  */
 import { MixgateError } from '../errors.js'
 import { z } from 'zod'
-import { int, mapped, obj, oneOf, says, withDefault, type Spec } from '../node/schema.js'
+import { int, mapped, obj, oneOf, says, withDefault, type Spec } from '../base/schema.js'
 import { checkShaping, DEFAULT_SHAPING, MAX_RUNGS, MILLI, SHAPING_PROFILES, type ShapingParams } from '../protocol/shaping.js'
 
 /**

@@ -25,9 +25,9 @@
  * descriptor is this one.
  */
 import { blake2b, equal } from '../crypto/index.js'
-import { formatHostPort } from '../node/address.js'
-import { epochAt } from '../node/keys/epoch.js'
-import { anyValue, arr, int, obj, oneOf, type Spec } from '../node/schema.js'
+import { formatHostPort } from '../base/address.js'
+import { epochAt } from '../protocol/epoch.js'
+import { anyValue, arr, int, obj, oneOf, type Spec } from '../base/schema.js'
 import { Geometry, MAX_HOPS } from '../protocol/geometry.js'
 import { makeCascade, type Cascade } from './cascade.js'
 import {

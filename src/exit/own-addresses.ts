@@ -14,7 +14,7 @@
  */
 import { networkInterfaces } from 'node:os'
 import type { Cascade } from '../directory/cascade.js'
-import type { HostPort } from '../node/address.js'
+import type { HostPort } from '../base/address.js'
 import { OwnAddressError } from './errors.js'
 import { parseIpAddress } from './ip-address.js'
 import type { HostResolver } from './resolver.js'

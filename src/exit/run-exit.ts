@@ -2,16 +2,16 @@
  * Start the exit from its keys, the cascade and its policy: resolve the cascade's own
  * addresses (own-addresses.ts: fail closed), build the policy, listen for the last mix.
  */
-import { LogAggregator } from '../node/log-aggregate.js'
+import { LogAggregator } from '../base/log-aggregate.js'
 import type { KeyPair } from '../crypto/index.js'
-import type { OnionKeySource } from '../node/keys/onion-key-source.js'
+import type { OnionKeySource } from '../hop/onion-keys.js'
 import type { Cascade } from '../directory/cascade.js'
 import { linkPrologue } from '../directory/cascade.js'
 import type { LinkLimits } from '../link/limits.js'
 import type { LinkListener } from '../link/listen.js'
 import { acceptPredecessors } from '../link/predecessor.js'
-import type { HostPort } from '../node/address.js'
-import type { Logger } from '../node/logger.js'
+import type { HostPort } from '../base/address.js'
+import type { Logger } from '../base/logger.js'
 import { ExitNode } from './exit-node.js'
 import type { CreateBudget, HopTestFaults } from '../hop/hop-options.js'
 import type { ExitLimits } from './limits.js'

@@ -4,8 +4,8 @@
  */
 import type { Geometry } from '../protocol/geometry.js'
 import type { ShapingParams } from '../protocol/shaping.js'
-import type { Logger } from '../node/logger.js'
-import type { OnionKeySource } from '../node/keys/onion-key-source.js'
+import type { Logger } from '../base/logger.js'
+import type { OnionKeySource } from './onion-keys.js'
 
 /** Faults a test injects into a hop; never set by configs or the CLI. */
 export interface HopTestFaults {

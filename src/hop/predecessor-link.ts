@@ -5,8 +5,8 @@
  */
 import type { CellLink } from '../link/cell-link.js'
 import type { TokenBucket } from '../link/token-bucket.js'
-import type { Logger } from '../node/logger.js'
-import { LogAggregator } from '../node/log-aggregate.js'
+import type { Logger } from '../base/logger.js'
+import { LogAggregator } from '../base/log-aggregate.js'
 import type { HopCircuit } from './hop-circuit.js'
 import type { HopStats } from './hop-stats.js'
 

@@ -5,7 +5,7 @@
  * circuit carries its schedule. The hop picks one at construction, from the cascade's profile.
  */
 import type { CellLink } from '../link/cell-link.js'
-import type { EpochSchedule } from '../node/keys/epoch.js'
+import type { EpochSchedule } from '../protocol/epoch.js'
 import type { RoundObserver } from '../node/metrics/sources.js'
 import type { Geometry } from '../protocol/geometry.js'
 import type { ForwardOutput } from './forward-output.js'

@@ -9,7 +9,7 @@
 import { CellCommand, writeCellHeader } from '../protocol/cell.js'
 import { CELL_HEADER_BYTES } from '../protocol/geometry.js'
 import { roundAt, type ShapingParams } from '../protocol/shaping.js'
-import { epochEndS } from '../node/keys/epoch.js'
+import { epochEndS } from '../protocol/epoch.js'
 import { lifetimeEndRound, scheduledEndRound } from './circuit-end.js'
 import { CircuitShape } from './circuit-shape.js'
 import { CreateHold, SlotCreateCounter } from './create-hold.js'

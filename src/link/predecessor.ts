@@ -3,7 +3,7 @@
  * the node, which returns its handlers), and dial the successor.
  */
 import type { KeyPair } from '../crypto/index.js'
-import type { HostPort } from '../node/address.js'
+import type { HostPort } from '../base/address.js'
 import { attachCellLink, type CellLink, type CellLinkHandlers } from './cell-link.js'
 import { dialLink } from './dial.js'
 import type { LinkRefusal } from './admission.js'

@@ -1,16 +1,16 @@
 /**
  * Start a mix from its keys and the cascade: listen for the predecessor, dial the successor.
  */
-import { LogAggregator } from '../node/log-aggregate.js'
+import { LogAggregator } from '../base/log-aggregate.js'
 import type { KeyPair } from '../crypto/index.js'
-import type { OnionKeySource } from '../node/keys/onion-key-source.js'
+import type { OnionKeySource } from '../hop/onion-keys.js'
 import type { Cascade } from '../directory/cascade.js'
 import { linkPrologue } from '../directory/cascade.js'
 import type { LinkLimits } from '../link/limits.js'
 import type { LinkListener } from '../link/listen.js'
 import { acceptPredecessors, dialNext } from '../link/predecessor.js'
-import type { HostPort } from '../node/address.js'
-import type { Logger } from '../node/logger.js'
+import type { HostPort } from '../base/address.js'
+import type { Logger } from '../base/logger.js'
 import { MixNode, type MixOptions } from './mix-node.js'
 import type { CreateBudget, HopTestFaults } from '../hop/hop-options.js'
 

@@ -53,7 +53,7 @@ export class SuccessorOutput implements ForwardOutput {
     this.core = core
     this.connectSuccessor = options.connectSuccessor
     this.minBatch = options.minBatch ?? 0
-    this.redial = new Redial(() => this.dial(), options.maxRedialMs ?? 5000)
+    this.redial = new Redial(() => this.dial(), { maxMs: options.maxRedialMs ?? 5000 })
     this.padding = encodePadding(options.geometry)
     this.unshaped = new RoundStrategy<QueuedCell>((queued) => queued.circuit.slot, core.interleaver)
     this.shaped = new RoundBatch(core.interleaver)

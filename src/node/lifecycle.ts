@@ -14,7 +14,7 @@
  *
  * Tests inject `exit` and a fake signal source, so nothing here kills the test process.
  */
-import type { Logger } from './logger.js'
+import type { Logger } from '../base/logger.js'
 
 export type StopFunction = () => Promise<void> | void
 

@@ -2,7 +2,8 @@
  * The layering README "Architecture" promises, read from the sources (issue #11): no module of
  * src/ imports one that imports it back (type-only imports count too); src/protocol imports
  * nothing but src/crypto and itself (pure codecs, no I/O, no role); the mix and the exit
- * stand side by side (neither imports the other; both may use src/hop); no file of src/ is
+ * stand side by side (neither imports the other; both may use src/hop); src/base, under
+ * everything, imports only src/protocol, src/crypto and src/errors.ts; no file of src/ is
  * over 420 lines.
  */
 import t from 'tap'
@@ -60,9 +61,10 @@ t.test('dependencies point downward', async (t) => {
       if (from === 'protocol' && to !== 'protocol' && to !== 'crypto' && to !== 'errors.ts') bad.push(`${rel(file)} → ${rel(dep)}`)
       if ((from === 'mix' && to === 'exit') || (from === 'exit' && to === 'mix')) bad.push(`${rel(file)} → ${rel(dep)}`)
       if (from === 'hop' && (to === 'mix' || to === 'exit' || to === 'client' || to === 'cli')) bad.push(`${rel(file)} → ${rel(dep)}`)
+      if (from === 'base' && !['base', 'protocol', 'crypto', 'errors.ts'].includes(to)) bad.push(`${rel(file)} → ${rel(dep)}`)
     }
   }
-  t.same(bad, [], 'protocol imports no role; mix and exit do not import each other; hop imports no role')
+  t.same(bad, [], 'protocol imports no role; mix and exit do not import each other; hop imports no role; base imports only protocol, crypto and errors')
 })
 
 t.test('no file in src/ over 420 lines', async (t) => {

@@ -5,7 +5,7 @@
  */
 import { join } from 'node:path'
 import { createCascadeDescriptor } from '../../src/directory/signed-cascade.js'
-import { epochSchedule } from '../../src/node/keys/epoch.js'
+import { epochSchedule } from '../../src/protocol/epoch.js'
 import { keygen, loadIdentity, wipeIdentity } from '../../src/node/keys/identity.js'
 import { describeHop, type DescribedHop } from '../../src/cli/node-descriptor.js'
 import { readOnionPublicKeys } from '../../src/cli/onion-public-keys.js'

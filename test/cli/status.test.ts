@@ -10,7 +10,7 @@ import type { CommandContext } from '../../src/cli/commands/context.js'
 import { UsageError } from '../../src/cli/usage-error.js'
 import { startNodeAdmin } from '../../src/node/admin/node-admin.js'
 import { closedPort } from '../helpers/targets.js'
-import { createLogger, type Logger } from '../../src/node/logger.js'
+import { createLogger, type Logger } from '../../src/base/logger.js'
 
 /** A logger that writes nowhere (this test imports no role code, so not the cascade helper's). */
 function quietLogger (): Logger {

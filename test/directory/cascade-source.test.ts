@@ -12,7 +12,7 @@ import { join } from 'node:path'
 import { cryptoReady, equal } from '../../src/crypto/index.js'
 import { SignedCascadeSource } from '../../src/directory/cascade-source.js'
 import { createCascadeDescriptor } from '../../src/directory/signed-cascade.js'
-import { epochEndS, epochStartS } from '../../src/node/keys/epoch.js'
+import { epochEndS, epochStartS } from '../../src/protocol/epoch.js'
 import { NOW, schedule, testCascade, testNode } from './nodes.js'
 
 await cryptoReady()

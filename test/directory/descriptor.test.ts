@@ -10,8 +10,8 @@ import { cryptoReady, ed25519KeyPair, equal, sign } from '../../src/crypto/index
 import { DescriptorError } from '../../src/directory/descriptor-error.js'
 import { parseDescriptorBytes, parseDescriptorText, toHex } from '../../src/directory/descriptor-json.js'
 import { makeNodeDescriptor, nodeDescriptorSpec, nodeSignedMessage, onionKeyOf, publishedEpochKeys, verifyNodeDescriptor } from '../../src/directory/descriptor.js'
-import { epochEndS, epochStartS } from '../../src/node/keys/epoch.js'
-import { validate } from '../../src/node/schema.js'
+import { epochEndS, epochStartS } from '../../src/protocol/epoch.js'
+import { validate } from '../../src/base/schema.js'
 import { descriptorVectors } from './descriptor-vectors.js'
 import { NOW, oneByteChanges, PARAMS, schedule, testNode } from './nodes.js'
 

@@ -3,7 +3,7 @@
  */
 import { ed25519KeyPair, x25519KeyPair, type KeyPair } from '../../src/crypto/index.js'
 import { makeNodeDescriptor, type CascadeParams, type EpochKey, type NodeDescriptorFields, type NodeDescriptorJson } from '../../src/directory/descriptor.js'
-import { epochAt, epochStartS, epochSchedule } from '../../src/node/keys/epoch.js'
+import { epochAt, epochStartS, epochSchedule } from '../../src/protocol/epoch.js'
 import { onionKeyPair, ratchetSeed } from '../../src/node/keys/ratchet.js'
 import { labelled } from '../node/keys/ratchet-vectors.js'
 import { DEFAULT_SHAPING } from '../../src/protocol/shaping.js'

@@ -9,7 +9,7 @@ import { linkPrologue } from '../../src/directory/cascade.js'
 import { DescriptorError } from '../../src/directory/descriptor-error.js'
 import { parseDescriptorBytes } from '../../src/directory/descriptor-json.js'
 import { cascadeCoreId, createCascadeDescriptor, verifyCascadeDescriptor, type CascadeDescriptorJson } from '../../src/directory/signed-cascade.js'
-import { epochEndS, epochStartS } from '../../src/node/keys/epoch.js'
+import { epochEndS, epochStartS } from '../../src/protocol/epoch.js'
 import { NOW, oneByteChanges, PARAMS, schedule, testCascade, testNode } from './nodes.js'
 import { DEFAULT_SHAPING } from '../../src/protocol/shaping.js'
 

@@ -13,7 +13,7 @@ import { interfaceAddresses, ownAddresses, ownServices } from '../../src/exit/ow
 import { buildExitPolicy } from '../../src/exit/policy.js'
 import { PinnedResolver } from '../../src/exit/resolver.js'
 import { runExit } from '../../src/exit/run-exit.js'
-import { epochSchedule } from '../../src/node/keys/epoch.js'
+import { epochSchedule } from '../../src/protocol/epoch.js'
 import { ephemeralOnionKeys } from '../../src/node/keys/onion-key-source.js'
 import { EndReason } from '../../src/protocol/end-reason.js'
 import { freePort, memoryLogger } from '../helpers/cascade.js'

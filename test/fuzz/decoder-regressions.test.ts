@@ -7,7 +7,7 @@ import { cryptoReady, ed25519KeyPair, x25519KeyPair } from '../../src/crypto/ind
 import { cascadeFromJson } from '../../src/directory/cascade.js'
 import { DescriptorError } from '../../src/directory/descriptor-error.js'
 import { makeNodeDescriptor, verifyNodeDescriptor, type CascadeParams } from '../../src/directory/descriptor.js'
-import { ConfigError } from '../../src/node/config-error.js'
+import { ConfigError } from '../../src/base/config-error.js'
 import { DEFAULT_SHAPING } from '../../src/protocol/shaping.js'
 
 await cryptoReady()

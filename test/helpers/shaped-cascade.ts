@@ -6,7 +6,7 @@
 import { x25519KeyPair } from '../../src/crypto/index.js'
 import { makeCascade, type Cascade } from '../../src/directory/cascade.js'
 import type { CellLink, CellLinkHandlers } from '../../src/link/cell-link.js'
-import { epochSchedule } from '../../src/node/keys/epoch.js'
+import { epochSchedule } from '../../src/protocol/epoch.js'
 import { ephemeralOnionKeys, type OnionKeySource } from '../../src/node/keys/onion-key-source.js'
 import { CellCommand, cellCircuitId, encodeCell } from '../../src/protocol/cell.js'
 import { encodeRelay } from '../../src/protocol/relay-payload.js'

@@ -21,7 +21,7 @@ import { clientConfigSpec } from '../../src/cli/config/client-config.js'
 import { exitConfigSpec } from '../../src/cli/config/exit-config.js'
 import { mixConfigSpec } from '../../src/cli/config/mix-config.js'
 import { z } from 'zod'
-import { ConfigError, validate, type ConfigIssue, type Spec } from '../../src/node/schema.js'
+import { ConfigError, validate, type ConfigIssue, type Spec } from '../../src/base/schema.js'
 
 const MAN_DIR = fileURLToPath(new URL('../../../man/', import.meta.url))
 const PAGES = ['mixgate.1', 'mixgate.conf.5'] as const

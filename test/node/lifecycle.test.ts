@@ -7,7 +7,7 @@ import t from 'tap'
 import { EventEmitter } from 'node:events'
 import { Writable } from 'node:stream'
 import { createLifecycle, installSignalHandlers, onShutdown, type SignalHandlerOptions } from '../../src/node/lifecycle.js'
-import { createLogger } from '../../src/node/logger.js'
+import { createLogger } from '../../src/base/logger.js'
 
 /** A fake process: signals to emit, the exit code once exit is called, the events logged. */
 function harness (t: { teardown (fn: () => void): void }, options: Partial<SignalHandlerOptions> = {}) {

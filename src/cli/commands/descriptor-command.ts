@@ -8,7 +8,7 @@
  * runs, its admin `/descriptor` serves the same, always fresh.
  */
 import { DescriptorError } from '../../directory/descriptor-error.js'
-import { KeysError } from '../../node/keys/errors.js'
+import { KeysError } from '../../protocol/keys-errors.js'
 import { wipeIdentity } from '../../node/keys/identity.js'
 import { parseCommandArgs, stringOption } from '../args.js'
 import { loadRoleConfig } from '../config/role-config.js'

@@ -9,7 +9,7 @@
  * descriptor naming the node. The refusal exits 2, like every other usage mistake.
  */
 import { toHex } from '../../directory/descriptor-json.js'
-import { KeysError } from '../../node/keys/errors.js'
+import { KeysError } from '../../protocol/keys-errors.js'
 import { keygen } from '../../node/keys/identity.js'
 import { parseCommandArgs, stringOption } from '../args.js'
 import { UsageError } from '../usage-error.js'

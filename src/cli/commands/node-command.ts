@@ -3,7 +3,7 @@
  * until SIGINT or SIGTERM; SIGHUP re-reads the file (reload.ts).
  */
 import { UsageError } from '../usage-error.js'
-import { createAdjustableLogger } from '../adjustable-logger.js'
+import { createAdjustableLogger } from '../../base/adjustable-logger.js'
 import { parseCommandArgs, stringOption } from '../args.js'
 import { loadConfigOfRole, type Role, type RoleConfig } from '../config/role-config.js'
 import { disposeSetup, setUpNode } from '../node-setup.js'

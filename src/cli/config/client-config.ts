@@ -19,7 +19,7 @@
  * LOOP lost or late beyond the cascade's deterministic bound) the client fails closed: new
  * streams are refused (SOCKS reply 1) while its cover traffic goes on unchanged.
  */
-import { arr, bool, hostPort, int, obj, oneOf, refine, type Infer } from '../../node/schema.js'
+import { arr, bool, hostPort, int, obj, oneOf, refine, type Infer } from '../../base/schema.js'
 import { adminSpec, httpUrlSpec, logSpec, pathSpec } from './common-fields.js'
 
 const authSpec = refine(arr(oneOf(['none', 'userpass'] as const), { minLength: 1, maxLength: 2, default: ['none', 'userpass'] }),

@@ -5,8 +5,8 @@
  * every file.
  */
 import { isAbsolute, dirname, resolve } from 'node:path'
-import { LOG_LEVELS } from '../../node/logger.js'
-import { hostPort, int, obj, oneOf, refine, str } from '../../node/schema.js'
+import { LOG_LEVELS } from '../../base/logger.js'
+import { hostPort, int, obj, oneOf, refine, str } from '../../base/schema.js'
 import { shapingField } from '../../directory/shaping-json.js'
 import { DEFAULT_LINK_LIMITS, MAX_LINK_LIMIT } from '../../link/limits.js'
 import { DEFAULT_SHAPING_PROFILE } from '../../protocol/shaping.js'

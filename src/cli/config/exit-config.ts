@@ -17,7 +17,7 @@ import { isIP } from 'node:net'
 import { parsePolicyRule } from '../../exit/policy-rule.js'
 import { PolicyError } from '../../exit/errors.js'
 import { DEFAULT_EXIT_LIMITS } from '../../exit/limits.js'
-import { arr, int, obj, oneOf, refine, str, type Infer } from '../../node/schema.js'
+import { arr, int, obj, oneOf, refine, str, type Infer } from '../../base/schema.js'
 import { HOP_OPTIONAL, hopFields } from './common-fields.js'
 
 /** One line of Tor policy syntax (`accept 127.0.0.1:*`); commas may join several rules. */

@@ -9,7 +9,7 @@
  * `peers` (entry only) are the admin URLs of hops 2…n: the entry fetches their fresh node
  * descriptors to serve `/cascade` with current onion keys.
  */
-import { arr, int, obj, oneOf, type Infer } from '../../node/schema.js'
+import { arr, int, obj, oneOf, type Infer } from '../../base/schema.js'
 import { HOP_OPTIONAL, hopFields, httpUrlSpec, MAX_MIXES } from './common-fields.js'
 
 export const mixConfigSpec = obj({

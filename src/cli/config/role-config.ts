@@ -3,10 +3,10 @@
  * against, so that `check-config` takes any file and the role commands can say "this is an
  * exit config" instead of listing every field the file has and a mix does not.
  */
-import { loadConfigFile } from '../../node/config-file.js'
-import { ConfigError } from '../../node/config-error.js'
+import { loadConfigFile } from '../../base/config-file.js'
+import { ConfigError } from '../../base/config-error.js'
 import { z } from 'zod'
-import { oneOf, type Spec } from '../../node/schema.js'
+import { oneOf, type Spec } from '../../base/schema.js'
 import { clientConfigSpec, type ClientConfig } from './client-config.js'
 import { exitConfigSpec, type ExitConfig } from './exit-config.js'
 import { mixConfigSpec, type MixConfig } from './mix-config.js'

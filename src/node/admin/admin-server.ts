@@ -25,8 +25,8 @@
  */
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http'
 import type { AddressInfo } from 'node:net'
-import { ConfigError } from '../config-error.js'
-import type { Logger } from '../logger.js'
+import { ConfigError } from '../../base/config-error.js'
+import type { Logger } from '../../base/logger.js'
 import { PROMETHEUS_CONTENT_TYPE } from '../metrics/registry.js'
 import { AdminError } from './errors.js'
 import type { HealthCheck, HealthReport } from './health.js'

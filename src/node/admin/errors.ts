@@ -1,6 +1,6 @@
 /**
  * Errors of the admin server and of `mixgate status`. An admin address that is not loopback
- * is a `ConfigError` (src/node/config-error.ts: the operator must fix the file); these are
+ * is a `ConfigError` (src/base/config-error.ts: the operator must fix the file); these are
  * the rest. Codes:
  *   - `ADMIN_LISTEN_FAILED`  the port could not be bound (the message names the OS code)
  *   - `ADMIN_STATE`          start() called twice

@@ -16,8 +16,8 @@
  * The address must be loopback unless `allowRemote` is set: the port shows the node's state
  * (a `ConfigError` naming `configField`, so the CLI exits with status 2).
  */
-import type { HostPort } from '../address.js'
-import type { Logger } from '../logger.js'
+import type { HostPort } from '../../base/address.js'
+import type { Logger } from '../../base/logger.js'
 import { registerClientMetrics, registerExitMetrics, registerMixMetrics, type ClientMetricsOptions } from '../metrics/node-metrics.js'
 import { MetricsRegistry } from '../metrics/registry.js'
 import type { ClientSource, ExitSource, HopSource, ListenerSource, MixSource, RoundObserver } from '../metrics/sources.js'

@@ -12,7 +12,7 @@
  */
 import { open, readFile, unlink } from 'node:fs/promises'
 import { join } from 'node:path'
-import { KeysError, KeysErrorCode } from './errors.js'
+import { KeysError, KeysErrorCode } from '../../protocol/keys-errors.js'
 
 export const LOCK_FILE = 'lock'
 

@@ -15,8 +15,8 @@
  */
 import { join } from 'node:path'
 import { ed25519KeyPair, memzero, randomBytes, x25519KeyPair, type KeyPair } from '../../crypto/index.js'
-import { readKeyFile } from '../config-file.js'
-import { KeysError, KeysErrorCode } from './errors.js'
+import { readKeyFile } from '../../base/config-file.js'
+import { KeysError, KeysErrorCode } from '../../protocol/keys-errors.js'
 import { checkPrivateFile, ensurePrivateDir, exists, hexLine, writePrivateFile } from './private-files.js'
 
 export const IDENTITY_KEY_FILE = 'identity.key'

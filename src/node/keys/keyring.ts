@@ -18,8 +18,8 @@
  * carries the tags restored from its log for the mix to insert before accepting CREATEs.
  */
 import { memzero, type KeyPair } from '../../crypto/index.js'
-import { type EpochClock } from './epoch.js'
-import { KeysError, KeysErrorCode } from './errors.js'
+import { type EpochClock } from '../../protocol/epoch.js'
+import { KeysError, KeysErrorCode } from '../../protocol/keys-errors.js'
 import { SeedStore } from './seed-store.js'
 import { TagLogStore, type TagLog } from './tag-log.js'
 

@@ -2,7 +2,7 @@
  * Where a running hop gets its onion keys: the keys it may open CREATEs with right now, kept
  * in step with the epoch clock by a timer (docs/KEYS.md §2, R18).
  *
- * Two sources share one interface:
+ * Two sources implement the hop's `OnionKeySource` (src/hop/onion-keys.ts):
  *
  *   - `openDurableOnionKeys`: the node's state directory through `EpochKeyring` — the seed
  *     ratchet on disk and one replay tag log per key, so a graceful restart keeps the keys
@@ -21,47 +21,16 @@
  * the process alive. The source belongs to whoever opened it: stop the hop, then `close()`.
  */
 import { memzero, randomBytes, type KeyPair } from '../../crypto/index.js'
-import type { Logger } from '../logger.js'
-import { EpochClock, type Clock, type EpochSchedule } from './epoch.js'
-import { KeysError, KeysErrorCode } from './errors.js'
+import type { Logger } from '../../base/logger.js'
+import { EpochClock, type Clock, type EpochSchedule } from '../../protocol/epoch.js'
+import type { ActiveOnionKey, OnionKeySource } from '../../hop/onion-keys.js'
+import { KeysError, KeysErrorCode } from '../../protocol/keys-errors.js'
 import { lockKeyDir, type KeyDirLock } from './dir-lock.js'
 import { EpochKeyring } from './keyring.js'
 import { ensurePrivateDir } from './private-files.js'
 import { onionKeyPair, ratchetSeed, SEED_BYTES } from './ratchet.js'
-import type { TagLog } from './tag-log.js'
 
-export interface ActiveOnionKey {
-  readonly epoch: number
-  /** The key pair; the source wipes `secretKey` when the key retires. */
-  readonly keyPair: KeyPair
-  /** Durable keys only: append each round's new tags here before their circuits send anything. */
-  readonly log?: TagLog
-  /** Tags recorded for this key before this start (16 bytes each, `count` of them). */
-  readonly restored: { readonly count: number, readonly tags: Uint8Array }
-}
-
-export interface OnionKeySource {
-  /** The keys a CREATE may be opened with now (R18): at most two, the current epoch's first. */
-  accepted (): readonly ActiveOnionKey[]
-  /** Public keys of the current and the next epoch that still exist (for descriptors). */
-  publicKeys (): Array<{ epoch: number, onionKey: Uint8Array }>
-  readonly schedule: EpochSchedule
-  readonly graceS: number
-  /** Most tags one key may record (its tag log's capacity): a hop's replay tables are no larger. */
-  readonly capacity?: number
-  /** Epochs whose keys were discarded at start because their tag logs were incomplete. */
-  readonly discarded: readonly number[]
-  /** The current epoch (for metrics and logs). */
-  currentEpoch (): number
-  /** Call `listener` after keys were opened or retired; returns a function that unsubscribes. */
-  onChange (listener: () => void): () => void
-  /** Retire `epoch`'s key and every earlier one now (its tag log failed: R2). */
-  discard (epoch: number): Promise<void>
-  /** Bring the keys in line with the clock now (the timer does this on its own). */
-  update (): Promise<void>
-  /** Stop the timer; close the tag logs cleanly (durable); wipe every key. */
-  close (): Promise<void>
-}
+export type { ActiveOnionKey, OnionKeySource }
 
 export interface OnionKeySourceOptions {
   readonly schedule: EpochSchedule

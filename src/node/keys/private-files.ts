@@ -14,7 +14,7 @@
  */
 import { lstat, mkdir, open, rename, rm, stat, type FileHandle } from 'node:fs/promises'
 import { dirname } from 'node:path'
-import { KeysError, KeysErrorCode } from './errors.js'
+import { KeysError, KeysErrorCode } from '../../protocol/keys-errors.js'
 
 export const PRIVATE_FILE_MODE = 0o600
 export const PRIVATE_DIR_MODE = 0o700

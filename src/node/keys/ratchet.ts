@@ -16,7 +16,7 @@
  * returns; inputs belong to the caller. test/fixtures/vectors/ratchet.json pins the bytes.
  */
 import { blake2b, kdf, memzero, x25519KeyPair, type KeyPair } from '../../crypto/index.js'
-import { KeysError, KeysErrorCode } from './errors.js'
+import { KeysError, KeysErrorCode } from '../../protocol/keys-errors.js'
 
 export const SEED_BYTES = 32
 export const RATCHET_LABEL = new TextEncoder().encode('mixgate/v1/ratchet')

@@ -18,7 +18,7 @@
 import { readFile } from 'node:fs/promises'
 import { join } from 'node:path'
 import { blake2b, equal, memzero, randomBytes, type KeyPair } from '../../crypto/index.js'
-import { KeysError, KeysErrorCode } from './errors.js'
+import { KeysError, KeysErrorCode } from '../../protocol/keys-errors.js'
 import { checkPrivateFile, ensurePrivateDir, exists, removeLeftover, TMP_SUFFIX, writePrivateFile } from './private-files.js'
 import { onionKeyPair, onionSecretKey, ratchetSeed, SEED_BYTES } from './ratchet.js'
 

@@ -27,7 +27,7 @@
 import { open, readFile, readdir, rm, type FileHandle } from 'node:fs/promises'
 import { join } from 'node:path'
 import { blake2b, equal } from '../../crypto/index.js'
-import { KeysError, KeysErrorCode } from './errors.js'
+import { KeysError, KeysErrorCode } from '../../protocol/keys-errors.js'
 import { ensurePrivateDir, exists, PRIVATE_FILE_MODE, removeLeftover, syncDir, TMP_SUFFIX, writePrivateFile } from './private-files.js'
 
 export const TAG_BYTES = 16

@@ -10,10 +10,10 @@ import { Client, request } from 'undici'
 import { cryptoReady } from '../../../src/crypto/index.js'
 import { AdminError } from '../../../src/node/admin/errors.js'
 import { startNodeAdmin, type NodeAdmin, type NodeAdminOptions } from '../../../src/node/admin/node-admin.js'
-import { ConfigError } from '../../../src/node/config-error.js'
+import { ConfigError } from '../../../src/base/config-error.js'
 import { parsePrometheusText, sampleValue, type ParsedMetrics } from '../../../src/node/metrics/parse-text.js'
 import type { ClientCounters, ExitCounters, HopCounters, RoundObserver } from '../../../src/node/metrics/sources.js'
-import { createLogger, type Logger } from '../../../src/node/logger.js'
+import { createLogger, type Logger } from '../../../src/base/logger.js'
 
 await cryptoReady()
 

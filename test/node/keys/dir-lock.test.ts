@@ -10,7 +10,7 @@ import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { cryptoReady } from '../../../src/crypto/index.js'
 import { lockKeyDir, LOCK_FILE } from '../../../src/node/keys/dir-lock.js'
-import { epochSchedule } from '../../../src/node/keys/epoch.js'
+import { epochSchedule } from '../../../src/protocol/epoch.js'
 import { openDurableOnionKeys } from '../../../src/node/keys/onion-key-source.js'
 
 await cryptoReady()

@@ -8,7 +8,7 @@ import { mkdtemp, readdir, readFile, rm, writeFile } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { cryptoReady, equal, randomBytes } from '../../../src/crypto/index.js'
-import { EpochClock, epochSchedule, epochStartS } from '../../../src/node/keys/epoch.js'
+import { EpochClock, epochSchedule, epochStartS } from '../../../src/protocol/epoch.js'
 import { EpochKeyring } from '../../../src/node/keys/keyring.js'
 import { SEED_FILE } from '../../../src/node/keys/seed-store.js'
 

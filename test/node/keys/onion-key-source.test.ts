@@ -9,7 +9,7 @@ import { mkdtemp, rm } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { cryptoReady, equal, randomBytes } from '../../../src/crypto/index.js'
-import { epochSchedule } from '../../../src/node/keys/epoch.js'
+import { epochSchedule } from '../../../src/protocol/epoch.js'
 import { ephemeralOnionKeys, openDurableOnionKeys, type OnionKeySource } from '../../../src/node/keys/onion-key-source.js'
 
 await cryptoReady()

@@ -14,10 +14,11 @@
  * Nothing else. Wider windows would let an observer sort clients by their clock error (R18).
  * G < epochS / 2, so at most two keys are ever accepted at once.
  *
- * Everything here is a pure function of a schedule and a time; `EpochClock` only adds an
- * injectable clock so that tests can move time by hand.
+ * Everything here is a pure function of a schedule and a time (so it sits in src/protocol,
+ * where the directory, the hop and the client read it without the node runtime);
+ * `EpochClock` only adds an injectable clock so that tests can move time by hand.
  */
-import { KeysError, KeysErrorCode } from './errors.js'
+import { KeysError, KeysErrorCode } from './keys-errors.js'
 
 export const DEFAULT_EPOCH_S = 3600
 export const DEFAULT_GRACE_S = 120

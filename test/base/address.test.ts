@@ -4,7 +4,7 @@
  */
 import t from 'tap'
 import fc from 'fast-check'
-import { AddressError, formatHostPort, isDnsName, parseHostPort } from '../../src/node/address.js'
+import { AddressError, formatHostPort, isDnsName, parseHostPort } from '../../src/base/address.js'
 
 t.test('IPv4, bracketed IPv6 and DNS names parse into host and port', async (t) => {
   t.same(parseHostPort('127.0.0.1:1080'), { host: '127.0.0.1', port: 1080 })

@@ -1,12 +1,14 @@
 /**
- * The error type of a node's key material on disk and in memory (`src/node/keys`).
+ * The error type of a node's key material on disk and in memory (`src/node/keys`) and of the
+ * epoch arithmetic (epoch.ts). It lives in src/protocol because epoch.ts, pure and below every
+ * role, throws it too: an operator sees one `KEYS_*` family for a bad epoch length or genesis.
  *
  * Every `KeysError` is something an operator or the node's wiring must act on: a key file
  * that already exists, a state directory others can write to, a seed file that does not
  * verify, a tag log that cannot prove it is complete. Messages name files and epochs, never
  * key bytes.
  */
-import { MixgateError } from '../../errors.js'
+import { MixgateError } from '../errors.js'
 
 export const KeysErrorCode = {
   /** `keygen` without `force` found key files already there. */

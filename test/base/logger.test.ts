@@ -5,7 +5,7 @@
 import t from 'tap'
 import { Writable } from 'node:stream'
 import { MixgateError } from '../../src/errors.js'
-import { createLogger, type LoggerOptions, type Logger } from '../../src/node/logger.js'
+import { createLogger, type LoggerOptions, type Logger } from '../../src/base/logger.js'
 
 const NOW = new Date('2026-11-25T21:00:00.000Z')
 

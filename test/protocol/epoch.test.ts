@@ -7,7 +7,7 @@ import fc from 'fast-check'
 import {
   acceptedEpochs, EpochClock, epochAt, epochEndS, epochSchedule, epochStartS, keyAcceptance, nextAcceptanceChangeS,
   oldestNeededEpoch, DEFAULT_EPOCH_S, DEFAULT_GRACE_S,
-} from '../../../src/node/keys/epoch.js'
+} from '../../src/protocol/epoch.js'
 
 const schedule = epochSchedule({ epochS: 3600, genesisS: 1_000_000 })
 const G = 120

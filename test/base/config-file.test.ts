@@ -6,9 +6,9 @@ import t from 'tap'
 import { join } from 'node:path'
 import { symlink } from 'node:fs/promises'
 import { cryptoReady } from '../../src/crypto/index.js'
-import { ConfigError } from '../../src/node/config-error.js'
-import { loadConfigFile, MAX_CONFIG_BYTES, readKeyFile } from '../../src/node/config-file.js'
-import { hex, hostPort, int, obj } from '../../src/node/schema.js'
+import { ConfigError } from '../../src/base/config-error.js'
+import { loadConfigFile, MAX_CONFIG_BYTES, readKeyFile } from '../../src/base/config-file.js'
+import { hex, hostPort, int, obj } from '../../src/base/schema.js'
 
 const spec = obj({
   roundMs: int({ min: 1, max: 10000, default: 100 }),

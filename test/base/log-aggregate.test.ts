@@ -4,8 +4,8 @@
  */
 import t from 'tap'
 import { Writable } from 'node:stream'
-import { createLogger, type LogLevel } from '../../src/node/logger.js'
-import { LogAggregator, OVERFLOW_EVENT } from '../../src/node/log-aggregate.js'
+import { createLogger, type LogLevel } from '../../src/base/logger.js'
+import { LogAggregator, OVERFLOW_EVENT } from '../../src/base/log-aggregate.js'
 
 /** A JSON logger writing into an array of parsed lines. */
 function capture (level: LogLevel): { logger: ReturnType<typeof createLogger>, lines: Array<Record<string, unknown>> } {

@@ -6,7 +6,7 @@
  * Children share the level: changing it reaches every component's scoped logger.
  * The format (text or JSON) cannot change: a log consumer expects one format per stream.
  */
-import { createLogger, LOG_LEVELS, type LogFields, type Logger, type LoggerOptions, type LogLevel } from '../node/logger.js'
+import { createLogger, LOG_LEVELS, type LogFields, type Logger, type LoggerOptions, type LogLevel } from './logger.js'
 
 export interface AdjustableLogger extends Logger {
   readonly level: LogLevel

@@ -7,7 +7,7 @@ import { z } from 'zod'
 import {
   arr, base64, bool, ConfigError, hex, hostPort, int, mapped, obj, oneOf, refine, str, validate,
   type Infer,
-} from '../../src/node/schema.js'
+} from '../../src/base/schema.js'
 
 /** The issue lines of the ConfigError `fn` throws (fails the test if it does not throw one). */
 function problems (fn: () => unknown): string[] {

@@ -4,7 +4,7 @@
  */
 import t from 'tap'
 import fc from 'fast-check'
-import { findJsonProblem, lineAndColumn } from '../../src/node/json-syntax.js'
+import { findJsonProblem, lineAndColumn } from '../../src/base/json-syntax.js'
 
 function where (text: string): string {
   const problem = findJsonProblem(text)
