@@ -1,50 +1,66 @@
 /**
- * The shaping of the measured cascade: each profile's defaults (DEFAULT_SHAPING) scaled down
- * so that one two-core machine can carry k shaped clients, their cover and the cascade.
+ * The shaping of the measured cascade: by default what the product ships — `mixgate up`'s
+ * round length (DEFAULT_PARAMS.roundMs) and each profile's DEFAULT_SHAPING (rates, slot,
+ * circuits, loops) — read from the same constants, with one change: circuit lives. Shipped
+ * circuits live 300 slots (10 minutes); a lab run lasts tens of seconds, so lab circuits live
+ * LAB_CIRCUIT_LIFE_MS, long enough that a bulk download is not cut by its circuit's end
+ * (with four one-second slots two thirds of elastic's requests failed), short enough that a
+ * run sees circuits created and replaced. docs/ANONYMITY.md lists the differences.
  *
- * What changes is only the time scale and the cost: shorter slots and circuit lives, so that
- * a run of tens of seconds sees circuits created, used and replaced; fewer circuits and
- * slower rates, so that k clients' cover fits the CPU (every cover cell costs crypto at the
- * client and at every hop). The structure a profile promises — exact cells per round per
- * circuit, rates changed only at slot boundaries, circuits only at creation slots — is the
- * profile's own, untouched.
+ * Any parameter can be overridden (npm run anonymity flags). QUICK_LAB is the scaled-down set
+ * the lab used before (20 ms rounds, 1 s slots, 2 circuits, slower rates): cheaper, so the
+ * seeded adversary test (test/anonymity) keeps it to run in under a minute on a loaded machine.
  */
+import { DEFAULT_PARAMS } from '../src/directory/cascade-params-json.js'
 import { DEFAULT_SHAPING, type ShapingParams, type ShapingProfile } from '../src/protocol/shaping.js'
 
-export interface LabShapingOptions {
-  /** Round length of the lab cascade (default 20 ms). */
-  readonly roundMs?: number
-  /** Rounds per slot (default 50: one-second slots at 20 ms rounds). */
-  readonly roundsPerSlot?: number
-}
+/** The shipped round length (`mixgate up --round-ms` and the config's default). */
+export const SHIPPED_ROUND_MS: number = DEFAULT_PARAMS.roundMs
 
-export const LAB_ROUND_MS = 20
+/** At least this long a lab circuit lives (the shipped life would outlast any run). */
+export const LAB_CIRCUIT_LIFE_MS = 16_000
+
+export interface LabShapingOptions {
+  /** Round length of the lab cascade (default: shipped). */
+  readonly roundMs?: number
+  /** Any shaping parameter in place of the shipped default (rates per profile below). */
+  readonly overrides?: Partial<Omit<ShapingParams, 'profile' | 'ratesMilli'>>
+  /** Rates per profile in place of the shipped ones, millicells per round per circuit. */
+  readonly ratesMilli?: Partial<Record<ShapingProfile, readonly number[]>>
+}
 
 /**
- * Rates in millicells per round per circuit. strict: one cell every two rounds (25 cells/s at
- * 20 ms rounds, about 47 KB/s of payload per circuit); elastic: a ladder up to four times that.
+ * The former lab defaults, kept for quick runs: 20 ms rounds, 1 s slots, 2 circuits of 16
+ * slots, strict at one cell every two rounds and elastic up to four times that, holding
+ * CREATEs 5 rounds, 2 loops per slot.
  */
-const LAB_RATES: Readonly<Record<ShapingProfile, readonly number[]>> = {
-  off: [],
-  strict: [500],
-  elastic: [100, 250, 1000, 2000],
+export const QUICK_LAB: Required<LabShapingOptions> = {
+  roundMs: 20,
+  overrides: { slotMs: 1_000, circuits: 2, circuitSlots: 16, createHoldRounds: 5, loopsPerSlot: 2, loopJitterRounds: 4 },
+  ratesMilli: { strict: [500], elastic: [100, 250, 1000, 2000] },
 }
 
+/** The smallest multiple of `circuits` slots that lasts LAB_CIRCUIT_LIFE_MS. */
+export function labCircuitSlots (slotMs: number, circuits: number): number {
+  return Math.ceil(LAB_CIRCUIT_LIFE_MS / slotMs / circuits) * circuits
+}
+
+/** The lab's round length for `options` (shipped unless overridden). */
+export const labRoundMs = (options: LabShapingOptions = {}): number => options.roundMs ?? SHIPPED_ROUND_MS
+
 export function labShaping (profile: ShapingProfile, options: LabShapingOptions = {}): ShapingParams {
-  const roundMs = options.roundMs ?? LAB_ROUND_MS
+  const roundMs = labRoundMs(options)
   const base = DEFAULT_SHAPING[profile]
+  const o = options.overrides ?? {}
+  // A slot is a whole number of rounds, as `mixgate up` makes it (upShaping).
+  const slotMs = Math.max(roundMs, Math.round((o.slotMs ?? base.slotMs) / roundMs) * roundMs)
+  const circuits = o.circuits ?? base.circuits
   return {
     ...base,
-    ratesMilli: [...LAB_RATES[profile]],
-    slotMs: roundMs * (options.roundsPerSlot ?? 50),
-    circuits: 2,
-    // One new circuit every eight slots; each lives sixteen. Shorter lives cut the bulk
-    // downloads (a circuit's end ends its streams, and elastic starts at its slow rung): with
-    // four-slot lives two thirds of elastic's requests failed.
-    circuitSlots: 16,
-    kMin: 1,
-    createHoldRounds: 5,
-    loopsPerSlot: 2,
-    loopJitterRounds: 4,
+    ...o,
+    ratesMilli: [...(options.ratesMilli?.[profile] ?? base.ratesMilli)],
+    slotMs,
+    circuits,
+    circuitSlots: o.circuitSlots ?? labCircuitSlots(slotMs, circuits),
   }
 }

@@ -27,7 +27,7 @@ export function renderTable (results: readonly ProfileResult[]): string {
   const kinds = results.map((r) => `${r.profile}: ${Object.entries(r.attack.byKind).sort().map(([kind, { right, flows }]) => `${kind} ${right}/${flows}`).join(', ')}`)
   return [line(header), ...rows.map(line), '',
     'accuracy: the attack as set (slots of 2 rounds, lags ±2 slots), one seeded draw of its tie-breaks; expected: the',
-    'same averaged over the tie-breaks; tuned: the best of 8 slot/lag settings, chosen knowing the truth (an upper',
+    'same averaged over the tie-breaks; tuned: the best of 8 or 9 slot/lag settings, chosen knowing the truth (an upper',
     'bound for an attacker who tunes). rank: share of the other clients the true client outscores, averaged over',
     'flows (0.5: the scores say nothing). overhead: link bytes / payload bytes. failed: app requests failed / made.',
     `missed c/h: rounds skipped in the window, all clients / all hops (of ${results.map((r) => r.missedRounds.rounds).join(', ')} rounds per node).`,

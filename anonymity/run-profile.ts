@@ -12,7 +12,7 @@ import { performance } from 'node:perf_hooks'
 import { FRAME_OVERHEAD } from '../src/link/index.js'
 import type { ShapingProfile } from '../src/protocol/shaping.js'
 import { mulberry32 } from './correlate.js'
-import { labShaping, LAB_ROUND_MS } from './lab-shaping.js'
+import { labRoundMs, labShaping, type LabShapingOptions } from './lab-shaping.js'
 import type { HopLayout } from './hop-host.js'
 import type { HopStats } from './lab-hop.js'
 import { startLab } from './lab.js'
@@ -25,7 +25,8 @@ export interface ProfileRunOptions {
   readonly clients: number
   readonly seconds: number
   readonly seed: number
-  readonly roundMs?: number
+  /** Round length and shaping in place of the shipped defaults (lab-shaping.ts). */
+  readonly shaping?: LabShapingOptions
   readonly cellSize?: number
   /** The attack's slot in ms (default 2 rounds). */
   readonly attackSlotMs?: number
@@ -101,6 +102,11 @@ export interface MissedRounds {
 /** Other attack settings tried: [slot in rounds, lags each way]; up to a whole shaping slot. */
 const VARIANTS: ReadonlyArray<readonly [number, number]> = [[1, 4], [2, 1], [3, 1], [5, 1], [10, 1], [25, 1], [50, 1]]
 
+/** VARIANTS, and a whole shaping slot when its slots are longer than 50 rounds. */
+function variantsFor (roundsPerSlot: number): ReadonlyArray<readonly [number, number]> {
+  return VARIANTS.some(([rounds]) => rounds >= roundsPerSlot) ? VARIANTS : [...VARIANTS, [roundsPerSlot, 1]]
+}
+
 const sleep = async (ms: number): Promise<void> => { await new Promise((resolve) => setTimeout(resolve, ms)) }
 
 /** The observer's clock: Unix ms with sub-ms resolution, comparable with the round schedule. */
@@ -130,11 +136,11 @@ function missedIn (clientsBefore: number[], clientsAfter: number[], hopsBefore: 
 
 export async function runProfile (options: ProfileRunOptions): Promise<ProfileResult> {
   const log = options.log ?? (() => {})
-  const roundMs = options.roundMs ?? LAB_ROUND_MS
+  const roundMs = labRoundMs(options.shaping)
   const cellSize = options.cellSize ?? 2048
   const attackSlotMs = options.attackSlotMs ?? 2 * roundMs
   const maxLag = options.maxLag ?? 2
-  const shaping = labShaping(options.profile, { roundMs })
+  const shaping = labShaping(options.profile, options.shaping)
   const random = mulberry32(options.seed)
   const kinds = dealWorkloads(options.clients, random)
 
@@ -176,7 +182,7 @@ export async function runProfile (options: ProfileRunOptions): Promise<ProfileRe
     const links = lab.clients.map((c) => ({ up: c.relay.up, down: c.relay.down }))
     const flows = lab.clients.flatMap((c) => c.origin.flows).filter((f) => f.startMs >= startMs && f.startMs < endMs)
     const attack = runAttack(links, flows, kinds, window, { slotMs: attackSlotMs, maxLag, seed: options.seed, roundMs })
-    const variants = VARIANTS.map(([rounds, lag]) => ({
+    const variants = variantsFor(Math.round(shaping.slotMs / roundMs)).map(([rounds, lag]) => ({
       slotMs: rounds * roundMs,
       maxLag: lag,
       accuracy: runAttack(links, flows, kinds, window, { slotMs: rounds * roundMs, maxLag: lag, seed: options.seed, roundMs }).accuracy,

@@ -6,8 +6,12 @@
  * JSON (anonymity/results/anonymity-<date>.json, or --out). Method: docs/ANONYMITY.md.
  *
  *   npm run anonymity [-- --clients N] [--seconds S] [--seed N] [--profiles off,elastic,strict] [--out FILE]
- *                     [--hops process|cascade|inline]
+ *                     [--hops process|cascade|inline] [--quick-shaping]
+ *                     [--round-ms MS] [--slot-ms MS] [--circuits K] [--circuit-slots L]
  *
+ * The cascade runs the shipped round length and shaping defaults, except circuit lives
+ * (lab-shaping.ts); the flags override them, --quick-shaping takes the former scaled-down
+ * lab set (QUICK_LAB) as the base.
  * Not a test: it asserts nothing. It stops every node and socket it started, also on error.
  */
 import { mkdirSync, writeFileSync } from 'node:fs'
@@ -18,6 +22,7 @@ import { parseArgs } from 'node:util'
 import { cryptoReady } from '../src/crypto/index.js'
 import { SHAPING_PROFILES, type ShapingProfile } from '../src/protocol/shaping.js'
 import { HOP_LAYOUTS, type HopLayout } from './hop-host.js'
+import { QUICK_LAB, type LabShapingOptions } from './lab-shaping.js'
 import { renderTable } from './report.js'
 import { runProfile, type ProfileResult } from './run-profile.js'
 
@@ -33,6 +38,11 @@ const { values: args } = parseArgs({
     'max-lag': { type: 'string' },
     out: { type: 'string' },
     hops: { type: 'string', default: 'process' },
+    'quick-shaping': { type: 'boolean', default: false },
+    'round-ms': { type: 'string' },
+    'slot-ms': { type: 'string' },
+    circuits: { type: 'string' },
+    'circuit-slots': { type: 'string' },
   },
 })
 
@@ -44,6 +54,19 @@ function positiveInt (name: string, value: string | undefined): number {
   return n
 }
 
+/** The lab's shaping options from the flags: shipped defaults (or QUICK_LAB) with overrides. */
+function shapingOptions (): LabShapingOptions {
+  const base: LabShapingOptions = args['quick-shaping'] ? QUICK_LAB : {}
+  const flag = (name: string): number | undefined => args[name as keyof typeof args] === undefined ? undefined : positiveInt(name, args[name as keyof typeof args] as string)
+  const roundMs = flag('round-ms') ?? base.roundMs
+  const overrides = { ...base.overrides }
+  for (const [name, field] of [['slot-ms', 'slotMs'], ['circuits', 'circuits'], ['circuit-slots', 'circuitSlots']] as const) {
+    const value = flag(name)
+    if (value !== undefined) overrides[field] = value
+  }
+  return { ...base, ...(roundMs === undefined ? {} : { roundMs }), overrides }
+}
+
 async function main (): Promise<void> {
   const clients = positiveInt('clients', args.clients)
   const seconds = positiveInt('seconds', args.seconds)
@@ -52,6 +75,7 @@ async function main (): Promise<void> {
   for (const p of profiles) if (!SHAPING_PROFILES.includes(p)) throw new Error(`unknown profile ${p} (${SHAPING_PROFILES.join(', ')})`)
   const hops = args.hops as HopLayout
   if (!HOP_LAYOUTS.includes(hops)) throw new Error(`--hops must be one of ${HOP_LAYOUTS.join(', ')}, got ${hops}`)
+  const shaping = shapingOptions()
   await cryptoReady()
   const loadStart = loadavg()
   if (loadStart[0]! > 0.5) log(`warning: load average ${loadStart[0]!.toFixed(2)} at start: other work on this machine disturbs timing`)
@@ -63,6 +87,7 @@ async function main (): Promise<void> {
       seconds,
       seed,
       hops,
+      shaping,
       ...(args['attack-slot-ms'] === undefined ? {} : { attackSlotMs: positiveInt('attack-slot-ms', args['attack-slot-ms']) }),
       ...(args['max-lag'] === undefined ? {} : { maxLag: positiveInt('max-lag', args['max-lag']) }),
       log,
@@ -76,7 +101,7 @@ async function main (): Promise<void> {
     version: 1,
     date,
     machine: { node: process.version, cpus: cpus().length, cpuModel: cpus()[0]?.model ?? 'unknown', loadavgStart: loadStart, loadavgEnd: loadavg() },
-    params: { clients, seconds, seed, profiles, hops },
+    params: { clients, seconds, seed, profiles, hops, shaping },
     results,
   }
   mkdirSync(dirname(out), { recursive: true })

@@ -1,66 +1,87 @@
 /**
- * `npm run bench`: what the cascade costs, against a direct connection and a plain SOCKS hop.
+ * `npm run bench`: what the cascade costs per shaping profile, against baselines measured in
+ * the same run.
  *
  * One run, on loopback, against a local node:http origin serving from memory:
- *   (a) direct, (b) through a trivial in-process SOCKS5 relay (socks-relay.ts), and
- *   (c) through `mixgate up --mixes 3` as a separate child process (its CPU from /proc),
- * each measured for single-stream and 8-stream throughput (every byte checked), 1 KiB latency
- * (new connection per request, and kept alive) and CPU seconds per GB over every process;
- * then the per-cell figures: layer crypto alone (layer-crypto.ts), one mix in its own
- * process under synthetic load (mix-load.ts), and the whole `up` process per cell.
- * Prints a table with ratios to direct and writes JSON (bench/results/bench-<date>.json, or
- * --out). Not a test: it asserts nothing, but exits non-zero if a transfer fails or returns
- * wrong bytes, and stops every child process it started, also on error.
+ *   baselines: direct, a trivial in-process SOCKS5 relay (socks-relay.ts) and microsocks when
+ *     Debian's package is installed (microsocks.ts);
+ *   then per profile (off, strict, elastic): `mixgate up --mixes 3 --shaping P` as a child
+ *     process (profile-run.ts; its CPU from /proc);
+ * each measured for 1 KiB latency (new connection per request, and kept alive; first, from
+ * an idle circuit), single-stream and 8-stream throughput (every byte checked) and CPU
+ * seconds per GB over every process; with Chromium installed, a 40-image page load
+ * (page-load.ts) straight and through each profile. Then the per-cell figures: layer crypto
+ * alone (layer-crypto.ts, the ceiling) and one mix in its own process under synthetic load
+ * (mix-load.ts). Prints a table with ratios, the issue targets beside the figures
+ * (targets.ts), and writes JSON (bench/results/bench-<date>.json, or --out). Not a test: it
+ * asserts nothing, but exits non-zero if a transfer fails or returns wrong bytes (a profile
+ * that fails is reported and the others still run), and stops every process it started,
+ * also on error. docs/BENCH.md explains every figure.
  *
- *   npm run bench [-- --quick] [--out FILE] [--cpu-prof] [--mixes N]
+ *   npm run bench [-- --quick] [--profile P] [--out FILE] [--cpu-prof] [--mixes N] [--no-browser]
  *
- * --quick     8 MiB instead of 64 MiB, fewer requests and shorter phases (smoke test).
- * --cpu-prof  run the `up` child with node --cpu-prof and print its hot spots.
- * --mixes N   mixes in the measured cascade (default 3).
- * --shaping P the cascade's shaping profile (default elastic, as `up`; off for raw speed).
+ * --quick       smaller transfers, fewer requests and shorter phases (a few minutes).
+ * --profile P   measure only this profile (off, strict or elastic).
+ * --cpu-prof    run each `up` child with node --cpu-prof and print its hot spots.
+ * --mixes N     mixes in the measured cascade (default 3).
+ * --no-browser  skip the Chromium page loads.
  */
-import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs'
+import { mkdtempSync, rmSync, writeFileSync, mkdirSync } from 'node:fs'
 import { cpus, loadavg, tmpdir } from 'node:os'
 import { dirname, join, relative } from 'node:path'
 import { fileURLToPath } from 'node:url'
 import { parseArgs } from 'node:util'
-import { cryptoReady } from '../src/crypto/index.js'
-import { Geometry } from '../src/protocol/geometry.js'
-import type { BenchResult, UpPerCell } from './bench-result.js'
-import { startChild, type BenchChild } from './child-process.js'
-import { summarizeProfile, type ProfileSummary } from './cpu-profile.js'
-import { freePorts } from '../src/node/start/free-ports.js'
+import { cryptoBackend, cryptoReady } from '../src/crypto/index.js'
+import { SHAPING_PROFILES, type ShapingProfile } from '../src/protocol/shaping.js'
+import type { BenchResult, Ratios } from './bench-result.js'
 import { directDispatcher, socksDispatcher } from './http-client.js'
 import { measureLayerCrypto } from './layer-crypto.js'
-import { measurePath, measureSeparateStreams, type PathConfig, type PathResult } from './measure-path.js'
+import { measurePath, type PathConfig, type PathResult } from './measure-path.js'
+import { startMicrosocks, MICROSOCKS, type Microsocks } from './microsocks.js'
 import { runMixLoad } from './mix-load.js'
 import { startOrigin, type Origin } from './origin.js'
+import { chromiumAvailable, CHROMIUM, measurePageLoad, startPageOrigin } from './page-load.js'
+import { runProfile, type ProfileRun } from './profile-run.js'
 import { renderReport } from './report.js'
 import { startSocksRelay, type SocksRelay } from './socks-relay.js'
+import { checkTargets } from './targets.js'
+import type { LoopbackServer } from './loopback-server.js'
 
 const ROOT = fileURLToPath(new URL('../../', import.meta.url))
 const CELL_SIZE = 2048 // `mixgate up`'s default cell size
 const MiB = 2 ** 20
-const READY_LINE = /^mixgate: SOCKS5 proxy listening on ([0-9.]+):([0-9]+) \(/
 
 const { values: args } = parseArgs({
   options: {
     quick: { type: 'boolean', default: false },
+    profile: { type: 'string' },
     out: { type: 'string' },
     'cpu-prof': { type: 'boolean', default: false },
     mixes: { type: 'string', default: '3' },
-    shaping: { type: 'string', default: 'elastic' },
+    'no-browser': { type: 'boolean', default: false },
   },
 })
 const quick = args.quick!
 const mixes = Number(args.mixes)
-const shaping = args.shaping!
-const config: PathConfig = quick
+if (args.profile !== undefined && !(SHAPING_PROFILES as readonly string[]).includes(args.profile)) {
+  console.error(`bench: --profile must be one of ${SHAPING_PROFILES.join(', ')}, got ${args.profile}`)
+  process.exit(2)
+}
+const profiles: readonly ShapingProfile[] = args.profile === undefined ? SHAPING_PROFILES : [args.profile as ShapingProfile]
+
+const BASELINE: PathConfig = quick
   ? { singleBytes: 8 * MiB, singleRuns: 1, parallelStreams: 8, parallelBytesEach: 1 * MiB, latencyRequests: 20 }
   : { singleBytes: 64 * MiB, singleRuns: 5, parallelStreams: 8, parallelBytesEach: 16 * MiB, latencyRequests: 50 }
 
-/** Streams measured on separate circuits (the default profile keeps three per client). */
-const SEPARATE_CIRCUITS = 3
+/**
+ * Transfer sizes per profile. strict carries one cell per round per circuit, ≈ 200 KB/s: the
+ * baseline's 64 MiB would take minutes, so it moves a sixteenth (the figures are rates).
+ */
+function configFor (profile: ShapingProfile): PathConfig {
+  if (profile !== 'strict') return BASELINE
+  return { ...BASELINE, singleBytes: BASELINE.singleBytes / 16, singleRuns: Math.min(BASELINE.singleRuns, 2), parallelBytesEach: BASELINE.parallelBytesEach / 16 }
+}
+const PAGE_LOADS = quick ? 1 : 3
 
 const log = (line: string): void => { process.stderr.write(`${line}\n`) }
 
@@ -71,75 +92,84 @@ function stamp (): string {
   return new Date().toISOString().replace(/:/g, '-').replace(/\..*$/, '')
 }
 
+function ratios (p: PathResult, base: PathResult): Ratios {
+  return {
+    singleMbps: p.single.mbps / base.single.mbps,
+    parallelMbps: p.parallel.mbps / base.parallel.mbps,
+    freshP50: p.latencyFresh.p50Ms / base.latencyFresh.p50Ms,
+    freshP90: p.latencyFresh.p90Ms / base.latencyFresh.p90Ms,
+    keepAliveP50: p.latencyKeepAlive.p50Ms / base.latencyKeepAlive.p50Ms,
+    keepAliveP90: p.latencyKeepAlive.p90Ms / base.latencyKeepAlive.p90Ms,
+    cpuPerGBSingle: p.single.cpuSecondsPerGB / base.single.cpuSecondsPerGB,
+    cpuPerGBParallel: p.parallel.cpuSecondsPerGB / base.parallel.cpuSecondsPerGB,
+  }
+}
+
 async function main (): Promise<void> {
   await cryptoReady()
   const loadavgStart = loadavg()
   if (loadavgStart[0]! > 0.5) log(`warning: load average ${loadavgStart[0]!.toFixed(2)} at start: other work on this machine skews wall-clock figures (CPU figures less so)`)
   const runStamp = stamp()
   const outFile = args.out ?? join(ROOT, 'bench/results', `bench-${runStamp}.json`)
+  const browser = !args['no-browser'] && chromiumAvailable()
+  if (!args['no-browser'] && !browser) log(`note: ${CHROMIUM} is missing: no page loads this run`)
 
+  const failures: Array<{ profile: ShapingProfile, error: string }> = []
   let origin: Origin | undefined
   let relay: SocksRelay | undefined
-  let cascade: BenchChild | undefined
+  let microsocks: Microsocks | undefined
+  let pageOrigin: LoopbackServer | undefined
   const workDir = mkdtempSync(join(tmpdir(), 'mixgate-bench-'))
   try {
-    log(`origin: ${(config.singleBytes / MiB).toFixed(0)} MiB body in memory`)
-    origin = await startOrigin(Math.max(config.singleBytes, config.parallelBytesEach, MiB))
+    log(`origin: ${(BASELINE.singleBytes / MiB).toFixed(0)} MiB body in memory`)
+    origin = await startOrigin(Math.max(BASELINE.singleBytes, BASELINE.parallelBytesEach, MiB))
+    if (browser) pageOrigin = await startPageOrigin()
 
     log('layer crypto …')
     const layerCrypto = measureLayerCrypto({ cellSize: CELL_SIZE, hops: mixes + 1, minSeconds: quick ? 0.2 : 1 })
 
-    log('(a) direct')
-    const direct = await measurePath(directDispatcher, origin, config, undefined, log)
+    log('baseline: direct')
+    const direct = await measurePath(directDispatcher, origin, BASELINE, undefined, log)
+    const pageLoadDirect = pageOrigin === undefined ? undefined : await measurePageLoad(pageOrigin.port, undefined, PAGE_LOADS)
+    if (pageLoadDirect !== undefined) log(`  page with 40 images in Chromium: p50 ${pageLoadDirect.p50Ms.toFixed(0)} ms`)
 
-    log('(b) SOCKS relay')
+    log('baseline: SOCKS relay')
     relay = await startSocksRelay()
     const relayPort = relay.port
-    const relayed = await measurePath(() => socksDispatcher(relayPort), origin, config, undefined, log)
+    const relayed = await measurePath(() => socksDispatcher(relayPort), origin, BASELINE, undefined, log)
     await relay.close()
     relay = undefined
 
-    const profileDir = args['cpu-prof'] ? join(workDir, 'profile') : undefined
-    const socksPort = (await freePorts('127.0.0.1', 1))[0]!
-    const upArgs = ['up', '--mixes', String(mixes), '--shaping', shaping, '--socks', `127.0.0.1:${socksPort}`, '--exit-policy', 'accept 127.0.0.1:*']
-    const script = join(ROOT, 'bin/mixgate')
-    const label = 'mixgate up'
-    log(`(c) ${label} --mixes ${mixes}${profileDir === undefined ? '' : ' (cpu-prof)'}`)
-    cascade = await startChild({
-      nodeFlags: profileDir === undefined ? [] : ['--cpu-prof', `--cpu-prof-dir=${profileDir}`],
-      script,
-      args: upArgs,
-      ready: READY_LINE,
-      cwd: workDir,
-    })
-    const port = Number(READY_LINE.exec(cascade.readyLine)![2])
-    const viaMixgate = await measurePath(() => socksDispatcher(port), origin, config, cascade.pid, log)
-    // The parallel streams above share one circuit (one isolation key); these each have one,
-    // which is what lets `up`'s hop threads use more than one core. The default profile keeps
-    // three circuits per client and one is bound to the key without credentials already, so
-    // that key and two SOCKS usernames: a fourth key would wait for a creation slot.
-    const separate = Array.from({ length: SEPARATE_CIRCUITS }, (_, i) => i === 0 ? socksDispatcher(port) : socksDispatcher(port, `bench-${i}`))
-    let separateCircuits
-    try {
-      separateCircuits = await measureSeparateStreams(separate, origin, config.parallelBytesEach, cascade.pid)
-    } finally {
-      for (const d of separate) await d.destroy().catch(() => {})
+    microsocks = await startMicrosocks()
+    let viaMicrosocks: PathResult | undefined
+    if (microsocks === undefined) log(`baseline: microsocks not installed (${MICROSOCKS}; Debian package microsocks): skipped`)
+    else {
+      log('baseline: microsocks')
+      const m = microsocks
+      viaMicrosocks = await measurePath(() => socksDispatcher(m.port), origin, BASELINE, m.pid, log)
+      await m.stop()
+      microsocks = undefined
     }
-    log(`  ${SEPARATE_CIRCUITS} streams, a circuit each: ${(separateCircuits.bytes / 2 ** 20).toFixed(0)} MiB in ${separateCircuits.seconds.toFixed(2)} s`)
-    const cascadePid = cascade.pid
-    const exit = await cascade.stop()
-    cascade = undefined
-    if (exit !== 0) log(`warning: ${label} exited with ${String(exit)} after SIGINT`)
-    let profile: ProfileSummary | undefined
-    if (profileDir !== undefined) {
-      const file = existsSync(profileDir) ? readdirSync(profileDir).find((name) => name.endsWith('.cpuprofile')) : undefined
-      if (file === undefined) log('warning: no CPU profile was written (did the child exit normally on SIGINT?)')
-      else {
-        const keep = join(dirname(outFile), `profile-${runStamp}.cpuprofile`)
-        mkdirSync(dirname(keep), { recursive: true })
-        writeFileSync(keep, readFileSync(join(profileDir, file)))
-        profile = summarizeProfile(keep, ROOT)
-        profile = { ...profile, file: relative(ROOT, keep) }
+
+    const runs: Partial<Record<ShapingProfile, ProfileRun>> = {}
+    for (const profile of profiles) {
+      try {
+        runs[profile] = await runProfile({
+        root: ROOT,
+        workDir,
+        profile,
+        mixes,
+        cellSize: CELL_SIZE,
+        config: configFor(profile),
+        origin,
+        ...(pageOrigin === undefined ? {} : { page: { port: pageOrigin.port, loads: PAGE_LOADS } }),
+        ...(args['cpu-prof'] ? { cpuProfileFile: join(dirname(outFile), `profile-${runStamp}-${profile}.cpuprofile`) } : {}),
+        log,
+        })
+      } catch (err) {
+        // One profile failing (a transfer cut or wrong) must not hide the others' figures.
+        failures.push({ profile, error: err instanceof Error ? `${err.name}: ${err.message}` : String(err) })
+        log(`${profile}: FAILED: ${failures.at(-1)!.error}`)
       }
     }
 
@@ -153,52 +183,31 @@ async function main (): Promise<void> {
       window: 2048,
     })
 
-    const geometry = new Geometry({ cellSize: CELL_SIZE, hops: mixes + 1 })
-    const cells = config.singleRuns * Math.ceil(config.singleBytes / geometry.backwardDataBytes)
-    const upCpu = viaMixgate.single.cpu.child
-    const upPerCell: UpPerCell = {
-      method: `whole ${label} process CPU (/proc) over the single-stream downloads; cells = ceil(bytes / backwardDataBytes) per download; per hop = that CPU divided evenly by the hop count, although the client and the exit share it`,
-      hops: geometry.hops,
-      backwardDataBytes: geometry.backwardDataBytes,
-      cells,
-      upCpuSeconds: upCpu,
-      cellsPerUpCpuSecond: cells / upCpu,
-      cellsPerHopCpuSecond: cells / (upCpu / geometry.hops),
-    }
-
-    const paths = { direct, relay: relayed, mixgate: viaMixgate }
-    const ratios = (p: PathResult): Record<string, number> => ({
-      singleMbps: p.single.mbps / direct.single.mbps,
-      parallelMbps: p.parallel.mbps / direct.parallel.mbps,
-      freshP50: p.latencyFresh.p50Ms / direct.latencyFresh.p50Ms,
-      freshP90: p.latencyFresh.p90Ms / direct.latencyFresh.p90Ms,
-      keepAliveP50: p.latencyKeepAlive.p50Ms / direct.latencyKeepAlive.p50Ms,
-      keepAliveP90: p.latencyKeepAlive.p90Ms / direct.latencyKeepAlive.p90Ms,
-      cpuPerGBSingle: p.single.cpuSecondsPerGB / direct.single.cpuSecondsPerGB,
-      cpuPerGBParallel: p.parallel.cpuSecondsPerGB / direct.parallel.cpuSecondsPerGB,
-    })
     const result: BenchResult = {
-      version: 1,
+      version: 2,
       date: new Date().toISOString(),
       quick,
       machine: { node: process.version, cpus: cpus().length, cpuModel: cpus()[0]?.model ?? 'unknown', loadavgStart, loadavgEnd: loadavg() },
-      config: { ...config, cellSize: CELL_SIZE, mixes },
-      cascade: { source: 'mixgate up', label, command: `node ${relative(ROOT, script)} ${upArgs.join(' ')}`, pid: cascadePid, cpuProfiled: profileDir !== undefined },
-      paths,
-      ratiosToDirect: { relay: ratios(relayed), mixgate: ratios(viaMixgate) },
+      cryptoBackend: cryptoBackend(),
+      config: { baseline: BASELINE, cellSize: CELL_SIZE, mixes },
+      baselines: { direct, relay: relayed, ...(viaMicrosocks === undefined ? {} : { microsocks: viaMicrosocks }) },
+      profiles: runs,
+      ratios: Object.fromEntries(Object.entries(runs).map(([p, run]) => [p, { toDirect: ratios(run.path, direct), toRelay: ratios(run.path, relayed) }])),
+      ...(pageLoadDirect === undefined ? {} : { pageLoadDirect }),
       layerCrypto,
       mixLoad,
-      upPerCell,
-      separateCircuits,
-      ...(profile === undefined ? {} : { profile }),
+      targets: checkTargets(runs, { layerCrypto, mixLoad }),
+      failures,
     }
     console.log(renderReport(result))
     mkdirSync(dirname(outFile), { recursive: true })
     writeFileSync(outFile, `${JSON.stringify(result, null, 2)}\n`)
     console.log(`\nwritten: ${relative(process.cwd(), outFile)}`)
+    if (failures.length > 0) process.exitCode = 1
   } finally {
-    await cascade?.stop()
+    await microsocks?.stop()
     await relay?.close()
+    await pageOrigin?.close()
     await origin?.close()
     rmSync(workDir, { recursive: true, force: true })
   }
@@ -206,7 +215,7 @@ async function main (): Promise<void> {
 
 main().then(() => {
   // undici keeps idle sockets and timers alive for a while; the run is over.
-  process.exit(0)
+  process.exit(process.exitCode ?? 0)
 }, (err: unknown) => {
   console.error(`bench failed: ${err instanceof Error ? (err.stack ?? err.message) : String(err)}`)
   process.exit(1)

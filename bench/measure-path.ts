@@ -46,6 +46,11 @@ export interface PathResult {
   readonly latencyKeepAlive: LatencyResult
 }
 
+/** Bytes as MiB for the progress lines (KiB when under one MiB). */
+export function mib (bytes: number): string {
+  return bytes < 2 ** 20 ? `${(bytes / 1024).toFixed(0)} KiB` : `${(bytes / 2 ** 20).toFixed(bytes < 10 * 2 ** 20 ? 1 : 0)} MiB`
+}
+
 function throughput (bytes: number, seconds: number, cpu: Cpu): ThroughputResult {
   return { bytes, seconds, mbps: bytes / seconds / 1e6, cpu, cpuSecondsPerGB: (cpu.total * 1e9) / bytes }
 }
@@ -85,9 +90,10 @@ export async function measureSeparateStreams (dispatchers: readonly Dispatcher[]
 }
 
 /**
- * Measure one path. `makeDispatcher` gives a new client for the path: one carries the
- * transfers and the kept-alive requests, a second one (with no idle connections to reuse)
- * the new-connection requests. `childPid` is the separate process the path runs through.
+ * Measure one path: 1 KiB latency first, then single-stream and parallel throughput.
+ * `makeDispatcher` gives a new client for the path: one each for the new-connection
+ * requests, the kept-alive requests and the transfers. `childPid` is the separate process
+ * the path runs through.
  */
 export async function measurePath (makeDispatcher: () => Dispatcher, origin: Origin, config: PathConfig, childPid: number | undefined, log: (line: string) => void): Promise<PathResult> {
   const dispatcher = makeDispatcher()
@@ -101,6 +107,26 @@ export async function measurePath (makeDispatcher: () => Dispatcher, origin: Ori
 async function measureWith (dispatcher: Dispatcher, makeDispatcher: () => Dispatcher, origin: Origin, config: PathConfig, childPid: number | undefined, log: (line: string) => void): Promise<PathResult> {
   const base = `http://127.0.0.1:${origin.port}`
   const meter = new CpuMeter(childPid)
+  // Latency first, before any bulk transfer: a shaped circuit is then idle (at its lowest
+  // rung), which is what a page load after a pause meets.
+  const freshDispatcher = makeDispatcher()
+  let latencyFresh: LatencyResult
+  try {
+    latencyFresh = await latency(freshDispatcher, origin, config.latencyRequests, true)
+  } finally {
+    await freshDispatcher.destroy().catch(() => {})
+  }
+  log(`  1 KiB, new connection each: p50 ${latencyFresh.p50Ms.toFixed(2)} ms`)
+  // Kept alive on a client of its own: the transfers below then start on a new connection.
+  const keptDispatcher = makeDispatcher()
+  let latencyKeepAlive: LatencyResult
+  try {
+    latencyKeepAlive = await latency(keptDispatcher, origin, config.latencyRequests, false)
+  } finally {
+    await keptDispatcher.destroy().catch(() => {})
+  }
+  log(`  1 KiB, kept alive: p50 ${latencyKeepAlive.p50Ms.toFixed(2)} ms`)
+
   // Warm-up, one full-size transfer: connections, circuits, JIT, socket buffers (the first
   // large transfer of a process is much slower than the next ones).
   const warmBytes = config.singleBytes
@@ -113,7 +139,7 @@ async function measureWith (dispatcher: Dispatcher, makeDispatcher: () => Dispat
   for (let i = 0; i < config.singleRuns; i++) {
     const t = await fetchExpect(dispatcher, singleUrl, singleBody)
     runs.push({ seconds: t.seconds, mbps: t.bytes / t.seconds / 1e6 })
-    log(`  single stream ${i + 1}/${config.singleRuns}: ${(t.bytes / 2 ** 20).toFixed(0)} MiB in ${t.seconds.toFixed(2)} s`)
+    log(`  single stream ${i + 1}/${config.singleRuns}: ${mib(t.bytes)} in ${t.seconds.toFixed(2)} s`)
   }
   const singleCpu = meter.read()
   const singleSeconds = runs.reduce((sum, r) => sum + r.seconds, 0)
@@ -122,17 +148,7 @@ async function measureWith (dispatcher: Dispatcher, makeDispatcher: () => Dispat
   meter.start()
   const p = await fetchParallel(dispatcher, `${base}/bytes/${config.parallelBytesEach}`, origin.body.subarray(0, config.parallelBytesEach), config.parallelStreams)
   const parallel = { ...throughput(p.bytes, p.seconds, meter.read()), streams: config.parallelStreams }
-  log(`  ${config.parallelStreams} streams: ${(p.bytes / 2 ** 20).toFixed(0)} MiB in ${p.seconds.toFixed(2)} s`)
+  log(`  ${config.parallelStreams} streams: ${mib(p.bytes)} in ${p.seconds.toFixed(2)} s`)
 
-  const freshDispatcher = makeDispatcher()
-  let latencyFresh: LatencyResult
-  try {
-    latencyFresh = await latency(freshDispatcher, origin, config.latencyRequests, true)
-  } finally {
-    await freshDispatcher.destroy().catch(() => {})
-  }
-  log(`  1 KiB, new connection each: p50 ${latencyFresh.p50Ms.toFixed(2)} ms`)
-  const latencyKeepAlive = await latency(dispatcher, origin, config.latencyRequests, false)
-  log(`  1 KiB, kept alive: p50 ${latencyKeepAlive.p50Ms.toFixed(2)} ms`)
   return { single, parallel, latencyFresh, latencyKeepAlive }
 }

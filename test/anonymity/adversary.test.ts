@@ -6,9 +6,14 @@
  * measurement tells the two apart. Ten to thirty seconds of traffic per profile (35–50 s
  * in all); each hop runs in a child process of its own (the lab's default layout), and
  * every node, socket and child process the run starts is gone before it returns.
+ *
+ * It runs the lab's quick shaping (QUICK_LAB: 20 ms rounds, 1 s slots, 2 circuits, slower
+ * rates), not the shipped defaults `npm run anonymity` measures: cheaper, so that k clients
+ * fit a loaded two-core machine within a test's time. The profiles' structure is the same.
  */
 import t, { type Test } from 'tap'
 import { cryptoReady } from '../../src/crypto/index.js'
+import { QUICK_LAB } from '../../anonymity/lab-shaping.js'
 import { runProfile, type ProfileResult } from '../../anonymity/run-profile.js'
 
 const K = 8
@@ -47,7 +52,7 @@ t.before(async () => { await cryptoReady() })
 
 t.test('off: the attack links flows to their clients far above chance', async (t) => {
   const before = openHandles()
-  const result = await runProfile({ profile: 'off', clients: K, seconds: OFF_SECONDS, seed: SEED })
+  const result = await runProfile({ profile: 'off', clients: K, seconds: OFF_SECONDS, seed: SEED, shaping: QUICK_LAB })
   await settle()
   const { accuracy, expectedAccuracy, chance, flows } = result.attack
   t.ok(flows >= 20, `${flows} flows observed`)
@@ -62,7 +67,7 @@ t.test('off: the attack links flows to their clients far above chance', async (t
 
 t.test('strict: the attack does no better than chance plus 0.15', async (t) => {
   const before = openHandles()
-  const result = await runProfile({ profile: 'strict', clients: K, seconds: STRICT_SECONDS, seed: SEED, minFlows: 30, maxSeconds: 30 })
+  const result = await runProfile({ profile: 'strict', clients: K, seconds: STRICT_SECONDS, seed: SEED, minFlows: 30, maxSeconds: 30, shaping: QUICK_LAB })
   await settle()
   const { accuracy, expectedAccuracy, chance, flows } = result.attack
   // About 30 flows (20 on a saturated machine). Averaged over the tie-breaks, chance scores

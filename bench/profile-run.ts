@@ -1,0 +1,149 @@
+/**
+ * One shaping profile measured end to end: `mixgate up --shaping P` as a child process, the
+ * path measurements through its SOCKS port (measure-path.ts), streams on separate circuits,
+ * optionally the browser page load, and the whole process's CPU per cell. Stops the child
+ * before it returns, also on error.
+ */
+import { existsSync, mkdirSync, readdirSync, readFileSync, writeFileSync } from 'node:fs'
+import { dirname, join, relative } from 'node:path'
+import { Geometry } from '../src/protocol/geometry.js'
+import { DEFAULT_SHAPING, type ShapingProfile } from '../src/protocol/shaping.js'
+import { freePorts } from '../src/node/start/free-ports.js'
+import { startChild, type BenchChild } from './child-process.js'
+import { summarizeProfile, type ProfileSummary } from './cpu-profile.js'
+import { socksDispatcher } from './http-client.js'
+import { measurePath, measureSeparateStreams, mib, type PathConfig, type PathResult, type ThroughputResult } from './measure-path.js'
+import type { Origin } from './origin.js'
+import { measurePageLoad, type PageLoadResult } from './page-load.js'
+
+const READY_LINE = /^mixgate: SOCKS5 proxy listening on ([0-9.]+):([0-9]+) \(/
+/** How a node names its crypto backend in its start log line (node.started … crypto). */
+const CRYPTO_LOG = /crypto[":= ]+([a-z]+)/
+
+export interface UpPerCell {
+  readonly method: string
+  readonly hops: number
+  readonly backwardDataBytes: number
+  /** Backward DATA cells of the single-stream downloads, estimated as ceil(bytes / backwardDataBytes). */
+  readonly cells: number
+  readonly upCpuSeconds: number
+  readonly cellsPerUpCpuSecond: number
+  readonly cellsPerHopCpuSecond: number
+}
+
+export interface ProfileRun {
+  readonly profile: ShapingProfile
+  readonly command: string
+  readonly config: PathConfig
+  /** The crypto backend the child's nodes logged (undefined if no log line named one). */
+  readonly cryptoBackend: string | undefined
+  readonly path: PathResult
+  /** Streams at once, each on a circuit of its own (its own SOCKS username). */
+  readonly separateCircuits: ThroughputResult & { readonly streams: number }
+  readonly upPerCell: UpPerCell
+  readonly pageLoad?: PageLoadResult
+  readonly profileSummary?: ProfileSummary
+}
+
+export interface ProfileRunOptions {
+  readonly root: string
+  readonly workDir: string
+  readonly profile: ShapingProfile
+  readonly mixes: number
+  readonly cellSize: number
+  readonly config: PathConfig
+  readonly origin: Origin
+  /** The page origin's port and loads per profile, when the browser is measured. */
+  readonly page?: { readonly port: number, readonly loads: number }
+  /** Where to keep a --cpu-prof profile, when one is asked for. */
+  readonly cpuProfileFile?: string
+  readonly log: (line: string) => void
+}
+
+/**
+ * Streams measured on separate circuits: the shaped profiles keep this many per client and one
+ * is bound to the key without credentials already, so that key and two SOCKS usernames (a
+ * further key would wait for a creation slot).
+ */
+const SEPARATE_CIRCUITS = DEFAULT_SHAPING.elastic.circuits
+
+export async function runProfile (o: ProfileRunOptions): Promise<ProfileRun> {
+  const profileDir = o.cpuProfileFile === undefined ? undefined : join(o.workDir, `profile-${o.profile}`)
+  const socksPort = (await freePorts('127.0.0.1', 1))[0]!
+  const upArgs = ['up', '--mixes', String(o.mixes), '--shaping', o.profile, '--socks', `127.0.0.1:${socksPort}`, '--exit-policy', 'accept 127.0.0.1:*']
+  const script = join(o.root, 'bin/mixgate')
+  o.log(`${o.profile}: mixgate up --mixes ${o.mixes} --shaping ${o.profile}${profileDir === undefined ? '' : ' (cpu-prof)'}`)
+  let child: BenchChild | undefined = await startChild({
+    nodeFlags: profileDir === undefined ? [] : ['--cpu-prof', `--cpu-prof-dir=${profileDir}`],
+    script,
+    args: upArgs,
+    ready: READY_LINE,
+    cwd: o.workDir,
+  })
+  try {
+    // The nodes log their start lines before `up` prints its ready line; read them now, as
+    // the child keeps only the end of its stderr.
+    const cryptoBackend = CRYPTO_LOG.exec(child.stderrTail())?.[1]
+    const port = Number(READY_LINE.exec(child.readyLine)![2])
+    const path = await measurePath(() => socksDispatcher(port), o.origin, o.config, child.pid, o.log)
+    const separate = Array.from({ length: SEPARATE_CIRCUITS }, (_, i) => i === 0 ? socksDispatcher(port) : socksDispatcher(port, `bench-${i}`))
+    let separateCircuits
+    try {
+      separateCircuits = await measureSeparateStreams(separate, o.origin, o.config.parallelBytesEach, child.pid)
+    } finally {
+      for (const d of separate) await d.destroy().catch(() => {})
+    }
+    o.log(`  ${SEPARATE_CIRCUITS} streams, a circuit each: ${mib(separateCircuits.bytes)} in ${separateCircuits.seconds.toFixed(2)} s`)
+    let pageLoad: PageLoadResult | undefined
+    if (o.page !== undefined) {
+      pageLoad = await measurePageLoad(o.page.port, port, o.page.loads)
+      o.log(`  page with 40 images in Chromium: p50 ${pageLoad.p50Ms.toFixed(0)} ms`)
+    }
+    const exit = await child.stop()
+    child = undefined
+    if (exit !== 0) o.log(`warning: mixgate up exited with ${String(exit)} after SIGINT`)
+    const profileSummary = profileDir === undefined ? undefined : keepProfile(profileDir, o.cpuProfileFile!, o.root, o.log)
+    return {
+      profile: o.profile,
+      command: `node ${relative(o.root, script)} ${upArgs.join(' ')}`,
+      config: o.config,
+      cryptoBackend,
+      path,
+      separateCircuits,
+      upPerCell: perCell(path, o.config, o.mixes, o.cellSize),
+      ...(pageLoad === undefined ? {} : { pageLoad }),
+      ...(profileSummary === undefined ? {} : { profileSummary }),
+    }
+  } catch (err) {
+    if (child !== undefined) o.log(`${o.profile}: failed; the end of mixgate up's stderr:\n${child.stderrTail().split('\n').slice(-10).join('\n')}`)
+    throw err
+  } finally {
+    await child?.stop()
+  }
+}
+
+function perCell (path: PathResult, config: PathConfig, mixes: number, cellSize: number): UpPerCell {
+  const geometry = new Geometry({ cellSize, hops: mixes + 1 })
+  const cells = config.singleRuns * Math.ceil(config.singleBytes / geometry.backwardDataBytes)
+  const upCpu = path.single.cpu.child
+  return {
+    method: 'whole mixgate up process CPU (/proc) over the single-stream downloads; cells = ceil(bytes / backwardDataBytes) per download; per hop = that CPU divided evenly by the hop count, although the client and the exit share it',
+    hops: geometry.hops,
+    backwardDataBytes: geometry.backwardDataBytes,
+    cells,
+    upCpuSeconds: upCpu,
+    cellsPerUpCpuSecond: cells / upCpu,
+    cellsPerHopCpuSecond: cells / (upCpu / geometry.hops),
+  }
+}
+
+function keepProfile (profileDir: string, keep: string, root: string, log: (line: string) => void): ProfileSummary | undefined {
+  const file = existsSync(profileDir) ? readdirSync(profileDir).find((name) => name.endsWith('.cpuprofile')) : undefined
+  if (file === undefined) {
+    log('warning: no CPU profile was written (did the child exit normally on SIGINT?)')
+    return undefined
+  }
+  mkdirSync(dirname(keep), { recursive: true })
+  writeFileSync(keep, readFileSync(join(profileDir, file)))
+  return { ...summarizeProfile(keep, root), file: relative(root, keep) }
+}

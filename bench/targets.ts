@@ -1,0 +1,54 @@
+/**
+ * The speed targets of issues #12 and #13, checked against one bench run's figures. The bench
+ * asserts nothing: it prints each target beside its figure and writes both to the JSON, so a
+ * reader sees how far each one is, on this machine at this load.
+ */
+import type { ProfileRun } from './profile-run.js'
+import type { LayerCryptoResult } from './layer-crypto.js'
+import type { MixLoadResult } from './mix-load.js'
+import type { ShapingProfile } from '../src/protocol/shaping.js'
+
+export interface TargetCheck {
+  readonly issue: '#12' | '#13'
+  readonly what: string
+  /** The figure's unit and direction: 'min' = at least `target`, 'max' = at most. */
+  readonly kind: 'min' | 'max'
+  readonly target: number
+  /** The measured figure, or undefined when the run did not measure it (another --profile). */
+  readonly measured: number | undefined
+  readonly met: boolean | undefined
+}
+
+type Figures = Partial<Record<ShapingProfile, ProfileRun>>
+
+interface Target {
+  readonly issue: TargetCheck['issue']
+  readonly what: string
+  readonly kind: TargetCheck['kind']
+  readonly target: number
+  readonly figure: (runs: Figures, cells: { layerCrypto: LayerCryptoResult, mixLoad: MixLoadResult }) => number | undefined
+}
+
+const p90OverP50 = (run: ProfileRun | undefined): number | undefined =>
+  run === undefined ? undefined : run.path.latencyFresh.p90Ms / run.path.latencyFresh.p50Ms
+
+export const TARGETS: readonly Target[] = [
+  { issue: '#12', what: 'off, 1 stream, MB/s', kind: 'min', target: 40, figure: (r) => r.off?.path.single.mbps },
+  { issue: '#12', what: 'off, 8 streams, MB/s', kind: 'min', target: 60, figure: (r) => r.off?.path.parallel.mbps },
+  { issue: '#12', what: 'off, CPU-s/GB (1 stream, all processes)', kind: 'max', target: 24, figure: (r) => r.off?.path.single.cpuSecondsPerGB },
+  { issue: '#12', what: 'elastic, 1 stream once climbed, MB/s', kind: 'min', target: 20, figure: (r) => r.elastic?.path.single.mbps },
+  { issue: '#12', what: 'elastic, CPU-s/GB (1 stream, all processes)', kind: 'max', target: 40, figure: (r) => r.elastic?.path.single.cpuSecondsPerGB },
+  { issue: '#12', what: 'one mix, share of its crypto-only ceiling', kind: 'min', target: 0.5, figure: (_r, c) => c.mixLoad.cellsPerCpuSecond / c.layerCrypto.cryptoOnlyCellsPerSecond },
+  { issue: '#13', what: 'elastic, 1 KiB new conn from an idle circuit, p50 ms', kind: 'max', target: 60, figure: (r) => r.elastic?.path.latencyFresh.p50Ms },
+  { issue: '#13', what: 'off, 1 KiB new conn, p50 ms', kind: 'max', target: 30, figure: (r) => r.off?.path.latencyFresh.p50Ms },
+  { issue: '#13', what: 'elastic, 1 KiB new conn, p90 / p50', kind: 'max', target: 1.5, figure: (r) => p90OverP50(r.elastic) },
+  { issue: '#13', what: 'off, 1 KiB new conn, p90 / p50', kind: 'max', target: 1.5, figure: (r) => p90OverP50(r.off) },
+]
+
+export function checkTargets (runs: Figures, cells: { layerCrypto: LayerCryptoResult, mixLoad: MixLoadResult }): TargetCheck[] {
+  return TARGETS.map((t) => {
+    const measured = t.figure(runs, cells)
+    const met = measured === undefined || !Number.isFinite(measured) ? undefined : t.kind === 'min' ? measured >= t.target : measured <= t.target
+    return { issue: t.issue, what: t.what, kind: t.kind, target: t.target, measured, met }
+  })
+}

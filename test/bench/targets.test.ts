@@ -1,0 +1,50 @@
+/**
+ * The bench's issue targets (bench/targets.ts): each figure read from the right place, a
+ * bound met or missed on the right side, and a profile the run skipped reported as not
+ * measured rather than as missed.
+ */
+import t from 'tap'
+import { checkTargets, TARGETS } from '../../bench/targets.js'
+import type { LayerCryptoResult } from '../../bench/layer-crypto.js'
+import type { MixLoadResult } from '../../bench/mix-load.js'
+import type { ProfileRun } from '../../bench/profile-run.js'
+
+function run (mbps: number, parallelMbps: number, cpu: number, p50: number, p90: number): ProfileRun {
+  return {
+    path: {
+      single: { mbps, cpuSecondsPerGB: cpu },
+      parallel: { mbps: parallelMbps },
+      latencyFresh: { p50Ms: p50, p90Ms: p90 },
+    },
+  } as unknown as ProfileRun
+}
+
+const cells = {
+  layerCrypto: { cryptoOnlyCellsPerSecond: 100_000 } as LayerCryptoResult,
+  mixLoad: { cellsPerCpuSecond: 60_000 } as MixLoadResult,
+}
+
+t.test('off and elastic figures against their bounds', async (t) => {
+  const checks = checkTargets({ off: run(45, 50, 30, 20, 40), elastic: run(10, 12, 35, 70, 80) }, cells)
+  t.equal(checks.length, TARGETS.length)
+  const by = (what: string) => checks.find((c) => c.what === what)!
+  t.equal(by('off, 1 stream, MB/s').met, true, '45 ≥ 40')
+  t.equal(by('off, 8 streams, MB/s').met, false, '50 < 60')
+  t.equal(by('off, CPU-s/GB (1 stream, all processes)').met, false, '30 > 24')
+  t.equal(by('elastic, CPU-s/GB (1 stream, all processes)').met, true, '35 ≤ 40')
+  t.equal(by('elastic, 1 KiB new conn from an idle circuit, p50 ms').met, false, '70 > 60')
+  t.equal(by('off, 1 KiB new conn, p90 / p50').measured, 2)
+  t.equal(by('off, 1 KiB new conn, p90 / p50').met, false)
+  t.ok(Math.abs(by('elastic, 1 KiB new conn, p90 / p50').measured! - 80 / 70) < 1e-9)
+  t.equal(by('one mix, share of its crypto-only ceiling').measured, 0.6)
+  t.equal(by('one mix, share of its crypto-only ceiling').met, true)
+})
+
+t.test('a profile the run skipped is not measured, not missed', async (t) => {
+  const checks = checkTargets({ elastic: run(25, 30, 20, 50, 60) }, cells)
+  for (const c of checks.filter((c) => c.what.startsWith('off'))) {
+    t.equal(c.measured, undefined, c.what)
+    t.equal(c.met, undefined, c.what)
+  }
+  t.equal(checks.find((c) => c.what === 'elastic, 1 stream once climbed, MB/s')!.met, true)
+})
