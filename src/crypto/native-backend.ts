@@ -74,33 +74,24 @@ export function createNativeBackend (na: SodiumNative): CryptoBackend {
       return q
     },
 
+    // The allocating calls are the into-buffer ones with a fresh output.
     aeadEncrypt (key, nonce, ad, plaintext) {
       const c = new Uint8Array(plaintext.length + TAG_BYTES)
-      na.crypto_aead_chacha20poly1305_ietf_encrypt(c, plaintext, ad, null, nonce, key)
+      this.aeadEncryptInto(c, key, nonce, ad, plaintext)
       return c
     },
     aeadDecrypt (key, nonce, ad, sealed) {
       const m = new Uint8Array(sealed.length - TAG_BYTES)
-      try {
-        na.crypto_aead_chacha20poly1305_ietf_decrypt(m, null, sealed, ad, nonce, key)
-      } catch {
-        return null
-      }
-      return m
+      return this.aeadDecryptInto(m, key, nonce, ad, sealed) ? m : null
     },
     xaeadEncrypt (key, nonce, ad, plaintext) {
       const c = new Uint8Array(plaintext.length + TAG_BYTES)
-      na.crypto_aead_xchacha20poly1305_ietf_encrypt(c, plaintext, ad, null, nonce, key)
+      this.xaeadEncryptInto(c, key, nonce, ad, plaintext)
       return c
     },
     xaeadDecrypt (key, nonce, ad, sealed) {
       const m = new Uint8Array(sealed.length - TAG_BYTES)
-      try {
-        na.crypto_aead_xchacha20poly1305_ietf_decrypt(m, null, sealed, ad, nonce, key)
-      } catch {
-        return null
-      }
-      return m
+      return this.xaeadDecryptInto(m, key, nonce, ad, sealed) ? m : null
     },
     aeadEncryptInto (out, key, nonce, ad, plaintext) {
       na.crypto_aead_chacha20poly1305_ietf_encrypt(out, plaintext, ad, null, nonce, key)
