@@ -34,6 +34,8 @@ export interface ClientShapingStatus {
   readonly creationSlots: number
   /** Rounds its round clock skipped because this process was too busy (the schedule broke). */
   readonly roundsMissed: number
+  /** Elastic: rung requests cut down to fit the client rate (rung-budget.ts); 0 otherwise. */
+  readonly rungsLimited: number
   /** The entry's report, or undefined when its admin port cannot be reached from here. */
   readonly entry: EntryReport | undefined
 }

@@ -98,6 +98,7 @@ export class UnshapedSender implements CircuitSender {
       loopAlarms: 0,
       failedClosed: false,
       rttMs: { p50: NaN, p90: NaN, p99: NaN },
+      rungsLimited: 0,
       rttExpectedMs: NaN,
       coverBytesOut: this.host.stats.coverOut * cell,
       coverBytesIn: this.host.stats.padsIn * cell,

@@ -21,7 +21,7 @@
  *   ‖ cellSize(4) ‖ roundMs(4) ‖ epochS(4) ‖ genesis(8) ‖ shaping
  *   shaping = profile(1: 0 off, 1 strict, 2 elastic) ‖ rateCount(1) ‖ rateCount × millicells(4)
  *             ‖ slotMs(4) ‖ circuits(4) ‖ circuitSlots(4) ‖ kMin(4) ‖ createHoldRounds(4)
- *             ‖ loopsPerSlot(4) ‖ loopJitterRounds(4)
+ *             ‖ loopsPerSlot(4) ‖ loopJitterRounds(4) ‖ clientRate millicells(4)
  *   ‖ published(8) ‖ validUntil(8) ‖ keyCount(1) ‖ keyCount × (epoch(8) ‖ onionKey(32))
  *
  * Times are Unix seconds. The link key is bound to the identity by this signature, with the
@@ -243,6 +243,7 @@ export function writeParams (writer: ByteWriter, params: CascadeParams): ByteWri
   for (const rate of shaping.ratesMilli) writer.u32(rate)
   return writer.u32(shaping.slotMs).u32(shaping.circuits).u32(shaping.circuitSlots).u32(shaping.kMin)
     .u32(shaping.createHoldRounds).u32(shaping.loopsPerSlot).u32(shaping.loopJitterRounds)
+    .u32(shaping.clientRateMilli)
 }
 
 /** The role byte of signed bodies. */

@@ -3,11 +3,12 @@
  *
  *   "shaping": { "profile": "elastic", "rates": [0.2, 1, 4, 16], "slotMs": 2000,
  *                "circuits": 3, "circuitSlots": 300, "kMin": 1, "createHoldRounds": 100,
- *                "loopsPerSlot": 4, "loopJitterRounds": 8 }
+ *                "loopsPerSlot": 4, "loopJitterRounds": 8, "clientRate": 128 }
  *
  * Every field but `profile` may be left out and takes that profile's default
  * (src/protocol/shaping.ts); descriptors are always written with every field, so what is
- * signed never depends on a default. Rates are cells per round with at most three decimals.
+ * signed never depends on a default. Rates (`rates`, `clientRate`) are cells per round with at
+ * most three decimals.
  */
 import { MixgateError } from '../errors.js'
 import { z } from 'zod'
@@ -44,7 +45,8 @@ const fieldsSpec = obj({
   createHoldRounds: int({ min: 0, max: U32_MAX }),
   loopsPerSlot: int({ min: 0, max: U32_MAX }),
   loopJitterRounds: int({ min: 0, max: U32_MAX }),
-}, { optional: ['rates', 'slotMs', 'circuits', 'circuitSlots', 'kMin', 'createHoldRounds', 'loopsPerSlot', 'loopJitterRounds'] })
+  clientRate: rateSpec,
+}, { optional: ['rates', 'slotMs', 'circuits', 'circuitSlots', 'kMin', 'createHoldRounds', 'loopsPerSlot', 'loopJitterRounds', 'clientRate'] })
 
 /**
  * The `shaping` object: the profile's defaults filled in. Whether the values fit the
@@ -62,6 +64,7 @@ export const shapingSpec: Spec<ShapingParams> = mapped(fieldsSpec, (fields) => {
     createHoldRounds: fields.createHoldRounds ?? base.createHoldRounds,
     loopsPerSlot: fields.loopsPerSlot ?? base.loopsPerSlot,
     loopJitterRounds: fields.loopJitterRounds ?? base.loopJitterRounds,
+    clientRateMilli: fields.clientRate ?? base.clientRateMilli,
   }
 })
 
@@ -82,6 +85,7 @@ export function shapingToJson (params: ShapingParams): ShapingJson {
     createHoldRounds: params.createHoldRounds,
     loopsPerSlot: params.loopsPerSlot,
     loopJitterRounds: params.loopJitterRounds,
+    clientRate: params.clientRateMilli / MILLI,
   }
 }
 
@@ -95,13 +99,14 @@ export interface ShapingJson {
   readonly createHoldRounds?: number
   readonly loopsPerSlot?: number
   readonly loopJitterRounds?: number
+  readonly clientRate?: number
 }
 
 /** Whether two parameter sets are the same (a cascade's hops must all sign the same). */
 export function sameShaping (a: ShapingParams, b: ShapingParams): boolean {
   return a.profile === b.profile && a.slotMs === b.slotMs && a.circuits === b.circuits && a.circuitSlots === b.circuitSlots &&
     a.kMin === b.kMin && a.createHoldRounds === b.createHoldRounds && a.loopsPerSlot === b.loopsPerSlot &&
-    a.loopJitterRounds === b.loopJitterRounds && a.ratesMilli.length === b.ratesMilli.length && a.ratesMilli.every((r, i) => r === b.ratesMilli[i])
+    a.loopJitterRounds === b.loopJitterRounds && a.clientRateMilli === b.clientRateMilli && a.ratesMilli.length === b.ratesMilli.length && a.ratesMilli.every((r, i) => r === b.ratesMilli[i])
 }
 
 /** checkShaping's verdict as a message naming the field, or undefined when fine. */

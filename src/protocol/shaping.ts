@@ -36,6 +36,8 @@ export const MILLI = 1000
  * cell, link-drain.ts) stays below that bound.
  */
 export const MAX_RATE_MILLI = 256 * MILLI
+/** The most `clientRateMilli` may be: every circuit of a client at the highest rate. */
+export const MAX_CLIENT_RATE_MILLI = 16 * MAX_RATE_MILLI
 /** A forward and a backward rung fit the control byte, 3 bits each (PROTOCOL.md §12.3). */
 export const MAX_RUNGS = 8
 /** The rung a wake lifts a direction to (PROTOCOL.md §12.3). */
@@ -59,6 +61,12 @@ export interface ShapingParams {
   readonly loopsPerSlot: number
   /** The exit echoes a LOOP after 0..J rounds drawn at random (R10). */
   readonly loopJitterRounds: number
+  /**
+   * Elastic: the most millicells per round one client's circuits may ask for together in each
+   * direction, counting rungs above the wake rung only (§12.3 "Client rate"): what one client
+   * may ask of the cascade, however many circuits it keeps.
+   */
+  readonly clientRateMilli: number
 }
 
 /**
@@ -78,6 +86,7 @@ const COMMON = {
   createHoldRounds: 100,
   loopsPerSlot: 4,
   loopJitterRounds: 8,
+  clientRateMilli: 128 * MILLI,
 } as const
 
 /**
@@ -125,6 +134,9 @@ export function checkShaping (params: ShapingParams, roundMs: number): void {
   if (!Number.isInteger(params.createHoldRounds) || params.createHoldRounds < 0 || params.createHoldRounds > 100_000) bad('createHoldRounds', `must be 0 to 100000, got ${params.createHoldRounds}`)
   if (!Number.isInteger(params.loopsPerSlot) || params.loopsPerSlot < 0 || params.loopsPerSlot > 10_000) bad('loopsPerSlot', `must be 0 to 10000, got ${params.loopsPerSlot}`)
   if (!Number.isInteger(params.loopJitterRounds) || params.loopJitterRounds < 0 || params.loopJitterRounds > 1000) bad('loopJitterRounds', `must be 0 to 1000, got ${params.loopJitterRounds}`)
+  if (!Number.isInteger(params.clientRateMilli) || params.clientRateMilli < 1 || params.clientRateMilli > MAX_CLIENT_RATE_MILLI) {
+    bad('clientRate', `must be between 0.001 and ${MAX_CLIENT_RATE_MILLI / MILLI} cells per round, got ${params.clientRateMilli / MILLI}`)
+  }
 }
 
 /** Round n at Unix time `unixMs` (rounds counted from the Unix epoch). */

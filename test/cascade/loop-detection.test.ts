@@ -17,7 +17,7 @@ import { rawConnect } from '../helpers/raw-socks.js'
 
 await cryptoReady()
 
-const SHAPING: ShapingParams = { profile: 'strict', ratesMilli: [1000], slotMs: 200, circuits: 3, circuitSlots: 30, kMin: 1, createHoldRounds: 0, loopsPerSlot: 4, loopJitterRounds: 2 }
+const SHAPING: ShapingParams = { profile: 'strict', ratesMilli: [1000], slotMs: 200, circuits: 3, circuitSlots: 30, kMin: 1, createHoldRounds: 0, loopsPerSlot: 4, loopJitterRounds: 2, clientRateMilli: 128_000 }
 
 const echo: Server = createServer((socket) => socket.pipe(socket))
 await new Promise<void>((resolve) => echo.listen(0, '127.0.0.1', resolve))

@@ -38,7 +38,7 @@ await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve))
 const httpPort = (server.address() as { port: number }).port
 t.teardown(() => new Promise<void>((resolve) => server.close(() => resolve())))
 
-const common = { slotMs: 500, circuits: 3, circuitSlots: 60, kMin: 1, createHoldRounds: 0, loopsPerSlot: 2, loopJitterRounds: 2 } as const
+const common = { slotMs: 500, circuits: 3, circuitSlots: 60, kMin: 1, createHoldRounds: 0, loopsPerSlot: 2, loopJitterRounds: 2, clientRateMilli: 128_000 } as const
 const STRICT: ShapingParams = { profile: 'strict', ratesMilli: [2000], ...common }
 // Slots much longer than a loop's RTT at the bottom rung (as with the defaults: 10 s slots),
 // so the first slot of a download already shows it.

@@ -16,7 +16,7 @@ await cryptoReady()
 
 const BASE: ShapingParams = {
   profile: 'strict', ratesMilli: [1000], slotMs: 1000, circuits: 3, circuitSlots: 300,
-  kMin: 1, createHoldRounds: 0, loopsPerSlot: 0, loopJitterRounds: 0,
+  kMin: 1, createHoldRounds: 0, loopsPerSlot: 0, loopJitterRounds: 0, clientRateMilli: 128_000,
 }
 
 const arbitraryParams = fc.record({

@@ -16,7 +16,7 @@ await cryptoReady()
 
 const SHAPING: ShapingParams = {
   profile: 'strict', ratesMilli: [1000], slotMs: 1000, circuits: 2, circuitSlots: 20_000,
-  kMin: 1, createHoldRounds: 0, loopsPerSlot: 4, loopJitterRounds: 0,
+  kMin: 1, createHoldRounds: 0, loopsPerSlot: 4, loopJitterRounds: 0, clientRateMilli: 128_000,
 }
 const ALARMS = 5
 const UNSAFE = 3

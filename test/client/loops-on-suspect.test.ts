@@ -19,7 +19,7 @@ await cryptoReady()
 // slots so far apart (10 000 s) that no circuit ends during the test.
 const SHAPING: ShapingParams = {
   profile: 'strict', ratesMilli: [1000], slotMs: 1000, circuits: 3, circuitSlots: 30_000,
-  kMin: 1, createHoldRounds: 0, loopsPerSlot: 100, loopJitterRounds: 0,
+  kMin: 1, createHoldRounds: 0, loopsPerSlot: 100, loopJitterRounds: 0, clientRateMilli: 128_000,
 }
 /** LOOPs to watch after the alarm, over the three circuits. */
 const WATCH = 300

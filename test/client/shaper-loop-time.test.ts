@@ -13,7 +13,7 @@ await cryptoReady()
 
 const PARAMS: ShapingParams = {
   profile: 'strict', ratesMilli: [1000], slotMs: 1000, circuits: 3, circuitSlots: 300,
-  kMin: 1, createHoldRounds: 0, loopsPerSlot: 10, loopJitterRounds: 0,
+  kMin: 1, createHoldRounds: 0, loopsPerSlot: 10, loopJitterRounds: 0, clientRateMilli: 128_000,
 }
 
 t.test('a stall of the client process is not counted against the cascade; the cascade\'s time is', async (t) => {

@@ -19,7 +19,7 @@ const decode = (json: unknown): CascadeParams => cascadeParamsOf(validate(descri
 
 t.test('encode then decode is the identity, shaping written in full', async (t) => {
   const json = cascadeParamsToJson(PARAMS)
-  t.same(json, { cellSize: 4096, roundMs: 20, epochS: 600, genesis: 1_700_000_000, shaping: { profile: 'elastic', rates: [0.2, 1, 2, 8, 32, 64, 128], slotMs: 2000, circuits: 12, circuitSlots: 300, kMin: 1, createHoldRounds: 100, loopsPerSlot: 4, loopJitterRounds: 8 } })
+  t.same(json, { cellSize: 4096, roundMs: 20, epochS: 600, genesis: 1_700_000_000, shaping: { profile: 'elastic', rates: [0.2, 1, 2, 8, 32, 64, 128], slotMs: 2000, circuits: 12, circuitSlots: 300, kMin: 1, createHoldRounds: 100, loopsPerSlot: 4, loopJitterRounds: 8, clientRate: 128 } })
   t.same(decode(JSON.parse(JSON.stringify(json))), PARAMS)
 })
 

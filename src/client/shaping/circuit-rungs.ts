@@ -14,11 +14,14 @@
  *   - Backward, a slot that delivered less than 3/4 of its schedule (this process is behind)
  *     asks for no more than it took, and does not climb.
  *   - At a boundary the requests restart from what the slot carried (rung-policy.ts).
+ * Each direction keeps what it wants (the policy above) and what it asks for: the same, unless
+ * the client's ceiling on all its circuits' rungs (rung-budget.ts) cut it down.
  */
 import { cellsInRound, encodeRungRequest, slotAt, wakeDelayRounds, WAKE_RUNG } from '../../protocol/shaping.js'
+import type { BudgetDirection, BudgetMember, RungBudget } from './rung-budget.js'
 import { climbRung, companionRung, nextRung, rungTaking, saturationRun, SlotDemand, underused } from './rung-policy.js'
 
-export class CircuitRungs {
+export class CircuitRungs implements BudgetMember {
   readonly demand = new SlotDemand()
   /** This slot's rungs (the last requests carried in the slot before). */
   forward = 0
@@ -26,6 +29,9 @@ export class CircuitRungs {
   /** What the cells sent from now on ask for the next slot. */
   requestForward = 0
   requestBackward = 0
+  /** What the policy asks for, before the client's ceiling (rung-budget.ts). */
+  private wantForward = 0
+  private wantBackward = 0
   /** What the last cell sent carried. */
   private carriedForward = 0
   private carriedBackward = 0
@@ -42,9 +48,12 @@ export class CircuitRungs {
   private readonly roundsPerSlot: number
   private readonly backwardDelay: number
   private readonly hops: number
+  /** The client's ceiling on all its circuits' rungs (none: each asks for what it wants). */
+  private readonly budget: RungBudget | null
 
-  constructor (ladder: readonly number[], roundsPerSlot: number, hops: number) {
+  constructor (ladder: readonly number[], roundsPerSlot: number, hops: number, budget: RungBudget | null = null) {
     this.ladder = ladder
+    this.budget = budget
     this.roundsPerSlot = roundsPerSlot
     this.backwardDelay = wakeDelayRounds('backward', hops)
     this.hops = hops
@@ -72,18 +81,35 @@ export class CircuitRungs {
     return this.backward === 0 && round >= this.wakeBackward ? WAKE_RUNG : this.backward
   }
 
-  /** Slot boundary: the slot runs at what the last slot's cells carried; ask from its demand. */
+  want (direction: BudgetDirection): number {
+    return direction === 'forward' ? this.wantForward : this.wantBackward
+  }
+
+  granted (direction: BudgetDirection): number {
+    return direction === 'forward' ? this.requestForward : this.requestBackward
+  }
+
+  grant (direction: BudgetDirection, rung: number): void {
+    if (direction === 'forward') this.requestForward = rung
+    else this.requestBackward = rung
+  }
+
+  /**
+   * Slot boundary: the slot runs at what the last slot's cells carried; want from its demand.
+   * Until the owner shares the budget out (RungBudget.share, after every circuit's boundary),
+   * the requests are the wants.
+   */
   slotBoundary (): void {
     const demand = this.demand
     this.forward = this.carriedForward
     this.backward = this.carriedBackward
     this.wakeForward = this.wakeBackward = Infinity
     const behind = this.behind()
-    let backward = this.saturatedBackward && !behind ? this.requestBackward : nextRung(this.ladder, demand.backwardReal, false, this.roundsPerSlot)
+    let backward = this.saturatedBackward && !behind ? this.wantBackward : nextRung(this.ladder, demand.backwardReal, false, this.roundsPerSlot)
     if (behind) backward = Math.min(backward, rungTaking(this.ladder, this.receivedBackward, this.roundsPerSlot))
-    const forward = this.saturatedForward ? this.requestForward : nextRung(this.ladder, demand.forwardReal, false, this.roundsPerSlot)
-    this.requestBackward = backward
-    this.requestForward = Math.max(forward, companionRung(this.ladder, backward))
+    const forward = this.saturatedForward ? this.wantForward : nextRung(this.ladder, demand.forwardReal, false, this.roundsPerSlot)
+    this.requestBackward = this.wantBackward = backward
+    this.requestForward = this.wantForward = Math.max(forward, companionRung(this.ladder, backward))
     this.saturatedForward = this.saturatedBackward = false
     this.expectedBackward = this.receivedBackward = 0
     demand.reset()
@@ -96,7 +122,8 @@ export class CircuitRungs {
     const demand = this.demand
     if (!control && !this.saturatedForward && demand.forwardRun >= this.runAt(this.forwardAt(round)) && !underused(demand.forwardReal, demand.forwardAll)) {
       this.saturatedForward = true
-      this.requestForward = Math.max(this.requestForward, climbRung(this.ladder, this.forwardAt(round)))
+      this.wantForward = Math.max(this.wantForward, climbRung(this.ladder, this.forwardAt(round)))
+      this.requestForward = this.allowed('forward', this.wantForward)
     }
   }
 
@@ -107,8 +134,10 @@ export class CircuitRungs {
     const demand = this.demand
     if (demand.backwardRun >= this.runAt(this.backwardAt(round)) && !this.saturatedBackward && !this.behind() && !underused(demand.backwardReal, this.receivedBackward)) {
       this.saturatedBackward = true
-      this.requestBackward = Math.max(this.requestBackward, climbRung(this.ladder, this.backwardAt(round)))
-      this.requestForward = Math.max(this.requestForward, companionRung(this.ladder, this.requestBackward))
+      this.wantBackward = Math.max(this.wantBackward, climbRung(this.ladder, this.backwardAt(round)))
+      this.requestBackward = this.allowed('backward', this.wantBackward)
+      this.wantForward = Math.max(this.wantForward, companionRung(this.ladder, this.requestBackward))
+      this.requestForward = this.allowed('forward', this.wantForward)
     }
   }
 
@@ -134,9 +163,19 @@ export class CircuitRungs {
     return this.expectedBackward > 16 && 4 * this.receivedBackward < 3 * this.expectedBackward
   }
 
+  /** What a climb to `want` may ask for in `direction` now (never less than asked already). */
+  private allowed (direction: BudgetDirection, want: number): number {
+    const asked = this.granted(direction)
+    if (want <= asked) return asked
+    return this.budget === null ? want : this.budget.allowed(direction, this, want)
+  }
+
+  /** The wake rung costs nothing against the budget: a short exchange always wakes. */
   private wakeRequest (): void {
     if (this.requestForward === 0 && this.requestBackward === 0 && WAKE_RUNG < this.ladder.length) {
       this.requestForward = this.requestBackward = WAKE_RUNG
+      if (this.wantForward < WAKE_RUNG) this.wantForward = WAKE_RUNG
+      if (this.wantBackward < WAKE_RUNG) this.wantBackward = WAKE_RUNG
     }
   }
 

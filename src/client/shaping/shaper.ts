@@ -21,6 +21,7 @@ import type { ConnectRequest } from '../socks/index.js'
 import { acceptsUntilSlot, circuitEndSlot } from './circuit-lanes.js'
 import { LoopMonitor } from './loop-monitor.js'
 import { CircuitRungs } from './circuit-rungs.js'
+import { RungBudget, type BudgetMember } from './rung-budget.js'
 import { ShapedCircuit } from './shaped-circuit.js'
 import { wallRoundClock, type RoundClock, type WallTimers } from '../../clock/round-clock.js'
 
@@ -64,6 +65,8 @@ export class Shaper implements CircuitSender {
   /** Round offsets within the current slot that send a LOOP (sorted). */
   private loopRounds: number[] = []
   private lastCreationSlot = -1
+  /** Elastic: the ceiling on all our circuits' rungs together (rung-budget.ts). */
+  readonly budget: RungBudget | null
 
   constructor (host: SenderHost, options: ShaperOptions) {
     this.host = host
@@ -86,6 +89,9 @@ export class Shaper implements CircuitSender {
       onFailClosed: () => host.failClosed(),
     })
     this.clock = wallRoundClock(options.roundMs, (round) => this.onRound(round), options.timers)
+    this.budget = options.params.profile !== 'elastic'
+      ? null
+      : new RungBudget(options.params.ratesMilli, options.params.clientRateMilli, () => this.laneRungs())
   }
 
   start (): void { if (!this.clock.isRunning) this.clock.start() }
@@ -219,6 +225,7 @@ export class Shaper implements CircuitSender {
       coverBytesIn: this.counters.coverCellsIn * cell,
       creationSlots: this.counters.creationSlots,
       roundsMissed: this.missedRounds,
+      rungsLimited: this.budget?.limited ?? 0,
       entry,
     }
   }
@@ -279,7 +286,7 @@ export class Shaper implements CircuitSender {
       return null
     }
     const endSlot = circuitEndSlot(this.params, lane, slot, built.epochEndMs)
-    const rungs = new CircuitRungs(this.params.ratesMilli, this.roundsPerSlot, this.hops)
+    const rungs = new CircuitRungs(this.params.ratesMilli, this.roundsPerSlot, this.hops, this.budget)
     const s = new ShapedCircuit(built.circuit, lane, slot, endSlot, acceptsUntilSlot(this.params, slot, endSlot), rungs)
     this.lanes[lane] = s
     this.byId.set(s.id, s)
@@ -348,10 +355,18 @@ export class Shaper implements CircuitSender {
         if (!first && s.builtSlot < slot) s.rungs.slotBoundary()
         else s.rungs.demand.reset()
       }
+      // Backward first: a download's forward wants the companion of its backward want.
+      this.budget!.share('backward')
+      this.budget!.share('forward')
     }
     const rounds: number[] = []
     for (let i = 0; i < this.params.loopsPerSlot; i++) rounds.push(randomUniform(this.roundsPerSlot))
     this.loopRounds = rounds.sort((a, b) => a - b)
+  }
+
+  /** The rungs of the live circuits (the budget's members). */
+  private * laneRungs (): Iterable<BudgetMember> {
+    for (const s of this.lanes) if (s !== null) yield s.rungs
   }
 
   /** Forward millicells per round of `s` in round `round`. */

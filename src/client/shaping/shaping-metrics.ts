@@ -35,6 +35,7 @@ export function registerShapingMetrics (registry: MetricsRegistry, read: () => C
   registry.counter('mixgate_cover_bytes_total', 'Cover bytes: forward = DROP and LOOP cells sent, backward = PADs and echoes received.', { direction: ['forward', 'backward'] })
     .from(() => read().coverBytesOut, { direction: 'forward' })
     .from(() => read().coverBytesIn, { direction: 'backward' })
+  registry.counterFrom('mixgate_shaping_rungs_limited_total', 'Rung requests cut down so that all circuits together stay within the cascade\'s client rate (elastic).', () => read().rungsLimited)
   registry.counterFrom('mixgate_creation_slots_total', 'Slots in which this client started circuits.', () => read().creationSlots)
   registry.counterFrom('mixgate_rounds_missed_total', 'Rounds the client skipped because its process was too busy: its schedule broke for them.', () => read().roundsMissed)
   registry.gaugeFrom('mixgate_entry_creates_per_slot', 'CREATEs per creation slot at the entry mix, all clients: the median bucket\'s lower bound (NaN: unknown).', () => read().entry?.createsPerSlot ?? Number.NaN)

@@ -29,7 +29,7 @@ addr=i['address'].encode()
 sh=p['shaping']
 params=struct.pack('>IIIQBB', p['cellSize'], p['roundMs'], p['epochS'], p['genesis'], ['off','strict','elastic'].index(sh['profile']), len(sh['ratesMilli']))
 params+=b''.join(struct.pack('>I', r) for r in sh['ratesMilli'])
-params+=struct.pack('>7I', sh['slotMs'], sh['circuits'], sh['circuitSlots'], sh['kMin'], sh['createHoldRounds'], sh['loopsPerSlot'], sh['loopJitterRounds'])
+params+=struct.pack('>8I', sh['slotMs'], sh['circuits'], sh['circuitSlots'], sh['kMin'], sh['createHoldRounds'], sh['loopsPerSlot'], sh['loopJitterRounds'], sh['clientRateMilli'])
 body=bytes([1,1])+struct.pack('>H',len(addr))+addr+raw(ident)+link+params+struct.pack('>QQB',pub,vu,len(keys))+b''.join(struct.pack('>Q',e)+k for e,k in keys)
 msg=b'mixgate/v1/node-descriptor\0'+body
 assert msg.hex()==n['message'], 'message'
