@@ -10,6 +10,21 @@ import { MILLI } from '../protocol/shaping.js'
 
 export const MAX_DRAIN_ROUNDS = 32
 
+/**
+ * A link whose socket still holds this much unsent is not drained into, nor caught up after a
+ * stall: the neighbour is not keeping up, and a drain would only pile up more. Measured with
+ * twelve circuits climbing at once on one machine (issue #12): every hop's drain filled every
+ * circuit's schedule, PADs included, which the next hop cannot tell from real cells backward,
+ * so each drain set off the next hop's, bursts reached 74k cells/s against ≈ 13k carried, and
+ * the backlog passed 64 MiB and closed the link. The schedule of the round itself still leaves.
+ */
+export const DRAIN_BACKLOG_LIMIT_BYTES = 1 << 20
+
+/** Whether a link with `backlogBytes` unsent may take a drain or a catch-up. */
+export function mayDrainInto (backlogBytes: number): boolean {
+  return backlogBytes < DRAIN_BACKLOG_LIMIT_BYTES
+}
+
 /** Rounds of its schedule a circuit's queue holds beyond the jitter allowance (0: within). */
 export function excessRounds (queued: number, rateMilli: number): number {
   const allowance = Math.ceil(2 * rateMilli / MILLI) + 1

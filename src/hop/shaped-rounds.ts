@@ -16,7 +16,7 @@ import { CreateHold, SlotCreateCounter } from './create-hold.js'
 import type { HopCircuit } from './hop-circuit.js'
 import { RoundBatch } from './round-batch.js'
 import type { HopRounds, RoundsHost } from './rounds.js'
-import { drainRounds, excessRounds } from './link-drain.js'
+import { drainRounds, excessRounds, mayDrainInto } from './link-drain.js'
 import type { LinkState } from './predecessor-link.js'
 
 /** The most missed rounds one shaped round catches up (half a second of 10 ms rounds). */
@@ -190,9 +190,10 @@ export class ShapedRounds implements HopRounds {
     for (const state of core.links.values()) {
       const batch = this.batch
       batch.clear()
-      const drain = drains ? backwardDrain(state, round - lag) : 0
+      const open = mayDrainInto(state.link.backlogBytes)
+      const drain = drains && open ? backwardDrain(state, round - lag) : 0
       core.stats.drainRoundsBackward += drain
-      const start = drain === 0 ? from : Math.min(from, round - drain)
+      const start = !open ? round : drain === 0 ? from : Math.min(from, round - drain)
       for (const circuit of state.circuits.values()) {
         if (circuit.ended || circuit.shape === null) continue
         const due = circuit.shape.cellsFor(start - lag, round - lag, 'backward')

@@ -15,7 +15,7 @@ import type { HopCircuit } from '../hop/hop-circuit.js'
 import type { HopCore } from '../hop/hop-core.js'
 import type { HopOptions } from '../hop/hop-options.js'
 import { RoundBatch } from '../hop/round-batch.js'
-import { drainRounds, excessRounds } from '../hop/link-drain.js'
+import { drainRounds, excessRounds, mayDrainInto } from '../hop/link-drain.js'
 import { RoundStrategy, type MixStrategy } from '../hop/strategy.js'
 import { Redial } from '../link/redial.js'
 
@@ -220,9 +220,10 @@ export class SuccessorOutput implements ForwardOutput {
       const rounds = excessRounds(shape.forward.length, shape.rateAt(round - lag, 'forward'))
       if (rounds > excess) excess = rounds
     }
-    const drain = drainRounds(excess)
+    const open = mayDrainInto(successor.backlogBytes)
+    const drain = open ? drainRounds(excess) : 0
     core.stats.drainRoundsForward += drain
-    const start = drain === 0 ? from : Math.min(from, round - drain)
+    const start = !open ? round : drain === 0 ? from : Math.min(from, round - drain)
     for (const circuit of this.outCircuits.values()) {
       const shape = circuit.shape
       if (shape === null || circuit.ended || !shape.released) continue

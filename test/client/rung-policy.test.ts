@@ -95,10 +95,10 @@ t.test('a download from an idle circuit: wakes at once, climbs backward from the
   t.ok(sent.every((c) => decodeBackwardRung(c) === TOP), 'every cell asks to stay')
 })
 
-t.test('a reader behind its schedule does not climb, and asks for no more than it took', async (t) => {
+t.test('a slot delivering less than its schedule asks at once for no more than it takes, and does not climb back soon', async (t) => {
   const rungs = new CircuitRungs(LADDER, ROUNDS_PER_SLOT, HOPS)
   const slotOf = (round: number): number => Math.floor(round / ROUNDS_PER_SLOT)
-  // Bring backward to the top (two saturated slots), then take only a tenth of each round's cells.
+  // Bring backward to the top (saturated slots), then take only a tenth of each round's cells.
   const sent: number[] = []
   rungs.sentReal(false, 0)
   rungs.control(0, 0)
@@ -106,14 +106,28 @@ t.test('a reader behind its schedule does not climb, and asks for no more than i
   rungs.slotBoundary()
   t.equal(rungs.backward, TOP, 'at the top')
   let took = 0
+  let firstLowered = -1
   for (let round = 4 * ROUNDS_PER_SLOT; round < 5 * ROUNDS_PER_SLOT; round++) {
     rungs.ranRound(round)
     for (let i = 0; i < 13; i++) { rungs.receivedCell(); rungs.receivedReal(round); took++ }
-    if (round % 5 === 0) rungs.control(round, 4)
+    if (round % 5 === 0) {
+      const asked = decodeBackwardRung(rungs.control(round, 4))
+      if (firstLowered < 0 && asked < TOP) firstLowered = round - 4 * ROUNDS_PER_SLOT
+    }
   }
-  t.ok(rungs.requestBackward === TOP, 'a saturated slot asked to stay at the top (it carried on) …')
+  t.ok(firstLowered >= 0 && firstLowered <= 32, `within the slot, from round ${firstLowered} of it, its cells ask for less than the top`)
+  t.ok(slotCapacity(LADDER[rungs.requestBackward]!, ROUNDS_PER_SLOT) <= took, 'no more than the slot took')
   rungs.slotBoundary()
-  t.ok(slotCapacity(LADDER[rungs.requestBackward]!, ROUNDS_PER_SLOT) <= took, '… but behind, the next request asks no more than it took')
+  t.ok(slotCapacity(LADDER[rungs.requestBackward]!, ROUNDS_PER_SLOT) <= took, 'and the boundary keeps it there')
+  // It takes everything again: saturated slots climb, but not back to the rung that was too fast, for a while.
+  const highest: number[] = []
+  for (let slot = 5; slot < 12; slot++) {
+    download(rungs, slot * ROUNDS_PER_SLOT, ROUNDS_PER_SLOT, slotOf, sent)
+    rungs.slotBoundary()
+    highest.push(rungs.requestBackward)
+  }
+  t.ok(highest.slice(0, 3).every((rung) => rung < TOP), `the next slots stay below the top (asked ${highest.join(', ')})`)
+  t.equal(highest[highest.length - 1], TOP, 'later it climbs to the top again')
 })
 
 t.test('a download that shows too late in a slot for a cell to carry it climbs at the boundary after', async (t) => {

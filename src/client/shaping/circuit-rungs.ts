@@ -11,15 +11,25 @@
  *   - A saturated run asks at once, in this slot, for a rung 16 times as fast in that direction
  *     (backward: forward at least the companion rung for its SENDMEs): a download climbs at
  *     the next boundary, or the one after if the run showed too late for a cell to carry it.
- *   - Backward, a slot that delivered less than 3/4 of its schedule (this process is behind)
- *     asks for no more than it took, and does not climb.
+ *   - Backward, a slot that is delivering less than its schedule (by more than an eighth and
+ *     four rounds' cells: the cascade or this process cannot carry the rate) asks, from the
+ *     moment that shows (16 rounds in at the earliest), for no more than it is taking, does not
+ *     climb, and for the next COOL_DOWN_SLOTS slots climbs no higher than below the rung that
+ *     proved too fast. Hops send their schedule whatever the next hop takes (§12.2), so a rate
+ *     the cascade cannot carry piles up in a link until the link closes (64 MiB, §8.5); this is
+ *     what keeps a download below that, at the rate the slowest hop carries.
  *   - At a boundary the requests restart from what the slot carried (rung-policy.ts).
  * Each direction keeps what it wants (the policy above) and what it asks for: the same, unless
  * the client's ceiling on all its circuits' rungs (rung-budget.ts) cut it down.
  */
-import { cellsInRound, encodeRungRequest, slotAt, wakeDelayRounds, WAKE_RUNG } from '../../protocol/shaping.js'
+import { cellsInRound, encodeRungRequest, MILLI, slotAt, wakeDelayRounds, WAKE_RUNG } from '../../protocol/shaping.js'
 import type { BudgetDirection, BudgetMember, RungBudget } from './rung-budget.js'
 import { climbRung, companionRung, nextRung, rungTaking, saturationRun, SlotDemand, underused } from './rung-policy.js'
+
+/** Rounds of a slot before its deliveries are judged (a rate change takes hops rounds to show). */
+const BEHIND_MIN_ROUNDS = 16
+/** Slots after a behind slot in which the backward rung stays below the one that was too fast. */
+const COOL_DOWN_SLOTS = 4
 
 export class CircuitRungs implements BudgetMember {
   readonly demand = new SlotDemand()
@@ -44,6 +54,10 @@ export class CircuitRungs implements BudgetMember {
   /** Backward this slot: the cells the schedule sent us, and all we took (PADs and cover too). */
   private expectedBackward = 0
   private receivedBackward = 0
+  private roundsThisSlot = 0
+  /** A backward rung that proved faster than the cascade carries, and the slots it still bars. */
+  private tooFastBackward = Infinity
+  private tooFastSlots = 0
   private readonly ladder: readonly number[]
   private readonly roundsPerSlot: number
   private readonly backwardDelay: number
@@ -66,6 +80,7 @@ export class CircuitRungs implements BudgetMember {
   ranRound (round: number): void {
     const scheduled = round - (this.hops - 1)
     this.expectedBackward += cellsInRound(this.ladder[this.backwardAt(scheduled)]!, scheduled)
+    if (++this.roundsThisSlot >= BEHIND_MIN_ROUNDS && this.behind()) this.slowDown()
   }
 
   /** Any backward cell arrived (real, PAD, LOOP echo or DROP). */
@@ -101,17 +116,20 @@ export class CircuitRungs implements BudgetMember {
    */
   slotBoundary (): void {
     const demand = this.demand
+    // Judged at the rung the ending slot ran at, before it changes.
+    const behind = this.behind()
+    const taken = this.taken()
     this.forward = this.carriedForward
     this.backward = this.carriedBackward
     this.wakeForward = this.wakeBackward = Infinity
-    const behind = this.behind()
     let backward = this.saturatedBackward && !behind ? this.wantBackward : nextRung(this.ladder, demand.backwardReal, false, this.roundsPerSlot)
-    if (behind) backward = Math.min(backward, rungTaking(this.ladder, this.receivedBackward, this.roundsPerSlot))
+    if (behind) backward = Math.min(backward, rungTaking(this.ladder, taken, this.roundsPerSlot))
     const forward = this.saturatedForward ? this.wantForward : nextRung(this.ladder, demand.forwardReal, false, this.roundsPerSlot)
     this.requestBackward = this.wantBackward = backward
     this.requestForward = this.wantForward = Math.max(forward, companionRung(this.ladder, backward))
     this.saturatedForward = this.saturatedBackward = false
-    this.expectedBackward = this.receivedBackward = 0
+    this.expectedBackward = this.receivedBackward = this.roundsThisSlot = 0
+    if (this.tooFastSlots > 0 && --this.tooFastSlots === 0) this.tooFastBackward = Infinity
     demand.reset()
   }
 
@@ -134,7 +152,7 @@ export class CircuitRungs implements BudgetMember {
     const demand = this.demand
     if (demand.backwardRun >= this.runAt(this.backwardAt(round)) && !this.saturatedBackward && !this.behind() && !underused(demand.backwardReal, this.receivedBackward)) {
       this.saturatedBackward = true
-      this.wantBackward = Math.max(this.wantBackward, climbRung(this.ladder, this.backwardAt(round)))
+      this.wantBackward = Math.max(this.wantBackward, Math.min(climbRung(this.ladder, this.backwardAt(round)), this.tooFastBackward - 1))
       this.requestBackward = this.allowed('backward', this.wantBackward)
       this.wantForward = Math.max(this.wantForward, companionRung(this.ladder, this.requestBackward))
       this.requestForward = this.allowed('forward', this.wantForward)
@@ -158,9 +176,37 @@ export class CircuitRungs implements BudgetMember {
     return encodeRungRequest(this.requestForward, this.requestBackward, slot + 1)
   }
 
-  /** Backward, this slot delivered less than 3/4 of what its schedule sent so far. */
+  /**
+   * Backward, this slot delivered less than its schedule sent so far, by more than an eighth
+   * and more than four rounds' cells at its rung (what arrives a round late is no deficit).
+   * Above the wake rung only real cells count: the hop next to us fills its schedule with PADs
+   * when a hop before it lags, so a cascade that cannot carry the rate shows here as real
+   * cells missing, not as cells missing (and a download that the server or the stream window
+   * holds back is also better off at the rung it fills).
+   */
   private behind (): boolean {
-    return this.expectedBackward > 16 && 4 * this.receivedBackward < 3 * this.expectedBackward
+    const deficit = this.expectedBackward - this.taken()
+    return this.expectedBackward > 16 && 8 * deficit > this.expectedBackward &&
+      deficit > 4 * Math.ceil(this.ladder[this.backward]! / MILLI)
+  }
+
+  /** Backward cells this slot that count as taken: real ones above the wake rung, all below. */
+  private taken (): number {
+    return this.backward > WAKE_RUNG ? this.demand.backwardReal : this.receivedBackward
+  }
+
+  /**
+   * Behind in this slot: ask for the next slot no more than this slot is taking (projected to
+   * its end), and bar the rung that proved too fast for the slots to come.
+   */
+  private slowDown (): void {
+    const taking = Math.floor(this.taken() * this.roundsPerSlot / this.roundsThisSlot)
+    const rung = rungTaking(this.ladder, taking, this.roundsPerSlot)
+    if (this.backward > rung) {
+      this.tooFastBackward = Math.min(this.tooFastBackward, this.backward)
+      this.tooFastSlots = COOL_DOWN_SLOTS
+    }
+    if (rung < this.requestBackward) this.requestBackward = this.wantBackward = Math.max(rung, this.requestBackward > 0 ? WAKE_RUNG : 0)
   }
 
   /** What a climb to `want` may ask for in `direction` now (never less than asked already). */
