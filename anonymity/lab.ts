@@ -110,7 +110,7 @@ export async function startLab (options: LabOptions): Promise<Lab> {
     for (let index = 0; index < options.clients; index++) {
       const origin = await startFlowOrigin(index, body, options.now)
       stops.push(() => origin.close())
-      const relay = await startRecordingRelay({ entryPort: ports[0]!, cellSize: common.cellSize, now: options.now })
+      const relay = await startRecordingRelay({ entryPort: ports[0]!, now: options.now })
       stops.push(() => relay.close())
       const seen = makeCascade({ ...common, id: cascade.id, hops: hopsAt(relay.port) })
       const source: CascadeSource = { current: () => withOnionKeys(seen, (position) => onionKeys[position - 1]!) }

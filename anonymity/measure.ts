@@ -150,16 +150,16 @@ export interface Costs {
   /** Payload bytes at the exit's flows (both directions) per second, all clients. */
   readonly goodputMBps: number
   readonly goodputPerClientKBps: number
-  /** Bytes of frames on all client links (both directions). */
+  /** Bytes on all client links after their handshakes (both directions). */
   readonly linkBytes: number
   readonly payloadBytes: number
   /** linkBytes / payloadBytes: what a payload byte costs on the client links. */
   readonly overhead: number
-  /** Frames per second per client link (both directions). */
+  /** Cells per second per client link (both directions): link bytes / cell size, so batch overhead (34 bytes a batch) counts in. */
   readonly framesPerClientPerS: number
 }
 
-export function costs (links: readonly ObservedLink[], flows: readonly ObservedFlow[], window: Window, frameBytes: number): Costs {
+export function costs (links: readonly ObservedLink[], flows: readonly ObservedFlow[], window: Window, cellBytes: number): Costs {
   const inWindow = (o: Observation): boolean => o.atMs >= window.startMs && o.atMs < window.endMs
   const sum = (list: readonly Observation[]): number => list.reduce((total, o) => total + (inWindow(o) ? o.bytes : 0), 0)
   const linkBytes = links.reduce((total, link) => total + sum(link.up) + sum(link.down), 0)
@@ -172,6 +172,6 @@ export function costs (links: readonly ObservedLink[], flows: readonly ObservedF
     linkBytes,
     payloadBytes,
     overhead: payloadBytes === 0 ? Infinity : linkBytes / payloadBytes,
-    framesPerClientPerS: linkBytes / frameBytes / seconds / k,
+    framesPerClientPerS: linkBytes / cellBytes / seconds / k,
   }
 }

@@ -9,7 +9,6 @@
  * running; the window then closes a second after the users stop, to let queues drain.
  */
 import { performance } from 'node:perf_hooks'
-import { FRAME_OVERHEAD } from '../src/link/index.js'
 import type { ShapingProfile } from '../src/protocol/shaping.js'
 import { mulberry32 } from './correlate.js'
 import { labRoundMs, labShaping, type LabShapingOptions } from './lab-shaping.js'
@@ -207,7 +206,8 @@ export async function runProfile (options: ProfileRunOptions): Promise<ProfileRe
       attack,
       variants,
       bestVariant,
-      costs: costs(links, flows, window, cellSize + FRAME_OVERHEAD),
+      // Link bytes per cell: batch headers and tags (34 bytes per batch) count as cells' bytes.
+      costs: costs(links, flows, window, cellSize),
       app,
       windowMs: endMs - startMs,
       hops,

@@ -1,7 +1,7 @@
 /**
  * A client-side Noise NK link to the entry mix that the harness drives by hand: after a real
  * handshake it can send cells sealed correctly (so the mix decodes whatever cell we choose)
- * or raw bytes as frames (garbage, truncated frames). What the mix sends back is read and
+ * or raw bytes as batches (garbage, truncated batches). What the mix sends back is read and
  * dropped, so the link never backs up.
  */
 import { connect, type Socket } from 'node:net'
@@ -55,13 +55,17 @@ export class FuzzLink {
     })
   }
 
-  /** Seal each cell as a frame (any length: a wrong-sized cell makes a wrong-sized frame) and write them at once. */
+  /**
+   * Seal each cell as a batch of one (PROTOCOL.md §8.4: header with count 1, body) and write
+   * them at once. Any length: a wrong-sized cell makes a body of the wrong size.
+   */
   sendCells (cells: readonly Uint8Array[]): void {
     if (this.closedFlag) return
-    this.socket.write(Buffer.concat(cells.map((cell) => this.sender.encryptWithAd(EMPTY, cell))))
+    const one = Uint8Array.of(0, 1)
+    this.socket.write(Buffer.concat(cells.flatMap((cell) => [this.sender.encryptWithAd(EMPTY, one), this.sender.encryptWithAd(EMPTY, cell)])))
   }
 
-  /** Bytes straight onto the wire (garbage frames, a partial frame). */
+  /** Bytes straight onto the wire (garbage batches, a partial batch). */
   sendRaw (bytes: Uint8Array): void {
     if (!this.closedFlag) this.socket.write(bytes)
   }

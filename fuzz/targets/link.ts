@@ -1,9 +1,12 @@
 /**
- * Targets in src/link: the frame decoder with the transport cipher behind it (as a Link runs
+ * Targets in src/link: the batch reader with the transport cipher behind it (as a Link runs
  * them), and Noise handshake messages read by responders and initiators of both patterns.
  */
 import { x25519KeyPair, type KeyPair } from '../../src/crypto/index.js'
-import { FrameDecoder } from '../../src/link/frame-decoder.js'
+import { BatchReader } from '../../src/link/batch-reader.js'
+import { BatchSealer } from '../../src/link/batch-sealer.js'
+import type { LinkError } from '../../src/link/errors.js'
+import { REKEY_AFTER_MESSAGES } from '../../src/link/link-control.js'
 import { CipherState } from '../../src/link/noise/cipher-state.js'
 import { NoiseError } from '../../src/link/noise/errors.js'
 import { HandshakeState, type HandshakePattern } from '../../src/link/noise/handshake.js'
@@ -12,8 +15,22 @@ import { invariant, type TargetSpec } from '../target.js'
 import { bytesTarget } from './bytes-target.js'
 
 const CELL = 256
-const FRAME = CELL + 16
+/** A one-cell batch: header and body. */
+const BATCH = 18 + CELL + 16
 const EMPTY = new Uint8Array(0)
+
+function keyed (key: Uint8Array): CipherState {
+  const state = new CipherState()
+  state.initializeKey(key)
+  return state
+}
+
+function concat (parts: readonly Uint8Array[]): Uint8Array {
+  const out = new Uint8Array(parts.reduce((n, p) => n + p.length, 0))
+  let at = 0
+  for (const p of parts) { out.set(p, at); at += p.length }
+  return out
+}
 
 /**
  * Input: chunking(1) ‖ the bytes the peer sent. The low bits of the first byte choose how the
@@ -23,51 +40,43 @@ const frames: TargetSpec = {
   name: 'link-frames',
   make (rng) {
     const key = rng.bytes(32)
-    const stream = (count: number, extra: Uint8Array): Uint8Array => {
-      const sender = new CipherState()
-      sender.initializeKey(key)
-      const parts = Array.from({ length: count }, () => sender.encryptWithAd(EMPTY, rng.bytes(CELL)))
-      const out = new Uint8Array(1 + count * FRAME + extra.length)
-      out[0] = rng.u32() & 0xff
-      parts.forEach((p, i) => out.set(p, 1 + i * FRAME))
-      out.set(extra, 1 + count * FRAME)
-      return out
+    const stream = (counts: readonly number[], extra: Uint8Array): Uint8Array => {
+      const sealer = new BatchSealer(CELL, keyed(key), REKEY_AFTER_MESSAGES)
+      const parts = counts.map((count) => sealer.seal(Array.from({ length: count }, () => rng.bytes(CELL))) as Uint8Array)
+      return concat([Uint8Array.of(rng.u32() & 0xff), ...parts, extra])
     }
-    const corpus = [stream(1, EMPTY), stream(3, EMPTY), stream(2, rng.bytes(100)), stream(4, rng.bytes(FRAME - 1))]
+    const corpus = [stream([1], EMPTY), stream([3], EMPTY), stream([1, 2], rng.bytes(100)), stream([300], rng.bytes(BATCH - 1))]
     return bytesTarget({
       name: 'link-frames',
       errors: [NoiseError],
       corpus,
-      maxRandomLength: 4 * FRAME,
+      maxRandomLength: 4 * BATCH,
       run (input) {
-        const receiver = new CipherState()
-        receiver.initializeKey(key)
         let opened = 0
-        let failed = false
-        const decoder = new FrameDecoder(FRAME, (frame) => {
-          invariant(frame.length === FRAME, 'the sink gets whole frames')
-          const cell = receiver.decryptWithAd(EMPTY, frame)
-          if (cell === null) { failed = true; return false } // the link closes on the first bad frame
-          invariant(cell.length === CELL, 'an opened frame is one cell')
-          opened++
-          return true
+        let failure: LinkError | null = null
+        const reader = new BatchReader(CELL, keyed(key), {
+          onBatch (cells, count) {
+            invariant(count >= 1 && count <= reader.maxCellsPerBatch, 'a batch holds 1..max cells')
+            invariant(cells.length === count * CELL, 'an opened batch is count cells')
+            opened += count
+            return true
+          },
+          onError (error) { failure = error },
         })
         const bytes = input.subarray(1)
-        const cut = [0, 1, 7, 48, FRAME - 1, FRAME, FRAME + 1, 1000][(input[0] ?? 0) & 7]!
+        const cut = [0, 1, 7, 18, BATCH - 1, BATCH, BATCH + 1, 1000][(input[0] ?? 0) & 7]!
         let consumed = 0
-        for (let at = 0; at < bytes.length && !failed;) {
+        for (let at = 0; at < bytes.length && failure === null;) {
           const chunk = bytes.subarray(at, cut === 0 ? bytes.length : at + cut)
-          const used = decoder.push(chunk)
+          const used = reader.push(chunk)
           invariant(used <= chunk.length, 'push consumes at most its chunk')
+          invariant(reader.pendingBytes <= 65535 + 18, 'at most one batch is held')
           consumed += used
           at += chunk.length
         }
-        if (!failed) {
-          invariant(decoder.framesDecoded === Math.floor(bytes.length / FRAME), 'every whole frame was decoded')
-          invariant(decoder.pendingBytes === bytes.length % FRAME, 'the partial frame is held')
-          invariant(consumed === bytes.length, 'every byte consumed')
-        }
-        return failed ? (opened > 0 ? 'frames-then-auth-failure' : 'auth-failure') : `frames${Math.min(opened, 4)}`
+        if (failure === null) invariant(consumed === bytes.length, 'every byte consumed')
+        if (failure !== null) return `${opened > 0 ? 'cells-then-' : ''}${(failure as LinkError).code}`
+        return `cells${Math.min(opened, 4)}`
       },
     })
   },

@@ -8,8 +8,10 @@
 import { MixgateError } from '../errors.js'
 
 export const LinkErrorCode = {
-  /** A transport frame did not authenticate (tampering, garbage, or desynchronised nonces). */
+  /** A batch header or body did not authenticate (tampering, garbage, or desynchronised nonces). */
   AUTH_FAILED: 'LINK_AUTH_FAILED',
+  /** An authenticated batch header announced a cell count outside 1..maxCellsPerBatch (refused before its body is read). */
+  BAD_BATCH: 'LINK_BAD_BATCH',
   /** The handshake did not complete within handshakeTimeoutMs (includes the TCP connect when dialling). */
   HANDSHAKE_TIMEOUT: 'LINK_HANDSHAKE_TIMEOUT',
   /** The handshake was refused: bad message, wrong prologue or keys, peer closed mid-handshake. */
@@ -18,9 +20,9 @@ export const LinkErrorCode = {
   PEER_NOT_ALLOWED: 'LINK_PEER_NOT_ALLOWED',
   /** The peer closed the connection, or our listener shut down. */
   CLOSED: 'LINK_CLOSED',
-  /** A frame was started but not completed within frameTimeoutMs. */
+  /** A batch was started but not completed within frameTimeoutMs. */
   FRAME_TIMEOUT: 'LINK_FRAME_TIMEOUT',
-  /** An authenticated link-control cell (circuit 0, command 255) was not a well-formed REKEY. */
+  /** An authenticated link-control cell (circuit 0, command 255) was not a well-formed REKEY, or not its batch's last cell. */
   BAD_CONTROL: 'LINK_BAD_CONTROL',
   /** A direction's nonce reached 2^64-1 (reserved by Noise): the link closes before one could repeat. */
   NONCE_EXHAUSTED: 'LINK_NONCE_EXHAUSTED',

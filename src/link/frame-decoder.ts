@@ -1,16 +1,14 @@
 /**
- * Cuts a TCP byte stream into fixed-size frames.
+ * Cuts a TCP byte stream into fixed-size frames: the handshake's 48-byte messages, which
+ * carry no length field (after the handshake, batch-reader.ts takes over).
  *
- * Link frames carry no length field: after the handshake every frame is exactly
- * cellSize + 16 bytes, and the handshake messages are exactly 48. The decoder therefore holds
- * at most one partial frame (a preallocated buffer of frameSize bytes), never more. A frame
- * that lies entirely inside one chunk is passed on as a view of that chunk, without a copy;
- * only a frame that straddles chunks is assembled in the buffer.
+ * The decoder holds at most one partial frame (a preallocated buffer of frameSize bytes),
+ * never more. A frame that lies entirely inside one chunk is passed on as a view of that
+ * chunk, without a copy; only a frame that straddles chunks is assembled in the buffer.
  *
  * The frame handed to the sink is valid only during the call: it is a view into the caller's
- * chunk or into the reassembly buffer, which the next frame reuses. Copy it to keep it (the
- * link opens a chunk's frame in place, in the chunk it owns, and a reassembled one into a
- * fresh cell). The sink returns `false` to stop: `push` then returns
+ * chunk or into the reassembly buffer, which the next frame reuses. Copy it to keep it.
+ * The sink returns `false` to stop: `push` then returns
  * how many bytes of the chunk it consumed, so the caller can hand the rest elsewhere (used to
  * pass bytes that follow the last handshake message on to the link).
  */

@@ -5,7 +5,7 @@
  * prefix, so they are cut from the stream by a FrameDecoder of that size. The initiator
  * writes message 1 at once (before the connection is even up: net.Socket queues it) and reads
  * message 2; the responder reads message 1 and answers. Whatever arrived after the last
- * message is handed to the Link: those are already transport frames. The Link is built in the
+ * message is handed to the Link: those are already batches. The Link is built in the
  * same tick the handshake completes, so the socket never lacks an 'error' listener.
  *
  * Any failure destroys the socket, wipes the handshake state and rejects with a LinkError:

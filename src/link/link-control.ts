@@ -3,9 +3,10 @@
  *
  *   control cell = circuitId 0 (4) ‖ LINK_CONTROL_COMMAND (1) ‖ type (1) ‖ zeros (CELL − 6)
  *
- * A control cell is sealed like any cell, so on the wire a rekey looks like one more frame.
- * The only type is REKEY: the sender switches its sending key right after sealing it, the
- * receiver its receiving key right after opening it. Pure codec and constants, no I/O.
+ * A control cell rides in a batch like any cell, so on the wire a rekey looks like one more
+ * cell. The only type is REKEY, always the last cell of its batch: the sender switches its
+ * sending key right after sealing that batch, the receiver its receiving key right after
+ * opening it. Pure codec and constants, no I/O.
  */
 import { LINK_CONTROL_COMMAND } from '../protocol/cell.js'
 import { badOptions, checkTimeout } from './options.js'
@@ -13,14 +14,17 @@ import { badOptions, checkTimeout } from './options.js'
 export { LINK_CONTROL_COMMAND }
 
 export const LinkControlType = {
-  /** "Every frame after this one is sealed under Rekey(k)." */
+  /** "Every batch after this one is sealed under Rekey(k)." */
   REKEY: 1,
 } as const
 
 /** Header (5) + type (1): a link cannot signal a rekey in smaller cells. */
 export const MIN_LINK_CELL_BYTES = 6
-/** A sending key seals at most this many frames, the last of which is the REKEY cell. */
-export const REKEY_AFTER_FRAMES = 2 ** 20
+/**
+ * A sending key makes at most this many AEAD calls (two per batch: 2^19 batches), the last
+ * batch ending with the REKEY cell.
+ */
+export const REKEY_AFTER_MESSAGES = 2 ** 20
 /** Rekey at least this often when nodes do not pass their epoch length (the default epoch). */
 export const DEFAULT_REKEY_INTERVAL_MS = 3_600_000
 /** setInterval refuses longer delays (it fires after 1 ms instead): rekey at least this often. */

@@ -1,9 +1,11 @@
 /**
  * A Link: one authenticated, encrypted TCP connection carrying fixed-size cells.
  *
- * Created by `dialLink` / `listenLinks` once the Noise handshake is done. Every frame on the
- * wire is one cell sealed with the Noise transport cipher: exactly cellSize + 16 bytes, no
- * length field, nonces implicit (a counter per direction).
+ * Created by `dialLink` / `listenLinks` once the Noise handshake is done. What one send()
+ * writes leaves as batches of cells, each a sealed 18-byte header carrying the count and one
+ * sealed body of count × cellSize + 16 bytes (docs/PROTOCOL.md §8.4, batch-format.ts): two
+ * AEAD calls per batch of up to maxCellsPerBatch cells, nonces implicit (a counter per
+ * direction).
  *
  * Events (a typed EventEmitter):
  *   'cell'  (cell: Uint8Array)   an opened cell, cellSize bytes, in arrival order
@@ -14,38 +16,36 @@
  *                                true (and no more cells arrive) from the moment of closing.
  * A link never emits 'error': any failure closes it and becomes the 'close' reason, so a peer
  * can never crash the process. Any AEAD failure closes the link at once (LINK_AUTH_FAILED):
- * with implicit nonces, nothing after a bad frame could be read anyway.
+ * with implicit nonces, nothing after a bad header or body could be read anyway.
  *
  * Rekeying in place (PROTOCOL.md §8.4): each end rekeys its sending key after
- * REKEY_AFTER_FRAMES frames and at least once per rekeyMs (if it sent anything since), by
- * sealing a REKEY control cell under the old key and switching right after; the receiver
- * switches right after opening it. Circuits never notice; control cells are never emitted.
+ * REKEY_AFTER_MESSAGES AEAD calls and at least once per rekeyMs (if it sent anything since),
+ * with a REKEY control cell as the last cell of a batch sealed under the old key
+ * (batch-sealer.ts); the receiver switches right after opening that batch. Circuits never
+ * notice; control cells are never emitted.
  *
  * Incoming cells start flowing when the first 'cell' listener is attached (on the next tick,
  * as a Readable's 'data' does), so nothing is lost between `await dialLink()` and `on('cell')`.
- * Until then, and while pause()d, the socket is not read and TCP holds the peer back.
+ * Until then, and while pause()d, the socket is not read and TCP holds the peer back; a
+ * batch opened before pause() keeps its undelivered cells until resume().
  *
- * Hot path: send() validates sizes, allocates one buffer for the whole batch, seals each cell
- * straight into it (the cells are only read: the caller may reuse them once send() returns)
- * and makes one socket.write — one round's cells leave in one write. Receiving opens each
- * frame in place in the socket's chunk when it lies in one (the cell handed on is a view of
- * that chunk, which nobody else writes; a cell kept queued keeps its chunk alive), and into a
- * fresh cell when it straddles chunks (see FrameDecoder). No allocation per cell but the
- * views. Rekeying adds one compare per batch on send (against `sealBudget`) and two per frame
- * on receive (the nonce's end, the command byte); a batch that crosses a rekey, and the
- * timer's lone REKEY frame, take a slow path that allocates.
+ * Hot path: send() validates sizes, allocates one buffer for the whole write, copies the
+ * cells into it and seals each batch there in place (the cells are only read: the caller may
+ * reuse them once send() returns), and makes one socket.write — one round's cells leave in
+ * one write. Receiving opens each body in place in the socket's chunk when it lies in one, and
+ * in a buffer made for it when it straddles chunks (batch-reader.ts); the cells handed on are
+ * views of that body, so a cell kept queued keeps its chunk or batch buffer (≤ 64 KiB) alive.
+ * No allocation per cell but the views; one compare per cell for link control.
  */
 import { EventEmitter } from 'node:events'
 import type { Socket } from 'node:net'
 import { performance } from 'node:perf_hooks'
 import type { CipherState } from './noise/cipher-state.js'
 import type { TransportCiphers } from './noise/handshake.js'
-import { FrameDecoder } from './frame-decoder.js'
-import { FRAME_OVERHEAD } from './constants.js'
+import { BatchReader } from './batch-reader.js'
+import { BatchSealer, NONCES_EXHAUSTED } from './batch-sealer.js'
 import { LinkError, LinkErrorCode } from './errors.js'
-import { DEFAULT_REKEY_INTERVAL_MS, LINK_CONTROL_COMMAND, MAX_REKEY_TIMER_MS, MIN_LINK_CELL_BYTES, REKEY_AFTER_FRAMES, encodeRekeyCell, isLinkControlCell, isWellFormedRekey } from './link-control.js'
-
-const EMPTY = new Uint8Array(0)
+import { DEFAULT_REKEY_INTERVAL_MS, LINK_CONTROL_COMMAND, MAX_REKEY_TIMER_MS, MIN_LINK_CELL_BYTES, REKEY_AFTER_MESSAGES, isLinkControlCell, isWellFormedRekey } from './link-control.js'
 
 export interface LinkEvents {
   cell: [cell: Uint8Array]
@@ -57,70 +57,70 @@ export interface LinkInit {
   readonly socket: Socket
   readonly cellSize: number
   readonly ciphers: TransportCiphers
-  /** Bytes that arrived after the last handshake message (they are frames). */
+  /** Bytes that arrived after the last handshake message (they are batches). */
   readonly leftover: Uint8Array
   readonly frameTimeoutMs: number
   /** Rekey the sending direction at least this often (default DEFAULT_REKEY_INTERVAL_MS). */
   readonly rekeyMs?: number
-  /** Frames per sending key, the REKEY cell included (default REKEY_AFTER_FRAMES; tests set it small). */
-  readonly rekeyAfterFrames?: number
+  /**
+   * AEAD calls per sending key, two per batch, the REKEY's batch included: an even number ≥ 4
+   * (default REKEY_AFTER_MESSAGES; tests set it small).
+   */
+  readonly rekeyAfterMessages?: number
 }
 
 export class Link extends EventEmitter<LinkEvents> {
   readonly cellSize: number
-  readonly frameSize: number
+  /** The most cells one batch on the wire holds (31 for 2048-byte cells). */
+  readonly maxCellsPerBatch: number
   /** Noise h: equal on both ends, public; identifies this session (e.g. for logs at debug level). */
   readonly handshakeHash: Uint8Array
 
   private readonly socket: Socket
-  private readonly sender: CipherState
+  private readonly sealer: BatchSealer
   private readonly receiver: CipherState
-  private readonly decoder: FrameDecoder
+  private readonly sender: CipherState
+  private readonly reader: BatchReader
   private readonly frameTimeoutMs: number
-  /** Received bytes not yet fed to the decoder (handshake leftover, or the rest of a chunk after pause()). */
+  /** Received bytes not yet read (handshake leftover, or the rest of a chunk after pause()). */
   private pending: Uint8Array | null
+  /** The opened batch whose cells pause() interrupted, and the next cell to deliver. */
+  private held: Uint8Array | null = null
+  private heldCount = 0
+  private heldNext = 0
   private started = false
   private paused = false
   private isClosed = false
   private frameTimer: NodeJS.Timeout | null = null
-  /** framesDecoded when the current partial frame began, and when (ms, monotonic). */
-  private partialFrameNumber = -1
+  /** batchesRead when the current partial batch began, and when (ms, monotonic). */
+  private partialBatchNumber = -1
   private partialSince = 0
   private inCount = 0
-  private outCount = 0
   private authFailureCount = 0
-  /** Cells a key may seal before its REKEY cell (rekeyAfterFrames − 1). */
-  private readonly cellsPerKey: number
-  /** Cells sealed under the current sending key. */
-  private cellsUnderKey = 0
-  /**
-   * Cells send() may seal on the fast path: min(cells left under this key, nonces left).
-   * Recomputed after every slow path; a batch larger than it takes the slow path.
-   */
-  private sealBudget: number
   private rekeyTimer: NodeJS.Timeout | null = null
-  private rekeysOut = 0
   private rekeysIn = 0
 
   constructor (init: LinkInit) {
     super()
     this.cellSize = init.cellSize
-    this.frameSize = init.cellSize + FRAME_OVERHEAD
     this.handshakeHash = init.ciphers.handshakeHash
     this.socket = init.socket
     this.sender = init.ciphers.send
     this.receiver = init.ciphers.receive
     this.frameTimeoutMs = init.frameTimeoutMs
-    this.decoder = new FrameDecoder(this.frameSize, this.onFrame)
     this.pending = init.leftover.length > 0 ? init.leftover : null
-    const rekeyAfterFrames = init.rekeyAfterFrames ?? REKEY_AFTER_FRAMES
+    const rekeyAfterMessages = init.rekeyAfterMessages ?? REKEY_AFTER_MESSAGES
     const rekeyMs = init.rekeyMs ?? DEFAULT_REKEY_INTERVAL_MS
     // dialLink and listenLinks check these first; a bad value here is a programming error.
-    if (!Number.isInteger(rekeyAfterFrames) || rekeyAfterFrames < 2 || this.cellSize < MIN_LINK_CELL_BYTES || !(rekeyMs > 0)) {
+    // Four calls at least: a key then seals one batch that is not the REKEY's, so a write
+    // always makes progress even with one cell per batch.
+    if (!Number.isInteger(rekeyAfterMessages) || rekeyAfterMessages < 4 || rekeyAfterMessages % 2 !== 0 ||
+      this.cellSize < MIN_LINK_CELL_BYTES || !(rekeyMs > 0)) {
       throw new LinkError(LinkErrorCode.BAD_OPTIONS, 'unusable rekey options')
     }
-    this.cellsPerKey = rekeyAfterFrames - 1
-    this.sealBudget = this.computeSealBudget()
+    this.sealer = new BatchSealer(this.cellSize, this.sender, rekeyAfterMessages)
+    this.maxCellsPerBatch = this.sealer.maxCellsPerBatch
+    this.reader = new BatchReader(this.cellSize, this.receiver, { onBatch: this.onBatch, onError: this.onReadError })
 
     this.socket.pause()
     this.socket.on('data', this.onData)
@@ -134,17 +134,21 @@ export class Link extends EventEmitter<LinkEvents> {
     this.rekeyTimer.unref()
   }
 
-  /** Frames received and authenticated (REKEY cells included). */
-  get framesIn (): number { return this.inCount }
-  /** Frames sealed and handed to the socket (REKEY cells included). */
-  get framesOut (): number { return this.outCount }
+  /** Cells received and authenticated (REKEY cells included). */
+  get cellsIn (): number { return this.inCount }
+  /** Cells sealed and handed to the socket (REKEY cells included). */
+  get cellsOut (): number { return this.sealer.cellsSealed }
+  /** Batches received and authenticated. */
+  get batchesIn (): number { return this.reader.batchesRead }
+  /** Batches sealed and handed to the socket. */
+  get batchesOut (): number { return this.sealer.batchesSealed }
   /** Times this end changed its sending key. */
-  get rekeysSent (): number { return this.rekeysOut }
+  get rekeysSent (): number { return this.sealer.rekeysSent }
   /** Times the peer changed its sending key (and so this end its receiving key). */
   get rekeysReceived (): number { return this.rekeysIn }
   /** Rekeys in both directions: rekeysSent + rekeysReceived. */
-  get rekeys (): number { return this.rekeysOut + this.rekeysIn }
-  /** Frames that failed authentication (0 or 1: the first one closes the link). */
+  get rekeys (): number { return this.sealer.rekeysSent + this.rekeysIn }
+  /** Headers or bodies that failed authentication (0 or 1: the first one closes the link). */
   get authFailures (): number { return this.authFailureCount }
   get closed (): boolean { return this.isClosed }
   /** Bytes queued in the socket, not yet handed to the kernel. */
@@ -165,17 +169,9 @@ export class Link extends EventEmitter<LinkEvents> {
     }
     if (this.isClosed) return false
     if (count === 0) return !this.socket.writableNeedDrain
-    if (count > this.sealBudget) return this.sendAcrossRekeys(cells)
-    const frameSize = this.frameSize
-    const out = Buffer.allocUnsafe(count * frameSize)
-    const sender = this.sender
-    for (let i = 0, at = 0; i < count; i++, at += frameSize) {
-      sender.encryptInto(out.subarray(at, at + frameSize), EMPTY, cells[i]!)
-    }
-    this.sealBudget -= count
-    this.cellsUnderKey += count
-    this.outCount += count
-    return this.socket.write(out)
+    const wire = this.sealer.seal(cells)
+    if (wire === NONCES_EXHAUSTED) return this.failExhausted()
+    return this.socket.write(wire)
   }
 
   /** Stop delivering cells (and reading the socket) until resume(). */
@@ -208,66 +204,34 @@ export class Link extends EventEmitter<LinkEvents> {
     })
   }
 
-  // --- rekeying (slow path) ----------------------------------------------------------------
+  // --- rekeying -----------------------------------------------------------------------------
+
+  /** Rekey now if anything was sealed under the current key: a batch of the REKEY alone. */
+  private readonly onRekeyTimer = (): void => {
+    if (this.isClosed || !this.sealer.keyUsed) return
+    const wire = this.sealer.sealRekey()
+    if (wire === NONCES_EXHAUSTED) return void this.failExhausted()
+    this.socket.write(wire)
+  }
+
+  /** Close rather than use the reserved nonce 2^64 − 1; nothing of the write was sealed. */
+  private failExhausted (): false {
+    this.fail(new LinkError(LinkErrorCode.NONCE_EXHAUSTED, 'the sending nonces are used up'))
+    return false
+  }
 
   /**
-   * send() for a batch that needs a REKEY cell before one of its cells, or runs into the end
-   * of the nonces: frame by frame, still one write. Nothing is written if the link fails.
+   * An authenticated control cell: a REKEY, as its batch's last cell, switches the receiving
+   * key (the next header is opened under Rekey(k)); anything else closes.
    */
-  private sendAcrossRekeys (cells: readonly Uint8Array[]): boolean {
-    const frames: Uint8Array[] = []
-    for (const cell of cells) {
-      if (this.cellsUnderKey >= this.cellsPerKey && !this.sealRekey(frames)) return false
-      if (!this.sealCell(cell, frames)) return false
-      this.cellsUnderKey++
-    }
-    this.sealBudget = this.computeSealBudget()
-    this.outCount += frames.length
-    return this.socket.write(Buffer.concat(frames))
-  }
-
-  /** Rekey now if anything was sealed under the current key: the REKEY cell leaves alone. */
-  private readonly onRekeyTimer = (): void => {
-    if (this.isClosed || this.cellsUnderKey === 0) return
-    const frames: Uint8Array[] = []
-    if (!this.sealRekey(frames)) return
-    this.sealBudget = this.computeSealBudget()
-    this.outCount++
-    this.socket.write(frames[0]!)
-  }
-
-  /** Seal a REKEY cell under the current key, then switch to Rekey(k) (the old k is wiped). */
-  private sealRekey (frames: Uint8Array[]): boolean {
-    if (!this.sealCell(encodeRekeyCell(this.cellSize), frames)) return false
-    this.sender.rekey()
-    this.cellsUnderKey = 0
-    this.rekeysOut++
-    return true
-  }
-
-  /** Seal one frame, or close the link rather than use the reserved nonce 2^64-1. */
-  private sealCell (cell: Uint8Array, frames: Uint8Array[]): boolean {
-    if (this.sender.exhausted) {
-      this.fail(new LinkError(LinkErrorCode.NONCE_EXHAUSTED, 'the sending nonces are used up'))
-      return false
-    }
-    frames.push(this.sender.encryptWithAd(EMPTY, cell))
-    return true
-  }
-
-  private computeSealBudget (): number {
-    return Math.min(this.cellsPerKey - this.cellsUnderKey, this.sender.nonceHeadroom)
-  }
-
-  /** An authenticated control cell: a REKEY switches the receiving key; anything else closes. */
-  private onControlCell (cell: Uint8Array): boolean {
-    if (!isWellFormedRekey(cell)) {
-      this.fail(new LinkError(LinkErrorCode.BAD_CONTROL, 'a link-control cell was malformed'))
+  private onControlCell (cell: Uint8Array, lastOfBatch: boolean): boolean {
+    if (!lastOfBatch || !isWellFormedRekey(cell)) {
+      this.fail(new LinkError(LinkErrorCode.BAD_CONTROL, lastOfBatch ? 'a link-control cell was malformed' : 'a REKEY was not the last cell of its batch'))
       return false
     }
     this.receiver.rekey()
     this.rekeysIn++
-    return !this.paused
+    return true
   }
 
   // --- incoming ---------------------------------------------------------------------------
@@ -280,14 +244,19 @@ export class Link extends EventEmitter<LinkEvents> {
 
   private readonly flow = (): void => {
     if (this.isClosed || this.paused || !this.started) return
+    if (this.held !== null) {
+      const cells = this.held
+      this.held = null
+      if (!this.deliver(cells, this.heldCount, this.heldNext)) return
+    }
     if (this.pending !== null) {
       const chunk = this.pending
       this.pending = null
       this.consume(chunk)
       if (this.isClosed || this.paused) return
     }
-    // A partial frame held while we were not reading gets a fresh deadline.
-    this.partialFrameNumber = -1
+    // A partial batch held while we were not reading gets a fresh deadline.
+    this.partialBatchNumber = -1
     this.armFrameTimer()
     this.socket.resume()
   }
@@ -303,37 +272,52 @@ export class Link extends EventEmitter<LinkEvents> {
   }
 
   private consume (chunk: Uint8Array): void {
-    const consumed = this.decoder.push(chunk)
+    const consumed = this.reader.push(chunk)
     if (this.isClosed) return
     if (consumed < chunk.length) this.pending = chunk.subarray(consumed)
     this.armFrameTimer()
   }
 
-  private readonly onFrame = (frame: Uint8Array, reassembled: boolean): boolean => {
-    if (this.receiver.exhausted) {
-      this.fail(new LinkError(LinkErrorCode.NONCE_EXHAUSTED, 'the receiving nonces are used up'))
-      return false
+  private readonly onBatch = (cells: Uint8Array, count: number): boolean => this.deliver(cells, count, 0)
+
+  /**
+   * Emit the cells of an opened batch from `from` on, each a view of it. Returns whether
+   * reading may go on; if pause() came in between, the rest is held for flow().
+   */
+  private deliver (cells: Uint8Array, count: number, from: number): boolean {
+    const size = this.cellSize
+    for (let i = from; i < count; i++) {
+      const cell = cells.subarray(i * size, i * size + size)
+      this.inCount++
+      if (cell[4] === LINK_CONTROL_COMMAND && isLinkControlCell(cell)) {
+        if (!this.onControlCell(cell, i === count - 1)) return false
+        continue
+      }
+      this.emit('cell', cell)
+      if (this.isClosed) return false
+      if (this.paused) {
+        if (i + 1 < count) {
+          this.held = cells
+          this.heldCount = count
+          this.heldNext = i + 1
+        }
+        return false
+      }
     }
-    // In place in the chunk (ours alone), or out of the decoder's reused buffer into a fresh
-    // cell. A plain Uint8Array view either way, never a Buffer (whose slice() aliases).
-    const cell = reassembled ? new Uint8Array(this.cellSize) : new Uint8Array(frame.buffer, frame.byteOffset, this.cellSize)
-    if (!this.receiver.decryptInto(cell, EMPTY, frame)) {
-      this.authFailureCount++
-      this.fail(new LinkError(LinkErrorCode.AUTH_FAILED, 'a link frame did not authenticate'))
-      return false
-    }
-    this.inCount++
-    if (cell[4] === LINK_CONTROL_COMMAND && isLinkControlCell(cell)) return this.onControlCell(cell)
-    this.emit('cell', cell)
-    return !this.isClosed && !this.paused
+    return true
   }
 
-  /** Start the deadline of a partial frame the first time we see it; one timer at most. */
+  private readonly onReadError = (error: LinkError): void => {
+    if (error.code === LinkErrorCode.AUTH_FAILED) this.authFailureCount++
+    this.fail(error)
+  }
+
+  /** Start the deadline of a partial batch the first time we see it; one timer at most. */
   private armFrameTimer (): void {
-    if (this.decoder.pendingBytes === 0 || this.paused) return
-    const frameNumber = this.decoder.framesDecoded
-    if (frameNumber !== this.partialFrameNumber) {
-      this.partialFrameNumber = frameNumber
+    if (this.reader.pendingBytes === 0 || this.paused) return
+    const batchNumber = this.reader.batchesRead
+    if (batchNumber !== this.partialBatchNumber) {
+      this.partialBatchNumber = batchNumber
       this.partialSince = performance.now()
     }
     if (this.frameTimer === null) this.frameTimer = setTimeout(this.checkFrameDeadline, this.frameTimeoutMs)
@@ -341,10 +325,10 @@ export class Link extends EventEmitter<LinkEvents> {
 
   private readonly checkFrameDeadline = (): void => {
     this.frameTimer = null
-    if (this.isClosed || this.paused || this.decoder.pendingBytes === 0) return
+    if (this.isClosed || this.paused || this.reader.pendingBytes === 0) return
     const elapsed = performance.now() - this.partialSince
     if (elapsed >= this.frameTimeoutMs) {
-      this.fail(new LinkError(LinkErrorCode.FRAME_TIMEOUT, 'a frame was not completed in time'))
+      this.fail(new LinkError(LinkErrorCode.FRAME_TIMEOUT, 'a batch was not completed in time'))
     } else {
       this.frameTimer = setTimeout(this.checkFrameDeadline, this.frameTimeoutMs - elapsed)
     }
@@ -381,7 +365,8 @@ export class Link extends EventEmitter<LinkEvents> {
     if (this.rekeyTimer !== null) clearInterval(this.rekeyTimer)
     this.rekeyTimer = null
     this.pending = null
-    this.decoder.reset()
+    this.held = null
+    this.reader.reset()
     this.sender.wipe()
     this.receiver.wipe()
     setImmediate(() => this.emit('close', reason))

@@ -43,7 +43,7 @@ export class SuccessorOutput implements ForwardOutput {
   private readonly dropped: QueuedCell[] = []
   private running = false
   private readonly redial: Redial
-  /** PADDING is the same constant cell every time (the link seals a copy of it per frame). */
+  /** PADDING is the same constant cell every time (the link copies it into each batch it seals). */
   private readonly padding: Uint8Array
   /** Shaped: this round's forward cells (reused every round). */
   private readonly shaped: RoundBatch

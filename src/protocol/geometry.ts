@@ -19,7 +19,7 @@ import { ProtocolError, ProtocolErrorCode } from './errors.js'
 /** circuitId(4) ‖ command(1). */
 export const CELL_HEADER_BYTES = 5
 export const MIN_CELL_BYTES = 512
-/** 32768: the largest power of two whose sealed link frame (CELL + 16) fits one Noise message (65535 bytes). */
+/** 32768: the largest power of two whose one-cell link batch body (CELL + 16) fits one Noise message (65535 bytes). */
 export const MAX_CELL_BYTES = 32768
 export const DEFAULT_CELL_BYTES = 2048
 export const MIN_HOPS = 1
@@ -67,8 +67,6 @@ export class Geometry implements GeometryParams {
    * fit both directions (the backward payload is the smaller: its layers carry a nonce each).
    */
   readonly loopDataBytes: number
-  /** Bytes of the link frame on the wire: one cell sealed with the link AEAD. */
-  readonly linkFrameBytes: number
 
   constructor (params: GeometryParams) {
     const { cellSize, hops } = params
@@ -86,7 +84,6 @@ export class Geometry implements GeometryParams {
     this.forwardDataBytes = this.forwardPayloadBytes - RELAY_HEADER_BYTES
     this.backwardDataBytes = this.backwardPayloadBytes - RELAY_HEADER_BYTES
     this.loopDataBytes = Math.min(this.forwardDataBytes, this.backwardDataBytes)
-    this.linkFrameBytes = cellSize + AEAD_TAG_BYTES
     // The innermost onion layer must still hold its own ephemeral, tag and params.
     if (this.onionLayerBytes(hops) < ONION_HOP_BYTES) {
       throw new ProtocolError(ProtocolErrorCode.GEOMETRY_INVALID, `a ${cellSize}-byte cell cannot hold a ${hops}-hop CREATE header`)

@@ -18,7 +18,7 @@ import { CellCommand } from '../../src/protocol/cell.js'
 import { cellsInRound, slotAt, type ShapingParams } from '../../src/protocol/shaping.js'
 import { runClient, type RunningClient } from '../../src/client/run-client.js'
 import type { CascadeSource } from '../../src/directory/cascade.js'
-import { FRAME_OVERHEAD } from '../../src/link/constants.js'
+import { linkWriteBytes } from '../../src/link/constants.js'
 import { memoryLogger, startCascade, waitFor, type TestCascade } from '../helpers/cascade.js'
 
 await cryptoReady()
@@ -129,12 +129,13 @@ t.test('strict: every round carries exactly K·rate relay cells, idle, bulk or b
   const creates = writes.reduce((a, w) => a + w.creates, 0)
   t.equal(writes[0]!.creates, K, 'start-up builds K circuits at once')
   t.ok(creates >= K, 'circuits were created')
-  const frames = writes.reduce((a, w) => a + [...w.relay.values()].reduce((x, y) => x + y, 0) + w.creates + w.destroys, 0)
+  // Each round's write is cut into batches (PROTOCOL.md §8.4): its size follows its cell count.
+  const wireBytes = writes.reduce((a, w) => a + linkWriteBytes([...w.relay.values()].reduce((x, y) => x + y, 0) + w.creates + w.destroys, CELL), 0)
   await stop()
   await new Promise((resolve) => setTimeout(resolve, 100))
   const bytes = relay.chunks.reduce((a, b) => a + b, 0)
   const handshake = relay.chunks[0]!
-  t.equal(bytes - handshake, frames * (CELL + FRAME_OVERHEAD), 'the link carried nothing but those frames')
+  t.equal(bytes - handshake, wireBytes, 'the link carried nothing but those writes, each batched by its cell count alone')
 })
 
 /** The rates (millicells) of `ladder` that explain every count of a circuit over some rounds. */

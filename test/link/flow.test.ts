@@ -1,7 +1,7 @@
 /**
  * Flow: backpressure (send() returns false while the peer does not read, 'drain' after it
- * resumes, nothing lost), frames that follow the handshake in the same TCP segment, and the
- * deadline on a started frame.
+ * resumes, nothing lost), batches that follow the handshake in the same TCP segment, and the
+ * deadline on a started batch.
  */
 import t from 'tap'
 import { once } from 'node:events'
@@ -9,6 +9,7 @@ import { createServer, type AddressInfo, type Socket } from 'node:net'
 import { cryptoReady, x25519KeyPair } from '../../src/crypto/index.js'
 import { HANDSHAKE_MESSAGE_BYTES } from '../../src/link/index.js'
 import { HandshakeState } from '../../src/link/noise/handshake.js'
+import { rawBatch } from './raw-batch.js'
 import { CELL, PROLOGUE, cell, cellNumber, closeReason, collect, dial, listen, peers, rawConnect, rawInitiator, readExactly } from './loopback.js'
 
 await cryptoReady()
@@ -68,8 +69,8 @@ t.test('pause() inside a cell handler stops delivery at once; resume() continues
   t.same(seen, Array.from({ length: 20 }, (_, i) => i))
 })
 
-t.test('frames in the same segment as handshake message 2 reach the dialer', async (t) => {
-  // A hand-made responder writes message 2 and three sealed frames in one write.
+t.test('batches in the same segment as handshake message 2 reach the dialer', async (t) => {
+  // A hand-made responder writes message 2 and three sealed batches in one write.
   const serverStatic = x25519KeyPair()
   const sockets: Socket[] = []
   const server = createServer((socket) => {
@@ -79,7 +80,7 @@ t.test('frames in the same segment as handshake message 2 reach the dialer', asy
       hs.readMessage(msg1)
       const msg2 = hs.writeMessage(EMPTY)
       const { send } = hs.transport()
-      const frames = [1, 2, 3].map(n => send.encryptWithAd(EMPTY, cell(n)))
+      const frames = [1, 2, 3].map(n => rawBatch(send, [cell(n)]))
       socket.write(Buffer.concat([msg2, ...frames]))
     }, () => {})
   })
@@ -91,7 +92,7 @@ t.test('frames in the same segment as handshake message 2 reach the dialer', asy
   t.same((await collect(client, 3)).map(cellNumber), [1, 2, 3])
 })
 
-t.test('a frame started but not finished within frameTimeoutMs closes the link', async (t) => {
+t.test('a batch started but not finished within frameTimeoutMs closes the link', async (t) => {
   const p = peers('NK')
   const { links, listener } = await listen(t, p, { frameTimeoutMs: 200 })
   const socket = await rawConnect(t, listener.address().port)
@@ -103,14 +104,14 @@ t.test('a frame started but not finished within frameTimeoutMs closes the link',
   const reason = closeReason(server)
   const got: number[] = []
   server.on('cell', (c) => got.push(cellNumber(c)))
-  const one = send.encryptWithAd(EMPTY, cell(1))
-  const two = send.encryptWithAd(EMPTY, cell(2))
+  const one = rawBatch(send, [cell(1)])
+  const two = rawBatch(send, [cell(2)])
   socket.write(Buffer.concat([one, two.subarray(0, CELL / 2)]))
   t.equal((await reason)?.code, 'LINK_FRAME_TIMEOUT')
-  t.same(got, [1], 'the whole frame was delivered first')
+  t.same(got, [1], 'the whole batch was delivered first')
 })
 
-t.test('a slow but steady frame is not cut off', async (t) => {
+t.test('a slow but steady batch is not cut off', async (t) => {
   const p = peers('NK')
   const { links, listener } = await listen(t, p, { frameTimeoutMs: 400 })
   const socket = await rawConnect(t, listener.address().port)
@@ -120,16 +121,16 @@ t.test('a slow but steady frame is not cut off', async (t) => {
   const { send } = hs.transport()
   const server = await links.next()
   const arriving = collect(server, 2)
-  const frame = send.encryptWithAd(EMPTY, cell(7))
+  const frame = rawBatch(send, [cell(7)])
   socket.write(frame.subarray(0, 10))
   await new Promise(resolve => setTimeout(resolve, 50))
   socket.write(frame.subarray(10))
-  socket.write(send.encryptWithAd(EMPTY, cell(8)))
+  socket.write(rawBatch(send, [cell(8)]))
   t.same((await arriving).map(cellNumber), [7, 8])
   t.notOk(server.closed)
 })
 
-t.test('the deadline is per frame: a busy stream of straddling frames is never cut off', async (t) => {
+t.test('the deadline is per batch: a busy stream of straddling batches is never cut off', async (t) => {
   const p = peers('NK')
   const { links, listener } = await listen(t, p, { frameTimeoutMs: 400 })
   const socket = await rawConnect(t, listener.address().port)
@@ -138,11 +139,11 @@ t.test('the deadline is per frame: a busy stream of straddling frames is never c
   hs.readMessage(await readExactly(socket, HANDSHAKE_MESSAGE_BYTES))
   const { send } = hs.transport()
   const server = await links.next()
-  const steps = 12 // 12 × 50 ms: always a partial frame pending, for longer than the deadline
+  const steps = 12 // 12 × 50 ms: always a partial batch pending, for longer than the deadline
   const arriving = collect(server, steps)
   let previousTail: Uint8Array = new Uint8Array(0)
   for (let i = 0; i < steps; i++) {
-    const frame = send.encryptWithAd(EMPTY, cell(i))
+    const frame = rawBatch(send, [cell(i)])
     const half = frame.length >> 1
     socket.write(Buffer.concat([previousTail, frame.subarray(0, half)]))
     previousTail = frame.subarray(half)

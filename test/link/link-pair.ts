@@ -1,6 +1,6 @@
 /**
  * Two Links built by hand over one loopback TCP connection, for tests that need what dialLink
- * and listenLinks do not offer: a small rekeyAfterFrames, or the ciphers (to move a nonce).
+ * and listenLinks do not offer: a small rekeyAfterMessages, or the ciphers (to move a nonce).
  * The KK handshake runs in memory with real keys; the Links are the real class on real
  * sockets. Everything is closed through t.teardown.
  */
@@ -20,7 +20,7 @@ export interface LinkPair {
   b: Link
 }
 
-export type PairOptions = Partial<Pick<LinkInit, 'rekeyMs' | 'rekeyAfterFrames'>> & {
+export type PairOptions = Partial<Pick<LinkInit, 'rekeyMs' | 'rekeyAfterMessages'>> & {
   /** Called with both sides' ciphers before the Links take them (e.g. to set a nonce). */
   ciphers?: (a: TransportCiphers, b: TransportCiphers) => void
 }
@@ -62,7 +62,7 @@ export async function linkPair (t: Tap, options: PairOptions = {}): Promise<Link
   options.ciphers?.(ca, cb)
   const extra = {
     ...(options.rekeyMs === undefined ? {} : { rekeyMs: options.rekeyMs }),
-    ...(options.rekeyAfterFrames === undefined ? {} : { rekeyAfterFrames: options.rekeyAfterFrames }),
+    ...(options.rekeyAfterMessages === undefined ? {} : { rekeyAfterMessages: options.rekeyAfterMessages }),
   }
   const empty = new Uint8Array(0)
   const a = new Link({ socket: sa, cellSize: CELL, ciphers: ca, leftover: empty, frameTimeoutMs: 10_000, ...extra })

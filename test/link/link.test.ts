@@ -1,5 +1,5 @@
 /**
- * Links over real loopback sockets: NK and KK carry cells both ways in order, a batch leaves
+ * Links over real loopback sockets: NK and KK carry cells both ways in order, a send leaves
  * in one write, counters count, and closing from either side is reported to the other.
  */
 import t from 'tap'
@@ -17,7 +17,7 @@ for (const pattern of ['NK', 'KK'] as const) {
     const client = await dial(t, p, listener.address().port)
     const server = await links.next()
     t.same(client.handshakeHash, server.handshakeHash, 'both ends agree on the handshake hash')
-    t.equal(client.frameSize, CELL + 16)
+    t.equal(client.maxCellsPerBatch, Math.floor(65519 / CELL), 'as many cells as fit one Noise message')
 
     const toServer = collect(server, 300)
     const toClient = collect(client, 300)
@@ -29,10 +29,12 @@ for (const pattern of ['NK', 'KK'] as const) {
     t.same(atServer.map(cellNumber), Array.from({ length: 300 }, (_, i) => i), 'client → server in order')
     t.same(atClient.map(cellNumber), Array.from({ length: 300 }, (_, i) => 100000 + i), 'server → client in order')
     t.same(atServer[7], cell(7), 'cell content intact')
-    t.equal(client.framesOut, 300)
-    t.equal(server.framesIn, 300)
-    t.equal(server.framesOut, 300)
-    t.equal(client.framesIn, 300)
+    t.equal(client.cellsOut, 300)
+    t.equal(server.cellsIn, 300)
+    t.equal(server.cellsOut, 300)
+    t.equal(client.cellsIn, 300)
+    t.equal(client.batchesOut, 10, 'one batch per 30-cell send')
+    t.equal(server.batchesIn, 10)
     t.equal(client.authFailures + server.authFailures, 0)
     t.equal(listener.stats.links, 1)
   })
@@ -58,7 +60,7 @@ t.test('a batch of cells leaves in exactly one socket.write', async (t) => {
     Socket.prototype.write = originalWrite
   }
   t.equal(writes, 1, 'one write for 64 cells')
-  t.equal(bytes, 64 * (CELL + 16), 'of 64 whole frames')
+  t.equal(bytes, 18 + 64 * CELL + 16, 'of one batch: header, 64 cells, tag')
   t.equal((await arriving).length, 64)
 })
 
@@ -68,7 +70,7 @@ t.test('send() refuses a cell of the wrong size before sealing anything', async 
   const client = await dial(t, p, listener.address().port)
   const server = await links.next()
   t.throws(() => client.send([cell(1), new Uint8Array(CELL - 1)]), { code: 'LINK_BAD_CELL_SIZE' })
-  t.equal(client.framesOut, 0)
+  t.equal(client.cellsOut, 0)
   t.equal(client.send([]), true, 'an empty batch is fine')
   // Nothing was sealed, so the nonce sequence is intact: the next cell still opens.
   const next = collect(server, 1)

@@ -1,8 +1,8 @@
 /**
- * Links rekey in place (PROTOCOL.md §8.4): a REKEY control cell, sealed under the old key,
- * switches each direction's key without losing or reordering a cell; the control cell never
- * reaches the node; a forged or malformed one closes the link (LINK_BAD_CONTROL); a link
- * closes before a nonce could repeat (LINK_NONCE_EXHAUSTED).
+ * Links rekey in place (PROTOCOL.md §8.4): a REKEY control cell, the last cell of a batch
+ * sealed under the old key, switches each direction's key without losing or reordering a
+ * cell; the control cell never reaches the node; a malformed or misplaced one closes the link
+ * (LINK_BAD_CONTROL); a link closes before a nonce could repeat (LINK_NONCE_EXHAUSTED).
  */
 import t from 'tap'
 import { setTimeout as sleep } from 'node:timers/promises'
@@ -12,11 +12,11 @@ import { dialLink, listenLinks } from '../../src/link/index.js'
 import type { TransportCiphers } from '../../src/link/noise/handshake.js'
 import { CELL, PROLOGUE, cell, cellNumber, closeReason, closed, collect, dial, dialOptions, listen, peers, rawConnect, rawInitiator, readExactly, type Peers } from './loopback.js'
 import { linkPair } from './link-pair.js'
+import { rawBatch, readRawBatch } from './raw-batch.js'
 
 await cryptoReady()
 
 const EMPTY = new Uint8Array(0)
-const FRAME = CELL + 16
 const LAST_NONCES = (left: number): bigint => 2n ** 64n - 1n - BigInt(left)
 
 /** The wire form of a REKEY, written out here rather than taken from the code under test. */
@@ -40,29 +40,35 @@ async function rawPeer (t: Parameters<typeof rawConnect>[0], p: Peers, port: num
   return { socket, ciphers: handshake.transport() }
 }
 
-t.test('3000 cells each way cross 749 rekeys per direction, in order, none lost', async (t) => {
-  const { a, b } = await linkPair(t, { rekeyAfterFrames: 5 })
+t.test('3000 cells each way cross a rekey every second batch, in order, none lost', async (t) => {
+  // Four AEAD calls per key: its second batch ends with the REKEY.
+  const { a, b } = await linkPair(t, { rekeyAfterMessages: 4 })
   const count = 3000
   const atB = collect(b, count)
   const atA = collect(a, count)
-  // Batch sizes 1…37 wrap around the 4 cells a key may seal, so batches hold 0 to 9 rekeys.
-  for (let sent = 0, size = 1; sent < count; sent += size, size = size % 37 + 1) {
+  // Sizes 1…37 and now and then 300 (two batches of 255 cells at most, the REKEY in the first or second).
+  let sends = 0
+  for (let sent = 0, size = 1; sent < count; sent += size, size = size === 300 ? 1 : size % 37 === 0 ? 300 : size + 1) {
     const n = Math.min(size, count - sent)
     a.send(range(sent, n).map((i) => cell(i)))
     b.send(range(100_000 + sent, n).map((i) => cell(i)))
+    sends++
   }
+  const batches = a.batchesOut
   const [fromA, fromB] = await Promise.all([atB, atA])
   t.same(fromA.map(cellNumber), range(0, count), 'a → b in order')
   t.same(fromB.map(cellNumber), range(100_000, count), 'b → a in order')
   t.ok(fromA.every((c, i) => equal(c, cell(i))), 'every cell intact')
-  const rekeys = Math.floor((count - 1) / 4)
-  t.equal(a.rekeysSent, rekeys, 'a REKEY before every 5th frame')
+  t.ok(batches > sends, `some writes took two batches (${batches} batches for ${sends} writes)`)
+  const rekeys = Math.floor(batches / 2)
+  t.equal(a.rekeysSent, rekeys, 'a REKEY ends every second batch')
   t.equal(b.rekeysReceived, rekeys)
-  t.equal(b.rekeysSent, rekeys)
-  t.equal(a.rekeysReceived, rekeys)
-  t.equal(a.rekeys, 2 * rekeys)
-  t.equal(a.framesOut, count + rekeys, 'REKEY cells are frames on the wire')
-  t.equal(b.framesIn, count + rekeys)
+  t.equal(b.rekeysSent, b.batchesOut >> 1)
+  t.equal(a.rekeysReceived, b.rekeysSent)
+  t.equal(a.rekeys, a.rekeysSent + a.rekeysReceived)
+  t.equal(a.cellsOut, count + rekeys, 'REKEY cells are cells on the wire')
+  t.equal(b.cellsIn, count + rekeys)
+  t.equal(b.batchesIn, batches)
 })
 
 t.test('links dialled and accepted with a short rekeyMs rekey on the clock and lose nothing', async (t) => {
@@ -107,7 +113,7 @@ t.test('the listener counts the rekeys of the links it accepted, closed links in
   t.equal(listener.linkRekeys, server.rekeys, 'kept once the link closed: a counter never goes down')
 })
 
-t.test('a timer REKEY is one frame of the usual size; after it the old key fails and Rekey(old) opens', async (t) => {
+t.test('a timer REKEY is a batch of one cell; after it the old key fails and Rekey(old) opens', async (t) => {
   const p = peers('KK')
   const { links, listener } = await listen(t, p, { rekeyMs: 20 })
   const raw = await rawPeer(t, p, listener.address().port)
@@ -115,43 +121,44 @@ t.test('a timer REKEY is one frame of the usual size; after it the old key fails
   const receive = raw.ciphers.receive
 
   server.send([cell(1)])
-  t.same(receive.decryptWithAd(EMPTY, await readExactly(raw.socket, FRAME)), cell(1))
-  // Nothing else is sent, so the next frame is the timer's REKEY.
-  t.same(receive.decryptWithAd(EMPTY, await readExactly(raw.socket, FRAME)), rekeyCell(), 'circuit 0, command 255, type 1, zeros')
+  t.same(await readRawBatch(raw.socket, receive, CELL), [cell(1)])
+  // Nothing else is sent, so the next batch is the timer's REKEY.
+  t.same(await readRawBatch(raw.socket, receive, CELL), [rekeyCell()], 'one cell: circuit 0, command 255, type 1, zeros')
   t.equal(server.rekeysSent, 1, 'one rekey: the timer skips a key that sealed nothing')
 
   server.send([cell(2)])
-  const frame = await readExactly(raw.socket, FRAME)
-  t.equal(receive.decryptWithAd(EMPTY, frame), null, 'a receiver that did not rekey cannot open the next frame')
-  t.equal(receive.nonceValue, 2n)
+  const header = await readExactly(raw.socket, 18)
+  t.equal(receive.decryptWithAd(EMPTY, header), null, 'a receiver that did not rekey cannot open the next header')
+  t.equal(receive.nonceValue, 4n, 'two batches, two nonces each')
   receive.rekey()
-  t.same(receive.decryptWithAd(EMPTY, frame), cell(2), 'Rekey(k) opens it, at nonce 2: the counter continued')
+  t.same(receive.decryptWithAd(EMPTY, header), Uint8Array.of(0, 1), 'Rekey(k) opens it, at nonce 4: the counter continued')
+  t.same(receive.decryptWithAd(EMPTY, await readExactly(raw.socket, CELL + 16)), cell(2))
 })
 
-t.test('the peer\'s REKEY is consumed by the link, never emitted, and later cells open', async (t) => {
+t.test('the peer\'s REKEY ends its batch, is consumed by the link, never emitted, and later cells open', async (t) => {
   const p = peers('KK')
   const { links, listener } = await listen(t, p)
   const raw = await rawPeer(t, p, listener.address().port)
   const server = await links.next()
   const arriving = collect(server, 3)
   const send = raw.ciphers.send
-  const frames = [send.encryptWithAd(EMPTY, cell(7)), send.encryptWithAd(EMPTY, rekeyCell())]
+  const batches = [rawBatch(send, [cell(7), rekeyCell()])]
   send.rekey()
-  frames.push(send.encryptWithAd(EMPTY, cell(8)))
   // Command 255 on a circuit other than 0 is not link control: the node gets it (and refuses it).
   const notControl = cell(9)
   notControl[4] = 0xff
-  frames.push(send.encryptWithAd(EMPTY, notControl))
-  raw.socket.write(Buffer.concat(frames))
+  batches.push(rawBatch(send, [cell(8), notControl]))
+  raw.socket.write(Buffer.concat(batches))
   const cells = await arriving
   t.same(cells.map(cellNumber), [7, 8, 9])
   t.same(cells[2], notControl)
   t.equal(server.rekeysReceived, 1)
-  t.equal(server.framesIn, 4)
+  t.equal(server.cellsIn, 4)
+  t.equal(server.batchesIn, 2)
   t.notOk(server.closed)
 })
 
-t.test('a malformed control cell closes its link with LINK_BAD_CONTROL; the listener serves on', async (t) => {
+t.test('a malformed or misplaced control cell closes its link with LINK_BAD_CONTROL; the listener serves on', async (t) => {
   const p = peers('KK')
   const { links, listener } = await listen(t, p)
   const port = listener.address().port
@@ -161,14 +168,20 @@ t.test('a malformed control cell closes its link with LINK_BAD_CONTROL; the list
   noType[5] = 0
   const trailing = rekeyCell()
   trailing[CELL - 1] = 1
-  for (const [name, bad] of [['unknown type', unknownType], ['type 0', noType], ['non-zero tail', trailing]] as const) {
+  const cases = [
+    ['unknown type', [cell(1), unknownType]],
+    ['type 0', [cell(1), noType]],
+    ['non-zero tail', [cell(1), trailing]],
+    ['REKEY before the batch\'s last cell', [cell(1), rekeyCell(), cell(2)]],
+  ] as const
+  for (const [name, batch] of cases) {
     const raw = await rawPeer(t, p, port)
     const server = await links.next()
     const delivered: number[] = []
     server.on('cell', (c) => delivered.push(cellNumber(c)))
     const reason = closeReason(server)
     const send = raw.ciphers.send
-    raw.socket.write(Buffer.concat([send.encryptWithAd(EMPTY, cell(1)), send.encryptWithAd(EMPTY, bad), send.encryptWithAd(EMPTY, cell(2))]))
+    raw.socket.write(Buffer.concat([rawBatch(send, batch), rawBatch(send, [cell(3)])]))
     t.equal((await reason)?.code, 'LINK_BAD_CONTROL', name)
     t.same(delivered, [1], `${name}: the cell before it was delivered, none after`)
     await closed(raw.socket)
@@ -180,14 +193,29 @@ t.test('a malformed control cell closes its link with LINK_BAD_CONTROL; the list
   t.same((await arriving).map(cellNumber), [5], 'another link still works')
 })
 
+t.test('an impossible batch count closes the link with LINK_BAD_BATCH', async (t) => {
+  const p = peers('KK')
+  const { links, listener } = await listen(t, p)
+  for (const count of [0, Math.floor(65519 / CELL) + 1]) {
+    const raw = await rawPeer(t, p, listener.address().port)
+    const server = await links.next()
+    const reason = closeReason(server)
+    server.on('cell', () => t.fail('no cell of a refused batch'))
+    raw.socket.write(rawBatch(raw.ciphers.send, [cell(1)], count))
+    t.equal((await reason)?.code, 'LINK_BAD_BATCH', `count ${count}`)
+    await closed(raw.socket)
+  }
+})
+
 t.test('the sender closes with LINK_NONCE_EXHAUSTED instead of using nonce 2^64-1', async (t) => {
-  // 4 nonces left: cell, cell, REKEY (the key has sealed its 2 cells), cell, and then none.
+  // 4 nonces left: two batches, the second the key's last (it ends with a REKEY), then none.
   const { a, b } = await linkPair(t, {
-    rekeyAfterFrames: 3,
+    rekeyAfterMessages: 4,
     ciphers: (ca, cb) => { ca.send.setNonce(LAST_NONCES(4)); cb.receive.setNonce(LAST_NONCES(4)) },
   })
   const arriving = collect(b, 3)
-  a.send([cell(0), cell(1), cell(2)])
+  a.send([cell(0), cell(1)])
+  a.send([cell(2)])
   t.same((await arriving).map(cellNumber), [0, 1, 2], 'the last usable nonces carry cells and a REKEY')
   t.equal(b.rekeysReceived, 1)
   const aClosed = closeReason(a)

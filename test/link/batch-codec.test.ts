@@ -1,0 +1,279 @@
+/**
+ * The batch codec (PROTOCOL.md §8.4) without sockets: BatchSealer's writes read back by
+ * BatchReader whatever the TCP chunking, REKEYs inside batches switching keys at the batch's
+ * end, write sizes a function of the cell count alone, and every tampered byte, impossible
+ * count or used-up nonce closing with its code before anything after it is read.
+ */
+import t from 'tap'
+import fc from 'fast-check'
+import { cryptoReady, randomBytes } from '../../src/crypto/index.js'
+import { BatchReader } from '../../src/link/batch-reader.js'
+import { BatchSealer, NONCES_EXHAUSTED } from '../../src/link/batch-sealer.js'
+import { linkWriteBytes, maxCellsPerBatch } from '../../src/link/batch-format.js'
+import { isLinkControlCell, isWellFormedRekey } from '../../src/link/link-control.js'
+import { CipherState } from '../../src/link/noise/cipher-state.js'
+import type { LinkError } from '../../src/link/errors.js'
+import { rawBatch } from './raw-batch.js'
+
+await cryptoReady()
+
+/** Cell sizes whose batches hold 10919, 255, 31, 3, 2 and 1 cells. */
+const CELL_SIZES = [6, 256, 2048, 21840, 32760, 32768]
+
+function keyed (key: Uint8Array): CipherState {
+  const state = new CipherState()
+  state.initializeKey(key)
+  return state
+}
+
+function cipherPair (): [CipherState, CipherState] {
+  const key = randomBytes(32)
+  return [keyed(key), keyed(key)]
+}
+
+/** A cell whose first bytes number it (never a control cell: byte 4 is below 0xff). */
+function numbered (n: number, size: number): Uint8Array {
+  const c = new Uint8Array(size)
+  new DataView(c.buffer).setUint32(0, n)
+  c[4] = n % 200
+  if (size > 6) c.fill(n & 0xff, 6)
+  return c
+}
+
+function concat (parts: readonly Uint8Array[]): Uint8Array {
+  const out = new Uint8Array(parts.reduce((n, p) => n + p.length, 0))
+  let at = 0
+  for (const p of parts) { out.set(p, at); at += p.length }
+  return out
+}
+
+/** Cut `bytes` at the given positions, each piece its own buffer (as from a socket). */
+function chunked (bytes: Uint8Array, cuts: readonly number[]): Uint8Array[] {
+  const points = [...new Set(cuts.map((c) => c % (bytes.length + 1)))].sort((a, b) => a - b)
+  const pieces: Uint8Array[] = []
+  let start = 0
+  for (const p of [...points, bytes.length]) {
+    pieces.push(bytes.slice(start, p))
+    start = p
+  }
+  return pieces
+}
+
+/** A reader that acts on REKEY as the Link does, and records what it delivers. */
+function reading (cellSize: number, receive: CipherState) {
+  const cells: Uint8Array[] = []
+  const errors: LinkError[] = []
+  let rekeys = 0
+  let misplacedRekeys = 0
+  let maxPending = 0
+  let offset = 0
+  /** Stream offset after each batch, and the data cells delivered by then. */
+  const batchEnds: number[] = []
+  const cellsAfterBatch: number[] = []
+  const reader = new BatchReader(cellSize, receive, {
+    onBatch (body, count) {
+      for (let i = 0; i < count; i++) {
+        const cell = body.subarray(i * cellSize, (i + 1) * cellSize)
+        if (isLinkControlCell(cell) && isWellFormedRekey(cell)) {
+          if (i !== count - 1) misplacedRekeys++
+          receive.rekey()
+          rekeys++
+        } else {
+          cells.push(cell.slice())
+        }
+      }
+      batchEnds.push((batchEnds.at(-1) ?? 0) + 18 + count * cellSize + 16)
+      cellsAfterBatch.push(cells.length)
+      return true
+    },
+    onError (error) { errors.push(error) },
+  })
+  const push = (piece: Uint8Array): number => {
+    const used = reader.push(piece)
+    offset += used
+    maxPending = Math.max(maxPending, reader.pendingBytes)
+    return used
+  }
+  return { reader, cells, errors, push, batchEnds, cellsAfterBatch, get offset () { return offset }, get rekeys () { return rekeys }, get misplacedRekeys () { return misplacedRekeys }, get maxPending () { return maxPending } }
+}
+
+t.test('any writes, any chunking: the same cells come out, REKEYs switch keys at batch ends, sizes follow the count', async (t) => {
+  fc.assert(fc.property(
+    fc.constantFrom(...CELL_SIZES),
+    fc.constantFrom(4, 6, 8, 2 ** 20),
+    fc.array(fc.integer({ min: 1, max: 70 }), { minLength: 1, maxLength: 8 }),
+    fc.array(fc.nat(), { maxLength: 30 }),
+    (cellSize, messagesPerKey, writeSizes, cuts) => {
+      const [send, receive] = cipherPair()
+      const sealer = new BatchSealer(cellSize, send, messagesPerKey)
+      const sent: Uint8Array[] = []
+      const writes: Uint8Array[] = []
+      for (const size of writeSizes) {
+        const cells = Array.from({ length: size }, (_, i) => numbered(sent.length + i, cellSize))
+        sent.push(...cells)
+        const rekeysBefore = sealer.rekeysSent
+        const cellsBefore = sealer.cellsSealed
+        const wire = sealer.seal(cells)
+        if (wire === NONCES_EXHAUSTED) return false
+        const wireCells = size + sealer.rekeysSent - rekeysBefore
+        if (sealer.cellsSealed - cellsBefore !== wireCells) return false
+        if (wire.length !== linkWriteBytes(wireCells, cellSize)) return false
+        writes.push(wire)
+      }
+      const r = reading(cellSize, receive)
+      for (const piece of chunked(concat(writes), cuts)) if (r.push(piece) !== piece.length) return false
+      const bound = 18 + Math.floor(65519 / cellSize) * cellSize + 16
+      return r.errors.length === 0 && r.reader.pendingBytes === 0 && r.maxPending <= bound &&
+        r.misplacedRekeys === 0 && r.rekeys === sealer.rekeysSent &&
+        r.reader.batchesRead === sealer.batchesSealed &&
+        r.cells.length === sent.length && r.cells.every((c, i) => Buffer.compare(c, sent[i]!) === 0)
+    }), { numRuns: 200 })
+  t.pass('200 random runs agreed')
+})
+
+t.test('a key seals messagesPerKey / 2 batches, the last ending with its REKEY', async (t) => {
+  const [send, receive] = cipherPair()
+  const sealer = new BatchSealer(2048, send, 6)
+  const r = reading(2048, receive)
+  for (let i = 0; i < 7; i++) {
+    const wire = sealer.seal([numbered(i, 2048)])
+    t.not(wire, NONCES_EXHAUSTED)
+    r.push(wire as Uint8Array)
+  }
+  t.equal(sealer.rekeysSent, 2, 'batches 3 and 6 carried a REKEY')
+  t.equal(sealer.cellsSealed, 9)
+  t.equal(r.rekeys, 2)
+  t.equal(r.cells.length, 7)
+  t.equal(send.nonceValue, 14n, 'two nonces per batch; a rekey leaves n alone')
+})
+
+t.test('a full write: 31 cells of 2048 per batch, a REKEY takes a cell\'s place in its batch', async (t) => {
+  t.equal(maxCellsPerBatch(2048), 31)
+  t.equal(maxCellsPerBatch(32768), 1)
+  t.equal(linkWriteBytes(100, 2048), 100 * 2048 + 4 * 34)
+  const [send] = cipherPair()
+  const sealer = new BatchSealer(2048, send, 4)
+  t.equal((sealer.seal(Array.from({ length: 31 }, (_, i) => numbered(i, 2048))) as Uint8Array).length, linkWriteBytes(31, 2048))
+  // The key's second batch is its last: 30 cells and the REKEY, then one more batch of 1.
+  t.equal((sealer.seal(Array.from({ length: 31 }, (_, i) => numbered(i, 2048))) as Uint8Array).length, linkWriteBytes(32, 2048))
+  t.equal(sealer.batchesSealed, 3)
+  const single = new BatchSealer(32768, cipherPair()[0], 4)
+  t.equal((single.seal([numbered(0, 32768), numbered(1, 32768)]) as Uint8Array).length, linkWriteBytes(3, 32768), 'one cell per batch: the REKEY goes alone')
+  t.equal(single.rekeysSent, 1)
+})
+
+t.test('a tampered byte anywhere closes with LINK_AUTH_FAILED; nothing of its batch or after is delivered', async (t) => {
+  fc.assert(fc.property(
+    fc.constantFrom(6, 256, 2048, 32768),
+    fc.array(fc.integer({ min: 1, max: 40 }), { minLength: 1, maxLength: 6 }),
+    fc.nat(), fc.integer({ min: 1, max: 255 }),
+    fc.array(fc.nat(), { maxLength: 10 }),
+    (cellSize, writeSizes, where, xor, cuts) => {
+      const key = randomBytes(32)
+      const sealer = new BatchSealer(cellSize, keyed(key), 6)
+      let sent = 0
+      const writes = writeSizes.map((size) => {
+        const wire = sealer.seal(Array.from({ length: size }, (_, i) => numbered(sent + i, cellSize))) as Uint8Array
+        sent += size
+        return wire
+      })
+      const stream = concat(writes)
+      // Read intact first, to learn where each batch ends and how many cells it carried.
+      const intact = reading(cellSize, keyed(key))
+      intact.push(stream.slice())
+      const at = where % stream.length
+      const whole = intact.batchEnds.filter((end) => end <= at).length - 1
+      const owed = whole < 0 ? 0 : intact.cellsAfterBatch[whole]!
+      stream[at]! ^= xor
+      const r = reading(cellSize, keyed(key))
+      for (const piece of chunked(stream, cuts)) {
+        r.push(piece)
+        if (r.errors.length > 0) break
+      }
+      return r.errors.length === 1 && r.errors[0]!.code === 'LINK_AUTH_FAILED' &&
+        r.cells.length === owed && r.cells.every((c, i) => new DataView(c.buffer, c.byteOffset).getUint32(0) === i)
+    }), { numRuns: 200 })
+  t.pass('200 random flips refused')
+})
+
+t.test('a header announcing 0 or more than maxCellsPerBatch cells closes with LINK_BAD_BATCH before its body is kept', async (t) => {
+  for (const count of [0, 32, 65535]) {
+    const [send, receive] = cipherPair()
+    const r = reading(2048, receive)
+    const header = rawBatch(send, [], count).subarray(0, 18)
+    const used = r.push(concat([header, new Uint8Array(65535)]))
+    t.equal(r.errors.length, 1)
+    t.equal(r.errors[0]!.code, 'LINK_BAD_BATCH', `count ${count}`)
+    t.equal(used, 18, 'stopped right after the header')
+    t.equal(r.maxPending, 0, 'nothing of the body buffered')
+  }
+  const [send, receive] = cipherPair()
+  const r = reading(2048, receive)
+  r.push(rawBatch(send, Array.from({ length: 31 }, (_, i) => numbered(i, 2048))))
+  t.equal(r.cells.length, 31, '31 is allowed')
+  t.same(r.errors, [])
+})
+
+t.test('a header split from its body: the body waits for its bytes, then opens', async (t) => {
+  const [send, receive] = cipherPair()
+  const r = reading(256, receive)
+  const wire = rawBatch(send, [numbered(1, 256), numbered(2, 256)])
+  t.equal(r.push(wire.slice(0, 10)), 10)
+  t.equal(r.reader.pendingBytes, 10)
+  t.equal(r.push(wire.slice(10, 18)), 8)
+  t.equal(r.reader.pendingBytes, 18, 'a batch is in progress once its header has opened')
+  t.equal(r.push(wire.slice(18, 100)), 82)
+  t.equal(r.reader.pendingBytes, 100)
+  t.equal(r.cells.length, 0)
+  r.push(wire.slice(100))
+  t.equal(r.cells.length, 2)
+  t.equal(r.reader.pendingBytes, 0)
+})
+
+t.test('a body inside one chunk is opened in place: its cells are views of that chunk', async (t) => {
+  const [send, receive] = cipherPair()
+  const chunk = rawBatch(send, [numbered(1, 256), numbered(2, 256)])
+  let seen: Uint8Array | null = null
+  const reader = new BatchReader(256, receive, { onBatch: (cells) => { seen = cells; return true }, onError: () => {} })
+  reader.push(chunk)
+  t.equal(seen!.buffer, chunk.buffer, 'no copy')
+  t.equal(seen!.byteOffset, chunk.byteOffset + 18)
+  t.equal(seen!.length, 512)
+  t.notOk(Buffer.isBuffer(seen), 'a plain Uint8Array, whose subarray cannot be mistaken for a copy')
+})
+
+t.test('a sink returning false stops after that batch; push reports where', async (t) => {
+  const [send, receive] = cipherPair()
+  const two = concat([rawBatch(send, [numbered(1, 256)]), rawBatch(send, [numbered(2, 256)])])
+  const reader = new BatchReader(256, receive, { onBatch: () => false, onError: () => {} })
+  t.equal(reader.push(two), 18 + 256 + 16)
+  t.equal(reader.pendingBytes, 0)
+  t.equal(reader.push(two.subarray(18 + 256 + 16)), 18 + 256 + 16, 'the rest reads on')
+  t.equal(reader.batchesRead, 2)
+})
+
+t.test('nonce 2^64 − 1 is never used: the reader refuses a header or a body that would need it', async (t) => {
+  const last = (left: number): bigint => 2n ** 64n - 1n - BigInt(left)
+  for (const left of [0, 1]) {
+    const [send, receive] = cipherPair()
+    send.setNonce(last(left))
+    receive.setNonce(last(left))
+    // At 2^64 − 2 a header still seals; its body would need the reserved nonce.
+    const header = left === 0 ? new Uint8Array(18) : send.encryptWithAd(new Uint8Array(0), Uint8Array.of(0, 1))
+    const r = reading(256, receive)
+    r.push(concat([header, new Uint8Array(256 + 16)]))
+    t.equal(r.errors.length, 1)
+    t.equal(r.errors[0]!.code, 'LINK_NONCE_EXHAUSTED', `${left} nonce(s) left`)
+  }
+})
+
+t.test('the sealer seals nothing when a write would need nonce 2^64 − 1', async (t) => {
+  const [send] = cipherPair()
+  send.setNonce(2n ** 64n - 1n - 3n)
+  const sealer = new BatchSealer(256, send, 2 ** 20)
+  t.not(sealer.seal([numbered(0, 256)]), NONCES_EXHAUSTED, 'two nonces of three: one batch')
+  t.equal(sealer.seal([numbered(1, 256)]), NONCES_EXHAUSTED)
+  t.equal(sealer.sealRekey(), NONCES_EXHAUSTED)
+  t.equal(send.nonceValue, 2n ** 64n - 2n, 'n unchanged by the refused write')
+  t.equal(sealer.batchesSealed, 1)
+})
