@@ -57,7 +57,7 @@ t.test('a SOCKS port already in use: status 1, the address and the reason on sta
   const { code, stdout, stderr } = await runCli(['up', '--socks', `127.0.0.1:${http.port}`, '--mixes', '1', '--log-level', 'error'])
   t.equal(code, 1)
   t.equal(stdout, '', 'no ready line')
-  t.equal(stderr, `mixgate: cannot listen for SOCKS5 connections on 127.0.0.1:${http.port}: the address is already in use (EADDRINUSE)\n`)
+  t.equal(stderr, `mixgate: cannot listen for SOCKS connections on 127.0.0.1:${http.port}: the address is already in use (EADDRINUSE)\n`)
 })
 
 /** This process's threads (Linux). */

@@ -2,11 +2,15 @@
  * `mixgate up`: the embedded default, a whole cascade on loopback in this process (each hop
  * in a thread of its own, src/node/start/embedded-cascade.ts).
  *
- * When every node is up it prints exactly two lines to standard output, the first of which
- * tests and the benchmark parse:
+ * When every node is up it prints two lines to standard output, the first of which tests
+ * and the benchmark parse (with --http, a line for the HTTP CONNECT port between them):
  *
  *   mixgate: SOCKS5 proxy listening on 127.0.0.1:1080 (3 mixes + exit)
+ *   mixgate: HTTP CONNECT proxy listening on 127.0.0.1:8118
  *   try: curl --socks5-hostname 127.0.0.1:1080 https://example.org/
+ *
+ * The SOCKS port serves SOCKS4 and SOCKS4a too; the first line names SOCKS5, the one most
+ * apps should use, and stays as it was for the scripts that read it.
  *
  * It runs until SIGINT or SIGTERM (status 0 if everything stopped cleanly), or until a hop's
  * thread dies: then it stops the rest as a signal would and ends with status 1.
@@ -33,6 +37,7 @@ export async function upCommand (argv: readonly string[], context: CommandContex
   const args = parseCommandArgs('up', argv, {
     mixes: { type: 'string', short: 'n' },
     socks: { type: 'string' },
+    http: { type: 'string' },
     'round-ms': { type: 'string' },
     'epoch-s': { type: 'string' },
     shaping: { type: 'string' },
@@ -47,7 +52,9 @@ export async function upCommand (argv: readonly string[], context: CommandContex
   // At least 4 s: the grace window is a quarter epoch for short epochs, and whole seconds.
   const epochS = integerOption('up', args, 'epoch-s', { min: 4, max: 86_400 }, 3600)
   const profile = choice('shaping', stringOption(args, 'shaping') ?? DEFAULT_SHAPING_PROFILE, SHAPING_PROFILES)
-  const socks = socksOption(stringOption(args, 'socks') ?? DEFAULT_SOCKS)
+  const socks = addressOption('socks', stringOption(args, 'socks') ?? DEFAULT_SOCKS)
+  const httpText = stringOption(args, 'http')
+  const http = httpText === undefined ? undefined : addressOption('http', httpText)
   const exitPolicy = stringList(args, 'exit-policy')
   exitPolicy.forEach(checkPolicyRule)
   const level = choice('log-level', stringOption(args, 'log-level') ?? 'info', LOG_LEVELS)
@@ -65,6 +72,7 @@ export async function upCommand (argv: readonly string[], context: CommandContex
     epochS,
     shaping: upShaping(profile, roundMs),
     socks,
+    ...(http === undefined ? {} : { http }),
     exitPolicy,
     dnsServers: hostServers.length > 0 ? hostServers : NO_DNS_FALLBACK,
     log,
@@ -72,6 +80,7 @@ export async function upCommand (argv: readonly string[], context: CommandContex
   })
   const where = formatHostPort(embedded.socks)
   context.out(`mixgate: SOCKS5 proxy listening on ${where} (${mixes} ${mixes === 1 ? 'mix' : 'mixes'} + exit)\n`)
+  if (embedded.http !== undefined) context.out(`mixgate: HTTP CONNECT proxy listening on ${formatHostPort(embedded.http)}\n`)
   context.out(`try: curl --socks5-hostname ${where} https://example.org/\n`)
   return await serveUntilSignal(embedded.nodes, logger, {
     crashed: embedded.crashed,
@@ -93,12 +102,12 @@ function upShaping (profile: ShapingProfile, roundMs: number): ShapingParams {
   return { ...base, slotMs }
 }
 
-function socksOption (text: string): HostPort {
+function addressOption (option: 'socks' | 'http', text: string): HostPort {
   try {
     return parseHostPort(text, { allowZeroPort: true })
   } catch (err) {
     if (!(err instanceof AddressError)) throw err
-    throw new UsageError(`mixgate up: --socks: ${err.message}, got ${JSON.stringify(text)}`, 'up')
+    throw new UsageError(`mixgate up: --${option}: ${err.message}, got ${JSON.stringify(text)}`, 'up')
   }
 }
 
