@@ -38,9 +38,10 @@ running with the old config); SIGINT or SIGTERM stop the node.`
 export const COMMAND_HELP: Readonly<Record<string, CommandHelp>> = {
   up: {
     summary: 'run a whole cascade (mixes, exit, client) on loopback in this process',
-    usage: 'mixgate up [--mixes N] [--socks HOST:PORT] [--http HOST:PORT] [--round-ms MS] [--epoch-s S] [--shaping P] [--exit-policy RULE]... [--state-dir DIR] [--log-level L] [--log-format F]',
+    usage: 'mixgate up [--mixes N] [--socks HOST:PORT] [--http HOST:PORT] [--admin HOST:PORT] [--round-ms MS] [--epoch-s S] [--shaping P] [--exit-policy RULE]... [--state-dir DIR] [--log-level L] [--log-format F]',
     details: `The embedded default: N mixes, an exit and the client, all on 127.0.0.1, with fresh
-in-memory keys and free ports. Prints the SOCKS5 address when ready; Ctrl-C stops everything.
+in-memory keys and free ports. Prints the SOCKS5 address and the client's admin URL when
+ready (mixgate status, with no flag, finds it); Ctrl-C stops everything.
 
 Options:
   --mixes N           mixes in the cascade, 1 to 7 (default 3)
@@ -49,6 +50,8 @@ Options:
   --http HOST:PORT    also open an HTTP CONNECT port (like Tor's HTTPTunnelPort; off by
                       default; port 0: any free port): CONNECT only, answered 200 once the
                       exit connected; Proxy-Authorization Basic credentials choose the circuit
+  --admin HOST:PORT   the client's loopback admin address, /healthz and /metrics (default
+                      127.0.0.1:0: any free port); printed, and found by mixgate status
   --round-ms MS       round length of every mix, 1 to 10000 (default 10)
   --epoch-s S         onion-key epoch length in seconds, 4 to 86400 (default 3600)
   --shaping P         traffic shaping: elastic (default), strict or off; see
@@ -178,9 +181,15 @@ Example:
   },
   status: {
     summary: 'print a node\'s health and counters from its admin server',
-    usage: 'mixgate status --admin URL',
+    usage: 'mixgate status [--admin URL]',
     details: `Fetches /healthz and /metrics from the admin URL (http://127.0.0.1:9101) and prints a short
-summary.`,
+summary. Without --admin it asks the client of the mixgate up running on this machine (up
+records its admin URL in $XDG_RUNTIME_DIR/mixgate, or in a private directory under the
+system's temporary directory, and removes it when it stops).
+
+Example:
+  mixgate up            # in one terminal
+  mixgate status        # in another`,
   },
   help: {
     summary: 'show help for mixgate or for one command',
