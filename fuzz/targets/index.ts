@@ -2,6 +2,7 @@
 import type { TargetSpec } from '../target.js'
 import { adminTargets } from './admin-http.js'
 import { directoryTargets } from './directory.js'
+import { doorTargets } from './doors.js'
 import { linkTargets } from './link.js'
 import { protocolTargets } from './protocol.js'
 import { socksTargets } from './socks.js'
@@ -11,6 +12,7 @@ export const ALL_TARGETS: readonly TargetSpec[] = [
   ...protocolTargets,
   ...linkTargets,
   ...socksTargets,
+  ...doorTargets,
   ...directoryTargets,
   ...textTargets,
   ...adminTargets,

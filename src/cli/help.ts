@@ -38,13 +38,20 @@ running with the old config); SIGINT or SIGTERM stop the node.`
 export const COMMAND_HELP: Readonly<Record<string, CommandHelp>> = {
   up: {
     summary: 'run a whole cascade (mixes, exit, client) on loopback in this process',
-    usage: 'mixgate up [--mixes N] [--socks HOST:PORT] [--round-ms MS] [--epoch-s S] [--shaping P] [--exit-policy RULE]... [--state-dir DIR] [--log-level L] [--log-format F]',
+    usage: 'mixgate up [--mixes N] [--socks HOST:PORT] [--http HOST:PORT] [--admin HOST:PORT] [--round-ms MS] [--epoch-s S] [--shaping P] [--exit-policy RULE]... [--state-dir DIR] [--log-level L] [--log-format F]',
     details: `The embedded default: N mixes, an exit and the client, all on 127.0.0.1, with fresh
-in-memory keys and free ports. Prints the SOCKS5 address when ready; Ctrl-C stops everything.
+in-memory keys and free ports. Prints the SOCKS5 address and the client's admin URL when
+ready (mixgate status, with no flag, finds it); Ctrl-C stops everything.
 
 Options:
   --mixes N           mixes in the cascade, 1 to 7 (default 3)
-  --socks HOST:PORT   the SOCKS5 address for apps (default 127.0.0.1:1080; port 0: any free port)
+  --socks HOST:PORT   the SOCKS address for apps, serving SOCKS5, SOCKS4 and SOCKS4a
+                      (default 127.0.0.1:1080; port 0: any free port)
+  --http HOST:PORT    also open an HTTP CONNECT port (like Tor's HTTPTunnelPort; off by
+                      default; port 0: any free port): CONNECT only, answered 200 once the
+                      exit connected; Proxy-Authorization Basic credentials choose the circuit
+  --admin HOST:PORT   the client's loopback admin address, /healthz and /metrics (default
+                      127.0.0.1:0: any free port); printed, and found by mixgate status
   --round-ms MS       round length of every mix, 1 to 10000 (default 10)
   --epoch-s S         onion-key epoch length in seconds, 4 to 86400 (default 3600)
   --shaping P         traffic shaping: elastic (default), strict or off; see
@@ -59,9 +66,13 @@ Options:
   --log-level L       error, warn, info or debug (default info); logs go to standard error
   --log-format F      text or json (default text)
 
-Example:
+Examples:
   mixgate up --exit-policy 'accept 127.0.0.1:*'
-  curl --socks5-hostname 127.0.0.1:1080 http://127.0.0.1:8080/`,
+  curl --socks5-hostname 127.0.0.1:1080 http://127.0.0.1:8080/
+  curl --socks4a 127.0.0.1:1080 http://127.0.0.1:8080/
+
+  mixgate up --http 127.0.0.1:8118
+  curl --proxytunnel -x http://127.0.0.1:8118 https://example.org/`,
   },
   mix: {
     summary: 'run one mix of a cascade from its config file',
@@ -97,10 +108,11 @@ ${HOP_FIELDS}
 ${SIGNALS}`,
   },
   client: {
-    summary: 'run the SOCKS5 client of a cascade from its config file',
+    summary: 'run the client of a cascade (its SOCKS and HTTP CONNECT ports) from its config file',
     usage: 'mixgate client --config FILE',
-    details: `Offers a SOCKS5 port to apps and carries their streams through the cascade. Each new
-circuit uses the onion keys of the epoch current when it is built.
+    details: `Offers a SOCKS port (SOCKS5, SOCKS4, SOCKS4a) and optionally an HTTP CONNECT port to
+apps and carries their streams through the cascade. Each new circuit uses the onion keys of
+the epoch current when it is built.
 
 Config fields (JSON; relative paths are relative to the config file):
   role             "client"
@@ -108,10 +120,14 @@ Config fields (JSON; relative paths are relative to the config file):
   cascadeUrl       where to fetch fresh descriptors before each epoch change (the entry's
                    admin /cascade, or a directory); they must name the same identity keys.
                    Without it, the cascade file is re-read
-  socks            HOST:PORT of the SOCKS5 port (default 127.0.0.1:1080)
+  socks            HOST:PORT of the SOCKS port: SOCKS5, SOCKS4, SOCKS4a (default 127.0.0.1:1080)
+  http             HOST:PORT of an HTTP CONNECT port (default none): CONNECT only; its
+                   Proxy-Authorization Basic credentials keep streams apart as SOCKS5's do
   auth             SOCKS5 methods offered: ["none", "userpass"] (default both); user names
-                   are not checked, they keep streams apart (different names, different circuits)
-  safeSocks        refuse requests that name an IP address instead of a host name (default false)
+                   (and SOCKS4 user IDs) are not checked, they keep streams apart (different
+                   names, different circuits)
+  safeSocks        refuse SOCKS5 and SOCKS4 requests that name an IP address instead of a
+                   host name (default false)
   streamTimeoutMs  how long a stream waits for the exit's answer (default 30000)
   admin            loopback HOST:PORT of the admin server: /healthz, /metrics
   log              { "level": "info", "format": "text" }
@@ -165,9 +181,15 @@ Example:
   },
   status: {
     summary: 'print a node\'s health and counters from its admin server',
-    usage: 'mixgate status --admin URL',
+    usage: 'mixgate status [--admin URL]',
     details: `Fetches /healthz and /metrics from the admin URL (http://127.0.0.1:9101) and prints a short
-summary.`,
+summary. Without --admin it asks the client of the mixgate up running on this machine (up
+records its admin URL in $XDG_RUNTIME_DIR/mixgate, or in a private directory under the
+system's temporary directory, and removes it when it stops).
+
+Example:
+  mixgate up            # in one terminal
+  mixgate status        # in another`,
   },
   help: {
     summary: 'show help for mixgate or for one command',
@@ -179,7 +201,7 @@ summary.`,
 export function overviewHelp (): string {
   const width = Math.max(...Object.keys(COMMAND_HELP).map((name) => name.length))
   const lines = Object.entries(COMMAND_HELP).map(([name, help]) => `  ${name.padEnd(width)}  ${help.summary}`)
-  return `mixgate: a SOCKS5 gateway into a mix cascade
+  return `mixgate: a SOCKS5 (and SOCKS4a, HTTP CONNECT) gateway into a mix cascade
 
 Usage: mixgate COMMAND [OPTIONS]
 

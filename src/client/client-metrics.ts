@@ -1,6 +1,6 @@
 /**
  * The client's metrics (docs/METRICS.md "Client"): the common ones, circuits, streams, cover,
- * the entry link, the SOCKS front (socks/socks-metrics.ts) and, shaped, the loops and the
+ * the entry link, the SOCKS and HTTP CONNECT doors (socks/socks-metrics.ts, http/http-metrics.ts) and, shaped, the loops and the
  * anonymity set (shaping/shaping-metrics.ts), read from the node's own stats at scrape time.
  */
 import { ratio, registerCommonMetrics, type CommonMetricsOptions } from '../base/common-metrics.js'
@@ -10,6 +10,8 @@ import type { ClientShapingStatus, ClientStats } from './client-stats.js'
 import { registerShapingMetrics } from './shaping/shaping-metrics.js'
 import type { SocksCountersSnapshot } from './socks/socks-counters.js'
 import { registerSocksMetrics } from './socks/socks-metrics.js'
+import type { HttpCountersSnapshot } from './http/http-front.js'
+import { registerHttpMetrics } from './http/http-metrics.js'
 
 /**
  * The fields of `ClientStats` read here, with the class's own types; `coverOut` and
@@ -24,6 +26,8 @@ export interface ClientSource {
   readonly stats: ClientCounters
   readonly entryUp: boolean
   readonly socksCounters: SocksCountersSnapshot
+  /** The HTTP CONNECT door's counters; undefined (or absent) without the door: its metrics read 0. */
+  readonly httpCounters?: HttpCountersSnapshot | undefined
   /** Optional: shaping, loops and the anonymity set (issue #5). */
   readonly shaping?: ClientShapingStatus
 }
@@ -79,6 +83,7 @@ export function registerClientMetrics (registry: MetricsRegistry, client: Client
   registry.counterFrom('mixgate_successor_connects_total', 'Links to the successor established.', () => s().entryConnects)
   registry.counterFrom('mixgate_successor_failures_total', 'Failed dials to the successor, and successor links lost.', () => s().entryFailures)
   registerSocksMetrics(registry, () => client.socksCounters)
+  registerHttpMetrics(registry, () => client.httpCounters)
   if (client.shaping !== undefined) registerShapingMetrics(registry, () => client.shaping!)
 
   return {

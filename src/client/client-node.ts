@@ -1,9 +1,10 @@
 /**
- * The client: a SOCKS5 front for apps, and circuits through the cascade behind it.
+ * The client: doors for apps (SOCKS5/4/4a, and HTTP CONNECT when configured: front-doors.ts),
+ * and circuits through the cascade behind them.
  *
  * Each app stream rides one circuit (never split), chosen by its isolation key, so streams
- * with different keys never share a circuit (R13). The SOCKS reply waits for the exit's
- * answer and maps END reasons with Tor's table; bytes the app sent with its request ride in
+ * with different keys never share a circuit (R13). The reply, on whichever door, waits for
+ * the exit's answer and maps END reasons with Tor's table; bytes the app sent with its request ride in
  * the BEGIN (optimistic data). Which circuits exist and when their cells leave is the
  * CircuitSender's, picked once from the cascade's shaping profile (circuit-sender.ts):
  * unshaped-sender.ts for `off`, the Shaper's schedule for `strict` and `elastic`.
@@ -35,7 +36,9 @@ import { OpeningStreams } from './opening-streams.js'
 import { Shaper } from './shaping/shaper.js'
 import type { WallTimers } from '../clock/round-clock.js'
 import { UnshapedSender } from './unshaped-sender.js'
-import { Rep, SocksFront, type ConnectRequest, type PendingConnect } from './socks/index.js'
+import { Rep, type ConnectRequest, type PendingConnect, type SocksCountersSnapshot } from './socks/index.js'
+import { FrontDoors, type DoorAddresses } from './front-doors.js'
+import type { HttpCountersSnapshot } from './http/index.js'
 import { Redial } from '../link/redial.js'
 
 export { ClientStats, type ClientShapingStatus, type EntryReport } from './client-stats.js'
@@ -46,6 +49,8 @@ export interface ClientOptions {
   /** Open the NK link to the entry mix; the handlers receive its cells and its end. */
   readonly connectEntry: (handlers: CellLinkHandlers) => Promise<CellLink>
   readonly socks: { readonly host: string, readonly port: number, readonly auth: { readonly none: boolean, readonly userPass: boolean }, readonly safeSocks?: boolean }
+  /** The HTTP CONNECT door's address; no such door if undefined. */
+  readonly http?: { readonly host: string, readonly port: number }
   readonly logger: Logger
   /** How long a stream waits for the exit's answer before its app is told TTL expired. */
   readonly streamTimeoutMs?: number
@@ -81,7 +86,7 @@ export class ClientNode {
   private readonly faults: InputFaults
   /** Events that repeat per circuit, stream or request: counted, not logged one by one (R19). */
   private readonly events: ClientLog
-  private readonly front: SocksFront
+  private readonly doors: FrontDoors
   private readonly sender: CircuitSender
   private readonly circuits = new Map<number, ClientCircuit>()
   private readonly opening: OpeningStreams
@@ -127,14 +132,12 @@ export class ClientNode {
         ...(options.shapingTimers === undefined ? {} : { timers: options.shapingTimers }),
       })
     }
-    this.front = new SocksFront({
-      host: options.socks.host,
-      port: options.socks.port,
-      auth: options.socks.auth,
-      safeSocks: options.socks.safeSocks ?? false,
+    this.doors = new FrontDoors({
+      socks: options.socks,
+      ...(options.http === undefined ? {} : { http: options.http }),
       onConnect: (request, pending) => this.connect(request, pending),
-      onWarning: (code) => this.events.warnings.count('socks.unsafe_request', { code }),
-      onError: (err) => { this.events.notices.count('socks.bad_request', { code: err.code }); this.logger.debug('socks.bad_request.cause', { error: err.cause }) },
+      events: this.events,
+      logger: options.logger,
     })
   }
 
@@ -151,7 +154,10 @@ export class ClientNode {
     return total
   }
 
-  get socksCounters (): ReturnType<SocksFront['counters']> { return this.front.counters() }
+  get socksCounters (): SocksCountersSnapshot { return this.doors.socksCounters }
+
+  /** Undefined without an HTTP CONNECT door. */
+  get httpCounters (): HttpCountersSnapshot | undefined { return this.doors.httpCounters }
 
   /** Whether loop alarms made this client refuse new streams. */
   get failedClosed (): boolean { return this.sender.failedClosed }
@@ -162,10 +168,10 @@ export class ClientNode {
   /** Shaping figures for status and metrics. */
   get shaping (): ClientShapingStatus { return this.sender.status(this.entryReport) }
 
-  /** Listen for apps and connect to the entry; resolves with the SOCKS address. */
-  async start (): Promise<{ host: string, port: number }> {
+  /** Listen for apps and connect to the entry; resolves with the doors' addresses. */
+  async start (): Promise<DoorAddresses> {
     this.running = true
-    const address = await this.front.listen()
+    const address = await this.doors.listen()
     this.dial()
     this.sender.start()
     return address
@@ -176,7 +182,7 @@ export class ClientNode {
     this.redial.stop()
     this.sender.stop()
     this.opening.stop()
-    await this.front.close()
+    await this.doors.close()
     this.endAll()
     this.entry?.close()
     this.entry = null

@@ -1,5 +1,6 @@
 /**
- * Start the client from the cascade: a SOCKS5 port for apps, an NK link to the entry.
+ * Start the client from the cascade: a SOCKS port for apps (and an HTTP CONNECT port if
+ * asked for), an NK link to the entry.
  *
  * With `entryMetrics` (reads the entry mix's admin /metrics; the runtime gives it for the
  * origin of `cascadeUrl`), the client asks the entry's /metrics once a minute for the anonymity set (CREATEs per creation slot,
@@ -19,6 +20,8 @@ export interface RunClientOptions {
   readonly cascade: CascadeSource
   readonly logger: Logger
   readonly socks: HostPort
+  /** The HTTP CONNECT door (Tor's HTTPTunnelPort); none if undefined. */
+  readonly http?: HostPort
   readonly auth?: { readonly none: boolean, readonly userPass: boolean }
   readonly safeSocks?: boolean
   readonly streamTimeoutMs?: number
@@ -41,6 +44,8 @@ export interface RunClientOptions {
 export interface RunningClient {
   readonly node: ClientNode
   readonly socks: { host: string, port: number }
+  /** The HTTP CONNECT door's address, with the real port; undefined without one. */
+  readonly http: { host: string, port: number } | undefined
   stop (): Promise<void>
 }
 
@@ -73,13 +78,15 @@ export async function runClient (options: RunClientOptions): Promise<RunningClie
       }, handlers)
     },
     socks: { host: options.socks.host, port: options.socks.port, auth: options.auth ?? { none: true, userPass: true }, safeSocks: options.safeSocks ?? false },
+    ...(options.http === undefined ? {} : { http: options.http }),
     logger: options.logger,
   })
-  const socks = await node.start()
+  const { socks, http } = await node.start()
   const poll = options.entryMetrics === undefined ? undefined : pollEntryReport(options.entryMetrics, (report) => node.setEntryReport(report))
   return {
     node,
     socks,
+    http,
     stop: async () => {
       poll?.stop()
       await node.stop()

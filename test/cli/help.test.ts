@@ -36,7 +36,7 @@ t.test('mixgate help CMD and mixgate CMD --help show that command\'s usage', asy
     t.equal(viaFlag.out, viaHelp.out, `${name} --help is the same text`)
   }
   const up = await runMain(['help', 'up'])
-  for (const flag of ['--mixes', '--socks', '--round-ms', '--epoch-s', '--exit-policy', '--state-dir', '--log-level', '--log-format']) {
+  for (const flag of ['--mixes', '--socks', '--http', '--round-ms', '--epoch-s', '--exit-policy', '--state-dir', '--log-level', '--log-format']) {
     t.match(up.out, flag, `up's help explains ${flag}`)
   }
   for (const [name, flags] of [['keygen', ['--dir', '--force']], ['descriptor', ['--config', '--out']], ['cascade', ['create', 'verify', '--node', '--out', '--pin']]] as const) {
@@ -78,6 +78,7 @@ t.test('unknown or malformed options exit 2 naming the option', async (t) => {
     [['up', '--mixes', '8'], /--mixes must be an integer between 1 and 7/],
     [['up', '--round-ms', 'fast'], /--round-ms must be an integer/],
     [['up', '--socks', '127.0.0.1'], /--socks: expected HOST:PORT/],
+    [['up', '--http', 'localhost'], /--http: expected HOST:PORT/],
     [['up', '--exit-policy', 'allow *:*'], /--exit-policy: exit policy rule "allow \*:\*"/],
     [['up', '--log-level', 'loud'], /--log-level must be one of error, warn, info, debug/],
     [['up', 'extra'], /unexpected argument "extra"/],

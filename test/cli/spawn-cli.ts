@@ -3,8 +3,20 @@
  * sure it is gone when the test ends (killed in t.teardown if it is still running).
  */
 import { spawn, execFile, type ChildProcess } from 'node:child_process'
+import { mkdtempSync, rmSync } from 'node:fs'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
 import { fileURLToPath } from 'node:url'
 import { promisify } from 'node:util'
+
+/**
+ * The runtime dir every mixgate this test process starts shares (running-up.ts): a `mixgate
+ * up` records itself there, and `mixgate status` looks there, never in the user's own, where
+ * another up (another test, another person's) may be recorded. Removed when the process exits.
+ */
+export const TEST_RUNTIME_DIR = mkdtempSync(join(tmpdir(), 'mixgate-runtime-'))
+process.once('exit', () => { rmSync(TEST_RUNTIME_DIR, { recursive: true, force: true }) })
+const CHILD_ENV = { ...process.env, MIXGATE_RUNTIME_DIR: TEST_RUNTIME_DIR }
 
 /** bin/mixgate, from dist/test/cli/ where this file runs. */
 export const BIN = fileURLToPath(new URL('../../../bin/mixgate', import.meta.url))
@@ -33,7 +45,7 @@ export interface CliProcess {
 
 /** Start `mixgate args…`; it is killed at teardown if still running. */
 export function startCli (t: Teardown, args: readonly string[], options: { cwd?: string } = {}): CliProcess {
-  const child = spawn(process.execPath, [BIN, ...args], { cwd: options.cwd, stdio: ['ignore', 'pipe', 'pipe'] })
+  const child = spawn(process.execPath, [BIN, ...args], { cwd: options.cwd, env: CHILD_ENV, stdio: ['ignore', 'pipe', 'pipe'] })
   let out = ''
   let err = ''
   const waiters: Array<() => void> = []
@@ -103,7 +115,7 @@ export interface CliResult {
 /** Run a short mixgate command to its end (at most `timeoutMs`). */
 export async function runCli (args: readonly string[], options: { cwd?: string, timeoutMs?: number } = {}): Promise<CliResult> {
   try {
-    const { stdout, stderr } = await promisify(execFile)(process.execPath, [BIN, ...args], { cwd: options.cwd, timeout: options.timeoutMs ?? 15_000 })
+    const { stdout, stderr } = await promisify(execFile)(process.execPath, [BIN, ...args], { cwd: options.cwd, env: CHILD_ENV, timeout: options.timeoutMs ?? 15_000 })
     return { code: 0, stdout, stderr }
   } catch (err) {
     const e = err as { code?: unknown, stdout?: string, stderr?: string, killed?: boolean }

@@ -5,6 +5,9 @@
  */
 import t, { type Test } from 'tap'
 import { Writable } from 'node:stream'
+import { mkdtempSync, rmSync } from 'node:fs'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
 import { statusCommand } from '../../src/cli/commands/status-command.js'
 import type { CommandContext } from '../../src/cli/commands/context.js'
 import { UsageError } from '../../src/base/usage-error.js'
@@ -99,7 +102,16 @@ t.test('an admin port nobody answers on exits 1 with a clear message', async (t)
 })
 
 t.test('a missing or malformed --admin is a usage error (status 2)', async (t) => {
-  await usageError(t, statusCommand([], capture().context), /--admin is required/)
+  // No `mixgate up` recorded: an empty runtime dir of this test's own (running-up.ts).
+  const runtime = mkdtempSync(join(tmpdir(), 'mixgate-status-'))
+  const saved = process.env.MIXGATE_RUNTIME_DIR
+  process.env.MIXGATE_RUNTIME_DIR = runtime
+  t.teardown(() => {
+    if (saved === undefined) delete process.env.MIXGATE_RUNTIME_DIR
+    else process.env.MIXGATE_RUNTIME_DIR = saved
+    rmSync(runtime, { recursive: true, force: true })
+  })
+  await usageError(t, statusCommand([], capture().context), /--admin is required: no mixgate up is running on this machine/)
   await usageError(t, statusCommand(['--admin'], capture().context), /--admin needs a value/)
   await usageError(t, statusCommand(['--admin', '127.0.0.1:9101'], capture().context), /--admin: .*http:\/\//)
   await usageError(t, statusCommand(['--admn', 'http://127.0.0.1:1'], capture().context), /unknown option --admn \(did you mean --admin\?\)/)

@@ -33,8 +33,9 @@ t.test('up --socks 127.0.0.1:0 prints the real port, carries a page intact, and 
   const socks = first![1]!
   t.not(first![2], '0', 'the real port is printed, not 0')
   t.equal(first![3], '2', 'with the number of mixes')
-  t.equal(ready[0], `try: curl --socks5-hostname ${socks} https://example.org/\n`, 'the second line is an example curl line')
-  t.equal(up.stdout().split('\n').length, 3, 'nothing else on standard output')
+  t.match(up.stdout().split('\n')[1], /^mixgate: admin http:\/\/127\.0\.0\.1:\d+ \(mixgate status\)$/, 'the second line is the client\'s admin URL')
+  t.equal(ready[0], `try: curl --socks5-hostname ${socks} https://example.org/\n`, 'the last line is an example curl line')
+  t.equal(up.stdout().split('\n').length, 4, 'nothing else on standard output')
 
   const got = await curlThrough(socks, `http://localhost:${http.port}/body`)
   t.ok(got.equals(http.body), 'the body arrives intact')
@@ -57,7 +58,7 @@ t.test('a SOCKS port already in use: status 1, the address and the reason on sta
   const { code, stdout, stderr } = await runCli(['up', '--socks', `127.0.0.1:${http.port}`, '--mixes', '1', '--log-level', 'error'])
   t.equal(code, 1)
   t.equal(stdout, '', 'no ready line')
-  t.equal(stderr, `mixgate: cannot listen for SOCKS5 connections on 127.0.0.1:${http.port}: the address is already in use (EADDRINUSE)\n`)
+  t.equal(stderr, `mixgate: cannot listen for SOCKS connections on 127.0.0.1:${http.port}: the address is already in use (EADDRINUSE)\n`)
 })
 
 /** This process's threads (Linux). */
@@ -108,15 +109,17 @@ t.test('the hops of up run in threads of their own; stopping leaves no thread an
   const links = embedded.cascade.hops.map((hop) => hop.address)
   t.same(embedded.nodes.map((n) => n.role), ['exit', 'mix', 'mix', 'client'], 'exit, mixes from last to first, client')
   t.ok(threadCount() >= threadsBefore + 3, `a thread per hop (${threadsBefore} threads before, ${threadCount()} now)`)
-  t.equal(serversHere(), serversBefore + 1, 'this thread listens only for SOCKS: the hops\' servers are elsewhere')
+  t.equal(serversHere(), serversBefore + 2, 'this thread listens only for SOCKS and the client\'s admin port: the hops\' servers are elsewhere')
+  const admin = { host: '127.0.0.1', port: Number(new URL(embedded.clientAdminUrl).port) }
+  t.ok(await accepts(admin), 'the client serves its admin port')
   for (const link of links) t.ok(await accepts(link), `a hop accepts links on ${formatHostPort(link)}`)
   t.ok(await accepts(embedded.socks), 'the client accepts SOCKS connections')
 
   for (const node of [...embedded.nodes].reverse()) await node.stop()
   stopped = true
   t.equal(await threadsSettleAt(threadsBefore), threadsBefore, 'every hop thread ended')
-  t.equal(serversHere(), serversBefore, 'the SOCKS server closed')
-  for (const where of [...links, embedded.socks]) t.notOk(await accepts(where), `nothing listens on ${formatHostPort(where)} any more`)
+  t.equal(serversHere(), serversBefore, 'the SOCKS and admin servers closed')
+  for (const where of [...links, embedded.socks, admin]) t.notOk(await accepts(where), `nothing listens on ${formatHostPort(where)} any more`)
 })
 
 t.test('a hop thread that dies unasked is logged, resolves crashed, and its stop throws the crash', async (t) => {

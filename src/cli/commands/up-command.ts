@@ -2,11 +2,20 @@
  * `mixgate up`: the embedded default, a whole cascade on loopback in this process (each hop
  * in a thread of its own, src/node/start/embedded-cascade.ts).
  *
- * When every node is up it prints exactly two lines to standard output, the first of which
- * tests and the benchmark parse:
+ * When every node is up it prints to standard output, the first line being the one tests
+ * and the benchmark parse (the HTTP CONNECT line only with --http):
  *
  *   mixgate: SOCKS5 proxy listening on 127.0.0.1:1080 (3 mixes + exit)
+ *   mixgate: HTTP CONNECT proxy listening on 127.0.0.1:8118
+ *   mixgate: admin http://127.0.0.1:43117 (mixgate status)
  *   try: curl --socks5-hostname 127.0.0.1:1080 https://example.org/
+ *
+ * The admin port is the client's (/healthz, /metrics). `up` records it in its runtime
+ * directory (running-up.ts) so that `mixgate status` with no flag finds it; the record
+ * goes when `up` stops.
+ *
+ * The SOCKS port serves SOCKS4 and SOCKS4a too; the first line names SOCKS5, the one most
+ * apps should use, and stays as it was for the scripts that read it.
  *
  * It runs until SIGINT or SIGTERM (status 0 if everything stopped cleanly), or until a hop's
  * thread dies: then it stops the rest as a signal would and ends with status 1.
@@ -21,11 +30,14 @@ import { MAX_MIXES } from '../config/common-fields.js'
 import { startEmbeddedCascade } from '../../node/start/embedded-cascade.js'
 import { serveUntilSignal } from '../../node/start/serve.js'
 import { prepareStateDir } from '../../node/start/state-dir.js'
+import { recordRunningUp } from '../../node/start/running-up.js'
 import { UsageError } from '../../base/usage-error.js'
 import type { CommandContext } from './context.js'
 import { DEFAULT_SHAPING, DEFAULT_SHAPING_PROFILE, SHAPING_PROFILES, type ShapingParams, type ShapingProfile } from '../../protocol/shaping.js'
 
 export const DEFAULT_SOCKS = '127.0.0.1:1080'
+/** The client's admin port: any free one, printed and recorded for `mixgate status`. */
+const DEFAULT_ADMIN = '127.0.0.1:0'
 /** What the exit asks when the host lists no DNS server: nothing answers, names fail. */
 const NO_DNS_FALLBACK = ['127.0.0.1:53']
 
@@ -33,6 +45,8 @@ export async function upCommand (argv: readonly string[], context: CommandContex
   const args = parseCommandArgs('up', argv, {
     mixes: { type: 'string', short: 'n' },
     socks: { type: 'string' },
+    http: { type: 'string' },
+    admin: { type: 'string' },
     'round-ms': { type: 'string' },
     'epoch-s': { type: 'string' },
     shaping: { type: 'string' },
@@ -47,7 +61,10 @@ export async function upCommand (argv: readonly string[], context: CommandContex
   // At least 4 s: the grace window is a quarter epoch for short epochs, and whole seconds.
   const epochS = integerOption('up', args, 'epoch-s', { min: 4, max: 86_400 }, 3600)
   const profile = choice('shaping', stringOption(args, 'shaping') ?? DEFAULT_SHAPING_PROFILE, SHAPING_PROFILES)
-  const socks = socksOption(stringOption(args, 'socks') ?? DEFAULT_SOCKS)
+  const socks = addressOption('socks', stringOption(args, 'socks') ?? DEFAULT_SOCKS)
+  const httpText = stringOption(args, 'http')
+  const http = httpText === undefined ? undefined : addressOption('http', httpText)
+  const clientAdmin = addressOption('admin', stringOption(args, 'admin') ?? DEFAULT_ADMIN)
   const exitPolicy = stringList(args, 'exit-policy')
   exitPolicy.forEach(checkPolicyRule)
   const level = choice('log-level', stringOption(args, 'log-level') ?? 'info', LOG_LEVELS)
@@ -65,22 +82,34 @@ export async function upCommand (argv: readonly string[], context: CommandContex
     epochS,
     shaping: upShaping(profile, roundMs),
     socks,
+    ...(http === undefined ? {} : { http }),
+    clientAdmin,
     exitPolicy,
     dnsServers: hostServers.length > 0 ? hostServers : NO_DNS_FALLBACK,
     log,
     ...(stateDir === undefined ? {} : { stateDir }),
   })
   const where = formatHostPort(embedded.socks)
+  const httpWhere = embedded.http === undefined ? undefined : formatHostPort(embedded.http)
+  // Recorded before the lines are printed: whoever reads them may run `mixgate status` at once.
+  const record = await recordRunningUp({ admin: embedded.clientAdminUrl, socks: where, ...(httpWhere === undefined ? {} : { http: httpWhere }) })
+  if ('problem' in record) logger.warn('up.not_recorded', { reason: record.problem, hint: 'mixgate status needs --admin' })
   context.out(`mixgate: SOCKS5 proxy listening on ${where} (${mixes} ${mixes === 1 ? 'mix' : 'mixes'} + exit)\n`)
+  if (httpWhere !== undefined) context.out(`mixgate: HTTP CONNECT proxy listening on ${httpWhere}\n`)
+  context.out(`mixgate: admin ${embedded.clientAdminUrl} (mixgate status)\n`)
   context.out(`try: curl --socks5-hostname ${where} https://example.org/\n`)
-  return await serveUntilSignal(embedded.nodes, logger, {
-    crashed: embedded.crashed,
-    // Reported as main reports an unexpected error.
-    onCrash: (crash) => {
-      const cause = crash.cause instanceof Error ? `: ${crash.cause.stack ?? crash.cause.message}` : ''
-      context.err(`mixgate: ${crash.message}${cause}\n`)
-    },
-  })
+  try {
+    return await serveUntilSignal(embedded.nodes, logger, {
+      crashed: embedded.crashed,
+      // Reported as main reports an unexpected error.
+      onCrash: (crash) => {
+        const cause = crash.cause instanceof Error ? `: ${crash.cause.stack ?? crash.cause.message}` : ''
+        context.err(`mixgate: ${crash.message}${cause}\n`)
+      },
+    })
+  } finally {
+    if ('remove' in record) await record.remove()
+  }
 }
 
 /**
@@ -93,12 +122,12 @@ function upShaping (profile: ShapingProfile, roundMs: number): ShapingParams {
   return { ...base, slotMs }
 }
 
-function socksOption (text: string): HostPort {
+function addressOption (option: 'socks' | 'http' | 'admin', text: string): HostPort {
   try {
     return parseHostPort(text, { allowZeroPort: true })
   } catch (err) {
     if (!(err instanceof AddressError)) throw err
-    throw new UsageError(`mixgate up: --socks: ${err.message}, got ${JSON.stringify(text)}`, 'up')
+    throw new UsageError(`mixgate up: --${option}: ${err.message}, got ${JSON.stringify(text)}`, 'up')
   }
 }
 

@@ -1,8 +1,8 @@
 /**
- * The config file of a client: its cascade and its SOCKS5 port for apps.
+ * The config file of a client: its cascade and its doors for apps.
  *
  *   { "role": "client", "cascade": "cascade.json", "cascadeUrl": "http://127.0.0.1:9101/cascade",
- *     "socks": "127.0.0.1:1080" }
+ *     "socks": "127.0.0.1:1080", "http": "127.0.0.1:8118" }
  *
  * `cascade` is the signed cascade descriptor and the trust anchor: the identity keys it
  * names are pinned. `cascadeUrl` (optional) is where fresh descriptors with the next
@@ -10,10 +10,15 @@
  * `/cascade`, or a directory); they must carry the same identities. Without it the file is
  * re-read instead.
  *
+ * `socks` serves SOCKS5, SOCKS4 and SOCKS4a on one port. `http` (optional, off by default like
+ * Tor's HTTPTunnelPort) is an HTTP CONNECT port for programs that know HTTP proxies only:
+ * CONNECT is all it serves, and `Proxy-Authorization: Basic` credentials choose the circuit
+ * as SOCKS5 credentials do.
+ *
  * `auth` lists the SOCKS5 methods offered: `none`, and `userpass`, whose credentials are not
  * checked but choose the circuit (streams with different credentials never share one).
- * `safeSocks` refuses requests that carry an IP address instead of a name (the app resolved
- * the name itself, and its DNS query left the machine outside the cascade).
+ * `safeSocks` refuses SOCKS5 and SOCKS4 requests that carry an IP address instead of a name
+ * (the app resolved the name itself, and its DNS query left the machine outside the cascade).
  *
  * `alarmLimit` (cascades with shaping `strict` or `elastic`): after this many loop alarms (a
  * LOOP lost or late beyond the cascade's deterministic bound) the client fails closed: new
@@ -31,12 +36,13 @@ export const clientConfigSpec = obj({
   cascade: pathSpec(),
   cascadeUrl: httpUrlSpec(),
   socks: hostPort({ allowZeroPort: true, default: '127.0.0.1:1080' }),
+  http: hostPort({ allowZeroPort: true }),
   auth: authSpec,
   safeSocks: bool({ default: false }),
   streamTimeoutMs: int({ min: 1000, max: 600_000, default: 30_000 }),
   alarmLimit: int({ min: 1, max: 1_000_000, default: 3 }),
   admin: adminSpec,
   log: logSpec,
-}, { optional: [...SCHEMA_REF_OPTIONAL, 'cascadeUrl', 'admin'] })
+}, { optional: [...SCHEMA_REF_OPTIONAL, 'cascadeUrl', 'http', 'admin'] })
 
 export type ClientConfig = Infer<typeof clientConfigSpec>

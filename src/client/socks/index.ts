@@ -1,9 +1,9 @@
-/** The SOCKS5 front door of the client: the public API for the rest of mixgate. */
+/** The SOCKS front door of the client (SOCKS5, SOCKS4, SOCKS4a): the public API for the rest of mixgate. */
 export { SocksFront, SOCKS_DEFAULTS } from './socks-front.js'
 export type { SocksFrontOptions } from './socks-front.js'
 export type { ConnectRequest, PendingConnect } from './pending-connect.js'
 export { SocksWarningCode } from './socks-connection.js'
-export type { ConnectHandler } from './socks-connection.js'
+export type { ConnectHandler, SocksVersion } from './socks-connection.js'
 export { SocksError, SocksErrorCode } from './socks-error.js'
 export type { SocksCountersSnapshot } from './socks-counters.js'
 export { Rep } from './socks-constants.js'

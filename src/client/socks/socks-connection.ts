@@ -4,6 +4,11 @@
  *   GREETING → (AUTH) → REQUEST → PENDING → OPEN        (accept(): the caller owns the socket)
  *            ↘ any failure, reject(), timeout → CLOSING → CLOSED
  *
+ * The first byte says which SOCKS it is: 5 goes on as above; 4 (SOCKS4/4a, socks4-request.ts)
+ * skips the greeting and authentication (its request carries the user ID) and goes straight to
+ * REQUEST; the rest of the life is the same, with SOCKS4's 8-byte replies. Anything else goes
+ * to socksv5's greeting parser, which refuses it as a bad version.
+ *
  * Why not socksv5's Server, which would do all of this: it answers unsupported commands and
  * denials with a 2-byte, malformed reply (05 07 / 05 02) and cannot send any other REP; it
  * closes on a bad greeting or request without a reply and without telling us why (no error
@@ -28,11 +33,12 @@ import type { Socket } from 'node:net'
 import { readGreeting, selectMethod } from './greeting.js'
 import type { AuthMethods } from './greeting.js'
 import type { ConnectRequest, PendingConnect } from './pending-connect.js'
-import { Command, Method, Rep } from './socks-constants.js'
+import { Command, Method, Rep, SOCKS4_VERSION } from './socks-constants.js'
 import { SocksError, SocksErrorCode } from './socks-error.js'
 import { encodeMethodSelection, encodeReply, encodeUserPassFailure, encodeUserPassSuccess } from './socks-reply.js'
 import { MAX_REQUEST_BYTES, decodeRequest } from './socks-request.js'
 import type { Decoded, SocksRequest } from './socks-request.js'
+import { MAX_SOCKS4_REQUEST_BYTES, decodeSocks4Request, encodeSocks4Reply, type Socks4Request } from './socks4-request.js'
 import { MAX_USER_PASS_BYTES, decodeUserPass } from './user-pass.js'
 import type { Credentials } from './user-pass.js'
 
@@ -55,6 +61,19 @@ export type SocksWarningCode = typeof SocksWarningCode[keyof typeof SocksWarning
 
 export type ConnectHandler = (request: ConnectRequest, pending: PendingConnect) => void | Promise<void>
 
+/** The SOCKS version an app speaks, known from its first byte. */
+export type SocksVersion = 4 | 5
+
+/** What differs between the versions after the handshake: the request and the reply bytes. */
+interface Dialect {
+  readonly version: SocksVersion
+  readonly maxRequestBytes: number
+  readonly decode: (bytes: Uint8Array) => Decoded<SocksRequest | Socks4Request> | undefined
+  readonly reply: (rep: number) => Buffer
+}
+const SOCKS5: Dialect = { version: 5, maxRequestBytes: MAX_REQUEST_BYTES, decode: decodeRequest, reply: encodeReply }
+const SOCKS4: Dialect = { version: 4, maxRequestBytes: MAX_SOCKS4_REQUEST_BYTES, decode: decodeSocks4Request, reply: encodeSocks4Reply }
+
 export interface ConnectionSettings {
   readonly auth: AuthMethods
   readonly safeSocks: boolean
@@ -66,7 +85,7 @@ export interface ConnectionSettings {
 /** How a connection tells the front what happened (counting and reporting live there). */
 export interface ConnectionEvents {
   error (err: SocksError): void
-  warning (code: SocksWarningCode): void
+  warning (code: SocksWarningCode, version: SocksVersion): void
   accepted (): void
   rejected (rep: number): void
   /** The connection no longer needs the front: handed off (OPEN) or CLOSED. */
@@ -88,11 +107,13 @@ export class SocksConnection {
   #lingerTimer: NodeJS.Timeout | undefined
   #stopGreeting: (() => void) | undefined
   #credentials: Credentials | undefined
+  #dialect: Dialect = SOCKS5
   /** Bytes of an RFC 1929 request or a SOCKS request that is not complete yet. */
   #partial: Buffer = EMPTY
   /** What the handler sees: only the socket and the three ways to answer. */
   readonly #pending: PendingConnect
   readonly #onData = (chunk: Buffer): void => { this.#read(chunk) }
+  readonly #onFirstData = (chunk: Buffer): void => { this.#dispatch(chunk) }
 
   constructor (socket: Socket, settings: ConnectionSettings, events: ConnectionEvents) {
     this.#socket = socket
@@ -113,7 +134,7 @@ export class SocksConnection {
     this.#handshakeTimer = setTimeout(() => {
       this.#fail(new SocksError(SocksErrorCode.HANDSHAKE_TIMEOUT, `no complete SOCKS request within ${settings.handshakeTimeoutMs} ms`))
     }, settings.handshakeTimeoutMs)
-    this.#stopGreeting = readGreeting(socket, (methods) => { this.#onMethods(methods) }, (err) => { this.#fail(err) })
+    socket.on('data', this.#onFirstData)
   }
 
   get state (): ConnectionState {
@@ -125,6 +146,21 @@ export class SocksConnection {
     this.#clearTimers()
     if (this.#state !== ConnectionState.OPEN) this.#state = ConnectionState.CLOSED
     this.#socket.destroy()
+  }
+
+  /** The first bytes: back into the paused socket, for the reader of the version they name. */
+  #dispatch (chunk: Buffer): void {
+    this.#socket.removeListener('data', this.#onFirstData)
+    this.#socket.pause()
+    this.#socket.unshift(chunk)
+    if (chunk[0] === SOCKS4_VERSION) {
+      this.#dialect = SOCKS4
+      this.#state = ConnectionState.REQUEST
+      this.#socket.on('data', this.#onData)
+      this.#socket.resume()
+      return
+    }
+    this.#stopGreeting = readGreeting(this.#socket, (methods) => { this.#onMethods(methods) }, (err) => { this.#fail(err) })
   }
 
   #onMethods (methods: Uint8Array): void {
@@ -156,7 +192,7 @@ export class SocksConnection {
         if (rest.length === 0) return
       }
       if (this.#state !== ConnectionState.REQUEST) return
-      const request = this.#decodeFrom(rest, MAX_REQUEST_BYTES, decodeRequest)
+      const request = this.#decodeFrom<SocksRequest | Socks4Request>(rest, this.#dialect.maxRequestBytes, this.#dialect.decode)
       if (request === undefined) return
       this.#socket.removeListener('data', this.#onData)
       this.#socket.pause()
@@ -165,7 +201,7 @@ export class SocksConnection {
     } catch (err) {
       if (!(err instanceof SocksError)) throw err
       if (this.#state === ConnectionState.AUTH) this.#fail(err, encodeUserPassFailure())
-      else this.#fail(err, err.rep === undefined ? undefined : encodeReply(err.rep))
+      else this.#fail(err, err.rep === undefined ? undefined : this.#dialect.reply(err.rep))
     }
   }
 
@@ -188,17 +224,19 @@ export class SocksConnection {
     return { value: decoded.value, rest: tail.length === 0 ? rest : Buffer.concat([tail, rest]) }
   }
 
-  #onRequest (request: SocksRequest): void {
+  #onRequest (request: SocksRequest | Socks4Request): void {
     if (request.command !== Command.CONNECT) {
       const err = new SocksError(SocksErrorCode.COMMAND_UNSUPPORTED, `command ${request.command} is not supported, only CONNECT`,
         { rep: Rep.COMMAND_NOT_SUPPORTED })
-      this.#fail(err, encodeReply(Rep.COMMAND_NOT_SUPPORTED))
+      this.#fail(err, this.#dialect.reply(Rep.COMMAND_NOT_SUPPORTED))
       return
     }
     clearTimeout(this.#handshakeTimer)
     this.#handshakeTimer = undefined
+    // SOCKS4's user ID plays the part of RFC 1929's username (Tor does the same).
+    if ('userId' in request && request.userId !== undefined) this.#credentials = { username: request.userId, password: '' }
     if (request.addressType !== 'hostname') {
-      this.#events.warning(SocksWarningCode.UNSAFE_IP_LITERAL)
+      this.#events.warning(SocksWarningCode.UNSAFE_IP_LITERAL, this.#dialect.version)
       if (this.#settings.safeSocks) {
         this.#state = ConnectionState.PENDING
         this.#reject(Rep.NOT_ALLOWED)
@@ -235,7 +273,7 @@ export class SocksConnection {
     if (this.#appGone()) return false
     this.#assertPending('accept')
     this.#state = ConnectionState.OPEN
-    this.#socket.write(encodeReply(Rep.SUCCEEDED))
+    this.#socket.write(this.#dialect.reply(Rep.SUCCEEDED))
     this.#events.accepted()
     this.#events.released(this)
     return true
@@ -254,7 +292,7 @@ export class SocksConnection {
   #reject (rep: number): void {
     this.#state = ConnectionState.CLOSING
     this.#events.rejected(rep)
-    this.#closeAfter(encodeReply(rep))
+    this.#closeAfter(this.#dialect.reply(rep))
   }
 
   /** The handler threw or rejected: if the request is still unanswered, the app gets REP 0x01. */

@@ -5,6 +5,15 @@
 
 export const SOCKS_VERSION = 0x05
 
+/** VN of a SOCKS4/4a request; its reply's VN is 0 (SOCKS4 protocol text, SOCKS4A note). */
+export const SOCKS4_VERSION = 0x04
+export const SOCKS4_REPLY_VERSION = 0x00
+/** CD values of a SOCKS4 reply: the protocol has no finer failure than "rejected". */
+export const Socks4Reply = {
+  GRANTED: 0x5a,
+  REJECTED: 0x5b,
+} as const
+
 /** METHOD values of the greeting and of the server's method selection (RFC 1928 §3). */
 export const Method = {
   NO_AUTH: 0x00,
@@ -12,7 +21,7 @@ export const Method = {
   NO_ACCEPTABLE: 0xff,
 } as const
 
-/** CMD values of a request (RFC 1928 §4). Only CONNECT is served. */
+/** CMD values of a request (RFC 1928 §4), the same for SOCKS4's CD. Only CONNECT is served. */
 export const Command = {
   CONNECT: 0x01,
   BIND: 0x02,
@@ -26,7 +35,13 @@ export const Atyp = {
   IPV6: 0x04,
 } as const
 
-/** REP values of a reply (RFC 1928 §6). 0x09..0xFF are unassigned (Tor uses 0xF0..0xF7). */
+/**
+ * REP values of a reply (RFC 1928 §6). 0x09..0xFF are unassigned (Tor uses 0xF0..0xF7).
+ * They are also the client's one vocabulary for why a stream failed, whichever door the app
+ * came through: END reasons become REP codes in one place (socksReplyForEnd), and the
+ * SOCKS4 and HTTP doors translate REP codes to their own replies (socks4-request.ts,
+ * http/http-status.ts).
+ */
 export const Rep = {
   SUCCEEDED: 0x00,
   GENERAL_FAILURE: 0x01,

@@ -10,9 +10,11 @@
 import { MixgateError } from '../../errors.js'
 
 export const SocksErrorCode = {
-  /** The first byte of the greeting or of the request was not 5. */
+  /** The first byte of the greeting or of the request was neither 4 nor 5 (or not 5 in a SOCKS5 request). */
   BAD_VERSION: 'SOCKS_BAD_VERSION',
-  /** A field broke RFC 1928's grammar: empty method list, reserved byte not 0, empty name. */
+  /** A SOCKS4 user ID or SOCKS4a host name longer than 255 bytes (no NUL in time). */
+  FIELD_TOO_LONG: 'SOCKS_FIELD_TOO_LONG',
+  /** A field broke the grammar: empty method list, reserved byte not 0, empty name, a SOCKS4 user ID that is not UTF-8. */
   MALFORMED: 'SOCKS_MALFORMED',
   /** The app offered no method this front has enabled. */
   NO_ACCEPTABLE_METHOD: 'SOCKS_NO_ACCEPTABLE_METHOD',

@@ -1,9 +1,10 @@
 /**
- * The client's SOCKS5 front door: where apps (browsers, curl, anything socks5h) hand us
- * their TCP streams.
+ * The client's SOCKS front door: where apps (browsers, curl, anything socks5h or socks4a)
+ * hand us their TCP streams.
  *
- * It serves CONNECT only, with no authentication and/or username/password (any credentials:
- * they are an isolation key, Tor's IsolateSOCKSAuth), and hands every request to `onConnect`
+ * It serves CONNECT only: SOCKS5 with no authentication and/or username/password (any
+ * credentials: they are an isolation key, Tor's IsolateSOCKSAuth), and SOCKS4/4a on the same
+ * port (the user ID is the isolation key; `auth` does not apply, SOCKS4 has no methods), and hands every request to `onConnect`
  * without replying: the app hears success or failure only when the handler calls accept() or
  * reject(rep), after the exit answered (DESIGN-REVIEW R20). Names are never resolved here.
  * A bad or silent app costs one connection, reported as a typed SocksError; everyone else is
@@ -14,7 +15,7 @@ import { createServer } from 'node:net'
 import type { AddressInfo, Server } from 'node:net'
 import type { AuthMethods } from './greeting.js'
 import { ConnectionState, SocksConnection } from './socks-connection.js'
-import type { ConnectHandler, SocksWarningCode } from './socks-connection.js'
+import type { ConnectHandler, SocksVersion, SocksWarningCode } from './socks-connection.js'
 import { SocksCounters } from './socks-counters.js'
 import type { SocksCountersSnapshot } from './socks-counters.js'
 import { SocksError, SocksErrorCode } from './socks-error.js'
@@ -33,7 +34,7 @@ export interface SocksFrontOptions {
   readonly lingerMs?: number
   readonly onConnect: ConnectHandler
   /** A request was served (or refused, with safeSocks) but is unsafe; carries no address. */
-  readonly onWarning?: (code: SocksWarningCode) => void
+  readonly onWarning?: (code: SocksWarningCode, version: SocksVersion) => void
   /** One connection failed and was closed; the front serves on. */
   readonly onError?: (err: SocksError) => void
 }
@@ -65,9 +66,9 @@ export class SocksFront {
     }
     const events = {
       error: (err: SocksError) => { this.#counters.error(err.code); this.#report(err) },
-      warning: (code: SocksWarningCode) => {
+      warning: (code: SocksWarningCode, version: SocksVersion) => {
         this.#counters.warning(code)
-        callSafely(() => options.onWarning?.(code))
+        callSafely(() => options.onWarning?.(code, version))
       },
       accepted: () => { this.#counters.accepted++ },
       rejected: (rep: number) => { this.#counters.rejected(rep) },

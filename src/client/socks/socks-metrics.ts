@@ -8,7 +8,7 @@ import type { SocksCountersSnapshot } from './socks-counters.js'
 
 /** SocksError codes (socks-error.ts) a handshake can end with, as label values. */
 export const SOCKS_ERROR_LABELS = [
-  'bad_version', 'malformed', 'no_acceptable_method', 'auth_failed', 'command_unsupported',
+  'bad_version', 'field_too_long', 'malformed', 'no_acceptable_method', 'auth_failed', 'command_unsupported',
   'address_type_unsupported', 'bad_address', 'truncated', 'handshake_timeout', 'handler_failed', 'other',
 ] as const
 /** SOCKS5 failure REP codes (RFC 1928 §6) as label values. */

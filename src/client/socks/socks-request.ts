@@ -99,7 +99,7 @@ export function decodeRequest (bytes: Uint8Array): Decoded<SocksRequest> | undef
  * here so that the app gets a clear refusal instead of a stream that fails later. Apps send
  * internationalised names as punycode; control bytes, spaces and non-ASCII never name a host.
  */
-function isPlausibleHostname (name: Uint8Array): boolean {
+export function isPlausibleHostname (name: Uint8Array): boolean {
   for (const byte of name) {
     const ok = (byte >= 0x30 && byte <= 0x39) || (byte >= 0x41 && byte <= 0x5a) || (byte >= 0x61 && byte <= 0x7a) ||
       byte === 0x2d || byte === 0x2e || byte === 0x5f

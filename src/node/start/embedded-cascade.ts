@@ -11,7 +11,8 @@
  * keys: nothing survives the process), made by each hop in its thread. With a state dir,
  * each hop's thread makes a key dir there by keygen and keeps durable onion keys in it, and
  * the set is written (state-dir.ts) so the same cascade can later run as separate
- * processes; the hops then also serve their admin ports.
+ * processes; the hops then also serve their admin ports. The client always serves its
+ * admin port (`/healthz`, `/metrics`: what `mixgate status` reads).
  *
  * The client trusts the descriptor assembled at start and refreshes it before each epoch
  * change from the hops' current keys (asked of their threads), through the same checks as
@@ -46,8 +47,12 @@ export interface EmbeddedOptions {
   /** The cascade's traffic shaping (default: DEFAULT_SHAPING_PROFILE's parameters). */
   readonly shaping?: ShapingParams
   readonly cellSize?: number
-  /** The client's SOCKS5 address; port 0 picks a free port. */
+  /** The client's SOCKS address; port 0 picks a free port. */
   readonly socks: HostPort
+  /** The client's HTTP CONNECT door, if any; port 0 picks a free port. */
+  readonly http?: HostPort
+  /** The client's admin address (loopback; default port 0: a free port). */
+  readonly clientAdmin?: HostPort
   /** Operator rules in front of the exit's default policy. */
   readonly exitPolicy: readonly string[]
   readonly dnsServers: readonly string[]
@@ -62,8 +67,12 @@ export interface EmbeddedCascade {
   /** The cascade as assembled at start. */
   readonly cascade: Cascade
   readonly descriptor: CascadeDescriptorJson
-  /** The SOCKS5 address, with the real port. */
+  /** The SOCKS address, with the real port. */
   readonly socks: HostPort
+  /** The HTTP CONNECT address, with the real port (if one was asked for). */
+  readonly http?: HostPort
+  /** The client's admin URL (`http://127.0.0.1:PORT`). */
+  readonly clientAdminUrl: string
   /** The exit's operator rules as used: the SOCKS port's refusal, then the given rules. */
   readonly exitPolicy: readonly string[]
   /** In start order: exit, mixes from last to first, client. */
@@ -74,11 +83,13 @@ export interface EmbeddedCascade {
 
 const HOST = '127.0.0.1'
 
-/** The free ports a cascade uses: links in hop order, SOCKS, and with a state dir admin ports. */
+/** The free ports a cascade uses: links in hop order, SOCKS, HTTP, the client's admin, and with a state dir the hops' admin ports. */
 interface PortPlan {
   readonly links: readonly HostPort[]
   readonly socks: HostPort
-  /** Hops in order, then the client's (written into client.json; `up` serves none for it). */
+  readonly http?: HostPort
+  readonly clientAdmin: HostPort
+  /** The hops', in order. */
   readonly admins?: readonly HostPort[]
 }
 
@@ -103,12 +114,12 @@ export async function startEmbeddedCascade (options: EmbeddedOptions): Promise<E
     // between finding a port free and listening on it, the less likely another takes it.
     for (let position = 1; position <= hopCount; position++) threads.push(new HopThread(labelOf(position), log(labelOf(position))))
     await allOrFirstError(threads.map(async (thread) => await thread.booted))
-    const plan = await planPorts(hopCount, options.socks, stateDir !== undefined)
-    const socks = plan.socks
+    const plan = await planPorts(hopCount, options.socks, options.http, options.clientAdmin ?? { host: HOST, port: 0 }, stateDir !== undefined)
+    const { socks, http, clientAdmin } = plan
     // With `accept 127.0.0.1:*` the exit could otherwise be told to connect to our own SOCKS
-    // port, and each such stream would open another one through the cascade, without end.
-    // The nodes' admin ports likewise (R12): no stream may reach a node's own services.
-    const exitPolicy = [...socksRejects(socks), ...(plan.admins ?? []).flatMap(rejectsFor), ...options.exitPolicy]
+    // or HTTP port, and each such stream would open another one through the cascade, without
+    // end. The nodes' admin ports likewise (R12): no stream may reach a node's own services.
+    const exitPolicy = [...socksRejects(socks), ...(http === undefined ? [] : rejectsFor(http)), ...[...(plan.admins ?? []), clientAdmin].flatMap(rejectsFor), ...options.exitPolicy]
     const adminUrls = plan.admins?.map(adminUrl)
 
     // Every hop makes its keys in its thread, all at once, and signs its node descriptor.
@@ -136,7 +147,8 @@ export async function startEmbeddedCascade (options: EmbeddedOptions): Promise<E
         hops: plan.links.map((address, i) => ({ position: i + 1, role: i + 1 === hopCount ? 'exit' : 'mix', address, admin: plan.admins![i]! })),
         exitPolicy,
         socks,
-        clientAdmin: plan.admins![hopCount]!,
+        ...(http === undefined ? {} : { http }),
+        clientAdmin,
         log: options.log,
       })
     }
@@ -153,7 +165,8 @@ export async function startEmbeddedCascade (options: EmbeddedOptions): Promise<E
       role: 'client',
       label: 'client',
       log: options.log,
-      options: { socks },
+      options: { socks, ...(http === undefined ? {} : { http }) },
+      admin: clientAdmin,
       openCascade: (logger) => SignedCascadeSource.open({
         anchor: descriptor,
         fetch: async () => createCascadeDescriptor(await Promise.all(threads.map(async (thread) => await thread.describe()))),
@@ -164,7 +177,7 @@ export async function startEmbeddedCascade (options: EmbeddedOptions): Promise<E
     await client.waitForEntry!(readyTimeoutMs).catch((err: unknown) => {
       throw new StartError('CLI_NOT_READY', `the client could not reach mix 1 within ${readyTimeoutMs} ms`, { cause: err })
     })
-    return { cascade, descriptor, socks, exitPolicy, nodes, crashed: Promise.race(threads.map(async (thread) => await thread.crashed)) }
+    return { cascade, descriptor, socks, ...(http === undefined ? {} : { http }), clientAdminUrl: client.adminUrl!, exitPolicy, nodes, crashed: Promise.race(threads.map(async (thread) => await thread.crashed)) }
   } catch (err) {
     // The client (if it started), then every hop thread, started or not: each wipes its keys and ends.
     if (nodes.at(-1)?.role === 'client') await nodes.at(-1)!.stop().catch(() => {})
@@ -173,15 +186,19 @@ export async function startEmbeddedCascade (options: EmbeddedOptions): Promise<E
   }
 }
 
-async function planPorts (hopCount: number, socks: HostPort, withAdmins: boolean): Promise<PortPlan> {
-  const wantFreeSocks = socks.port === 0
-  const ports = await freePorts(HOST, hopCount + (wantFreeSocks ? 1 : 0) + (withAdmins ? hopCount + 1 : 0))
+async function planPorts (hopCount: number, socks: HostPort, http: HostPort | undefined, clientAdmin: HostPort, withAdmins: boolean): Promise<PortPlan> {
+  const wanted = [socks, http, clientAdmin].filter((address) => address?.port === 0).length
+  const ports = await freePorts(HOST, hopCount + wanted + (withAdmins ? hopCount : 0))
   const at = (port: number): HostPort => ({ host: HOST, port })
-  return {
+  let next = hopCount
+  const fill = (address: HostPort): HostPort => address.port === 0 ? { host: address.host, port: ports[next++]! } : address
+  const plan = {
     links: ports.slice(0, hopCount).map(at),
-    socks: wantFreeSocks ? { host: socks.host, port: ports[hopCount]! } : socks,
-    ...(withAdmins ? { admins: ports.slice(hopCount + (wantFreeSocks ? 1 : 0)).map(at) } : {}),
+    socks: fill(socks),
+    ...(http === undefined ? {} : { http: fill(http) }),
+    clientAdmin: fill(clientAdmin),
   }
+  return withAdmins ? { ...plan, admins: ports.slice(next).map(at) } : plan
 }
 
 /** Wait for every promise (so nothing is left running), then throw the first failure. */

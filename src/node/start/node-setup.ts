@@ -96,6 +96,7 @@ export async function setUpNode (config: RoleConfig, configFile: string): Promis
       log,
       options: {
         socks: config.socks,
+        ...(config.http === undefined ? {} : { http: config.http }),
         auth: { none: config.auth.includes('none'), userPass: config.auth.includes('userpass') },
         safeSocks: config.safeSocks,
         streamTimeoutMs: config.streamTimeoutMs,

@@ -86,7 +86,7 @@ export async function startNode (setup: NodeSetup, logger: Logger): Promise<Star
       let client
       let admin: NodeAdmin | undefined
       try {
-        client = await listening(setup.options.socks, 'SOCKS5 connections', () => runClient({ ...setup.options, cascade, logger }))
+        client = await listening(setup.options.socks, 'SOCKS connections', () => runClient({ ...setup.options, cascade, logger }), setup.options.http)
         if (setup.admin !== undefined) {
           const node = client.node
           admin = await startNodeAdmin({ role: 'client', node, address: setup.admin, logger }).catch(async (err: unknown) => {
@@ -100,7 +100,8 @@ export async function startNode (setup: NodeSetup, logger: Logger): Promise<Star
       }
       const running = client
       const socks = formatHostPort(running.socks)
-      logger.info('node.started', { role: 'client', hops: cascade.current().hops.length, socks, ...adminField(admin), crypto: cryptoBackend() })
+      const http = running.http === undefined ? {} : { http: formatHostPort(running.http) }
+      logger.info('node.started', { role: 'client', hops: cascade.current().hops.length, socks, ...http, ...adminField(admin), crypto: cryptoBackend() })
       return {
         role: 'client',
         listening: socks,
@@ -209,13 +210,18 @@ function adminField (admin: NodeAdmin | undefined): { admin?: string } {
 }
 
 /** Run `start`; a listen failure becomes a StartError naming the address and the OS reason. */
-async function listening<T> (where: HostPort, what: string, start: () => Promise<T>): Promise<T> {
+/** `start`, with a listen failure told as which address could not be used and why; `http`: the client's HTTP door. */
+async function listening<T> (where: HostPort, what: string, start: () => Promise<T>, http?: HostPort): Promise<T> {
   try {
     return await start()
   } catch (err) {
     if (err instanceof MixgateError && (err.code === 'LINK_LISTEN_FAILED' || err.code === 'SOCKS_LISTEN_FAILED')) {
       const os = (err.cause as { code?: unknown } | undefined)?.code ?? err.detail
       throw new StartError('CLI_LISTEN_FAILED', `cannot listen for ${what} on ${formatHostPort(where)}${osReason(os)}`, { cause: err })
+    }
+    if (err instanceof MixgateError && err.code === 'HTTP_LISTEN_FAILED' && http !== undefined) {
+      const os = (err.cause as { code?: unknown } | undefined)?.code ?? err.detail
+      throw new StartError('CLI_LISTEN_FAILED', `cannot listen for HTTP CONNECT requests on ${formatHostPort(http)}${osReason(os)}`, { cause: err })
     }
     throw err
   }

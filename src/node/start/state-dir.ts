@@ -37,6 +37,8 @@ export interface StateSet {
   readonly hops: readonly StateSetHop[]
   readonly exitPolicy: readonly string[]
   readonly socks: HostPort
+  /** The client's HTTP CONNECT door, if `up` was given one. */
+  readonly http?: HostPort
   readonly clientAdmin: HostPort
   readonly log: LogSettings
 }
@@ -81,6 +83,7 @@ export async function writeStateSet (dir: string, set: StateSet): Promise<void> 
     cascade: 'cascade.json',
     cascadeUrl: `${adminUrl(set.hops[0]!.admin)}/cascade`,
     socks: formatHostPort(set.socks),
+    ...(set.http === undefined ? {} : { http: formatHostPort(set.http) }),
     admin: formatHostPort(set.clientAdmin),
     log,
   }, 0o600)
