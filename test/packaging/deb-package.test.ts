@@ -18,9 +18,11 @@ import { join } from 'node:path'
 import { copyRepo, REPO, tempDir } from './repo-copy.js'
 import { installedSmoke } from './installed-smoke.js'
 import { cleanNpmEnv, described, run } from './run.js'
+import { allowFileTime } from './file-time-limit.js'
 
-// Building runs npm pack and npm ci, lintian reads ~1,500 files, dpkg runs man-db's trigger.
-t.setTimeout(400_000)
+// Building runs npm pack and npm ci, lintian reads ~1,500 files, dpkg runs man-db's trigger:
+// about two minutes here, more on a loaded machine than the two .taprc gives a file.
+allowFileTime(t, 400_000)
 
 const UNITS = ['mixgate-client.service', 'mixgate-exit.service', 'mixgate-mix@.service']
 const EXAMPLES = ['README', 'client.json.example', 'exit.json.example', 'mix.json.example']
@@ -41,8 +43,7 @@ async function whyNotHere (): Promise<string | false> {
 
 const skip = await whyNotHere()
 if (skip !== false) {
-  t.comment(`skipped: ${skip}`)
-  t.pass(`skipped: ${skip}`)
+  t.test('the Debian package builds, installs, runs and purges cleanly', { skip }, () => {})
 } else {
   const version = (JSON.parse(await readFile(join(REPO, 'package.json'), 'utf8')) as { version: string }).version
   const repo = await copyRepo(t)
