@@ -43,9 +43,20 @@ export interface CliProcess {
   stop (signal: NodeJS.Signals, timeoutMs?: number): Promise<Exit>
 }
 
+export interface CliOptions {
+  readonly cwd?: string
+  /** The mixgate to run (an installed copy's command); default: this checkout's bin/mixgate under this node. */
+  readonly command?: string
+}
+
+/** The program and leading arguments that run mixgate `args`. */
+function commandLine (options: CliOptions, args: readonly string[]): [string, string[]] {
+  return options.command === undefined ? [process.execPath, [BIN, ...args]] : [options.command, [...args]]
+}
+
 /** Start `mixgate args…`; it is killed at teardown if still running. */
-export function startCli (t: Teardown, args: readonly string[], options: { cwd?: string } = {}): CliProcess {
-  const child = spawn(process.execPath, [BIN, ...args], { cwd: options.cwd, env: CHILD_ENV, stdio: ['ignore', 'pipe', 'pipe'] })
+export function startCli (t: Teardown, args: readonly string[], options: CliOptions = {}): CliProcess {
+  const child = spawn(...commandLine(options, args), { cwd: options.cwd, env: CHILD_ENV, stdio: ['ignore', 'pipe', 'pipe'] })
   let out = ''
   let err = ''
   const waiters: Array<() => void> = []
@@ -113,9 +124,9 @@ export interface CliResult {
 }
 
 /** Run a short mixgate command to its end (at most `timeoutMs`). */
-export async function runCli (args: readonly string[], options: { cwd?: string, timeoutMs?: number } = {}): Promise<CliResult> {
+export async function runCli (args: readonly string[], options: CliOptions & { timeoutMs?: number } = {}): Promise<CliResult> {
   try {
-    const { stdout, stderr } = await promisify(execFile)(process.execPath, [BIN, ...args], { cwd: options.cwd, env: CHILD_ENV, timeout: options.timeoutMs ?? 15_000 })
+    const { stdout, stderr } = await promisify(execFile)(...commandLine(options, args), { cwd: options.cwd, env: CHILD_ENV, timeout: options.timeoutMs ?? 15_000 })
     return { code: 0, stdout, stderr }
   } catch (err) {
     const e = err as { code?: unknown, stdout?: string, stderr?: string, killed?: boolean }
