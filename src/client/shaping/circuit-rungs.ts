@@ -179,10 +179,10 @@ export class CircuitRungs implements BudgetMember {
   /**
    * Backward, this slot delivered less than its schedule sent so far, by more than an eighth
    * and more than four rounds' cells at its rung (what arrives a round late is no deficit).
-   * Above the wake rung only real cells count: the hop next to us fills its schedule with PADs
-   * when a hop before it lags, so a cascade that cannot carry the rate shows here as real
-   * cells missing, not as cells missing (and a download that the server or the stream window
-   * holds back is also better off at the rung it fills).
+   * All cells count, PADs too: judging by real cells alone (a lagging hop hides behind the next
+   * hop's PADs) also cut every download that its stream window or server holds back, and the
+   * quick bench's elastic single stream fell from 6.7 to 2.0 MB/s; the drains no longer feed a
+   * backed-up link (link-drain.ts), which was what overflowed.
    */
   private behind (): boolean {
     const deficit = this.expectedBackward - this.taken()
@@ -190,9 +190,9 @@ export class CircuitRungs implements BudgetMember {
       deficit > 4 * Math.ceil(this.ladder[this.backward]! / MILLI)
   }
 
-  /** Backward cells this slot that count as taken: real ones above the wake rung, all below. */
+  /** Backward cells this slot that count as taken (every cell the schedule brought us). */
   private taken (): number {
-    return this.backward > WAKE_RUNG ? this.demand.backwardReal : this.receivedBackward
+    return this.receivedBackward
   }
 
   /**
