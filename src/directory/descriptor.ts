@@ -4,7 +4,7 @@
  *   { "type": "node", "version": 1, "role": "mix", "address": "198.51.100.7:9001",
  *     "identityKey": hex32, "linkKey": hex32,
  *     "cellSize": 2048, "roundMs": 10, "epochS": 3600, "genesis": 0,
- *     "shaping": { "profile": "elastic", "rates": [0.2, 1, 4, 16], "slotMs": 2000, … (shaping-json.ts) },
+ *     "shaping": { "profile": "elastic", "rates": [0.2, 1, 2, 8, 32, 64, 128], "slotMs": 2000, … (shaping-json.ts) },
  *     "epochKeys": [{ "epoch": 480000, "onionKey": hex32 }, { "epoch": 480001, "onionKey": hex32 }],
  *     "published": 1728000000, "validUntil": 1728007200, "signature": hex64 }
  *

@@ -1,8 +1,8 @@
 /**
  * Shaping parameters as JSON, in node and cascade descriptors and in config files:
  *
- *   "shaping": { "profile": "elastic", "rates": [0.2, 1, 4, 16], "slotMs": 2000,
- *                "circuits": 3, "circuitSlots": 300, "kMin": 1, "createHoldRounds": 100,
+ *   "shaping": { "profile": "elastic", "rates": [0.2, 1, 2, 8, 32, 64, 128], "slotMs": 2000,
+ *                "circuits": 12, "circuitSlots": 300, "kMin": 1, "createHoldRounds": 100,
  *                "loopsPerSlot": 4, "loopJitterRounds": 8, "clientRate": 128 }
  *
  * Every field but `profile` may be left out and takes that profile's default
