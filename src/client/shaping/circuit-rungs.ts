@@ -118,12 +118,11 @@ export class CircuitRungs implements BudgetMember {
     const demand = this.demand
     // Judged at the rung the ending slot ran at, before it changes.
     const behind = this.behind()
-    const taken = this.taken()
     this.forward = this.carriedForward
     this.backward = this.carriedBackward
     this.wakeForward = this.wakeBackward = Infinity
     let backward = this.saturatedBackward && !behind ? this.wantBackward : nextRung(this.ladder, demand.backwardReal, false, this.roundsPerSlot)
-    if (behind) backward = Math.min(backward, rungTaking(this.ladder, taken, this.roundsPerSlot))
+    if (behind) backward = Math.min(backward, rungTaking(this.ladder, this.receivedBackward, this.roundsPerSlot))
     const forward = this.saturatedForward ? this.wantForward : nextRung(this.ladder, demand.forwardReal, false, this.roundsPerSlot)
     this.requestBackward = this.wantBackward = backward
     this.requestForward = this.wantForward = Math.max(forward, companionRung(this.ladder, backward))
@@ -185,14 +184,9 @@ export class CircuitRungs implements BudgetMember {
    * backed-up link (link-drain.ts), which was what overflowed.
    */
   private behind (): boolean {
-    const deficit = this.expectedBackward - this.taken()
+    const deficit = this.expectedBackward - this.receivedBackward
     return this.expectedBackward > 16 && 8 * deficit > this.expectedBackward &&
       deficit > 4 * Math.ceil(this.ladder[this.backward]! / MILLI)
-  }
-
-  /** Backward cells this slot that count as taken (every cell the schedule brought us). */
-  private taken (): number {
-    return this.receivedBackward
   }
 
   /**
@@ -200,7 +194,7 @@ export class CircuitRungs implements BudgetMember {
    * its end), and bar the rung that proved too fast for the slots to come.
    */
   private slowDown (): void {
-    const taking = Math.floor(this.taken() * this.roundsPerSlot / this.roundsThisSlot)
+    const taking = Math.floor(this.receivedBackward * this.roundsPerSlot / this.roundsThisSlot)
     const rung = rungTaking(this.ladder, taking, this.roundsPerSlot)
     if (this.backward > rung) {
       this.tooFastBackward = Math.min(this.tooFastBackward, this.backward)
