@@ -130,6 +130,34 @@ t.test('a slot delivering less than its schedule asks at once for no more than i
   t.equal(highest[highest.length - 1], TOP, 'later it climbs to the top again')
 })
 
+t.test('under an overload that starves every circuit, one at the wake rung stays there, unbarred', async (t) => {
+  // Eleven downloads through one up at load 4: those that had fallen to the wake rung were sent
+  // to rung 0 and barred from climbing back for the cool-down (≈ 65 KB/s beside ≈ 550).
+  const rungs = new CircuitRungs(LADDER, ROUNDS_PER_SLOT, HOPS)
+  rungs.slotBoundary()
+  rungs.sentReal(false, 0)
+  rungs.control(0, 0)
+  rungs.slotBoundary()
+  t.equal(rungs.backward, WAKE_RUNG, 'the slot runs at the wake rung')
+  const askedInSlot: number[] = []
+  for (let slot = 1; slot < 4; slot++) {
+    for (let round = slot * ROUNDS_PER_SLOT; round < (slot + 1) * ROUNDS_PER_SLOT; round++) {
+      rungs.ranRound(round)
+      // A third of its schedule arrives, every cell of it real.
+      if (round % 3 === 0) { rungs.receivedCell(); rungs.receivedReal(round) }
+      if (round % 5 === 0) { rungs.sentReal(true, round); askedInSlot.push(decodeBackwardRung(rungs.control(round, slot))) }
+    }
+    rungs.slotBoundary()
+    t.equal(rungs.backward, WAKE_RUNG, `slot ${slot + 1} runs at the wake rung, not below`)
+  }
+  t.ok(askedInSlot.every((rung) => rung >= WAKE_RUNG), 'no cell asked for less than the wake rung')
+  // The overload passes: a saturated slot climbs at once (nothing barred).
+  const sent: number[] = []
+  download(rungs, 4 * ROUNDS_PER_SLOT, ROUNDS_PER_SLOT, (round) => Math.floor(round / ROUNDS_PER_SLOT), sent)
+  rungs.slotBoundary()
+  t.ok(rungs.backward > WAKE_RUNG, `then it climbs (rung ${rungs.backward})`)
+})
+
 t.test('a download that shows too late in a slot for a cell to carry it climbs at the boundary after', async (t) => {
   const rungs = new CircuitRungs(LADDER, ROUNDS_PER_SLOT, HOPS)
   rungs.slotBoundary()

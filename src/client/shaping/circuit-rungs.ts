@@ -122,7 +122,7 @@ export class CircuitRungs implements BudgetMember {
     this.backward = this.carriedBackward
     this.wakeForward = this.wakeBackward = Infinity
     let backward = this.saturatedBackward && !behind ? this.wantBackward : nextRung(this.ladder, demand.backwardReal, false, this.roundsPerSlot)
-    if (behind) backward = Math.min(backward, rungTaking(this.ladder, this.receivedBackward, this.roundsPerSlot))
+    if (behind) backward = Math.min(backward, this.floorOfTaking(rungTaking(this.ladder, this.receivedBackward, this.roundsPerSlot)))
     const forward = this.saturatedForward ? this.wantForward : nextRung(this.ladder, demand.forwardReal, false, this.roundsPerSlot)
     this.requestBackward = this.wantBackward = backward
     this.requestForward = this.wantForward = Math.max(forward, companionRung(this.ladder, backward))
@@ -196,11 +196,24 @@ export class CircuitRungs implements BudgetMember {
   private slowDown (): void {
     const taking = Math.floor(this.receivedBackward * this.roundsPerSlot / this.roundsThisSlot)
     const rung = rungTaking(this.ladder, taking, this.roundsPerSlot)
-    if (this.backward > rung) {
+    const floor = this.floorOfTaking(rung)
+    if (this.backward > floor) {
       this.tooFastBackward = Math.min(this.tooFastBackward, this.backward)
       this.tooFastSlots = COOL_DOWN_SLOTS
     }
-    if (rung < this.requestBackward) this.requestBackward = this.wantBackward = Math.max(rung, this.requestBackward > 0 ? WAKE_RUNG : 0)
+    if (floor < this.requestBackward) this.requestBackward = this.wantBackward = floor
+  }
+
+  /**
+   * A slow-down never takes a circuit that carries real cells below the wake rung, and never
+   * bars it: the wake rung costs nothing against the client's ceiling and is what every short
+   * exchange gets. Under a shared overload every circuit is behind; one that fell from the
+   * wake rung to rung 0 and was barred there for the cool-down starved (≈ 65 KB/s beside
+   * others at ≈ 550 KB/s, with eleven downloads through `up`), while those that fell from
+   * higher rungs kept most of theirs.
+   */
+  private floorOfTaking (rung: number): number {
+    return this.demand.backwardReal > 0 || this.requestBackward > 0 ? Math.max(rung, Math.min(WAKE_RUNG, this.ladder.length - 1)) : rung
   }
 
   /** What a climb to `want` may ask for in `direction` now (never less than asked already). */
