@@ -75,11 +75,13 @@ const BASELINE: PathConfig = quick
 
 /**
  * Transfer sizes per profile. strict carries one cell per round per circuit, ≈ 200 KB/s: the
- * baseline's 64 MiB would take minutes, so it moves a sixteenth (the figures are rates).
+ * baseline's 64 MiB would take minutes, so it moves 1/32 in one stream and 1/128 in each of the
+ * eight (the figures are rates). Each transfer then ends well within the 24 s a shaped circuit
+ * guarantees a new stream (docs/CLIENT.md "Lanes and lifetimes"); longer ones were cut.
  */
 function configFor (profile: ShapingProfile): PathConfig {
   if (profile !== 'strict') return BASELINE
-  return { ...BASELINE, singleBytes: BASELINE.singleBytes / 16, singleRuns: Math.min(BASELINE.singleRuns, 2), parallelBytesEach: BASELINE.parallelBytesEach / 16 }
+  return { ...BASELINE, singleBytes: BASELINE.singleBytes / 32, singleRuns: Math.min(BASELINE.singleRuns, 2), parallelBytesEach: BASELINE.parallelBytesEach / 128 }
 }
 const PAGE_LOADS = quick ? 1 : 3
 

@@ -5,7 +5,7 @@
  */
 import type { Dispatcher } from 'undici'
 import type { Origin } from './origin.js'
-import { fetchExpect, fetchParallel, latencies, quantile } from './http-client.js'
+import { cuts, fetchExpect, fetchParallel, latencies, quantile } from './http-client.js'
 import { CpuMeter } from './proc-cpu.js'
 
 export interface PathConfig {
@@ -44,6 +44,8 @@ export interface PathResult {
   readonly parallel: ThroughputResult & { readonly streams: number }
   readonly latencyFresh: LatencyResult
   readonly latencyKeepAlive: LatencyResult
+  /** Transfers cut by the connection and tried again (http-client.ts `cuts`), in this path's measurements. */
+  readonly cutTransfers: number
 }
 
 /** Bytes as MiB for the progress lines (KiB when under one MiB). */
@@ -79,11 +81,11 @@ const WARMUP_REQUESTS = 3
 export async function measureSeparateStreams (dispatchers: readonly Dispatcher[], origin: Origin, bytesEach: number, childPid: number | undefined): Promise<ThroughputResult & { readonly streams: number }> {
   const url = `http://127.0.0.1:${origin.port}/bytes/${bytesEach}`
   const body = origin.body.subarray(0, bytesEach)
-  await Promise.all(dispatchers.map((d) => fetchExpect(d, url, body)))
+  await Promise.all(dispatchers.map((d) => fetchExpect(d, url, body, true)))
   const meter = new CpuMeter(childPid)
   meter.start()
   const started = performance.now()
-  const results = await Promise.all(dispatchers.map((d) => fetchExpect(d, url, body)))
+  const results = await Promise.all(dispatchers.map((d) => fetchExpect(d, url, body, true)))
   const seconds = (performance.now() - started) / 1000
   const bytes = results.reduce((sum, r) => sum + r.bytes, 0)
   return { ...throughput(bytes, seconds, meter.read()), streams: dispatchers.length }
@@ -97,14 +99,15 @@ export async function measureSeparateStreams (dispatchers: readonly Dispatcher[]
  */
 export async function measurePath (makeDispatcher: () => Dispatcher, origin: Origin, config: PathConfig, childPid: number | undefined, log: (line: string) => void): Promise<PathResult> {
   const dispatcher = makeDispatcher()
+  const cutsBefore = cuts.count
   try {
-    return await measureWith(dispatcher, makeDispatcher, origin, config, childPid, log)
+    return { ...await measureWith(dispatcher, makeDispatcher, origin, config, childPid, log), cutTransfers: cuts.count - cutsBefore }
   } finally {
     await dispatcher.destroy().catch(() => {})
   }
 }
 
-async function measureWith (dispatcher: Dispatcher, makeDispatcher: () => Dispatcher, origin: Origin, config: PathConfig, childPid: number | undefined, log: (line: string) => void): Promise<PathResult> {
+async function measureWith (dispatcher: Dispatcher, makeDispatcher: () => Dispatcher, origin: Origin, config: PathConfig, childPid: number | undefined, log: (line: string) => void): Promise<Omit<PathResult, 'cutTransfers'>> {
   const base = `http://127.0.0.1:${origin.port}`
   const meter = new CpuMeter(childPid)
   // Latency first, before any bulk transfer: a shaped circuit is then idle (at its lowest
@@ -130,14 +133,14 @@ async function measureWith (dispatcher: Dispatcher, makeDispatcher: () => Dispat
   // Warm-up, one full-size transfer: connections, circuits, JIT, socket buffers (the first
   // large transfer of a process is much slower than the next ones).
   const warmBytes = config.singleBytes
-  await fetchExpect(dispatcher, `${base}/bytes/${warmBytes}`, origin.body.subarray(0, warmBytes))
+  await fetchExpect(dispatcher, `${base}/bytes/${warmBytes}`, origin.body.subarray(0, warmBytes), true)
 
   const singleUrl = `${base}/bytes/${config.singleBytes}`
   const singleBody = origin.body.subarray(0, config.singleBytes)
   const runs: Array<{ seconds: number, mbps: number }> = []
   meter.start()
   for (let i = 0; i < config.singleRuns; i++) {
-    const t = await fetchExpect(dispatcher, singleUrl, singleBody)
+    const t = await fetchExpect(dispatcher, singleUrl, singleBody, true)
     runs.push({ seconds: t.seconds, mbps: t.bytes / t.seconds / 1e6 })
     log(`  single stream ${i + 1}/${config.singleRuns}: ${mib(t.bytes)} in ${t.seconds.toFixed(2)} s`)
   }

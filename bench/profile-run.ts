@@ -11,7 +11,7 @@ import { DEFAULT_SHAPING, type ShapingProfile } from '../src/protocol/shaping.js
 import { freePorts } from '../src/node/start/free-ports.js'
 import { startChild, type BenchChild } from './child-process.js'
 import { summarizeProfile, type ProfileSummary } from './cpu-profile.js'
-import { socksDispatcher } from './http-client.js'
+import { cuts, socksDispatcher } from './http-client.js'
 import { measurePath, measureSeparateStreams, mib, type PathConfig, type PathResult, type ThroughputResult } from './measure-path.js'
 import type { Origin } from './origin.js'
 import { measurePageLoad, type PageLoadResult } from './page-load.js'
@@ -40,6 +40,8 @@ export interface ProfileRun {
   readonly path: PathResult
   /** Streams at once, each on a circuit of its own (its own SOCKS username). */
   readonly separateCircuits: ThroughputResult & { readonly streams: number }
+  /** Transfers of this profile cut by the connection and tried again (a circuit's scheduled end). */
+  readonly cutTransfers: number
   readonly upPerCell: UpPerCell
   readonly pageLoad?: PageLoadResult
   readonly profileSummary?: ProfileSummary
@@ -85,6 +87,7 @@ export async function runProfile (o: ProfileRunOptions): Promise<ProfileRun> {
     // the child keeps only the end of its stderr.
     const cryptoBackend = CRYPTO_LOG.exec(child.stderrTail())?.[1]
     const port = Number(READY_LINE.exec(child.readyLine)![2])
+    const cutsBefore = cuts.count
     const path = await measurePath(() => socksDispatcher(port), o.origin, o.config, child.pid, o.log)
     const separate = Array.from({ length: SEPARATE_CIRCUITS }, (_, i) => i === 0 ? socksDispatcher(port) : socksDispatcher(port, `bench-${i}`))
     let separateCircuits
@@ -110,6 +113,7 @@ export async function runProfile (o: ProfileRunOptions): Promise<ProfileRun> {
       cryptoBackend,
       path,
       separateCircuits,
+      cutTransfers: cuts.count - cutsBefore,
       upPerCell: perCell(path, o.config, o.mixes, o.cellSize),
       ...(pageLoad === undefined ? {} : { pageLoad }),
       ...(profileSummary === undefined ? {} : { profileSummary }),

@@ -68,10 +68,11 @@ export function renderReport (result: BenchResult): string {
     ' (bench: origin + client [+ relay]; microsocks and mixgate up: their processes, from /proc), per 10^9 bytes delivered.')
   const b = result.config.baseline
   lines.push(`transfers: 1 stream ${mib(b.singleBytes)} (median of ${b.singleRuns}), ${b.parallelStreams}×${mib(b.parallelBytesEach)} on one circuit;` +
-    ` strict moves a sixteenth; latency: ${b.latencyRequests} sequential requests, measured first (idle circuit).`)
+    ` strict moves 1/32 and 1/128 (8 streams); latency: ${b.latencyRequests} sequential requests, measured first (idle circuit).`)
   for (const run of runs) {
     const sc = run.separateCircuits
-    lines.push(`${run.profile}: ${sc.streams} streams on ${sc.streams} circuits (a SOCKS username each): ${num(sc.mbps)} MB/s in all, ${num(sc.cpuSecondsPerGB)} CPU-s/GB`)
+    lines.push(`${run.profile}: ${sc.streams} streams on ${sc.streams} circuits (a SOCKS username each): ${num(sc.mbps)} MB/s in all, ${num(sc.cpuSecondsPerGB)} CPU-s/GB` +
+      (run.cutTransfers > 0 ? `; ${run.cutTransfers} transfer(s) cut (a circuit's scheduled end) and tried again, their time counted` : ''))
   }
   if (result.pageLoadDirect !== undefined) lines.push(`page: Chromium headless, performance.now() at the load event, fresh profile per load, median of ${result.pageLoadDirect.loads}.`)
 

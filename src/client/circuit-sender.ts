@@ -43,8 +43,11 @@ export interface SenderHost {
   write (cells: Uint8Array[], round: number): void
   /** Fail the circuit's streams now (their apps get an error). */
   failStreams (circuit: ClientCircuit): void
-  /** The circuit is over here: its streams fail, its keys are wiped, it is forgotten. */
-  endCircuit (circuit: ClientCircuit): void
+  /**
+   * The circuit is over here: its streams fail, its keys are wiped, it is forgotten.
+   * `scheduled`: a shaped circuit's end on schedule (its open streams are counted as cut).
+   */
+  endCircuit (circuit: ClientCircuit, scheduled?: boolean): void
   /** New circuits may take the streams that wait (after a `wait` placement). */
   circuitsReady (): void
   /** A loop alarm (shaped), on this circuit if it is still known. */

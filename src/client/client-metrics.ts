@@ -19,7 +19,7 @@ import { registerHttpMetrics } from './http/http-metrics.js'
  */
 export type ClientCounters = Readonly<Pick<ClientStats, 'circuitsBuilt' | 'circuitsActive' | 'streamsRequested' | 'streamsConnected' |
   'streamsRefused' | 'streamsTimedOut' | 'integrityFailures' | 'silentCircuits' | 'alarms' | 'cellsOut' | 'cellsIn' | 'padsIn' |
-  'entryConnects' | 'entryFailures'> & Partial<Pick<ClientStats, 'coverOut' | 'inputExceptions'>>>
+  'entryConnects' | 'entryFailures'> & Partial<Pick<ClientStats, 'coverOut' | 'inputExceptions' | 'streamsCutBySchedule'>>>
 
 /** The client (`ClientNode` fits). */
 export interface ClientSource {
@@ -71,6 +71,7 @@ export function registerClientMetrics (registry: MetricsRegistry, client: Client
   registry.counterFrom('mixgate_streams_opened_total', 'Streams opened (exit: TCP connected; client: CONNECTED received).', () => s().streamsConnected)
   registry.counterFrom('mixgate_streams_refused_total', 'Streams refused (policy, resolution, connection failure).', () => s().streamsRefused)
   registry.counterFrom('mixgate_streams_timed_out_total', 'Streams failed because no answer came in time.', () => s().streamsTimedOut)
+  registry.counterFrom('mixgate_streams_cut_by_schedule_total', 'Open streams cut because their shaped circuit reached its scheduled end.', () => s().streamsCutBySchedule ?? 0)
   if (options.bytes !== undefined) {
     const bytes = options.bytes
     registry.counter('mixgate_bytes_total', 'Stream bytes: forward = to hosts (exit) or from apps (client), backward = the reverse.',

@@ -209,7 +209,7 @@ export class ClientNode {
       refreshKeys: () => this.keys.refreshSoon(),
       write: (cells, round) => this.write(cells, round),
       failStreams: (circuit) => this.failStreams(circuit),
-      endCircuit: (circuit) => this.endCircuit(circuit),
+      endCircuit: (circuit, scheduled) => this.endCircuit(circuit, scheduled),
       circuitsReady: () => { if (this.entry !== null) this.opening.placeAwaiting(this.sender) },
       loopAlarm: (circuit, kind) => this.loopAlarm(circuit, kind),
       failClosed: () => this.events.errors.count('loop.fail_closed', { reason: 'loop alarms reached the limit: new streams are refused, cover continues; check the cascade and restart the client' }),
@@ -401,8 +401,14 @@ export class ClientNode {
     circuit.streams.closeAll(EndReason.DESTROY, false)
   }
 
-  private endCircuit (circuit: ClientCircuit): void {
+  private endCircuit (circuit: ClientCircuit, scheduled = false): void {
     if (circuit.ended) return
+    const open = circuit.streams.size
+    if (scheduled && open > 0) {
+      // The app sees a reset; say why once a minute rather than leave it to guess.
+      this.stats.streamsCutBySchedule += open
+      this.events.warnings.count('circuit.streams_cut', { reason: 'a shaped circuit reached its scheduled end with streams open: a stream is placed on a circuit with at least its drain time left (docs/CLIENT.md "Lanes and lifetimes")' })
+    }
     this.failStreams(circuit)
     circuit.ended = true
     circuit.sealer.wipe()

@@ -58,6 +58,8 @@ export class ClientStats {
   coverOut = 0
   entryConnects = 0
   entryFailures = 0
+  /** Open streams cut because their shaped circuit reached its scheduled end (CLIENT.md "Lanes and lifetimes"). */
+  streamsCutBySchedule = 0
   /** Streams failed because the cascade had no onion keys for the current epoch. */
   streamsNoKeys = 0
   /** The epoch whose keys built the last circuit (-1 before the first). */

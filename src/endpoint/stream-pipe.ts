@@ -261,11 +261,30 @@ export class StreamPipe {
     if (notifyPeer && reason !== null) this.circuit.sendRelay(this.id, RelayCommand.END, Uint8Array.of(reason))
     this.pending.length = 0
     this.pendingBytes = 0
-    this.socket?.destroy()
+    if (this.socket !== null) resetSocket(this.socket)
     // Cells still in the socket's buffer are dropped with it: their circuit credit goes back.
     const dropped = this.awaitingDrain
     this.awaitingDrain = 0
     if (dropped > 0) this.circuit.cellsDone(dropped)
     this.circuit.streamClosed(this, reason)
+  }
+}
+
+/**
+ * Drop a socket with a TCP reset, not a FIN: a stream that did not end cleanly (an END, a
+ * circuit that ended under it) must not look like a complete one to the app or the host. With
+ * a FIN, a reader that reads to EOF (HTTP/1.0 bodies, `nc`, a file transfer without a length)
+ * took a cut stream for the whole of it.
+ */
+function resetSocket (socket: Socket): void {
+  if (socket.destroyed) return
+  // resetAndDestroy() needs an open TCP handle; without one (still connecting, or not TCP) it
+  // would emit an error or throw, so such a socket is only destroyed.
+  const handle = (socket as unknown as { _handle?: unknown })._handle
+  if (socket.connecting || handle === null || handle === undefined) { socket.destroy(); return }
+  try {
+    socket.resetAndDestroy()
+  } catch {
+    socket.destroy()
   }
 }

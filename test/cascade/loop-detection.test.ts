@@ -19,7 +19,8 @@ await cryptoReady()
 
 const SHAPING: ShapingParams = { profile: 'strict', ratesMilli: [1000], slotMs: 200, circuits: 3, circuitSlots: 30, kMin: 1, createHoldRounds: 0, loopsPerSlot: 4, loopJitterRounds: 2, clientRateMilli: 128_000 }
 
-const echo: Server = createServer((socket) => socket.pipe(socket))
+// A stream cut by its circuit's end or the cascade's stop reaches this server as a reset.
+const echo: Server = createServer((socket) => { socket.on('error', () => {}); socket.pipe(socket) })
 await new Promise<void>((resolve) => echo.listen(0, '127.0.0.1', resolve))
 const echoPort = (echo.address() as { port: number }).port
 t.teardown(() => new Promise<void>((resolve) => echo.close(() => resolve())))

@@ -302,7 +302,7 @@ export class Shaper implements CircuitSender {
     this.byId.delete(s.id)
     this.monitor.forgetCircuit(s.id, this.loopNow())
     s.queue.clear()
-    this.host.endCircuit(s.circuit)
+    this.host.endCircuit(s.circuit, true)
   }
 
   /** A live circuit drawn uniformly (no array built: this runs every round a LOOP is due). */
