@@ -1,14 +1,13 @@
 /**
  * A hop's round clocks (docs/PROTOCOL.md §11.1, §12.1; docs/HOP.md "Rounds"), all aligned to
- * the wall clock so that the hops of a cascade keep one time.
- *
- * Shaped: one clock, rounds on the multiples of roundMs (the schedule counts rounds from the
- * Unix epoch), both directions at once. Unshaped: two clocks, one per direction, each at its
- * phase by the hop's position (src/protocol/round-phase.ts), so a cell meets the next hop's
- * release just after arriving instead of waiting half a round at every hop.
+ * the wall clock so that the hops of a cascade keep one time: two clocks, one per direction,
+ * each at its phase by the hop's position (src/protocol/round-phase.ts), so a cell meets the
+ * next hop's release just after arriving instead of waiting a round at every hop. Shaped and
+ * unshaped alike; shaped, each release gets its round number n (counted from the Unix epoch),
+ * the same at every hop for the cells of one client round: the schedule is pipelined (§12.1).
  */
 import { RoundClock } from '../clock/round-clock.js'
-import { backwardPhaseMs, forwardPhaseMs } from '../protocol/round-phase.js'
+import { backwardPhaseMs, forwardPhaseMs, shapedBackwardOffsetMs, shapedForwardOffsetMs } from '../protocol/round-phase.js'
 
 export interface HopClocks {
   start (): void
@@ -20,31 +19,35 @@ export interface HopClocks {
 export interface HopClockOptions {
   readonly roundMs: number
   readonly position: number
-  /** Whether the hop runs shaped rounds (one clock for both directions). */
-  readonly shaped: boolean
-  /** Shaped: the round n (counted from the Unix epoch). */
-  run (n: number): void
-  /** Unshaped: release forward cells (and the round's CREATE and tag work). */
-  runForward (): void
-  /** Unshaped: release backward cells. */
-  runBackward (): void
+  /** Shaped: the cascade's hops (its pipeline offsets, round-phase.ts); undefined: unshaped phases. */
+  readonly shapedHops?: number
+  /** Release forward cells (and the round's CREATE and tag work) of round n (from the Unix epoch). */
+  runForward (n: number): void
+  /** Release backward cells of round n. */
+  runBackward (n: number): void
 }
 
 export function hopClocks (options: HopClockOptions): HopClocks {
-  const { roundMs, position } = options
-  if (options.shaped) {
-    const clock = new RoundClock({ periodMs: roundMs, onRound: options.run, wallClock: Date.now })
-    return {
-      start: () => { clock.start() },
-      stop: () => { clock.stop() },
-      get missedRounds () { return clock.missedRounds },
-    }
-  }
-  const forward = new RoundClock({ periodMs: roundMs, onRound: options.runForward, wallClock: Date.now, offsetMs: forwardPhaseMs(roundMs, position) })
-  const backward = new RoundClock({ periodMs: roundMs, onRound: options.runBackward, wallClock: Date.now, offsetMs: backwardPhaseMs(roundMs, position) })
+  const { roundMs, position, shapedHops } = options
+  const forward = shapedHops === undefined
+    ? new RoundClock({ periodMs: roundMs, onRound: options.runForward, wallClock: Date.now, offsetMs: forwardPhaseMs(roundMs, position) })
+    : offsetClock(roundMs, shapedForwardOffsetMs(roundMs, position), options.runForward)
+  const backward = shapedHops === undefined
+    ? new RoundClock({ periodMs: roundMs, onRound: options.runBackward, wallClock: Date.now, offsetMs: backwardPhaseMs(roundMs, position) })
+    : offsetClock(roundMs, shapedBackwardOffsetMs(roundMs, position, shapedHops), options.runBackward)
   return {
     start: () => { forward.start(); backward.start() },
     stop: () => { forward.stop(); backward.stop() },
     get missedRounds () { return forward.missedRounds },
   }
+}
+
+/**
+ * A clock that runs round n at n·roundMs + offsetMs of wall time, the offset possibly a round
+ * or more (a shaped pipeline offset, round-phase.ts): the wall-clock round it fires in, less
+ * the whole rounds of the offset.
+ */
+function offsetClock (roundMs: number, offsetMs: number, run: (n: number) => void): RoundClock {
+  const whole = Math.floor(offsetMs / roundMs)
+  return new RoundClock({ periodMs: roundMs, onRound: (n) => run(n - whole), wallClock: Date.now, offsetMs: offsetMs - whole * roundMs })
 }

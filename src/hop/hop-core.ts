@@ -28,7 +28,7 @@ import { Interleaver } from './interleave.js'
 import { newLinkState, PredecessorLinks, quarantined, type LinkState } from './predecessor-link.js'
 import { hopClocks, type HopClocks } from './hop-clocks.js'
 import type { HopRounds, RoundsHost } from './rounds.js'
-import { requestRound } from './rung-schedule.js'
+import { forwardReleaseRound } from '../protocol/round-phase.js'
 import { ShapedRounds } from './shaped-rounds.js'
 import { UniformPool } from './uniform-pool.js'
 import { UnshapedRounds } from './unshaped-rounds.js'
@@ -95,10 +95,9 @@ export class HopCore<O extends ForwardOutput = ForwardOutput> implements Admissi
     this.clock = hopClocks({
       roundMs: options.roundMs,
       position: options.position,
-      shaped: shaping !== null,
-      run: (n) => { try { rounds.run(n) } catch (err) { this.faulted('round', err, undefined) } },
-      runForward: () => { try { rounds.runForward() } catch (err) { this.faulted('round', err, undefined) } },
-      runBackward: () => { try { rounds.runBackward() } catch (err) { this.faulted('round', err, undefined) } },
+      ...(shaping === null ? {} : { shapedHops: options.geometry.hops }),
+      runForward: (n) => { try { rounds.runForward(n) } catch (err) { this.faulted('round', err, undefined) } },
+      runBackward: (n) => { try { rounds.runBackward(n) } catch (err) { this.faulted('round', err, undefined) } },
     })
     this.output = makeOutput(this)
     this.admission = new CreateAdmission(options, this.stats, this)
@@ -206,7 +205,7 @@ export class HopCore<O extends ForwardOutput = ForwardOutput> implements Admissi
         const rungs = circuit.shape?.rungs
         if (rungs != null) {
           const control = circuit.peeler.lastControl
-          const sent = requestRound(roundAt(circuit.lastActivity, this.roundMs), this.position)
+          const sent = forwardReleaseRound(circuit.lastActivity, this.roundMs, this.position)
           const parity = rungRequestParity(control)
           rungs.forward.request(decodeForwardRung(control), sent, parity)
           rungs.backward.request(decodeBackwardRung(control), sent, parity)

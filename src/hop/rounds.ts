@@ -39,12 +39,10 @@ export interface HopRounds {
   readonly lastRound: number
   /** Whether an accepted CREATE waits in the kMin hold once its tag is durable (shaped, kMin > 1). */
   readonly holdsCreates: boolean
-  /** Run the clock's round `n` (both directions; shaped: n counts from the Unix epoch). */
-  run (n: number): void
-  /** Unshaped, at the hop's forward phase: release the forward cells, then the round's CREATE and tag work. */
-  runForward (): void
-  /** Unshaped, at the hop's backward phase: release the backward cells. */
-  runBackward (): void
+  /** At the hop's forward phase of round `n` (from the Unix epoch): release the forward cells, then the round's CREATE and tag work. */
+  runForward (n: number): void
+  /** At the hop's backward phase of round `n`: release the backward cells. */
+  runBackward (n: number): void
   /** A CREATE is being accepted in `round`: shaped, the circuit gets its schedule. */
   shapeCircuit (circuit: HopCircuit, round: number): void
   /** The circuit was accepted in `round` (its epoch is known): shaped, its lifetime end; counted for its slot. */

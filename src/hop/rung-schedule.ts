@@ -4,7 +4,8 @@
  * the rung of a schedule round.
  *
  * A circuit starts at rung 0. A rung request is attributed to the client round it was sent in
- * (the hop's arrival round minus its distance from the client, `requestRound`), hence to a
+ * (the round the node before this hop released it in, round-phase.ts `forwardReleaseRound`:
+ * the client's round, unless a hop before was late), hence to a
  * slot s; the last valid request attributed to a slot before s' decides the rung of slot s'.
  * Slots are fixed in order the first time a round of theirs is asked for, and never change
  * after: a request that arrives too late for the slot it meant applies from the next one. A
@@ -137,10 +138,3 @@ export class RungSchedule {
   }
 }
 
-/**
- * The client round a forward cell arriving at hop `position` in round `arrivalRound` was sent
- * in: each hop before this one delayed it by one round (PROTOCOL.md §12.2).
- */
-export function requestRound (arrivalRound: number, position: number): number {
-  return arrivalRound - (position - 1)
-}

@@ -1,6 +1,8 @@
 /**
  * Rounds of a shaped hop (profile strict or elastic; docs/PROTOCOL.md §12, docs/HOP.md
- * "Shaped rounds"): round n runs at n·roundMs of wall time, and every circuit carries exactly
+ * "Shaped rounds"): round n releases forward at n·roundMs plus the hop's forward phase and
+ * backward at n·roundMs plus its backward phase (round-phase.ts), the same n at every hop for
+ * the cells of one client round (pipelined, §12.1), and every circuit carries exactly
  * its scheduled cells in each direction, queued ones first, then PADs backward (and, at a
  * mix, PADDING forward), so a link's frames per round depend on the circuits on it and the
  * profile only (R1, R8). Cells are sealed as they leave; CREATEs wait in the kMin hold;
@@ -28,8 +30,9 @@ export class ShapedRounds implements HopRounds {
   private readonly roundsPerSlot: number
   private readonly createHold: CreateHold<HopCircuit> | null
   private readonly slotCreates: SlotCreateCounter
-  private lastRoundRun = -1
-  /** The last round followed missed rounds (no catch-up after two stalls in a row). */
+  /** The last round each direction ran (−1 before the first). */
+  private lastForward = -1
+  private lastBackward = -1
   /** The earliest `endRound` of any circuit (no circuit ends before it). */
   private nextEndRound = Infinity
   // Reused every round: released CREATEs, circuits due to end, one link's cells, scratch cells.
@@ -49,36 +52,40 @@ export class ShapedRounds implements HopRounds {
     this.batch = new RoundBatch(core.interleaver)
   }
 
-  get lastRound (): number { return this.lastRoundRun }
+  /** The latest round either direction ran (a backward release of round n follows the forward one of n at a mix). */
+  get lastRound (): number { return Math.max(this.lastForward, this.lastBackward) }
   get holdsCreates (): boolean { return this.createHold !== null }
 
-  /** Shaped rounds release both directions in `run`, on the multiples of roundMs (§12.1). */
-  runForward (): void {}
-  runBackward (): void {}
-
   /**
-   * Round `round` (from the Unix epoch). Rounds the event loop missed are caught up here, up
-   * to MAX_CATCH_UP_ROUNDS, every time: a hop that sent less than its neighbours would grow
-   * its queues (docs/HOP.md).
+   * The forward release of round `round` (from the Unix epoch), at this hop's forward phase:
+   * circuits due to end end, held CREATEs leave, every circuit's scheduled forward cells go to
+   * the successor (at the exit: nothing, its forward is TCP), then carried CREATEs and the tag
+   * log append. Rounds the event loop missed are caught up, up to MAX_CATCH_UP_ROUNDS, every
+   * time: a hop that sent less than its neighbours would grow its queues (docs/HOP.md).
    */
-  run (round: number): void {
+  runForward (round: number): void {
     const core = this.core
-    const missed = this.lastRoundRun < 0 ? 0 : round - this.lastRoundRun - 1
-    const from = missed > 0 ? Math.max(this.lastRoundRun + 1, round - MAX_CATCH_UP_ROUNDS + 1) : round
-    this.lastRoundRun = round
+    const from = catchUpFrom(this.lastForward, round)
+    this.lastForward = round
     core.stats.rounds++
     this.endDueCircuits(round)
     this.slotCreates.tick(round)
     core.stats.createsLastSlot = this.slotCreates.lastSlot
     this.releaseCreates(round)
-    this.scratchUsed = 0
     core.output.sendShapedRound(from, round)
+    core.afterRelease()
+  }
+
+  /** The backward release of round `round`, at this hop's backward phase: every predecessor link's scheduled cells. */
+  runBackward (round: number): void {
+    const core = this.core
+    const from = catchUpFrom(this.lastBackward, round)
+    this.lastBackward = round
+    this.scratchUsed = 0
     this.shapeBackward(from, round)
     for (const state of core.links.values()) {
       if (state.link.isOpen) core.sendBackward(state.link, state.batch)
     }
-    // As in an unshaped round: carried CREATEs and the tag log append come after the release.
-    core.afterRelease()
   }
 
   // --- circuits ------------------------------------------------------------------------------
@@ -174,16 +181,15 @@ export class ShapedRounds implements HopRounds {
   // --- backward --------------------------------------------------------------------------------
 
   /**
-   * Fill every predecessor link's batch with its circuits' scheduled backward cells. Each hop
-   * delays a backward cell by one round (the exit's round n is round n + 1 here), and the
-   * schedule leaves, whatever waits: a successor's burst must not reappear on the predecessor
-   * link as its circuit's (R1). A mix drains a backlog for the whole link alike
-   * (link-drain.ts); the exit never does: its queue is the hosts' data.
+   * Fill every predecessor link's batch with its circuits' scheduled backward cells of round
+   * `round` (pipelined: the successor's cells of round n arrive before this hop's backward
+   * phase of round n, §12.1), and the schedule leaves, whatever waits: a successor's burst
+   * must not reappear on the predecessor link as its circuit's (R1). A mix drains a backlog
+   * for the whole link alike (link-drain.ts); the exit never does: its queue is the hosts' data.
    */
   private shapeBackward (from: number, round: number): void {
     const core = this.core
     const output = core.output
-    const lag = core.geometry.hops - core.position
     const drains = core.position < core.geometry.hops
     let total = 0
     let pads = 0
@@ -191,12 +197,12 @@ export class ShapedRounds implements HopRounds {
       const batch = this.batch
       batch.clear()
       const open = mayDrainInto(state.link.backlogBytes)
-      const drain = drains && open ? backwardDrain(state, round - lag) : 0
+      const drain = drains && open ? backwardDrain(state, round) : 0
       core.stats.drainRoundsBackward += drain
       const start = !open ? round : drain === 0 ? from : Math.min(from, round - drain)
       for (const circuit of state.circuits.values()) {
         if (circuit.ended || circuit.shape === null) continue
-        const due = circuit.shape.cellsFor(start - lag, round - lag, 'backward')
+        const due = circuit.shape.cellsFor(start, round, 'backward')
         // Awaiting its tag, a circuit fills its slots with PADs only (docs/HOP.md).
         const waiting = circuit.awaitingLog
         for (let j = 0; j < due; j++) {
@@ -233,6 +239,12 @@ export class ShapedRounds implements HopRounds {
     if (this.scratchUsed === this.scratch.length) this.scratch.push(new Uint8Array(this.core.geometry.cellSize))
     return this.scratch[this.scratchUsed++]!
   }
+}
+
+/** The first round a release of `round` carries: the rounds missed since `last` too, up to MAX_CATCH_UP_ROUNDS. */
+function catchUpFrom (last: number, round: number): number {
+  const missed = last < 0 ? 0 : round - last - 1
+  return missed > 0 ? Math.max(last + 1, round - MAX_CATCH_UP_ROUNDS + 1) : round
 }
 
 /** The drain one predecessor link needs this round: the largest backlog of its circuits. */

@@ -29,13 +29,8 @@ export class UnshapedRounds implements HopRounds {
    * Everything queued leaves now, on the deadline (circuits awaiting their tag have put
    * nothing in the queues); then the core opens carried CREATEs and appends tags, after the
    * release so that neither delays it. The hop's clocks call the two directions at their own
-   * phases (hop-clocks.ts); `run` is both at once.
+   * phases (hop-clocks.ts).
    */
-  run (): void {
-    this.runBackward()
-    this.runForward()
-  }
-
   runForward (): void {
     const core = this.core
     core.stats.rounds++

@@ -199,7 +199,8 @@ export class SuccessorOutput implements ForwardOutput {
   /**
    * Shaped: each released circuit's CREATE (once) and exactly its scheduled cells, queued ones
    * first and PADDING for the rest; a backlog drains for every circuit alike (link-drain.ts,
-   * R1). Each hop delays a cell by one round, so the client's round n is round n + position here.
+   * R1). Pipelined (§12.1): the client's round n is round n here, released at this hop's
+   * forward phase, after the predecessor's release of the same round.
    */
   sendShapedRound (from: number, round: number): void {
     const core = this.core
@@ -209,7 +210,6 @@ export class SuccessorOutput implements ForwardOutput {
       core.roundObserver?.observeBatch(0, 'forward')
       return
     }
-    const lag = core.position
     const cells = this.shaped
     cells.clear()
     let padding = 0
@@ -217,7 +217,7 @@ export class SuccessorOutput implements ForwardOutput {
     for (const circuit of this.outCircuits.values()) {
       const shape = circuit.shape
       if (shape === null || circuit.ended || !shape.released || shape.forward.length === 0) continue
-      const rounds = excessRounds(shape.forward.length, shape.rateAt(round - lag, 'forward'))
+      const rounds = excessRounds(shape.forward.length, shape.rateAt(round, 'forward'))
       if (rounds > excess) excess = rounds
     }
     const open = mayDrainInto(successor.backlogBytes)
@@ -231,7 +231,7 @@ export class SuccessorOutput implements ForwardOutput {
         cells.add(shape.create, circuit.slot)
         shape.create = null
       }
-      const due = shape.cellsFor(start - lag, round - lag, 'forward')
+      const due = shape.cellsFor(start, round, 'forward')
       let sent = 0
       for (; sent < due; sent++) {
         const cell = shape.forward.shift()

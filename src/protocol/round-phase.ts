@@ -31,3 +31,50 @@ export function forwardPhaseMs (roundMs: number, position: number): number {
 export function backwardPhaseMs (roundMs: number, position: number): number {
   return (((PHASE_STEPS - (position % PHASE_STEPS)) % PHASE_STEPS) * roundMs) / PHASE_STEPS
 }
+
+/**
+ * Shaped rounds are pipelined (docs/PROTOCOL.md §12.1): every hop releases the cells of the
+ * client's round n as its own round n, each hop a *pipeline step* (roundMs / 4) after the one
+ * before it in that direction, so a cell waits for a round once, at the client, and a step at
+ * each hop; with one round per hop (before) a circuit's cell waited a whole round at every
+ * hop. A step is wider than the unshaped phase step (roundMs / 8): a cell that misses a hop's
+ * release waits a round there, and a shaped hop never sends more than its schedule to make up
+ * for it, so the step is the slack each hop has for link, peel and event-loop delay.
+ *
+ * Offsets may pass a round: hop i's round n leaves at n·roundMs + offset, offset ≥ roundMs
+ * for a long cascade. Functions of roundMs, the position and the cascade's length alone, all
+ * public in the descriptors (R1, R17).
+ */
+export const PIPELINE_STEPS_PER_ROUND = 4
+
+/** The pipeline step in ms for rounds of `roundMs`. */
+export function pipelineStepMs (roundMs: number): number {
+  return roundMs / PIPELINE_STEPS_PER_ROUND
+}
+
+/** When hop `position` (1 = entry … hops = exit) releases forward round n: ms after n·roundMs (the client's round n leaves at 0). */
+export function shapedForwardOffsetMs (roundMs: number, position: number): number {
+  return position * pipelineStepMs(roundMs)
+}
+
+/** When hop `position` releases backward round n: ms after n·roundMs (the exit at 0, each hop before it a step later). */
+export function shapedBackwardOffsetMs (roundMs: number, position: number, hops: number): number {
+  return (hops - position) * pipelineStepMs(roundMs)
+}
+
+/**
+ * The round a forward cell arriving at hop `position` at `arrivalMs` was released in by the
+ * node before it (the client for the entry): the schedule round it belongs to.
+ */
+export function forwardReleaseRound (arrivalMs: number, roundMs: number, position: number): number {
+  return Math.floor((arrivalMs - shapedForwardOffsetMs(roundMs, position - 1)) / roundMs)
+}
+
+/**
+ * Whole rounds between the client's round n and the entry's backward release of round n
+ * (hops − 1 steps after n·roundMs): the client has all of backward round n when its round
+ * n + 1 + this starts.
+ */
+export function backwardLagRounds (hops: number): number {
+  return Math.floor((hops - 1) / PIPELINE_STEPS_PER_ROUND)
+}

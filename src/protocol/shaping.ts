@@ -211,13 +211,14 @@ export function rungRequestParity (control: number): number {
 
 /**
  * Rounds from the client round a wake was sent in to the first schedule round it lifts, per
- * direction, for a cascade of `hops` hops (PROTOCOL.md §12.3): forward the next round (every
- * hop reads the request at least a round before it schedules that round); backward hops + 1,
- * so that the exit — which schedules backward round e in its own round e, and reads a client
- * round n request in its round n + hops − 1 — knows it two rounds ahead too.
+ * direction (PROTOCOL.md §12.3). The schedule is pipelined (§12.1): hop i reads a client
+ * round n request (i − 1) pipeline steps (a quarter round each) after n·roundMs, before its
+ * forward release of round n + 1. Forward the next round; backward the round after the one
+ * the exit reads it in, plus one of slack (2 with up to four hops), so that a hop the cell
+ * reached late still knows before it schedules the woken round.
  */
 export function wakeDelayRounds (direction: 'forward' | 'backward', hops: number): number {
-  return direction === 'forward' ? 1 : hops + 1
+  return direction === 'forward' ? 1 : 2 + Math.floor((hops - 1) / 4)
 }
 
 /**

@@ -17,7 +17,7 @@ import { cryptoReady, randomBytes } from '../../src/crypto/index.js'
 import { CellCommand, cellCircuitId, cellCommand } from '../../src/protocol/cell.js'
 import { CELL_HEADER_BYTES } from '../../src/protocol/geometry.js'
 import { decodeRelay } from '../../src/protocol/relay-payload.js'
-import { cellsInRound, DEFAULT_SHAPING, encodeRungRequest, roundAt, slotAt, type ShapingParams } from '../../src/protocol/shaping.js'
+import { cellsInRound, DEFAULT_SHAPING, encodeRungRequest, roundAt, slotAt, wakeDelayRounds, type ShapingParams } from '../../src/protocol/shaping.js'
 import type { RunningMix } from '../../src/mix/run-mix.js'
 import { waitFor } from '../helpers/cascade.js'
 import { RawClient, RelayCommand, type RawCircuit } from '../helpers/raw-circuit.js'
@@ -97,22 +97,23 @@ t.test('strict: every link carries exactly the profile per round, whatever the c
   await sleep(10 * ROUND_MS)
   await waitFor(() => loopEchoes(b, faulty).length === 16, 'the LOOP echoes at client B')
 
-  const per = (circuits: number, lag: number) => (round: number) => circuits * cellsInRound(RATE, round - lag)
-  // Forward: the entry (lag 1) and the middle mix (lag 2) toward their successors.
+  // Pipelined (PROTOCOL.md §12.1): every hop's round n carries schedule round n, both ways.
+  const per = (circuits: number) => (round: number) => circuits * cellsInRound(RATE, round)
+  // Forward: the entry and the middle mix toward their successors.
   // Mixes never send fewer than the schedule; more only to drain a backlog (stalls), counted.
   const entryExtra = { extra: 0 }
   const middleExtra = { extra: 0 }
-  t.same(mismatches(c.forward[0]!, from, per(4, 1), entryExtra), [], 'entry → middle: 4 circuits × schedule each round')
-  t.same(mismatches(c.forward[1]!, from, per(4, 2), middleExtra), [], 'middle → exit: 4 circuits × schedule each round')
+  t.same(mismatches(c.forward[0]!, from, per(4), entryExtra), [], 'entry → middle: 4 circuits × schedule each round')
+  t.same(mismatches(c.forward[1]!, from, per(4), middleExtra), [], 'middle → exit: 4 circuits × schedule each round')
   t.equal(entryExtra.extra + middleExtra.extra, 0, 'no frame beyond the schedule: a mix never drains a backlog past it (R1)')
-  // Backward: the exit (lag 0), the middle mix (lag 1), the entry to each client (lag 2).
-  t.same(mismatches(c.backward[2]![0]!, from, per(4, 0)), [], 'exit → middle: exact')
+  // Backward: the exit, the middle mix, the entry to each client.
+  t.same(mismatches(c.backward[2]![0]!, from, per(4)), [], 'exit → middle: exact')
   const backExtra = { extra: 0 }
-  t.same(mismatches(c.backward[1]![0]!, from, per(4, 1), backExtra), [], 'middle → entry: exact')
+  t.same(mismatches(c.backward[1]![0]!, from, per(4), backExtra), [], 'middle → entry: exact')
   t.equal(backExtra.extra, 0, 'middle → entry: nothing beyond the schedule')
   const clientExtra = { extra: 0 }
-  t.same(mismatches(c.backward[0]![0]!, from, per(2, 2), clientExtra), [], 'entry → client A: exact (idle and bulk alike)')
-  t.same(mismatches(c.backward[0]![1]!, from, per(2, 2), clientExtra), [], 'entry → client B: exact (bursts and LOOPs alike)')
+  t.same(mismatches(c.backward[0]![0]!, from, per(2), clientExtra), [], 'entry → client A: exact (idle and bulk alike)')
+  t.same(mismatches(c.backward[0]![1]!, from, per(2), clientExtra), [], 'entry → client B: exact (bursts and LOOPs alike)')
   t.equal(clientExtra.extra, 0, 'entry → clients: nothing beyond the schedule (bursts and LOOPs alike)')
   for (const writes of [c.forward[0]!, c.forward[1]!, c.backward[2]![0]!, c.backward[0]![0]!]) {
     t.ok(countFrom(writes, from) > 30, 'enough rounds were checked')
@@ -157,7 +158,7 @@ t.test('elastic: a request from rung 0 wakes the circuit at once; rungs change p
   await waitFor(() => c.exit.node.circuits === 1, 'the circuit at the exit')
   const from = Math.max(...c.mixes.map((m) => m.node.lastRound), c.exit.node.lastRound) + 6
   // Slot a: from its middle on, every cell asks for rung 1 both ways (a wake: rung 1 at once,
-  // forward from the next round, backward hops + 1 rounds on; and rung 1 for slot a + 1).
+  // forward from the next round, backward 2 rounds on; and rung 1 for slot a + 1).
   await waitFor(() => { const round = roundAt(Date.now(), ROUND_MS); return round >= from && round % SLOT_ROUNDS >= 2 && round % SLOT_ROUNDS <= 5 }, 'the middle of a slot')
   const askedIn = slotAt(Date.now(), SLOT_ROUNDS * ROUND_MS)
   const sentIn = roundAt(Date.now(), ROUND_MS)
@@ -178,31 +179,34 @@ t.test('elastic: a request from rung 0 wakes the circuit at once; rungs change p
   const rate = (wake: number, direction: 'forward' | 'backward') => (round: number): number => {
     const slot = slotOf(round)
     if (slot < askedIn) return RATES[0]!
-    if (slot === askedIn) return round >= wake + (direction === 'forward' ? 0 : 3) ? RATES[1]! : RATES[0]!
+    if (slot === askedIn) return round >= wake + (direction === 'forward' ? 0 : wakeDelayRounds('backward', 3) - wakeDelayRounds('forward', 3)) ? RATES[1]! : RATES[0]!
     if (slot === askedIn + 1) return RATES[1]!
     return direction === 'forward' ? RATES[2]! : RATES[0]!
   }
-  const per = (wake: number, direction: 'forward' | 'backward', lag: number) => (round: number) => {
-    const r = rate(wake, direction)
-    return cellsInRound(r(round - lag), round - lag)
-  }
+  const per = (wake: number, direction: 'forward' | 'backward') => (round: number) => cellsInRound(rate(wake, direction)(round), round)
   let wake = -1
   for (let w = sentIn - 1; w <= sentIn + 4 && wake < 0; w++) {
-    if (mismatches(c.forward[0]!, from, per(w, 'forward', 1), { extra: 0 }).length === 0) wake = w
+    if (mismatches(c.forward[0]!, from, per(w, 'forward'), { extra: 0 }).length === 0) wake = w
   }
   t.ok(wake >= sentIn, `the entry wakes forward from one schedule round (${wake - sentIn} after the one the test sent in)`)
   const extra = { extra: 0 }
-  t.same(mismatches(c.forward[0]!, from, per(wake, 'forward', 1), extra), [], 'entry → middle: the wake, then forward rung 1, then 2')
-  t.same(mismatches(c.forward[1]!, from, per(wake, 'forward', 2), extra), [], 'middle → exit: the same schedule rounds')
+  t.same(mismatches(c.forward[0]!, from, per(wake, 'forward'), extra), [], 'entry → middle: the wake, then forward rung 1, then 2')
+  // Pipelined (§12.1), a cell the entry got after its release leaves a round later, so a later
+  // hop may see the request a round after the entry did: the wake a round later there.
+  let middleWake = wake
+  for (const w of [wake, wake + 1]) {
+    if (mismatches(c.forward[1]!, from, per(w, 'forward'), { extra: 0 }).length === 0) { middleWake = w; break }
+  }
+  t.same(mismatches(c.forward[1]!, from, per(middleWake, 'forward'), extra), [], `middle → exit: the same schedule rounds (wake ${middleWake - wake} after the entry's)`)
   // The exit may read the request a round late when its process stalls (a late wake applies
   // from its next unscheduled round, PROTOCOL.md §12.3): its schedule must still be exact
   // for one wake round within a round of the entry's.
   let exitWake = wake
   for (const w of [wake, wake + 1, wake - 1]) {
-    if (mismatches(c.backward[2]![0]!, from, per(w, 'backward', 0)).length === 0) { exitWake = w; break }
+    if (mismatches(c.backward[2]![0]!, from, per(w, 'backward')).length === 0) { exitWake = w; break }
   }
-  t.same(mismatches(c.backward[2]![0]!, from, per(exitWake, 'backward', 0)), [], `exit → middle backward: the wake hops + 1 rounds on (exit ${exitWake - wake} from the entry), rung 1, then back to 0 (the exit never drains)`)
-  t.same(mismatches(c.backward[0]![0]!, from, per(wake, 'backward', 2), extra), [], 'entry → client backward too')
+  t.same(mismatches(c.backward[2]![0]!, from, per(exitWake, 'backward')), [], `exit → middle backward: the wake 2 rounds on (exit ${exitWake - wake} from the entry), rung 1, then back to 0 (the exit never drains)`)
+  t.same(mismatches(c.backward[0]![0]!, from, per(wake, 'backward'), extra), [], 'entry → client backward too')
   t.equal(extra.extra, 0, 'no frame beyond the schedule')
   const checked = c.forward[0]!.rounds.filter((round) => slotOf(round - 1) >= askedIn + 2).length
   t.ok(checked > SLOT_ROUNDS / 2, 'rounds after the last boundary were checked')

@@ -72,11 +72,11 @@ t.test('a DESTROY silences a shaped circuit: its schedule goes on until its sche
   })
   t.equal(entry.node.circuits, 1, 'the other circuit lives on')
 
-  const per = (circuits: number, lag: number) => (round: number) => circuits * cellsInRound(RATE, round - lag)
-  t.same(mismatches(between(c.forward[0]!, endRound), from, per(2, 1)), [], 'entry → middle: both circuits\' schedule every round until the end, the DESTROY notwithstanding')
-  t.same(mismatches(between(c.backward[0]![0]!, endRound), from, per(2, 2)), [], 'entry → client: both circuits\' schedule (PADs for the silenced one) until the end')
+  const per = (circuits: number) => (round: number) => circuits * cellsInRound(RATE, round) // pipelined: schedule round = round
+  t.same(mismatches(between(c.forward[0]!, endRound), from, per(2)), [], 'entry → middle: both circuits\' schedule every round until the end, the DESTROY notwithstanding')
+  t.same(mismatches(between(c.backward[0]![0]!, endRound), from, per(2)), [], 'entry → client: both circuits\' schedule (PADs for the silenced one) until the end')
   t.ok(c.forward[0]!.rounds.filter((round) => round > destroyRound + 2 && round < endRound).length > 10, 'rounds after the DESTROY were checked')
-  t.same(mismatches(between(c.forward[0]!, endRound + 200), endRound + 4, per(1, 1)), [], 'after the end, one circuit\'s schedule')
+  t.same(mismatches(between(c.forward[0]!, endRound + 200), endRound + 4, per(1)), [], 'after the end, one circuit\'s schedule')
 
   // The ID is quarantined on the link for a while after the circuit ended.
   const refused = entry.node.stats.createsRefusedQuarantine
@@ -123,7 +123,7 @@ t.test('a successor\'s burst on one circuit never shows as that circuit\'s on th
   await sleep(30 * ROUND_MS)
   const toEntry = c.backward[1]![0]!
   const found = { extra: 0, drains: 0 }
-  t.same(mismatches(toEntry, from, (round) => 3 * cellsInRound(RATE, round - 1), found), [], 'middle → entry: the schedule, or a drain of the whole link')
+  t.same(mismatches(toEntry, from, (round) => 3 * cellsInRound(RATE, round), found), [], 'middle → entry: the schedule, or a drain of the whole link')
   t.equal(found.extra, 0, 'nothing beyond the schedule but whole-link drains')
   t.ok(found.drains > 0, `the burst was drained (${found.drains} drain writes)`)
   const uneven = toEntry.rounds.map((round, i) => ({ round, counts: [...toEntry.perCircuit[i]!.values()] }))

@@ -179,13 +179,13 @@ t.test('strict: a pending circuit adds nothing toward the exit, and PADs toward 
   const end = c.round()
 
   const extra = { extra: 0 }
-  // Toward the exit (lag 1): A alone until B's CREATE left, then both, plus the CREATE once.
+  // Toward the exit (pipelined, §12.1: round n carries schedule round n): A alone until B's CREATE left, then both, plus the CREATE once.
   const aSentIn = cellsOf(c.forward).find((cell) => cell.id === aOut)!.round
   t.same(mismatches(c.forward, aSentIn + 1, end,
-    (round, write) => (write < sentIn ? 1 : 2) * cellsInRound(RATE, round - 1) + (round === sentIn ? 1 : 0), extra), [],
+    (round, write) => (write < sentIn ? 1 : 2) * cellsInRound(RATE, round) + (round === sentIn ? 1 : 0), extra), [],
   'mix → exit: one circuit\'s schedule while B waits, two once its CREATE left')
-  // Toward the client (lag 1): both circuits from the round B was accepted in, fsync or not.
-  t.same(mismatches(c.backward, took, end, (round) => 2 * cellsInRound(RATE, round - 1), extra), [],
+  // Toward the client: both circuits from the round B was accepted in, fsync or not.
+  t.same(mismatches(c.backward, took, end, (round) => 2 * cellsInRound(RATE, round), extra), [],
     'mix → client: A and B\'s schedule every round, before and after the append')
   t.equal(extra.extra, 0, 'no frame beyond the schedule (R1)')
   t.ok(c.backward.filter((w) => w.round >= took && w.round <= resolvedIn).length >= 5, 'rounds while B waited were checked')

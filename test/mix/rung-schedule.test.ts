@@ -6,7 +6,8 @@
  * rest of that slot to rung 1, from its round + the delay, never a round already scheduled.
  */
 import t from 'tap'
-import { RungSchedule, requestRound } from '../../src/hop/rung-schedule.js'
+import { RungSchedule } from '../../src/hop/rung-schedule.js'
+import { forwardReleaseRound } from '../../src/protocol/round-phase.js'
 
 const SLOT = 10 // rounds per slot
 /** A wake delay that never lands in the slot: the slot rules alone. */
@@ -45,9 +46,12 @@ t.test('both directions ask for rounds behind the newest: fixed slots never chan
   t.equal(rungs.rungAt(20), 0, 'the late request applies from the next slot it can')
 })
 
-t.test('a request is attributed to the client round: one round per hop before this one', async (t) => {
-  t.equal(requestRound(100, 1), 100, 'the entry')
-  t.equal(requestRound(100, 4), 97, 'the exit of a four-hop cascade')
+t.test('a request is attributed to the round the node before released it in (pipelined, a quarter round a hop)', async (t) => {
+  t.equal(forwardReleaseRound(1000 + 1, 10, 1), 100, 'the entry: the client released round 100 at 1000 ms')
+  t.equal(forwardReleaseRound(1000 + 9.9, 10, 1), 100, 'late in the round, still round 100')
+  t.equal(forwardReleaseRound(1000 + 7.5 + 1, 10, 4), 100, 'the exit of four hops: hop 3 released round 100 at 1007.5 ms')
+  t.equal(forwardReleaseRound(1012, 10, 2), 100, 'hop 2 takes what arrives until hop 1\'s next release (1012.5 ms) for round 100')
+  t.equal(forwardReleaseRound(1012.5, 10, 2), 101, 'and from then on for round 101')
 })
 
 t.test('a wake: the first request above 0 in a rung-0 slot lifts the rest of the slot to rung 1', async (t) => {

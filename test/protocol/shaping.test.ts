@@ -87,9 +87,11 @@ t.test('the elastic ladder: the bottom rung as before, the top within a hop\'s b
   t.throws(() => checkShaping({ ...DEFAULT_SHAPING.elastic, ratesMilli: [1, 2, 3, 4, 5, 6, 7, 8, 9] }, 10), /rates/, 'nine rungs do not fit')
 })
 
-t.test('wake delays: forward the next round, backward hops + 1', async (t) => {
+t.test('wake delays (pipelined rounds): forward the next round, backward two (a round more per four hops beyond)', async (t) => {
   t.equal(wakeDelayRounds('forward', 3), 1)
-  t.equal(wakeDelayRounds('backward', 3), 4)
+  t.equal(wakeDelayRounds('backward', 3), 2)
+  t.equal(wakeDelayRounds('backward', 4), 2)
+  t.equal(wakeDelayRounds('backward', 5), 3)
 })
 
 t.test('the defaults are valid for 10 ms rounds', async (t) => {

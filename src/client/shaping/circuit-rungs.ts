@@ -6,7 +6,7 @@
  *
  *   - A real cell sent or received while both requests are 0 asks for rung 1 both ways: the
  *     next cell carries it, and since the slot runs at rung 0 that is a wake (forward from the
- *     next round, backward from hops + 1 rounds on: a short exchange is not held at the bottom
+ *     next round, backward from 2 rounds on: a short exchange is not held at the bottom
  *     rung's pace), and rung 1 for the next slot.
  *   - A saturated run asks at once, in this slot, for a rung 16 times as fast in that direction
  *     (backward: forward at least the companion rung for its SENDMEs): a download climbs at
@@ -23,6 +23,7 @@
  * the client's ceiling on all its circuits' rungs (rung-budget.ts) cut it down.
  */
 import { cellsInRound, encodeRungRequest, MILLI, slotAt, wakeDelayRounds, WAKE_RUNG } from '../../protocol/shaping.js'
+import { backwardLagRounds } from '../../protocol/round-phase.js'
 import type { BudgetDirection, BudgetMember, RungBudget } from './rung-budget.js'
 import { climbRung, companionRung, nextRung, rungTaking, saturationRun, SlotDemand, underused } from './rung-policy.js'
 
@@ -61,7 +62,7 @@ export class CircuitRungs implements BudgetMember {
   private readonly ladder: readonly number[]
   private readonly roundsPerSlot: number
   private readonly backwardDelay: number
-  private readonly hops: number
+  private readonly backwardLag: number
   /** The client's ceiling on all its circuits' rungs (none: each asks for what it wants). */
   private readonly budget: RungBudget | null
 
@@ -70,15 +71,16 @@ export class CircuitRungs implements BudgetMember {
     this.budget = budget
     this.roundsPerSlot = roundsPerSlot
     this.backwardDelay = wakeDelayRounds('backward', hops)
-    this.hops = hops
+    this.backwardLag = backwardLagRounds(hops)
   }
 
   /**
-   * Client round `round` ran: count the backward cells the entry's schedule sent us in it
-   * (schedule round `round − (hops − 1)`, each hop after the entry a round earlier).
+   * Client round `round` ran: count the backward cells the entry's schedule sent us since the
+   * last (pipelined, §12.1: the entry releases backward round n hops − 1 pipeline steps after
+   * n·roundMs, before the client's round n + 1 with up to four hops).
    */
   ranRound (round: number): void {
-    const scheduled = round - (this.hops - 1)
+    const scheduled = round - 1 - this.backwardLag
     this.expectedBackward += cellsInRound(this.ladder[this.backwardAt(scheduled)]!, scheduled)
     if (++this.roundsThisSlot >= BEHIND_MIN_ROUNDS && this.behind()) this.slowDown()
   }
