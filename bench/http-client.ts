@@ -52,7 +52,8 @@ export const cuts = { count: 0 }
 /** A failure of the connection rather than of the answer: worth one more try, counted. */
 function isCut (err: unknown): boolean {
   const code = (err as { code?: string }).code
-  return code === 'UND_ERR_SOCKET' || code === 'ECONNRESET' || code === 'EPIPE' || code === 'UND_ERR_CLOSED'
+  return code === 'UND_ERR_SOCKET' || code === 'ECONNRESET' || code === 'EPIPE' || code === 'UND_ERR_CLOSED' ||
+    code === 'UND_ERR_RES_CONTENT_LENGTH_MISMATCH' // a body cut short: the stream was reset under it
 }
 
 /**

@@ -29,15 +29,23 @@ export interface HopClockOptions {
 
 export function hopClocks (options: HopClockOptions): HopClocks {
   const { roundMs, position, shapedHops } = options
+  let running = false
+  // A release runs after the event loop's I/O phase, not in the timer callback: cells the node
+  // before this one released a step earlier may sit unread in the socket when the timer fires
+  // (its callbacks run before I/O, and every hop of `up` or a test may share one loop), and a
+  // cell read just after the release waits a whole round here.
+  const afterIo = (run: (n: number) => void) => (n: number): void => { setImmediate(() => { if (running) run(n) }) }
+  const runForward = afterIo(options.runForward)
+  const runBackward = afterIo(options.runBackward)
   const forward = shapedHops === undefined
-    ? new RoundClock({ periodMs: roundMs, onRound: options.runForward, wallClock: Date.now, offsetMs: forwardPhaseMs(roundMs, position) })
-    : offsetClock(roundMs, shapedForwardOffsetMs(roundMs, position), options.runForward)
+    ? new RoundClock({ periodMs: roundMs, onRound: runForward, wallClock: Date.now, offsetMs: forwardPhaseMs(roundMs, position) })
+    : offsetClock(roundMs, shapedForwardOffsetMs(roundMs, position), runForward)
   const backward = shapedHops === undefined
-    ? new RoundClock({ periodMs: roundMs, onRound: options.runBackward, wallClock: Date.now, offsetMs: backwardPhaseMs(roundMs, position) })
-    : offsetClock(roundMs, shapedBackwardOffsetMs(roundMs, position, shapedHops), options.runBackward)
+    ? new RoundClock({ periodMs: roundMs, onRound: runBackward, wallClock: Date.now, offsetMs: backwardPhaseMs(roundMs, position) })
+    : offsetClock(roundMs, shapedBackwardOffsetMs(roundMs, position, shapedHops), runBackward)
   return {
-    start: () => { forward.start(); backward.start() },
-    stop: () => { forward.stop(); backward.stop() },
+    start: () => { running = true; forward.start(); backward.start() },
+    stop: () => { running = false; forward.stop(); backward.stop() },
     get missedRounds () { return forward.missedRounds },
   }
 }

@@ -33,6 +33,7 @@ export class ShapedRounds implements HopRounds {
   /** The last round each direction ran (−1 before the first). */
   private lastForward = -1
   private lastBackward = -1
+  private releasing = -1
   /** The earliest `endRound` of any circuit (no circuit ends before it). */
   private nextEndRound = Infinity
   // Reused every round: released CREATEs, circuits due to end, one link's cells, scratch cells.
@@ -52,8 +53,12 @@ export class ShapedRounds implements HopRounds {
     this.batch = new RoundBatch(core.interleaver)
   }
 
-  /** The latest round either direction ran (a backward release of round n follows the forward one of n at a mix). */
-  get lastRound (): number { return Math.max(this.lastForward, this.lastBackward) }
+  /**
+   * The round of the release running now, or of the last one to run (either direction): what
+   * a link write made during a release belongs to. The two directions release at their own
+   * offsets, so a late forward release of round n may follow the backward one of n + 1.
+   */
+  get lastRound (): number { return this.releasing }
   get holdsCreates (): boolean { return this.createHold !== null }
 
   /**
@@ -67,6 +72,7 @@ export class ShapedRounds implements HopRounds {
     const core = this.core
     const from = catchUpFrom(this.lastForward, round)
     this.lastForward = round
+    this.releasing = round
     core.stats.rounds++
     this.endDueCircuits(round)
     this.slotCreates.tick(round)
@@ -81,6 +87,7 @@ export class ShapedRounds implements HopRounds {
     const core = this.core
     const from = catchUpFrom(this.lastBackward, round)
     this.lastBackward = round
+    this.releasing = round
     this.scratchUsed = 0
     this.shapeBackward(from, round)
     for (const state of core.links.values()) {
