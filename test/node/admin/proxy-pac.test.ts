@@ -6,21 +6,12 @@
  * A client's admin port serves it with the PAC content type.
  */
 import t, { type Test } from 'tap'
-import { createContext, Script } from 'node:vm'
 import { Client, request } from 'undici'
 import { ClientStats } from '../../../src/client/client-node.js'
 import { createLogger } from '../../../src/base/logger.js'
 import { startNodeAdmin } from '../../../src/node/admin/node-admin.js'
 import { PAC_CONTENT_TYPE, proxyPac, type PacDoors } from '../../../src/node/admin/proxy-pac.js'
-
-/** The PAC's FindProxyForURL, evaluated as a browser's PAC engine would (a bare context). */
-export function findProxy (pac: string): (url: string, host: string) => unknown {
-  const context = createContext({})
-  new Script(pac, { filename: 'proxy.pac' }).runInContext(context, { timeout: 1000 })
-  const fn = (context as { FindProxyForURL?: unknown }).FindProxyForURL
-  if (typeof fn !== 'function') throw new Error('the PAC defines no FindProxyForURL')
-  return fn as (url: string, host: string) => unknown
-}
+import { findProxy } from '../../helpers/pac.js'
 
 const URLS: Array<[string, string]> = [
   ['http://example.org/', 'example.org'],
