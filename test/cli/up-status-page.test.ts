@@ -1,6 +1,8 @@
 /**
  * The client's status page and proxy.pac from a running `mixgate up` (issue #15 item 5), as
- * a user reaches them: `curl http://127.0.0.1:PORT/proxy.pac` gives a PAC whose
+ * a user reaches them, following the documented example (README, mixgate(1), `mixgate help
+ * up`): up with a fixed `--admin 127.0.0.1:PORT`, then `curl -s http://127.0.0.1:PORT/proxy.pac`
+ * gives a PAC whose
  * FindProxyForURL (evaluated in node:vm) names the printed SOCKS5 port, and the HTTP CONNECT
  * port for https: only; headless Chromium renders the page at the printed admin URL (its DOM
  * dumped with --dump-dom: the status table, the rung bars and the loop RTT plot) and takes a
@@ -16,8 +18,10 @@ import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { promisify } from 'node:util'
+import { fileURLToPath } from 'node:url'
 import { findProxy } from '../helpers/pac.js'
-import { startCli } from './spawn-cli.js'
+import { closedPort } from '../helpers/targets.js'
+import { runCli, startCli } from './spawn-cli.js'
 
 const CHROMIUM = '/usr/bin/chromium'
 const CHROMIUM_FLAGS = ['--headless', '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run',
@@ -28,7 +32,8 @@ const PNG_SIGNATURE = Buffer.from([0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0
 
 const run = promisify(execFile)
 
-const up = startCli(t, ['up', '--socks', '127.0.0.1:0', '--http', '127.0.0.1:0', '--mixes', '1', '--log-level', 'warn'])
+const adminPort = await closedPort()
+const up = startCli(t, ['up', '--socks', '127.0.0.1:0', '--http', '127.0.0.1:0', '--admin', `127.0.0.1:${adminPort}`, '--mixes', '1', '--log-level', 'warn'])
 t.teardown(async () => { await up.stop('SIGTERM') })
 await up.waitForStdout(/try: .*\n/, 30_000)
 const out = up.stdout()
@@ -36,8 +41,19 @@ const socks = /^mixgate: SOCKS5 proxy listening on (127\.0\.0\.1:\d+) /m.exec(ou
 const http = /^mixgate: HTTP CONNECT proxy listening on (127\.0\.0\.1:\d+)$/m.exec(out)![1]!
 const admin = /^mixgate: admin (http:\/\/127\.0\.0\.1:\d+) /m.exec(out)![1]!
 
-t.test('curl ADMIN/proxy.pac: every URL to the SOCKS5 port, https: also to the HTTP CONNECT port, never DIRECT', async (t) => {
-  const { stdout: pac } = await run('curl', ['-q', '-sS', '--fail', '--max-time', '10', `${admin}/proxy.pac`])
+t.test('the docs show the example this file runs', async (t) => {
+  const readme = readFileSync(fileURLToPath(new URL('../../../README.md', import.meta.url)), 'utf8')
+  const man = readFileSync(fileURLToPath(new URL('../../../man/mixgate.1', import.meta.url)), 'utf8')
+  const help = (await runCli(['help', 'up'])).stdout
+  t.match(readme, 'npm start -- --admin 127.0.0.1:9100\ncurl -s http://127.0.0.1:9100/proxy.pac')
+  t.match(man, '$ curl \\-s http://127.0.0.1:9100/proxy.pac')
+  t.match(help, 'mixgate up --admin 127.0.0.1:9100')
+  for (const text of [readme, man, help]) t.match(text, /--proxy-pac-url=http:\/\/127\.0\.0\.1:9100\/proxy\.pac|\\-\\-proxy\\-pac\\-url=http:\/\/127\.0\.0\.1:9100\/proxy\.pac/)
+})
+
+t.test('curl -s http://127.0.0.1:PORT/proxy.pac: every URL to the SOCKS5 port, https: also to the HTTP CONNECT port, never DIRECT', async (t) => {
+  t.equal(admin, `http://127.0.0.1:${adminPort}`, 'up serves the admin port asked for')
+  const { stdout: pac } = await run('curl', ['-s', `http://127.0.0.1:${adminPort}/proxy.pac`])
   t.notMatch(pac, /DIRECT/)
   const find = findProxy(pac)
   t.equal(find('http://example.org/', 'example.org'), `SOCKS5 ${socks}`)
