@@ -19,6 +19,9 @@
  *                    the HTML status page (status-page.ts), with a strict
  *                    Content-Security-Policy; 404 when no page is configured
  *   GET /proxy.pac   a proxy auto-config file for browsers (a client: proxy-pac.ts); 404 without
+ *   The page and the PAC are for browsers, so on a loopback-bound server they answer only
+ *   a loopback Host (127.0.0.1, [::1], localhost): 403 otherwise, so that a web page whose
+ *   name an attacker rebinds to 127.0.0.1 cannot read them (DNS rebinding).
  *   anything else    404; methods other than GET and HEAD get 405; a request with a body 400
  *
  * Why so strict: the port shows the node's state, so it binds loopback addresses only unless
@@ -184,6 +187,8 @@ export class AdminServer {
       status = await this.descriptor(res, this.options.descriptor)
     } else if (path === '/cascade' && this.options.cascade !== undefined) {
       status = await this.descriptor(res, this.options.cascade)
+    } else if (isBrowserPath(path) && !this.hostAllowed(req)) {
+      status = send(res, 403, 'text/plain; charset=utf-8', 'this page answers only to a loopback address (http://127.0.0.1:PORT/)\n')
     } else if ((path === '/' || path === '/status.html') && this.options.page !== undefined) {
       status = await this.page(res, this.options.page)
     } else if (path === '/proxy.pac' && this.options.proxyPac !== undefined) {
@@ -194,6 +199,21 @@ export class AdminServer {
     if (this.options.logger?.isLevelEnabled('debug') === true) {
       this.options.logger.debug('admin.request', { method: req.method, path: path.slice(0, 64), status })
     }
+  }
+
+  /** A browser's Host names this machine, or the operator let the server off loopback. */
+  private hostAllowed (req: IncomingMessage): boolean {
+    if (this.options.allowNonLoopback === true) return true
+    const host = req.headers.host
+    if (host === undefined) return true
+    let hostname: string
+    try {
+      hostname = new URL(`http://${host}/`).hostname
+    } catch {
+      return false
+    }
+    const bare = hostname.startsWith('[') ? hostname.slice(1, -1) : hostname
+    return isLoopbackHost(bare) || bare.endsWith('.localhost')
   }
 
   private healthz (res: ServerResponse): number {
@@ -255,6 +275,10 @@ export class AdminServer {
     const body = typeof value === 'string' || value instanceof Uint8Array ? value : JSON.stringify(value)
     return send(res, 200, 'application/json; charset=utf-8', body)
   }
+}
+
+function isBrowserPath (path: string): boolean {
+  return path === '/' || path === '/status.html' || path === '/proxy.pac'
 }
 
 function notLoopback (field: string): ConfigError {

@@ -151,3 +151,20 @@ t.test('an unshaped client\'s page has no plot; a hop\'s page shows its own line
   t.match(hopPage.text, /<tr><th>circuits<\/th><td>2<\/td><\/tr>/)
   t.equal((await get(t, hop.url, '/proxy.pac')).status, 404, 'a hop serves no PAC')
 })
+
+t.test('the page and the PAC answer only a loopback Host (DNS rebinding), the other routes as before', async (t) => {
+  const started = await admin(t, { role: 'client', node: { stats: new ClientStats(), entryUp: true, socksCounters: socks }, doors: { socks: { host: '127.0.0.1', port: 1080 } } })
+  const port = started.address.port
+  const withHost = async (path: string, host: string): Promise<number> => {
+    const response = await request(`http://127.0.0.1:${port}${path}`, { headers: { host } })
+    await response.body.dump()
+    return response.statusCode
+  }
+  for (const host of [`127.0.0.1:${port}`, `localhost:${port}`, `[::1]:${port}`, 'app.localhost']) {
+    t.equal(await withHost('/', host), 200, `/ for Host ${host}`)
+  }
+  for (const path of ['/', '/status.html', '/proxy.pac']) {
+    t.equal(await withHost(path, `rebound.example:${port}`), 403, `${path} refuses a foreign Host`)
+  }
+  t.equal(await withHost('/metrics', `rebound.example:${port}`), 200, '/metrics is left as it was')
+})
