@@ -50,8 +50,14 @@ Options:
   --http HOST:PORT    also open an HTTP CONNECT port (like Tor's HTTPTunnelPort; off by
                       default; port 0: any free port): CONNECT only, answered 200 once the
                       exit connected; Proxy-Authorization Basic credentials choose the circuit
-  --admin HOST:PORT   the client's loopback admin address, /healthz and /metrics (default
-                      127.0.0.1:0: any free port); printed, and found by mixgate status
+  --admin HOST:PORT   the client's loopback admin address (default 127.0.0.1:0: any free
+                      port); printed, and found by mixgate status. It serves /healthz,
+                      /metrics, a status page for a browser at / (health, streams, shaping,
+                      loop RTT plot; no script, nothing fetched from elsewhere) and
+                      /proxy.pac: every URL to the SOCKS5 port, never DIRECT (with --http,
+                      https: may also use the HTTP CONNECT port). Fix the port to keep the
+                      PAC URL: mixgate up --admin 127.0.0.1:9100, then
+                      chromium --proxy-pac-url=http://127.0.0.1:9100/proxy.pac
   --round-ms MS       round length of every mix, 1 to 10000 (default 10)
   --epoch-s S         onion-key epoch length in seconds, 4 to 86400 (default 3600)
   --shaping P         traffic shaping: elastic (default), strict or off; see
@@ -185,7 +191,8 @@ Example:
     details: `Fetches /healthz and /metrics from the admin URL (http://127.0.0.1:9101) and prints a short
 summary. Without --admin it asks the client of the mixgate up running on this machine (up
 records its admin URL in $XDG_RUNTIME_DIR/mixgate, or in a private directory under the
-system's temporary directory, and removes it when it stops).
+system's temporary directory, and removes it when it stops). The same URL opened in a
+browser is a status page that refreshes itself, with the loop RTT over the last hour.
 
 Example:
   mixgate up            # in one terminal

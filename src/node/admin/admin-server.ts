@@ -15,6 +15,13 @@
  *   GET /descriptor  the node's signed node descriptor (the provider's JSON); 404 when no
  *                    provider is configured, 503 while it has nothing to serve
  *   GET /cascade     the signed cascade descriptor (entry mix), the same way
+ *   GET / and /status.html
+ *                    the HTML status page (status-page.ts), with a strict
+ *                    Content-Security-Policy; 404 when no page is configured
+ *   GET /proxy.pac   a proxy auto-config file for browsers (a client: proxy-pac.ts); 404 without
+ *   The page and the PAC are for browsers, so on a loopback-bound server they answer only
+ *   a loopback Host (127.0.0.1, [::1], localhost): 403 otherwise, so that a web page whose
+ *   name an attacker rebinds to 127.0.0.1 cannot read them (DNS rebinding).
  *   anything else    404; methods other than GET and HEAD get 405; a request with a body 400
  *
  * Why so strict: the port shows the node's state, so it binds loopback addresses only unless
@@ -31,11 +38,23 @@ import { PROMETHEUS_CONTENT_TYPE } from '../../base/metrics-registry.js'
 import { AdminError } from './errors.js'
 import type { HealthCheck, HealthReport } from './health.js'
 import { isLoopbackAddress, isLoopbackHost } from './loopback.js'
+import { PAC_CONTENT_TYPE } from './proxy-pac.js'
+import { STATUS_PAGE_CSP } from './status-page.js'
+import type { HealthBody } from './status-lines.js'
 
 /** What `/descriptor` serves: a string or bytes as they are (a signed file must stay byte-exact), or a value to JSON-encode. */
 export type DescriptorBody = string | Uint8Array | object
 /** Returns undefined while there is nothing to serve yet (503). */
 export type DescriptorProvider = () => DescriptorBody | undefined | Promise<DescriptorBody | undefined>
+
+/** The node's health as /healthz answers it, for the status page. */
+export interface NodeHealth {
+  readonly httpStatus: number
+  readonly health: HealthBody
+}
+
+/** The status page's HTML for the health given (node-admin.ts renders it from the metrics). */
+export type PageProvider = (health: NodeHealth) => string | Promise<string>
 
 export interface AdminServerOptions {
   readonly host: string
@@ -58,6 +77,10 @@ export interface AdminServerOptions {
   readonly uptimeS?: () => number
   /** The config field the address came from, for error messages (default `admin`). */
   readonly configField?: string
+  /** The HTML status page at / and /status.html; without one, both are 404. */
+  readonly page?: PageProvider
+  /** The proxy auto-config file at /proxy.pac (a client); without one, 404. */
+  readonly proxyPac?: () => string
 }
 
 export interface AdminAddress {
@@ -164,6 +187,12 @@ export class AdminServer {
       status = await this.descriptor(res, this.options.descriptor)
     } else if (path === '/cascade' && this.options.cascade !== undefined) {
       status = await this.descriptor(res, this.options.cascade)
+    } else if (isBrowserPath(path) && !this.hostAllowed(req)) {
+      status = send(res, 403, 'text/plain; charset=utf-8', 'this page answers only to a loopback address (http://127.0.0.1:PORT/)\n')
+    } else if ((path === '/' || path === '/status.html') && this.options.page !== undefined) {
+      status = await this.page(res, this.options.page)
+    } else if (path === '/proxy.pac' && this.options.proxyPac !== undefined) {
+      status = send(res, 200, PAC_CONTENT_TYPE, this.options.proxyPac())
     } else {
       status = send(res, 404, 'text/plain; charset=utf-8', 'not found\n')
     }
@@ -172,7 +201,27 @@ export class AdminServer {
     }
   }
 
+  /** A browser's Host names this machine, or the operator let the server off loopback. */
+  private hostAllowed (req: IncomingMessage): boolean {
+    if (this.options.allowNonLoopback === true) return true
+    const host = req.headers.host
+    if (host === undefined) return true
+    let hostname: string
+    try {
+      hostname = new URL(`http://${host}/`).hostname
+    } catch {
+      return false
+    }
+    const bare = hostname.startsWith('[') ? hostname.slice(1, -1) : hostname
+    return isLoopbackHost(bare) || bare.endsWith('.localhost')
+  }
+
   private healthz (res: ServerResponse): number {
+    const { httpStatus, health } = this.nodeHealth()
+    return send(res, httpStatus, 'application/json; charset=utf-8', JSON.stringify(health) + '\n')
+  }
+
+  private nodeHealth (): NodeHealth {
     let report: HealthReport
     try {
       report = this.options.health?.() ?? { healthy: true }
@@ -180,13 +229,27 @@ export class AdminServer {
       this.options.logger?.warn('admin.health_check_failed', { err })
       report = { healthy: false, reason: 'check_failed' }
     }
-    const body: Record<string, unknown> = {
+    const health: HealthBody = {
       status: report.healthy ? 'ok' : 'unhealthy',
       role: this.options.role,
       uptimeS: this.uptimeS(),
+      ...(!report.healthy && report.reason !== undefined ? { reason: report.reason } : {}),
     }
-    if (!report.healthy && report.reason !== undefined) body['reason'] = report.reason
-    return send(res, report.healthy ? 200 : 503, 'application/json; charset=utf-8', JSON.stringify(body) + '\n')
+    return { httpStatus: report.healthy ? 200 : 503, health }
+  }
+
+  private async page (res: ServerResponse, provider: PageProvider): Promise<number> {
+    let html: string
+    try {
+      html = await provider(this.nodeHealth())
+    } catch (err) {
+      this.options.logger?.warn('admin.page_failed', { err })
+      return send(res, 500, 'text/plain; charset=utf-8', 'internal error\n')
+    }
+    res.setHeader('content-security-policy', STATUS_PAGE_CSP)
+    res.setHeader('x-frame-options', 'DENY')
+    res.setHeader('referrer-policy', 'no-referrer')
+    return send(res, 200, 'text/html; charset=utf-8', html)
   }
 
   private async metrics (res: ServerResponse): Promise<number> {
@@ -212,6 +275,10 @@ export class AdminServer {
     const body = typeof value === 'string' || value instanceof Uint8Array ? value : JSON.stringify(value)
     return send(res, 200, 'application/json; charset=utf-8', body)
   }
+}
+
+function isBrowserPath (path: string): boolean {
+  return path === '/' || path === '/status.html' || path === '/proxy.pac'
 }
 
 function notLoopback (field: string): ConfigError {

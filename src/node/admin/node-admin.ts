@@ -10,6 +10,10 @@
  *   …
  *   await admin.close()
  *
+ * Every role's port also serves the HTML status page (status-page.ts) at `/`, rendered from
+ * the same metrics; a client's page adds the loop RTT over time (rtt-history.ts samples it
+ * while the admin server runs), and given its `doors`, the port serves `/proxy.pac`.
+ *
  * The node is taken through the source shapes those files declare. A hop that offers `observeRounds` is attached for the round size histogram and
  * the padding counters, and detached again by `close()`.
  *
@@ -24,8 +28,12 @@ import type { HopSource, RoundObserver } from '../../hop/hop-metrics.js'
 import type { ListenerSource } from '../../link/listener-metrics.js'
 import { registerMixMetrics, type MixSource } from '../../mix/mix-metrics.js'
 import { MetricsRegistry } from '../../base/metrics-registry.js'
-import { AdminServer, type DescriptorProvider } from './admin-server.js'
+import { parsePrometheusText } from '../../base/metrics-text.js'
+import { AdminServer, type DescriptorProvider, type NodeHealth } from './admin-server.js'
 import { clientHealth, mixHealth, type HealthCheck } from './health.js'
+import { proxyPac, type PacDoors } from './proxy-pac.js'
+import { RttHistory, sampleRtt, type RttSampler } from './rtt-history.js'
+import { renderStatusPage } from './status-page.js'
 
 interface CommonAdminOptions {
   /** Where to listen; port 0 picks a free one (tests). */
@@ -67,6 +75,8 @@ export interface ClientAdminOptions extends CommonAdminOptions {
   readonly node: ClientSource
   /** Application bytes, if the node counts them. */
   readonly bytes?: ClientMetricsOptions['bytes']
+  /** The client's SOCKS (and HTTP CONNECT) addresses as bound: /proxy.pac points browsers there (404 without). */
+  readonly doors?: PacDoors
 }
 
 export type NodeAdminOptions = MixAdminOptions | ExitAdminOptions | ClientAdminOptions
@@ -97,6 +107,9 @@ export async function startNodeAdmin (options: NodeAdminOptions): Promise<NodeAd
   }
   let health: HealthCheck | undefined
   let hop: { source: HopSource, observer: RoundObserver } | undefined
+  let rtt: { history: RttHistory, sampler: RttSampler, expectedMs: () => number } | undefined
+  let pac: (() => string) | undefined
+  let client: ClientSource | undefined
   switch (options.role) {
     case 'mix': {
       const metrics = registerMixMetrics(registry, options.node, { ...common, ...hopOptions(options) })
@@ -112,6 +125,11 @@ export async function startNodeAdmin (options: NodeAdminOptions): Promise<NodeAd
     case 'client':
       registerClientMetrics(registry, options.node, { ...common, ...(options.bytes === undefined ? {} : { bytes: options.bytes }) })
       health = clientHealth(options.node)
+      client = options.node
+      if (options.doors !== undefined) {
+        const text = proxyPac(options.doors)
+        pac = () => text
+      }
       break
   }
   // Checks the address (loopback, port) before anything is bound or attached.
@@ -127,8 +145,23 @@ export async function startNodeAdmin (options: NodeAdminOptions): Promise<NodeAd
     ...(options.descriptor === undefined ? {} : { descriptor: options.descriptor }),
     ...(options.cascade === undefined ? {} : { cascade: options.cascade }),
     ...(options.uptimeS === undefined ? {} : { uptimeS: options.uptimeS }),
+    page: async (nodeHealth: NodeHealth) => renderStatusPage({
+      status: { ...nodeHealth, metrics: parsePrometheusText(await registry.render()) },
+      ...(rtt === undefined ? {} : { rtt: { samples: rtt.history.samples(), expectedMs: rtt.expectedMs() } }),
+      proxyPac: pac !== undefined,
+      nowMs: Date.now(),
+    }),
+    ...(pac === undefined ? {} : { proxyPac: pac }),
   })
-  const bound = await server.start()
+  // Sampled from here on: the constructor above has checked the address.
+  rtt = client === undefined ? undefined : clientRtt(client)
+  let bound
+  try {
+    bound = await server.start()
+  } catch (err) {
+    rtt?.sampler.stop()
+    throw err
+  }
   hop?.source.observeRounds?.(hop.observer)
   let closed = false
   return {
@@ -139,9 +172,18 @@ export async function startNodeAdmin (options: NodeAdminOptions): Promise<NodeAd
       if (closed) return
       closed = true
       hop?.source.observeRounds?.(undefined)
+      rtt?.sampler.stop()
       await server.close()
     },
   }
+}
+
+/** A shaped client's loop RTT, sampled for the status page; undefined for an unshaped one. */
+function clientRtt (client: ClientSource): { history: RttHistory, sampler: RttSampler, expectedMs: () => number } | undefined {
+  if (client.shaping === undefined || client.shaping.profile === 'off') return undefined
+  const history = new RttHistory()
+  const sampler = sampleRtt(history, () => client.shaping?.rttMs)
+  return { history, sampler, expectedMs: () => client.shaping?.rttExpectedMs ?? Number.NaN }
 }
 
 function hopOptions (options: MixAdminOptions | ExitAdminOptions): { position: number, listener?: ListenerSource } {

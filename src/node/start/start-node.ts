@@ -89,7 +89,8 @@ export async function startNode (setup: NodeSetup, logger: Logger): Promise<Star
         client = await listening(setup.options.socks, 'SOCKS connections', () => runClient({ ...setup.options, cascade, logger }), setup.options.http)
         if (setup.admin !== undefined) {
           const node = client.node
-          admin = await startNodeAdmin({ role: 'client', node, address: setup.admin, logger }).catch(async (err: unknown) => {
+          const doors = { socks: client.socks, ...(client.http === undefined ? {} : { http: client.http }) }
+          admin = await startNodeAdmin({ role: 'client', node, address: setup.admin, doors, logger }).catch(async (err: unknown) => {
             await node.stop().catch(() => {})
             throw err
           })
