@@ -8,7 +8,7 @@
  */
 import { randomUniform } from '../crypto/index.js'
 import { decodeBegin } from '../protocol/begin.js'
-import { SHAPED_WINDOWS, UNSHAPED_WINDOWS } from '../protocol/flow-control.js'
+import { flowWindows } from '../protocol/flow-control.js'
 import { roundAt } from '../protocol/shaping.js'
 import { EndReason } from '../protocol/end-reason.js'
 import { ProtocolError } from '../protocol/errors.js'
@@ -85,7 +85,7 @@ export class ExitOutput implements ForwardOutput {
         this.stats.bytesFromHosts += stream.bytesOut
       },
       violation: (what) => { this.stats.countViolation(what) },
-    }, core.shaping === null ? UNSHAPED_WINDOWS : SHAPED_WINDOWS)
+    }, flowWindows(core.shaping === null ? 'off' : core.shaping.profile))
     this.endpoints.set(circuit, streams)
     return true
   }
