@@ -40,7 +40,7 @@ export type HopCounters = Readonly<Pick<HopStats, 'cellsIn' | 'cellsOut' | 'roun
   'unknownCircuitCells' | 'malformedCells' | 'destroysIn' | 'circuitsExpired' | 'linksAccepted' | 'linksClosed' | 'linksClosedSlow' |
   'circuitsSilenced' | 'cellsDroppedSilenced' | 'cellsDroppedOverQueue' | 'createsRefusedQuarantine' | 'inputExceptions' |
   'createsRefusedRate' | 'linksClosedIdle' | 'linksFailed'> &
-  Partial<Pick<HopStats, 'createsPerSlot' | 'drainRoundsForward' | 'drainRoundsBackward'>>>
+  Partial<Pick<HopStats, 'createsPerSlot' | 'drainRoundsForward' | 'drainRoundsBackward' | 'rungsCappedForward' | 'rungsCappedBackward'>>>
 
 /** A mix or the exit (`MixNode`, `ExitNode`). */
 export interface HopSource {
@@ -108,6 +108,11 @@ export function registerHopMetrics (registry: MetricsRegistry, role: 'mix' | 'ex
     { direction: directions })
   for (const direction of directions) {
     drains.from(() => (direction === 'forward' ? s().drainRoundsForward : s().drainRoundsBackward) ?? 0, { direction })
+  }
+  const capped = registry.counter('mixgate_rungs_capped_total',
+    'Entry: rung steps cut from client links whose circuits asked for more than the tolerated client rate.', { direction: directions })
+  for (const direction of directions) {
+    capped.from(() => (direction === 'forward' ? s().rungsCappedForward : s().rungsCappedBackward) ?? 0, { direction })
   }
   const batches = registry.histogram('mixgate_batch_cells', 'Cells a round released, padding included; coarse buckets.',
     BATCH_BUCKETS, { direction: directions })

@@ -71,6 +71,9 @@ export class HopStats {
   inputExceptions = 0
   /** Rounds a mix drained toward its successor / its predecessors, every circuit of the link alike (link-drain.ts). */
   drainRoundsForward = 0
+  /** Entry: rung steps cut from client links over the client rate (client-rate-cap.ts), per direction. */
+  rungsCappedForward = 0
+  rungsCappedBackward = 0
   drainRoundsBackward = 0
   /** CREATEs refused by the per-link or the global CREATE rate (R6). */
   createsRefusedRate = 0

@@ -41,6 +41,9 @@ export class RungSchedule {
   /** Wakes: slot wakeSlot[i] runs at WAKE_RUNG from round wakeRound[i] on (ascending). */
   private readonly wakeSlot: number[] = []
   private readonly wakeRound: number[] = []
+  /** Caps: slot capSlot[i] runs at no more than capRung[i] (ascending slots). */
+  private readonly capSlot: number[] = []
+  private readonly capRung: number[] = []
   /** The latest schedule round asked for: a wake never changes a round already scheduled. */
   private askedThrough = -Infinity
   private readonly wakeDelay: number
@@ -82,7 +85,34 @@ export class RungSchedule {
     if (round > this.askedThrough) this.askedThrough = round
     const slot = Math.floor(round / this.roundsPerSlot)
     const rung = this.slotRung(slot)
-    return rung === 0 && this.wokenAt(slot, round) ? WAKE_RUNG : rung
+    if (rung === 0) return this.wokenAt(slot, round) ? WAKE_RUNG : 0
+    return Math.min(rung, this.capOf(slot))
+  }
+
+  /** The rung slot `slot` was fixed at (its requests), before any cap or wake. */
+  slotRungOf (slot: number): number {
+    return this.slotRung(slot)
+  }
+
+  /**
+   * Run slot `slot` at no more than `rung` (the entry's client-rate cap, client-rate-cap.ts),
+   * whatever its requests asked. Only lowers; a cap on an older slot than the last is ignored.
+   */
+  cap (slot: number, rung: number): void {
+    const last = this.capSlot.length - 1
+    if (last >= 0 && this.capSlot[last]! > slot) return
+    if (last >= 0 && this.capSlot[last] === slot) { this.capRung[last] = Math.min(this.capRung[last]!, rung); return }
+    this.capSlot.push(slot)
+    this.capRung.push(rung)
+    if (this.capSlot.length > HISTORY) { this.capSlot.shift(); this.capRung.shift() }
+  }
+
+  private capOf (slot: number): number {
+    for (let i = this.capSlot.length - 1; i >= 0; i--) {
+      if (this.capSlot[i] === slot) return this.capRung[i]!
+      if (this.capSlot[i]! < slot) break
+    }
+    return Infinity
   }
 
   private slotRung (slot: number): number {

@@ -19,6 +19,7 @@ import type { HopCircuit } from './hop-circuit.js'
 import { RoundBatch } from './round-batch.js'
 import type { HopRounds, RoundsHost } from './rounds.js'
 import { drainRounds, excessRounds, mayDrainInto } from './link-drain.js'
+import { capClientRate, type CappedSchedule } from './client-rate-cap.js'
 import type { LinkState } from './predecessor-link.js'
 
 /** The most missed rounds one shaped round catches up (half a second of 10 ms rounds). */
@@ -34,6 +35,10 @@ export class ShapedRounds implements HopRounds {
   private lastForward = -1
   private lastBackward = -1
   private releasing = -1
+  /** Entry, elastic: the last slot whose client links were capped to the client rate, per direction. */
+  private cappedForward = -Infinity
+  private cappedBackward = -Infinity
+  private readonly capScratch: Array<{ schedule: CappedSchedule, rung: number }> = []
   /** The earliest `endRound` of any circuit (no circuit ends before it). */
   private nextEndRound = Infinity
   // Reused every round: released CREATEs, circuits due to end, one link's cells, scratch cells.
@@ -78,6 +83,7 @@ export class ShapedRounds implements HopRounds {
     this.slotCreates.tick(round)
     core.stats.createsLastSlot = this.slotCreates.lastSlot
     this.releaseCreates(round)
+    this.capClientLinks(round, 'forward')
     core.output.sendShapedRound(from, round)
     core.afterRelease()
   }
@@ -89,9 +95,28 @@ export class ShapedRounds implements HopRounds {
     this.lastBackward = round
     this.releasing = round
     this.scratchUsed = 0
+    this.capClientLinks(round, 'backward')
     this.shapeBackward(from, round)
     for (const state of core.links.values()) {
       if (state.link.isOpen) core.sendBackward(state.link, state.batch)
+    }
+  }
+
+  /**
+   * The entry of an elastic cascade, at the first release of a slot in `direction`: cap each
+   * client link's circuits to the tolerated client rate (client-rate-cap.ts). Later hops
+   * cannot tell which circuits share a client.
+   */
+  private capClientLinks (round: number, direction: 'forward' | 'backward'): void {
+    if (this.core.position !== 1 || this.shaping.profile !== 'elastic') return
+    const slot = Math.floor(round / this.roundsPerSlot)
+    if (slot <= (direction === 'forward' ? this.cappedForward : this.cappedBackward)) return
+    if (direction === 'forward') this.cappedForward = slot
+    else this.cappedBackward = slot
+    for (const state of this.core.links.values()) {
+      const cut = capClientRate(schedulesOf(state, direction), slot, this.shaping.ratesMilli, this.shaping.clientRateMilli, this.capScratch)
+      if (direction === 'forward') this.core.stats.rungsCappedForward += cut
+      else this.core.stats.rungsCappedBackward += cut
     }
   }
 
@@ -245,6 +270,15 @@ export class ShapedRounds implements HopRounds {
   private scratchCell (): Uint8Array {
     if (this.scratchUsed === this.scratch.length) this.scratch.push(new Uint8Array(this.core.geometry.cellSize))
     return this.scratch[this.scratchUsed++]!
+  }
+}
+
+/** One link's live circuits' rung schedules in one direction (once per slot: a generator is cheap enough). */
+function * schedulesOf (state: LinkState, direction: 'forward' | 'backward'): Generator<CappedSchedule> {
+  for (const circuit of state.circuits.values()) {
+    const rungs = circuit.shape?.rungs
+    if (rungs == null || circuit.ended) continue
+    yield direction === 'forward' ? rungs.forward : rungs.backward
   }
 }
 
