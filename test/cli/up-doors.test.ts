@@ -38,8 +38,9 @@ t.test('up --http prints the HTTP CONNECT port on its own line, before the examp
   t.ok(httpMatch, 'the second line names the HTTP CONNECT port')
   t.not(httpMatch![2], '0', 'with the real port')
   t.match(lines[2], /^mixgate: admin http:/)
-  t.match(lines[3], /^try: curl --socks5-hostname /)
-  t.equal(lines.length, 5, 'four lines and nothing else')
+  t.match(lines[3], /^expect: /)
+  t.match(lines[4], /^try: curl --socks5-hostname /)
+  t.equal(lines.length, 6, 'five lines and nothing else')
 })
 
 t.test('curl --socks4a, curl --proxytunnel and undici ProxyAgent carry a body intact', async (t) => {

@@ -34,8 +34,9 @@ t.test('up --socks 127.0.0.1:0 prints the real port, carries a page intact, and 
   t.not(first![2], '0', 'the real port is printed, not 0')
   t.equal(first![3], '2', 'with the number of mixes')
   t.match(up.stdout().split('\n')[1], /^mixgate: admin http:\/\/127\.0\.0\.1:\d+ \(mixgate status\)$/, 'the second line is the client\'s admin URL')
+  t.match(up.stdout().split('\n')[2], /^expect: a new connection answers in ≈ [\d.]+ s, a download ≈ [\d–]+ MB\/s once climbed; a stream ends with its circuit/, 'the third says what to expect of the default profile')
   t.equal(ready[0], `try: curl --socks5-hostname ${socks} https://example.org/\n`, 'the last line is an example curl line')
-  t.equal(up.stdout().split('\n').length, 4, 'nothing else on standard output')
+  t.equal(up.stdout().split('\n').length, 5, 'nothing else on standard output')
 
   const got = await curlThrough(socks, `http://localhost:${http.port}/body`)
   t.ok(got.equals(http.body), 'the body arrives intact')

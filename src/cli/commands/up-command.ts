@@ -8,6 +8,7 @@
  *   mixgate: SOCKS5 proxy listening on 127.0.0.1:1080 (3 mixes + exit)
  *   mixgate: HTTP CONNECT proxy listening on 127.0.0.1:8118
  *   mixgate: admin http://127.0.0.1:43117 (mixgate status)
+ *   expect: a new connection answers in ≈ 0.2 s, … (up-expectations.ts, per profile)
  *   try: curl --socks5-hostname 127.0.0.1:1080 https://example.org/
  *
  * The admin port is the client's (/healthz, /metrics). `up` records it in its runtime
@@ -28,6 +29,7 @@ import { createLogger, LOG_LEVELS, type LogLevel } from '../../base/logger.js'
 import { parseCommandArgs, integerOption, stringList, stringOption } from '../args.js'
 import { MAX_MIXES } from '../config/common-fields.js'
 import { startEmbeddedCascade } from '../../node/start/embedded-cascade.js'
+import { EXPECTATIONS } from './up-expectations.js'
 import { serveUntilSignal } from '../../node/start/serve.js'
 import { prepareStateDir } from '../../node/start/state-dir.js'
 import { recordRunningUp } from '../../node/start/running-up.js'
@@ -97,6 +99,7 @@ export async function upCommand (argv: readonly string[], context: CommandContex
   context.out(`mixgate: SOCKS5 proxy listening on ${where} (${mixes} ${mixes === 1 ? 'mix' : 'mixes'} + exit)\n`)
   if (httpWhere !== undefined) context.out(`mixgate: HTTP CONNECT proxy listening on ${httpWhere}\n`)
   context.out(`mixgate: admin ${embedded.clientAdminUrl} (mixgate status)\n`)
+  context.out(`${EXPECTATIONS[profile]}\n`)
   context.out(`try: curl --socks5-hostname ${where} https://example.org/\n`)
   try {
     return await serveUntilSignal(embedded.nodes, logger, {
