@@ -32,11 +32,11 @@ import { ClientCircuit } from './client-circuit.js'
 import { ClientLog } from './client-log.js'
 import { ClientStats, type ClientShapingStatus, type EntryReport } from './client-stats.js'
 import { EpochKeys } from './epoch-keys.js'
-import { OpeningStreams } from './opening-streams.js'
+import { OpeningStreams, type StreamOpening } from './opening-streams.js'
 import { Shaper } from './shaping/shaper.js'
 import type { WallTimers } from '../clock/round-clock.js'
 import { UnshapedSender } from './unshaped-sender.js'
-import { Rep, type ConnectRequest, type PendingConnect, type SocksCountersSnapshot } from './socks/index.js'
+import { Rep, type SocksCountersSnapshot } from './socks/index.js'
 import { FrontDoors, type DoorAddresses } from './front-doors.js'
 import type { HttpCountersSnapshot } from './http/index.js'
 import { Redial } from '../link/redial.js'
@@ -112,6 +112,7 @@ export class ClientNode {
       timeoutMs: options.streamTimeoutMs ?? 30_000,
       sendRelay: (circuit, streamId, command, data) => this.sendRelay(circuit, streamId, command, data),
       silent: (circuit) => this.alarm(circuit, 'circuit.silent'),
+      malformed: (circuit) => this.alarm(circuit, 'circuit.malformed_payload'),
     })
     const host = this.senderHost()
     if (first.params.shaping.profile === 'off') {
@@ -135,7 +136,8 @@ export class ClientNode {
     this.doors = new FrontDoors({
       socks: options.socks,
       ...(options.http === undefined ? {} : { http: options.http }),
-      onConnect: (request, pending) => this.connect(request, pending),
+      onConnect: (request, pending) => this.connect({ kind: 'connect', request, pending }),
+      onResolve: (request, pending) => this.connect({ kind: 'resolve', request, pending }),
       events: this.events,
       logger: options.logger,
     })
@@ -273,8 +275,11 @@ export class ClientNode {
 
   // --- app streams ----------------------------------------------------------------------
 
-  private connect (request: ConnectRequest, pending: PendingConnect, refreshed = false): void {
+  /** A CONNECT or a RESOLVE from a door: placed on a circuit by its isolation key, or refused. */
+  private connect (opening: StreamOpening, refreshed = false): void {
+    const { request, pending } = opening
     if (!refreshed) this.stats.streamsRequested++
+    if (this.opening.answeredHere(opening)) return
     if (this.entry === null) {
       this.stats.streamsRefused++
       pending.reject(Rep.GENERAL_FAILURE)
@@ -286,7 +291,7 @@ export class ClientNode {
       if (!refreshed && this.keys.canRefresh) {
         // The keys of this epoch may be published by now: fetch them once, then try again.
         this.keys.refresh().then(() => {
-          if (this.running) this.connect(request, pending, true)
+          if (this.running) this.connect(opening, true)
           else pending.reject(Rep.GENERAL_FAILURE)
         }, () => pending.reject(Rep.GENERAL_FAILURE))
         return
@@ -299,9 +304,9 @@ export class ClientNode {
       this.stats.streamsRefused++
       pending.reject(Rep.GENERAL_FAILURE)
     } else if (placed === 'wait') {
-      this.opening.awaitCircuit(request, pending, key)
+      this.opening.awaitCircuit(opening, key)
     } else {
-      this.opening.open(placed, request, pending)
+      this.opening.open(placed, opening)
     }
   }
 

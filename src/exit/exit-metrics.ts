@@ -17,7 +17,8 @@ export type SlotCounts = Readonly<Pick<Slots, 'active' | 'refused'>>
  */
 export type ExitCounters = Readonly<Pick<ExitStats, 'streamsOpened' | 'streamsRefused' | 'streamsActive' | 'relayMalformed' |
   'violations' | 'loopsEchoed' | 'bytesToHosts' | 'bytesFromHosts'> &
-  Partial<Pick<ExitStats, 'loopsDropped' | 'refusedStreamsPerCircuit' | 'streamWindowOverruns' | 'circuitWindowOverruns'>> &
+  Partial<Pick<ExitStats, 'loopsDropped' | 'refusedStreamsPerCircuit' | 'streamWindowOverruns' | 'circuitWindowOverruns' |
+    'resolvesAnswered' | 'resolvesRefused'>> &
   { readonly dnsQueries?: SlotCounts, readonly outboundSockets?: SlotCounts }>
 
 /** The exit (`ExitNode` fits). */
@@ -37,6 +38,10 @@ export function registerExitMetrics (registry: MetricsRegistry, exit: ExitSource
     .from(() => s().refusedStreamsPerCircuit ?? 0, { limit: 'streams_per_circuit' })
     .from(() => s().dnsQueries?.refused ?? 0, { limit: 'dns_queries' })
     .from(() => s().outboundSockets?.refused ?? 0, { limit: 'outbound_sockets' })
+  registry.counter('mixgate_exit_resolves_total', 'RESOLVEs (SOCKS RESOLVE, RESOLVE_PTR) answered, or refused with END (a cap\'s refusals are in limit_refusals).',
+    { result: ['answered', 'refused'] })
+    .from(() => s().resolvesAnswered ?? 0, { result: 'answered' })
+    .from(() => s().resolvesRefused ?? 0, { result: 'refused' })
   registry.gaugeFrom('mixgate_exit_dns_queries', 'DNS queries in flight now (cap: maxDnsQueries).', () => s().dnsQueries?.active ?? 0)
   registry.gaugeFrom('mixgate_exit_outbound_sockets', 'Outbound sockets now, connecting or open (cap: maxOutbound).', () => s().outboundSockets?.active ?? 0)
   registry.counter('mixgate_window_overruns_total', 'DATA cells beyond a flow-control window: the stream was ended with END(PROTOCOL) (also in relay_violations).',

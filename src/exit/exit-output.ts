@@ -12,6 +12,7 @@ import { SHAPED_WINDOWS, UNSHAPED_WINDOWS } from '../protocol/flow-control.js'
 import { roundAt } from '../protocol/shaping.js'
 import { EndReason } from '../protocol/end-reason.js'
 import { ProtocolError } from '../protocol/errors.js'
+import { decodeResolve, type ResolveQuery } from '../protocol/resolve.js'
 import { CIRCUIT_STREAM, decodeRelay, encodeRelay, RelayCommand, type RelayMessage } from '../protocol/relay-payload.js'
 import { CircuitStreams } from '../endpoint/circuit-streams.js'
 import type { StreamPipe } from '../endpoint/stream-pipe.js'
@@ -22,11 +23,16 @@ import { ExitStats } from './exit-stats.js'
 import { DEFAULT_EXIT_LIMITS } from './limits.js'
 import { openOutbound, type PolicyCheck } from './outbound.js'
 import { QueryLimitedResolver } from './query-limit.js'
-import type { HostResolver } from './resolver.js'
+import type { HostResolver, ReverseResolver } from './resolver.js'
+import { answerResolve, type AddressCheck } from './resolve-answer.js'
+
+/** The whole exit policy: for BEGIN (outbound.ts) and RESOLVE (resolve-answer.ts); ExitPolicy fits. */
+export type ExitPolicyCheck = PolicyCheck & AddressCheck
 
 export interface ExitOutputOptions {
-  readonly policy: PolicyCheck
-  readonly resolver: HostResolver
+  readonly policy: ExitPolicyCheck
+  /** A resolver without `reverse` answers every RESOLVE_PTR with RESOLVE_FAILED. */
+  readonly resolver: HostResolver & Partial<ReverseResolver>
   readonly connectTimeoutMs?: number
   /** Caps (limits.ts); a BEGIN over one ends with RESOURCE_LIMIT. */
   readonly maxStreamsPerCircuit?: number
@@ -39,9 +45,9 @@ export class ExitOutput implements ForwardOutput {
   readonly leavesAtOnce = true
   readonly stats = new ExitStats()
   /** The whole exit policy; replaced on a reload (streams already open are not cut). */
-  policy: PolicyCheck
+  policy: ExitPolicyCheck
   private readonly core: HopCore
-  private readonly resolver: HostResolver
+  private readonly resolver: QueryLimitedResolver
   private readonly connectTimeoutMs: number
   private readonly maxStreamsPerCircuit: number
   private readonly endpoints = new Map<HopCircuit, CircuitStreams>()
@@ -140,6 +146,9 @@ export class ExitOutput implements ForwardOutput {
       case RelayCommand.BEGIN:
         this.begin(streams, message)
         return
+      case RelayCommand.RESOLVE:
+        this.resolve(streams, message)
+        return
       case RelayCommand.LOOP:
         this.loop(circuit, message.data)
         return
@@ -169,22 +178,72 @@ export class ExitOutput implements ForwardOutput {
     else this.stats.loopsDropped++
   }
 
-  private begin (streams: CircuitStreams, message: RelayMessage): void {
-    const { streamId } = message
-    if (streams.has(streamId)) { this.stats.violations++; return }
+  /**
+   * Open the stream a BEGIN or RESOLVE names, within the per-circuit cap; undefined when the
+   * ID is taken (a violation) or the cap refused it (answered already).
+   */
+  private openStream (streams: CircuitStreams, streamId: number): StreamPipe | undefined {
+    if (streams.has(streamId)) { this.stats.violations++; return undefined }
     const stream = streams.open(streamId)
-    // Over a cap: counted, and logged at debug only (one line per stream would let a client
-    // write the exit's log; R19 keeps per-stream events out of it anyway).
-    const overLimit = (limit: 'streams_per_circuit' | 'dns_queries' | 'outbound_sockets'): void => {
-      this.core.logger.debug('stream.limited', { limit })
-      this.stats.streamsRefused++
-      stream.close(EndReason.RESOURCE_LIMIT, true)
-    }
     if (streams.size > this.maxStreamsPerCircuit) {
       this.stats.refusedStreamsPerCircuit++
-      overLimit('streams_per_circuit')
+      this.overLimit(stream, 'streams_per_circuit')
+      return undefined
+    }
+    return stream
+  }
+
+  /**
+   * Over a cap: counted, and logged at debug only (one line per stream would let a client
+   * write the exit's log; R19 keeps per-stream events out of it anyway).
+   */
+  private overLimit (stream: StreamPipe, limit: 'streams_per_circuit' | 'dns_queries' | 'outbound_sockets'): void {
+    this.core.logger.debug('stream.limited', { limit })
+    this.stats.streamsRefused++
+    stream.close(EndReason.RESOURCE_LIMIT, true)
+  }
+
+  /**
+   * A RESOLVE: looked up on its own stream (so the client can give up with END, and the
+   * stream cap counts it), answered with RESOLVED or END; either way the stream is then gone.
+   */
+  private resolve (streams: CircuitStreams, message: RelayMessage): void {
+    const { streamId } = message
+    const stream = this.openStream(streams, streamId)
+    if (stream === undefined) return
+    let query: ResolveQuery
+    try {
+      query = decodeResolve(message.data)
+    } catch (err) {
+      if (!(err instanceof ProtocolError)) throw err
+      this.stats.resolvesRefused++
+      stream.close(EndReason.PROTOCOL, true)
       return
     }
+    const resolver = this.resolver
+    answerResolve(query, this.policy, resolver, this.core.geometry.backwardDataBytes)
+      .then((outcome) => {
+        if (stream.isClosed) return // the client gave up first
+        if (!outcome.ok) {
+          if (outcome.reason === EndReason.RESOURCE_LIMIT) { this.overLimit(stream, 'dns_queries'); return }
+          this.stats.resolvesRefused++
+          stream.close(outcome.reason, true)
+          return
+        }
+        this.stats.resolvesAnswered++
+        streams.sendRelay(streamId, RelayCommand.RESOLVED, outcome.body)
+        stream.close(null, false)
+      }, () => {
+        this.stats.resolvesRefused++
+        stream.close(EndReason.INTERNAL, true)
+      })
+  }
+
+  private begin (streams: CircuitStreams, message: RelayMessage): void {
+    const { streamId } = message
+    const stream = this.openStream(streams, streamId)
+    if (stream === undefined) return
+    const overLimit = (limit: 'dns_queries' | 'outbound_sockets'): void => { this.overLimit(stream, limit) }
     let target
     try {
       target = decodeBegin(message.data)

@@ -20,6 +20,9 @@ export class ExitStats {
   loopEchoDelayTotalRounds = 0
   /** Shaped: LOOPs dropped because MAX_LOOPS_WAITING echoes already waited on their circuit. */
   loopsDropped = 0
+  /** RESOLVEs answered with RESOLVED, and refused with END (a cap's refusals count in streamsRefused). */
+  resolvesAnswered = 0
+  resolvesRefused = 0
   /** BEGINs refused because their circuit had maxStreamsPerCircuit streams open. */
   refusedStreamsPerCircuit = 0
   /** DNS queries in flight and outbound sockets (connecting or open), with refusals at their caps. */

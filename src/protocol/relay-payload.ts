@@ -28,6 +28,10 @@ export const RelayCommand = {
   LOOP: 7,
   /** Half-close: the sender will send no more DATA on this stream (TCP FIN). */
   FINISH: 8,
+  /** Look a name (or an address's name) up at the exit: an address (resolve.ts). */
+  RESOLVE: 9,
+  /** The exit's answer to RESOLVE: addresses or one name (resolve.ts); ends the stream. */
+  RESOLVED: 10,
 } as const
 
 export type RelayCommand = typeof RelayCommand[keyof typeof RelayCommand]
@@ -90,7 +94,7 @@ export function decodeRelay (payload: Uint8Array): RelayMessage {
 }
 
 export function isRelayCommand (value: number): value is RelayCommand {
-  return value >= RelayCommand.BEGIN && value <= RelayCommand.FINISH
+  return value >= RelayCommand.BEGIN && value <= RelayCommand.RESOLVED
 }
 
 /** Commands about one stream need a stream; cover is circuit-level; SENDME may be either. */
@@ -112,6 +116,6 @@ function checkDataFor (command: number, length: number): void {
       ? length === 1
       : command === RelayCommand.CONNECTED || command === RelayCommand.SENDME || command === RelayCommand.FINISH
         ? length === 0
-        : true // BEGIN is checked by begin.ts; DROP and LOOP carry anything
+        : true // BEGIN is checked by begin.ts, RESOLVE and RESOLVED by resolve.ts; DROP and LOOP carry anything
   if (!ok) throw new ProtocolError(ProtocolErrorCode.RELAY_BAD_LENGTH, `bad data length ${length} for relay command ${command}`)
 }

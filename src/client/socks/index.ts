@@ -2,6 +2,7 @@
 export { SocksFront, SOCKS_DEFAULTS } from './socks-front.js'
 export type { SocksFrontOptions } from './socks-front.js'
 export type { ConnectRequest, PendingConnect } from './pending-connect.js'
+export type { ResolveRequest, PendingResolve, ResolveHandler } from './pending-resolve.js'
 export { SocksWarningCode } from './socks-connection.js'
 export type { ConnectHandler, SocksVersion } from './socks-connection.js'
 export { SocksError, SocksErrorCode } from './socks-error.js'
