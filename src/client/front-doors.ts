@@ -10,7 +10,7 @@
 import type { Logger } from '../base/logger.js'
 import type { ClientLog } from './client-log.js'
 import { HttpFront, type HttpCountersSnapshot } from './http/index.js'
-import { SocksFront, SocksWarningCode, type ConnectHandler, type ResolveHandler, type SocksCountersSnapshot, type SocksVersion } from './socks/index.js'
+import { SocksFront, SocksWarningCode, type ConnectHandler, type ResolveHandler, type AssociateHandler, type SocksCountersSnapshot, type SocksVersion } from './socks/index.js'
 
 export interface Address {
   readonly host: string
@@ -24,6 +24,8 @@ export interface FrontDoorsOptions {
   readonly onConnect: ConnectHandler
   /** SOCKS5 RESOLVE and RESOLVE_PTR (Tor's extensions): the SOCKS door only. */
   readonly onResolve?: ResolveHandler
+  /** SOCKS5 UDP ASSOCIATE: the SOCKS door only. */
+  readonly onAssociate?: AssociateHandler
   readonly events: ClientLog
   readonly logger: Logger
 }
@@ -55,6 +57,7 @@ export class FrontDoors {
       safeSocks: options.socks.safeSocks ?? false,
       onConnect: options.onConnect,
       ...(options.onResolve === undefined ? {} : { onResolve: options.onResolve }),
+      ...(options.onAssociate === undefined ? {} : { onAssociate: options.onAssociate }),
       onWarning: (code, version) => {
         events.warnings.count('socks.unsafe_request', code === SocksWarningCode.UNSAFE_IP_LITERAL
           ? { code, version, hint: UNSAFE_HINT[version] }

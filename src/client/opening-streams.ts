@@ -4,7 +4,9 @@
  * and its reply is sent when the exit answers: CONNECTED → 0x00, END → Tor's table
  * (PROTOCOL.md §7, §11.4); bytes the app sent with its request ride in the BEGIN as far as
  * they fit (optimistic data), the rest follows CONNECTED. A RESOLVE sends RESOLVE and its
- * reply carries the exit's RESOLVED answer, or END's REP (§7.2). Each wait ends at the
+ * reply carries the exit's RESOLVED answer, or END's REP (§7.2). A UDP ASSOCIATE sends
+ * ASSOCIATE; on CONNECTED its relay (udp-relay.ts) is handed the stream, and the stream's
+ * DATAGRAMs are routed to it from then on (§7.3). Each wait ends at the
  * stream timeout (SOCKS 0x06); a request without an answer also raises an alarm on its circuit.
  */
 import { isIP } from 'node:net'
@@ -18,7 +20,8 @@ import type { StreamPipe } from '../endpoint/stream-pipe.js'
 import type { Placement } from './circuit-sender.js'
 import { ClientCircuit } from './client-circuit.js'
 import type { ClientStats } from './client-stats.js'
-import { Rep, type ConnectRequest, type PendingConnect, type PendingResolve, type ResolveRequest } from './socks/index.js'
+import { Rep, type AssociateRequest, type ConnectRequest, type PendingAssociate, type PendingConnect, type PendingResolve, type ResolveRequest } from './socks/index.js'
+import type { UdpRelay } from './udp-relay.js'
 
 export interface OpeningStreamsHost {
   readonly stats: ClientStats
@@ -36,6 +39,7 @@ export interface OpeningStreamsHost {
 export type StreamOpening =
   | { readonly kind: 'connect', readonly request: ConnectRequest, readonly pending: PendingConnect }
   | { readonly kind: 'resolve', readonly request: ResolveRequest, readonly pending: PendingResolve }
+  | { readonly kind: 'associate', readonly request: AssociateRequest, readonly pending: PendingAssociate, readonly relay: UdpRelay }
 
 /** The message that opens a stream, and the app's bytes that did not fit in it. */
 interface FirstMessage {
@@ -63,6 +67,8 @@ export class OpeningStreams {
   private readonly host: OpeningStreamsHost
   private readonly forCircuit: AwaitingCircuit[] = []
   private readonly forExit = new Map<StreamPipe, AwaitingExit>()
+  /** Streams that are open UDP associations. */
+  private readonly relays = new WeakMap<StreamPipe, UdpRelay>()
 
   constructor (host: OpeningStreamsHost) {
     this.host = host
@@ -85,7 +91,7 @@ export class OpeningStreams {
       if (i < 0) return
       this.forCircuit.splice(i, 1)
       this.host.stats.streamsTimedOut++
-      opening.pending.reject(Rep.TTL_EXPIRED)
+      fail(opening, Rep.TTL_EXPIRED)
     }, this.host.timeoutMs)
     timer.unref()
     this.forCircuit.push({ opening, key, timer })
@@ -109,18 +115,20 @@ export class OpeningStreams {
     const streamId = circuit.allocateStreamId()
     if (streamId === 0) {
       stats.streamsRefused++
-      opening.pending.reject(Rep.GENERAL_FAILURE)
+      fail(opening, Rep.GENERAL_FAILURE)
       return
     }
     let first: FirstMessage
     try {
       first = opening.kind === 'connect'
         ? this.begin(opening.request, opening.pending)
-        : { command: RelayCommand.RESOLVE, body: encodeResolve(opening.request.host), leftover: [] }
+        : opening.kind === 'resolve'
+          ? { command: RelayCommand.RESOLVE, body: encodeResolve(opening.request.host), leftover: [] }
+          : { command: RelayCommand.ASSOCIATE, body: new Uint8Array(0), leftover: [] }
     } catch (err) {
       if (!(err instanceof ProtocolError)) throw err
       stats.streamsRefused++
-      opening.pending.reject(Rep.ADDRESS_TYPE_NOT_SUPPORTED)
+      fail(opening, Rep.ADDRESS_TYPE_NOT_SUPPORTED)
       return
     }
     const stream = circuit.streams.open(streamId)
@@ -134,6 +142,7 @@ export class OpeningStreams {
   control (message: RelayMessage, stream: StreamPipe | undefined): void {
     if (message.streamId === CIRCUIT_STREAM) return // LOOP echoes are measured by the sender
     if (stream === undefined) return
+    if (message.command === RelayCommand.DATAGRAM) { this.relays.get(stream)?.fromExit(message.data); return }
     const waiting = this.forExit.get(stream)
     // Anything for a stream that is not waiting is a peer's mistake: ignored.
     if (waiting === undefined) return
@@ -141,7 +150,7 @@ export class OpeningStreams {
     if (message.command === RelayCommand.END) {
       this.settle(stream, waiting)
       this.host.stats.streamsRefused++
-      opening.pending.reject(socksReplyForEnd(message.data[0]!))
+      fail(opening, socksReplyForEnd(message.data[0]!))
       stream.close(null, false)
     } else if (message.command === RelayCommand.CONNECTED && opening.kind === 'connect') {
       this.settle(stream, waiting)
@@ -149,6 +158,9 @@ export class OpeningStreams {
       this.host.stats.streamsConnected++
       stream.prepend(waiting.leftover)
       stream.attach(opening.pending.socket)
+    } else if (message.command === RelayCommand.CONNECTED && opening.kind === 'associate') {
+      this.settle(stream, waiting)
+      this.associated(waiting.circuit, stream, opening.pending, opening.relay)
     } else if (message.command === RelayCommand.RESOLVED && opening.kind === 'resolve') {
       this.settle(stream, waiting)
       const answer = resolvedAnswer(message.data, opening.request.reverse)
@@ -168,15 +180,27 @@ export class OpeningStreams {
     const waiting = this.forExit.get(stream)
     if (waiting === undefined) return
     this.settle(stream, waiting)
-    waiting.opening.pending.reject(rep)
+    fail(waiting.opening, rep)
   }
 
   /** The client stops: the streams waiting for a circuit fail. */
   stop (): void {
     for (const waiting of this.forCircuit.splice(0)) {
       clearTimeout(waiting.timer)
-      waiting.opening.pending.reject(Rep.GENERAL_FAILURE)
+      fail(waiting.opening, Rep.GENERAL_FAILURE)
     }
+  }
+
+  /** The exit took the association: the app gets the relay's address; each end closes the other. */
+  private associated (circuit: ClientCircuit, stream: StreamPipe, pending: PendingAssociate, relay: UdpRelay): void {
+    // The app may have closed (or half-closed) its connection while the exit was answering.
+    if (relay.isClosed) pending.reject(Rep.GENERAL_FAILURE)
+    if (relay.isClosed || !pending.accept(relay.address)) { relay.close(); stream.close(EndReason.DONE, true); return }
+    this.host.stats.streamsConnected++
+    this.relays.set(stream, relay)
+    relay.attach((body) => circuit.streams.sendDatagram(stream.id, body))
+    relay.whenClosed(() => stream.close(EndReason.DONE, true))
+    stream.closedSignal.addEventListener('abort', () => relay.close(), { once: true })
   }
 
   private begin (request: ConnectRequest, pending: PendingConnect): FirstMessage {
@@ -195,7 +219,7 @@ export class OpeningStreams {
   /** A wrong answer: the app gets 0x01, the circuit an alarm (nothing goes on the wire, R3). */
   private malformed (waiting: AwaitingExit): void {
     this.host.stats.streamsRefused++
-    waiting.opening.pending.reject(Rep.GENERAL_FAILURE)
+    fail(waiting.opening, Rep.GENERAL_FAILURE)
     this.host.malformed(waiting.circuit)
   }
 
@@ -206,6 +230,12 @@ export class OpeningStreams {
     this.forget(stream, Rep.TTL_EXPIRED)
     stream.close(EndReason.TIMEOUT, true)
   }
+}
+
+/** The request failed before it was answered: the app gets `rep` (an association's relay closes). */
+export function fail (opening: StreamOpening, rep: number): void {
+  opening.pending.reject(rep)
+  if (opening.kind === 'associate') opening.relay.close()
 }
 
 /**

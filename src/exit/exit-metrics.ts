@@ -18,7 +18,7 @@ export type SlotCounts = Readonly<Pick<Slots, 'active' | 'refused'>>
 export type ExitCounters = Readonly<Pick<ExitStats, 'streamsOpened' | 'streamsRefused' | 'streamsActive' | 'relayMalformed' |
   'violations' | 'loopsEchoed' | 'bytesToHosts' | 'bytesFromHosts'> &
   Partial<Pick<ExitStats, 'loopsDropped' | 'refusedStreamsPerCircuit' | 'streamWindowOverruns' | 'circuitWindowOverruns' |
-    'resolvesAnswered' | 'resolvesRefused'>> &
+    'resolvesAnswered' | 'resolvesRefused' | 'udpAssociations' | 'datagramsToHosts' | 'datagramsFromHosts' | 'datagramsDropped'>> &
   { readonly dnsQueries?: SlotCounts, readonly outboundSockets?: SlotCounts }>
 
 /** The exit (`ExitNode` fits). */
@@ -42,6 +42,12 @@ export function registerExitMetrics (registry: MetricsRegistry, exit: ExitSource
     { result: ['answered', 'refused'] })
     .from(() => s().resolvesAnswered ?? 0, { result: 'answered' })
     .from(() => s().resolvesRefused ?? 0, { result: 'refused' })
+  registry.counterFrom('mixgate_exit_udp_associations_total', 'UDP associations (SOCKS UDP ASSOCIATE) opened.', () => s().udpAssociations ?? 0)
+  registry.counter('mixgate_datagrams_total', 'UDP datagrams of SOCKS UDP ASSOCIATE: forward = to hosts (client: from apps), backward = the reverse.',
+    { direction: ['forward', 'backward'] })
+    .from(() => s().datagramsToHosts ?? 0, { direction: 'forward' })
+    .from(() => s().datagramsFromHosts ?? 0, { direction: 'backward' })
+  registry.counterFrom('mixgate_datagrams_dropped_total', 'UDP datagrams dropped (policy, bounds, strangers, no circuit credit).', () => s().datagramsDropped ?? 0)
   registry.gaugeFrom('mixgate_exit_dns_queries', 'DNS queries in flight now (cap: maxDnsQueries).', () => s().dnsQueries?.active ?? 0)
   registry.gaugeFrom('mixgate_exit_outbound_sockets', 'Outbound sockets now, connecting or open (cap: maxOutbound).', () => s().outboundSockets?.active ?? 0)
   registry.counter('mixgate_window_overruns_total', 'DATA cells beyond a flow-control window: the stream was ended with END(PROTOCOL) (also in relay_violations).',

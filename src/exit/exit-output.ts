@@ -2,8 +2,10 @@
  * The exit's forward output: TCP streams (docs/HOP.md "The exit"). A peeled forward cell is a
  * relay payload: BEGIN resolves with the pinned resolver, checks every address against the
  * exit policy and connects to the checked IP literal only (outbound.ts), answering CONNECTED
- * or END with one reason; DATA and the rest go to the circuit's streams (src/endpoint, shared
- * with the client); LOOP is echoed on stream 0 (shaped: after 0..J rounds, R10). Payloads reach
+ * or END with one reason; RESOLVE is looked up under the same policy and answered RESOLVED or
+ * END (resolve-answer.ts); ASSOCIATE opens a UDP association (udp-association.ts) whose
+ * DATAGRAMs leave from the exit's own UDP sockets under the same policy; DATA and the rest go
+ * to the circuit's streams (src/endpoint, shared with the client); LOOP is echoed on stream 0 (shaped: after 0..J rounds, R10). Payloads reach
  * the hosts as they arrive; what the hosts send goes back through the hop core's rounds.
  */
 import { randomUniform } from '../crypto/index.js'
@@ -13,6 +15,7 @@ import { roundAt } from '../protocol/shaping.js'
 import { EndReason } from '../protocol/end-reason.js'
 import { ProtocolError } from '../protocol/errors.js'
 import { decodeResolve, type ResolveQuery } from '../protocol/resolve.js'
+import { decodeDatagram } from '../protocol/datagram.js'
 import { CIRCUIT_STREAM, decodeRelay, encodeRelay, RelayCommand, type RelayMessage } from '../protocol/relay-payload.js'
 import { CircuitStreams } from '../endpoint/circuit-streams.js'
 import type { StreamPipe } from '../endpoint/stream-pipe.js'
@@ -20,7 +23,8 @@ import type { ForwardOutput } from '../hop/forward-output.js'
 import type { HopCircuit } from '../hop/hop-circuit.js'
 import type { HopCore } from '../hop/hop-core.js'
 import { ExitStats } from './exit-stats.js'
-import { DEFAULT_EXIT_LIMITS } from './limits.js'
+import { DEFAULT_EXIT_LIMITS, UDP_LIMITS, type UdpLimits } from './limits.js'
+import { UdpAssociation } from './udp-association.js'
 import { openOutbound, type PolicyCheck } from './outbound.js'
 import { QueryLimitedResolver } from './query-limit.js'
 import type { HostResolver, ReverseResolver } from './resolver.js'
@@ -38,6 +42,8 @@ export interface ExitOutputOptions {
   readonly maxStreamsPerCircuit?: number
   readonly maxDnsQueries?: number
   readonly maxOutbound?: number
+  /** UDP association bounds (tests; default UDP_LIMITS). */
+  readonly udp?: Partial<UdpLimits>
 }
 
 export class ExitOutput implements ForwardOutput {
@@ -50,13 +56,17 @@ export class ExitOutput implements ForwardOutput {
   private readonly resolver: QueryLimitedResolver
   private readonly connectTimeoutMs: number
   private readonly maxStreamsPerCircuit: number
+  private readonly udp: UdpLimits
   private readonly endpoints = new Map<HopCircuit, CircuitStreams>()
+  /** The streams that are UDP associations. */
+  private readonly associations = new WeakMap<StreamPipe, UdpAssociation>()
 
   constructor (core: HopCore, options: ExitOutputOptions) {
     this.core = core
     this.policy = options.policy
     this.connectTimeoutMs = options.connectTimeoutMs ?? 10_000
     this.maxStreamsPerCircuit = options.maxStreamsPerCircuit ?? DEFAULT_EXIT_LIMITS.maxStreamsPerCircuit
+    this.udp = { ...UDP_LIMITS, ...options.udp }
     this.stats.dnsQueries.limit = options.maxDnsQueries ?? DEFAULT_EXIT_LIMITS.maxDnsQueries
     this.stats.outboundSockets.limit = options.maxOutbound ?? DEFAULT_EXIT_LIMITS.maxOutbound
     this.resolver = new QueryLimitedResolver(options.resolver, this.stats.dnsQueries)
@@ -149,6 +159,12 @@ export class ExitOutput implements ForwardOutput {
       case RelayCommand.RESOLVE:
         this.resolve(streams, message)
         return
+      case RelayCommand.ASSOCIATE:
+        this.associate(streams, message.streamId)
+        return
+      case RelayCommand.DATAGRAM:
+        this.datagram(stream, message.data)
+        return
       case RelayCommand.LOOP:
         this.loop(circuit, message.data)
         return
@@ -237,6 +253,42 @@ export class ExitOutput implements ForwardOutput {
         this.stats.resolvesRefused++
         stream.close(EndReason.INTERNAL, true)
       })
+  }
+
+  /** A UDP association on its own stream: answered CONNECTED at once (sockets open lazily). */
+  private associate (streams: CircuitStreams, streamId: number): void {
+    const stream = this.openStream(streams, streamId)
+    if (stream === undefined) return
+    const association = new UdpAssociation({
+      policy: this.policy,
+      resolver: this.resolver,
+      sockets: this.stats.outboundSockets,
+      maxDestinations: this.udp.maxDestinations,
+      idleMs: this.udp.idleMs,
+      maxBodyBytes: this.core.geometry.backwardDataBytes,
+      counters: this.stats,
+      send: (body) => streams.sendDatagram(streamId, body),
+      ended: (reason) => stream.close(reason, true),
+    })
+    this.associations.set(stream, association)
+    stream.closedSignal.addEventListener('abort', () => association.close(), { once: true })
+    this.stats.udpAssociations++
+    streams.sendRelay(streamId, RelayCommand.CONNECTED)
+  }
+
+  /** A DATAGRAM for an association; for any other stream, or malformed, a violation (dropped). */
+  private datagram (stream: StreamPipe | undefined, body: Uint8Array): void {
+    const association = stream === undefined ? undefined : this.associations.get(stream)
+    if (association === undefined) { this.stats.violations++; return }
+    let decoded
+    try {
+      decoded = decodeDatagram(body)
+    } catch (err) {
+      if (!(err instanceof ProtocolError)) throw err
+      this.stats.violations++
+      return
+    }
+    association.datagram(decoded)
   }
 
   private begin (streams: CircuitStreams, message: RelayMessage): void {

@@ -23,6 +23,11 @@ export class ExitStats {
   /** RESOLVEs answered with RESOLVED, and refused with END (a cap's refusals count in streamsRefused). */
   resolvesAnswered = 0
   resolvesRefused = 0
+  /** UDP associations opened; datagrams sent to hosts, passed back from them, and dropped (policy, bounds, no credit). */
+  udpAssociations = 0
+  datagramsToHosts = 0
+  datagramsFromHosts = 0
+  datagramsDropped = 0
   /** BEGINs refused because their circuit had maxStreamsPerCircuit streams open. */
   refusedStreamsPerCircuit = 0
   /** DNS queries in flight and outbound sockets (connecting or open), with refusals at their caps. */

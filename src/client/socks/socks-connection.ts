@@ -9,7 +9,8 @@
  * REQUEST; the rest of the life is the same, with SOCKS4's 8-byte replies. Anything else goes
  * to socksv5's greeting parser, which refuses it as a bad version. A SOCKS5 RESOLVE or
  * RESOLVE_PTR (Tor's extensions) goes PENDING → CLOSING instead of OPEN: its answer is the
- * reply, and the connection closes after it (pending-resolve.ts).
+ * reply, and the connection closes after it (pending-resolve.ts). A UDP ASSOCIATE goes to
+ * OPEN like a CONNECT, its reply naming the UDP relay (pending-associate.ts).
  *
  * Why not socksv5's Server, which would do all of this: it answers unsupported commands and
  * denials with a 2-byte, malformed reply (05 07 / 05 02) and cannot send any other REP; it
@@ -36,6 +37,7 @@ import { readGreeting, selectMethod } from './greeting.js'
 import type { AuthMethods } from './greeting.js'
 import type { ConnectRequest, PendingConnect } from './pending-connect.js'
 import type { PendingResolve, ResolveHandler } from './pending-resolve.js'
+import type { AssociateHandler, PendingAssociate } from './pending-associate.js'
 import { Command, Method, Rep, SOCKS4_VERSION } from './socks-constants.js'
 import { SocksError, SocksErrorCode } from './socks-error.js'
 import { encodeMethodSelection, encodeReply, encodeResolveReply, encodeUserPassFailure, encodeUserPassSuccess } from './socks-reply.js'
@@ -85,6 +87,8 @@ export interface ConnectionSettings {
   readonly onConnect: ConnectHandler
   /** RESOLVE and RESOLVE_PTR; without it they are refused as unsupported commands (REP 0x07). */
   readonly onResolve: ResolveHandler | undefined
+  /** UDP ASSOCIATE; without it it is refused as an unsupported command (REP 0x07). */
+  readonly onAssociate: AssociateHandler | undefined
 }
 
 /** How a connection tells the front what happened (counting and reporting live there). */
@@ -129,7 +133,7 @@ export class SocksConnection {
     this.#pending = {
       socket,
       takeEarlyData: () => this.#takeEarlyData(),
-      accept: () => this.#accept(),
+      accept: () => this.#accept(this.#dialect.reply(Rep.SUCCEEDED)),
       reject: (rep: number) => this.#rejectByCaller(rep),
     }
     socket.setNoDelay(true)
@@ -234,7 +238,8 @@ export class SocksConnection {
   #onRequest (request: SocksRequest | Socks4Request): void {
     const resolve = request.command === Command.RESOLVE || request.command === Command.RESOLVE_PTR
     const onResolve = this.#dialect === SOCKS5 ? this.#settings.onResolve : undefined
-    if (request.command !== Command.CONNECT && !(resolve && onResolve !== undefined)) {
+    const onAssociate = this.#dialect === SOCKS5 && request.command === Command.UDP_ASSOCIATE ? this.#settings.onAssociate : undefined
+    if (request.command !== Command.CONNECT && !(resolve && onResolve !== undefined) && onAssociate === undefined) {
       const err = new SocksError(SocksErrorCode.COMMAND_UNSUPPORTED, `command ${request.command} is not supported`,
         { rep: Rep.COMMAND_NOT_SUPPORTED })
       this.#fail(err, this.#dialect.reply(Rep.COMMAND_NOT_SUPPORTED))
@@ -250,6 +255,12 @@ export class SocksConnection {
     // SOCKS4's user ID plays the part of RFC 1929's username (Tor does the same).
     if ('userId' in request && request.userId !== undefined) this.#credentials = { username: request.userId, password: '' }
     const credentials = this.#credentials === undefined ? {} : { username: this.#credentials.username, password: this.#credentials.password }
+    if (onAssociate !== undefined) {
+      this.#state = ConnectionState.PENDING
+      const pending: PendingAssociate = { socket: this.#socket, accept: (relay) => this.#accept(encodeResolveReply(relay.host, relay.port)), reject: this.#pending.reject }
+      this.#callHandler(() => onAssociate({ host: request.host, port: request.port, addressType: request.addressType, ...credentials }, pending))
+      return
+    }
     if (resolve && onResolve !== undefined) {
       // An address in a RESOLVE is no leak (nothing was resolved outside), so no SafeSocks here.
       this.#state = ConnectionState.PENDING
@@ -292,11 +303,11 @@ export class SocksConnection {
     return chunks
   }
 
-  #accept (): boolean {
+  #accept (reply: Buffer): boolean {
     if (this.#appGone()) return false
     this.#assertPending('accept')
     this.#state = ConnectionState.OPEN
-    this.#socket.write(this.#dialect.reply(Rep.SUCCEEDED))
+    this.#socket.write(reply)
     this.#events.accepted()
     this.#events.released(this)
     return true

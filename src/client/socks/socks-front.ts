@@ -2,7 +2,8 @@
  * The client's SOCKS front door: where apps (browsers, curl, anything socks5h or socks4a)
  * hand us their TCP streams.
  *
- * It serves CONNECT (and, given `onResolve`, Tor's RESOLVE and RESOLVE_PTR on SOCKS5): SOCKS5 with no authentication and/or username/password (any
+ * It serves CONNECT (and, given their handlers, UDP ASSOCIATE and Tor's RESOLVE and RESOLVE_PTR
+ * on SOCKS5): SOCKS5 with no authentication and/or username/password (any
  * credentials: they are an isolation key, Tor's IsolateSOCKSAuth), and SOCKS4/4a on the same
  * port (the user ID is the isolation key; `auth` does not apply, SOCKS4 has no methods), and hands every request to `onConnect`
  * without replying: the app hears success or failure only when the handler calls accept() or
@@ -17,6 +18,7 @@ import type { AuthMethods } from './greeting.js'
 import { ConnectionState, SocksConnection } from './socks-connection.js'
 import type { ConnectHandler, SocksVersion, SocksWarningCode } from './socks-connection.js'
 import type { ResolveHandler } from './pending-resolve.js'
+import type { AssociateHandler } from './pending-associate.js'
 import { SocksCounters } from './socks-counters.js'
 import type { SocksCountersSnapshot } from './socks-counters.js'
 import { SocksError, SocksErrorCode } from './socks-error.js'
@@ -36,6 +38,8 @@ export interface SocksFrontOptions {
   readonly onConnect: ConnectHandler
   /** SOCKS5 RESOLVE (0xF0) and RESOLVE_PTR (0xF1); refused with REP 0x07 when not given. */
   readonly onResolve?: ResolveHandler
+  /** SOCKS5 UDP ASSOCIATE (RFC 1928 §7); refused with REP 0x07 when not given. */
+  readonly onAssociate?: AssociateHandler
   /** A request was served (or refused, with safeSocks) but is unsafe; carries no address. */
   readonly onWarning?: (code: SocksWarningCode, version: SocksVersion) => void
   /** One connection failed and was closed; the front serves on. */
@@ -67,6 +71,7 @@ export class SocksFront {
       lingerMs: options.lingerMs ?? SOCKS_DEFAULTS.lingerMs,
       onConnect: options.onConnect,
       onResolve: options.onResolve,
+      onAssociate: options.onAssociate,
     }
     const events = {
       error: (err: SocksError) => { this.#counters.error(err.code); this.#report(err) },

@@ -27,9 +27,10 @@ export function encodeReply (rep: number): Buffer {
  * The success reply to RESOLVE or RESOLVE_PTR, as Tor sends it: VER ‖ 0x00 ‖ RSV ‖ ATYP ‖
  * BND.ADDR ‖ BND.PORT 0, where ATYP and BND.ADDR carry the answer: an IPv4 (1) or IPv6 (4)
  * literal, or a name (3, length-prefixed, 1..255 bytes of a DNS name). Anything else is a
- * caller's mistake (SOCKS_INVALID_USE): nothing unchecked reaches the app.
+ * caller's mistake (SOCKS_INVALID_USE): nothing unchecked reaches the app. With `port`, the
+ * same form is UDP ASSOCIATE's reply: the relay's address and port (RFC 1928 §7).
  */
-export function encodeResolveReply (address: string): Buffer {
+export function encodeResolveReply (address: string, port = 0): Buffer {
   let body: Buffer
   const family = isIP(address)
   if (family === 4) body = Buffer.from([Atyp.IPV4, ...address.split('.').map(Number)])
@@ -41,7 +42,7 @@ export function encodeResolveReply (address: string): Buffer {
     }
     body = Buffer.concat([Buffer.from([Atyp.DOMAIN_NAME, name.length]), name])
   }
-  return Buffer.concat([Buffer.from([SOCKS_VERSION, Rep.SUCCEEDED, 0x00]), body, Buffer.from([0, 0])])
+  return Buffer.concat([Buffer.from([SOCKS_VERSION, Rep.SUCCEEDED, 0x00]), body, Buffer.from([port >>> 8, port & 0xff])])
 }
 
 /** The server's choice of method (RFC 1928 §3); NO_ACCEPTABLE tells the app to close. */

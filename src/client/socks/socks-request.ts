@@ -24,12 +24,12 @@ export const MAX_REQUEST_BYTES = 4 + 1 + 255 + 2
 export type AddressKind = 'ipv4' | 'ipv6' | 'hostname'
 
 export interface SocksRequest {
-  /** The CMD byte as sent; the caller serves CONNECT, RESOLVE and RESOLVE_PTR. */
+  /** The CMD byte as sent; the caller serves CONNECT, RESOLVE, RESOLVE_PTR and UDP ASSOCIATE. */
   readonly command: number
   readonly addressType: AddressKind
   /** Dotted quad, RFC 5952 IPv6 text, or the name exactly as the app sent it (unresolved). */
   readonly host: string
-  /** 1..65535; 0 only for RESOLVE and RESOLVE_PTR, which do not use it. */
+  /** 1..65535; 0 only for RESOLVE, RESOLVE_PTR and UDP ASSOCIATE. */
   readonly port: number
 }
 
@@ -74,8 +74,9 @@ export function decodeRequest (bytes: Uint8Array): Decoded<SocksRequest> | undef
 
   const address = bytes.subarray(addressOffset, portOffset)
   const port = (bytes[portOffset]! << 8) | bytes[portOffset + 1]!
-  // RESOLVE and RESOLVE_PTR have no use for the port: Tor's tor-resolve sends 0.
-  if (port === 0 && command !== Command.RESOLVE && command !== Command.RESOLVE_PTR) {
+  // RESOLVE and RESOLVE_PTR have no use for the port (tor-resolve sends 0); UDP ASSOCIATE
+  // names the app's own port, 0 when it does not know it yet (RFC 1928 §7).
+  if (port === 0 && command !== Command.RESOLVE && command !== Command.RESOLVE_PTR && command !== Command.UDP_ASSOCIATE) {
     throw new SocksError(SocksErrorCode.BAD_ADDRESS, 'request asks for port 0', { rep: Rep.GENERAL_FAILURE })
   }
   let host: string
