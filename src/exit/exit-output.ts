@@ -260,7 +260,8 @@ export class ExitOutput implements ForwardOutput {
     const stream = this.openStream(streams, streamId)
     if (stream === undefined) return
     const association = new UdpAssociation({
-      policy: this.policy,
+      // The policy in force when a destination is first sent to (a reload applies to new ones).
+      policy: { allows: (ip, port) => this.policy.allows(ip, port) },
       resolver: this.resolver,
       sockets: this.stats.outboundSockets,
       maxDestinations: this.udp.maxDestinations,
