@@ -6,8 +6,8 @@
  * they fit (optimistic data), the rest follows CONNECTED. A RESOLVE sends RESOLVE and its
  * reply carries the exit's RESOLVED answer, or END's REP (§7.2). A UDP ASSOCIATE sends
  * ASSOCIATE; on CONNECTED its relay (udp-relay.ts) is handed the stream, and the stream's
- * DATAGRAMs are routed to it from then on (§7.3). Each wait ends at the
- * stream timeout (SOCKS 0x06); a request without an answer also raises an alarm on its circuit.
+ * DATAGRAMs are routed to it from then on (§7.3). Each wait ends at the stream timeout
+ * (SOCKS 0x06); a request without an answer also raises an alarm on its circuit.
  */
 import { isIP } from 'node:net'
 import { encodeBegin } from '../protocol/begin.js'
@@ -35,7 +35,7 @@ export interface OpeningStreamsHost {
   malformed (circuit: ClientCircuit): void
 }
 
-/** What a stream is opened for: a CONNECT (a TCP stream follows) or a RESOLVE (one answer). */
+/** What a stream is opened for: a CONNECT (a TCP stream follows), a RESOLVE (one answer) or a UDP ASSOCIATE (datagrams follow). */
 export type StreamOpening =
   | { readonly kind: 'connect', readonly request: ConnectRequest, readonly pending: PendingConnect }
   | { readonly kind: 'resolve', readonly request: ResolveRequest, readonly pending: PendingResolve }
@@ -55,7 +55,7 @@ interface AwaitingCircuit {
   readonly timer: NodeJS.Timeout
 }
 
-/** A stream whose BEGIN or RESOLVE left, waiting for the exit's answer. */
+/** A stream whose BEGIN, RESOLVE or ASSOCIATE left, waiting for the exit's answer. */
 interface AwaitingExit {
   readonly opening: StreamOpening
   readonly circuit: ClientCircuit
@@ -109,7 +109,7 @@ export class OpeningStreams {
     }
   }
 
-  /** Open a stream on `circuit`: a BEGIN with what optimistic data fits, or a RESOLVE. */
+  /** Open a stream on `circuit`: a BEGIN with what optimistic data fits, a RESOLVE or an ASSOCIATE. */
   open (circuit: ClientCircuit, opening: StreamOpening): void {
     const stats = this.host.stats
     const streamId = circuit.allocateStreamId()
@@ -138,7 +138,7 @@ export class OpeningStreams {
     this.host.sendRelay(circuit, streamId, first.command, first.body)
   }
 
-  /** A control message for a stream (CircuitStreams): the exit's answer to a BEGIN or RESOLVE. */
+  /** A control message for a stream (CircuitStreams): the exit's answer to a request, or an association's DATAGRAM. */
   control (message: RelayMessage, stream: StreamPipe | undefined): void {
     if (message.streamId === CIRCUIT_STREAM) return // LOOP echoes are measured by the sender
     if (stream === undefined) return

@@ -5,8 +5,9 @@
  * or END with one reason; RESOLVE is looked up under the same policy and answered RESOLVED or
  * END (resolve-answer.ts); ASSOCIATE opens a UDP association (udp-association.ts) whose
  * DATAGRAMs leave from the exit's own UDP sockets under the same policy; DATA and the rest go
- * to the circuit's streams (src/endpoint, shared with the client); LOOP is echoed on stream 0 (shaped: after 0..J rounds, R10). Payloads reach
- * the hosts as they arrive; what the hosts send goes back through the hop core's rounds.
+ * to the circuit's streams (src/endpoint, shared with the client); LOOP is echoed on stream 0
+ * (shaped: after 0..J rounds, R10). Payloads reach the hosts as they arrive; what the hosts
+ * send goes back through the hop core's rounds.
  */
 import { randomUniform } from '../crypto/index.js'
 import { decodeBegin } from '../protocol/begin.js'
@@ -195,7 +196,7 @@ export class ExitOutput implements ForwardOutput {
   }
 
   /**
-   * Open the stream a BEGIN or RESOLVE names, within the per-circuit cap; undefined when the
+   * Open the stream a BEGIN, RESOLVE or ASSOCIATE names, within the per-circuit cap; undefined when the
    * ID is taken (a violation) or the cap refused it (answered already).
    */
   private openStream (streams: CircuitStreams, streamId: number): StreamPipe | undefined {
@@ -236,8 +237,7 @@ export class ExitOutput implements ForwardOutput {
       stream.close(EndReason.PROTOCOL, true)
       return
     }
-    const resolver = this.resolver
-    answerResolve(query, this.policy, resolver, this.core.geometry.backwardDataBytes)
+    answerResolve(query, this.policy, this.resolver, this.core.geometry.backwardDataBytes)
       .then((outcome) => {
         if (stream.isClosed) return // the client gave up first
         if (!outcome.ok) {

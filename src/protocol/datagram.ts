@@ -33,11 +33,6 @@ export function encodeDatagram (peer: DatagramPeer, payload: Uint8Array): Uint8A
   return out
 }
 
-/** The bytes a DATAGRAM to or from `host` adds before its payload. */
-export function datagramHeaderBytes (host: string): number {
-  return encodeRelayAddress(host).length + 2
-}
-
 export function decodeDatagram (body: Uint8Array): DecodedDatagram {
   const address = decodeRelayAddress(body, 0, 'DATAGRAM')
   const offset = address.bytesRead
