@@ -22,7 +22,7 @@ export interface FrontDoorsOptions {
   /** The HTTP CONNECT port; none if undefined (as Tor's HTTPTunnelPort is off by default). */
   readonly http?: Address
   readonly onConnect: ConnectHandler
-  /** SOCKS5 RESOLVE and RESOLVE_PTR (Tor's extensions): the SOCKS door only. */
+  /** RESOLVE and RESOLVE_PTR (Tor's extensions): the SOCKS door only. */
   readonly onResolve?: ResolveHandler
   /** SOCKS5 UDP ASSOCIATE: the SOCKS door only. */
   readonly onAssociate?: AssociateHandler

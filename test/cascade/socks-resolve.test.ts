@@ -5,6 +5,7 @@
  * carries the address (ATYP 1 or 4) or the name (ATYP 3) with BND.PORT 0, and the front then
  * closes the connection. Failures map as for CONNECT (Tor's table): unknown host → 0x04,
  * policy refusal → 0x02; RESOLVE_PTR of a name → 0x08; a front without RESOLVE → 0x07.
+ * RESOLVE works over SOCKS4a too, as in Tor (tor-resolve -4): the IPv4 answer in DSTIP.
  */
 import t from 'tap'
 import { cryptoReady } from '../../src/crypto/index.js'
@@ -12,6 +13,7 @@ import { startCascade } from '../helpers/cascade.js'
 import { startDnsServer, TYPE_A, TYPE_PTR } from '../exit/helpers/dns-server.js'
 import { openSocket, SocketReader } from '../helpers/raw-socks.js'
 import { SocksFront } from '../../src/client/socks/index.js'
+import { encodeSocks4Request } from '../../src/client/socks/socks4-request.js'
 
 await cryptoReady()
 
@@ -108,4 +110,22 @@ t.test('a front without a RESOLVE handler refuses it with 0x07 (command not supp
   const { port } = await front.listen()
   t.teardown(() => front.close())
   t.same((await request(port, RESOLVE, name('known.test'))).reply, failure(0x07))
+})
+
+t.test('RESOLVE over SOCKS4a: the IPv4 answer in DSTIP; no IPv4 answer, or RESOLVE_PTR, is rejected', async (t) => {
+  const socks4 = async (command: number, host: string): Promise<Buffer> => {
+    const socket = await openSocket(cascade.socksPort)
+    socket.on('error', () => {})
+    const reader = new SocketReader(socket)
+    try {
+      socket.write(encodeSocks4Request({ command, host, port: 0, userId: 'tor-resolve' }))
+      return await reader.read(8)
+    } finally {
+      socket.destroy()
+    }
+  }
+  t.same(await socks4(RESOLVE, 'known.test'), Buffer.from([0x00, 0x5a, 0, 0, 127, 0, 0, 1]), 'granted, with 127.0.0.1')
+  t.same(await socks4(RESOLVE, 'no-such.test'), Buffer.from([0x00, 0x5b, 0, 0, 0, 0, 0, 0]), 'an unknown name: rejected')
+  t.same(await socks4(RESOLVE, 'v6only.test'), Buffer.from([0x00, 0x5b, 0, 0, 0, 0, 0, 0]), 'only an IPv6 answer: SOCKS4 has no room for it')
+  t.same(await socks4(RESOLVE_PTR, 'known.test'), Buffer.from([0x00, 0x5b, 0, 0, 0, 0, 0, 0]), 'RESOLVE_PTR is SOCKS5 only')
 })

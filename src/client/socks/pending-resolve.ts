@@ -1,6 +1,6 @@
 /**
- * What the `onResolve` handler gets for one SOCKS5 RESOLVE (0xF0) or RESOLVE_PTR (0xF1), Tor's
- * extensions (socks-extensions.txt §2): the request and a way to answer it.
+ * What the `onResolve` handler gets for one RESOLVE (0xF0; SOCKS5 or SOCKS4a) or RESOLVE_PTR
+ * (0xF1; SOCKS5), Tor's extensions (socks-extensions.txt §2): the request and a way to answer it.
  *
  * As with CONNECT, the front sends nothing on its own: the app hears the answer or the
  * failure only when the handler calls `answer()` or `reject(rep)`, and the connection is
@@ -24,7 +24,8 @@ export interface PendingResolve {
   /**
    * Sends the success reply with `address` in BND.ADDR (BND.PORT 0): an IPv4 literal (ATYP 1)
    * or an IPv6 literal (ATYP 4) for RESOLVE, a host name (ATYP 3, at most 255 bytes) for
-   * RESOLVE_PTR, then closes. Returns false, sending nothing, if the app already went away.
+   * RESOLVE_PTR, then closes. Over SOCKS4a only an IPv4 answer fits DSTIP: any other is sent
+   * as a refusal. Returns false, sending nothing, if the app already went away.
    * Throws SOCKS_INVALID_USE if the request was already answered or `address` is neither.
    */
   answer (address: string): boolean

@@ -7,8 +7,8 @@
  * The first byte says which SOCKS it is: 5 goes on as above; 4 (SOCKS4/4a, socks4-request.ts)
  * skips the greeting and authentication (its request carries the user ID) and goes straight to
  * REQUEST; the rest of the life is the same, with SOCKS4's 8-byte replies. Anything else goes
- * to socksv5's greeting parser, which refuses it as a bad version. A SOCKS5 RESOLVE or
- * RESOLVE_PTR (Tor's extensions) goes PENDING → CLOSING instead of OPEN: its answer is the
+ * to socksv5's greeting parser, which refuses it as a bad version. A RESOLVE or RESOLVE_PTR
+ * (Tor's extensions) goes PENDING → CLOSING instead of OPEN: its answer is the
  * reply, and the connection closes after it (pending-resolve.ts). A UDP ASSOCIATE goes to
  * OPEN like a CONNECT, its reply naming the UDP relay (pending-associate.ts).
  *
@@ -43,7 +43,7 @@ import { SocksError, SocksErrorCode } from './socks-error.js'
 import { encodeMethodSelection, encodeReply, encodeResolveReply, encodeUserPassFailure, encodeUserPassSuccess } from './socks-reply.js'
 import { MAX_REQUEST_BYTES, decodeRequest } from './socks-request.js'
 import type { Decoded, SocksRequest } from './socks-request.js'
-import { MAX_SOCKS4_REQUEST_BYTES, decodeSocks4Request, encodeSocks4Reply, type Socks4Request } from './socks4-request.js'
+import { MAX_SOCKS4_REQUEST_BYTES, decodeSocks4Request, encodeSocks4Answer, encodeSocks4Reply, type Socks4Request } from './socks4-request.js'
 import { MAX_USER_PASS_BYTES, decodeUserPass } from './user-pass.js'
 import type { Credentials } from './user-pass.js'
 
@@ -75,9 +75,11 @@ interface Dialect {
   readonly maxRequestBytes: number
   readonly decode: (bytes: Uint8Array) => Decoded<SocksRequest | Socks4Request> | undefined
   readonly reply: (rep: number) => Buffer
+  /** The success reply carrying a RESOLVE's answer; undefined when it has no room for it (SOCKS4: IPv4 only). */
+  readonly answer: (address: string) => Buffer | undefined
 }
-const SOCKS5: Dialect = { version: 5, maxRequestBytes: MAX_REQUEST_BYTES, decode: decodeRequest, reply: encodeReply }
-const SOCKS4: Dialect = { version: 4, maxRequestBytes: MAX_SOCKS4_REQUEST_BYTES, decode: decodeSocks4Request, reply: encodeSocks4Reply }
+const SOCKS5: Dialect = { version: 5, maxRequestBytes: MAX_REQUEST_BYTES, decode: decodeRequest, reply: encodeReply, answer: (a) => encodeResolveReply(a) }
+const SOCKS4: Dialect = { version: 4, maxRequestBytes: MAX_SOCKS4_REQUEST_BYTES, decode: decodeSocks4Request, reply: encodeSocks4Reply, answer: encodeSocks4Answer }
 
 export interface ConnectionSettings {
   readonly auth: AuthMethods
@@ -237,7 +239,8 @@ export class SocksConnection {
 
   #onRequest (request: SocksRequest | Socks4Request): void {
     const resolve = request.command === Command.RESOLVE || request.command === Command.RESOLVE_PTR
-    const onResolve = this.#dialect === SOCKS5 ? this.#settings.onResolve : undefined
+    // RESOLVE on both versions (Tor serves it over SOCKS4a too: tor-resolve -4), RESOLVE_PTR on SOCKS5 only.
+    const onResolve = this.#dialect === SOCKS5 || request.command === Command.RESOLVE ? this.#settings.onResolve : undefined
     const onAssociate = this.#dialect === SOCKS5 && request.command === Command.UDP_ASSOCIATE ? this.#settings.onAssociate : undefined
     if (request.command !== Command.CONNECT && !(resolve && onResolve !== undefined) && onAssociate === undefined) {
       const err = new SocksError(SocksErrorCode.COMMAND_UNSUPPORTED, `command ${request.command} is not supported`,
@@ -317,7 +320,8 @@ export class SocksConnection {
   #answer (address: string): boolean {
     if (this.#appGone()) return false
     this.#assertPending('answer')
-    const reply = encodeResolveReply(address) // throws SOCKS_INVALID_USE before any state changes
+    const reply = this.#dialect.answer(address) // throws SOCKS_INVALID_USE before any state changes
+    if (reply === undefined) { this.#reject(Rep.GENERAL_FAILURE); return true }
     this.#state = ConnectionState.CLOSING
     this.#events.resolved()
     this.#closeAfter(reply)

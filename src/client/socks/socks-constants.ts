@@ -24,8 +24,8 @@ export const Method = {
 /**
  * CMD values of a request (RFC 1928 §4), the same for SOCKS4's CD, and Tor's two extensions
  * (socks-extensions.txt §2): RESOLVE asks for a name's address, RESOLVE_PTR for an address's
- * name; both are answered in the reply's BND.ADDR. CONNECT is served on both versions,
- * UDP_ASSOCIATE, RESOLVE and RESOLVE_PTR on SOCKS5; BIND nowhere.
+ * name; both are answered in the reply's BND.ADDR. CONNECT and RESOLVE are served on both
+ * versions, UDP_ASSOCIATE and RESOLVE_PTR on SOCKS5; BIND nowhere.
  */
 export const Command = {
   CONNECT: 0x01,

@@ -3,7 +3,7 @@
  * hand us their TCP streams.
  *
  * It serves CONNECT (and, given their handlers, UDP ASSOCIATE and Tor's RESOLVE and RESOLVE_PTR
- * on SOCKS5): SOCKS5 with no authentication and/or username/password (any
+ * on SOCKS5, RESOLVE on SOCKS4a): SOCKS5 with no authentication and/or username/password (any
  * credentials: they are an isolation key, Tor's IsolateSOCKSAuth), and SOCKS4/4a on the same
  * port (the user ID is the isolation key; `auth` does not apply, SOCKS4 has no methods), and hands every request to `onConnect`
  * without replying: the app hears success or failure only when the handler calls accept() or
@@ -36,7 +36,7 @@ export interface SocksFrontOptions {
   /** How long a refused app may take to read its reply and close (default 2 000 ms). */
   readonly lingerMs?: number
   readonly onConnect: ConnectHandler
-  /** SOCKS5 RESOLVE (0xF0) and RESOLVE_PTR (0xF1); refused with REP 0x07 when not given. */
+  /** RESOLVE (0xF0; SOCKS5 and SOCKS4a) and RESOLVE_PTR (0xF1; SOCKS5); refused as unsupported when not given. */
   readonly onResolve?: ResolveHandler
   /** SOCKS5 UDP ASSOCIATE (RFC 1928 §7); refused with REP 0x07 when not given. */
   readonly onAssociate?: AssociateHandler
