@@ -70,10 +70,14 @@ export class UdpRelay {
 
   get isClosed (): boolean { return this.closed }
 
-  /** Where the app sends its datagrams (the UDP ASSOCIATE reply's BND). */
+  /**
+   * Where the app sends its datagrams (the UDP ASSOCIATE reply's BND). On a wildcard SOCKS
+   * address (0.0.0.0, ::) that is the address the app reached the SOCKS port on.
+   */
   get address (): { host: string, port: number } {
     const { address, port } = this.socket.address()
-    return { host: address, port }
+    const wildcard = address === '0.0.0.0' || address === '::'
+    return { host: wildcard ? unmapped(this.options.control.localAddress ?? address) : address, port }
   }
 
   /** The exit accepted the association: datagrams flow from now on through `send`. */
