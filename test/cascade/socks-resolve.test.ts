@@ -11,7 +11,7 @@ import t from 'tap'
 import { cryptoReady } from '../../src/crypto/index.js'
 import { startCascade } from '../helpers/cascade.js'
 import { startDnsServer, TYPE_A, TYPE_PTR } from '../exit/helpers/dns-server.js'
-import { openSocket, SocketReader } from '../helpers/raw-socks.js'
+import { atypIpv4, atypName, openSocket, rawCommand, SocketReader } from '../helpers/raw-socks.js'
 import { SocksFront } from '../../src/client/socks/index.js'
 import { encodeSocks4Request } from '../../src/client/socks/socks4-request.js'
 
@@ -27,78 +27,41 @@ t.teardown(() => dns.close())
 const cascade = await startCascade({ dnsServers: [dns.server], exitPolicy: ['accept 127.0.0.1:*', 'accept [2001:db8::]/32:*'] })
 t.teardown(() => cascade.stop())
 
-interface Resolved {
-  /** The whole reply: VER REP RSV ATYP BND.ADDR BND.PORT. */
-  readonly reply: Buffer
-  readonly rep: number
-  /** Whether the front closed the connection after the reply (it must). */
-  readonly closedAfter: boolean
-}
-
-/** Greeting, then one request with `command` for `address` (ATYP and bytes), port 0; read the reply. */
-async function request (port: number, command: number, address: Buffer, username?: string): Promise<Resolved> {
-  const socket = await openSocket(port)
-  socket.on('error', () => {})
-  const reader = new SocketReader(socket)
-  try {
-    if (username === undefined) {
-      socket.write(Buffer.from([0x05, 0x01, 0x00]))
-      await reader.read(2)
-    } else {
-      socket.write(Buffer.from([0x05, 0x01, 0x02]))
-      await reader.read(2)
-      socket.write(Buffer.concat([Buffer.from([0x01, username.length]), Buffer.from(username), Buffer.from([1, 0x78])]))
-      await reader.read(2)
-    }
-    socket.write(Buffer.concat([Buffer.from([0x05, command, 0x00]), address, Buffer.from([0, 0])]))
-    const head = await reader.read(4)
-    const atyp = head[3]
-    const length = atyp === 0x03 ? await reader.read(1) : Buffer.alloc(0)
-    const tail = await reader.read((atyp === 0x01 ? 4 : atyp === 0x04 ? 16 : length[0]!) + 2)
-    const rest = await reader.readToEnd()
-    return { reply: Buffer.concat([head, length, tail]), rep: head[1]!, closedAfter: rest.length === 0 }
-  } finally {
-    socket.destroy()
-  }
-}
-
-const name = (text: string): Buffer => Buffer.concat([Buffer.from([0x03, text.length]), Buffer.from(text, 'latin1')])
-const ipv4 = (text: string): Buffer => Buffer.from([0x01, ...text.split('.').map(Number)])
 const RESOLVE = 0xf0
 const RESOLVE_PTR = 0xf1
 const failure = (rep: number): Buffer => Buffer.from([0x05, rep, 0x00, 0x01, 0, 0, 0, 0, 0, 0])
 
 t.test('RESOLVE of a name: the exit\'s answer in BND.ADDR (ATYP 1, or 4 for IPv6), BND.PORT 0, then close', async (t) => {
   const asked = dns.questions.length
-  const v4 = await request(cascade.socksPort, RESOLVE, name('known.test'))
+  const v4 = await rawCommand(cascade.socksPort, RESOLVE, atypName('known.test'))
   t.same(v4.reply, Buffer.from([0x05, 0x00, 0x00, 0x01, 127, 0, 0, 1, 0, 0]))
   t.ok(v4.closedAfter, 'the front closes after the answer')
   t.ok(dns.questions.slice(asked).some((q) => q.name === 'known.test' && q.type === TYPE_A), 'the exit asked its own DNS server')
-  const v6 = await request(cascade.socksPort, RESOLVE, name('v6only.test'))
+  const v6 = await rawCommand(cascade.socksPort, RESOLVE, atypName('v6only.test'))
   t.same(v6.reply, Buffer.concat([Buffer.from([0x05, 0x00, 0x00, 0x04, 0x20, 0x01, 0x0d, 0xb8]), Buffer.alloc(11), Buffer.from([7, 0, 0])]))
-  const credentials = await request(cascade.socksPort, RESOLVE, name('known.test'), 'site-a')
+  const credentials = await rawCommand(cascade.socksPort, RESOLVE, atypName('known.test'), 'site-a')
   t.equal(credentials.rep, 0x00, 'with RFC 1929 credentials (an isolation key) too')
 })
 
 t.test('RESOLVE_PTR of an address: the name in BND.ADDR (ATYP 3)', async (t) => {
-  const ptr = await request(cascade.socksPort, RESOLVE_PTR, ipv4('127.0.0.1'))
+  const ptr = await rawCommand(cascade.socksPort, RESOLVE_PTR, atypIpv4('127.0.0.1'))
   t.same(ptr.reply, Buffer.concat([Buffer.from([0x05, 0x00, 0x00, 0x03, 9]), Buffer.from('loop.test'), Buffer.from([0, 0])]))
   t.ok(ptr.closedAfter)
   t.ok(dns.questions.some((q) => q.name === '1.0.0.127.in-addr.arpa' && q.type === TYPE_PTR), 'the exit asked for the PTR record')
 })
 
 t.test('failures map like CONNECT\'s: unknown host 0x04, policy refusal 0x02', async (t) => {
-  t.same((await request(cascade.socksPort, RESOLVE, name('no-such.test'))).reply, failure(0x04), 'NXDOMAIN: host unreachable')
-  t.same((await request(cascade.socksPort, RESOLVE, name('private.test'))).reply, failure(0x02), 'only a private address: not allowed')
-  t.same((await request(cascade.socksPort, RESOLVE_PTR, ipv4('10.1.1.1'))).reply, failure(0x02), 'PTR of a private address: not allowed')
-  t.same((await request(cascade.socksPort, RESOLVE_PTR, ipv4('127.0.0.1').fill(9, 4))).reply, failure(0x02), '127.0.0.9 is not opened')
+  t.same((await rawCommand(cascade.socksPort, RESOLVE, atypName('no-such.test'))).reply, failure(0x04), 'NXDOMAIN: host unreachable')
+  t.same((await rawCommand(cascade.socksPort, RESOLVE, atypName('private.test'))).reply, failure(0x02), 'only a private address: not allowed')
+  t.same((await rawCommand(cascade.socksPort, RESOLVE_PTR, atypIpv4('10.1.1.1'))).reply, failure(0x02), 'PTR of a private address: not allowed')
+  t.same((await rawCommand(cascade.socksPort, RESOLVE_PTR, atypIpv4('127.0.0.1').fill(9, 4))).reply, failure(0x02), '127.0.0.9 is not opened')
 })
 
 t.test('requests the front refuses by itself', async (t) => {
   const before = cascade.exit.node.exitStats.resolvesAnswered + cascade.exit.node.exitStats.resolvesRefused
-  t.same((await request(cascade.socksPort, RESOLVE_PTR, name('known.test'))).reply, failure(0x08), 'RESOLVE_PTR of a name: address type not supported')
-  t.same((await request(cascade.socksPort, RESOLVE, name('bad name'))).reply, failure(0x01), 'a name with a space never leaves')
-  const literal = await request(cascade.socksPort, RESOLVE, ipv4('192.0.2.9'))
+  t.same((await rawCommand(cascade.socksPort, RESOLVE_PTR, atypName('known.test'))).reply, failure(0x08), 'RESOLVE_PTR of a name: address type not supported')
+  t.same((await rawCommand(cascade.socksPort, RESOLVE, atypName('bad name'))).reply, failure(0x01), 'a name with a space never leaves')
+  const literal = await rawCommand(cascade.socksPort, RESOLVE, atypIpv4('192.0.2.9'))
   t.same(literal.reply, Buffer.from([0x05, 0x00, 0x00, 0x01, 192, 0, 2, 9, 0, 0]), 'RESOLVE of an address is answered with it, as Tor does')
   t.equal(cascade.exit.node.exitStats.resolvesAnswered + cascade.exit.node.exitStats.resolvesRefused, before, 'none of these reached the exit')
   const counters = cascade.client.node.socksCounters
@@ -109,7 +72,7 @@ t.test('a front without a RESOLVE handler refuses it with 0x07 (command not supp
   const front = new SocksFront({ host: '127.0.0.1', port: 0, auth: { none: true, userPass: false }, onConnect: (_request, pending) => { pending.reject(0x01) } })
   const { port } = await front.listen()
   t.teardown(() => front.close())
-  t.same((await request(port, RESOLVE, name('known.test'))).reply, failure(0x07))
+  t.same((await rawCommand(port, RESOLVE, atypName('known.test'))).reply, failure(0x07))
 })
 
 t.test('RESOLVE over SOCKS4a: the IPv4 answer in DSTIP; no IPv4 answer, or RESOLVE_PTR, is rejected', async (t) => {
