@@ -18,7 +18,7 @@ export type SlotCounts = Readonly<Pick<Slots, 'active' | 'refused'>>
 export type ExitCounters = Readonly<Pick<ExitStats, 'streamsOpened' | 'streamsRefused' | 'streamsActive' | 'relayMalformed' |
   'violations' | 'loopsEchoed' | 'bytesToHosts' | 'bytesFromHosts'> &
   Partial<Pick<ExitStats, 'loopsDropped' | 'refusedStreamsPerCircuit' | 'streamWindowOverruns' | 'circuitWindowOverruns' |
-    'resolvesAnswered' | 'resolvesRefused' | 'udpAssociations' | 'datagramsToHosts' | 'datagramsFromHosts' | 'datagramsDropped'>> &
+    'resolvesAnswered' | 'resolvesRefused' | 'udpAssociations' | 'refusedUdpAssociations' | 'datagramsToHosts' | 'datagramsFromHosts' | 'datagramsDropped'>> &
   { readonly dnsQueries?: SlotCounts, readonly outboundSockets?: SlotCounts }>
 
 /** The exit (`ExitNode` fits). */
@@ -34,8 +34,9 @@ export function registerExitMetrics (registry: MetricsRegistry, exit: ExitSource
   registry.counterFrom('mixgate_streams_refused_total', 'Streams refused (policy, resolution, connection failure).', () => s().streamsRefused)
   registry.gaugeFrom('mixgate_streams', 'Streams open now.', () => s().streamsActive)
   registry.counter('mixgate_exit_limit_refusals_total', 'Streams refused with RESOURCE_LIMIT at a cap (also in streams_refused).',
-    { limit: ['streams_per_circuit', 'dns_queries', 'outbound_sockets'] })
+    { limit: ['streams_per_circuit', 'dns_queries', 'outbound_sockets', 'udp_associations_per_circuit'] })
     .from(() => s().refusedStreamsPerCircuit ?? 0, { limit: 'streams_per_circuit' })
+    .from(() => s().refusedUdpAssociations ?? 0, { limit: 'udp_associations_per_circuit' })
     .from(() => s().dnsQueries?.refused ?? 0, { limit: 'dns_queries' })
     .from(() => s().outboundSockets?.refused ?? 0, { limit: 'outbound_sockets' })
   registry.counter('mixgate_exit_resolves_total', 'RESOLVEs (SOCKS RESOLVE, RESOLVE_PTR) answered, or refused with END (a cap\'s refusals are in limit_refusals).',

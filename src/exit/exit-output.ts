@@ -59,8 +59,9 @@ export class ExitOutput implements ForwardOutput {
   private readonly maxStreamsPerCircuit: number
   private readonly udp: UdpLimits
   private readonly endpoints = new Map<HopCircuit, CircuitStreams>()
-  /** The streams that are UDP associations. */
+  /** The streams that are UDP associations, and how many each circuit has open. */
   private readonly associations = new WeakMap<StreamPipe, UdpAssociation>()
+  private readonly associationsOpen = new WeakMap<CircuitStreams, number>()
 
   constructor (core: HopCore, options: ExitOutputOptions) {
     this.core = core
@@ -214,7 +215,7 @@ export class ExitOutput implements ForwardOutput {
    * Over a cap: counted, and logged at debug only (one line per stream would let a client
    * write the exit's log; R19 keeps per-stream events out of it anyway).
    */
-  private overLimit (stream: StreamPipe, limit: 'streams_per_circuit' | 'dns_queries' | 'outbound_sockets'): void {
+  private overLimit (stream: StreamPipe, limit: 'streams_per_circuit' | 'dns_queries' | 'outbound_sockets' | 'udp_associations_per_circuit'): void {
     this.core.logger.debug('stream.limited', { limit })
     this.stats.streamsRefused++
     stream.close(EndReason.RESOURCE_LIMIT, true)
@@ -259,6 +260,13 @@ export class ExitOutput implements ForwardOutput {
   private associate (streams: CircuitStreams, streamId: number): void {
     const stream = this.openStream(streams, streamId)
     if (stream === undefined) return
+    const open = this.associationsOpen.get(streams) ?? 0
+    if (open >= this.udp.maxAssociationsPerCircuit) {
+      this.stats.refusedUdpAssociations++
+      this.overLimit(stream, 'udp_associations_per_circuit')
+      return
+    }
+    this.associationsOpen.set(streams, open + 1)
     const association = new UdpAssociation({
       // The policy in force when a destination is first sent to (a reload applies to new ones).
       policy: { allows: (ip, port) => this.policy.allows(ip, port) },
@@ -272,7 +280,10 @@ export class ExitOutput implements ForwardOutput {
       ended: (reason) => stream.close(reason, true),
     })
     this.associations.set(stream, association)
-    stream.closedSignal.addEventListener('abort', () => association.close(), { once: true })
+    stream.closedSignal.addEventListener('abort', () => {
+      association.close()
+      this.associationsOpen.set(streams, (this.associationsOpen.get(streams) ?? 1) - 1)
+    }, { once: true })
     this.stats.udpAssociations++
     streams.sendRelay(streamId, RelayCommand.CONNECTED)
   }

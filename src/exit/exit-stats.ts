@@ -25,6 +25,8 @@ export class ExitStats {
   resolvesRefused = 0
   /** UDP associations opened; datagrams sent to hosts, passed back from them, and dropped (policy, bounds, no credit). */
   udpAssociations = 0
+  /** ASSOCIATEs refused because their circuit had maxAssociationsPerCircuit open (also in streamsRefused). */
+  refusedUdpAssociations = 0
   datagramsToHosts = 0
   datagramsFromHosts = 0
   datagramsDropped = 0

@@ -4,7 +4,8 @@
  * allowed destination leaves from the exit's own UDP socket and the answer comes back named
  * as the client named it (a name stays a name); a refused destination, or a datagram from a
  * host the association never sent to, is dropped and counted; an idle association ends with
- * END(DONE), and its sockets are closed (the outbound slots come back).
+ * END(DONE), and its sockets are closed (the outbound slots come back); a circuit over its
+ * association cap gets END(RESOURCE_LIMIT), and an ended association frees its place.
  */
 import t from 'tap'
 import dgram from 'node:dgram'
@@ -39,7 +40,7 @@ function datagrams (streams: RawStreams, streamId: number): Array<{ host: string
   })
 }
 
-const c = await startExitCascade({ udp: { idleMs: 400 } })
+const c = await startExitCascade({ udp: { idleMs: 400, maxAssociationsPerCircuit: 2 } })
 t.teardown(() => c.stop())
 const stats = c.exit.node.exitStats
 
@@ -99,6 +100,21 @@ t.test('a DATAGRAM on a TCP stream or a malformed one is a violation; an idle as
   await waitFor(() => streams.received(1).some((m) => m.command === RelayCommand.END), 'the idle END', 5000)
   t.equal(streams.received(1).find((m) => m.command === RelayCommand.END)!.data[0], EndReason.DONE)
   t.equal(stats.outboundSockets.active, sockets, 'its socket slot is back')
+})
+
+t.test('a circuit holds at most maxAssociationsPerCircuit associations', async (t) => {
+  const streams = await c.open()
+  for (const id of [1, 2, 3]) streams.send(id, RelayCommand.ASSOCIATE)
+  t.equal(await streams.answer(1), 'connected')
+  t.equal(await streams.answer(2), 'connected')
+  t.equal(await streams.answer(3), EndReason.RESOURCE_LIMIT, 'the third is over the cap')
+  t.equal(stats.refusedUdpAssociations, 1)
+  streams.send(1, RelayCommand.END, Uint8Array.of(EndReason.DONE))
+  streams.send(4, RelayCommand.ASSOCIATE)
+  t.equal(await streams.answer(4), 'connected', 'an ended association frees its place')
+  const other = await c.open()
+  other.send(1, RelayCommand.ASSOCIATE)
+  t.equal(await other.answer(1), 'connected', 'the cap is per circuit')
 })
 
 t.test('closing the circuit\'s streams closes every association socket', async (t) => {
