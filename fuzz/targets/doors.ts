@@ -1,13 +1,16 @@
 /**
  * Targets for the client's other doors: the SOCKS4/4a request (socks4-request.ts) and the
- * HTTP CONNECT request head (http/connect-head.ts). Both are incremental: a complete message
- * decodes the same alone, its strict prefixes need more bytes, and the caps hold.
+ * HTTP CONNECT request head (http/connect-head.ts), both incremental: a complete message
+ * decodes the same alone, its strict prefixes need more bytes, and the caps hold; and the
+ * RFC 1928 UDP header an app sends to a UDP relay (socks-udp.ts), whole datagrams only:
+ * a value that re-encodes to the same bytes, or undefined (dropped), never a throw.
  */
 import { HttpFrontError } from '../../src/client/http/http-error.js'
 import { MAX_HEAD_BYTES, decodeConnectHead } from '../../src/client/http/connect-head.js'
 import { SocksError } from '../../src/client/socks/socks-error.js'
 import { MAX_SOCKS4_REQUEST_BYTES, decodeSocks4Request } from '../../src/client/socks/socks4-request.js'
 import type { Decoded } from '../../src/client/socks/socks-request.js'
+import { decodeUdpDatagram, encodeUdpDatagram } from '../../src/client/socks/socks-udp.js'
 import { invariant, type TargetSpec } from '../target.js'
 import { bytesTarget } from './bytes-target.js'
 
@@ -83,4 +86,30 @@ const connectHead: TargetSpec = {
   },
 }
 
-export const doorTargets: readonly TargetSpec[] = [socks4, connectHead]
+const socksUdp: TargetSpec = {
+  name: 'socks-udp',
+  make () {
+    const corpus = [
+      Uint8Array.of(0, 0, 0, 1, 127, 0, 0, 1, 0, 53, 0x12, 0x34, 1, 0),
+      Uint8Array.from([0, 0, 0, 3, 11, ...Buffer.from('example.org'), 1, 187, ...Buffer.from('quic')]),
+      Uint8Array.from([0, 0, 0, 4, ...new Array<number>(15).fill(0), 1, 0, 53]),
+      Uint8Array.of(0, 0, 1, 1, 10, 0, 0, 1, 0, 53),
+    ]
+    return bytesTarget({
+      name: 'socks-udp',
+      errors: [],
+      corpus,
+      hints: [{ offset: 2, width: 1, values: [0, 1] }, { offset: 3, width: 1, values: [1, 3, 4] }, { offset: 4, width: 1, values: [0, 255] }],
+      run (input) {
+        const datagram = decodeUdpDatagram(input)
+        if (datagram === undefined) return 'dropped'
+        invariant(datagram.port >= 1 && datagram.port <= 65535, 'port 1..65535')
+        const again = encodeUdpDatagram(datagram.host, datagram.port, datagram.payload)
+        invariant(Buffer.compare(again, input) === 0, 'a datagram re-encodes to the same bytes')
+        return datagram.addressType
+      },
+    })
+  },
+}
+
+export const doorTargets: readonly TargetSpec[] = [socks4, connectHead, socksUdp]

@@ -1,5 +1,5 @@
 /**
- * Targets in src/protocol: cells, relay payloads, BEGIN bodies, the CREATE onion, relay
+ * Targets in src/protocol: cells, relay payloads, BEGIN, RESOLVE/RESOLVED and DATAGRAM bodies, the CREATE onion, relay
  * layers both ways, LOOP probes and the shaping control byte. Keys come from the target's
  * Prng, so an input saved from a run replays against the same keys.
  */
@@ -12,6 +12,8 @@ import { LoopProbeKey } from '../../src/protocol/loop-probe.js'
 import { createOnion, openOnion, type OnionContext } from '../../src/protocol/onion.js'
 import { BackwardOpener, BackwardSealer, ForwardPeeler, ForwardSealer } from '../../src/protocol/relay-layers.js'
 import { decodeRelay, encodeRelay, RelayCommand } from '../../src/protocol/relay-payload.js'
+import { decodeResolve, decodeResolved, encodeResolve, encodeResolved } from '../../src/protocol/resolve.js'
+import { decodeDatagram, encodeDatagram } from '../../src/protocol/datagram.js'
 import { decodeBackwardRung, decodeForwardRung, encodeRungRequest, rungRequestParity } from '../../src/protocol/shaping.js'
 import type { Prng } from '../prng.js'
 import { invariant, type TargetSpec } from '../target.js'
@@ -44,6 +46,10 @@ function relayCorpus (rng: Prng, payloadBytes: number): Uint8Array[] {
   out.push(encodeRelay(payloadBytes, 0, RelayCommand.LOOP, rng.bytes(56)))
   out.push(encodeRelay(payloadBytes, 0, RelayCommand.LOOP, rng.bytes(max)))
   out.push(encodeRelay(payloadBytes, 4, RelayCommand.FINISH))
+  out.push(encodeRelay(payloadBytes, 5, RelayCommand.RESOLVE, encodeResolve('b'.repeat(255))))
+  out.push(encodeRelay(payloadBytes, 5, RelayCommand.RESOLVED, encodeResolved(Array.from({ length: 40 }, (_, i) => `2001:db8::${i}`), max)))
+  out.push(encodeRelay(payloadBytes, 6, RelayCommand.ASSOCIATE))
+  out.push(encodeRelay(payloadBytes, 6, RelayCommand.DATAGRAM, encodeDatagram({ host: '2001:db8::53', port: 53 }, rng.bytes(max - 19))))
   // One byte over: the length field says max + 1 (data cannot fit).
   const over = encodeRelay(payloadBytes, 0xffff, RelayCommand.DATA, rng.bytes(max))
   over[3] = (max + 1) >>> 8; over[4] = (max + 1) & 0xff
@@ -86,7 +92,7 @@ const relayPayload: TargetSpec = {
       name: 'relay-payload',
       errors: [ProtocolError],
       corpus,
-      hints: [{ offset: 3, width: 2, values: [geometry.forwardDataBytes, geometry.forwardDataBytes + 1, geometry.backwardDataBytes, geometry.backwardDataBytes + 1] }, { offset: 0, width: 2 }, { offset: 2, width: 1, values: [0, 1, 4, 5, 6, 7, 8, 9] }],
+      hints: [{ offset: 3, width: 2, values: [geometry.forwardDataBytes, geometry.forwardDataBytes + 1, geometry.backwardDataBytes, geometry.backwardDataBytes + 1] }, { offset: 0, width: 2 }, { offset: 2, width: 1, values: [0, 1, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13] }],
       run (input) {
         const m = decodeRelay(input)
         // Round trip: what decodes must encode back to the very same payload.
@@ -122,6 +128,44 @@ const begin: TargetSpec = {
           invariant(Buffer.compare(again, input) === 0, 'an IP BEGIN re-encodes to the same bytes')
         }
         return `atyp${b.addressType}`
+      },
+    })
+  },
+}
+
+const resolveDatagram: TargetSpec = {
+  name: 'resolve-datagram',
+  make () {
+    const corpus = [
+      encodeResolve('example.org'),
+      encodeResolve('192.0.2.1'),
+      encodeResolve('2001:db8::ff'),
+      encodeResolved(['192.0.2.1', '2001:db8::1', '198.51.100.7'], 200),
+      encodeResolved(['host.example'], 200),
+      encodeDatagram({ host: 'dns.example', port: 53 }, Uint8Array.of(1, 2, 3)),
+      encodeDatagram({ host: '192.0.2.1', port: 53 }, new Uint8Array(0)),
+    ]
+    return bytesTarget({
+      name: 'resolve-datagram',
+      errors: [ProtocolError],
+      corpus,
+      hints: [{ offset: 0, width: 1, values: [1, 3, 4] }, { offset: 1, width: 1, values: [255, 0] }],
+      run (input) {
+        // One body, read as RESOLVE, DATAGRAM and RESOLVED: each returns a value or throws ProtocolError.
+        let outcome = 'none'
+        try {
+          const q = decodeResolve(input)
+          invariant(q.reverse || q.host.length > 0, 'a forward RESOLVE names something')
+          outcome = q.reverse ? 'reverse' : 'forward'
+        } catch (err) { if (!(err instanceof ProtocolError)) throw err }
+        try {
+          const d = decodeDatagram(input)
+          invariant(d.port >= 1 && d.port <= 65535, 'a DATAGRAM port in 1..65535')
+          outcome += '+datagram'
+        } catch (err) { if (!(err instanceof ProtocolError)) throw err }
+        const answers = decodeResolved(input)
+        invariant(answers.length >= 1, 'a RESOLVED has an answer')
+        return `${outcome}+answers`
       },
     })
   },
@@ -280,4 +324,4 @@ const controlByte: TargetSpec = {
   },
 }
 
-export const protocolTargets: readonly TargetSpec[] = [cell, relayPayload, begin, onion, forwardPeel, backward, loopProbe, controlByte]
+export const protocolTargets: readonly TargetSpec[] = [cell, relayPayload, begin, resolveDatagram, onion, forwardPeel, backward, loopProbe, controlByte]

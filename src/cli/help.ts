@@ -117,7 +117,9 @@ ${SIGNALS}`,
     summary: 'run the client of a cascade (its SOCKS and HTTP CONNECT ports) from its config file',
     usage: 'mixgate client --config FILE',
     details: `Offers a SOCKS port (SOCKS5, SOCKS4, SOCKS4a) and optionally an HTTP CONNECT port to
-apps and carries their streams through the cascade. Each new circuit uses the onion keys of
+apps and carries their streams through the cascade; SOCKS5 also serves UDP ASSOCIATE
+(datagrams leave from the exit) and answers Tor's RESOLVE and RESOLVE_PTR (0xF0, 0xF1) with
+the exit's lookup. Each new circuit uses the onion keys of
 the epoch current when it is built.
 
 Config fields (JSON; relative paths are relative to the config file):

@@ -10,7 +10,7 @@ import type { Geometry } from '../protocol/geometry.js'
 import type { RelayCommand, RelayMessage } from '../protocol/relay-payload.js'
 import type { ClientCircuit } from './client-circuit.js'
 import type { ClientShapingStatus, ClientStats, EntryReport } from './client-stats.js'
-import type { ConnectRequest } from './socks/index.js'
+import type { IsolationFields } from './isolation.js'
 
 /**
  * Where a new stream goes: a circuit; `wait` for `circuitsReady` (shaped: none takes it
@@ -62,7 +62,7 @@ export interface CircuitSender {
   start (): void
   stop (): void
   /** What separates streams onto different circuits (R13). */
-  isolationKey (request: ConnectRequest): string
+  isolationKey (request: IsolationFields): string
   /** A circuit for a new stream with this isolation key (it may be built for it). */
   place (key: string): Placement
   /** A relay payload (encoded, not sealed) for `circuit`: sent now, or in its next slot. */

@@ -19,7 +19,8 @@ import { registerHttpMetrics } from './http/http-metrics.js'
  */
 export type ClientCounters = Readonly<Pick<ClientStats, 'circuitsBuilt' | 'circuitsActive' | 'streamsRequested' | 'streamsConnected' |
   'streamsRefused' | 'streamsTimedOut' | 'integrityFailures' | 'silentCircuits' | 'alarms' | 'cellsOut' | 'cellsIn' | 'padsIn' |
-  'entryConnects' | 'entryFailures'> & Partial<Pick<ClientStats, 'coverOut' | 'inputExceptions' | 'streamsCutBySchedule'>>>
+  'entryConnects' | 'entryFailures'> & Partial<Pick<ClientStats, 'coverOut' | 'inputExceptions' | 'streamsCutBySchedule' | 'datagramsFromApps' |
+  'datagramsToApps' | 'datagramsDropped'>>>
 
 /** The client (`ClientNode` fits). */
 export interface ClientSource {
@@ -72,6 +73,11 @@ export function registerClientMetrics (registry: MetricsRegistry, client: Client
   registry.counterFrom('mixgate_streams_refused_total', 'Streams refused (policy, resolution, connection failure).', () => s().streamsRefused)
   registry.counterFrom('mixgate_streams_timed_out_total', 'Streams failed because no answer came in time.', () => s().streamsTimedOut)
   registry.counterFrom('mixgate_streams_cut_by_schedule_total', 'Open streams cut because their shaped circuit reached its scheduled end.', () => s().streamsCutBySchedule ?? 0)
+  registry.counter('mixgate_datagrams_total', 'UDP datagrams of SOCKS UDP ASSOCIATE: forward = from apps (exit: to hosts), backward = the reverse.',
+    { direction: ['forward', 'backward'] })
+    .from(() => s().datagramsFromApps ?? 0, { direction: 'forward' })
+    .from(() => s().datagramsToApps ?? 0, { direction: 'backward' })
+  registry.counterFrom('mixgate_datagrams_dropped_total', 'UDP datagrams dropped (wrong source, fragment, too large, no circuit credit, malformed).', () => s().datagramsDropped ?? 0)
   if (options.bytes !== undefined) {
     const bytes = options.bytes
     registry.counter('mixgate_bytes_total', 'Stream bytes: forward = to hosts (exit) or from apps (client), backward = the reverse.',

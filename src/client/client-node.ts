@@ -1,6 +1,7 @@
 /**
  * The client: doors for apps (SOCKS5/4/4a, and HTTP CONNECT when configured: front-doors.ts),
- * and circuits through the cascade behind them.
+ * and circuits through the cascade behind them. A CONNECT, a RESOLVE and a UDP ASSOCIATE each
+ * become one stream (opening-streams.ts; an association's datagrams: udp-relay.ts).
  *
  * Each app stream rides one circuit (never split), chosen by its isolation key, so streams
  * with different keys never share a circuit (R13). The reply, on whichever door, waits for
@@ -26,52 +27,23 @@ import { decodeRelay, encodeRelay, RelayCommand, type RelayMessage } from '../pr
 import { CircuitStreams } from '../endpoint/circuit-streams.js'
 import type { CellLink, CellLinkHandlers } from '../link/cell-link.js'
 import type { Logger } from '../base/logger.js'
-import type { CascadeSource } from '../directory/cascade.js'
 import type { BuiltCircuit, CircuitSender, SenderHost } from './circuit-sender.js'
 import { ClientCircuit } from './client-circuit.js'
 import { ClientLog } from './client-log.js'
 import { ClientStats, type ClientShapingStatus, type EntryReport } from './client-stats.js'
 import { EpochKeys } from './epoch-keys.js'
-import { OpeningStreams } from './opening-streams.js'
+import { fail, OpeningStreams, type StreamOpening } from './opening-streams.js'
 import { Shaper } from './shaping/shaper.js'
-import type { WallTimers } from '../clock/round-clock.js'
 import { UnshapedSender } from './unshaped-sender.js'
-import { Rep, type ConnectRequest, type PendingConnect, type SocksCountersSnapshot } from './socks/index.js'
+import { Rep, type AssociateRequest, type PendingAssociate, type SocksCountersSnapshot } from './socks/index.js'
+import { UdpRelay } from './udp-relay.js'
 import { FrontDoors, type DoorAddresses } from './front-doors.js'
 import type { HttpCountersSnapshot } from './http/index.js'
 import { Redial } from '../link/redial.js'
+import type { ClientOptions } from './client-options.js'
 
 export { ClientStats, type ClientShapingStatus, type EntryReport } from './client-stats.js'
-
-export interface ClientOptions {
-  /** The cascade, whose onion keys change per epoch; its geometry and ID must not. */
-  readonly cascade: CascadeSource
-  /** Open the NK link to the entry mix; the handlers receive its cells and its end. */
-  readonly connectEntry: (handlers: CellLinkHandlers) => Promise<CellLink>
-  readonly socks: { readonly host: string, readonly port: number, readonly auth: { readonly none: boolean, readonly userPass: boolean }, readonly safeSocks?: boolean }
-  /** The HTTP CONNECT door's address; no such door if undefined. */
-  readonly http?: { readonly host: string, readonly port: number }
-  readonly logger: Logger
-  /** How long a stream waits for the exit's answer before its app is told TTL expired. */
-  readonly streamTimeoutMs?: number
-  /** After an integrity failure, how long the circuit's streams live on before they fail. */
-  readonly failTimeoutMs?: number
-  /** A circuit takes new streams for this long (Tor's MaxCircuitDirtiness). */
-  readonly circuitDirtinessMs?: number
-  readonly maxCircuits?: number
-  /** Send a DROP on a circuit with open streams after this long without cells, so hops keep it. */
-  readonly keepaliveMs?: number
-  /** Shaped profiles: loop alarms before failing closed (default 3). */
-  readonly alarmLimit?: number
-  /** Shaped profiles: slack on every loop deadline for this process's timers (ms). */
-  readonly loopMarginMs?: number
-  /** Shaped profiles: the round clock's time and timers (tests). */
-  readonly shapingTimers?: WallTimers
-  /** How often repeated events (alarms, refused requests) are logged as counts (default 60 s). */
-  readonly logIntervalMs?: number
-  /** Test only: sees the cells of every write to the entry link (before link encryption). */
-  readonly observeWrites?: (cells: readonly Uint8Array[], round: number) => void
-}
+export type { ClientOptions } from './client-options.js'
 
 export class ClientNode {
   readonly stats = new ClientStats()
@@ -112,6 +84,7 @@ export class ClientNode {
       timeoutMs: options.streamTimeoutMs ?? 30_000,
       sendRelay: (circuit, streamId, command, data) => this.sendRelay(circuit, streamId, command, data),
       silent: (circuit) => this.alarm(circuit, 'circuit.silent'),
+      malformed: (circuit) => this.alarm(circuit, 'circuit.malformed_payload'),
     })
     const host = this.senderHost()
     if (first.params.shaping.profile === 'off') {
@@ -135,7 +108,9 @@ export class ClientNode {
     this.doors = new FrontDoors({
       socks: options.socks,
       ...(options.http === undefined ? {} : { http: options.http }),
-      onConnect: (request, pending) => this.connect(request, pending),
+      onConnect: (request, pending) => this.connect({ kind: 'connect', request, pending }),
+      onResolve: (request, pending) => this.connect({ kind: 'resolve', request, pending }),
+      onAssociate: (request, pending) => this.associate(request, pending),
       events: this.events,
       logger: options.logger,
     })
@@ -273,11 +248,14 @@ export class ClientNode {
 
   // --- app streams ----------------------------------------------------------------------
 
-  private connect (request: ConnectRequest, pending: PendingConnect, refreshed = false): void {
+  /** A CONNECT or a RESOLVE from a door: placed on a circuit by its isolation key, or refused. */
+  private connect (opening: StreamOpening, refreshed = false): void {
+    const { request } = opening
     if (!refreshed) this.stats.streamsRequested++
+    if (this.opening.answeredHere(opening)) return
     if (this.entry === null) {
       this.stats.streamsRefused++
-      pending.reject(Rep.GENERAL_FAILURE)
+      fail(opening, Rep.GENERAL_FAILURE)
       return
     }
     const key = this.sender.isolationKey(request)
@@ -286,23 +264,29 @@ export class ClientNode {
       if (!refreshed && this.keys.canRefresh) {
         // The keys of this epoch may be published by now: fetch them once, then try again.
         this.keys.refresh().then(() => {
-          if (this.running) this.connect(request, pending, true)
-          else pending.reject(Rep.GENERAL_FAILURE)
-        }, () => pending.reject(Rep.GENERAL_FAILURE))
+          if (this.running) this.connect(opening, true)
+          else fail(opening, Rep.GENERAL_FAILURE)
+        }, () => fail(opening, Rep.GENERAL_FAILURE))
         return
       }
       this.stats.streamsRefused++
       this.stats.streamsNoKeys++
       this.events.warnings.count('circuit.no_epoch_keys', { epoch: this.keys.epochNow(), reason: 'the cascade has no onion keys for the current epoch: refresh its descriptor, or check this clock' })
-      pending.reject(Rep.GENERAL_FAILURE)
+      fail(opening, Rep.GENERAL_FAILURE)
     } else if (placed === 'refuse') {
       this.stats.streamsRefused++
-      pending.reject(Rep.GENERAL_FAILURE)
+      fail(opening, Rep.GENERAL_FAILURE)
     } else if (placed === 'wait') {
-      this.opening.awaitCircuit(request, pending, key)
+      this.opening.awaitCircuit(opening, key)
     } else {
-      this.opening.open(placed, request, pending)
+      this.opening.open(placed, opening)
     }
+  }
+
+  /** A UDP ASSOCIATE: its relay socket is bound first (its address is the reply), then it is placed as a stream. */
+  private associate (request: AssociateRequest, pending: PendingAssociate): void {
+    UdpRelay.bind({ host: this.options.socks.host, control: pending.socket, appPort: request.port, maxBodyBytes: this.geometry.forwardDataBytes, counters: this.stats })
+      .then((relay) => this.connect({ kind: 'associate', request, pending, relay }), () => pending.reject(Rep.GENERAL_FAILURE))
   }
 
   /**

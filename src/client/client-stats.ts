@@ -64,6 +64,10 @@ export class ClientStats {
   streamsNoKeys = 0
   /** The epoch whose keys built the last circuit (-1 before the first). */
   lastCircuitEpoch = -1
+  /** UDP associations: datagrams taken from apps, passed to apps, dropped (source, size, credit, malformed). */
+  datagramsFromApps = 0
+  datagramsToApps = 0
+  datagramsDropped = 0
   /** Exceptions caught while handling a cell from the entry (input-faults.ts). */
   inputExceptions = 0
 }

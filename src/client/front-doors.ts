@@ -1,5 +1,6 @@
 /**
- * The client's doors for apps: the SOCKS port (SOCKS5, SOCKS4, SOCKS4a) and, when
+ * The client's doors for apps: the SOCKS port (SOCKS5 with Tor's RESOLVE and RESOLVE_PTR,
+ * SOCKS4, SOCKS4a) and, when
  * configured, the HTTP CONNECT port. Both hand their requests to one connect handler, so a
  * stream is opened, isolated and answered the same way whichever door it came through; only
  * the last step, the bytes of the answer, is the door's own (the REP vocabulary,
@@ -9,7 +10,7 @@
 import type { Logger } from '../base/logger.js'
 import type { ClientLog } from './client-log.js'
 import { HttpFront, type HttpCountersSnapshot } from './http/index.js'
-import { SocksFront, SocksWarningCode, type ConnectHandler, type SocksCountersSnapshot, type SocksVersion } from './socks/index.js'
+import { SocksFront, SocksWarningCode, type ConnectHandler, type ResolveHandler, type AssociateHandler, type SocksCountersSnapshot, type SocksVersion } from './socks/index.js'
 
 export interface Address {
   readonly host: string
@@ -21,6 +22,10 @@ export interface FrontDoorsOptions {
   /** The HTTP CONNECT port; none if undefined (as Tor's HTTPTunnelPort is off by default). */
   readonly http?: Address
   readonly onConnect: ConnectHandler
+  /** RESOLVE and RESOLVE_PTR (Tor's extensions): the SOCKS door only. */
+  readonly onResolve?: ResolveHandler
+  /** SOCKS5 UDP ASSOCIATE: the SOCKS door only. */
+  readonly onAssociate?: AssociateHandler
   readonly events: ClientLog
   readonly logger: Logger
 }
@@ -51,6 +56,8 @@ export class FrontDoors {
       auth: options.socks.auth,
       safeSocks: options.socks.safeSocks ?? false,
       onConnect: options.onConnect,
+      ...(options.onResolve === undefined ? {} : { onResolve: options.onResolve }),
+      ...(options.onAssociate === undefined ? {} : { onAssociate: options.onAssociate }),
       onWarning: (code, version) => {
         events.warnings.count('socks.unsafe_request', code === SocksWarningCode.UNSAFE_IP_LITERAL
           ? { code, version, hint: UNSAFE_HINT[version] }

@@ -3,8 +3,11 @@
  */
 import type { ConnectRequest } from './socks/index.js'
 
+/** What isolation reads of a request: a CONNECT's, or a RESOLVE's (whose host is the name or address asked about). */
+export type IsolationFields = Pick<ConnectRequest, 'host' | 'username' | 'password'>
+
 /** Unshaped: the SOCKS credentials and the destination host (Tor's IsolateSOCKSAuth + IsolateDestAddr). */
-export function isolationKey (request: ConnectRequest): string {
+export function isolationKey (request: IsolationFields): string {
   return JSON.stringify([request.username ?? null, request.password ?? null, request.host.toLowerCase()])
 }
 
@@ -13,6 +16,6 @@ export function isolationKey (request: ConnectRequest): string {
  * destination too would leave a page's third-party hosts waiting for a creation slot (a
  * browser gives each site its own credentials, as Tor Browser does).
  */
-export function credentialsKey (request: ConnectRequest): string {
+export function credentialsKey (request: IsolationFields): string {
   return JSON.stringify([request.username ?? null, request.password ?? null])
 }

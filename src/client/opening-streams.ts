@@ -1,20 +1,27 @@
 /**
- * App streams between the SOCKS request and the SOCKS reply: waiting for a circuit that
- * takes them (shaped: until the next creation slot), then for the exit's answer to their
- * BEGIN. The reply is sent when the exit answers: CONNECTED → 0x00, END → Tor's table
+ * App streams between the request and the reply: waiting for a circuit that takes them
+ * (shaped: until the next creation slot), then for the exit's answer. A CONNECT sends BEGIN
+ * and its reply is sent when the exit answers: CONNECTED → 0x00, END → Tor's table
  * (PROTOCOL.md §7, §11.4); bytes the app sent with its request ride in the BEGIN as far as
- * they fit (optimistic data), the rest follows CONNECTED. Each wait ends at the stream
- * timeout (SOCKS 0x06); a BEGIN without an answer also raises an alarm on its circuit.
+ * they fit (optimistic data), the rest follows CONNECTED. A RESOLVE sends RESOLVE and its
+ * reply carries the exit's RESOLVED answer, or END's REP (§7.2). A UDP ASSOCIATE sends
+ * ASSOCIATE; on CONNECTED its relay (udp-relay.ts) is handed the stream, and the stream's
+ * DATAGRAMs are routed to it from then on (§7.3). Each wait ends at the stream timeout
+ * (SOCKS 0x06); a request without an answer also raises an alarm on its circuit.
  */
+import { isIP } from 'node:net'
 import { encodeBegin } from '../protocol/begin.js'
 import { EndReason, socksReplyForEnd } from '../protocol/end-reason.js'
 import { ProtocolError } from '../protocol/errors.js'
+import { AddressType } from '../protocol/relay-address.js'
 import { CIRCUIT_STREAM, RelayCommand, type RelayMessage } from '../protocol/relay-payload.js'
+import { decodeResolved, encodeResolve } from '../protocol/resolve.js'
 import type { StreamPipe } from '../endpoint/stream-pipe.js'
 import type { Placement } from './circuit-sender.js'
 import { ClientCircuit } from './client-circuit.js'
 import type { ClientStats } from './client-stats.js'
-import { Rep, type ConnectRequest, type PendingConnect } from './socks/index.js'
+import { Rep, type AssociateRequest, type ConnectRequest, type PendingAssociate, type PendingConnect, type PendingResolve, type ResolveRequest } from './socks/index.js'
+import type { UdpRelay } from './udp-relay.js'
 
 export interface OpeningStreamsHost {
   readonly stats: ClientStats
@@ -22,21 +29,36 @@ export interface OpeningStreamsHost {
   readonly dataBytes: number
   readonly timeoutMs: number
   sendRelay (circuit: ClientCircuit, streamId: number, command: RelayCommand, data: Uint8Array): void
-  /** The exit never answered a BEGIN on this circuit. */
+  /** The exit never answered a request on this circuit. */
   silent (circuit: ClientCircuit): void
+  /** The exit answered a request with something that does not answer it. */
+  malformed (circuit: ClientCircuit): void
+}
+
+/** What a stream is opened for: a CONNECT (a TCP stream follows), a RESOLVE (one answer) or a UDP ASSOCIATE (datagrams follow). */
+export type StreamOpening =
+  | { readonly kind: 'connect', readonly request: ConnectRequest, readonly pending: PendingConnect }
+  | { readonly kind: 'resolve', readonly request: ResolveRequest, readonly pending: PendingResolve }
+  | { readonly kind: 'associate', readonly request: AssociateRequest, readonly pending: PendingAssociate, readonly relay: UdpRelay }
+
+/** The message that opens a stream, and the app's bytes that did not fit in it. */
+interface FirstMessage {
+  readonly command: RelayCommand
+  readonly body: Uint8Array
+  readonly leftover: Buffer[]
 }
 
 /** A stream waiting for a circuit that takes it (a `wait` placement). */
 interface AwaitingCircuit {
-  readonly request: ConnectRequest
-  readonly pending: PendingConnect
+  readonly opening: StreamOpening
   readonly key: string
   readonly timer: NodeJS.Timeout
 }
 
-/** A stream whose BEGIN left, waiting for the exit's answer. */
+/** A stream whose BEGIN, RESOLVE or ASSOCIATE left, waiting for the exit's answer. */
 interface AwaitingExit {
-  readonly pending: PendingConnect
+  readonly opening: StreamOpening
+  readonly circuit: ClientCircuit
   readonly timer: NodeJS.Timeout
   readonly leftover: Buffer[]
 }
@@ -45,22 +67,34 @@ export class OpeningStreams {
   private readonly host: OpeningStreamsHost
   private readonly forCircuit: AwaitingCircuit[] = []
   private readonly forExit = new Map<StreamPipe, AwaitingExit>()
+  /** Streams that are open UDP associations. */
+  private readonly relays = new WeakMap<StreamPipe, UdpRelay>()
 
   constructor (host: OpeningStreamsHost) {
     this.host = host
   }
 
+  /**
+   * A RESOLVE of an IP literal is answered with the literal itself, as Tor does: nothing to
+   * look up, so nothing goes out. True when `opening` was answered here.
+   */
+  answeredHere (opening: StreamOpening): boolean {
+    if (opening.kind !== 'resolve' || opening.request.reverse || isIP(opening.request.host) === 0) return false
+    opening.pending.answer(opening.request.host)
+    return true
+  }
+
   /** Wait for a circuit that takes this stream, up to the stream timeout. */
-  awaitCircuit (request: ConnectRequest, pending: PendingConnect, key: string): void {
+  awaitCircuit (opening: StreamOpening, key: string): void {
     const timer = setTimeout(() => {
-      const i = this.forCircuit.findIndex((w) => w.pending === pending)
+      const i = this.forCircuit.findIndex((w) => w.opening === opening)
       if (i < 0) return
       this.forCircuit.splice(i, 1)
       this.host.stats.streamsTimedOut++
-      pending.reject(Rep.TTL_EXPIRED)
+      fail(opening, Rep.TTL_EXPIRED)
     }, this.host.timeoutMs)
     timer.unref()
-    this.forCircuit.push({ request, pending, key, timer })
+    this.forCircuit.push({ opening, key, timer })
   }
 
   /** New circuits: open the streams that waited for one, in order, where `sender` places them. */
@@ -71,76 +105,122 @@ export class OpeningStreams {
       if (!(placed instanceof ClientCircuit)) continue
       this.forCircuit.splice(this.forCircuit.indexOf(waiting), 1)
       clearTimeout(waiting.timer)
-      this.open(placed, waiting.request, waiting.pending)
+      this.open(placed, waiting.opening)
     }
   }
 
-  /** Open a stream on `circuit`: its BEGIN carries what optimistic data fits. */
-  open (circuit: ClientCircuit, request: ConnectRequest, pending: PendingConnect): void {
+  /** Open a stream on `circuit`: a BEGIN with what optimistic data fits, a RESOLVE or an ASSOCIATE. */
+  open (circuit: ClientCircuit, opening: StreamOpening): void {
     const stats = this.host.stats
     const streamId = circuit.allocateStreamId()
     if (streamId === 0) {
       stats.streamsRefused++
-      pending.reject(Rep.GENERAL_FAILURE)
+      fail(opening, Rep.GENERAL_FAILURE)
       return
     }
-    const early = Buffer.concat(pending.takeEarlyData())
-    const room = this.host.dataBytes - encodeBegin(request).length
-    const first = early.subarray(0, Math.max(0, room))
-    const leftover = early.length > first.length ? [early.subarray(first.length)] : []
-    let begin: Uint8Array
+    let first: FirstMessage
     try {
-      begin = encodeBegin(request, first)
+      first = opening.kind === 'connect'
+        ? this.begin(opening.request, opening.pending)
+        : opening.kind === 'resolve'
+          ? { command: RelayCommand.RESOLVE, body: encodeResolve(opening.request.host), leftover: [] }
+          : { command: RelayCommand.ASSOCIATE, body: new Uint8Array(0), leftover: [] }
     } catch (err) {
       if (!(err instanceof ProtocolError)) throw err
       stats.streamsRefused++
-      pending.reject(Rep.ADDRESS_TYPE_NOT_SUPPORTED)
+      fail(opening, Rep.ADDRESS_TYPE_NOT_SUPPORTED)
       return
     }
     const stream = circuit.streams.open(streamId)
     const timer = setTimeout(() => this.timedOut(circuit, stream), this.host.timeoutMs)
     timer.unref()
-    this.forExit.set(stream, { pending, timer, leftover })
-    this.host.sendRelay(circuit, streamId, RelayCommand.BEGIN, begin)
+    this.forExit.set(stream, { opening, circuit, timer, leftover: first.leftover })
+    this.host.sendRelay(circuit, streamId, first.command, first.body)
   }
 
-  /** A control message for a stream (CircuitStreams): the exit's answer to a BEGIN. */
+  /** A control message for a stream (CircuitStreams): the exit's answer to a request, or an association's DATAGRAM. */
   control (message: RelayMessage, stream: StreamPipe | undefined): void {
     if (message.streamId === CIRCUIT_STREAM) return // LOOP echoes are measured by the sender
     if (stream === undefined) return
+    if (message.command === RelayCommand.DATAGRAM) { this.relays.get(stream)?.fromExit(message.data); return }
     const waiting = this.forExit.get(stream)
-    if (message.command === RelayCommand.CONNECTED && waiting !== undefined) {
-      this.forExit.delete(stream)
-      clearTimeout(waiting.timer)
-      if (!waiting.pending.accept()) { stream.close(EndReason.DONE, true); return }
+    // Anything for a stream that is not waiting is a peer's mistake: ignored.
+    if (waiting === undefined) return
+    const { opening } = waiting
+    if (message.command === RelayCommand.END) {
+      this.settle(stream, waiting)
+      this.host.stats.streamsRefused++
+      fail(opening, socksReplyForEnd(message.data[0]!))
+      stream.close(null, false)
+    } else if (message.command === RelayCommand.CONNECTED && opening.kind === 'connect') {
+      this.settle(stream, waiting)
+      if (!opening.pending.accept()) { stream.close(EndReason.DONE, true); return }
       this.host.stats.streamsConnected++
       stream.prepend(waiting.leftover)
-      stream.attach(waiting.pending.socket)
-    } else if (message.command === RelayCommand.END && waiting !== undefined) {
-      this.forExit.delete(stream)
-      clearTimeout(waiting.timer)
-      this.host.stats.streamsRefused++
-      waiting.pending.reject(socksReplyForEnd(message.data[0]!))
+      stream.attach(opening.pending.socket)
+    } else if (message.command === RelayCommand.CONNECTED && opening.kind === 'associate') {
+      this.settle(stream, waiting)
+      this.associated(waiting.circuit, stream, opening.pending, opening.relay)
+    } else if (message.command === RelayCommand.RESOLVED && opening.kind === 'resolve') {
+      this.settle(stream, waiting)
+      const answer = resolvedAnswer(message.data, opening.request.reverse)
+      if (answer === undefined) this.malformed(waiting)
+      else opening.pending.answer(answer)
+      stream.close(null, false)
+    } else if (message.command === RelayCommand.CONNECTED || message.command === RelayCommand.RESOLVED) {
+      // The answer to the other request: the exit is broken or hostile.
+      this.settle(stream, waiting)
+      this.malformed(waiting)
       stream.close(null, false)
     }
-    // Anything else for a stream that is not waiting is a peer's mistake: ignored.
   }
 
   /** The stream ended before the exit answered: its app gets `rep`. */
   forget (stream: StreamPipe, rep: number): void {
     const waiting = this.forExit.get(stream)
     if (waiting === undefined) return
-    this.forExit.delete(stream)
-    clearTimeout(waiting.timer)
-    waiting.pending.reject(rep)
+    this.settle(stream, waiting)
+    fail(waiting.opening, rep)
   }
 
   /** The client stops: the streams waiting for a circuit fail. */
   stop (): void {
     for (const waiting of this.forCircuit.splice(0)) {
       clearTimeout(waiting.timer)
-      waiting.pending.reject(Rep.GENERAL_FAILURE)
+      fail(waiting.opening, Rep.GENERAL_FAILURE)
     }
+  }
+
+  /** The exit took the association: the app gets the relay's address; each end closes the other. */
+  private associated (circuit: ClientCircuit, stream: StreamPipe, pending: PendingAssociate, relay: UdpRelay): void {
+    // The app may have closed (or half-closed) its connection while the exit was answering.
+    if (relay.isClosed) pending.reject(Rep.GENERAL_FAILURE)
+    if (relay.isClosed || !pending.accept(relay.address)) { relay.close(); stream.close(EndReason.DONE, true); return }
+    this.host.stats.streamsConnected++
+    this.relays.set(stream, relay)
+    relay.attach((body) => circuit.streams.sendDatagram(stream.id, body))
+    relay.whenClosed(() => stream.close(EndReason.DONE, true))
+    stream.closedSignal.addEventListener('abort', () => relay.close(), { once: true })
+  }
+
+  private begin (request: ConnectRequest, pending: PendingConnect): FirstMessage {
+    const early = Buffer.concat(pending.takeEarlyData())
+    const room = this.host.dataBytes - encodeBegin(request).length
+    const first = early.subarray(0, Math.max(0, room))
+    const leftover = early.length > first.length ? [early.subarray(first.length)] : []
+    return { command: RelayCommand.BEGIN, body: encodeBegin(request, first), leftover }
+  }
+
+  private settle (stream: StreamPipe, waiting: AwaitingExit): void {
+    this.forExit.delete(stream)
+    clearTimeout(waiting.timer)
+  }
+
+  /** A wrong answer: the app gets 0x01, the circuit an alarm (nothing goes on the wire, R3). */
+  private malformed (waiting: AwaitingExit): void {
+    this.host.stats.streamsRefused++
+    fail(waiting.opening, Rep.GENERAL_FAILURE)
+    this.host.malformed(waiting.circuit)
   }
 
   private timedOut (circuit: ClientCircuit, stream: StreamPipe): void {
@@ -150,4 +230,26 @@ export class OpeningStreams {
     this.forget(stream, Rep.TTL_EXPIRED)
     stream.close(EndReason.TIMEOUT, true)
   }
+}
+
+/** The request failed before it was answered: the app gets `rep` (an association's relay closes). */
+export function fail (opening: StreamOpening, rep: number): void {
+  opening.pending.reject(rep)
+  if (opening.kind === 'associate') opening.relay.close()
+}
+
+/**
+ * The answer a RESOLVED gives the app: the first address (the exit orders IPv4 first) for a
+ * name, the name for an address; undefined if the body is malformed or answers the wrong question.
+ */
+export function resolvedAnswer (data: Uint8Array, reverse: boolean): string | undefined {
+  let answers
+  try {
+    answers = decodeResolved(data)
+  } catch (err) {
+    if (!(err instanceof ProtocolError)) throw err
+    return undefined
+  }
+  const first = answers[0]!
+  return (first.addressType === AddressType.HOSTNAME) === reverse ? first.host : undefined
 }

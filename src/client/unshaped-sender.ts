@@ -12,8 +12,7 @@ import { CIRCUIT_STREAM, encodeRelay, RelayCommand, type RelayMessage } from '..
 import type { CircuitSender, Placement, SenderHost } from './circuit-sender.js'
 import type { ClientCircuit } from './client-circuit.js'
 import type { ClientShapingStatus, EntryReport } from './client-stats.js'
-import { isolationKey } from './isolation.js'
-import type { ConnectRequest } from './socks/index.js'
+import { isolationKey, type IsolationFields } from './isolation.js'
 
 export interface UnshapedOptions {
   readonly roundMs: number
@@ -50,7 +49,7 @@ export class UnshapedSender implements CircuitSender {
     this.outbox = []
   }
 
-  isolationKey (request: ConnectRequest): string { return isolationKey(request) }
+  isolationKey (request: IsolationFields): string { return isolationKey(request) }
 
   /** A young circuit with this key, or a new one (retiring idle ones to make room). */
   place (key: string): Placement {

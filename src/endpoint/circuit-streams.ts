@@ -7,6 +7,9 @@
  * stream ended with END(PROTOCOL); circuit credit goes back per 100 cells *delivered* (or
  * dropped), never merely received, so one circuit holds at most a circuit window of cells.
  *
+ * Datagrams (UDP associations) spend and return circuit credit like DATA cells, but have no
+ * stream window: each is handed to `control` as it comes.
+ *
  * What differs between the client and the exit (BEGIN, CONNECTED, LOOP) goes to the `events`
  * callbacks; everything both share lives here.
  */
@@ -80,6 +83,18 @@ export class CircuitStreams implements StreamCircuit {
     this.events.send(streamId, command, data)
   }
 
+  /**
+   * Send one DATAGRAM (a UDP association's, PROTOCOL.md §7.3) if the circuit has credit.
+   * Datagrams spend circuit credit only (there is no stream window for them), and one that
+   * finds none is dropped, never queued: UDP may lose it, and memory stays bounded.
+   */
+  sendDatagram (streamId: number, body: Uint8Array): boolean {
+    if (this.packageWindow <= 0) return false
+    this.packageWindow--
+    this.events.send(streamId, RelayCommand.DATAGRAM, body)
+    return true
+  }
+
   takeCircuitCredit (stream: StreamPipe): boolean {
     if (this.packageWindow > 0) {
       this.packageWindow--
@@ -137,6 +152,18 @@ export class CircuitStreams implements StreamCircuit {
           this.events.violation?.(StreamViolation.STREAM_WINDOW_OVERRUN)
           stream.close(EndReason.PROTOCOL, true)
         }
+        return
+      case RelayCommand.DATAGRAM:
+        if (this.deliverWindow <= 0) {
+          this.events.violation?.(StreamViolation.CIRCUIT_WINDOW_OVERRUN)
+          stream?.close(EndReason.PROTOCOL, true)
+          return
+        }
+        // Delivered (or dropped) at once: a datagram is never held, so its credit goes back now.
+        this.deliverWindow--
+        this.cellsDone(1)
+        if (stream === undefined) this.events.violation?.(StreamViolation.DATA_UNKNOWN_STREAM)
+        else this.events.control(message, stream)
         return
       case RelayCommand.SENDME:
         if (stream !== undefined && !stream.onSendme()) {

@@ -17,7 +17,8 @@ export type SlotCounts = Readonly<Pick<Slots, 'active' | 'refused'>>
  */
 export type ExitCounters = Readonly<Pick<ExitStats, 'streamsOpened' | 'streamsRefused' | 'streamsActive' | 'relayMalformed' |
   'violations' | 'loopsEchoed' | 'bytesToHosts' | 'bytesFromHosts'> &
-  Partial<Pick<ExitStats, 'loopsDropped' | 'refusedStreamsPerCircuit' | 'streamWindowOverruns' | 'circuitWindowOverruns'>> &
+  Partial<Pick<ExitStats, 'loopsDropped' | 'refusedStreamsPerCircuit' | 'streamWindowOverruns' | 'circuitWindowOverruns' |
+    'resolvesAnswered' | 'resolvesRefused' | 'udpAssociations' | 'refusedUdpAssociations' | 'datagramsToHosts' | 'datagramsFromHosts' | 'datagramsDropped'>> &
   { readonly dnsQueries?: SlotCounts, readonly outboundSockets?: SlotCounts }>
 
 /** The exit (`ExitNode` fits). */
@@ -33,10 +34,21 @@ export function registerExitMetrics (registry: MetricsRegistry, exit: ExitSource
   registry.counterFrom('mixgate_streams_refused_total', 'Streams refused (policy, resolution, connection failure).', () => s().streamsRefused)
   registry.gaugeFrom('mixgate_streams', 'Streams open now.', () => s().streamsActive)
   registry.counter('mixgate_exit_limit_refusals_total', 'Streams refused with RESOURCE_LIMIT at a cap (also in streams_refused).',
-    { limit: ['streams_per_circuit', 'dns_queries', 'outbound_sockets'] })
+    { limit: ['streams_per_circuit', 'dns_queries', 'outbound_sockets', 'udp_associations_per_circuit'] })
     .from(() => s().refusedStreamsPerCircuit ?? 0, { limit: 'streams_per_circuit' })
+    .from(() => s().refusedUdpAssociations ?? 0, { limit: 'udp_associations_per_circuit' })
     .from(() => s().dnsQueries?.refused ?? 0, { limit: 'dns_queries' })
     .from(() => s().outboundSockets?.refused ?? 0, { limit: 'outbound_sockets' })
+  registry.counter('mixgate_exit_resolves_total', 'RESOLVEs (SOCKS RESOLVE, RESOLVE_PTR) answered, or refused with END (a cap\'s refusals are in limit_refusals).',
+    { result: ['answered', 'refused'] })
+    .from(() => s().resolvesAnswered ?? 0, { result: 'answered' })
+    .from(() => s().resolvesRefused ?? 0, { result: 'refused' })
+  registry.counterFrom('mixgate_exit_udp_associations_total', 'UDP associations (SOCKS UDP ASSOCIATE) opened.', () => s().udpAssociations ?? 0)
+  registry.counter('mixgate_datagrams_total', 'UDP datagrams of SOCKS UDP ASSOCIATE: forward = to hosts (client: from apps), backward = the reverse.',
+    { direction: ['forward', 'backward'] })
+    .from(() => s().datagramsToHosts ?? 0, { direction: 'forward' })
+    .from(() => s().datagramsFromHosts ?? 0, { direction: 'backward' })
+  registry.counterFrom('mixgate_datagrams_dropped_total', 'UDP datagrams dropped (policy, bounds, strangers, no circuit credit).', () => s().datagramsDropped ?? 0)
   registry.gaugeFrom('mixgate_exit_dns_queries', 'DNS queries in flight now (cap: maxDnsQueries).', () => s().dnsQueries?.active ?? 0)
   registry.gaugeFrom('mixgate_exit_outbound_sockets', 'Outbound sockets now, connecting or open (cap: maxOutbound).', () => s().outboundSockets?.active ?? 0)
   registry.counter('mixgate_window_overruns_total', 'DATA cells beyond a flow-control window: the stream was ended with END(PROTOCOL) (also in relay_violations).',

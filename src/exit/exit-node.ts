@@ -9,13 +9,13 @@ import type { HopOptions } from '../hop/hop-options.js'
 import { exposeHopView, type HopView } from '../hop/hop-view.js'
 import { ExitOutput, type ExitOutputOptions } from './exit-output.js'
 import type { ExitStats } from './exit-stats.js'
-import type { PolicyCheck } from './outbound.js'
+import type { ExitPolicyCheck } from './exit-output.js'
 
 export { ExitStats } from './exit-stats.js'
 
 export interface ExitOptions extends HopOptions, ExitOutputOptions {
   /** Builds the whole policy from operator rules (for `setExitPolicy`; runExit adds the cascade's own rules). */
-  readonly policyFor?: (operatorRules: readonly string[]) => PolicyCheck
+  readonly policyFor?: (operatorRules: readonly string[]) => ExitPolicyCheck
 }
 
 /** The hop's counters and state (src/hop/hop-view.ts), read from its core. */

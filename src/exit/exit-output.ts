@@ -2,9 +2,12 @@
  * The exit's forward output: TCP streams (docs/HOP.md "The exit"). A peeled forward cell is a
  * relay payload: BEGIN resolves with the pinned resolver, checks every address against the
  * exit policy and connects to the checked IP literal only (outbound.ts), answering CONNECTED
- * or END with one reason; DATA and the rest go to the circuit's streams (src/endpoint, shared
- * with the client); LOOP is echoed on stream 0 (shaped: after 0..J rounds, R10). Payloads reach
- * the hosts as they arrive; what the hosts send goes back through the hop core's rounds.
+ * or END with one reason; RESOLVE is looked up under the same policy and answered RESOLVED or
+ * END (resolve-answer.ts); ASSOCIATE opens a UDP association (udp-association.ts) whose
+ * DATAGRAMs leave from the exit's own UDP sockets under the same policy; DATA and the rest go
+ * to the circuit's streams (src/endpoint, shared with the client); LOOP is echoed on stream 0
+ * (shaped: after 0..J rounds, R10). Payloads reach the hosts as they arrive; what the hosts
+ * send goes back through the hop core's rounds.
  */
 import { randomUniform } from '../crypto/index.js'
 import { decodeBegin } from '../protocol/begin.js'
@@ -12,6 +15,8 @@ import { flowWindows } from '../protocol/flow-control.js'
 import { roundAt } from '../protocol/shaping.js'
 import { EndReason } from '../protocol/end-reason.js'
 import { ProtocolError } from '../protocol/errors.js'
+import { decodeResolve, type ResolveQuery } from '../protocol/resolve.js'
+import { decodeDatagram } from '../protocol/datagram.js'
 import { CIRCUIT_STREAM, decodeRelay, encodeRelay, RelayCommand, type RelayMessage } from '../protocol/relay-payload.js'
 import { CircuitStreams } from '../endpoint/circuit-streams.js'
 import type { StreamPipe } from '../endpoint/stream-pipe.js'
@@ -19,19 +24,27 @@ import type { ForwardOutput } from '../hop/forward-output.js'
 import type { HopCircuit } from '../hop/hop-circuit.js'
 import type { HopCore } from '../hop/hop-core.js'
 import { ExitStats } from './exit-stats.js'
-import { DEFAULT_EXIT_LIMITS } from './limits.js'
+import { DEFAULT_EXIT_LIMITS, UDP_LIMITS, type UdpLimits } from './limits.js'
+import { UdpAssociation } from './udp-association.js'
 import { openOutbound, type PolicyCheck } from './outbound.js'
 import { QueryLimitedResolver } from './query-limit.js'
-import type { HostResolver } from './resolver.js'
+import type { HostResolver, ReverseResolver } from './resolver.js'
+import { answerResolve, type AddressCheck } from './resolve-answer.js'
+
+/** The whole exit policy: for BEGIN (outbound.ts) and RESOLVE (resolve-answer.ts); ExitPolicy fits. */
+export type ExitPolicyCheck = PolicyCheck & AddressCheck
 
 export interface ExitOutputOptions {
-  readonly policy: PolicyCheck
-  readonly resolver: HostResolver
+  readonly policy: ExitPolicyCheck
+  /** A resolver without `reverse` answers every RESOLVE_PTR with RESOLVE_FAILED. */
+  readonly resolver: HostResolver & Partial<ReverseResolver>
   readonly connectTimeoutMs?: number
   /** Caps (limits.ts); a BEGIN over one ends with RESOURCE_LIMIT. */
   readonly maxStreamsPerCircuit?: number
   readonly maxDnsQueries?: number
   readonly maxOutbound?: number
+  /** UDP association bounds (tests; default UDP_LIMITS). */
+  readonly udp?: Partial<UdpLimits>
 }
 
 export class ExitOutput implements ForwardOutput {
@@ -39,18 +52,23 @@ export class ExitOutput implements ForwardOutput {
   readonly leavesAtOnce = true
   readonly stats = new ExitStats()
   /** The whole exit policy; replaced on a reload (streams already open are not cut). */
-  policy: PolicyCheck
+  policy: ExitPolicyCheck
   private readonly core: HopCore
-  private readonly resolver: HostResolver
+  private readonly resolver: QueryLimitedResolver
   private readonly connectTimeoutMs: number
   private readonly maxStreamsPerCircuit: number
+  private readonly udp: UdpLimits
   private readonly endpoints = new Map<HopCircuit, CircuitStreams>()
+  /** The streams that are UDP associations, and how many each circuit has open. */
+  private readonly associations = new WeakMap<StreamPipe, UdpAssociation>()
+  private readonly associationsOpen = new WeakMap<CircuitStreams, number>()
 
   constructor (core: HopCore, options: ExitOutputOptions) {
     this.core = core
     this.policy = options.policy
     this.connectTimeoutMs = options.connectTimeoutMs ?? 10_000
     this.maxStreamsPerCircuit = options.maxStreamsPerCircuit ?? DEFAULT_EXIT_LIMITS.maxStreamsPerCircuit
+    this.udp = { ...UDP_LIMITS, ...options.udp }
     this.stats.dnsQueries.limit = options.maxDnsQueries ?? DEFAULT_EXIT_LIMITS.maxDnsQueries
     this.stats.outboundSockets.limit = options.maxOutbound ?? DEFAULT_EXIT_LIMITS.maxOutbound
     this.resolver = new QueryLimitedResolver(options.resolver, this.stats.dnsQueries)
@@ -140,6 +158,15 @@ export class ExitOutput implements ForwardOutput {
       case RelayCommand.BEGIN:
         this.begin(streams, message)
         return
+      case RelayCommand.RESOLVE:
+        this.resolve(streams, message)
+        return
+      case RelayCommand.ASSOCIATE:
+        this.associate(streams, message.streamId)
+        return
+      case RelayCommand.DATAGRAM:
+        this.datagram(stream, message.data)
+        return
       case RelayCommand.LOOP:
         this.loop(circuit, message.data)
         return
@@ -169,22 +196,118 @@ export class ExitOutput implements ForwardOutput {
     else this.stats.loopsDropped++
   }
 
-  private begin (streams: CircuitStreams, message: RelayMessage): void {
-    const { streamId } = message
-    if (streams.has(streamId)) { this.stats.violations++; return }
+  /**
+   * Open the stream a BEGIN, RESOLVE or ASSOCIATE names, within the per-circuit cap; undefined when the
+   * ID is taken (a violation) or the cap refused it (answered already).
+   */
+  private openStream (streams: CircuitStreams, streamId: number): StreamPipe | undefined {
+    if (streams.has(streamId)) { this.stats.violations++; return undefined }
     const stream = streams.open(streamId)
-    // Over a cap: counted, and logged at debug only (one line per stream would let a client
-    // write the exit's log; R19 keeps per-stream events out of it anyway).
-    const overLimit = (limit: 'streams_per_circuit' | 'dns_queries' | 'outbound_sockets'): void => {
-      this.core.logger.debug('stream.limited', { limit })
-      this.stats.streamsRefused++
-      stream.close(EndReason.RESOURCE_LIMIT, true)
-    }
     if (streams.size > this.maxStreamsPerCircuit) {
       this.stats.refusedStreamsPerCircuit++
-      overLimit('streams_per_circuit')
+      this.overLimit(stream, 'streams_per_circuit')
+      return undefined
+    }
+    return stream
+  }
+
+  /**
+   * Over a cap: counted, and logged at debug only (one line per stream would let a client
+   * write the exit's log; R19 keeps per-stream events out of it anyway).
+   */
+  private overLimit (stream: StreamPipe, limit: 'streams_per_circuit' | 'dns_queries' | 'outbound_sockets' | 'udp_associations_per_circuit'): void {
+    this.core.logger.debug('stream.limited', { limit })
+    this.stats.streamsRefused++
+    stream.close(EndReason.RESOURCE_LIMIT, true)
+  }
+
+  /**
+   * A RESOLVE: looked up on its own stream (so the client can give up with END, and the
+   * stream cap counts it), answered with RESOLVED or END; either way the stream is then gone.
+   */
+  private resolve (streams: CircuitStreams, message: RelayMessage): void {
+    const { streamId } = message
+    const stream = this.openStream(streams, streamId)
+    if (stream === undefined) return
+    let query: ResolveQuery
+    try {
+      query = decodeResolve(message.data)
+    } catch (err) {
+      if (!(err instanceof ProtocolError)) throw err
+      this.stats.resolvesRefused++
+      stream.close(EndReason.PROTOCOL, true)
       return
     }
+    answerResolve(query, this.policy, this.resolver, this.core.geometry.backwardDataBytes)
+      .then((outcome) => {
+        if (stream.isClosed) return // the client gave up first
+        if (!outcome.ok) {
+          if (outcome.reason === EndReason.RESOURCE_LIMIT) { this.overLimit(stream, 'dns_queries'); return }
+          this.stats.resolvesRefused++
+          stream.close(outcome.reason, true)
+          return
+        }
+        this.stats.resolvesAnswered++
+        streams.sendRelay(streamId, RelayCommand.RESOLVED, outcome.body)
+        stream.close(null, false)
+      }, () => {
+        this.stats.resolvesRefused++
+        stream.close(EndReason.INTERNAL, true)
+      })
+  }
+
+  /** A UDP association on its own stream: answered CONNECTED at once (sockets open lazily). */
+  private associate (streams: CircuitStreams, streamId: number): void {
+    const stream = this.openStream(streams, streamId)
+    if (stream === undefined) return
+    const open = this.associationsOpen.get(streams) ?? 0
+    if (open >= this.udp.maxAssociationsPerCircuit) {
+      this.stats.refusedUdpAssociations++
+      this.overLimit(stream, 'udp_associations_per_circuit')
+      return
+    }
+    this.associationsOpen.set(streams, open + 1)
+    const association = new UdpAssociation({
+      // The policy in force when a destination is first sent to (a reload applies to new ones).
+      policy: { allows: (ip, port) => this.policy.allows(ip, port) },
+      resolver: this.resolver,
+      sockets: this.stats.outboundSockets,
+      maxDestinations: this.udp.maxDestinations,
+      idleMs: this.udp.idleMs,
+      maxBodyBytes: this.core.geometry.backwardDataBytes,
+      counters: this.stats,
+      send: (body) => streams.sendDatagram(streamId, body),
+      ended: (reason) => stream.close(reason, true),
+    })
+    this.associations.set(stream, association)
+    stream.closedSignal.addEventListener('abort', () => {
+      association.close()
+      this.associationsOpen.set(streams, (this.associationsOpen.get(streams) ?? 1) - 1)
+    }, { once: true })
+    this.stats.udpAssociations++
+    streams.sendRelay(streamId, RelayCommand.CONNECTED)
+  }
+
+  /** A DATAGRAM for an association; for any other stream, or malformed, a violation (dropped). */
+  private datagram (stream: StreamPipe | undefined, body: Uint8Array): void {
+    const association = stream === undefined ? undefined : this.associations.get(stream)
+    if (association === undefined) { this.stats.violations++; return }
+    let decoded
+    try {
+      decoded = decodeDatagram(body)
+    } catch (err) {
+      if (!(err instanceof ProtocolError)) throw err
+      this.stats.violations++
+      return
+    }
+    association.datagram(decoded)
+  }
+
+  private begin (streams: CircuitStreams, message: RelayMessage): void {
+    const { streamId } = message
+    const stream = this.openStream(streams, streamId)
+    if (stream === undefined) return
+    const overLimit = (limit: 'dns_queries' | 'outbound_sockets'): void => { this.overLimit(stream, limit) }
     let target
     try {
       target = decodeBegin(message.data)

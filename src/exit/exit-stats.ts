@@ -20,6 +20,16 @@ export class ExitStats {
   loopEchoDelayTotalRounds = 0
   /** Shaped: LOOPs dropped because MAX_LOOPS_WAITING echoes already waited on their circuit. */
   loopsDropped = 0
+  /** RESOLVEs answered with RESOLVED, and refused with END (a cap's refusals count in streamsRefused). */
+  resolvesAnswered = 0
+  resolvesRefused = 0
+  /** UDP associations opened; datagrams sent to hosts, passed back from them, and dropped (policy, bounds, no credit). */
+  udpAssociations = 0
+  /** ASSOCIATEs refused because their circuit had maxAssociationsPerCircuit open (also in streamsRefused). */
+  refusedUdpAssociations = 0
+  datagramsToHosts = 0
+  datagramsFromHosts = 0
+  datagramsDropped = 0
   /** BEGINs refused because their circuit had maxStreamsPerCircuit streams open. */
   refusedStreamsPerCircuit = 0
   /** DNS queries in flight and outbound sockets (connecting or open), with refusals at their caps. */

@@ -18,3 +18,22 @@ export const DEFAULT_EXIT_LIMITS: ExitLimits = Object.freeze({
   maxOutbound: 4096,
   maxStreamsPerCircuit: 256,
 })
+
+/**
+ * Bounds of one UDP association (udp-association.ts, PROTOCOL.md §11.3): not configurable;
+ * its sockets count against `maxOutbound` and its names against `maxDnsQueries`.
+ */
+export interface UdpLimits {
+  readonly maxAssociationsPerCircuit: number
+  readonly maxDestinations: number
+  readonly idleMs: number
+}
+
+export const UDP_LIMITS: UdpLimits = Object.freeze({
+  /** Associations open at once on one circuit (also streams: maxStreamsPerCircuit counts them too). */
+  maxAssociationsPerCircuit: 16,
+  /** Distinct destinations (host as named, port) one association may send to. */
+  maxDestinations: 64,
+  /** An association without a datagram either way for this long ends (END(DONE)). */
+  idleMs: 120_000,
+})

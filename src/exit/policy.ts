@@ -75,9 +75,47 @@ export class ExitPolicy {
     return true
   }
 
+  /**
+   * Whether the exit may connect to `ip` on at least one port: the test for the answers of a
+   * RESOLVE, which has no port, and for the address of a RESOLVE_PTR (PROTOCOL.md §11.3). As
+   * allows(), an IPv6 address counts only on the ports it and every embedded IPv4 address share.
+   */
+  allowsAnyPort (ip: string): boolean {
+    const address = parseIpAddress(ip)
+    if (address === undefined) return false
+    let ports = this.acceptedPorts(address)
+    for (const embedded of embeddedIpv4(address)) {
+      if (ports.length === 0) break
+      ports = intersect(ports, this.acceptedPorts(embedded.address))
+    }
+    return ports.length > 0
+  }
+
   /** The rules in policy syntax, first to last (for logs and `mixgate status`). */
   describe (): string[] {
     return this.rules.map(formatPolicyRule)
+  }
+
+  /** The port ranges the rules accept `address` on (first match wins per port). */
+  private acceptedPorts (address: IpAddress): PortRange[] {
+    let undecided: PortRange[] = [[1, 65535]]
+    const accepted: PortRange[] = []
+    for (const rule of this.rules) {
+      if (undecided.length === 0) break
+      // A rule's address part matches iff it matches at its own first port.
+      if (!ruleMatches(rule, address, rule.portMin)) continue
+      const rest: PortRange[] = []
+      for (const [min, max] of undecided) {
+        const lo = Math.max(min, rule.portMin)
+        const hi = Math.min(max, rule.portMax)
+        if (lo > hi) { rest.push([min, max]); continue }
+        if (rule.action === 'accept') accepted.push([lo, hi])
+        if (min < lo) rest.push([min, lo - 1])
+        if (hi < max) rest.push([hi + 1, max])
+      }
+      undecided = rest
+    }
+    return accepted
   }
 
   private decide (address: IpAddress, port: number): boolean {
@@ -127,6 +165,21 @@ export function buildExitPolicy (options: ExitPolicyOptions): ExitPolicy {
     ...DEFAULT_PORT_REJECTS.map(parsePolicyRule),
     parsePolicyRule('accept *:*'),
   ])
+}
+
+/** An inclusive range of ports. */
+type PortRange = [number, number]
+
+function intersect (a: readonly PortRange[], b: readonly PortRange[]): PortRange[] {
+  const out: PortRange[] = []
+  for (const [aMin, aMax] of a) {
+    for (const [bMin, bMax] of b) {
+      const lo = Math.max(aMin, bMin)
+      const hi = Math.min(aMax, bMax)
+      if (lo <= hi) out.push([lo, hi])
+    }
+  }
+  return out
 }
 
 function parseRules (lines: readonly string[]): PolicyRule[] {

@@ -21,6 +21,7 @@
 import net from 'node:net'
 import { Resolver } from 'node:dns/promises'
 import { EndReason } from '../protocol/end-reason.js'
+import { ipv6Bytes } from '../protocol/relay-address.js'
 import { ResolverConfigError } from './errors.js'
 
 export type ResolveResult =
@@ -30,6 +31,16 @@ export type ResolveResult =
 /** What outbound.ts needs from a resolver (tests may pass their own). */
 export interface HostResolver {
   resolve (host: string): Promise<ResolveResult>
+}
+
+export type ReverseResult =
+  | { readonly ok: true, readonly name: string }
+  | { readonly ok: false, readonly reason: EndReason }
+
+/** A PTR lookup, for RESOLVE_PTR (resolve-answer.ts). */
+export interface ReverseResolver {
+  /** The name of an IP literal: the first PTR answer that is a valid host name. */
+  reverse (ip: string): Promise<ReverseResult>
 }
 
 export interface PinnedResolverOptions {
@@ -47,7 +58,7 @@ export const DEFAULT_RESOLVE_TIMEOUT_MS = 5000
 /** c-ares tries per server; each try gets half the deadline, the deadline cuts the rest. */
 const TRIES = 2
 
-const FAILED: ResolveResult = Object.freeze({ ok: false, reason: EndReason.RESOLVE_FAILED })
+const FAILED = Object.freeze({ ok: false, reason: EndReason.RESOLVE_FAILED } as const)
 
 // RFC 1123 §2.1 labels (letters, digits, inner hyphens), plus the underscore that real
 // host names in the DNS do carry. Non-ASCII names must arrive as punycode (A-labels).
@@ -56,7 +67,7 @@ const LABEL = /^[a-z0-9_](?:[a-z0-9_-]{0,61}[a-z0-9_])?$/i
 // `2130706433`): no top-level domain looks like that, so such names are refused outright.
 const NUMERIC_LABEL = /^(?:[0-9]+|0x[0-9a-f]*)$/i
 
-export class PinnedResolver implements HostResolver {
+export class PinnedResolver implements HostResolver, ReverseResolver {
   private readonly servers: string[]
   private readonly timeoutMs: number
 
@@ -89,7 +100,41 @@ export class PinnedResolver implements HostResolver {
     return await this.query(name)
   }
 
+  /**
+   * A PTR query for an IP literal, on a fresh channel under the same deadline. It asks for
+   * the `in-addr.arpa` / `ip6.arpa` name with resolvePtr (ares_query, the servers only), not
+   * with `Resolver.reverse`, which is ares_gethostbyaddr and reads /etc/hosts first (it
+   * answered 127.0.0.1 with this host's name). Only a valid host name (normalizeHostname) is
+   * ever returned: a PTR record can hold any bytes, and the answer goes to a client and into
+   * its app. No special case for loopback: the caller checks the address against its policy.
+   */
+  async reverse (ip: string): Promise<ReverseResult> {
+    const literal = ipLiteral(ip)
+    if (literal === undefined) return FAILED
+    const names = await this.withDeadline(async (resolver) => {
+      const [answer] = await Promise.allSettled([resolver.resolvePtr(reverseName(literal))])
+      return answer.status === 'fulfilled' ? answer.value : []
+    })
+    for (const name of names ?? []) {
+      const valid = normalizeHostname(name)
+      if (valid !== undefined) return { ok: true, name: valid }
+    }
+    return FAILED
+  }
+
   private async query (name: string): Promise<ResolveResult> {
+    const outcome = await this.withDeadline(async (resolver) => await Promise.allSettled([resolver.resolve4(name), resolver.resolve6(name)]))
+    if (outcome === undefined) return FAILED
+    const addresses = new Set<string>()
+    for (const answer of outcome) {
+      if (answer.status !== 'fulfilled') continue
+      for (const address of answer.value) if (net.isIP(address) !== 0) addresses.add(address)
+    }
+    return addresses.size === 0 ? FAILED : { ok: true, addresses: [...addresses] }
+  }
+
+  /** Run `work` on a fresh channel; undefined at the deadline (the queries are cancelled). */
+  private async withDeadline<T> (work: (resolver: Resolver) => Promise<T>): Promise<T | undefined> {
     const resolver = new Resolver({ timeout: Math.max(1, Math.floor(this.timeoutMs / TRIES)), tries: TRIES })
     resolver.setServers(this.servers)
     let timer: NodeJS.Timeout | undefined
@@ -97,18 +142,13 @@ export class PinnedResolver implements HostResolver {
       timer = setTimeout(() => resolve('timeout'), this.timeoutMs)
     })
     try {
-      const answers = Promise.allSettled([resolver.resolve4(name), resolver.resolve6(name)])
-      const outcome = await Promise.race([answers, deadline])
+      // `work` must not reject: it settles its queries (allSettled), cancelled ones included.
+      const outcome = await Promise.race([work(resolver), deadline])
       if (outcome === 'timeout') {
         resolver.cancel() // the pending queries settle (ECANCELLED) inside allSettled
-        return FAILED
+        return undefined
       }
-      const addresses = new Set<string>()
-      for (const answer of outcome) {
-        if (answer.status !== 'fulfilled') continue
-        for (const address of answer.value) if (net.isIP(address) !== 0) addresses.add(address)
-      }
-      return addresses.size === 0 ? FAILED : { ok: true, addresses: [...addresses] }
+      return outcome
     } finally {
       clearTimeout(timer)
     }
@@ -138,6 +178,13 @@ export function normalizeHostname (host: string): string | undefined {
   for (const label of labels) if (!LABEL.test(label)) return undefined
   if (NUMERIC_LABEL.test(labels[labels.length - 1]!)) return undefined
   return name.toLowerCase()
+}
+
+/** The name a PTR record of `literal` lives under (RFC 1035 §3.5, RFC 3596 §2.5). */
+export function reverseName (literal: string): string {
+  if (net.isIPv4(literal)) return `${literal.split('.').reverse().join('.')}.in-addr.arpa`
+  const nibbles = Buffer.from(ipv6Bytes(literal)).toString('hex').split('')
+  return `${nibbles.reverse().join('.')}.ip6.arpa`
 }
 
 function ipLiteral (host: string): string | undefined {

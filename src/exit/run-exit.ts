@@ -14,7 +14,7 @@ import type { HostPort } from '../base/address.js'
 import type { Logger } from '../base/logger.js'
 import { ExitNode } from './exit-node.js'
 import type { CreateBudget, HopTestFaults } from '../hop/hop-options.js'
-import type { ExitLimits } from './limits.js'
+import type { ExitLimits, UdpLimits } from './limits.js'
 import { interfaceAddresses, ownAddresses, ownServices, type OwnService } from './own-addresses.js'
 import { buildExitPolicy } from './policy.js'
 import { createPinnedResolver } from './resolver.js'
@@ -35,6 +35,8 @@ export interface RunExitOptions {
   readonly circuitIdleMs?: number
   /** Caps on DNS queries, outbound sockets and streams per circuit (default DEFAULT_EXIT_LIMITS). */
   readonly limits?: Partial<ExitLimits>
+  /** UDP association bounds (tests; default UDP_LIMITS: not a config field). */
+  readonly udp?: Partial<UdpLimits>
   /** The exit's other services (admin, publish): refused like the cascade's link ports. */
   readonly services?: readonly OwnService[]
   /** This host's interface addresses, all refused (default: os.networkInterfaces()). */
@@ -87,6 +89,7 @@ export async function runExit (options: RunExitOptions): Promise<RunningExit> {
     ...(options.replayCapacity === undefined ? {} : { replayCapacity: options.replayCapacity }),
     ...(options.circuitIdleMs === undefined ? {} : { circuitIdleMs: options.circuitIdleMs }),
     ...definedLimits(options.limits),
+    ...(options.udp === undefined ? {} : { udp: options.udp }),
     ...(options.linkIdleMs === undefined ? {} : { linkIdleMs: options.linkIdleMs }),
     ...options.createBudget,
   })

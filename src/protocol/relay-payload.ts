@@ -28,6 +28,14 @@ export const RelayCommand = {
   LOOP: 7,
   /** Half-close: the sender will send no more DATA on this stream (TCP FIN). */
   FINISH: 8,
+  /** Look a name (or an address's name) up at the exit: an address (resolve.ts). */
+  RESOLVE: 9,
+  /** The exit's answer to RESOLVE: addresses or one name (resolve.ts); ends the stream. */
+  RESOLVED: 10,
+  /** Open a UDP association (SOCKS UDP ASSOCIATE) on this stream: empty; answered CONNECTED or END. */
+  ASSOCIATE: 11,
+  /** One UDP datagram of an association, either way: peer address, port, payload (datagram.ts). */
+  DATAGRAM: 12,
 } as const
 
 export type RelayCommand = typeof RelayCommand[keyof typeof RelayCommand]
@@ -90,7 +98,7 @@ export function decodeRelay (payload: Uint8Array): RelayMessage {
 }
 
 export function isRelayCommand (value: number): value is RelayCommand {
-  return value >= RelayCommand.BEGIN && value <= RelayCommand.FINISH
+  return value >= RelayCommand.BEGIN && value <= RelayCommand.DATAGRAM
 }
 
 /** Commands about one stream need a stream; cover is circuit-level; SENDME may be either. */
@@ -110,8 +118,9 @@ function checkDataFor (command: number, length: number): void {
     ? length >= 1
     : command === RelayCommand.END
       ? length === 1
-      : command === RelayCommand.CONNECTED || command === RelayCommand.SENDME || command === RelayCommand.FINISH
+      : command === RelayCommand.CONNECTED || command === RelayCommand.SENDME || command === RelayCommand.FINISH ||
+        command === RelayCommand.ASSOCIATE
         ? length === 0
-        : true // BEGIN is checked by begin.ts; DROP and LOOP carry anything
+        : true // BEGIN: begin.ts; RESOLVE, RESOLVED: resolve.ts; DATAGRAM: datagram.ts; DROP and LOOP carry anything
   if (!ok) throw new ProtocolError(ProtocolErrorCode.RELAY_BAD_LENGTH, `bad data length ${length} for relay command ${command}`)
 }

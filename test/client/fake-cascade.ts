@@ -3,19 +3,21 @@
  * client's real NK link as the entry, opens each CREATE with every hop's onion key (the
  * test holds them all), and peels each forward RELAY cell through every hop's layer, so a
  * test sees what the exit would: per circuit, how many cells arrived and how many were
- * LOOPs. It answers nothing; it can send the client a backward cell that fails
- * authentication (what a tampering hop sends), the real way to make a circuit suspect.
+ * LOOPs. It answers nothing unless given `answer`, which plays a (hostile) exit: what it
+ * returns for a relay message is sealed through every hop's backward layer and sent back on
+ * that circuit. It can send the client a backward cell that fails authentication (what a
+ * tampering hop sends), the real way to make a circuit suspect.
  */
 import { randomBytes, x25519KeyPair, type KeyPair } from '../../src/crypto/index.js'
 import { cascadeEpochAt, linkPrologue, makeCascade, type Cascade, type CascadeSource } from '../../src/directory/cascade.js'
 import type { CellLink } from '../../src/link/cell-link.js'
 import type { LinkListener } from '../../src/link/listen.js'
 import { acceptPredecessors } from '../../src/link/predecessor.js'
-import { cellCircuitId, cellCommand, CellCommand } from '../../src/protocol/cell.js'
+import { cellCircuitId, cellCommand, CellCommand, encodeCell } from '../../src/protocol/cell.js'
 import { CELL_HEADER_BYTES } from '../../src/protocol/geometry.js'
 import { openOnion } from '../../src/protocol/onion.js'
-import { ForwardPeeler } from '../../src/protocol/relay-layers.js'
-import { CIRCUIT_STREAM, decodeRelay, RelayCommand } from '../../src/protocol/relay-payload.js'
+import { BackwardSealer, ForwardPeeler } from '../../src/protocol/relay-layers.js'
+import { CIRCUIT_STREAM, decodeRelay, encodeRelay, RelayCommand, type RelayMessage } from '../../src/protocol/relay-payload.js'
 import type { ShapingParams } from '../../src/protocol/shaping.js'
 
 /** What the exit would have seen of one circuit. */
@@ -42,6 +44,8 @@ export interface FakeCascadeOptions {
   /** Epoch length (default ten days: no circuit is cut by an epoch's end during a test). */
   readonly epochS?: number
   readonly hops?: number
+  /** The exit's answer to a relay message on the same stream (undefined: none). */
+  readonly answer?: (message: RelayMessage) => { command: RelayCommand, data: Uint8Array } | undefined
 }
 
 export async function startFakeCascade (options: FakeCascadeOptions): Promise<FakeCascade> {
@@ -51,6 +55,7 @@ export async function startFakeCascade (options: FakeCascadeOptions): Promise<Fa
   const linkPair = x25519KeyPair()
   const circuits = new Map<number, SeenCircuit>()
   const peelers = new Map<number, ForwardPeeler[]>()
+  const sealers = new Map<number, BackwardSealer[]>()
   let entry: CellLink | null = null
   let cascade: Cascade | undefined
   // A fixed ID (a signed descriptor's would do the same): the link prologue needs it before
@@ -81,13 +86,16 @@ export async function startFakeCascade (options: FakeCascadeOptions): Promise<Fa
       try {
         const context = { geometry, cascadeId: cascade!.id, epoch }
         const layers: ForwardPeeler[] = []
+        const backward: BackwardSealer[] = []
         let next: Uint8Array | null = body
         for (let i = 0; i < hopCount; i++) {
           const opened = openOnion(onionPairs[i]!, i + 1, next!, context)
           layers.push(new ForwardPeeler(geometry, i + 1, opened.keys.forward))
+          backward.push(new BackwardSealer(geometry, i + 1, opened.keys.backward))
           next = opened.next
         }
         peelers.set(id, layers)
+        sealers.set(id, backward)
         circuits.set(id, { id, cells: 0, loops: 0, destroyed: false })
         return
       } catch {
@@ -108,6 +116,13 @@ export async function startFakeCascade (options: FakeCascadeOptions): Promise<Fa
     seen.cells++
     const message = decodeRelay(current!)
     if (message.streamId === CIRCUIT_STREAM && message.command === RelayCommand.LOOP) seen.loops++
+    const reply = options.answer?.(message)
+    if (reply === undefined || entry === null) return
+    // The exit seals first, then each hop back to the entry (PROTOCOL.md §6.2).
+    const geometry = cascade!.geometry
+    let sealed: Uint8Array = encodeRelay(geometry.backwardPayloadBytes, message.streamId, reply.command, reply.data)
+    for (const sealer of [...sealers.get(id)!].reverse()) sealed = sealer.seal(sealed)
+    entry.send([encodeCell(geometry, id, CellCommand.RELAY, sealed)])
   }
 
   const listener: LinkListener = await acceptPredecessors({

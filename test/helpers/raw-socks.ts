@@ -174,3 +174,47 @@ export async function rawConnect (options: RawConnectOptions): Promise<RawConnec
   const reply = Buffer.concat([head, nameLength, tail])
   return { socket, reader, method, reply, rep: reply[1]! }
 }
+
+export interface RawCommandResult {
+  /** The whole reply: VER REP RSV ATYP BND.ADDR BND.PORT. */
+  readonly reply: Buffer
+  readonly rep: number
+  /** Whether the front closed the connection right after the reply. */
+  readonly closedAfter: boolean
+}
+
+/**
+ * Greeting (no auth, or RFC 1929 with `username` and password "x"), one request with
+ * `command` for `address` (ATYP and address bytes) and port 0, then the reply and whether
+ * the front closed after it (RESOLVE and RESOLVE_PTR, Tor's 0xF0 and 0xF1, close). The
+ * socket is destroyed afterwards.
+ */
+export async function rawCommand (socksPort: number, command: number, address: Buffer, username?: string): Promise<RawCommandResult> {
+  const socket = await openSocket(socksPort)
+  socket.on('error', () => {})
+  const reader = new SocketReader(socket)
+  try {
+    if (username === undefined) {
+      socket.write(Buffer.from([0x05, 0x01, 0x00]))
+      await reader.read(2)
+    } else {
+      socket.write(Buffer.from([0x05, 0x01, 0x02]))
+      await reader.read(2)
+      socket.write(encodeUserPass(username, 'x'))
+      await reader.read(2)
+    }
+    socket.write(Buffer.concat([Buffer.from([0x05, command, 0x00]), address, Buffer.from([0, 0])]))
+    const head = await reader.read(4)
+    const atyp = head[3]
+    const length = atyp === 0x03 ? await reader.read(1) : Buffer.alloc(0)
+    const tail = await reader.read((atyp === 0x01 ? 4 : atyp === 0x04 ? 16 : length[0]!) + 2)
+    const rest = await reader.readToEnd()
+    return { reply: Buffer.concat([head, length, tail]), rep: head[1]!, closedAfter: rest.length === 0 }
+  } finally {
+    socket.destroy()
+  }
+}
+
+/** ATYP 3 and a name, or ATYP 1 and an IPv4 address, as a request carries them. */
+export const atypName = (name: string): Buffer => Buffer.concat([Buffer.from([0x03, Buffer.byteLength(name, 'latin1')]), Buffer.from(name, 'latin1')])
+export const atypIpv4 = (address: string): Buffer => Buffer.from([0x01, ...address.split('.').map(Number)])

@@ -16,8 +16,7 @@ import { randomUniform } from '../../crypto/index.js'
 import type { CircuitSender, Placement, SenderHost } from '../circuit-sender.js'
 import type { ClientCircuit } from '../client-circuit.js'
 import type { ClientShapingStatus, EntryReport } from '../client-stats.js'
-import { credentialsKey } from '../isolation.js'
-import type { ConnectRequest } from '../socks/index.js'
+import { credentialsKey, type IsolationFields } from '../isolation.js'
 import { acceptsUntilSlot, circuitEndSlot } from './circuit-lanes.js'
 import { LoopMonitor } from './loop-monitor.js'
 import { CircuitRungs } from './circuit-rungs.js'
@@ -118,7 +117,7 @@ export class Shaper implements CircuitSender {
     return counts
   }
 
-  isolationKey (request: ConnectRequest): string { return credentialsKey(request) }
+  isolationKey (request: IsolationFields): string { return credentialsKey(request) }
 
   /**
    * Refused once failed closed; else a circuit `choose` finds, or wait for the next one. A new

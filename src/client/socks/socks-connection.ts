@@ -7,7 +7,10 @@
  * The first byte says which SOCKS it is: 5 goes on as above; 4 (SOCKS4/4a, socks4-request.ts)
  * skips the greeting and authentication (its request carries the user ID) and goes straight to
  * REQUEST; the rest of the life is the same, with SOCKS4's 8-byte replies. Anything else goes
- * to socksv5's greeting parser, which refuses it as a bad version.
+ * to socksv5's greeting parser, which refuses it as a bad version. A RESOLVE or RESOLVE_PTR
+ * (Tor's extensions) goes PENDING → CLOSING instead of OPEN: its answer is the
+ * reply, and the connection closes after it (pending-resolve.ts). A UDP ASSOCIATE goes to
+ * OPEN like a CONNECT, its reply naming the UDP relay (pending-associate.ts).
  *
  * Why not socksv5's Server, which would do all of this: it answers unsupported commands and
  * denials with a 2-byte, malformed reply (05 07 / 05 02) and cannot send any other REP; it
@@ -33,12 +36,14 @@ import type { Socket } from 'node:net'
 import { readGreeting, selectMethod } from './greeting.js'
 import type { AuthMethods } from './greeting.js'
 import type { ConnectRequest, PendingConnect } from './pending-connect.js'
+import type { PendingResolve, ResolveHandler } from './pending-resolve.js'
+import type { AssociateHandler, PendingAssociate } from './pending-associate.js'
 import { Command, Method, Rep, SOCKS4_VERSION } from './socks-constants.js'
 import { SocksError, SocksErrorCode } from './socks-error.js'
-import { encodeMethodSelection, encodeReply, encodeUserPassFailure, encodeUserPassSuccess } from './socks-reply.js'
+import { encodeMethodSelection, encodeReply, encodeResolveReply, encodeUserPassFailure, encodeUserPassSuccess } from './socks-reply.js'
 import { MAX_REQUEST_BYTES, decodeRequest } from './socks-request.js'
 import type { Decoded, SocksRequest } from './socks-request.js'
-import { MAX_SOCKS4_REQUEST_BYTES, decodeSocks4Request, encodeSocks4Reply, type Socks4Request } from './socks4-request.js'
+import { MAX_SOCKS4_REQUEST_BYTES, decodeSocks4Request, encodeSocks4Answer, encodeSocks4Reply, type Socks4Request } from './socks4-request.js'
 import { MAX_USER_PASS_BYTES, decodeUserPass } from './user-pass.js'
 import type { Credentials } from './user-pass.js'
 
@@ -70,9 +75,11 @@ interface Dialect {
   readonly maxRequestBytes: number
   readonly decode: (bytes: Uint8Array) => Decoded<SocksRequest | Socks4Request> | undefined
   readonly reply: (rep: number) => Buffer
+  /** The success reply carrying a RESOLVE's answer; undefined when it has no room for it (SOCKS4: IPv4 only). */
+  readonly answer: (address: string) => Buffer | undefined
 }
-const SOCKS5: Dialect = { version: 5, maxRequestBytes: MAX_REQUEST_BYTES, decode: decodeRequest, reply: encodeReply }
-const SOCKS4: Dialect = { version: 4, maxRequestBytes: MAX_SOCKS4_REQUEST_BYTES, decode: decodeSocks4Request, reply: encodeSocks4Reply }
+const SOCKS5: Dialect = { version: 5, maxRequestBytes: MAX_REQUEST_BYTES, decode: decodeRequest, reply: encodeReply, answer: (a) => encodeResolveReply(a) }
+const SOCKS4: Dialect = { version: 4, maxRequestBytes: MAX_SOCKS4_REQUEST_BYTES, decode: decodeSocks4Request, reply: encodeSocks4Reply, answer: encodeSocks4Answer }
 
 export interface ConnectionSettings {
   readonly auth: AuthMethods
@@ -80,6 +87,10 @@ export interface ConnectionSettings {
   readonly handshakeTimeoutMs: number
   readonly lingerMs: number
   readonly onConnect: ConnectHandler
+  /** RESOLVE and RESOLVE_PTR; without it they are refused as unsupported commands (REP 0x07). */
+  readonly onResolve: ResolveHandler | undefined
+  /** UDP ASSOCIATE; without it it is refused as an unsupported command (REP 0x07). */
+  readonly onAssociate: AssociateHandler | undefined
 }
 
 /** How a connection tells the front what happened (counting and reporting live there). */
@@ -87,6 +98,8 @@ export interface ConnectionEvents {
   error (err: SocksError): void
   warning (code: SocksWarningCode, version: SocksVersion): void
   accepted (): void
+  /** A RESOLVE or RESOLVE_PTR was answered with success. */
+  resolved (): void
   rejected (rep: number): void
   /** The connection no longer needs the front: handed off (OPEN) or CLOSED. */
   released (connection: SocksConnection): void
@@ -122,7 +135,7 @@ export class SocksConnection {
     this.#pending = {
       socket,
       takeEarlyData: () => this.#takeEarlyData(),
-      accept: () => this.#accept(),
+      accept: () => this.#accept(this.#dialect.reply(Rep.SUCCEEDED)),
       reject: (rep: number) => this.#rejectByCaller(rep),
     }
     socket.setNoDelay(true)
@@ -225,16 +238,40 @@ export class SocksConnection {
   }
 
   #onRequest (request: SocksRequest | Socks4Request): void {
-    if (request.command !== Command.CONNECT) {
-      const err = new SocksError(SocksErrorCode.COMMAND_UNSUPPORTED, `command ${request.command} is not supported, only CONNECT`,
+    const resolve = request.command === Command.RESOLVE || request.command === Command.RESOLVE_PTR
+    // RESOLVE on both versions (Tor serves it over SOCKS4a too: tor-resolve -4), RESOLVE_PTR on SOCKS5 only.
+    const onResolve = this.#dialect === SOCKS5 || request.command === Command.RESOLVE ? this.#settings.onResolve : undefined
+    const onAssociate = this.#dialect === SOCKS5 && request.command === Command.UDP_ASSOCIATE ? this.#settings.onAssociate : undefined
+    if (request.command !== Command.CONNECT && !(resolve && onResolve !== undefined) && onAssociate === undefined) {
+      const err = new SocksError(SocksErrorCode.COMMAND_UNSUPPORTED, `command ${request.command} is not supported`,
         { rep: Rep.COMMAND_NOT_SUPPORTED })
       this.#fail(err, this.#dialect.reply(Rep.COMMAND_NOT_SUPPORTED))
+      return
+    }
+    if (request.command === Command.RESOLVE_PTR && request.addressType === 'hostname') {
+      this.#fail(new SocksError(SocksErrorCode.ADDRESS_TYPE_UNSUPPORTED, 'RESOLVE_PTR needs an IPv4 or IPv6 address',
+        { rep: Rep.ADDRESS_TYPE_NOT_SUPPORTED }), this.#dialect.reply(Rep.ADDRESS_TYPE_NOT_SUPPORTED))
       return
     }
     clearTimeout(this.#handshakeTimer)
     this.#handshakeTimer = undefined
     // SOCKS4's user ID plays the part of RFC 1929's username (Tor does the same).
     if ('userId' in request && request.userId !== undefined) this.#credentials = { username: request.userId, password: '' }
+    const credentials = this.#credentials === undefined ? {} : { username: this.#credentials.username, password: this.#credentials.password }
+    if (onAssociate !== undefined) {
+      this.#state = ConnectionState.PENDING
+      const pending: PendingAssociate = { socket: this.#socket, accept: (relay) => this.#accept(encodeResolveReply(relay.host, relay.port)), reject: this.#pending.reject }
+      this.#callHandler(() => onAssociate({ host: request.host, port: request.port, addressType: request.addressType, ...credentials }, pending))
+      return
+    }
+    if (resolve && onResolve !== undefined) {
+      // An address in a RESOLVE is no leak (nothing was resolved outside), so no SafeSocks here.
+      this.#state = ConnectionState.PENDING
+      const pending: PendingResolve = { answer: (address) => this.#answer(address), reject: this.#pending.reject }
+      const reverse = request.command === Command.RESOLVE_PTR
+      this.#callHandler(() => onResolve({ reverse, host: request.host, addressType: request.addressType, ...credentials }, pending))
+      return
+    }
     if (request.addressType !== 'hostname') {
       this.#events.warning(SocksWarningCode.UNSAFE_IP_LITERAL, this.#dialect.version)
       if (this.#settings.safeSocks) {
@@ -244,14 +281,14 @@ export class SocksConnection {
       }
     }
     this.#state = ConnectionState.PENDING
-    const connect: ConnectRequest = {
-      host: request.host,
-      port: request.port,
-      addressType: request.addressType,
-      ...(this.#credentials === undefined ? {} : { username: this.#credentials.username, password: this.#credentials.password }),
-    }
+    const connect: ConnectRequest = { host: request.host, port: request.port, addressType: request.addressType, ...credentials }
+    this.#callHandler(() => this.#settings.onConnect(connect, this.#pending))
+  }
+
+  /** Run a request handler: a throw or a rejected promise answers the app with REP 0x01. */
+  #callHandler (handler: () => void | Promise<void>): void {
     try {
-      const result = this.#settings.onConnect(connect, this.#pending)
+      const result = handler()
       if (result !== undefined && typeof result.then === 'function') {
         result.then(undefined, (err: unknown) => { this.#handlerFailed(err) })
       }
@@ -269,13 +306,25 @@ export class SocksConnection {
     return chunks
   }
 
-  #accept (): boolean {
+  #accept (reply: Buffer): boolean {
     if (this.#appGone()) return false
     this.#assertPending('accept')
     this.#state = ConnectionState.OPEN
-    this.#socket.write(this.#dialect.reply(Rep.SUCCEEDED))
+    this.#socket.write(reply)
     this.#events.accepted()
     this.#events.released(this)
+    return true
+  }
+
+  /** A RESOLVE's answer is its reply; the connection then closes like a refused one. */
+  #answer (address: string): boolean {
+    if (this.#appGone()) return false
+    this.#assertPending('answer')
+    const reply = this.#dialect.answer(address) // throws SOCKS_INVALID_USE before any state changes
+    if (reply === undefined) { this.#reject(Rep.GENERAL_FAILURE); return true }
+    this.#state = ConnectionState.CLOSING
+    this.#events.resolved()
+    this.#closeAfter(reply)
     return true
   }
 

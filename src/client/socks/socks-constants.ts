@@ -21,11 +21,18 @@ export const Method = {
   NO_ACCEPTABLE: 0xff,
 } as const
 
-/** CMD values of a request (RFC 1928 §4), the same for SOCKS4's CD. Only CONNECT is served. */
+/**
+ * CMD values of a request (RFC 1928 §4), the same for SOCKS4's CD, and Tor's two extensions
+ * (socks-extensions.txt §2): RESOLVE asks for a name's address, RESOLVE_PTR for an address's
+ * name; both are answered in the reply's BND.ADDR. CONNECT and RESOLVE are served on both
+ * versions, UDP_ASSOCIATE and RESOLVE_PTR on SOCKS5; BIND nowhere.
+ */
 export const Command = {
   CONNECT: 0x01,
   BIND: 0x02,
   UDP_ASSOCIATE: 0x03,
+  RESOLVE: 0xf0,
+  RESOLVE_PTR: 0xf1,
 } as const
 
 /** ATYP values of a request (RFC 1928 §4). */

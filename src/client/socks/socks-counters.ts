@@ -10,6 +10,8 @@ export interface SocksCountersSnapshot {
   readonly pending: number
   /** CONNECTs answered with success. */
   readonly accepted: number
+  /** RESOLVEs and RESOLVE_PTRs answered with success (absent: none; the HTTP door has none). */
+  readonly resolved?: number
   /** Failure replies sent, by REP code (from reject(), safeSocks, and bad requests). */
   readonly rejected: Readonly<Record<number, number>>
   /** Handshake errors, by SocksError code. */
@@ -21,6 +23,7 @@ export interface SocksCountersSnapshot {
 export class SocksCounters {
   connections = 0
   accepted = 0
+  resolved = 0
   readonly #rejected = new Map<number, number>()
   readonly #errors = new Map<string, number>()
   readonly #warnings = new Map<string, number>()
@@ -34,6 +37,7 @@ export class SocksCounters {
       connections: this.connections,
       pending,
       accepted: this.accepted,
+      resolved: this.resolved,
       rejected: Object.fromEntries(this.#rejected),
       errors: Object.fromEntries(this.#errors),
       warnings: Object.fromEntries(this.#warnings),

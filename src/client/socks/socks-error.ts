@@ -20,7 +20,7 @@ export const SocksErrorCode = {
   NO_ACCEPTABLE_METHOD: 'SOCKS_NO_ACCEPTABLE_METHOD',
   /** The username/password subnegotiation (RFC 1929) was malformed or not UTF-8. */
   AUTH_FAILED: 'SOCKS_AUTH_FAILED',
-  /** BIND, UDP ASSOCIATE or an unknown command: only CONNECT is served (REP 0x07). */
+  /** BIND or an unknown command, or UDP ASSOCIATE or RESOLVE where it is not served (REP 0x07). */
   COMMAND_UNSUPPORTED: 'SOCKS_COMMAND_UNSUPPORTED',
   /** An ATYP other than IPv4, domain name, IPv6 (REP 0x08). */
   ADDRESS_TYPE_UNSUPPORTED: 'SOCKS_ADDRESS_TYPE_UNSUPPORTED',

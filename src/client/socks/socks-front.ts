@@ -2,7 +2,8 @@
  * The client's SOCKS front door: where apps (browsers, curl, anything socks5h or socks4a)
  * hand us their TCP streams.
  *
- * It serves CONNECT only: SOCKS5 with no authentication and/or username/password (any
+ * It serves CONNECT (and, given their handlers, UDP ASSOCIATE and Tor's RESOLVE and RESOLVE_PTR
+ * on SOCKS5, RESOLVE on SOCKS4a): SOCKS5 with no authentication and/or username/password (any
  * credentials: they are an isolation key, Tor's IsolateSOCKSAuth), and SOCKS4/4a on the same
  * port (the user ID is the isolation key; `auth` does not apply, SOCKS4 has no methods), and hands every request to `onConnect`
  * without replying: the app hears success or failure only when the handler calls accept() or
@@ -16,6 +17,8 @@ import type { AddressInfo, Server } from 'node:net'
 import type { AuthMethods } from './greeting.js'
 import { ConnectionState, SocksConnection } from './socks-connection.js'
 import type { ConnectHandler, SocksVersion, SocksWarningCode } from './socks-connection.js'
+import type { ResolveHandler } from './pending-resolve.js'
+import type { AssociateHandler } from './pending-associate.js'
 import { SocksCounters } from './socks-counters.js'
 import type { SocksCountersSnapshot } from './socks-counters.js'
 import { SocksError, SocksErrorCode } from './socks-error.js'
@@ -33,6 +36,10 @@ export interface SocksFrontOptions {
   /** How long a refused app may take to read its reply and close (default 2 000 ms). */
   readonly lingerMs?: number
   readonly onConnect: ConnectHandler
+  /** RESOLVE (0xF0; SOCKS5 and SOCKS4a) and RESOLVE_PTR (0xF1; SOCKS5); refused as unsupported when not given. */
+  readonly onResolve?: ResolveHandler
+  /** SOCKS5 UDP ASSOCIATE (RFC 1928 §7); refused with REP 0x07 when not given. */
+  readonly onAssociate?: AssociateHandler
   /** A request was served (or refused, with safeSocks) but is unsafe; carries no address. */
   readonly onWarning?: (code: SocksWarningCode, version: SocksVersion) => void
   /** One connection failed and was closed; the front serves on. */
@@ -63,6 +70,8 @@ export class SocksFront {
       handshakeTimeoutMs: options.handshakeTimeoutMs ?? SOCKS_DEFAULTS.handshakeTimeoutMs,
       lingerMs: options.lingerMs ?? SOCKS_DEFAULTS.lingerMs,
       onConnect: options.onConnect,
+      onResolve: options.onResolve,
+      onAssociate: options.onAssociate,
     }
     const events = {
       error: (err: SocksError) => { this.#counters.error(err.code); this.#report(err) },
@@ -71,6 +80,7 @@ export class SocksFront {
         callSafely(() => options.onWarning?.(code, version))
       },
       accepted: () => { this.#counters.accepted++ },
+      resolved: () => { this.#counters.resolved++ },
       rejected: (rep: number) => { this.#counters.rejected(rep) },
       released: (connection: SocksConnection) => { this.#live.delete(connection) },
     }

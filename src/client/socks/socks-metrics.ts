@@ -19,6 +19,7 @@ export function registerSocksMetrics (registry: MetricsRegistry, snapshot: () =>
   registry.counterFrom('mixgate_socks_connections_total', 'Connections apps opened to the SOCKS port.', () => snapshot().connections)
   registry.gaugeFrom('mixgate_socks_pending', 'SOCKS connections in their handshake or waiting for a circuit now.', () => snapshot().pending)
   registry.counterFrom('mixgate_socks_accepted_total', 'SOCKS CONNECTs answered with success.', () => snapshot().accepted)
+  registry.counterFrom('mixgate_socks_resolved_total', 'SOCKS RESOLVE and RESOLVE_PTR requests answered with success.', () => snapshot().resolved ?? 0)
   const rejected = registry.counter('mixgate_socks_rejected_total', 'SOCKS failure replies, by REP code.', { rep: SOCKS_REP_LABELS })
   for (const rep of SOCKS_REP_LABELS) {
     rejected.from(() => byLabel(snapshot().rejected, (key) => String(key), SOCKS_REP_LABELS, rep), { rep })

@@ -15,7 +15,7 @@
  * once a request is complete (bytes after it are the app's early data), and throws a
  * `SocksError` carrying the REP to answer with when the request can never become valid.
  */
-import { Atyp, Rep, SOCKS_VERSION } from './socks-constants.js'
+import { Atyp, Command, Rep, SOCKS_VERSION } from './socks-constants.js'
 import { SocksError, SocksErrorCode } from './socks-error.js'
 
 /** VER, CMD, RSV, ATYP, LEN, 255 name bytes, port. */
@@ -24,11 +24,12 @@ export const MAX_REQUEST_BYTES = 4 + 1 + 255 + 2
 export type AddressKind = 'ipv4' | 'ipv6' | 'hostname'
 
 export interface SocksRequest {
-  /** The CMD byte as sent; the caller serves only CONNECT. */
+  /** The CMD byte as sent; the caller serves CONNECT, RESOLVE, RESOLVE_PTR and UDP ASSOCIATE. */
   readonly command: number
   readonly addressType: AddressKind
   /** Dotted quad, RFC 5952 IPv6 text, or the name exactly as the app sent it (unresolved). */
   readonly host: string
+  /** 1..65535; 0 only for RESOLVE, RESOLVE_PTR and UDP ASSOCIATE. */
   readonly port: number
 }
 
@@ -73,7 +74,9 @@ export function decodeRequest (bytes: Uint8Array): Decoded<SocksRequest> | undef
 
   const address = bytes.subarray(addressOffset, portOffset)
   const port = (bytes[portOffset]! << 8) | bytes[portOffset + 1]!
-  if (port === 0) {
+  // RESOLVE and RESOLVE_PTR have no use for the port (tor-resolve sends 0); UDP ASSOCIATE
+  // names the app's own port, 0 when it does not know it yet (RFC 1928 §7).
+  if (port === 0 && command !== Command.RESOLVE && command !== Command.RESOLVE_PTR && command !== Command.UDP_ASSOCIATE) {
     throw new SocksError(SocksErrorCode.BAD_ADDRESS, 'request asks for port 0', { rep: Rep.GENERAL_FAILURE })
   }
   let host: string

@@ -21,7 +21,8 @@
  * bytesRead }` once a request is complete (bytes after it are the app's early data), and
  * throws a `SocksError` carrying the REP to answer with when it can never become valid.
  */
-import { Rep, SOCKS4_REPLY_VERSION, SOCKS4_VERSION, Socks4Reply } from './socks-constants.js'
+import { isIPv4 } from 'node:net'
+import { Command, Rep, SOCKS4_REPLY_VERSION, SOCKS4_VERSION, Socks4Reply } from './socks-constants.js'
 import { SocksError, SocksErrorCode } from './socks-error.js'
 import { isPlausibleHostname, type Decoded, type SocksRequest } from './socks-request.js'
 
@@ -68,7 +69,8 @@ export function decodeSocks4Request (bytes: Uint8Array): Decoded<Socks4Request> 
     host = ip.join('.')
     bytesRead = userIdEnd + 1
   }
-  if (port === 0) throw failure(SocksErrorCode.BAD_ADDRESS, 'request asks for port 0')
+  // RESOLVE (Tor's 0xF0, which tor-resolve -4 sends over SOCKS4a) has no use for the port.
+  if (port === 0 && command !== Command.RESOLVE) throw failure(SocksErrorCode.BAD_ADDRESS, 'request asks for port 0')
   return {
     value: { command, addressType: socks4a ? 'hostname' : 'ipv4', host, port, socks4a, userId },
     bytesRead,
@@ -93,6 +95,18 @@ export function encodeSocks4Reply (rep: number): Buffer {
   const reply = Buffer.alloc(SOCKS4_REPLY_BYTES)
   reply[0] = SOCKS4_REPLY_VERSION
   reply[1] = rep === Rep.SUCCEEDED ? Socks4Reply.GRANTED : Socks4Reply.REJECTED
+  return reply
+}
+
+/**
+ * The reply to a RESOLVE over SOCKS4a, as Tor sends it: granted, with the IPv4 answer in
+ * DSTIP (port 0). SOCKS4 has no room for an IPv6 address or a name: undefined (the caller
+ * refuses the request instead).
+ */
+export function encodeSocks4Answer (address: string): Buffer | undefined {
+  if (!isIPv4(address)) return undefined
+  const reply = encodeSocks4Reply(Rep.SUCCEEDED)
+  address.split('.').forEach((octet, i) => { reply[4 + i] = Number(octet) })
   return reply
 }
 

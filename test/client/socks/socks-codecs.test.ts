@@ -8,7 +8,7 @@ import t from 'tap'
 import fc from 'fast-check'
 import { selectMethod } from '../../../src/client/socks/greeting.js'
 import { SocksError } from '../../../src/client/socks/socks-error.js'
-import { encodeReply } from '../../../src/client/socks/socks-reply.js'
+import { encodeReply, encodeResolveReply } from '../../../src/client/socks/socks-reply.js'
 import { MAX_REQUEST_BYTES, decodeRequest, formatIPv6 } from '../../../src/client/socks/socks-request.js'
 import { MAX_USER_PASS_BYTES, decodeUserPass } from '../../../src/client/socks/user-pass.js'
 import { domainRequest, expectedReply, ipv4Request, ipv6Request, userPassRequest } from './harness.js'
@@ -99,4 +99,17 @@ t.test('selectMethod follows Tor; encodeReply is the fixed 10-byte form', async 
   t.equal(selectMethod(Uint8Array.of(0x00), { none: false, userPass: true }), undefined)
   t.equal(selectMethod(Uint8Array.of(0x01, 0x80), both), undefined)
   for (const rep of [0x00, 0x01, 0x05, 0x08, 0xf7]) t.same(encodeReply(rep), expectedReply(rep))
+})
+
+t.test('RESOLVE replies carry the answer (Tor\'s form), port 0; anything else is refused before a byte is sent', async (t) => {
+  t.same(encodeResolveReply('192.0.2.1'), Buffer.from([5, 0, 0, 1, 192, 0, 2, 1, 0, 0]))
+  t.same(encodeResolveReply('::1'), Buffer.from([5, 0, 0, 4, ...new Array(15).fill(0), 1, 0, 0]))
+  t.same(encodeResolveReply('a.test'), Buffer.from([5, 0, 0, 3, 6, ...Buffer.from('a.test'), 0, 0]))
+  for (const bad of ['', 'two words', 'x'.repeat(256), 'caf\u00e9.test', 'line\nbreak']) {
+    t.throws(() => encodeResolveReply(bad), { code: 'SOCKS_INVALID_USE' }, JSON.stringify(bad).slice(0, 20))
+  }
+  // Port 0 is refused for CONNECT, accepted for RESOLVE (0xF0) and RESOLVE_PTR (0xF1).
+  t.throws(() => decodeRequest(Buffer.from([5, 1, 0, 1, 127, 0, 0, 1, 0, 0])), { code: 'SOCKS_BAD_ADDRESS' })
+  t.same(decodeRequest(Buffer.from([5, 0xf0, 0, 3, 1, 0x61, 0, 0]))?.value, { command: 0xf0, addressType: 'hostname', host: 'a', port: 0 })
+  t.same(decodeRequest(Buffer.from([5, 0xf1, 0, 1, 127, 0, 0, 1, 0, 0]))?.value, { command: 0xf1, addressType: 'ipv4', host: '127.0.0.1', port: 0 })
 })

@@ -1,6 +1,8 @@
 /**
- * A tiny authoritative DNS server on 127.0.0.1 for the exit tests: answers A and AAAA
- * queries for the names it is given, NXDOMAIN for every other name, and records every
+ * A tiny authoritative DNS server on 127.0.0.1 for the exit tests: answers A, AAAA and PTR
+ * queries for the names it is given (a PTR under its reverse name, `4.3.2.1.in-addr.arpa`;
+ * its target is sent as raw labels, so a test can serve one no host name has), NXDOMAIN
+ * for every other name, and records every
  * question it receives, so tests can see exactly what the resolver asked (and that it
  * asked at all). `silent` makes it drop every query, `drop` the queries for some names,
  * for timeout tests.
@@ -10,6 +12,8 @@ import dgram from 'node:dgram'
 export interface DnsRecords {
   readonly a?: readonly string[]
   readonly aaaa?: readonly string[]
+  /** PTR targets, each a dotted name whose labels go out byte for byte (latin1). */
+  readonly ptr?: readonly string[]
 }
 
 export interface Question {
@@ -26,6 +30,7 @@ export interface TestDnsServer {
 
 export const TYPE_A = 1
 export const TYPE_AAAA = 28
+export const TYPE_PTR = 12
 
 const RCODE_NXDOMAIN = 3
 
@@ -44,6 +49,7 @@ export async function startDnsServer (
     const rdata: Buffer[] = []
     if (entry !== undefined && parsed.type === TYPE_A) for (const a of entry.a ?? []) rdata.push(ipv4Bytes(a))
     if (entry !== undefined && parsed.type === TYPE_AAAA) for (const a of entry.aaaa ?? []) rdata.push(ipv6Bytes(a))
+    if (entry !== undefined && parsed.type === TYPE_PTR) for (const name of entry.ptr ?? []) rdata.push(nameBytes(name))
     const reply = buildReply(query, parsed.questionEnd, parsed.type, entry === undefined ? RCODE_NXDOMAIN : 0, rdata)
     socket.send(reply, peer.port, peer.address)
   })
@@ -89,6 +95,12 @@ function buildReply (query: Buffer, questionEnd: number, type: number, rcode: nu
     return answer
   })
   return Buffer.concat([header, query.subarray(12, questionEnd), ...answers])
+}
+
+/** A domain name in wire form: length-prefixed labels, then the root. */
+function nameBytes (name: string): Buffer {
+  const labels = name.split('.').filter((label) => label !== '').map((label) => Buffer.from(label, 'latin1'))
+  return Buffer.concat([...labels.flatMap((label) => [Buffer.from([label.length]), label]), Buffer.from([0])])
 }
 
 function ipv4Bytes (text: string): Buffer {
