@@ -223,7 +223,8 @@ export function wakeDelayRounds (direction: 'forward' | 'backward', hops: number
 
 /**
  * An upper bound on a LOOP's round trip, in rounds, for a cascade of `hops` hops at the
- * lowest rate: the client's own round, one round per hop each way, a wait for a scheduled
+ * lowest rate: the client's own round, one round per hop each way (pipelined, §12.1, a hop
+ * takes a quarter round, but a cell that misses a release waits a round there), a wait for a scheduled
  * slot at every hop backward (and at the client forward), the exit's jitter, and — for the
  * LOOP sent with a CREATE — the CREATE hold. An honest cascade never exceeds it, so a client
  * can raise an alarm beyond it (R8) without false alarms.
