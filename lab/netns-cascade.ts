@@ -1,0 +1,232 @@
+/**
+ * A cascade across network namespaces, each node a separate `mixgate` process started from
+ * its own config, as an operator runs them on separate hosts:
+ *
+ *   ns h0: curl ─SOCKS─▶ mixgate client ──┐
+ *   ns wire:                               link shaper (one relay per hop's address)
+ *   ns h1…hn: mixgate mix --config mixK.json
+ *   ns h(n+1): mixgate exit --config exit.json ─▶ HTTP origin (127.0.0.1 there)
+ *
+ * Every link between two hosts crosses the wire namespace through the shaper (link-shaper.ts),
+ * whose settings the lab changes while traffic flows; netns.ts can also cut a host off at the
+ * kernel. The configs come from cascade-set.ts: hop k publishes 10.77.k.1:7000+k (the wire,
+ * where the shaper listens) and listens on 10.77.k.2:7000+k (its own address); its publish
+ * listener (/descriptor, and /cascade at the entry, for the entry and the client to fetch
+ * fresh onion keys) is 10.77.k.2:8000+k, reached through an unshaped relay at 10.77.k.1; its
+ * admin port is on its namespace's loopback, read with curl run inside it.
+ *
+ * `stop()` ends every process (SIGTERM, then SIGKILL), deletes the namespaces and the state
+ * dir; a lab that dies some other way still deletes its namespaces on exit (netns.ts).
+ */
+import { spawn, execFile, type ChildProcess } from 'node:child_process'
+import { createHash } from 'node:crypto'
+import { mkdtempSync, rmSync } from 'node:fs'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
+import { fileURLToPath } from 'node:url'
+import { BIN, startCli, type CliProcess } from '../test/cli/spawn-cli.js'
+import type { ShapingProfile } from '../src/protocol/shaping.js'
+import { DEFAULT_SHAPING } from '../src/protocol/shaping.js'
+import { writeCascadeSet } from './cascade-set.js'
+import type { LinkSettings } from './link-shaper.js'
+import { createLabNet, type LabHost, type LabNet } from './netns.js'
+import type { ShaperLinkSpec, ShaperReply, ShaperRequest } from './shaper-process.js'
+
+export interface NetnsCascadeOptions {
+  readonly mixes: number
+  readonly shaping: ShapingProfile
+  readonly roundMs?: number
+  /** Onion-key epoch in seconds (default 3600). */
+  readonly epochS?: number
+  /** Sizes of the origin's bodies the lab will fetch (their SHA-256 are known). */
+  readonly sizes: readonly number[]
+  /** The links' settings from the start (every link). */
+  readonly link?: Partial<LinkSettings>
+  /** The client's streamTimeoutMs (how long a stream waits for the exit's answer; default the shipped 30000). */
+  readonly streamTimeoutMs?: number
+  /** Extra environment of the node processes, by hop position (1 = entry, mixes + 1 = exit). */
+  readonly nodeEnv?: (position: number) => Record<string, string> | undefined
+}
+
+export interface Fetched {
+  readonly ok: boolean
+  /** Bytes delivered (0 when curl failed before any byte). */
+  readonly bytes: number
+  /** Whether a complete body arrived with the expected SHA-256 (false for a failed fetch). */
+  readonly intact: boolean
+  /** A body of the expected length with another hash: corruption. */
+  readonly corrupt: boolean
+  readonly ms: number
+  readonly error?: string
+}
+
+export interface NetnsCascade {
+  readonly net: LabNet
+  readonly hops: number
+  /** GET /bytes/<size> with curl through the client's SOCKS port, in the client's namespace. */
+  fetch (size: number, timeoutS?: number): Promise<Fetched>
+  /** Change link k's shaping (k = 1…hops: the link into hop k; 0 is not shaped). */
+  shape (link: number, change: Partial<LinkSettings>): Promise<LinkSettings>
+  /** SIGKILL hop `position` (1 = entry). */
+  kill (position: number): Promise<void>
+  /** Start hop `position` again from its config; resolves when it logged its start. */
+  restart (position: number, env?: Record<string, string>): Promise<void>
+  /** What a node process has written to stderr (its log): 0 client, 1… hops. */
+  log (index: number): string
+  /** The node's /metrics text (0 client, 1… hops). */
+  metrics (index: number): Promise<string>
+  stop (): Promise<void>
+}
+
+const SHAPER_SCRIPT = fileURLToPath(new URL('./shaper-process.js', import.meta.url))
+const ORIGIN_SCRIPT = fileURLToPath(new URL('./origin-process.js', import.meta.url))
+const hopPort = (k: number): number => 7000 + k
+const adminPort = (k: number): number => 9100 + k
+const publishPort = (k: number): number => 8000 + k
+const nodeName = (position: number, hops: number): string => position === hops ? 'exit' : `mix${position}`
+
+export async function startNetnsCascade (options: NetnsCascadeOptions): Promise<NetnsCascade> {
+  const hops = options.mixes + 1
+  const teardowns: Array<() => unknown> = []
+  const collector = { teardown: (fn: () => unknown) => { teardowns.push(fn) } }
+  const stop = async (): Promise<void> => {
+    for (const fn of teardowns.splice(0).reverse()) {
+      try { await fn() } catch { /* keep tearing down */ }
+    }
+  }
+  try {
+    const net = await createLabNet(hops + 1)
+    teardowns.push(() => net.close())
+    const dir = mkdtempSync(join(tmpdir(), 'mixgate-lab-'))
+    teardowns.push(() => rmSync(dir, { recursive: true, force: true }))
+    const roundMs = options.roundMs ?? 10
+    await writeCascadeSet(dir, {
+      hops: net.hosts.slice(1).map((h) => ({
+        address: { host: h.wireAddress, port: hopPort(h.index) },
+        listen: { host: h.address, port: hopPort(h.index) },
+        admin: { host: '127.0.0.1', port: adminPort(h.index) },
+        publish: { listen: { host: h.address, port: publishPort(h.index) }, url: `http://${h.wireAddress}:${publishPort(h.index)}` },
+      })),
+      params: { cellSize: 2048, roundMs, epochS: options.epochS ?? 3600, genesis: 0, shaping: DEFAULT_SHAPING[options.shaping] },
+      exitPolicy: ['accept 127.0.0.1:*'],
+      socks: { host: '127.0.0.1', port: 1080 },
+      clientAdmin: { host: '127.0.0.1', port: adminPort(0) },
+      ...(options.streamTimeoutMs === undefined ? {} : { client: { streamTimeoutMs: options.streamTimeoutMs } }),
+    })
+
+    // The shaper: one relay per hop, from the hop's published address to where it listens
+    // (links 0…hops-1), then one per publish listener (never shaped).
+    const relay = (h: LabHost, port: number): ShaperLinkSpec => ({ listen: { host: h.wireAddress, port }, target: { host: h.address, port } })
+    const specs: ShaperLinkSpec[] = [
+      ...net.hosts.slice(1).map((h) => relay(h, hopPort(h.index))),
+      ...net.hosts.slice(1).map((h) => relay(h, publishPort(h.index))),
+    ]
+    const shaper = await startShaper(net, specs)
+    teardowns.push(() => shaper.close())
+    if (options.link !== undefined) {
+      for (let k = 1; k <= hops; k++) await shaper.call({ link: k - 1, change: options.link })
+    }
+
+    const inNs = (k: number, argv: readonly string[], env?: Record<string, string>): string[] =>
+      env === undefined ? net.exec(net.hosts[k]!.ns, argv) : net.exec(net.hosts[k]!.ns, ['env', ...Object.entries(env).map(([n, v]) => `${n}=${v}`), ...argv])
+    const origin = startCli(collector, inNs(hops, [process.execPath, ORIGIN_SCRIPT, ...options.sizes.map(String)]), { command: 'ip' })
+    const originInfo = JSON.parse((await origin.waitForStdout(/^.*\n/))[0]) as { port: number, sha256: Record<string, string> }
+
+    const nodes: CliProcess[] = []
+    const startNode = async (position: number, env?: Record<string, string>): Promise<void> => {
+      const name = nodeName(position, hops)
+      const role = position === hops ? 'exit' : 'mix'
+      const node = startCli(collector, inNs(position, [process.execPath, BIN, role, '--config', join(dir, `${name}.json`)], env), { command: 'ip' })
+      nodes[position] = node
+      await node.waitForStderr(role === 'exit' ? /node\.started role=exit/ : /node\.started role=mix/, 30_000)
+    }
+    for (let position = hops; position >= 1; position--) await startNode(position, options.nodeEnv?.(position))
+    const client = startCli(collector, inNs(0, [process.execPath, BIN, 'client', '--config', join(dir, 'client.json')]), { command: 'ip', cwd: dir })
+    nodes[0] = client
+    await client.waitForStderr(/entry\.connected/, 30_000)
+
+    const clientNs = net.hosts[0]!.ns
+    return {
+      net,
+      hops,
+      async fetch (size, timeoutS = 30) {
+        const expected = originInfo.sha256[String(size)]
+        const started = performance.now()
+        const got = await runIn(clientNs, ['curl', '-sS', '--fail', '--max-time', String(timeoutS), '--socks5-hostname', '127.0.0.1:1080',
+          `http://127.0.0.1:${originInfo.port}/bytes/${size}`])
+        const ms = performance.now() - started
+        const intact = got.code === 0 && got.stdout.length === size && createHash('sha256').update(got.stdout).digest('hex') === expected
+        const corrupt = got.stdout.length === size && !intact
+        return { ok: got.code === 0, bytes: got.stdout.length, intact, corrupt, ms, ...(got.code === 0 ? {} : { error: got.stderr.trim() }) }
+      },
+      async shape (link, change) {
+        const reply = await shaper.call({ link: link - 1, change })
+        return reply.settings!
+      },
+      async kill (position) {
+        const node = nodes[position]!
+        node.child.kill('SIGKILL')
+        await node.exited
+      },
+      restart: async (position, env) => await startNode(position, env ?? options.nodeEnv?.(position)),
+      log: (index) => nodes[index]?.stderr() ?? '',
+      async metrics (index) {
+        const got = await runIn(net.hosts[index]!.ns, ['curl', '-sS', '--fail', '--max-time', '5', `http://127.0.0.1:${adminPort(index)}/metrics`])
+        return got.stdout.toString('utf8')
+      },
+      async stop () {
+        // Gracefully first (the client, then entry to exit), so no node logs its peers' deaths as faults.
+        for (const node of nodes.filter((n) => n !== undefined)) await node.stop('SIGTERM').catch(() => {})
+        await origin.stop('SIGTERM').catch(() => {})
+        await stop()
+      },
+    }
+  } catch (err) {
+    await stop()
+    throw err
+  }
+}
+
+async function runIn (ns: string, argv: readonly string[]): Promise<{ code: number, stdout: Buffer, stderr: string }> {
+  return await new Promise((resolve) => {
+    execFile('ip', ['netns', 'exec', ns, ...argv], { encoding: 'buffer', maxBuffer: 256 * 1024 * 1024 }, (err, stdout, stderr) => {
+      const code = err === null ? 0 : typeof (err as { code?: unknown }).code === 'number' ? (err as { code: number }).code : -1
+      resolve({ code, stdout, stderr: stderr.toString('utf8') })
+    })
+  })
+}
+
+interface Shaper {
+  call (request: Omit<ShaperRequest, 'id'>): Promise<ShaperReply>
+  close (): Promise<void>
+}
+
+async function startShaper (net: LabNet, specs: ShaperLinkSpec[]): Promise<Shaper> {
+  const child: ChildProcess = spawn('ip', net.exec(net.wire, [process.execPath, SHAPER_SCRIPT, JSON.stringify(specs)]),
+    { stdio: ['ignore', 'inherit', 'inherit', 'ipc'] })
+  const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()))
+  const pending = new Map<number, (reply: ShaperReply) => void>()
+  let nextId = 0
+  await new Promise<void>((resolve, reject) => {
+    child.on('message', (reply: ShaperReply) => {
+      if (reply.ready === true) resolve()
+      else if (reply.id === undefined) reject(new Error(`link shaper: ${reply.error ?? 'no start'}`))
+      else { pending.get(reply.id)?.(reply); pending.delete(reply.id) }
+    })
+    void exited.then(() => reject(new Error('link shaper exited before it was ready')))
+  })
+  return {
+    call: async (request) => await new Promise<ShaperReply>((resolve, reject) => {
+      const id = nextId++
+      pending.set(id, (reply) => reply.error === undefined ? resolve(reply) : reject(new Error(reply.error)))
+      child.send({ ...request, id })
+    }),
+    async close () {
+      if (child.exitCode !== null || child.signalCode !== null) return
+      if (child.connected) child.disconnect()
+      const timer = setTimeout(() => child.kill('SIGKILL'), 3000)
+      await exited
+      clearTimeout(timer)
+    },
+  }
+}
