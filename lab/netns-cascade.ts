@@ -44,8 +44,6 @@ export interface NetnsCascadeOptions {
   readonly link?: Partial<LinkSettings>
   /** The client's streamTimeoutMs (how long a stream waits for the exit's answer; default the shipped 30000). */
   readonly streamTimeoutMs?: number
-  /** Extra environment of the node processes, by hop position (1 = entry, mixes + 1 = exit). */
-  readonly nodeEnv?: (position: number) => Record<string, string> | undefined
 }
 
 export interface Fetched {
@@ -69,8 +67,10 @@ export interface NetnsCascade {
   shape (link: number, change: Partial<LinkSettings>): Promise<LinkSettings>
   /** SIGKILL hop `position` (1 = entry). */
   kill (position: number): Promise<void>
-  /** Start hop `position` again from its config; resolves when it logged its start. */
-  restart (position: number, env?: Record<string, string>): Promise<void>
+  /** SIGTERM hop `position` and wait for its exit (a clean stop: it keeps its keys). */
+  stopNode (position: number): Promise<void>
+  /** Start hop `position` again from its config, its wall clock `skewMs` off; resolves when it logged its start. */
+  restart (position: number, skewMs?: number): Promise<void>
   /** What a node process has written to stderr (its log): 0 client, 1… hops. */
   log (index: number): string
   /** The node's /metrics text (0 client, 1… hops). */
@@ -79,6 +79,7 @@ export interface NetnsCascade {
 }
 
 const SHAPER_SCRIPT = fileURLToPath(new URL('./shaper-process.js', import.meta.url))
+const SKEW_URL = new URL('./skewed-clock.js', import.meta.url).href
 const ORIGIN_SCRIPT = fileURLToPath(new URL('./origin-process.js', import.meta.url))
 const hopPort = (k: number): number => 7000 + k
 const adminPort = (k: number): number => 9100 + k
@@ -127,20 +128,20 @@ export async function startNetnsCascade (options: NetnsCascadeOptions): Promise<
       for (let k = 1; k <= hops; k++) await shaper.call({ link: k - 1, change: options.link })
     }
 
-    const inNs = (k: number, argv: readonly string[], env?: Record<string, string>): string[] =>
-      env === undefined ? net.exec(net.hosts[k]!.ns, argv) : net.exec(net.hosts[k]!.ns, ['env', ...Object.entries(env).map(([n, v]) => `${n}=${v}`), ...argv])
+    const inNs = (k: number, argv: readonly string[]): string[] => net.exec(net.hosts[k]!.ns, argv)
     const origin = startCli(collector, inNs(hops, [process.execPath, ORIGIN_SCRIPT, ...options.sizes.map(String)]), { command: 'ip' })
     const originInfo = JSON.parse((await origin.waitForStdout(/^.*\n/))[0]) as { port: number, sha256: Record<string, string> }
 
     const nodes: CliProcess[] = []
-    const startNode = async (position: number, env?: Record<string, string>): Promise<void> => {
+    const startNode = async (position: number, skewMs = 0): Promise<void> => {
       const name = nodeName(position, hops)
       const role = position === hops ? 'exit' : 'mix'
-      const node = startCli(collector, inNs(position, [process.execPath, BIN, role, '--config', join(dir, `${name}.json`)], env), { command: 'ip' })
+      const skewed = skewMs === 0 ? [] : ['env', `MIXGATE_LAB_CLOCK_SKEW_MS=${skewMs}`, process.execPath, '--import', SKEW_URL]
+      const node = startCli(collector, inNs(position, [...(skewed.length === 0 ? [process.execPath] : skewed), BIN, role, '--config', join(dir, `${name}.json`)]), { command: 'ip' })
       nodes[position] = node
       await node.waitForStderr(role === 'exit' ? /node\.started role=exit/ : /node\.started role=mix/, 30_000)
     }
-    for (let position = hops; position >= 1; position--) await startNode(position, options.nodeEnv?.(position))
+    for (let position = hops; position >= 1; position--) await startNode(position)
     const client = startCli(collector, inNs(0, [process.execPath, BIN, 'client', '--config', join(dir, 'client.json')]), { command: 'ip', cwd: dir })
     nodes[0] = client
     await client.waitForStderr(/entry\.connected/, 30_000)
@@ -168,7 +169,10 @@ export async function startNetnsCascade (options: NetnsCascadeOptions): Promise<
         node.child.kill('SIGKILL')
         await node.exited
       },
-      restart: async (position, env) => await startNode(position, env ?? options.nodeEnv?.(position)),
+      async stopNode (position) {
+        await nodes[position]!.stop('SIGTERM', 15_000)
+      },
+      restart: async (position, skewMs) => await startNode(position, skewMs),
       log: (index) => nodes[index]?.stderr() ?? '',
       async metrics (index) {
         const got = await runIn(net.hosts[index]!.ns, ['curl', '-sS', '--fail', '--max-time', '5', `http://127.0.0.1:${adminPort(index)}/metrics`])

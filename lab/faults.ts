@@ -1,0 +1,256 @@
+/**
+ * The lab's faults, each run on a fresh cascade across namespaces (netns-cascade.ts) and
+ * reduced to one row: what was done, how many transfers were intact, failed or corrupted
+ * (a body of the right length with the wrong SHA-256: never allowed), the fault's figure,
+ * and what the nodes logged at warn or error level about it. docs/RELIABILITY.md reads them.
+ */
+import { startNetnsCascade, type Fetched, type NetnsCascade, type NetnsCascadeOptions } from './netns-cascade.js'
+
+export const SMALL = 64 * 1024
+export const LARGE = 1024 * 1024
+export const SIZES = [SMALL, LARGE, 4 * LARGE]
+
+export interface FaultRow {
+  readonly fault: string
+  readonly setting: string
+  readonly transfers: { readonly intact: number, readonly failed: number, readonly corrupt: number }
+  /** The row's figure: a name, a value and its unit; undefined when it could not be measured. */
+  readonly figure: { readonly name: string, readonly value: number | undefined, readonly unit: string }
+  readonly notes: string
+  /** Warn and error events the nodes logged during the row, `node: event` with a count. */
+  readonly logged: Record<string, number>
+  readonly error?: string
+}
+
+const sleep = async (ms: number): Promise<void> => await new Promise((resolve) => setTimeout(resolve, ms))
+
+class Tally {
+  intact = 0
+  failed = 0
+  corrupt = 0
+  add (got: Fetched): Fetched {
+    if (got.intact) this.intact++
+    else if (got.corrupt) this.corrupt++
+    else this.failed++
+    return got
+  }
+
+  get counts (): FaultRow['transfers'] { return { intact: this.intact, failed: this.failed, corrupt: this.corrupt } }
+}
+
+/** `count` downloads of `size`, `concurrency` at a time; `onStart(i)` runs before the i-th starts. */
+async function transfers (lab: NetnsCascade, tally: Tally, count: number, size: number, concurrency: number,
+  onStart: (i: number) => Promise<void> = async () => {}): Promise<Fetched[]> {
+  const results: Fetched[] = []
+  let next = 0
+  const worker = async (): Promise<void> => {
+    while (next < count) {
+      const i = next++
+      await onStart(i)
+      results.push(tally.add(await lab.fetch(size, 60)))
+    }
+  }
+  await Promise.all(Array.from({ length: concurrency }, worker))
+  return results
+}
+
+/** Probe with small downloads until one is intact: ms from now, or undefined past `boundMs`. */
+async function untilWorks (lab: NetnsCascade, tally: Tally, boundMs: number): Promise<number | undefined> {
+  const started = performance.now()
+  while (performance.now() - started < boundMs) {
+    const got = tally.add(await lab.fetch(SMALL, 10))
+    if (got.intact) return performance.now() - started
+    await sleep(250)
+  }
+  return undefined
+}
+
+const median = (values: number[]): number | undefined => {
+  if (values.length === 0) return undefined
+  const sorted = [...values].sort((a, b) => a - b)
+  return sorted[Math.floor(sorted.length / 2)]
+}
+
+/** Warn and error events in a node log, counted by event name. */
+function loggedEvents (lab: NetnsCascade, into: Record<string, number>): void {
+  const names = ['client', ...Array.from({ length: lab.hops }, (_, i) => i + 1 === lab.hops ? 'exit' : `mix${i + 1}`)]
+  names.forEach((name, index) => {
+    for (const match of lab.log(index).matchAll(/ (warn|error) \S+ ([a-z_.]+)/g)) {
+      const key = `${name}: ${match[1]} ${match[2]}`
+      into[key] = (into[key] ?? 0) + 1
+    }
+  })
+}
+
+export interface FaultContext {
+  readonly mixes: number
+  /** Progress lines. */
+  readonly say: (line: string) => void
+}
+
+type Body = (lab: NetnsCascade, tally: Tally) => Promise<{ figure: FaultRow['figure'], notes: string }>
+
+interface Fault {
+  readonly fault: string
+  readonly setting: string
+  readonly cascade: Partial<NetnsCascadeOptions>
+  readonly body: Body
+}
+
+async function runFault (context: FaultContext, fault: Fault): Promise<FaultRow> {
+  const tally = new Tally()
+  const logged: Record<string, number> = {}
+  context.say(`${fault.fault}: ${fault.setting}`)
+  let lab: NetnsCascade | undefined
+  try {
+    lab = await startNetnsCascade({ mixes: context.mixes, shaping: 'off', sizes: SIZES, link: { delayMs: 30, jitterMs: 5 }, ...fault.cascade })
+    const { figure, notes } = await fault.body(lab, tally)
+    loggedEvents(lab, logged)
+    return { fault: fault.fault, setting: fault.setting, transfers: tally.counts, figure, notes, logged }
+  } catch (err) {
+    if (lab !== undefined) loggedEvents(lab, logged)
+    return { fault: fault.fault, setting: fault.setting, transfers: tally.counts, figure: { name: '', value: undefined, unit: '' }, notes: '', logged, error: (err as Error).message.split('\n')[0]! }
+  } finally {
+    await lab?.stop()
+  }
+}
+
+/** Link delay, jitter or a rate limit on every link: median time of 64 KiB and throughput of 4 MiB. */
+function linkRow (setting: string, link: NetnsCascadeOptions['link'], shaping: NetnsCascadeOptions['shaping'] = 'off'): Fault {
+  return {
+    fault: 'link delay/jitter/rate',
+    setting: `${setting}, shaping ${shaping}`,
+    cascade: { link, shaping },
+    body: async (lab, tally) => {
+      const small = (await transfers(lab, tally, 5, SMALL, 1)).filter((f) => f.intact).map((f) => f.ms)
+      const large = (await transfers(lab, tally, 2, 4 * LARGE, 1)).filter((f) => f.intact).map((f) => f.ms)
+      const mbps = large.length === 0 ? undefined : 4 * LARGE / 1e6 / (median(large)! / 1000)
+      return {
+        figure: { name: '64 KiB median', value: median(small), unit: 'ms' },
+        notes: `4 MiB at ${mbps === undefined ? '—' : mbps.toFixed(2)} MB/s`,
+      }
+    },
+  }
+}
+
+/** kill -9 of hop `position` during 100 transfers, back after 1 s; then time until a new stream works. */
+function killRow (position: number | 'random mix', epochS: number): Fault {
+  return {
+    fault: 'kill -9',
+    setting: `${position === 'random mix' ? 'a random mix' : 'the exit'} during 100 × 64 KiB (4 at a time), back after 1 s; epochS ${epochS}, streamTimeoutMs 30000`,
+    cascade: { epochS },
+    body: async (lab, tally) => {
+      const victim = position === 'random mix' ? 1 + Math.floor(Math.random() * (lab.hops - 1)) : lab.hops
+      let restarted: Promise<void> | undefined
+      await transfers(lab, tally, 100, SMALL, 4, async (i) => {
+        if (i !== 20) return
+        await lab.kill(victim)
+        restarted = sleep(1000).then(async () => await lab.restart(victim))
+      })
+      await restarted
+      const heal = await untilWorks(lab, tally, 150_000)
+      const keys = /keys\.discarded/.test(lab.log(victim)) ? 'it discarded its current onion key (tag log not closed cleanly)' : 'it kept its keys'
+      return { figure: { name: 'new stream works after return', value: heal, unit: 'ms' }, notes: `killed hop ${victim}; ${keys}` }
+    },
+  }
+}
+
+const ROWS = (mixes: number): Fault[] => [
+  linkRow('no delay', { delayMs: 0, jitterMs: 0 }),
+  linkRow('30 ms ± 5 ms', { delayMs: 30, jitterMs: 5 }),
+  linkRow('50 ms ± 20 ms', { delayMs: 50, jitterMs: 20 }),
+  linkRow('30 ms, 1 MB/s', { delayMs: 30, jitterMs: 0, rateBps: 1_000_000 }),
+  linkRow('30 ms ± 5 ms', { delayMs: 30, jitterMs: 5 }, 'elastic'),
+  killRow('random mix', 20),
+  killRow(mixes + 1, 20),
+  {
+    fault: 'restart (SIGTERM)',
+    setting: 'mix 2 stopped cleanly and started again',
+    cascade: {},
+    body: async (lab, tally) => {
+      await transfers(lab, tally, 2, SMALL, 1)
+      await lab.stopNode(2)
+      await lab.restart(2)
+      const heal = await untilWorks(lab, tally, 120_000)
+      return { figure: { name: 'new stream works after return', value: heal, unit: 'ms' }, notes: /keys\.discarded/.test(lab.log(2)) ? 'keys discarded' : 'keys kept' }
+    },
+  },
+  {
+    fault: 'stall',
+    setting: 'link into mix 2 holds every byte for 5 s, during a 4 MiB download',
+    cascade: {},
+    body: async (lab, tally) => {
+      const during = lab.fetch(4 * LARGE, 60)
+      await sleep(500)
+      await lab.shape(2, { stalled: true })
+      await sleep(5000)
+      await lab.shape(2, { stalled: false })
+      const got = tally.add(await during)
+      const after = await untilWorks(lab, tally, 60_000)
+      return {
+        figure: { name: 'download during the stall', value: got.intact ? got.ms : undefined, unit: 'ms' },
+        notes: `the download ${got.intact ? 'finished intact' : `failed (${got.error ?? ''})`}; next stream ${after === undefined ? 'never worked' : `worked after ${Math.round(after)} ms`}`,
+      }
+    },
+  },
+  {
+    fault: 'link cut (reset)',
+    setting: 'link into mix 2 reset and refused for 3 s during a 4 MiB download, then restored',
+    cascade: {},
+    body: async (lab, tally) => {
+      const during = lab.fetch(4 * LARGE, 60)
+      await sleep(500)
+      await lab.shape(2, { cut: true })
+      await sleep(3000)
+      await lab.shape(2, { cut: false })
+      const got = tally.add(await during)
+      const heal = await untilWorks(lab, tally, 120_000)
+      return {
+        figure: { name: 'new stream works after restore', value: heal, unit: 'ms' },
+        notes: `the download ${got.intact ? 'finished intact' : `failed (${got.error ?? ''})`}`,
+      }
+    },
+  },
+  {
+    fault: 'partition',
+    setting: 'mix 2 cut off at the kernel (its veth down: no reset reaches anyone) for 10 s during a 4 MiB download',
+    cascade: {},
+    body: async (lab, tally) => {
+      const during = lab.fetch(4 * LARGE, 90)
+      await sleep(500)
+      await lab.net.setLinkUp(2, false)
+      await sleep(10_000)
+      await lab.net.setLinkUp(2, true)
+      const got = tally.add(await during)
+      const heal = await untilWorks(lab, tally, 150_000)
+      return {
+        figure: { name: 'new stream works after restore', value: heal, unit: 'ms' },
+        notes: `the download ${got.intact ? `finished intact in ${Math.round(got.ms)} ms` : `failed (${got.error ?? ''})`}`,
+      }
+    },
+  },
+  ...[[50, 'elastic'], [500, 'elastic'], [5000, 'elastic'], [5000, 'off'], [3_600_000, 'off']].map(([skewMs, shaping]): Fault => ({
+    fault: 'clock skew',
+    setting: `mix 2's wall clock ${Number(skewMs) >= 60_000 ? `${Number(skewMs) / 3_600_000} h` : `${skewMs} ms`} ahead, shaping ${shaping}, epochS 3600`,
+    cascade: { shaping: shaping as NetnsCascadeOptions['shaping'] },
+    body: async (lab, tally) => {
+      await lab.stopNode(2)
+      await lab.restart(2, Number(skewMs))
+      const results = await transfers(lab, tally, 3, SMALL, 1)
+      const ok = results.filter((f) => f.intact).length
+      return {
+        figure: { name: '64 KiB downloads intact', value: ok, unit: 'of 3' },
+        notes: ok === 3 ? 'tolerated' : `refused: ${results.find((f) => !f.intact)?.error ?? ''}`,
+      }
+    },
+  })),
+]
+
+export async function runFaults (context: FaultContext, only?: RegExp): Promise<FaultRow[]> {
+  const rows: FaultRow[] = []
+  for (const fault of ROWS(context.mixes)) {
+    if (only !== undefined && !only.test(`${fault.fault} ${fault.setting}`)) continue
+    rows.push(await runFault(context, fault))
+  }
+  return rows
+}
