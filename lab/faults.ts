@@ -155,6 +155,28 @@ function killRow (position: number | 'random mix', epochS: number): Fault {
   }
 }
 
+/** A link fault held for `holdMs` half a second into a 4 MiB download, then undone; then time until a new stream works. */
+function linkFault (fault: string, setting: string, holdMs: number, apply: (lab: NetnsCascade, on: boolean) => Promise<void>): Fault {
+  return {
+    fault,
+    setting,
+    cascade: {},
+    body: async (lab, tally) => {
+      const during = lab.fetch(4 * LARGE, 90)
+      await sleep(500)
+      await apply(lab, true)
+      await sleep(holdMs)
+      await apply(lab, false)
+      const got = tally.add(await during)
+      const heal = await untilWorks(lab, tally, 150_000)
+      return {
+        figure: { name: 'new stream works after restore', value: heal, unit: 'ms' },
+        notes: `the download ${got.intact ? `finished intact in ${Math.round(got.ms)} ms` : `failed after ${Math.round(got.ms)} ms (${got.error ?? ''})`}`,
+      }
+    },
+  }
+}
+
 const ROWS = (mixes: number): Fault[] => [
   linkRow('no delay', { delayMs: 0, jitterMs: 0 }),
   linkRow('30 ms ± 5 ms', { delayMs: 30, jitterMs: 5 }),
@@ -175,72 +197,25 @@ const ROWS = (mixes: number): Fault[] => [
       return { figure: { name: 'new stream works after return', value: heal, unit: 'ms' }, notes: /keys\.discarded/.test(lab.log(2)) ? 'keys discarded' : 'keys kept' }
     },
   },
-  {
-    fault: 'stall',
-    setting: 'link into mix 2 holds every byte for 5 s, during a 4 MiB download',
-    cascade: {},
-    body: async (lab, tally) => {
-      const during = lab.fetch(4 * LARGE, 60)
-      await sleep(500)
-      await lab.shape(2, { stalled: true })
-      await sleep(5000)
-      await lab.shape(2, { stalled: false })
-      const got = tally.add(await during)
-      const after = await untilWorks(lab, tally, 60_000)
-      return {
-        figure: { name: 'download during the stall', value: got.intact ? got.ms : undefined, unit: 'ms' },
-        notes: `the download ${got.intact ? 'finished intact' : `failed (${got.error ?? ''})`}; next stream ${after === undefined ? 'never worked' : `worked after ${Math.round(after)} ms`}`,
-      }
-    },
-  },
-  {
-    fault: 'link cut (reset)',
-    setting: 'link into mix 2 reset and refused for 3 s during a 4 MiB download, then restored',
-    cascade: {},
-    body: async (lab, tally) => {
-      const during = lab.fetch(4 * LARGE, 60)
-      await sleep(500)
-      await lab.shape(2, { cut: true })
-      await sleep(3000)
-      await lab.shape(2, { cut: false })
-      const got = tally.add(await during)
-      const heal = await untilWorks(lab, tally, 120_000)
-      return {
-        figure: { name: 'new stream works after restore', value: heal, unit: 'ms' },
-        notes: `the download ${got.intact ? 'finished intact' : `failed (${got.error ?? ''})`}`,
-      }
-    },
-  },
-  {
-    fault: 'partition',
-    setting: 'mix 2 cut off at the kernel (its veth down: no reset reaches anyone) for 10 s during a 4 MiB download',
-    cascade: {},
-    body: async (lab, tally) => {
-      const during = lab.fetch(4 * LARGE, 90)
-      await sleep(500)
-      await lab.net.setLinkUp(2, false)
-      await sleep(10_000)
-      await lab.net.setLinkUp(2, true)
-      const got = tally.add(await during)
-      const heal = await untilWorks(lab, tally, 150_000)
-      return {
-        figure: { name: 'new stream works after restore', value: heal, unit: 'ms' },
-        notes: `the download ${got.intact ? `finished intact in ${Math.round(got.ms)} ms` : `failed (${got.error ?? ''})`}`,
-      }
-    },
-  },
-  ...[[50, 'elastic'], [500, 'elastic'], [5000, 'elastic'], [5000, 'off'], [3_600_000, 'off']].map(([skewMs, shaping]): Fault => ({
+  linkFault('stall', 'link into mix 2 holds every byte for 5 s, during a 4 MiB download', 5000,
+    async (lab, on) => { await lab.shape(2, { stalled: on }) }),
+  linkFault('link cut (reset)', 'link into mix 2 reset and refused for 3 s during a 4 MiB download, then restored', 3000,
+    async (lab, on) => { await lab.shape(2, { cut: on }) }),
+  linkFault('partition', 'mix 2 cut off at the kernel (its veth down: no reset reaches anyone) for 10 s during a 4 MiB download', 10_000,
+    async (lab, on) => { await lab.net.setLinkUp(2, !on) }),
+  ...[[0, 'elastic'], [5, 'elastic'], [505, 'elastic'], [5005, 'elastic'], [5005, 'off'], [3_600_000, 'off']].map(([skewMs, shaping]): Fault => ({
     fault: 'clock skew',
-    setting: `mix 2's wall clock ${Number(skewMs) >= 60_000 ? `${Number(skewMs) / 3_600_000} h` : `${skewMs} ms`} ahead, shaping ${shaping}, epochS 3600`,
+    setting: `mix 2 restarted with its wall clock ${Number(skewMs) >= 60_000 ? `${Number(skewMs) / 3_600_000} h` : `${skewMs} ms`} ahead, shaping ${shaping}, epochS 3600`,
     cascade: { shaping: shaping as NetnsCascadeOptions['shaping'] },
     body: async (lab, tally) => {
       await lab.stopNode(2)
       await lab.restart(2, Number(skewMs))
-      const results = await transfers(lab, tally, 3, SMALL, 1)
-      const ok = results.filter((f) => f.intact).length
+      // The restart itself breaks the links for a moment: first wait for a stream to work at all.
+      const works = await untilWorks(lab, tally, 30_000)
+      const results = works === undefined ? [] : await transfers(lab, tally, 3, SMALL, 1)
       return {
-        figure: { name: '64 KiB downloads intact', value: ok, unit: 'of 3' },
-        notes: ok === 3 ? 'tolerated' : `refused: ${results.find((f) => !f.intact)?.error ?? ''}`,
+        figure: { name: 'new stream works after restart', value: works, unit: 'ms' },
+        notes: works === undefined ? 'no stream worked within 30 s' : `then ${results.filter((f) => f.intact).length} of 3 downloads intact`,
       }
     },
   })),
