@@ -40,6 +40,8 @@ export interface CascadeSetOptions {
   readonly socks: HostPort
   readonly clientAdmin: HostPort
   readonly log?: LogSettings
+  /** More fields of a hop's config, by position (1 = entry). */
+  readonly hopFields?: Readonly<Record<number, Record<string, unknown>>>
   /** More fields of client.json (e.g. streamTimeoutMs). */
   readonly client?: Record<string, unknown>
   /** The time the descriptors are signed at (Unix seconds; default now). */
@@ -81,6 +83,7 @@ export async function writeCascadeSet (dir: string, options: CascadeSetOptions):
       if (hop.listen !== undefined) config.listen = formatHostPort(hop.listen)
       if (hop.publish !== undefined) config.publish = formatHostPort(hop.publish.listen)
       if (published && i === 0) config.peers = options.hops.slice(1).map((h) => h.publish!.url)
+      Object.assign(config, options.hopFields?.[i + 1])
     })
   }
   await editConfig(join(dir, 'client.json'), (config) => {

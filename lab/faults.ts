@@ -38,16 +38,19 @@ class Tally {
   get counts (): FaultRow['transfers'] { return { intact: this.intact, failed: this.failed, corrupt: this.corrupt } }
 }
 
-/** `count` downloads of `size`, `concurrency` at a time; `onStart(i)` runs before the i-th starts. */
+/**
+ * `count` downloads of `size`, `concurrency` at a time; `onStart(i)` runs before the i-th
+ * starts; `isolation(i)`, if given, is its SOCKS user name (a new name: a new circuit).
+ */
 async function transfers (lab: NetnsCascade, tally: Tally, count: number, size: number, concurrency: number,
-  onStart: (i: number) => Promise<void> = async () => {}): Promise<Fetched[]> {
+  onStart: (i: number) => Promise<void> = async () => {}, isolation?: (i: number) => string): Promise<Fetched[]> {
   const results: Fetched[] = []
   let next = 0
   const worker = async (): Promise<void> => {
     while (next < count) {
       const i = next++
       await onStart(i)
-      results.push(tally.add(await lab.fetch(size, 60)))
+      results.push(tally.add(await lab.fetch(size, 60, isolation?.(i))))
     }
   }
   await Promise.all(Array.from({ length: concurrency }, worker))
@@ -177,6 +180,28 @@ function linkFault (fault: string, setting: string, holdMs: number, apply: (lab:
   }
 }
 
+/** A clean restart (SIGTERM) of hop `position` while 4 downloads of 4 MiB are open; then time until a new stream works. */
+function restartRow (position: number): Fault {
+  return {
+    fault: 'restart (SIGTERM)',
+    setting: `${position === 1 ? 'the entry' : `mix ${position}`} stopped cleanly with 4 downloads of 4 MiB open, started again`,
+    cascade: {},
+    body: async (lab, tally) => {
+      await transfers(lab, tally, 2, SMALL, 1)
+      const open = Promise.all(Array.from({ length: 4 }, async () => tally.add(await lab.fetch(4 * LARGE, 60))))
+      await sleep(500)
+      await lab.stopNode(position)
+      await lab.restart(position)
+      const heal = await untilWorks(lab, tally, 120_000)
+      const inFlight = await open
+      return {
+        figure: { name: 'new stream works after return', value: heal, unit: 'ms' },
+        notes: `open downloads: ${inFlight.filter((f) => f.intact).length} of 4 intact; ${/keys\.discarded/.test(lab.log(position)) ? 'keys discarded' : 'keys kept'}`,
+      }
+    },
+  }
+}
+
 const ROWS = (mixes: number): Fault[] => [
   linkRow('no delay', { delayMs: 0, jitterMs: 0 }),
   linkRow('30 ms ± 5 ms', { delayMs: 30, jitterMs: 5 }),
@@ -185,16 +210,50 @@ const ROWS = (mixes: number): Fault[] => [
   linkRow('30 ms ± 5 ms', { delayMs: 30, jitterMs: 5 }, 'elastic'),
   killRow('random mix', 20),
   killRow(mixes + 1, 20),
+  restartRow(1),
+  restartRow(2),
   {
-    fault: 'restart (SIGTERM)',
-    setting: 'mix 2 stopped cleanly and started again',
+    fault: 'SIGHUP',
+    setting: 'every node (client too) sent SIGHUP 4 times during 40 × 64 KiB (4 at a time)',
     cascade: {},
     body: async (lab, tally) => {
-      await transfers(lab, tally, 2, SMALL, 1)
-      await lab.stopNode(2)
-      await lab.restart(2)
-      const heal = await untilWorks(lab, tally, 120_000)
-      return { figure: { name: 'new stream works after return', value: heal, unit: 'ms' }, notes: /keys\.discarded/.test(lab.log(2)) ? 'keys discarded' : 'keys kept' }
+      await transfers(lab, tally, 40, SMALL, 4, async (i) => {
+        if (i % 10 !== 5) return
+        for (let index = 0; index <= lab.hops; index++) lab.signal(index, 'SIGHUP')
+      })
+      const reloads = Array.from({ length: lab.hops + 1 }, (_, i) => (lab.log(i).match(/reload\.applied/g) ?? []).length)
+      return { figure: { name: 'transfers failed', value: tally.failed, unit: 'of 40' }, notes: `reload.applied logged per node (client first): ${reloads.join(', ')}` }
+    },
+  },
+  {
+    fault: 'full disk',
+    setting: "mix 2's key dir (onion seed, tag logs) on a 1 MiB tmpfs, filled to the last byte; then new circuits (a SOCKS user name each) until 3 fail, then space freed; epochS 20; the entry's per-link CREATE rate raised from 1/s (burst 32) to 1000/s",
+    cascade: { epochS: 20, smallKeyDir: { position: 2, bytes: 1024 * 1024 }, hopFields: { 1: { linkCreateRate: 1000, linkCreateBurst: 1000 } } },
+    body: async (lab, tally) => {
+      let circuit = 0
+      for (let i = 0; i < 3; i++) tally.add(await lab.fetch(SMALL, 10, `c${circuit++}`))
+      await lab.fillKeyDir(true)
+      // A tag log grows 36 bytes per round with CREATEs, into its last 4 KiB page first: the
+      // first writes after the fill still fit there.
+      let before = 0
+      let failedInRow = 0
+      while (failedInRow < 3 && circuit < 400) {
+        const got = tally.add(await lab.fetch(SMALL, 10, `c${circuit++}`))
+        if (got.intact && failedInRow === 0) before++
+        failedInRow = got.intact ? 0 : failedInRow + 1
+      }
+      await lab.fillKeyDir(false)
+      const started = performance.now()
+      let heal: number | undefined
+      while (performance.now() - started < 90_000) {
+        if (tally.add(await lab.fetch(SMALL, 10, `c${circuit++}`)).intact) { heal = performance.now() - started; break }
+        await sleep(250)
+      }
+      const failedLog = /keys\.tag_log_failed/.test(lab.log(2))
+      return {
+        figure: { name: 'new circuit works after space is freed', value: heal, unit: 'ms' },
+        notes: `${before} new circuits worked after the fill, then ${failedInRow} failed; mix 2 ${failedLog ? 'logged keys.tag_log_failed' : 'logged no tag-log failure'}`,
+      }
     },
   },
   linkFault('stall', 'link into mix 2 holds every byte for 5 s, during a 4 MiB download', 5000,

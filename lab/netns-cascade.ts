@@ -18,12 +18,13 @@
  * `stop()` ends every process (SIGTERM, then SIGKILL), deletes the namespaces and the state
  * dir; a lab that dies some other way still deletes its namespaces on exit (netns.ts).
  */
-import { spawn, execFile, type ChildProcess } from 'node:child_process'
+import { spawn, execFile, execFileSync, type ChildProcess } from 'node:child_process'
 import { createHash } from 'node:crypto'
-import { mkdtempSync, rmSync } from 'node:fs'
+import { mkdirSync, mkdtempSync, rmSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { fileURLToPath } from 'node:url'
+import { promisify } from 'node:util'
 import { BIN, startCli, type CliProcess } from '../test/cli/spawn-cli.js'
 import type { ShapingProfile } from '../src/protocol/shaping.js'
 import { DEFAULT_SHAPING } from '../src/protocol/shaping.js'
@@ -42,6 +43,10 @@ export interface NetnsCascadeOptions {
   readonly sizes: readonly number[]
   /** The links' settings from the start (every link). */
   readonly link?: Partial<LinkSettings>
+  /** Put this hop's key dir (its onion seed and replay tag logs) on a tmpfs of `bytes`, so the lab can fill it. */
+  readonly smallKeyDir?: { readonly position: number, readonly bytes: number }
+  /** More fields of a hop's config, by position (1 = entry). */
+  readonly hopFields?: Readonly<Record<number, Record<string, unknown>>>
   /** The client's streamTimeoutMs (how long a stream waits for the exit's answer; default the shipped 30000). */
   readonly streamTimeoutMs?: number
 }
@@ -61,12 +66,19 @@ export interface Fetched {
 export interface NetnsCascade {
   readonly net: LabNet
   readonly hops: number
-  /** GET /bytes/<size> with curl through the client's SOCKS port, in the client's namespace. */
-  fetch (size: number, timeoutS?: number): Promise<Fetched>
+  /**
+   * GET /bytes/<size> with curl through the client's SOCKS port, in the client's namespace.
+   * With `isolation`, it is the SOCKS5 user name: a name not used before gets a new circuit.
+   */
+  fetch (size: number, timeoutS?: number, isolation?: string): Promise<Fetched>
   /** Change link k's shaping (k = 1…hops: the link into hop k; 0 is not shaped). */
   shape (link: number, change: Partial<LinkSettings>): Promise<LinkSettings>
   /** SIGKILL hop `position` (1 = entry). */
   kill (position: number): Promise<void>
+  /** Send `signal` to a node (0 the client, 1… hops). */
+  signal (index: number, signal: NodeJS.Signals): void
+  /** Fill the small key dir (`smallKeyDir`) to the last byte, or free it again. */
+  fillKeyDir (full: boolean): Promise<void>
   /** SIGTERM hop `position` and wait for its exit (a clean stop: it keeps its keys). */
   stopNode (position: number): Promise<void>
   /** Start hop `position` again from its config, its wall clock `skewMs` off; resolves when it logged its start. */
@@ -78,6 +90,7 @@ export interface NetnsCascade {
   stop (): Promise<void>
 }
 
+const run = promisify(execFile)
 const SHAPER_SCRIPT = fileURLToPath(new URL('./shaper-process.js', import.meta.url))
 const SKEW_URL = new URL('./skewed-clock.js', import.meta.url).href
 const ORIGIN_SCRIPT = fileURLToPath(new URL('./origin-process.js', import.meta.url))
@@ -101,6 +114,15 @@ export async function startNetnsCascade (options: NetnsCascadeOptions): Promise<
     const dir = mkdtempSync(join(tmpdir(), 'mixgate-lab-'))
     teardowns.push(() => rmSync(dir, { recursive: true, force: true }))
     const roundMs = options.roundMs ?? 10
+    const small = options.smallKeyDir
+    const smallDir = small === undefined ? undefined : join(dir, nodeName(small.position, hops))
+    if (small !== undefined && smallDir !== undefined) {
+      mkdirSync(smallDir, { mode: 0o700 })
+      await run('mount', ['-t', 'tmpfs', '-o', `size=${small.bytes},mode=0700`, 'tmpfs', smallDir])
+      const unmount = (): void => { try { execFileSync('umount', ['-l', smallDir], { stdio: 'ignore' }) } catch { /* not mounted */ } }
+      process.once('exit', unmount)
+      teardowns.push(unmount)
+    }
     await writeCascadeSet(dir, {
       hops: net.hosts.slice(1).map((h) => ({
         address: { host: h.wireAddress, port: hopPort(h.index) },
@@ -112,6 +134,7 @@ export async function startNetnsCascade (options: NetnsCascadeOptions): Promise<
       exitPolicy: ['accept 127.0.0.1:*'],
       socks: { host: '127.0.0.1', port: 1080 },
       clientAdmin: { host: '127.0.0.1', port: adminPort(0) },
+      ...(options.hopFields === undefined ? {} : { hopFields: options.hopFields }),
       ...(options.streamTimeoutMs === undefined ? {} : { client: { streamTimeoutMs: options.streamTimeoutMs } }),
     })
 
@@ -150,10 +173,11 @@ export async function startNetnsCascade (options: NetnsCascadeOptions): Promise<
     return {
       net,
       hops,
-      async fetch (size, timeoutS = 30) {
+      async fetch (size, timeoutS = 30, isolation) {
         const expected = originInfo.sha256[String(size)]
         const started = performance.now()
-        const got = await runIn(clientNs, ['curl', '-sS', '--fail', '--max-time', String(timeoutS), '--socks5-hostname', '127.0.0.1:1080',
+        const proxy = isolation === undefined ? ['--socks5-hostname', '127.0.0.1:1080'] : ['--proxy', `socks5h://${encodeURIComponent(isolation)}:x@127.0.0.1:1080`]
+        const got = await runIn(clientNs, ['curl', '-sS', '--fail', '--max-time', String(timeoutS), ...proxy,
           `http://127.0.0.1:${originInfo.port}/bytes/${size}`])
         const ms = performance.now() - started
         const intact = got.code === 0 && got.stdout.length === size && createHash('sha256').update(got.stdout).digest('hex') === expected
@@ -168,6 +192,15 @@ export async function startNetnsCascade (options: NetnsCascadeOptions): Promise<
         const node = nodes[position]!
         node.child.kill('SIGKILL')
         await node.exited
+      },
+      signal (index, signal) {
+        nodes[index]?.child.kill(signal)
+      },
+      async fillKeyDir (full) {
+        if (smallDir === undefined) throw new Error('no smallKeyDir in this lab')
+        const fill = join(smallDir, 'lab-fill')
+        if (full) await run('dd', ['if=/dev/zero', `of=${fill}`, 'bs=4k']).catch(() => {}) // ends with ENOSPC
+        else rmSync(fill, { force: true })
       },
       async stopNode (position) {
         await nodes[position]!.stop('SIGTERM', 15_000)
