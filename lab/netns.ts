@@ -16,7 +16,8 @@
  * Names: `mgl-<pid>-<host>`, so a run's namespaces are told from another run's; a namespace
  * whose pid no longer runs is stale and removed at the next start. Teardown deletes the
  * namespaces (killing first whatever still runs in them: only the lab starts processes
- * there), also from `process.on('exit')`, synchronously.
+ * there), also from `process.on('exit')` and on SIGINT, SIGTERM or SIGHUP (then the signal is
+ * raised again), synchronously.
  */
 import { execFile, execFileSync } from 'node:child_process'
 import { promisify } from 'node:util'
@@ -114,7 +115,19 @@ export interface LabNet {
 }
 
 const live = new Set<() => void>()
-process.once('exit', () => { for (const close of [...live]) close() })
+const closeAll = (): void => { for (const close of [...live]) close() }
+process.once('exit', closeAll)
+/** A signal that would end the process without 'exit' (tap's timeout sends SIGTERM): clean up, then die of it. */
+const onSignal = (signal: NodeJS.Signals): void => {
+  closeAll()
+  process.kill(process.pid, signal)
+}
+function watchSignals (on: boolean): void {
+  for (const signal of ['SIGINT', 'SIGTERM', 'SIGHUP'] as const) {
+    process.removeListener(signal, onSignal)
+    if (on) process.once(signal, onSignal)
+  }
+}
 
 async function ip (...args: string[]): Promise<void> {
   try {
@@ -141,9 +154,11 @@ export async function createLabNet (hostCount: number): Promise<LabNet> {
     if (closed) return
     closed = true
     live.delete(close)
+    if (live.size === 0) watchSignals(false)
     for (const ns of made.reverse()) deleteNamespaceSync(ns)
   }
   live.add(close)
+  watchSignals(true)
   try {
     for (const ns of [wire, ...hosts.map((h) => h.ns)]) {
       await ip('netns', 'add', ns)
