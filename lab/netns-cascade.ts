@@ -30,7 +30,7 @@ import type { ShapingProfile } from '../src/protocol/shaping.js'
 import { DEFAULT_SHAPING } from '../src/protocol/shaping.js'
 import { writeCascadeSet } from './cascade-set.js'
 import type { LinkSettings } from './link-shaper.js'
-import { createLabNet, type LabHost, type LabNet } from './netns.js'
+import { createLabNet, hasNetem, type LabHost, type LabNet } from './netns.js'
 import type { ShaperLinkSpec, ShaperReply, ShaperRequest } from './shaper-process.js'
 
 export interface NetnsCascadeOptions {
@@ -66,12 +66,18 @@ export interface Fetched {
 export interface NetnsCascade {
   readonly net: LabNet
   readonly hops: number
+  /** Whether delay, jitter and rate are the kernel's (netem) rather than the relay's. */
+  readonly netem: boolean
   /**
    * GET /bytes/<size> with curl through the client's SOCKS port, in the client's namespace.
    * With `isolation`, it is the SOCKS5 user name: a name not used before gets a new circuit.
    */
   fetch (size: number, timeoutS?: number, isolation?: string): Promise<Fetched>
-  /** Change link k's shaping (k = 1…hops: the link into hop k; 0 is not shaped). */
+  /**
+   * Change link k's shaping (k = 1…hops). In the relay, link k is the TCP hop into hop k. Under
+   * netem, delay, jitter and rate apply to host k's veth instead, half at each end, so that with
+   * the same settings on every host each hop-to-hop path gets them whole.
+   */
   shape (link: number, change: Partial<LinkSettings>): Promise<LinkSettings>
   /** SIGKILL hop `position` (1 = entry). */
   kill (position: number): Promise<void>
@@ -147,8 +153,23 @@ export async function startNetnsCascade (options: NetnsCascadeOptions): Promise<
     ]
     const shaper = await startShaper(net, specs)
     teardowns.push(() => shaper.close())
+    // Where the kernel has netem, delay, jitter and rate go to it (netemShape); stalls and cuts
+    // stay with the relay, which netem cannot do.
+    const netem = await hasNetem(net.wire, 'h1')
+    const netemSettings = new Map<number, Partial<LinkSettings>>()
+    const shape = async (link: number, change: Partial<LinkSettings>): Promise<LinkSettings> => {
+      const { delayMs, jitterMs, rateBps, ...relayChange } = change
+      if (!netem) return (await shaper.call({ link: link - 1, change })).settings!
+      const wanted = { ...netemSettings.get(link), ...(delayMs === undefined ? {} : { delayMs }), ...(jitterMs === undefined ? {} : { jitterMs }), ...(rateBps === undefined ? {} : { rateBps }) }
+      netemSettings.set(link, wanted)
+      await netemShape(net, link, wanted)
+      const relay = (await shaper.call({ link: link - 1, change: relayChange })).settings!
+      return { ...relay, delayMs: wanted.delayMs ?? 0, jitterMs: wanted.jitterMs ?? 0, rateBps: wanted.rateBps ?? 0 }
+    }
     if (options.link !== undefined) {
-      for (let k = 1; k <= hops; k++) await shaper.call({ link: k - 1, change: options.link })
+      for (let k = 1; k <= hops; k++) await shape(k, options.link)
+      // The client's own link: under netem every host's link has its half of the delay.
+      if (netem) await netemShape(net, 0, options.link)
     }
 
     const inNs = (k: number, argv: readonly string[]): string[] => net.exec(net.hosts[k]!.ns, argv)
@@ -184,10 +205,8 @@ export async function startNetnsCascade (options: NetnsCascadeOptions): Promise<
         const corrupt = got.stdout.length === size && !intact
         return { ok: got.code === 0, bytes: got.stdout.length, intact, corrupt, ms, ...(got.code === 0 ? {} : { error: got.stderr.trim() }) }
       },
-      async shape (link, change) {
-        const reply = await shaper.call({ link: link - 1, change })
-        return reply.settings!
-      },
+      netem,
+      shape,
       async kill (position) {
         const node = nodes[position]!
         node.child.kill('SIGKILL')
@@ -221,6 +240,20 @@ export async function startNetnsCascade (options: NetnsCascadeOptions): Promise<
   } catch (err) {
     await stop()
     throw err
+  }
+}
+
+/**
+ * netem on both ends of host k's veth (the wire's hk and the host's eth0), each with half the
+ * one-way delay and jitter, so a packet crossing two hosts' links gets the whole of each.
+ * Never run on the machine this was written on (no netem there): its arguments were checked
+ * with tc's own parser only.
+ */
+async function netemShape (net: LabNet, k: number, settings: Partial<LinkSettings>): Promise<void> {
+  const args = ['netem', 'delay', `${(settings.delayMs ?? 0) / 2}ms`, `${(settings.jitterMs ?? 0) / 2}ms`,
+    ...(settings.rateBps === undefined || settings.rateBps === 0 ? [] : ['rate', `${settings.rateBps * 8}bit`])]
+  for (const [ns, dev] of [[net.wire, `h${k}`], [net.hosts[k]!.ns, 'eth0']] as const) {
+    await run('ip', net.exec(ns, ['tc', 'qdisc', 'replace', 'dev', dev, 'root', ...args]))
   }
 }
 
