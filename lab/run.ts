@@ -74,6 +74,7 @@ function table (rows: FaultRow[]): string {
     lines.push([row.fault, row.setting, String(row.transfers.intact), String(row.transfers.failed), String(row.transfers.corrupt),
       row.error === undefined ? `${row.figure.name}: ${value}` : `ERROR ${row.error}`, row.notes])
   }
-  const widths = lines[0]!.map((_, i) => Math.min(60, Math.max(...lines.map((l) => l[i]!.length))))
+  // The setting is cut at 60 characters (the JSON has it whole); the notes never are.
+  const widths = lines[0]!.map((_, i) => Math.min(i === 6 ? Infinity : 60, Math.max(...lines.map((l) => l[i]!.length))))
   return lines.map((l) => l.map((cell, i) => cell.length > widths[i]! ? cell.slice(0, widths[i]! - 1) + '…' : cell.padEnd(widths[i]!)).join(' | ')).join('\n')
 }
