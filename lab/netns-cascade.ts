@@ -30,7 +30,7 @@ import type { ShapingProfile } from '../src/protocol/shaping.js'
 import { DEFAULT_SHAPING } from '../src/protocol/shaping.js'
 import { writeCascadeSet } from './cascade-set.js'
 import type { LinkSettings } from './link-shaper.js'
-import { createLabNet, hasNetem, type LabHost, type LabNet } from './netns.js'
+import { atLabExit, createLabNet, hasNetem, type LabHost, type LabNet } from './netns.js'
 import type { ShaperLinkSpec, ShaperReply, ShaperRequest } from './shaper-process.js'
 
 export interface NetnsCascadeOptions {
@@ -118,15 +118,22 @@ export async function startNetnsCascade (options: NetnsCascadeOptions): Promise<
     const net = await createLabNet(hops + 1)
     teardowns.push(() => net.close())
     const dir = mkdtempSync(join(tmpdir(), 'mixgate-lab-'))
-    teardowns.push(() => rmSync(dir, { recursive: true, force: true }))
     const roundMs = options.roundMs ?? 10
     const small = options.smallKeyDir
     const smallDir = small === undefined ? undefined : join(dir, nodeName(small.position, hops))
+    const unmount = (): void => {
+      if (smallDir !== undefined) try { execFileSync('umount', ['-l', smallDir], { stdio: 'ignore' }) } catch { /* not mounted */ }
+    }
+    const removeDir = (): void => {
+      unmount()
+      try { rmSync(dir, { recursive: true, force: true }) } catch { /* best effort */ }
+    }
+    // Also when the process ends early, on exit or a signal (netns.ts).
+    const forget = atLabExit(removeDir)
+    teardowns.push(() => { forget(); removeDir() })
     if (small !== undefined && smallDir !== undefined) {
       mkdirSync(smallDir, { mode: 0o700 })
       await run('mount', ['-t', 'tmpfs', '-o', `size=${small.bytes},mode=0700`, 'tmpfs', smallDir])
-      const unmount = (): void => { try { execFileSync('umount', ['-l', smallDir], { stdio: 'ignore' }) } catch { /* not mounted */ } }
-      process.once('exit', unmount)
       teardowns.push(unmount)
     }
     await writeCascadeSet(dir, {

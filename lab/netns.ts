@@ -16,10 +16,11 @@
  * Names: `mgl-<pid>-<host>`, so a run's namespaces are told from another run's; a namespace
  * whose pid no longer runs is stale and removed at the next start. Teardown deletes the
  * namespaces (killing first whatever still runs in them: only the lab starts processes
- * there), also from `process.on('exit')` and on SIGINT, SIGTERM or SIGHUP (then the signal is
- * raised again), synchronously.
+ * there), also from `process.on('exit')`, synchronously; while namespaces exist, SIGINT,
+ * SIGTERM and SIGHUP are turned into an exit so that this runs.
  */
 import { execFile, execFileSync } from 'node:child_process'
+import { constants } from 'node:os'
 import { promisify } from 'node:util'
 
 const run = promisify(execFile)
@@ -115,12 +116,26 @@ export interface LabNet {
 }
 
 const live = new Set<() => void>()
-const closeAll = (): void => { for (const close of [...live]) close() }
+const afterwards = new Set<() => void>()
+const closeAll = (): void => {
+  for (const close of [...live]) close()
+  for (const cleanup of [...afterwards]) { afterwards.delete(cleanup); cleanup() }
+}
 process.once('exit', closeAll)
-/** A signal that would end the process without 'exit' (tap's timeout sends SIGTERM): clean up, then die of it. */
+/**
+ * A signal that would end the process without 'exit' (tap's timeout sends SIGTERM): clean up
+ * here, synchronously (a test runner's own signal handling may end the process before 'exit'
+ * handlers run), then exit with the shell's status for it (128 + number).
+ */
 const onSignal = (signal: NodeJS.Signals): void => {
   closeAll()
-  process.kill(process.pid, signal)
+  process.exit(128 + (constants.signals[signal] ?? 0))
+}
+
+/** Run `cleanup` (synchronous, never throwing) after the namespaces are gone, if the process ends early; returns the undo. */
+export function atLabExit (cleanup: () => void): () => void {
+  afterwards.add(cleanup)
+  return () => { afterwards.delete(cleanup) }
 }
 function watchSignals (on: boolean): void {
   for (const signal of ['SIGINT', 'SIGTERM', 'SIGHUP'] as const) {
