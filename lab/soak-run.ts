@@ -1,0 +1,46 @@
+/**
+ * `npm run soak`: the soak of soak.ts with the issue's figures (1,000 streams, 10 minutes),
+ * or shorter: `npm run soak -- --streams 200 --minutes 1`. Prints the samples and a summary,
+ * writes JSON to lab/results/soak-<date>.json. Exits non-zero if a download was corrupted.
+ */
+import { mkdirSync, writeFileSync } from 'node:fs'
+import { loadavg } from 'node:os'
+import { fileURLToPath } from 'node:url'
+import { parseArgs } from 'node:util'
+import { runSoak } from './soak.js'
+
+const { values } = parseArgs({
+  options: {
+    streams: { type: 'string', default: '1000' },
+    minutes: { type: 'string', default: '10' },
+    circuits: { type: 'string', default: '8' },
+    shaping: { type: 'string', default: 'off' },
+  },
+})
+const shaping = values.shaping as 'off' | 'strict' | 'elastic'
+if (!['off', 'strict', 'elastic'].includes(shaping)) { process.stderr.write('soak: --shaping off, strict or elastic\n'); process.exit(2) }
+const started = new Date()
+const loadStart = loadavg()
+const result = await runSoak({
+  streams: Number(values.streams),
+  circuits: Number(values.circuits),
+  durationS: Number(values.minutes) * 60,
+  sampleS: 10,
+  shaping,
+  say: (line) => process.stderr.write(`soak: ${line}\n`),
+})
+const dir = fileURLToPath(new URL('../../lab/results/', import.meta.url))
+mkdirSync(dir, { recursive: true })
+const file = `${dir}soak-${started.toISOString().slice(0, 19).replace(/:/g, '-')}.json`
+writeFileSync(file, JSON.stringify({ version: 1, date: started.toISOString(), loadavgStart: loadStart, loadavgEnd: loadavg(), ...result }, null, 2) + '\n')
+const last = result.samples.at(-1)
+const first = result.samples[0]
+process.stdout.write([
+  `streams ${result.options.streams} on ${result.options.circuits} circuits, ${result.options.durationS} s, shaping ${shaping}`,
+  `idle cascade: ${result.idle.rssMiB.toFixed(1)} MiB RSS, ${result.idle.fds} fds`,
+  `all open: ${first?.rssMiB.toFixed(1) ?? '—'} MiB at the start, ${last?.rssMiB.toFixed(1) ?? '—'} MiB at the end; fds ${first?.fds ?? '—'} → ${last?.fds ?? '—'}`,
+  `memory per open stream: ${result.kibPerStream?.toFixed(1) ?? '—'} KiB (target ≤ 64 KiB per idle stream)`,
+  `streams failed to open ${result.streamsFailedToOpen}, lost while open ${result.streamsLost}; chats ${result.chats.ok} ok, ${result.chats.failed} failed; 1 MiB downloads ${result.downloads.intact} intact, ${result.downloads.failed} failed, ${result.downloads.corrupt} corrupt`,
+  `written: ${file}`,
+].join('\n') + '\n')
+process.exit(result.downloads.corrupt > 0 ? 1 : 0)
