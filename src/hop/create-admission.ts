@@ -9,6 +9,7 @@ import { ProtocolError } from '../protocol/errors.js'
 import { openOnion, type OnionContext, type OpenedOnion } from '../protocol/onion.js'
 import type { Geometry } from '../protocol/geometry.js'
 import type { Logger } from '../base/logger.js'
+import { LogAggregator } from '../base/log-aggregate.js'
 import type { ActiveOnionKey, OnionKeySource } from './onion-keys.js'
 import { TokenBucket } from '../link/token-bucket.js'
 import { CreateQueue } from './create-queue.js'
@@ -50,10 +51,18 @@ export interface AdmissionHost {
   tagsDurable (circuits: readonly HopCircuit[]): void
 }
 
+/** What an operator should check when CREATEs fail to open here. */
+const AUTH_HINT = 'no onion key of this node opens these CREATEs: check this clock against the other nodes\' (mixgate_epoch), or a client uses other keys'
+
 export class CreateAdmission {
   private readonly host: AdmissionHost
   private readonly stats: HopStats
   private readonly logger: Logger
+  /**
+   * CREATEs no accepted key opens, once a minute at warn: a client with other keys, garbage,
+   * or this node's clock off by an epoch (then it refuses every circuit, and said nothing).
+   */
+  private readonly authFailures: LogAggregator
   private readonly geometry: Geometry
   private readonly position: number
   private readonly cascadeId: Uint8Array
@@ -77,6 +86,7 @@ export class CreateAdmission {
     this.host = host
     this.stats = stats
     this.logger = options.logger
+    this.authFailures = new LogAggregator(options.logger, { level: 'warn' })
     this.geometry = options.geometry
     this.position = options.position
     this.cascadeId = options.cascadeId
@@ -182,6 +192,7 @@ export class CreateAdmission {
     }
     if (opened === undefined || slot === undefined) {
       this.stats.createsRefusedAuth++
+      this.authFailures.count('create.refused_auth', { epochs: this.keyEpochs.join(','), hint: AUTH_HINT })
       return null
     }
     // Every tag that may enter a table takes a token: the table cannot fill within a key's life.
@@ -299,6 +310,7 @@ export class CreateAdmission {
    * (a clean close keeps every tag this hop accepted). Resolves once every append settled.
    */
   async close (): Promise<void> {
+    this.authFailures.close()
     this.unsubscribeKeys()
     this.appendFreshTags()
     await Promise.allSettled(this.appending)
