@@ -11,7 +11,7 @@
  */
 import { randomUniform } from '../crypto/index.js'
 import { decodeBegin } from '../protocol/begin.js'
-import { flowWindows } from '../protocol/flow-control.js'
+import { SHAPED_WINDOWS, UNSHAPED_WINDOWS } from '../protocol/flow-control.js'
 import { roundAt } from '../protocol/shaping.js'
 import { EndReason } from '../protocol/end-reason.js'
 import { ProtocolError } from '../protocol/errors.js'
@@ -103,7 +103,7 @@ export class ExitOutput implements ForwardOutput {
         this.stats.bytesFromHosts += stream.bytesOut
       },
       violation: (what) => { this.stats.countViolation(what) },
-    }, flowWindows(core.shaping === null ? 'off' : core.shaping.profile))
+    }, core.shaping === null ? UNSHAPED_WINDOWS : SHAPED_WINDOWS)
     this.endpoints.set(circuit, streams)
     return true
   }

@@ -11,7 +11,7 @@
  * The windows depend on the cascade's shaping profile, which both endpoints know (it is
  * signed in every descriptor). Shaped, a circuit's rate is its schedule's, and a hop queues a
  * circuit's cells up to a bound sized for the circuit window (hop-options.ts): the small
- * windows (elastic's top rung a little larger). Unshaped, a window must cover the bandwidth-delay product of one circuit: a round
+ * windows. Unshaped, a window must cover the bandwidth-delay product of one circuit: a round
  * trip is about 7 rounds of waiting (the exit forwards at once) plus crypto, 40–80 ms with
  * 10 ms rounds, so 40 MB/s needs 1.6–3.2 MB in flight: the large windows (4 MiB a stream,
  * 8 MiB a circuit with 2 KiB cells). An unshaped hop queues nothing beyond one round.
@@ -25,22 +25,14 @@ export interface FlowWindows {
   readonly streamIncrement: number
 }
 
-/** Profile `strict` (one cell a round per circuit: no window binds): Tor's windows. */
+/** Profiles `strict` and `elastic`: Tor's windows. */
 export const SHAPED_WINDOWS: FlowWindows = { circuit: 1000, circuitIncrement: 100, stream: 500, streamIncrement: 50 }
-/**
- * Profile `elastic`: half as large again as Tor's. A download at the top rung (128 cells a
- * round) with a round trip of about 100 ms needs about 1300 cells in flight; Tor's 500 capped
- * one stream near 11 MB/s (measured: 64 MiB at 10.8 MB/s). 1500 a circuit still leaves a hop's
- * queue bound (2048, hop-options.ts) 548 cells for control cells; a stream whose app stops
- * reading still holds at most half of its circuit's window, as with Tor's.
- */
-export const ELASTIC_WINDOWS: FlowWindows = { circuit: 1500, circuitIncrement: 100, stream: 750, streamIncrement: 50 }
 /** Profile `off`: windows for the bandwidth-delay product of an unshaped cascade. */
 export const UNSHAPED_WINDOWS: FlowWindows = { circuit: 4000, circuitIncrement: 200, stream: 2000, streamIncrement: 100 }
 
 /** The windows of a cascade with this shaping profile. */
 export function flowWindows (profile: string): FlowWindows {
-  return profile === 'off' ? UNSHAPED_WINDOWS : profile === 'elastic' ? ELASTIC_WINDOWS : SHAPED_WINDOWS
+  return profile === 'off' ? UNSHAPED_WINDOWS : SHAPED_WINDOWS
 }
 
 export const CIRCUIT_WINDOW = SHAPED_WINDOWS.circuit
