@@ -63,13 +63,14 @@ export interface ProfileRunOptions {
 }
 
 /**
- * Streams measured on separate circuits: the key without credentials and SOCKS usernames, ten
- * in all (issue #13's ten sites). A shaped client keeps K = 12 circuits, and the earlier phases
- * may have used up the key's first circuit (it takes no new streams in its last drain slots):
- * with twelve keys the last would wait for a creation slot (50 s) and its SOCKS request time
- * out, as it did in a quick bench.
+ * Streams measured on separate circuits: the key without credentials and SOCKS usernames,
+ * eight in all. A shaped client keeps K = 12 circuits; soon after start some of them end
+ * within seconds (start-up lanes end at their lane's next creation slot) and cut the
+ * downloads on them, and a key whose retry then finds no spare waits for a creation slot
+ * (50 s) until its SOCKS request times out: with twelve keys a quick bench, and with ten a
+ * full one, failed so ("General SOCKS server failure"). Eight leave four spares.
  */
-const SEPARATE_CIRCUITS = DEFAULT_SHAPING.elastic.circuits - 2
+const SEPARATE_CIRCUITS = DEFAULT_SHAPING.elastic.circuits - 4
 
 export async function runProfile (o: ProfileRunOptions): Promise<ProfileRun> {
   const profileDir = o.cpuProfileFile === undefined ? undefined : join(o.workDir, `profile-${o.profile}`)
