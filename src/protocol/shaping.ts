@@ -23,6 +23,7 @@
  *     circuit starts every circuitSlots / circuits slots, at a slot boundary.
  */
 import { ProtocolError, ProtocolErrorCode } from './errors.js'
+import { backwardLagRounds } from './round-phase.js'
 
 export const SHAPING_PROFILES = ['off', 'strict', 'elastic'] as const
 export type ShapingProfile = typeof SHAPING_PROFILES[number]
@@ -218,7 +219,7 @@ export function rungRequestParity (control: number): number {
  * reached late still knows before it schedules the woken round.
  */
 export function wakeDelayRounds (direction: 'forward' | 'backward', hops: number): number {
-  return direction === 'forward' ? 1 : 2 + Math.floor((hops - 1) / 4)
+  return direction === 'forward' ? 1 : 2 + backwardLagRounds(hops)
 }
 
 /**

@@ -5,6 +5,7 @@
  */
 import type { MetricsRegistry } from '../../base/metrics-registry.js'
 import type { HttpCountersSnapshot } from './http-front.js'
+import { byLabel } from '../socks/socks-metrics.js'
 
 /** The failure statuses the door sends (connect-head.ts, http-status.ts), as label values. */
 export const HTTP_STATUS_LABELS = ['400', '403', '405', '408', '431', '502', '504', '505', 'other'] as const
@@ -30,16 +31,4 @@ export function registerHttpMetrics (registry: MetricsRegistry, snapshot: () => 
 /** `HTTP_HEAD_TOO_LARGE` → `head_too_large`. */
 function httpLabel (code: string): string {
   return code.toLowerCase().replace(/^http_/, '')
-}
-
-/** The count for `label` in a by-code record; codes outside the fixed set add up under `other`. */
-function byLabel (counts: Readonly<Record<string | number, number>>, toLabel: (key: string) => string,
-  labels: readonly string[], label: string): number {
-  let total = 0
-  for (const [key, count] of Object.entries(counts)) {
-    const mapped = toLabel(key)
-    const known = mapped !== 'other' && labels.includes(mapped)
-    if (known ? mapped === label : label === 'other') total += count
-  }
-  return total
 }

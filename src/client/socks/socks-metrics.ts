@@ -39,8 +39,11 @@ function socksLabel (code: string): string {
   return code.toLowerCase().replace(/^socks_/, '')
 }
 
-/** The count for `label` in a by-code record; codes outside the fixed set add up under `other`. */
-function byLabel (counts: Readonly<Record<string | number, number>>, toLabel: (key: string) => string,
+/**
+ * The count for `label` in a by-code record; codes outside the fixed set add up under `other`.
+ * The HTTP CONNECT door's metrics use it too (http-metrics.ts).
+ */
+export function byLabel (counts: Readonly<Record<string | number, number>>, toLabel: (key: string) => string,
   labels: readonly string[], label: string): number {
   let total = 0
   for (const [key, count] of Object.entries(counts)) {
