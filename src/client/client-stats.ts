@@ -36,6 +36,10 @@ export interface ClientShapingStatus {
   readonly roundsMissed: number
   /** Elastic: rung requests cut down to fit the client rate (rung-budget.ts); 0 otherwise. */
   readonly rungsLimited: number
+  /** Elastic: times congestion halved the client's capacity (rung-budget.ts); 0 otherwise. */
+  readonly congestions: number
+  /** Elastic: the capacity now, in cells per round (at most the client rate); NaN otherwise. */
+  readonly capacityCells: number
   /** The entry's report, or undefined when its admin port cannot be reached from here. */
   readonly entry: EntryReport | undefined
 }

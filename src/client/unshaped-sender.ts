@@ -98,6 +98,8 @@ export class UnshapedSender implements CircuitSender {
       failedClosed: false,
       rttMs: { p50: NaN, p90: NaN, p99: NaN },
       rungsLimited: 0,
+      congestions: 0,
+      capacityCells: NaN,
       rttExpectedMs: NaN,
       coverBytesOut: this.host.stats.coverOut * cell,
       coverBytesIn: this.host.stats.padsIn * cell,

@@ -18,6 +18,16 @@
  *     to more than the ceiling, the highest grant steps down one rung (ties: the later circuit),
  *     so a new download gets its share from the next boundary rather than waiting for an old one
  *     to end, and two downloads settle at equal rungs.
+ *
+ * The ceiling a client uses is its *capacity*, at most the client rate, adapted to what this
+ * machine and the cascade carry (PROTOCOL.md §12.3 "Congestion"), as TCP adapts its window:
+ * a sign of congestion (`congested`: this process missing rounds, a LOOP echo later than the
+ * schedule allows) halves it at once, at most once a slot, and cuts the grants down to it
+ * now; a slot without one raises it by an eighth of the client rate. The client rate is what
+ * the cascade tolerates; the capacity is what it carries now. Without it, a client whose own
+ * process could not keep up (eight downloads through `up` on two busy cores) never saw a slot
+ * behind its schedule, since the rounds it missed counted for nothing, and the hops' queues
+ * toward it overflowed: circuits silenced, LOOPs lost, the client failed closed.
  */
 import { WAKE_RUNG } from '../../protocol/shaping.js'
 
@@ -32,19 +42,55 @@ export interface BudgetMember {
   grant (direction: BudgetDirection, rung: number): void
 }
 
+/** What one slot without congestion adds to the capacity: this fraction of the client rate. */
+export const CAPACITY_STEP_DIVISOR = 8
+
 export class RungBudget {
   /** Times a want was cut down to fit (a climb mid-slot, or a share at a boundary). */
   limited = 0
+  /** Times congestion halved the capacity. */
+  congestions = 0
+  /** The ceiling in use now, in millicells per round: the client rate, or less after congestion. */
+  capacityMilli: number
   private readonly ladder: readonly number[]
   private readonly limitMilli: number
+  /** The capacity never falls below one rung above the wake rung (or the top, on a short ladder). */
+  private readonly floorMilli: number
   private readonly members: () => Iterable<BudgetMember>
+  /** Congestion was seen in this slot (the capacity is halved once a slot at most). */
+  private congestedThisSlot = false
   /** Scratch for `share`, reused. */
   private readonly list: BudgetMember[] = []
 
   constructor (ladder: readonly number[], limitMilli: number, members: () => Iterable<BudgetMember>) {
     this.ladder = ladder
     this.limitMilli = limitMilli
+    this.capacityMilli = limitMilli
+    this.floorMilli = Math.min(limitMilli, ladder[Math.min(WAKE_RUNG + 1, ladder.length - 1)]!)
     this.members = members
+  }
+
+  /**
+   * A sign that more is asked than this process or the cascade carries: halve the capacity
+   * (from what is in use, if less), at most once a slot, and cut the grants down to it now,
+   * so the cells sent from now on ask the hops for less in the next slot.
+   */
+  congested (): void {
+    if (this.congestedThisSlot) return
+    this.congestedThisSlot = true
+    this.congestions++
+    const used = Math.max(this.usedBy('backward'), this.usedBy('forward'))
+    this.capacityMilli = Math.max(this.floorMilli, Math.floor(Math.min(this.capacityMilli, used) / 2))
+    this.trim('backward')
+    this.trim('forward')
+  }
+
+  /** A slot boundary, before `share`: a slot without congestion raises the capacity by a step. */
+  slotBoundary (): void {
+    if (!this.congestedThisSlot) {
+      this.capacityMilli = Math.min(this.limitMilli, this.capacityMilli + Math.ceil(this.limitMilli / CAPACITY_STEP_DIVISOR))
+    }
+    this.congestedThisSlot = false
   }
 
   /** What rung `rung` counts against the ceiling, in millicells per round. */
@@ -66,7 +112,7 @@ export class RungBudget {
   allowed (direction: BudgetDirection, self: BudgetMember, wanted: number): number {
     const held = self.granted(direction)
     if (wanted <= held) return held
-    const room = this.limitMilli - this.usedBy(direction, self)
+    const room = this.capacityMilli - this.usedBy(direction, self)
     let rung = wanted
     while (rung > held && this.cost(rung) > room) rung--
     if (rung < wanted) this.limited++
@@ -75,16 +121,20 @@ export class RungBudget {
 
   /** A slot boundary: grant every circuit its want, then step the highest down until they fit. */
   share (direction: BudgetDirection): void {
+    for (const member of this.members()) member.grant(direction, member.want(direction))
+    this.trim(direction)
+  }
+
+  /** Step the highest grant down one rung at a time (ties: the later circuit) until the grants fit the capacity. */
+  private trim (direction: BudgetDirection): void {
     const list = this.list
     list.length = 0
     let used = 0
     for (const member of this.members()) {
-      const want = member.want(direction)
-      member.grant(direction, want)
-      used += this.cost(want)
+      used += this.cost(member.granted(direction))
       list.push(member)
     }
-    while (used > this.limitMilli) {
+    while (used > this.capacityMilli) {
       let highest: BudgetMember | undefined
       for (const member of list) {
         if (highest === undefined || member.granted(direction) >= highest.granted(direction)) highest = member

@@ -11,7 +11,7 @@
 import { DestroyReason, encodeDestroy } from '../../protocol/cell.js'
 import { LoopProbeKey } from '../../protocol/loop-probe.js'
 import { CIRCUIT_STREAM, encodeRelay, RelayCommand, type RelayMessage } from '../../protocol/relay-payload.js'
-import { cellsInRound, loopDeadlineRounds, slotAt, type ShapingParams } from '../../protocol/shaping.js'
+import { cellsInRound, loopDeadlineRounds, MILLI, slotAt, type ShapingParams } from '../../protocol/shaping.js'
 import { randomUniform } from '../../crypto/index.js'
 import type { CircuitSender, Placement, SenderHost } from '../circuit-sender.js'
 import type { ClientCircuit } from '../client-circuit.js'
@@ -44,6 +44,14 @@ export interface ShapingCounters {
   creationSlots: number
 }
 
+/**
+ * Elastic: a slot in which this process's round clock skipped more than this fraction of the
+ * slot's rounds is congested (rung-budget.ts): the process cannot handle the cells its
+ * circuits ask for, and the rounds it missed are deliveries it never judged (circuit-rungs.ts
+ * counts what arrives against the rounds it ran).
+ */
+export const BUSY_MISSED_FRACTION = 1 / 16
+
 export class Shaper implements CircuitSender {
   readonly params: ShapingParams
   readonly monitor: LoopMonitor
@@ -64,6 +72,9 @@ export class Shaper implements CircuitSender {
   /** Round offsets within the current slot that send a LOOP (sorted). */
   private loopRounds: number[] = []
   private lastCreationSlot = -1
+  /** Rounds the round clock skipped: all seen so far, and those since this slot began (elastic: a congestion sign). */
+  private missedSeen = 0
+  private missedThisSlot = 0
   /** Elastic: the ceiling on all our circuits' rungs together (rung-budget.ts). */
   readonly budget: RungBudget | null
 
@@ -225,6 +236,8 @@ export class Shaper implements CircuitSender {
       creationSlots: this.counters.creationSlots,
       roundsMissed: this.missedRounds,
       rungsLimited: this.budget?.limited ?? 0,
+      congestions: this.budget?.congestions ?? 0,
+      capacityCells: this.budget === null ? Number.NaN : this.budget.capacityMilli / MILLI,
       entry,
     }
   }
@@ -234,7 +247,12 @@ export class Shaper implements CircuitSender {
     this.round = round
     const startMs = round * this.roundMs
     const slot = slotAt(startMs, this.params.slotMs)
+    const skipped = this.clock.missedRounds - this.missedSeen
+    this.missedSeen += skipped
     if (slot !== this.slot) this.slotBoundary(slot)
+    // Rounds skipped just before a boundary count in the new slot: a stall is never lost between two.
+    this.missedThisSlot += skipped
+    if (this.budget !== null && this.missedThisSlot > this.roundsPerSlot * BUSY_MISSED_FRACTION) this.budget.congested()
     const loopMs = this.loopNow()
     this.monitor.expire(loopMs)
     if (!this.host.entryUp()) return
@@ -349,7 +367,9 @@ export class Shaper implements CircuitSender {
   private slotBoundary (slot: number): void {
     const first = this.slot === -1
     this.slot = slot
+    this.missedThisSlot = 0
     if (this.params.profile === 'elastic') {
+      this.budget!.slotBoundary()
       for (const s of this.circuits()) {
         if (!first && s.builtSlot < slot) s.rungs.slotBoundary()
         else s.rungs.demand.reset()
