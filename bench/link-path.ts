@@ -14,7 +14,7 @@ import type { Socket } from 'node:net'
 import { performance } from 'node:perf_hooks'
 import { cryptoReady, randomBytes } from '../src/crypto/index.js'
 import { Link } from '../src/link/link.js'
-import { CipherState } from '../src/link/noise/cipher-state.js'
+import { keyed } from '../test/helpers/keyed-cipher.js'
 
 const CELL = 2048
 const CHUNK = 65536
@@ -32,12 +32,6 @@ class MemorySocket extends EventEmitter {
     for (let at = 0; at < bytes.length; at += CHUNK) this.peer!.emit('data', bytes.subarray(at, Math.min(bytes.length, at + CHUNK)))
     return true
   }
-}
-
-function keyed (key: Uint8Array): CipherState {
-  const state = new CipherState()
-  state.initializeKey(key)
-  return state
 }
 
 await cryptoReady()

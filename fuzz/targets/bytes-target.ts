@@ -2,7 +2,7 @@
 import { mutateBytes, type FieldHint } from '../mutate.js'
 import type { FuzzTarget, Outcome } from '../target.js'
 
-export function bytesTarget (options: {
+export interface BytesTargetOptions {
   name: string
   errors: FuzzTarget['errors']
   corpus: readonly Uint8Array[]
@@ -10,7 +10,9 @@ export function bytesTarget (options: {
   maxRandomLength?: number
   run: (input: Uint8Array) => Outcome | Promise<Outcome>
   close?: () => Promise<void>
-}): FuzzTarget {
+}
+
+export function bytesTarget (options: BytesTargetOptions): FuzzTarget {
   const mutation = {
     corpus: options.corpus,
     ...(options.hints === undefined ? {} : { hints: options.hints }),

@@ -1,30 +1,19 @@
 /**
  * Targets for the client's other doors: the SOCKS4/4a request (socks4-request.ts) and the
- * HTTP CONNECT request head (http/connect-head.ts), both incremental: a complete message
- * decodes the same alone, its strict prefixes need more bytes, and the caps hold; and the
- * RFC 1928 UDP header an app sends to a UDP relay (socks-udp.ts), whole datagrams only:
- * a value that re-encodes to the same bytes, or undefined (dropped), never a throw.
+ * HTTP CONNECT request head (http/connect-head.ts), both incremental (incremental-target.ts:
+ * a complete message decodes the same alone, its strict prefixes need more bytes, and the
+ * caps hold); and the RFC 1928 UDP header an app sends to a UDP relay (socks-udp.ts), whole
+ * datagrams only: a value that re-encodes to the same bytes, or undefined (dropped), never a
+ * throw.
  */
 import { HttpFrontError } from '../../src/client/http/http-error.js'
 import { MAX_HEAD_BYTES, decodeConnectHead } from '../../src/client/http/connect-head.js'
 import { SocksError } from '../../src/client/socks/socks-error.js'
 import { MAX_SOCKS4_REQUEST_BYTES, decodeSocks4Request } from '../../src/client/socks/socks4-request.js'
-import type { Decoded } from '../../src/client/socks/socks-request.js'
 import { decodeUdpDatagram, encodeUdpDatagram } from '../../src/client/socks/socks-udp.js'
 import { invariant, type TargetSpec } from '../target.js'
 import { bytesTarget } from './bytes-target.js'
-
-function checkPrefixes<T> (decode: (b: Uint8Array) => Decoded<T> | undefined, input: Uint8Array, done: Decoded<T>): void {
-  invariant(done.bytesRead >= 1 && done.bytesRead <= input.length, 'bytesRead within the input')
-  const again = decode(input.subarray(0, done.bytesRead))
-  invariant(again !== undefined && again.bytesRead === done.bytesRead, 'the message alone decodes the same')
-  for (const cut of [0, 1, done.bytesRead - 1]) {
-    if (cut < 0 || cut >= done.bytesRead) continue
-    let waits: boolean
-    try { waits = decode(input.subarray(0, cut)) === undefined } catch { waits = false }
-    invariant(waits, 'a prefix of a complete message needs more bytes')
-  }
-}
+import { incrementalTarget } from './incremental-target.js'
 
 const socks4: TargetSpec = {
   name: 'socks4-request',
@@ -35,19 +24,15 @@ const socks4: TargetSpec = {
       Uint8Array.from([4, 1, 0, 80, 0, 0, 0, 9, ...new Array<number>(255).fill(0x75), 0, ...new Array<number>(255).fill(0x68), 0]),
       Uint8Array.of(4, 2, 0, 21, 10, 0, 0, 1, 0),
     ]
-    return bytesTarget({
+    return incrementalTarget({
       name: 'socks4-request',
       errors: [SocksError],
       corpus,
       maxRandomLength: MAX_SOCKS4_REQUEST_BYTES + 8,
       hints: [{ offset: 7, width: 1, values: [0, 1, 255] }, { offset: 1, width: 1, values: [1, 2] }],
-      run (input) {
-        const decoded = decodeSocks4Request(input)
-        if (decoded === undefined) {
-          invariant(input.length < MAX_SOCKS4_REQUEST_BYTES, 'a full-size buffer never waits')
-          return 'need-more'
-        }
-        checkPrefixes(decodeSocks4Request, input, decoded)
+      decode: decodeSocks4Request,
+      capBytes: MAX_SOCKS4_REQUEST_BYTES,
+      classify (decoded) {
         invariant(decoded.value.port >= 1 && decoded.value.port <= 65535, 'port 1..65535')
         return decoded.value.socks4a ? 'socks4a' : 'socks4'
       },
@@ -65,19 +50,15 @@ const connectHead: TargetSpec = {
       text('GET http://example.org/ HTTP/1.1\r\nHost: example.org\r\n\r\n'),
       text(`CONNECT a.test:1 HTTP/1.1\r\nX: ${'p'.repeat(300)}\r\n\r\n`),
     ]
-    return bytesTarget({
+    return incrementalTarget({
       name: 'http-connect-head',
       errors: [HttpFrontError],
       corpus,
       maxRandomLength: 600,
       hints: [{ offset: 0, width: 1, values: [0x43, 0x47, 0x0a] }],
-      run (input) {
-        const decoded = decodeConnectHead(input)
-        if (decoded === undefined) {
-          invariant(input.length < MAX_HEAD_BYTES, 'a head of 8 KiB never waits')
-          return 'need-more'
-        }
-        checkPrefixes(decodeConnectHead, input, decoded)
+      decode: decodeConnectHead,
+      capBytes: MAX_HEAD_BYTES,
+      classify (decoded) {
         invariant(decoded.bytesRead <= MAX_HEAD_BYTES, 'heads end within 8 KiB')
         invariant(decoded.value.port >= 1 && decoded.value.port <= 65535, 'port 1..65535')
         return decoded.value.username === undefined ? decoded.value.addressType : 'credentials'

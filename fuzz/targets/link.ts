@@ -7,30 +7,18 @@ import { BatchReader } from '../../src/link/batch-reader.js'
 import { BatchSealer } from '../../src/link/batch-sealer.js'
 import type { LinkError } from '../../src/link/errors.js'
 import { REKEY_AFTER_MESSAGES } from '../../src/link/link-control.js'
-import { CipherState } from '../../src/link/noise/cipher-state.js'
 import { NoiseError } from '../../src/link/noise/errors.js'
 import { HandshakeState, type HandshakePattern } from '../../src/link/noise/handshake.js'
 import type { Prng } from '../prng.js'
 import { invariant, type TargetSpec } from '../target.js'
 import { bytesTarget } from './bytes-target.js'
+import { keyed } from '../../test/helpers/keyed-cipher.js'
+import { concat } from '../../test/helpers/bytes.js'
 
 const CELL = 256
 /** A one-cell batch: header and body. */
 const BATCH = 18 + CELL + 16
 const EMPTY = new Uint8Array(0)
-
-function keyed (key: Uint8Array): CipherState {
-  const state = new CipherState()
-  state.initializeKey(key)
-  return state
-}
-
-function concat (parts: readonly Uint8Array[]): Uint8Array {
-  const out = new Uint8Array(parts.reduce((n, p) => n + p.length, 0))
-  let at = 0
-  for (const p of parts) { out.set(p, at); at += p.length }
-  return out
-}
 
 /**
  * Input: chunking(1) ‖ the bytes the peer sent. The low bits of the first byte choose how the

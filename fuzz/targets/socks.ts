@@ -1,15 +1,17 @@
 /**
  * Targets in src/client/socks: the greeting (socksv5's parser driven by readGreeting, fed in
- * chunks as TCP may cut them), the request and the RFC 1929 credentials.
+ * chunks as TCP may cut them), the request and the RFC 1929 credentials (the last two
+ * incremental: incremental-target.ts).
  */
 import { EventEmitter } from 'node:events'
 import type { Socket } from 'node:net'
 import { readGreeting, selectMethod } from '../../src/client/socks/greeting.js'
 import { SocksError } from '../../src/client/socks/socks-error.js'
-import { decodeRequest, MAX_REQUEST_BYTES, type Decoded } from '../../src/client/socks/socks-request.js'
+import { decodeRequest, MAX_REQUEST_BYTES } from '../../src/client/socks/socks-request.js'
 import { decodeUserPass, MAX_USER_PASS_BYTES } from '../../src/client/socks/user-pass.js'
 import { invariant, type TargetSpec } from '../target.js'
 import { bytesTarget } from './bytes-target.js'
+import { incrementalTarget } from './incremental-target.js'
 
 /**
  * The part of a socket socksv5's parser touches ('data' listeners, pause, resume, unshift):
@@ -62,17 +64,6 @@ const greeting: TargetSpec = {
   },
 }
 
-/** The incremental contract: each prefix shorter than a complete message decodes as "need more". */
-function checkPrefixes<T> (decode: (b: Uint8Array) => Decoded<T> | undefined, input: Uint8Array, done: Decoded<T>): void {
-  invariant(done.bytesRead >= 1 && done.bytesRead <= input.length, 'bytesRead within the input')
-  const again = decode(input.subarray(0, done.bytesRead))
-  invariant(again !== undefined && again.bytesRead === done.bytesRead, 'the message alone decodes the same')
-  for (const cut of [0, 1, done.bytesRead - 1]) {
-    if (cut < 0 || cut >= done.bytesRead) continue
-    invariant(decode(input.subarray(0, cut)) === undefined, 'a prefix of a complete message needs more bytes')
-  }
-}
-
 const request: TargetSpec = {
   name: 'socks-request',
   make (rng) {
@@ -83,16 +74,14 @@ const request: TargetSpec = {
       Uint8Array.from([5, 1, 0, 3, 255, ...new Array<number>(255).fill(0x61), 0xff, 0xff]),
       Uint8Array.of(5, 2, 0, 1, 10, 0, 0, 1, 0, 21),
     ]
-    return bytesTarget({
+    return incrementalTarget({
       name: 'socks-request',
       errors: [SocksError],
       corpus,
       maxRandomLength: MAX_REQUEST_BYTES + 8,
       hints: [{ offset: 3, width: 1, values: [1, 3, 4] }, { offset: 4, width: 1, values: [0, 255] }, { offset: 1, width: 1, values: [1, 2, 3] }],
-      run (input) {
-        const decoded = decodeRequest(input)
-        if (decoded === undefined) return 'need-more'
-        checkPrefixes(decodeRequest, input, decoded)
+      decode: decodeRequest,
+      classify (decoded) {
         invariant(decoded.value.port >= 1 && decoded.value.port <= 65535, 'port 1..65535')
         return decoded.value.addressType
       },
@@ -109,18 +98,14 @@ const userPass: TargetSpec = {
       Uint8Array.from([1, 255, ...new Array<number>(255).fill(0x75), 255, ...new Array<number>(255).fill(0x70)]),
       Uint8Array.from([1, 4, ...Buffer.from('ü€'.slice(0, 2)), 2, 0xc3, 0x28, 5, 1, 0]),
     ]
-    return bytesTarget({
+    return incrementalTarget({
       name: 'socks-user-pass',
       errors: [SocksError],
       corpus,
       maxRandomLength: MAX_USER_PASS_BYTES + 8,
       hints: [{ offset: 1, width: 1, values: [0, 255] }],
-      run (input) {
-        const decoded = decodeUserPass(input)
-        if (decoded === undefined) return 'need-more'
-        checkPrefixes(decodeUserPass, input, decoded)
-        return 'credentials'
-      },
+      decode: decodeUserPass,
+      classify: () => 'credentials',
     })
   },
 }

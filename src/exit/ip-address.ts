@@ -9,6 +9,7 @@
  * names one of the exit's own interfaces and no internet host needs one.
  */
 import net from 'node:net'
+import { formatIPv6 } from '../base/ipv6-text.js'
 
 export type IpFamily = 4 | 6
 
@@ -45,7 +46,7 @@ export function ipv4FromBytes (bytes: Uint8Array): IpAddress {
 export function ipv6FromBytes (bytes: Uint8Array): IpAddress {
   if (bytes.length !== 16) throw new RangeError('an IPv6 address has 16 bytes')
   const copy = Uint8Array.from(bytes)
-  return { family: 6, bytes: copy, text: formatIpv6(copy) }
+  return { family: 6, bytes: copy, text: formatIPv6(copy) }
 }
 
 /**
@@ -133,24 +134,4 @@ function parseHextets (text: string): number[] | undefined {
     words.push(parseInt(part, 16))
   }
   return words
-}
-
-/** RFC 5952 §4: lower case, no leading zeros, the first longest run of ≥ 2 zero groups as `::`. */
-function formatIpv6 (bytes: Uint8Array): string {
-  const words: number[] = []
-  for (let i = 0; i < 8; i++) words.push((bytes[2 * i]! << 8) | bytes[2 * i + 1]!)
-  let bestStart = -1
-  let bestLength = 1
-  for (let i = 0; i < 8;) {
-    if (words[i] !== 0) { i++; continue }
-    let j = i
-    while (j < 8 && words[j] === 0) j++
-    if (j - i > bestLength) { bestStart = i; bestLength = j - i }
-    i = j
-  }
-  const hex = words.map((word) => word.toString(16))
-  if (bestStart < 0) return hex.join(':')
-  const before = hex.slice(0, bestStart).join(':')
-  const after = hex.slice(bestStart + bestLength).join(':')
-  return `${before}::${after}`
 }

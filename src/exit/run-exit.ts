@@ -2,18 +2,16 @@
  * Start the exit from its keys, the cascade and its policy: resolve the cascade's own
  * addresses (own-addresses.ts: fail closed), build the policy, listen for the last mix.
  */
-import { LogAggregator } from '../base/log-aggregate.js'
 import type { KeyPair } from '../crypto/index.js'
 import type { OnionKeySource } from '../hop/onion-keys.js'
 import type { Cascade } from '../directory/cascade.js'
-import { linkPrologue } from '../directory/cascade.js'
 import type { LinkLimits } from '../link/limits.js'
 import type { LinkListener } from '../link/listen.js'
-import { acceptPredecessors } from '../link/predecessor.js'
 import type { HostPort } from '../base/address.js'
 import type { Logger } from '../base/logger.js'
 import { ExitNode } from './exit-node.js'
 import type { CreateBudget, HopTestFaults } from '../hop/hop-options.js'
+import { listenForPredecessor } from '../hop/listen-for-predecessor.js'
 import type { ExitLimits, UdpLimits } from './limits.js'
 import { interfaceAddresses, ownAddresses, ownServices, type OwnService } from './own-addresses.js'
 import { buildExitPolicy } from './policy.js'
@@ -62,7 +60,6 @@ export interface RunningExit {
 export async function runExit (options: RunExitOptions): Promise<RunningExit> {
   const { cascade } = options
   const position = cascade.hops.length
-  const hop = cascade.hops[position - 1]!
   const resolver = createPinnedResolver({ servers: options.dnsServers })
   // Resolved once: a node whose address changes needs an exit restart (SIGHUP keeps these).
   const own = await ownAddresses(
@@ -93,29 +90,15 @@ export async function runExit (options: RunExitOptions): Promise<RunningExit> {
     ...(options.linkIdleMs === undefined ? {} : { linkIdleMs: options.linkIdleMs }),
     ...options.createBudget,
   })
-  const rejected = new LogAggregator(options.logger, { level: 'info' })
-  const listener = await acceptPredecessors({
-    listen: options.listen ?? hop.address,
-    cellSize: cascade.geometry.cellSize,
-    localStatic: options.linkKey,
-    predecessorKey: position === 1 ? undefined : cascade.hops[position - 2]!.linkKey,
-    prologue: linkPrologue(cascade, position),
-    rekeyMs: cascade.params.epochS * 1000,
-    ...(options.linkLimits === undefined ? {} : { limits: options.linkLimits }),
-    attach: (link) => node.attachPredecessor(link),
-    // A line per connection would record who tried when (R19): a count per code per minute.
-    onReject: (err) => rejected.count('link.rejected', { code: err.code }),
-    onRefuse: (code) => options.logger.debug('link.refused', { code }),
-  })
+  const predecessors = await listenForPredecessor({ ...options, position }, (link) => node.attachPredecessor(link))
   node.start()
   return {
     node,
-    listener,
+    listener: predecessors.listener,
     setExitPolicy: (rules) => node.setExitPolicy(rules),
     async stop () {
       await node.stop()
-      await listener.close()
-      rejected.close()
+      await predecessors.close()
     },
   }
 }

@@ -8,9 +8,12 @@
  *
  * with 1 ≤ count ≤ maxCellsPerBatch(CELL), so that a body fits one 65535-byte Noise message.
  * A write of N cells is cut greedily into full batches and one last, shorter one, so its size
- * on the wire depends on N alone (linkWriteBytes). Pure sizes and the count codec; no I/O.
+ * on the wire depends on N alone (linkWriteBytes). Pure sizes and the header codec; no I/O.
  */
 import { AEAD_TAG_BYTES } from '../crypto/index.js'
+import type { CipherState } from './noise/cipher-state.js'
+
+const EMPTY = new Uint8Array(0)
 
 /** The largest Noise transport message (rev. 34 §3): ciphertext and tag together. */
 export const NOISE_MAX_MESSAGE_BYTES = 65535
@@ -45,13 +48,24 @@ export function linkWriteBytes (cells: number, cellSize: number): number {
   return cells * cellSize + batchesInWrite(cells, cellSize) * BATCH_OVERHEAD
 }
 
-/** Write `count` into a header plaintext. */
-export function encodeBatchCount (count: number, out: Uint8Array): void {
-  out[0] = count >>> 8
-  out[1] = count & 0xff
-}
+/**
+ * Seals and opens batch headers, the one place that knows the count's encoding. Each reader
+ * and sealer makes one for its life: the count's plaintext lives in it, so a batch header
+ * costs no allocation.
+ */
+export class BatchHeaderCodec {
+  private readonly plain = new Uint8Array(BATCH_COUNT_BYTES)
 
-/** The count an opened header announces (not yet checked against the bounds). */
-export function decodeBatchCount (plain: Uint8Array): number {
-  return (plain[0]! << 8) | plain[1]!
+  /** Seal the header of a batch of `count` cells into `out`, BATCH_HEADER_BYTES long. */
+  seal (sender: CipherState, count: number, out: Uint8Array): void {
+    this.plain[0] = count >>> 8
+    this.plain[1] = count & 0xff
+    sender.encryptInto(out, EMPTY, this.plain)
+  }
+
+  /** The count a sealed header announces (not yet checked against the bounds); null if it does not authenticate. */
+  open (receiver: CipherState, sealed: Uint8Array): number | null {
+    if (!receiver.decryptInto(this.plain, EMPTY, sealed)) return null
+    return (this.plain[0]! << 8) | this.plain[1]!
+  }
 }

@@ -16,7 +16,7 @@
  * nothing after a bad header or body could be read anyway.
  */
 import type { CipherState } from './noise/cipher-state.js'
-import { BATCH_COUNT_BYTES, BATCH_HEADER_BYTES, batchBodyBytes, decodeBatchCount, maxCellsPerBatch } from './batch-format.js'
+import { BATCH_HEADER_BYTES, BatchHeaderCodec, batchBodyBytes, maxCellsPerBatch } from './batch-format.js'
 import { LinkError, LinkErrorCode } from './errors.js'
 
 const EMPTY = new Uint8Array(0)
@@ -37,7 +37,7 @@ export class BatchReader {
   private readonly receiver: CipherState
   private readonly sink: BatchSink
   private readonly header = new Uint8Array(BATCH_HEADER_BYTES)
-  private readonly countPlain = new Uint8Array(BATCH_COUNT_BYTES)
+  private readonly headers = new BatchHeaderCodec()
   private headerFilled = 0
   /** Cells and sealed length of the batch whose header has opened; 0 between batches. */
   private count = 0
@@ -119,8 +119,8 @@ export class BatchReader {
   /** Open a header and check its count before anything of the body is kept. */
   private openHeader (sealed: Uint8Array): boolean {
     if (!this.canOpen()) return false
-    if (!this.receiver.decryptInto(this.countPlain, EMPTY, sealed)) return this.fail(LinkErrorCode.AUTH_FAILED, 'a batch header did not authenticate')
-    const count = decodeBatchCount(this.countPlain)
+    const count = this.headers.open(this.receiver, sealed)
+    if (count === null) return this.fail(LinkErrorCode.AUTH_FAILED, 'a batch header did not authenticate')
     if (count < 1 || count > this.maxCellsPerBatch) return this.fail(LinkErrorCode.BAD_BATCH, 'a batch header announced an impossible cell count')
     this.count = count
     this.bodyLength = batchBodyBytes(count, this.cellSize)

@@ -12,7 +12,7 @@
  * full batches, so its size stays a function of its cell count (REKEY included).
  */
 import type { CipherState } from './noise/cipher-state.js'
-import { BATCH_BODY_OVERHEAD, BATCH_COUNT_BYTES, BATCH_HEADER_BYTES, BATCH_OVERHEAD, encodeBatchCount, maxCellsPerBatch } from './batch-format.js'
+import { BATCH_BODY_OVERHEAD, BATCH_HEADER_BYTES, BATCH_OVERHEAD, BatchHeaderCodec, maxCellsPerBatch } from './batch-format.js'
 import { encodeRekeyCell } from './link-control.js'
 
 const EMPTY = new Uint8Array(0)
@@ -25,7 +25,7 @@ export class BatchSealer {
   private readonly sender: CipherState
   private readonly batchesPerKey: number
   private readonly rekeyCell: Uint8Array
-  private readonly countPlain = new Uint8Array(BATCH_COUNT_BYTES)
+  private readonly headers = new BatchHeaderCodec()
   /** Batches sealed under the current key. */
   private batchesUnderKey = 0
   private rekeys = 0
@@ -104,8 +104,7 @@ export class BatchSealer {
     const cellSize = this.cellSize
     const count = take + (endsKey ? 1 : 0)
     const sender = this.sender
-    encodeBatchCount(count, this.countPlain)
-    sender.encryptInto(out.subarray(at, at + BATCH_HEADER_BYTES), EMPTY, this.countPlain)
+    this.headers.seal(sender, count, out.subarray(at, at + BATCH_HEADER_BYTES))
     const bodyAt = at + BATCH_HEADER_BYTES
     let end = bodyAt
     for (let i = from; i < from + take; i++, end += cellSize) out.set(cells[i]!, end)

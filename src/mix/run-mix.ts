@@ -1,18 +1,18 @@
 /**
  * Start a mix from its keys and the cascade: listen for the predecessor, dial the successor.
  */
-import { LogAggregator } from '../base/log-aggregate.js'
 import type { KeyPair } from '../crypto/index.js'
 import type { OnionKeySource } from '../hop/onion-keys.js'
 import type { Cascade } from '../directory/cascade.js'
 import { linkPrologue } from '../directory/cascade.js'
 import type { LinkLimits } from '../link/limits.js'
 import type { LinkListener } from '../link/listen.js'
-import { acceptPredecessors, dialNext } from '../link/predecessor.js'
+import { dialNext } from '../link/predecessor.js'
 import type { HostPort } from '../base/address.js'
 import type { Logger } from '../base/logger.js'
 import { MixNode, type MixOptions } from './mix-node.js'
 import type { CreateBudget, HopTestFaults } from '../hop/hop-options.js'
+import { listenForPredecessor } from '../hop/listen-for-predecessor.js'
 
 export interface RunMixOptions {
   readonly cascade: Cascade
@@ -74,28 +74,14 @@ export async function runMix (options: RunMixOptions, makeNode: (options: MixOpt
       rekeyMs: cascade.params.epochS * 1000,
     }, handlers),
   })
-  const rejected = new LogAggregator(options.logger, { level: 'info' })
-  const listener = await acceptPredecessors({
-    listen: options.listen ?? hop.address,
-    cellSize: cascade.geometry.cellSize,
-    localStatic: options.linkKey,
-    predecessorKey: position === 1 ? undefined : cascade.hops[position - 2]!.linkKey,
-    prologue: linkPrologue(cascade, position),
-    rekeyMs: cascade.params.epochS * 1000,
-    ...(options.linkLimits === undefined ? {} : { limits: options.linkLimits }),
-    attach: (link) => node.attachPredecessor(link),
-    // A line per connection would record who tried when (R19): a count per code per minute.
-    onReject: (err) => rejected.count('link.rejected', { code: err.code }),
-    onRefuse: (code) => options.logger.debug('link.refused', { code }),
-  })
+  const predecessors = await listenForPredecessor(options, (link) => node.attachPredecessor(link))
   node.start()
   return {
     node,
-    listener,
+    listener: predecessors.listener,
     async stop () {
       await node.stop()
-      await listener.close()
-      rejected.close()
+      await predecessors.close()
     },
   }
 }

@@ -11,20 +11,16 @@ import { BatchReader } from '../../src/link/batch-reader.js'
 import { BatchSealer, NONCES_EXHAUSTED } from '../../src/link/batch-sealer.js'
 import { linkWriteBytes, maxCellsPerBatch } from '../../src/link/batch-format.js'
 import { isLinkControlCell, isWellFormedRekey } from '../../src/link/link-control.js'
-import { CipherState } from '../../src/link/noise/cipher-state.js'
+import type { CipherState } from '../../src/link/noise/cipher-state.js'
 import type { LinkError } from '../../src/link/errors.js'
 import { rawBatch } from './raw-batch.js'
+import { keyed } from '../helpers/keyed-cipher.js'
+import { concat, chunked } from '../helpers/bytes.js'
 
 await cryptoReady()
 
 /** Cell sizes whose batches hold 10919, 255, 31, 3, 2 and 1 cells. */
 const CELL_SIZES = [6, 256, 2048, 21840, 32760, 32768]
-
-function keyed (key: Uint8Array): CipherState {
-  const state = new CipherState()
-  state.initializeKey(key)
-  return state
-}
 
 function cipherPair (): [CipherState, CipherState] {
   const key = randomBytes(32)
@@ -38,25 +34,6 @@ function numbered (n: number, size: number): Uint8Array {
   c[4] = n % 200
   if (size > 6) c.fill(n & 0xff, 6)
   return c
-}
-
-function concat (parts: readonly Uint8Array[]): Uint8Array {
-  const out = new Uint8Array(parts.reduce((n, p) => n + p.length, 0))
-  let at = 0
-  for (const p of parts) { out.set(p, at); at += p.length }
-  return out
-}
-
-/** Cut `bytes` at the given positions, each piece its own buffer (as from a socket). */
-function chunked (bytes: Uint8Array, cuts: readonly number[]): Uint8Array[] {
-  const points = [...new Set(cuts.map((c) => c % (bytes.length + 1)))].sort((a, b) => a - b)
-  const pieces: Uint8Array[] = []
-  let start = 0
-  for (const p of [...points, bytes.length]) {
-    pieces.push(bytes.slice(start, p))
-    start = p
-  }
-  return pieces
 }
 
 /** A reader that acts on REKEY as the Link does, and records what it delivers. */

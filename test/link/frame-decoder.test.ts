@@ -5,25 +5,7 @@
 import t from 'tap'
 import fc from 'fast-check'
 import { FrameDecoder } from '../../src/link/frame-decoder.js'
-
-function concat (parts: Uint8Array[]): Uint8Array {
-  const out = new Uint8Array(parts.reduce((n, p) => n + p.length, 0))
-  let offset = 0
-  for (const p of parts) { out.set(p, offset); offset += p.length }
-  return out
-}
-
-/** Cut `bytes` at the given (sorted, deduplicated) positions. */
-function chunk (bytes: Uint8Array, cuts: number[]): Uint8Array[] {
-  const points = [...new Set(cuts.map(c => c % (bytes.length + 1)))].sort((a, b) => a - b)
-  const chunks: Uint8Array[] = []
-  let start = 0
-  for (const p of [...points, bytes.length]) {
-    chunks.push(bytes.slice(start, p)) // slice: each chunk its own buffer, as from a socket
-    start = p
-  }
-  return chunks
-}
+import { concat, chunked } from '../helpers/bytes.js'
 
 t.test('any chunking yields the same frames, holding less than one frame', async (t) => {
   fc.assert(fc.property(
@@ -38,7 +20,7 @@ t.test('any chunking yields the same frames, holding less than one frame', async
       const stream = concat([...frames, trailing])
       const seen: Uint8Array[] = []
       const decoder = new FrameDecoder(frameSize, (frame) => { seen.push(frame.slice()); return true })
-      for (const piece of chunk(stream, cuts)) {
+      for (const piece of chunked(stream, cuts)) {
         if (decoder.push(piece) !== piece.length) return false
         if (decoder.pendingBytes >= frameSize) return false
       }

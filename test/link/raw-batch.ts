@@ -6,15 +6,9 @@
 import type { Socket } from 'node:net'
 import type { CipherState } from '../../src/link/noise/cipher-state.js'
 import { readExactly } from './loopback.js'
+import { concat } from '../helpers/bytes.js'
 
 const EMPTY = new Uint8Array(0)
-
-function concat (parts: readonly Uint8Array[]): Uint8Array {
-  const out = new Uint8Array(parts.reduce((n, p) => n + p.length, 0))
-  let at = 0
-  for (const p of parts) { out.set(p, at); at += p.length }
-  return out
-}
 
 /** One batch of `cells` as its sender puts it on the wire; `count` overrides the header's count. */
 export function rawBatch (send: CipherState, cells: readonly Uint8Array[], count = cells.length): Uint8Array {

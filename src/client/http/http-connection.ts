@@ -8,22 +8,20 @@
  * through one connect handler: the app hears 200 only when the handler calls accept(),
  * after the exit answered; reject(rep) takes the client's REP vocabulary and sends the
  * status http-status.ts maps it to. Bytes after the head are unshifted into the paused
- * socket as early data. Memory per handshake is bounded by MAX_HEAD_BYTES. After a failure
- * response the socket is ended, and what the app still sends is read and dropped until it
- * closes (bounded by the linger timer), so that the response is not lost to a TCP RST.
+ * socket as early data. Memory per handshake is bounded by MAX_HEAD_BYTES. What follows the
+ * head (waiting for the answer, the hand-off, the linger after a failure response) is the
+ * door's, shared with SOCKS (../door-connection.ts).
  */
 import type { Socket } from 'node:net'
 import type { ConnectHandler, ConnectRequest, PendingConnect } from '../socks/index.js'
+import { DoorConnection, DoorState } from '../door-connection.js'
 import { MAX_HEAD_BYTES, decodeConnectHead } from './connect-head.js'
 import { HttpFrontError, HttpFrontErrorCode } from './http-error.js'
 import { encodeConnected, encodeFailure, httpStatusForRep, reasonPhrase } from './http-status.js'
 
 export const HttpConnectionState = {
   HEAD: 'head',
-  PENDING: 'pending',
-  OPEN: 'open',
-  CLOSING: 'closing',
-  CLOSED: 'closed',
+  ...DoorState,
 } as const
 export type HttpConnectionState = typeof HttpConnectionState[keyof typeof HttpConnectionState]
 
@@ -48,9 +46,7 @@ export class HttpConnection {
   readonly #socket: Socket
   readonly #settings: HttpConnectionSettings
   readonly #events: HttpConnectionEvents
-  #state: HttpConnectionState = HttpConnectionState.HEAD
-  #handshakeTimer: NodeJS.Timeout | undefined
-  #lingerTimer: NodeJS.Timeout | undefined
+  readonly #door: DoorConnection<HttpConnection, typeof HttpConnectionState.HEAD>
   /** The head so far (at most MAX_HEAD_BYTES). */
   #head: Buffer = EMPTY
   readonly #pending: PendingConnect
@@ -60,36 +56,37 @@ export class HttpConnection {
     this.#socket = socket
     this.#settings = settings
     this.#events = events
+    this.#door = new DoorConnection(socket, HttpConnectionState.HEAD, settings, events, this, {
+      handshakeTimedOut: () => {
+        this.#fail(new HttpFrontError(HttpFrontErrorCode.HANDSHAKE_TIMEOUT, `no complete request head within ${settings.handshakeTimeoutMs} ms`, { status: 408 }))
+      },
+      appLeftHandshake: (err) => {
+        this.#fail(new HttpFrontError(HttpFrontErrorCode.TRUNCATED, 'app closed the connection before its request head was complete',
+          err === undefined ? undefined : { cause: err }))
+      },
+      handlerFailed: (cause) => { this.#handlerFailed(cause) },
+      invalidUse: (message) => new HttpFrontError(HttpFrontErrorCode.INVALID_USE, message),
+    })
     this.#pending = {
       socket,
-      takeEarlyData: () => this.#takeEarlyData(),
-      accept: () => this.#accept(),
-      reject: (rep: number) => this.#rejectByCaller(rep),
+      takeEarlyData: () => this.#door.takeEarlyData(),
+      accept: () => this.#door.accept(encodeConnected()),
+      reject: (rep: number) => this.#door.rejectByCaller(rep, (r) => { this.#reject(r) }),
     }
-    socket.setNoDelay(true)
-    // Kept for the socket's whole life: an app's reset must never become an unhandled 'error'.
-    socket.on('error', (err) => { this.#onSocketGone(err) })
-    socket.on('end', () => { this.#onSocketGone(undefined) })
-    socket.on('close', () => { this.#onClose() })
-    this.#handshakeTimer = setTimeout(() => {
-      this.#fail(new HttpFrontError(HttpFrontErrorCode.HANDSHAKE_TIMEOUT, `no complete request head within ${settings.handshakeTimeoutMs} ms`, { status: 408 }))
-    }, settings.handshakeTimeoutMs)
     socket.on('data', this.#onData)
   }
 
   get state (): HttpConnectionState {
-    return this.#state
+    return this.#door.state
   }
 
   /** Closes at once (the front is shutting down): not the app's fault, so no error is reported. */
   destroy (): void {
-    this.#clearTimers()
-    if (this.#state !== HttpConnectionState.OPEN) this.#state = HttpConnectionState.CLOSED
-    this.#socket.destroy()
+    this.#door.destroy()
   }
 
   #read (chunk: Buffer): void {
-    if (this.#state !== HttpConnectionState.HEAD) return
+    if (this.#door.state !== HttpConnectionState.HEAD) return
     const taken = chunk.subarray(0, MAX_HEAD_BYTES - this.#head.length)
     const bytes = this.#head.length === 0 ? taken : Buffer.concat([this.#head, taken])
     // Only a new line can complete the request line or the head (or reach the size cap):
@@ -115,122 +112,46 @@ export class HttpConnection {
     this.#socket.removeListener('data', this.#onData)
     this.#socket.pause()
     if (rest.length > 0) this.#socket.unshift(rest)
-    clearTimeout(this.#handshakeTimer)
-    this.#handshakeTimer = undefined
-    this.#state = HttpConnectionState.PENDING
+    this.#door.enterPending()
     this.#connect(decoded.value)
   }
 
   #connect (request: ConnectRequest): void {
-    try {
-      const result = this.#settings.onConnect(request, this.#pending)
-      if (result !== undefined && typeof result.then === 'function') {
-        result.then(undefined, (err: unknown) => { this.#handlerFailed(err) })
-      }
-    } catch (err) {
-      this.#handlerFailed(err)
-    }
+    this.#door.callHandler(() => this.#settings.onConnect(request, this.#pending))
   }
 
-  #takeEarlyData (): Buffer[] {
-    if (this.#state !== HttpConnectionState.PENDING && this.#state !== HttpConnectionState.OPEN) return []
-    const chunks: Buffer[] = []
-    for (let chunk = this.#socket.read() as Buffer | null; chunk !== null; chunk = this.#socket.read() as Buffer | null) {
-      chunks.push(chunk)
-    }
-    return chunks
-  }
-
-  #accept (): boolean {
-    if (this.#appGone()) return false
-    this.#assertPending('accept')
-    this.#state = HttpConnectionState.OPEN
-    this.#socket.write(encodeConnected())
-    this.#events.accepted()
-    this.#events.released(this)
-    return true
-  }
-
-  #rejectByCaller (rep: number): boolean {
-    if (!Number.isInteger(rep) || rep < 0x01 || rep > 0xff) {
-      throw new HttpFrontError(HttpFrontErrorCode.INVALID_USE, 'reject() needs a failure REP code, 0x01..0xFF')
-    }
-    if (this.#appGone()) return false
-    this.#assertPending('reject')
+  /** The caller's reject(rep): the status http-status.ts maps the REP to. */
+  #reject (rep: number): void {
     const { status, reason, message } = httpStatusForRep(rep)
-    this.#state = HttpConnectionState.CLOSING
+    this.#door.state = HttpConnectionState.CLOSING
     this.#events.rejected(status)
-    this.#closeAfter(encodeFailure(status, reason, message))
-    return true
+    this.#door.closeAfter(encodeFailure(status, reason, message))
   }
 
   /** The handler threw or rejected: if the request is still unanswered, the app gets 502. */
   #handlerFailed (cause: unknown): void {
-    const unanswered = this.#state === HttpConnectionState.PENDING && !this.#appGone()
+    const unanswered = this.#door.unanswered
     this.#events.error(new HttpFrontError(HttpFrontErrorCode.HANDLER_FAILED, 'the connect handler failed',
       unanswered ? { cause, status: 502 } : { cause }))
     if (unanswered) {
-      this.#state = HttpConnectionState.CLOSING
+      this.#door.state = HttpConnectionState.CLOSING
       this.#events.rejected(502)
-      this.#closeAfter(encodeFailure(502, reasonPhrase(502), 'the stream could not be opened through the cascade'))
-    }
-  }
-
-  #appGone (): boolean {
-    return this.#state === HttpConnectionState.CLOSED || this.#socket.destroyed
-  }
-
-  #assertPending (what: string): void {
-    if (this.#state !== HttpConnectionState.PENDING) {
-      throw new HttpFrontError(HttpFrontErrorCode.INVALID_USE, `${what}() on a request already answered (state ${this.#state})`)
+      this.#door.closeAfter(encodeFailure(502, reasonPhrase(502), 'the stream could not be opened through the cascade'))
     }
   }
 
   /** A failure while reading the head: report, answer if there is an answer, close this connection only. */
   #fail (err: HttpFrontError): void {
-    if (this.#state !== HttpConnectionState.HEAD) return
-    this.#state = HttpConnectionState.CLOSING
+    if (this.#door.state !== HttpConnectionState.HEAD) return
+    this.#door.state = HttpConnectionState.CLOSING
+    this.#head = EMPTY
     this.#events.error(err)
     this.#socket.removeListener('data', this.#onData)
     if (err.status === undefined) {
-      this.#closeAfter(undefined)
+      this.#door.closeAfter(undefined)
       return
     }
     this.#events.rejected(err.status)
-    this.#closeAfter(encodeFailure(err.status, reasonPhrase(err.status), err.message))
-  }
-
-  #closeAfter (response: Buffer | undefined): void {
-    this.#clearTimers()
-    this.#head = EMPTY
-    if (!this.#socket.destroyed) {
-      if (response === undefined) this.#socket.end()
-      else this.#socket.end(response)
-      this.#socket.resume() // read and drop until the app closes: see the file comment
-    }
-    this.#lingerTimer = setTimeout(() => { this.#socket.destroy() }, this.#settings.lingerMs)
-    this.#lingerTimer.unref()
-  }
-
-  #onSocketGone (err: Error | undefined): void {
-    if (this.#state === HttpConnectionState.HEAD) {
-      this.#fail(new HttpFrontError(HttpFrontErrorCode.TRUNCATED, 'app closed the connection before its request head was complete',
-        err === undefined ? undefined : { cause: err }))
-    }
-  }
-
-  #onClose (): void {
-    this.#onSocketGone(undefined)
-    const handedOff = this.#state === HttpConnectionState.OPEN
-    this.#state = HttpConnectionState.CLOSED
-    this.#clearTimers()
-    if (!handedOff) this.#events.released(this)
-  }
-
-  #clearTimers (): void {
-    clearTimeout(this.#handshakeTimer)
-    clearTimeout(this.#lingerTimer)
-    this.#handshakeTimer = undefined
-    this.#lingerTimer = undefined
+    this.#door.closeAfter(encodeFailure(err.status, reasonPhrase(err.status), err.message))
   }
 }

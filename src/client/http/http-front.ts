@@ -11,11 +11,10 @@
  * mapped from the client's REP vocabulary (http-status.ts). A bad or silent app costs one
  * connection, reported as a typed HttpFrontError; everyone else is served on.
  */
-import { createServer } from 'node:net'
-import type { AddressInfo, Server } from 'node:net'
 import type { ConnectHandler } from '../socks/index.js'
 import { SocksCounters, type SocksCountersSnapshot } from '../socks/socks-counters.js'
-import { HttpConnection, HttpConnectionState } from './http-connection.js'
+import { DoorServer } from '../door-server.js'
+import { HttpConnection } from './http-connection.js'
 import { HttpFrontError, HttpFrontErrorCode } from './http-error.js'
 
 export interface HttpFrontOptions {
@@ -41,69 +40,44 @@ export type HttpCountersSnapshot = SocksCountersSnapshot
 
 export class HttpFront {
   readonly #options: HttpFrontOptions
-  readonly #server: Server
-  readonly #counters = new SocksCounters()
-  readonly #live = new Set<HttpConnection>()
-  #listening = false
+  readonly #doors: DoorServer<HttpConnection, HttpFrontError>
 
   constructor (options: HttpFrontOptions) {
     validateOptions(options)
     this.#options = options
+    const counters = new SocksCounters()
     const settings = {
       handshakeTimeoutMs: options.handshakeTimeoutMs ?? 10_000,
       lingerMs: options.lingerMs ?? 2_000,
       onConnect: options.onConnect,
     }
     const events = {
-      error: (err: HttpFrontError) => { this.#counters.error(err.code); this.#report(err) },
-      accepted: () => { this.#counters.accepted++ },
-      rejected: (status: number) => { this.#counters.rejected(status) },
-      released: (connection: HttpConnection) => { this.#live.delete(connection) },
+      error: (err: HttpFrontError) => { counters.error(err.code); this.#report(err) },
+      accepted: () => { counters.accepted++ },
+      rejected: (status: number) => { counters.rejected(status) },
+      released: (connection: HttpConnection) => { this.#doors.release(connection) },
     }
-    // allowHalfOpen: as on the SOCKS port, only the caller decides when the write side ends.
-    this.#server = createServer({ allowHalfOpen: true, noDelay: true }, (socket) => {
-      this.#counters.connections++
-      this.#live.add(new HttpConnection(socket, settings, events))
-    })
-    this.#server.on('error', (err) => {
-      if (this.#listening) {
-        this.#report(new HttpFrontError(HttpFrontErrorCode.LISTEN_FAILED, 'accepting an app connection failed', { cause: err }))
-      }
+    this.#doors = new DoorServer({
+      counters,
+      open: (socket) => new HttpConnection(socket, settings, events),
+      listenFailed: (message, errorOptions) => new HttpFrontError(HttpFrontErrorCode.LISTEN_FAILED, message, errorOptions),
+      serving: 'HTTP CONNECT requests',
+      report: (err) => { this.#report(err) },
     })
   }
 
   /** Starts listening; resolves with the actual address (useful with port 0). */
   async listen (): Promise<{ host: string, port: number }> {
-    const { host, port } = this.#options
-    await new Promise<void>((resolve, reject) => {
-      const onError = (err: Error): void => {
-        reject(new HttpFrontError(HttpFrontErrorCode.LISTEN_FAILED, 'cannot listen for HTTP CONNECT requests',
-          { cause: err, detail: `${host}:${port}` }))
-      }
-      this.#server.once('error', onError)
-      this.#server.listen(port, host, () => {
-        this.#server.off('error', onError)
-        resolve()
-      })
-    })
-    this.#listening = true
-    const address = this.#server.address() as AddressInfo
-    return { host: address.address, port: address.port }
+    return await this.#doors.listen(this.#options.host, this.#options.port)
   }
 
   /** Stops accepting and destroys every connection not yet handed off (as SocksFront.close). */
   async close (): Promise<void> {
-    this.#listening = false
-    if (this.#server.listening) this.#server.close()
-    for (const connection of this.#live) connection.destroy()
-    this.#live.clear()
-    await new Promise<void>((resolve) => setImmediate(resolve))
+    await this.#doors.close()
   }
 
   counters (): HttpCountersSnapshot {
-    let pending = 0
-    for (const connection of this.#live) if (connection.state !== HttpConnectionState.CLOSING) pending++
-    return this.#counters.snapshot(pending)
+    return this.#doors.counters()
   }
 
   #report (err: HttpFrontError): void {

@@ -28,11 +28,11 @@
  * request bytes, plus the socket's own buffer, which stops reading from the kernel while
  * paused (TCP back-pressure then holds the app).
  *
- * After a failure reply the socket is ended, not destroyed, and what the app still sends is
- * read and dropped until it closes (bounded by a linger timer): closing with unread bytes
- * would send a TCP RST, and an app that pipelined data could lose the reply to it.
+ * What follows the request (waiting for the answer, the hand-off, the linger after a failure
+ * reply) is the door's, shared with the HTTP CONNECT door (../door-connection.ts).
  */
 import type { Socket } from 'node:net'
+import { DoorConnection, DoorState } from '../door-connection.js'
 import { readGreeting, selectMethod } from './greeting.js'
 import type { AuthMethods } from './greeting.js'
 import type { ConnectRequest, PendingConnect } from './pending-connect.js'
@@ -51,10 +51,7 @@ export const ConnectionState = {
   GREETING: 'greeting',
   AUTH: 'auth',
   REQUEST: 'request',
-  PENDING: 'pending',
-  OPEN: 'open',
-  CLOSING: 'closing',
-  CLOSED: 'closed',
+  ...DoorState,
 } as const
 export type ConnectionState = typeof ConnectionState[keyof typeof ConnectionState]
 
@@ -107,17 +104,13 @@ export interface ConnectionEvents {
 
 const EMPTY = Buffer.alloc(0)
 
-function isHandshaking (state: ConnectionState): boolean {
-  return state === ConnectionState.GREETING || state === ConnectionState.AUTH || state === ConnectionState.REQUEST
-}
+type Handshake = typeof ConnectionState.GREETING | typeof ConnectionState.AUTH | typeof ConnectionState.REQUEST
 
 export class SocksConnection {
   readonly #socket: Socket
   readonly #settings: ConnectionSettings
   readonly #events: ConnectionEvents
-  #state: ConnectionState = ConnectionState.GREETING
-  #handshakeTimer: NodeJS.Timeout | undefined
-  #lingerTimer: NodeJS.Timeout | undefined
+  readonly #door: DoorConnection<SocksConnection, Handshake>
   #stopGreeting: (() => void) | undefined
   #credentials: Credentials | undefined
   #dialect: Dialect = SOCKS5
@@ -132,33 +125,33 @@ export class SocksConnection {
     this.#socket = socket
     this.#settings = settings
     this.#events = events
+    this.#door = new DoorConnection<SocksConnection, Handshake>(socket, ConnectionState.GREETING, settings, events, this, {
+      handshakeTimedOut: () => {
+        this.#fail(new SocksError(SocksErrorCode.HANDSHAKE_TIMEOUT, `no complete SOCKS request within ${settings.handshakeTimeoutMs} ms`))
+      },
+      appLeftHandshake: (err) => {
+        this.#fail(new SocksError(SocksErrorCode.TRUNCATED, 'app closed the connection before its request was complete',
+          err === undefined ? undefined : { cause: err }))
+      },
+      handlerFailed: (cause) => { this.#handlerFailed(cause) },
+      invalidUse: (message) => new SocksError(SocksErrorCode.INVALID_USE, message),
+    })
     this.#pending = {
       socket,
-      takeEarlyData: () => this.#takeEarlyData(),
-      accept: () => this.#accept(this.#dialect.reply(Rep.SUCCEEDED)),
-      reject: (rep: number) => this.#rejectByCaller(rep),
+      takeEarlyData: () => this.#door.takeEarlyData(),
+      accept: () => this.#door.accept(this.#dialect.reply(Rep.SUCCEEDED)),
+      reject: (rep: number) => this.#door.rejectByCaller(rep, (r) => { this.#reject(r) }),
     }
-    socket.setNoDelay(true)
-    // Kept for the socket's whole life, even after hand-off: an app's reset must never become
-    // an unhandled 'error' that takes the whole front down.
-    socket.on('error', (err) => { this.#onSocketGone(err) })
-    socket.on('end', () => { this.#onSocketGone(undefined) })
-    socket.on('close', () => { this.#onClose() })
-    this.#handshakeTimer = setTimeout(() => {
-      this.#fail(new SocksError(SocksErrorCode.HANDSHAKE_TIMEOUT, `no complete SOCKS request within ${settings.handshakeTimeoutMs} ms`))
-    }, settings.handshakeTimeoutMs)
     socket.on('data', this.#onFirstData)
   }
 
   get state (): ConnectionState {
-    return this.#state
+    return this.#door.state
   }
 
   /** Closes at once (the front is shutting down): not the app's fault, so no error is reported. */
   destroy (): void {
-    this.#clearTimers()
-    if (this.#state !== ConnectionState.OPEN) this.#state = ConnectionState.CLOSED
-    this.#socket.destroy()
+    this.#door.destroy()
   }
 
   /** The first bytes: back into the paused socket, for the reader of the version they name. */
@@ -168,7 +161,7 @@ export class SocksConnection {
     this.#socket.unshift(chunk)
     if (chunk[0] === SOCKS4_VERSION) {
       this.#dialect = SOCKS4
-      this.#state = ConnectionState.REQUEST
+      this.#door.state = ConnectionState.REQUEST
       this.#socket.on('data', this.#onData)
       this.#socket.resume()
       return
@@ -177,7 +170,7 @@ export class SocksConnection {
   }
 
   #onMethods (methods: Uint8Array): void {
-    if (this.#state !== ConnectionState.GREETING) return
+    if (this.#door.state !== ConnectionState.GREETING) return
     this.#stopGreeting = undefined
     const method = selectMethod(methods, this.#settings.auth)
     if (method === undefined) {
@@ -186,7 +179,7 @@ export class SocksConnection {
       return
     }
     this.#socket.write(encodeMethodSelection(method))
-    this.#state = method === Method.USER_PASS ? ConnectionState.AUTH : ConnectionState.REQUEST
+    this.#door.state = method === Method.USER_PASS ? ConnectionState.AUTH : ConnectionState.REQUEST
     this.#socket.on('data', this.#onData)
     this.#socket.resume()
   }
@@ -195,16 +188,16 @@ export class SocksConnection {
   #read (chunk: Buffer): void {
     try {
       let rest = chunk
-      if (this.#state === ConnectionState.AUTH) {
+      if (this.#door.state === ConnectionState.AUTH) {
         const auth = this.#decodeFrom(rest, MAX_USER_PASS_BYTES, decodeUserPass)
         if (auth === undefined) return
         this.#credentials = auth.value
         this.#socket.write(encodeUserPassSuccess())
-        this.#state = ConnectionState.REQUEST
+        this.#door.state = ConnectionState.REQUEST
         rest = auth.rest
         if (rest.length === 0) return
       }
-      if (this.#state !== ConnectionState.REQUEST) return
+      if (this.#door.state !== ConnectionState.REQUEST) return
       const request = this.#decodeFrom<SocksRequest | Socks4Request>(rest, this.#dialect.maxRequestBytes, this.#dialect.decode)
       if (request === undefined) return
       this.#socket.removeListener('data', this.#onData)
@@ -213,7 +206,7 @@ export class SocksConnection {
       this.#onRequest(request.value)
     } catch (err) {
       if (!(err instanceof SocksError)) throw err
-      if (this.#state === ConnectionState.AUTH) this.#fail(err, encodeUserPassFailure())
+      if (this.#door.state === ConnectionState.AUTH) this.#fail(err, encodeUserPassFailure())
       else this.#fail(err, err.rep === undefined ? undefined : this.#dialect.reply(err.rep))
     }
   }
@@ -253,159 +246,69 @@ export class SocksConnection {
         { rep: Rep.ADDRESS_TYPE_NOT_SUPPORTED }), this.#dialect.reply(Rep.ADDRESS_TYPE_NOT_SUPPORTED))
       return
     }
-    clearTimeout(this.#handshakeTimer)
-    this.#handshakeTimer = undefined
+    this.#door.enterPending()
     // SOCKS4's user ID plays the part of RFC 1929's username (Tor does the same).
     if ('userId' in request && request.userId !== undefined) this.#credentials = { username: request.userId, password: '' }
     const credentials = this.#credentials === undefined ? {} : { username: this.#credentials.username, password: this.#credentials.password }
     if (onAssociate !== undefined) {
-      this.#state = ConnectionState.PENDING
-      const pending: PendingAssociate = { socket: this.#socket, accept: (relay) => this.#accept(encodeResolveReply(relay.host, relay.port)), reject: this.#pending.reject }
-      this.#callHandler(() => onAssociate({ host: request.host, port: request.port, addressType: request.addressType, ...credentials }, pending))
+      const pending: PendingAssociate = { socket: this.#socket, accept: (relay) => this.#door.accept(encodeResolveReply(relay.host, relay.port)), reject: this.#pending.reject }
+      this.#door.callHandler(() => onAssociate({ host: request.host, port: request.port, addressType: request.addressType, ...credentials }, pending))
       return
     }
     if (resolve && onResolve !== undefined) {
       // An address in a RESOLVE is no leak (nothing was resolved outside), so no SafeSocks here.
-      this.#state = ConnectionState.PENDING
       const pending: PendingResolve = { answer: (address) => this.#answer(address), reject: this.#pending.reject }
       const reverse = request.command === Command.RESOLVE_PTR
-      this.#callHandler(() => onResolve({ reverse, host: request.host, addressType: request.addressType, ...credentials }, pending))
+      this.#door.callHandler(() => onResolve({ reverse, host: request.host, addressType: request.addressType, ...credentials }, pending))
       return
     }
     if (request.addressType !== 'hostname') {
       this.#events.warning(SocksWarningCode.UNSAFE_IP_LITERAL, this.#dialect.version)
       if (this.#settings.safeSocks) {
-        this.#state = ConnectionState.PENDING
         this.#reject(Rep.NOT_ALLOWED)
         return
       }
     }
-    this.#state = ConnectionState.PENDING
     const connect: ConnectRequest = { host: request.host, port: request.port, addressType: request.addressType, ...credentials }
-    this.#callHandler(() => this.#settings.onConnect(connect, this.#pending))
-  }
-
-  /** Run a request handler: a throw or a rejected promise answers the app with REP 0x01. */
-  #callHandler (handler: () => void | Promise<void>): void {
-    try {
-      const result = handler()
-      if (result !== undefined && typeof result.then === 'function') {
-        result.then(undefined, (err: unknown) => { this.#handlerFailed(err) })
-      }
-    } catch (err) {
-      this.#handlerFailed(err)
-    }
-  }
-
-  #takeEarlyData (): Buffer[] {
-    if (this.#state !== ConnectionState.PENDING && this.#state !== ConnectionState.OPEN) return []
-    const chunks: Buffer[] = []
-    for (let chunk = this.#socket.read() as Buffer | null; chunk !== null; chunk = this.#socket.read() as Buffer | null) {
-      chunks.push(chunk)
-    }
-    return chunks
-  }
-
-  #accept (reply: Buffer): boolean {
-    if (this.#appGone()) return false
-    this.#assertPending('accept')
-    this.#state = ConnectionState.OPEN
-    this.#socket.write(reply)
-    this.#events.accepted()
-    this.#events.released(this)
-    return true
+    this.#door.callHandler(() => this.#settings.onConnect(connect, this.#pending))
   }
 
   /** A RESOLVE's answer is its reply; the connection then closes like a refused one. */
   #answer (address: string): boolean {
-    if (this.#appGone()) return false
-    this.#assertPending('answer')
+    if (!this.#door.answerable('answer')) return false
     const reply = this.#dialect.answer(address) // throws SOCKS_INVALID_USE before any state changes
     if (reply === undefined) { this.#reject(Rep.GENERAL_FAILURE); return true }
-    this.#state = ConnectionState.CLOSING
+    this.#door.state = ConnectionState.CLOSING
     this.#events.resolved()
-    this.#closeAfter(reply)
-    return true
-  }
-
-  #rejectByCaller (rep: number): boolean {
-    if (!Number.isInteger(rep) || rep < 0x01 || rep > 0xff) {
-      throw new SocksError(SocksErrorCode.INVALID_USE, 'reject() needs a failure REP code, 0x01..0xFF')
-    }
-    if (this.#appGone()) return false
-    this.#assertPending('reject')
-    this.#reject(rep)
+    this.#door.closeAfter(reply)
     return true
   }
 
   #reject (rep: number): void {
-    this.#state = ConnectionState.CLOSING
+    this.#door.state = ConnectionState.CLOSING
     this.#events.rejected(rep)
-    this.#closeAfter(this.#dialect.reply(rep))
+    this.#door.closeAfter(this.#dialect.reply(rep))
   }
 
   /** The handler threw or rejected: if the request is still unanswered, the app gets REP 0x01. */
   #handlerFailed (cause: unknown): void {
-    const unanswered = this.#state === ConnectionState.PENDING && !this.#appGone()
+    const unanswered = this.#door.unanswered
     this.#events.error(new SocksError(SocksErrorCode.HANDLER_FAILED, 'the connect handler failed',
       unanswered ? { cause, rep: Rep.GENERAL_FAILURE } : { cause }))
     if (unanswered) this.#reject(Rep.GENERAL_FAILURE)
   }
 
-  #appGone (): boolean {
-    return this.#state === ConnectionState.CLOSED || this.#socket.destroyed
-  }
-
-  #assertPending (what: string): void {
-    if (this.#state !== ConnectionState.PENDING) {
-      throw new SocksError(SocksErrorCode.INVALID_USE, `${what}() on a request already answered (state ${this.#state})`)
-    }
-  }
-
   /** A handshake failure: report, answer if there is an answer, close this connection only. */
   #fail (err: SocksError, reply?: Buffer): void {
-    if (!isHandshaking(this.#state)) return
+    if (!this.#door.handshaking) return
     this.#stopGreeting?.()
     this.#stopGreeting = undefined
-    this.#state = ConnectionState.CLOSING
+    this.#door.state = ConnectionState.CLOSING
+    this.#partial = EMPTY
     this.#events.error(err)
     if (err.rep !== undefined) this.#events.rejected(err.rep)
     // During the handshake only our parsers listen; they must not see what comes next.
     this.#socket.removeAllListeners('data')
-    this.#closeAfter(reply)
-  }
-
-  #closeAfter (reply: Buffer | undefined): void {
-    this.#clearTimers()
-    this.#partial = EMPTY
-    if (!this.#socket.destroyed) {
-      if (reply === undefined) this.#socket.end()
-      else this.#socket.end(reply)
-      this.#socket.resume() // read and drop until the app closes: see the file comment
-    }
-    this.#lingerTimer = setTimeout(() => { this.#socket.destroy() }, this.#settings.lingerMs)
-    this.#lingerTimer.unref()
-  }
-
-  #onSocketGone (err: Error | undefined): void {
-    if (isHandshaking(this.#state)) {
-      this.#fail(new SocksError(SocksErrorCode.TRUNCATED, 'app closed the connection before its request was complete',
-        err === undefined ? undefined : { cause: err }))
-    }
-  }
-
-  #onClose (): void {
-    this.#onSocketGone(undefined)
-    const handedOff = this.#state === ConnectionState.OPEN
-    this.#state = ConnectionState.CLOSED
-    this.#clearTimers()
-    if (!handedOff) this.#events.released(this)
-  }
-
-  #clearTimers (): void {
-    clearTimeout(this.#handshakeTimer)
-    clearTimeout(this.#lingerTimer)
-    this.#handshakeTimer = undefined
-    this.#lingerTimer = undefined
+    this.#door.closeAfter(reply)
   }
 }

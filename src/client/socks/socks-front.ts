@@ -12,10 +12,9 @@
  * served on. Built on socksv5's greeting parser; the rest is ours, for reasons given in
  * socks-connection.ts (server loop, replies), socks-request.ts and user-pass.ts (decoders).
  */
-import { createServer } from 'node:net'
-import type { AddressInfo, Server } from 'node:net'
 import type { AuthMethods } from './greeting.js'
-import { ConnectionState, SocksConnection } from './socks-connection.js'
+import { DoorServer } from '../door-server.js'
+import { SocksConnection } from './socks-connection.js'
 import type { ConnectHandler, SocksVersion, SocksWarningCode } from './socks-connection.js'
 import type { ResolveHandler } from './pending-resolve.js'
 import type { AssociateHandler } from './pending-associate.js'
@@ -55,15 +54,12 @@ export const SOCKS_DEFAULTS = {
 
 export class SocksFront {
   readonly #options: SocksFrontOptions
-  readonly #server: Server
-  readonly #counters = new SocksCounters()
-  /** Connections in the handshake, waiting for an answer, or lingering after a refusal. */
-  readonly #live = new Set<SocksConnection>()
-  #listening = false
+  readonly #doors: DoorServer<SocksConnection, SocksError>
 
   constructor (options: SocksFrontOptions) {
     validateOptions(options)
     this.#options = options
+    const counters = new SocksCounters()
     const settings = {
       auth: { none: options.auth.none, userPass: options.auth.userPass },
       safeSocks: options.safeSocks ?? false,
@@ -74,49 +70,28 @@ export class SocksFront {
       onAssociate: options.onAssociate,
     }
     const events = {
-      error: (err: SocksError) => { this.#counters.error(err.code); this.#report(err) },
+      error: (err: SocksError) => { counters.error(err.code); this.#report(err) },
       warning: (code: SocksWarningCode, version: SocksVersion) => {
-        this.#counters.warning(code)
+        counters.warning(code)
         callSafely(() => options.onWarning?.(code, version))
       },
-      accepted: () => { this.#counters.accepted++ },
-      resolved: () => { this.#counters.resolved++ },
-      rejected: (rep: number) => { this.#counters.rejected(rep) },
-      released: (connection: SocksConnection) => { this.#live.delete(connection) },
+      accepted: () => { counters.accepted++ },
+      resolved: () => { counters.resolved++ },
+      rejected: (rep: number) => { counters.rejected(rep) },
+      released: (connection: SocksConnection) => { this.#doors.release(connection) },
     }
-    // allowHalfOpen: an app may send its request and half-close; the data phase must still
-    // carry the answer back, so only the caller decides when the write side ends.
-    this.#server = createServer({ allowHalfOpen: true, noDelay: true }, (socket) => {
-      this.#counters.connections++
-      this.#live.add(new SocksConnection(socket, settings, events))
-    })
-    this.#server.on('error', (err) => {
-      // Before listen() resolves, listen() reports it; afterwards (EMFILE while accepting) it
-      // is reported here and the server keeps listening.
-      if (this.#listening) {
-        this.#report(new SocksError(SocksErrorCode.LISTEN_FAILED, 'accepting an app connection failed', { cause: err }))
-      }
+    this.#doors = new DoorServer({
+      counters,
+      open: (socket) => new SocksConnection(socket, settings, events),
+      listenFailed: (message, errorOptions) => new SocksError(SocksErrorCode.LISTEN_FAILED, message, errorOptions),
+      serving: 'SOCKS connections',
+      report: (err) => { this.#report(err) },
     })
   }
 
   /** Starts listening; resolves with the actual address (useful with port 0). */
   async listen (): Promise<{ host: string, port: number }> {
-    const host = this.#options.host ?? SOCKS_DEFAULTS.host
-    const port = this.#options.port ?? SOCKS_DEFAULTS.port
-    await new Promise<void>((resolve, reject) => {
-      const onError = (err: Error): void => {
-        reject(new SocksError(SocksErrorCode.LISTEN_FAILED, 'cannot listen for SOCKS connections',
-          { cause: err, detail: `${host}:${port}` }))
-      }
-      this.#server.once('error', onError)
-      this.#server.listen(port, host, () => {
-        this.#server.off('error', onError)
-        resolve()
-      })
-    })
-    this.#listening = true
-    const address = this.#server.address() as AddressInfo
-    return { host: address.address, port: address.port }
+    return await this.#doors.listen(this.#options.host ?? SOCKS_DEFAULTS.host, this.#options.port ?? SOCKS_DEFAULTS.port)
   }
 
   /**
@@ -124,19 +99,11 @@ export class SocksFront {
    * answer. Streams already accepted belong to the caller and are left alone.
    */
   async close (): Promise<void> {
-    this.#listening = false
-    if (this.#server.listening) this.#server.close()
-    for (const connection of this.#live) connection.destroy()
-    this.#live.clear()
-    // The listening handle is closed synchronously; wait one turn so 'close' events of the
-    // destroyed sockets have run before the caller goes on.
-    await new Promise<void>((resolve) => setImmediate(resolve))
+    await this.#doors.close()
   }
 
   counters (): SocksCountersSnapshot {
-    let pending = 0
-    for (const connection of this.#live) if (connection.state !== ConnectionState.CLOSING) pending++
-    return this.#counters.snapshot(pending)
+    return this.#doors.counters()
   }
 
   #report (err: SocksError): void {

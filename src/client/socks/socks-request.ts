@@ -15,6 +15,7 @@
  * once a request is complete (bytes after it are the app's early data), and throws a
  * `SocksError` carrying the REP to answer with when the request can never become valid.
  */
+import { formatIPv6 } from '../../base/ipv6-text.js'
 import { Atyp, Command, Rep, SOCKS_VERSION } from './socks-constants.js'
 import { SocksError, SocksErrorCode } from './socks-error.js'
 
@@ -109,22 +110,4 @@ export function isPlausibleHostname (name: Uint8Array): boolean {
     if (!ok) return false
   }
   return true
-}
-
-/** RFC 5952 text of 16 address bytes: lowercase hex, the first longest run (≥ 2) of zero groups as `::`. */
-export function formatIPv6 (bytes: Uint8Array): string {
-  const groups: number[] = []
-  for (let i = 0; i < 16; i += 2) groups.push((bytes[i]! << 8) | bytes[i + 1]!)
-  let bestStart = -1
-  let bestLength = 1
-  for (let i = 0; i < 8;) {
-    if (groups[i] !== 0) { i++; continue }
-    let j = i
-    while (j < 8 && groups[j] === 0) j++
-    if (j - i > bestLength) { bestStart = i; bestLength = j - i }
-    i = j
-  }
-  const hex = groups.map((g) => g.toString(16))
-  if (bestStart < 0) return hex.join(':')
-  return `${hex.slice(0, bestStart).join(':')}::${hex.slice(bestStart + bestLength).join(':')}`
 }

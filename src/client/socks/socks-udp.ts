@@ -11,7 +11,8 @@
 import { isIP } from 'node:net'
 import { ipv6Bytes } from '../../protocol/relay-address.js'
 import { Atyp } from './socks-constants.js'
-import { formatIPv6, isPlausibleHostname, type AddressKind } from './socks-request.js'
+import { formatIPv6 } from '../../base/ipv6-text.js'
+import { isPlausibleHostname, type AddressKind } from './socks-request.js'
 
 export interface UdpDatagram {
   readonly addressType: AddressKind
