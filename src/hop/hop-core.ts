@@ -13,7 +13,7 @@ import { randomFill } from '../crypto/index.js'
 import { CELL_HEADER_BYTES, type Geometry } from '../protocol/geometry.js'
 import { CellCommand, cellCircuitId, cellCommand } from '../protocol/cell.js'
 import { BackwardSealer, ForwardPeeler } from '../protocol/relay-layers.js'
-import { decodeBackwardRung, decodeForwardRung, roundAt, rungRequestParity, type ShapingParams } from '../protocol/shaping.js'
+import { decodeBackwardRung, decodeForwardRung, MILLI, roundAt, rungRequestParity, type ShapingParams } from '../protocol/shaping.js'
 import type { Logger } from '../base/logger.js'
 import type { EpochSchedule } from '../protocol/epoch.js'
 import type { RoundObserver } from './hop-metrics.js'
@@ -22,7 +22,8 @@ import type { CellLink, CellLinkHandlers } from '../link/cell-link.js'
 import { CreateAdmission, type AdmissionHost } from './create-admission.js'
 import type { ForwardOutput } from './forward-output.js'
 import { HopCircuit } from './hop-circuit.js'
-import { DEFAULT_MAX_QUEUED_CELLS, QUARANTINE_ROUNDS, type HopOptions } from './hop-options.js'
+import type { CircuitShape } from './circuit-shape.js'
+import { DEFAULT_MAX_QUEUED_CELLS, QUARANTINE_ROUNDS, QUEUE_BOUND_ROUNDS, type HopOptions } from './hop-options.js'
 import { HopStats } from './hop-stats.js'
 import { Interleaver } from './interleave.js'
 import { newLinkState, PredecessorLinks, quarantined, type LinkState } from './predecessor-link.js'
@@ -379,7 +380,8 @@ export class HopCore<O extends ForwardOutput = ForwardOutput> implements Admissi
     if (circuit.silenced) { this.stats.cellsDroppedSilenced++; return }
     const shape = circuit.shape!
     // LOOP echoes waiting count against the bound too (exit).
-    if (shape.backward.length + shape.loopsWaiting >= this.maxQueuedCells) { this.overQueue(circuit); return }
+    const queued = shape.backward.length + shape.loopsWaiting
+    if (queued >= this.maxQueuedCells && queued >= this.rateBound(shape, 'backward')) { this.overQueue(circuit); return }
     shape.backward.push(item)
   }
 
@@ -387,8 +389,14 @@ export class HopCore<O extends ForwardOutput = ForwardOutput> implements Admissi
   pushForward (circuit: HopCircuit, cell: Uint8Array): void {
     if (circuit.silenced) { this.stats.cellsDroppedSilenced++; return }
     const shape = circuit.shape!
-    if (shape.forward.length >= this.maxQueuedCells) { this.overQueue(circuit); return }
+    const queued = shape.forward.length
+    if (queued >= this.maxQueuedCells && queued >= this.rateBound(shape, 'forward')) { this.overQueue(circuit); return }
     shape.forward.push(cell)
+  }
+
+  /** A shaped queue's bound by its rate: QUEUE_BOUND_ROUNDS rounds of its current schedule (checked only past maxQueuedCells). */
+  private rateBound (shape: CircuitShape, direction: 'forward' | 'backward'): number {
+    return QUEUE_BOUND_ROUNDS * Math.ceil(shape.rateAt(Math.max(0, this.rounds.lastRound), direction) / MILLI)
   }
 
   /** One write of a round's backward cells on an open predecessor link; a link too slow to read is closed. */

@@ -16,6 +16,18 @@ export interface HopTestFaults {
 /** Default bound of a circuit's queue at a hop, per direction: a circuit window and slack for control cells. */
 export const DEFAULT_MAX_QUEUED_CELLS = 2048
 /**
+ * Shaped: a circuit's queue may also hold this many rounds of its current rate in that
+ * direction, when that is more than the bound above (docs/HOP.md "Queue bounds"). A fixed
+ * bound is 16 rounds at the top rung (128 cells a round): a hop that stalled or whose link was
+ * backed up for a few tenths of a second, or that placed a rung a slot apart from the hop
+ * before it, silenced the busiest circuits of an honest cascade, whose LOOPs were then lost
+ * and whose clients failed closed (eight downloads through `up` on two busy cores). One
+ * second of the schedule is what drains (link-drain.ts) and the client's congestion control
+ * (PROTOCOL.md §12.3) need to catch up; an honest neighbour never sends beyond its schedule and
+ * its drains, so only a hostile one fills it, to at most the rate its circuits were granted.
+ */
+export const QUEUE_BOUND_ROUNDS = 100
+/**
  * Default CREATEs opened per round (R17). Opening one costs about 0.13 ms (X25519 in WASM
  * libsodium; twice that for a CREATE tried with two keys), so this keeps a round's CREATE
  * work under half of a 10 ms round.

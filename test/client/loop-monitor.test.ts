@@ -195,3 +195,26 @@ t.test('a probe overdue when its circuit ends on schedule is lost; one still in 
   t.equal(monitor.lost, 1, 'within its deadline: forgotten')
   t.equal(monitor.pending, 0)
 })
+
+t.test('an echo later than its deadline without the margin is a sign of congestion, not an alarm', async (t) => {
+  let slow = 0
+  const params = DEFAULT_SHAPING.elastic
+  const deadlineMs = loopDeadlineRounds(params, HOPS, false) * ROUND_MS
+  const monitor = new LoopMonitor({
+    deadlineMs,
+    createDeadlineMs: loopDeadlineRounds(params, HOPS, true) * ROUND_MS,
+    marginMs: 500,
+    alarmLimit: 3,
+    onSlowEcho: () => { slow++ },
+  })
+  const onTime = monitor.send(1, 0, false)
+  t.equal(monitor.echo(1, onTime, deadlineMs), 'ok')
+  t.equal(slow, 0, 'within the deadline: nothing')
+  const late = monitor.send(1, 0, false)
+  t.equal(monitor.echo(1, late, deadlineMs + 1), 'ok', 'within the margin: still on time')
+  t.equal(slow, 1, 'but slow')
+  t.equal(monitor.alarms, 0, 'no alarm')
+  const withCreate = monitor.send(2, 0, true)
+  t.equal(monitor.echo(2, withCreate, deadlineMs + 1), 'ok')
+  t.equal(slow, 1, 'a LOOP sent with its CREATE has the longer deadline')
+})

@@ -20,12 +20,19 @@ export interface LoopMonitorOptions {
   readonly onAlarm?: (circuit: number, kind: 'lost' | 'late') => void
   /** The alarm limit was reached (called once). */
   readonly onFailClosed?: () => void
+  /**
+   * An echo came back later than its deadline without the margin: cells wait in the cascade
+   * longer than its schedule explains, a sign of congestion (rung-budget.ts), not yet an alarm.
+   */
+  readonly onSlowEcho?: () => void
 }
 
 interface InFlight {
   readonly circuit: number
   readonly sentMs: number
   readonly dueMs: number
+  /** An echo later than this is slow: the deadline without the margin. */
+  readonly slowMs: number
   /** Past this the probe is lost. */
   readonly lostMs: number
   /** An echo later than this raises an alarm. */
@@ -72,6 +79,7 @@ export class LoopMonitor {
       circuit,
       sentMs: nowMs,
       dueMs: nowMs + deadline,
+      slowMs: nowMs + deadline - this.options.marginMs,
       lostMs: nowMs + Math.max(LOSS_FACTOR * deadline, LOSS_MIN_MS),
       alarmMs: nowMs + LATE_ALARM_FACTOR * deadline,
     })
@@ -90,6 +98,7 @@ export class LoopMonitor {
     this.inFlight.delete(seq)
     this.returned++
     this.sample(Math.max(0, nowMs - probe.sentMs))
+    if (nowMs > probe.slowMs) this.options.onSlowEcho?.()
     if (nowMs <= probe.dueMs) return 'ok'
     this.late++
     if (nowMs > probe.alarmMs) this.anomaly(circuit, 'late')

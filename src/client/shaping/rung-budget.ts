@@ -22,7 +22,7 @@
  * The ceiling a client uses is its *capacity*, at most the client rate, adapted to what this
  * machine and the cascade carry (PROTOCOL.md §12.3 "Congestion"), as TCP adapts its window:
  * a sign of congestion (`congested`: this process missing rounds, a LOOP echo later than the
- * schedule allows) halves it at once, at most once a slot, and cuts the grants down to it
+ * schedule explains) halves it at once, at most once a slot, and cuts the grants down to it
  * now; a slot without one raises it by an eighth of the client rate. The client rate is what
  * the cascade tolerates; the capacity is what it carries now. Without it, a client whose own
  * process could not keep up (eight downloads through `up` on two busy cores) never saw a slot

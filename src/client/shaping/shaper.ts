@@ -97,6 +97,7 @@ export class Shaper implements CircuitSender {
       alarmLimit: options.alarmLimit,
       onAlarm: (id, kind) => host.loopAlarm(this.byId.get(id)?.circuit, kind),
       onFailClosed: () => host.failClosed(),
+      onSlowEcho: () => this.budget?.congested(),
     })
     this.clock = wallRoundClock(options.roundMs, (round) => this.onRound(round), options.timers)
     this.budget = options.params.profile !== 'elastic'
