@@ -130,6 +130,37 @@ t.test('a slot delivering less than its schedule asks at once for no more than i
   t.equal(highest[highest.length - 1], TOP, 'later it climbs to the top again')
 })
 
+t.test('rounds this process skipped count as sent: a stall it reads through is no deficit, one it cannot read through is', async (t) => {
+  const slotOf = (round: number): number => Math.floor(round / ROUNDS_PER_SLOT)
+  const atTop = (): CircuitRungs => {
+    const rungs = new CircuitRungs(LADDER, ROUNDS_PER_SLOT, HOPS)
+    rungs.sentReal(false, 0)
+    rungs.control(0, 0)
+    download(rungs, 0, 4 * ROUNDS_PER_SLOT, slotOf, [])
+    rungs.slotBoundary()
+    return rungs
+  }
+  const perRound = LADDER[TOP]! / 1000
+  const start = 4 * ROUNDS_PER_SLOT
+  for (const readsThrough of [true, false]) {
+    const rungs = atTop()
+    t.equal(rungs.backward, TOP)
+    // Twenty rounds run and read in full, then a stall of forty rounds.
+    for (let round = start; round < start + 20; round++) {
+      rungs.ranRound(round)
+      for (let i = 0; i < perRound; i++) rungs.receivedCell()
+    }
+    for (let round = start + 20; round < start + 60; round++) rungs.skippedRound(round)
+    t.equal(rungs.requestBackward, TOP, 'no judgement in the round that follows a stall')
+    // What waited in the socket is read (or, too busy, only a tenth of it), then the next round runs.
+    const read = readsThrough ? 40 * perRound : 4 * perRound
+    for (let i = 0; i < read; i++) rungs.receivedCell()
+    rungs.ranRound(start + 61)
+    if (readsThrough) t.equal(rungs.requestBackward, TOP, 'read through: not behind')
+    else t.ok(rungs.requestBackward < TOP, `could not read: behind, asks for rung ${rungs.requestBackward}`)
+  }
+})
+
 t.test('under an overload that starves every circuit, one at the wake rung stays there, unbarred', async (t) => {
   // Eleven downloads through one up at load 4: those that had fallen to the wake rung were sent
   // to rung 0 and barred from climbing back for the cool-down (≈ 65 KB/s beside ≈ 550).

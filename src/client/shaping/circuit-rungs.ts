@@ -80,9 +80,24 @@ export class CircuitRungs implements BudgetMember {
    * n·roundMs, before the client's round n + 1 with up to four hops).
    */
   ranRound (round: number): void {
+    this.countRound(round)
+    if (this.roundsThisSlot >= BEHIND_MIN_ROUNDS && this.behind()) this.slowDown()
+  }
+
+  /**
+   * Client round `round` was skipped (this process stalled): the entry's schedule sent its
+   * cells all the same, so they are expected; judged from the next round run, once what
+   * waited in the socket has been read. Without this, a client too busy to run its rounds
+   * never looked behind, whatever it failed to read.
+   */
+  skippedRound (round: number): void {
+    this.countRound(round)
+  }
+
+  private countRound (round: number): void {
     const scheduled = round - 1 - this.backwardLag
     this.expectedBackward += cellsInRound(this.ladder[this.backwardAt(scheduled)]!, scheduled)
-    if (++this.roundsThisSlot >= BEHIND_MIN_ROUNDS && this.behind()) this.slowDown()
+    this.roundsThisSlot++
   }
 
   /** Any backward cell arrived (real, PAD, LOOP echo or DROP). */

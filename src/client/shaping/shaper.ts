@@ -47,10 +47,11 @@ export interface ShapingCounters {
 /**
  * Elastic: a slot in which this process's round clock skipped more than this fraction of the
  * slot's rounds is congested (rung-budget.ts): the process cannot handle the cells its
- * circuits ask for, and the rounds it missed are deliveries it never judged (circuit-rungs.ts
- * counts what arrives against the rounds it ran).
+ * circuits ask for. A sixteenth was too little: on a machine busy with other work, the
+ * scheduler alone costs that many rounds and held the capacity at its floor; shorter stalls
+ * show as deliveries behind schedule (circuit-rungs.ts counts skipped rounds too).
  */
-export const BUSY_MISSED_FRACTION = 1 / 16
+export const BUSY_MISSED_FRACTION = 1 / 4
 
 export class Shaper implements CircuitSender {
   readonly params: ShapingParams
@@ -248,6 +249,7 @@ export class Shaper implements CircuitSender {
     this.round = round
     const startMs = round * this.roundMs
     const slot = slotAt(startMs, this.params.slotMs)
+    const slotStart = slot * this.roundsPerSlot
     const skipped = this.clock.missedRounds - this.missedSeen
     this.missedSeen += skipped
     if (slot !== this.slot) this.slotBoundary(slot)
@@ -281,7 +283,10 @@ export class Shaper implements CircuitSender {
         if (s === null) continue
         built = fresh = true
       }
-      if (!fresh) s.rungs.ranRound(round)
+      if (!fresh) {
+        for (let r = Math.max(slotStart, round - skipped); r < round; r++) s.rungs.skippedRound(r)
+        s.rungs.ranRound(round)
+      }
       const count = cellsInRound(this.rateOf(s, round), round)
       for (let i = 0; i < count; i++) {
         // A new circuit's first cell is the LOOP that travels with its CREATE.
