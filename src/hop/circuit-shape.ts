@@ -54,6 +54,13 @@ export class CircuitShape {
     return this.ratesMilli[(direction === 'forward' ? rungs.forward : rungs.backward).rungAt(round)]!
   }
 
+  /** The highest rate around round `round` in `direction` (RungSchedule.highestNear): what its queue's bound is sized by. */
+  highestRateNear (round: number, direction: Direction): number {
+    const rungs = this.rungs
+    if (rungs === null) return this.ratesMilli[0]!
+    return this.ratesMilli[(direction === 'forward' ? rungs.forward : rungs.backward).highestNear(round)]!
+  }
+
   /** Cells this circuit carries at schedule round `round` in `direction` (PROTOCOL.md §12.2). */
   cellsAt (round: number, direction: Direction): number {
     return cellsInRound(this.rateAt(round, direction), round)

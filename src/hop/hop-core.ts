@@ -23,7 +23,7 @@ import { CreateAdmission, type AdmissionHost } from './create-admission.js'
 import type { ForwardOutput } from './forward-output.js'
 import { HopCircuit } from './hop-circuit.js'
 import type { CircuitShape } from './circuit-shape.js'
-import { DEFAULT_MAX_QUEUED_CELLS, QUARANTINE_ROUNDS, QUEUE_BOUND_ROUNDS, type HopOptions } from './hop-options.js'
+import { DEFAULT_MAX_QUEUED_CELLS, QUARANTINE_ROUNDS, QUEUE_BOUND_ROUNDS, SHAPED_QUEUE_FACTOR, type HopOptions } from './hop-options.js'
 import { HopStats } from './hop-stats.js'
 import { Interleaver } from './interleave.js'
 import { newLinkState, PredecessorLinks, quarantined, type LinkState } from './predecessor-link.js'
@@ -44,6 +44,8 @@ export class HopCore<O extends ForwardOutput = ForwardOutput> implements Admissi
   /** The cascade's shaping, or null for profile off. */
   readonly shaping: ShapingParams | null
   readonly maxQueuedCells: number
+  /** A shaped circuit's queues: at least this many cells per direction (hop-options.ts SHAPED_QUEUE_FACTOR). */
+  readonly maxShapedQueuedCells: number
   readonly maxLinkBacklogBytes: number
   /** Where forward cells go: the mix's successor, the exit's streams. */
   readonly output: O
@@ -84,6 +86,7 @@ export class HopCore<O extends ForwardOutput = ForwardOutput> implements Admissi
     this.maxCellsPerLinkPerRound = options.maxCellsPerLinkPerRound ?? 4096
     this.maxLinkBacklogBytes = options.maxLinkBacklogBytes ?? 64 * 1024 * 1024
     this.maxQueuedCells = options.maxQueuedCells ?? DEFAULT_MAX_QUEUED_CELLS
+    this.maxShapedQueuedCells = SHAPED_QUEUE_FACTOR * this.maxQueuedCells
     this.linkIdleMs = options.linkIdleMs ?? 300_000
     this.dropForward = options.testFaults?.dropForward
     this.faults = new InputFaults(options.logger)
@@ -330,10 +333,10 @@ export class HopCore<O extends ForwardOutput = ForwardOutput> implements Admissi
   }
 
   /** A circuit's queue is at its bound (R1): the cell is dropped, and the circuit silenced. */
-  overQueue (circuit: HopCircuit): void {
+  overQueue (circuit: HopCircuit, direction?: 'forward' | 'backward', queued?: number, bound?: number): void {
     this.stats.circuitsOverQueue++
     this.stats.cellsDroppedOverQueue++
-    this.logger.debug('circuit.queue_over_bound', { bound: this.maxQueuedCells })
+    this.logger.debug('circuit.queue_over_bound', { direction: direction ?? 'held', queued: queued ?? this.maxQueuedCells, bound: bound ?? this.maxQueuedCells })
     this.destroyed(circuit)
   }
 
@@ -381,7 +384,10 @@ export class HopCore<O extends ForwardOutput = ForwardOutput> implements Admissi
     const shape = circuit.shape!
     // LOOP echoes waiting count against the bound too (exit).
     const queued = shape.backward.length + shape.loopsWaiting
-    if (queued >= this.maxQueuedCells && queued >= this.rateBound(shape, 'backward')) { this.overQueue(circuit); return }
+    if (queued >= this.maxShapedQueuedCells) {
+      const bound = Math.max(this.maxShapedQueuedCells, this.rateBound(shape, 'backward'))
+      if (queued >= bound) { this.overQueue(circuit, 'backward', queued, bound); return }
+    }
     shape.backward.push(item)
   }
 
@@ -390,13 +396,16 @@ export class HopCore<O extends ForwardOutput = ForwardOutput> implements Admissi
     if (circuit.silenced) { this.stats.cellsDroppedSilenced++; return }
     const shape = circuit.shape!
     const queued = shape.forward.length
-    if (queued >= this.maxQueuedCells && queued >= this.rateBound(shape, 'forward')) { this.overQueue(circuit); return }
+    if (queued >= this.maxShapedQueuedCells) {
+      const bound = Math.max(this.maxShapedQueuedCells, this.rateBound(shape, 'forward'))
+      if (queued >= bound) { this.overQueue(circuit, 'forward', queued, bound); return }
+    }
     shape.forward.push(cell)
   }
 
-  /** A shaped queue's bound by its rate: QUEUE_BOUND_ROUNDS rounds of its current schedule (checked only past maxQueuedCells). */
+  /** A shaped queue's bound by its rate: QUEUE_BOUND_ROUNDS rounds of its highest rate near now (checked only past maxQueuedCells). */
   private rateBound (shape: CircuitShape, direction: 'forward' | 'backward'): number {
-    return QUEUE_BOUND_ROUNDS * Math.ceil(shape.rateAt(Math.max(0, this.rounds.lastRound), direction) / MILLI)
+    return QUEUE_BOUND_ROUNDS * Math.ceil(shape.highestRateNear(Math.max(0, this.rounds.lastRound), direction) / MILLI)
   }
 
   /** One write of a round's backward cells on an open predecessor link; a link too slow to read is closed. */

@@ -16,17 +16,22 @@ export interface HopTestFaults {
 /** Default bound of a circuit's queue at a hop, per direction: a circuit window and slack for control cells. */
 export const DEFAULT_MAX_QUEUED_CELLS = 2048
 /**
- * Shaped: a circuit's queue may also hold this many rounds of its current rate in that
- * direction, when that is more than the bound above (docs/HOP.md "Queue bounds"). A fixed
- * bound is 16 rounds at the top rung (128 cells a round): a hop that stalled or whose link was
- * backed up for a few tenths of a second, or that placed a rung a slot apart from the hop
- * before it, silenced the busiest circuits of an honest cascade, whose LOOPs were then lost
- * and whose clients failed closed (eight downloads through `up` on two busy cores). One
- * second of the schedule is what drains (link-drain.ts) and the client's congestion control
- * (PROTOCOL.md §12.3) need to catch up; an honest neighbour never sends beyond its schedule and
- * its drains, so only a hostile one fills it, to at most the rate its circuits were granted.
+ * Shaped queues (a circuit's cells waiting for its slots at a hop, per direction) hold at
+ * least this many times `maxQueuedCells` (8192 cells, 16 MiB, with the defaults), and more at
+ * a high rung: QUEUE_BOUND_ROUNDS rounds of the circuit's highest rate near now (this slot's,
+ * the slot before's, the one requested next: a neighbour may place a rung a slot apart).
+ * With 2048 (16 rounds at the top rung), every hop of an overloaded cascade behind its
+ * schedule (stalls, links backed up, which neither drain nor catch up) grew queues of honest
+ * downloads past the bound at the hops before the slowest one, even after the client had
+ * lowered their rungs (2100–3600 cells seen): they were silenced, their LOOPs lost, and the
+ * client failed closed (eight downloads through `up` on two busy cores). The client's
+ * congestion control (PROTOCOL.md §12.3) then stops the growth and drains take it back. An
+ * honest neighbour never sends beyond its schedule and drains; a hostile one can fill a
+ * circuit's queue to this bound, four times the unshaped bound, and no further.
  */
-export const QUEUE_BOUND_ROUNDS = 100
+export const SHAPED_QUEUE_FACTOR = 4
+/** Rounds of a shaped circuit's highest rate near now that its queue may hold (see SHAPED_QUEUE_FACTOR). */
+export const QUEUE_BOUND_ROUNDS = 200
 /**
  * Default CREATEs opened per round (R17). Opening one costs about 0.13 ms (X25519 in WASM
  * libsodium; twice that for a CREATE tried with two keys), so this keeps a round's CREATE

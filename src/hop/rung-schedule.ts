@@ -89,6 +89,17 @@ export class RungSchedule {
     return Math.min(rung, this.capOf(slot))
   }
 
+  /**
+   * The highest rung around schedule round `round`: its slot's, the slot before's, and the
+   * latest request's (the next slot's, unless the hop before placed it a slot apart). What a
+   * queue's bound is sized by (hop-core.ts): a neighbour a slot ahead or behind sends at one
+   * of these rates.
+   */
+  highestNear (round: number): number {
+    const slot = Math.floor(round / this.roundsPerSlot)
+    return Math.max(this.slotRung(slot), this.slotRung(slot - 1), this.lastRung, this.wokenAt(slot, round) ? WAKE_RUNG : 0)
+  }
+
   /** The rung slot `slot` was fixed at (its requests), before any cap or wake. */
   slotRungOf (slot: number): number {
     return this.slotRung(slot)

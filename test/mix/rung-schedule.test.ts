@@ -95,3 +95,18 @@ t.test('a drain looking back sees the rungs the rounds had', async (t) => {
   t.same(first, [0, 0, 0, 0, 0, 0, 1, 1, 1, 1, 1, 1])
   t.same(Array.from({ length: 12 }, (_, i) => rungs.rungAt(i)), first, 'asked again, the same')
 })
+
+t.test('highestNear: the highest of this slot\'s rung, the slot before\'s and the latest request (what a queue bound is sized by)', async (t) => {
+  const rungs = new RungSchedule(SLOT, 4, 0, NO_WAKE)
+  rungs.request(3, 5) // slot 1 at 3
+  t.equal(rungs.rungAt(10), 3)
+  rungs.request(1, 15) // slot 2 at 1
+  t.equal(rungs.highestNear(15), 3, 'slot 1 at 3 (the latest request asks 1)')
+  t.equal(rungs.rungAt(20), 1)
+  t.equal(rungs.highestNear(20), 3, 'in slot 2 at 1: the slot before was at 3')
+  t.equal(rungs.rungAt(30), 1)
+  t.equal(rungs.highestNear(30), 1, 'two slots later: 1')
+  rungs.request(2, 31)
+  t.equal(rungs.highestNear(32), 2, 'a request for the next slot counts at once')
+  t.equal(rungs.rungAt(32), 1, 'while the slot itself stays at its rung')
+})
