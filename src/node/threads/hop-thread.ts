@@ -30,6 +30,14 @@ export interface HopThreadOptions {
 
 const ENTRY = new URL('./hop-thread-main.js', import.meta.url)
 const DEFAULT_GRACE_MS = 3000
+/**
+ * The hop's young generation, in MB (V8 makes it three semi-spaces: 2 MB each). Left to V8, a
+ * busy hop's grows to 48 MB, and the Buffers its garbage holds wait as long: `mixgate up`
+ * idled at 217 MB RSS that way and at 162–178 MB with this cap, and moved 2 × 64 MiB with no
+ * more CPU (7.4–7.9 s against 8.9 s). 3 MB (1 MB semi-spaces) cost CPU, more scavenges:
+ * 9.2–10.2 s (issue #17, docs/BENCH.md).
+ */
+const HOP_YOUNG_GENERATION_MB = 6
 
 interface Pending {
   resolve (value: unknown): void
@@ -61,7 +69,7 @@ export class HopThread {
     let crashed!: (err: Error) => void
     this.crashed = new Promise((resolve) => { crashed = resolve })
 
-    this.worker = new Worker(options.entry ?? ENTRY)
+    this.worker = new Worker(options.entry ?? ENTRY, { resourceLimits: { maxYoungGenerationSizeMb: HOP_YOUNG_GENERATION_MB } })
     let uncaught: Error | undefined
     this.worker.on('message', (message: FromHop) => this.answer(message))
     this.worker.on('error', (err) => { uncaught = err })
