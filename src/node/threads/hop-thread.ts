@@ -38,9 +38,9 @@ const DEFAULT_GRACE_MS = 3000
 /**
  * The hop's young generation, in MB (V8 makes it three semi-spaces: 2 MB each). Left to V8, a
  * busy hop's grows to 48 MB, and the Buffers its garbage holds wait as long: `mixgate up`
- * idled at 217 MB RSS that way and at 162–178 MB with this cap, and moved 2 × 64 MiB with no
- * more CPU (7.4–7.9 s against 8.9 s). 3 MB (1 MB semi-spaces) cost CPU, more scavenges:
- * 9.2–10.2 s (issue #17, docs/BENCH.md).
+ * idled at 217 MB RSS that way and at 162–178 MB with this cap, and its CPU for 2 × 64 MiB
+ * did not measurably change (7.4–7.9 s against 8.9 s, load 7–9). 3 MB (1 MB semi-spaces)
+ * cost CPU, more scavenges: 9.2–10.2 s (issue #17, docs/BENCH.md).
  */
 const HOP_YOUNG_GENERATION_MB = 6
 
