@@ -24,7 +24,6 @@
  * one second). The timer is unref'd: it never keeps a process alive.
  */
 import { readFile } from 'node:fs/promises'
-import { request } from 'undici'
 import { MixgateError } from '../errors.js'
 import { ConfigError } from '../base/config-error.js'
 import { epochAt, epochEndS } from '../protocol/epoch.js'
@@ -289,6 +288,8 @@ export async function fetchBytes (url: string, timeoutMs: number): Promise<Uint8
     new CascadeSourceError('CASCADE_FETCH_FAILED', `cannot fetch ${url}: ${why}`, { cause })
   let response
   try {
+    // Loaded on first use: `mixgate up`'s client reads its cascade from the hops, never by HTTP (issue #17).
+    const { request } = await import('undici')
     response = await request(url, { method: 'GET', signal: AbortSignal.timeout(timeoutMs), headers: { accept: 'application/json' } })
   } catch (err) {
     throw failed(reasonOf(err), err)

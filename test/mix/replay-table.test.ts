@@ -1,7 +1,8 @@
 /**
  * The replay tag table (R6): a tag is fresh once and a replay ever after, the all-zero tag is an
  * ordinary tag, a full table refuses new tags and never evicts old ones, clear() forgets (and
- * zeroes) everything, and random workloads match a reference Set.
+ * zeroes) everything, the storage grows with the tags up to the bound (by levels), and random
+ * workloads match a reference Set.
  */
 import t from 'tap'
 import fc from 'fast-check'
@@ -20,8 +21,8 @@ function counterTag (i: number): Uint8Array {
   return tag
 }
 
-function storage (table: ReplayTable): { words: Uint32Array, occupied: Uint32Array } {
-  return table as unknown as { words: Uint32Array, occupied: Uint32Array }
+function levels (table: ReplayTable): Array<{ words: Uint32Array, occupied: Uint32Array }> {
+  return (table as unknown as { levels: Array<{ words: Uint32Array, occupied: Uint32Array }> }).levels
 }
 
 t.test('a tag is fresh the first time and a replay every time after', async (t) => {
@@ -67,12 +68,31 @@ t.test('clear() forgets every tag and zeroes the storage', async (t) => {
   const tags = Array.from({ length: 64 }, () => randomBytes(REPLAY_TAG_BYTES))
   for (const tag of tags) table.checkAndInsert(tag)
   t.equal(table.checkAndInsert(randomBytes(REPLAY_TAG_BYTES)), 'full')
+  const held = levels(table)
   table.clear()
   t.equal(table.size, 0)
-  const { words, occupied } = storage(table)
-  t.ok(words.every((w) => w === 0), 'tag storage is zero')
-  t.ok(occupied.every((w) => w === 0), 'occupancy bitmap is zero')
+  t.ok(held.every(({ words }) => words.every((w) => w === 0)), 'tag storage is zero')
+  t.ok(held.every(({ occupied }) => occupied.every((w) => w === 0)), 'occupancy bitmap is zero')
   t.ok(tags.every((tag) => table.checkAndInsert(tag) === 'fresh'), 'old tags are fresh again')
+})
+
+t.test('the storage grows with the tags, by levels, and still holds exactly the bound', async (t) => {
+  const capacity = 5000
+  const table = new ReplayTable({ capacity })
+  const empty = table.byteLength
+  t.ok(empty < 32 * 1024, `${empty} bytes before any tag: far less than the bound's ${Math.ceil(capacity / 0.75) * REPLAY_TAG_BYTES}`)
+  const tags = Array.from({ length: capacity }, (_, i) => counterTag(i))
+  t.ok(tags.every((tag) => table.checkAndInsert(tag) === 'fresh'), 'capacity tags all fresh')
+  t.ok(levels(table).length > 1, `${levels(table).length} levels at the bound`)
+  t.ok(table.byteLength > empty, 'the storage grew')
+  t.ok(tags.every((tag) => table.checkAndInsert(tag) === 'replay'), 'tags of every level are replays')
+  t.equal(table.checkAndInsert(counterTag(capacity)), 'full', 'one over the bound is refused')
+  t.equal(table.size, capacity)
+  t.ok(capacity / table.slots <= 0.75, `load ${(capacity / table.slots).toFixed(3)} <= 0.75 over all levels`)
+  table.clear()
+  t.equal(levels(table).length, 1, 'clear() keeps the first level only')
+  t.equal(table.byteLength, empty)
+  t.equal(table.checkAndInsert(tags[4999]!), 'fresh', 'a tag of the last level is fresh again')
 })
 
 t.test('random workloads match a reference Set (duplicates, collisions, wrap-around, full)', async (t) => {
@@ -107,6 +127,28 @@ t.test('random workloads match a reference Set (duplicates, collisions, wrap-aro
     },
   ), { numRuns: 300 })
   t.pass('300 random workloads agree with the reference')
+})
+
+t.test('random workloads across several levels match a reference Set', async (t) => {
+  fc.assert(fc.property(
+    fc.integer({ min: 1025, max: 4000 }),
+    fc.double({ min: 0.3, max: 0.95, noNaN: true }),
+    fc.integer({ min: 1, max: 4500 }),
+    (capacity, maxLoad, distinct) => {
+      const table = new ReplayTable({ capacity, maxLoad })
+      const reference = new Set<number>()
+      // each tag twice, the second time after the tags that follow it: lookups cross levels
+      const steps = [...Array.from({ length: distinct }, (_, i) => i), ...Array.from({ length: distinct }, (_, i) => i)]
+      for (const i of steps) {
+        const expected: ReplayVerdict = reference.has(i) ? 'replay' : reference.size >= capacity ? 'full' : 'fresh'
+        if (expected === 'fresh') reference.add(i)
+        const got = table.checkAndInsert(counterTag(i))
+        if (got !== expected) throw new Error(`tag ${i}: ${got}, expected ${expected}`)
+      }
+      if (table.size !== reference.size) throw new Error(`size ${table.size} != ${reference.size}`)
+    },
+  ), { numRuns: 20 })
+  t.pass('20 random workloads over 1025 to 4000 tags agree with the reference')
 })
 
 t.test('bad tags and options throw MixError', async (t) => {

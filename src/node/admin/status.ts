@@ -11,7 +11,7 @@
  * reduced to plain words and numbers first, so a hostile admin port cannot write control
  * sequences to the operator's terminal.
  */
-import { Client, request } from 'undici'
+import type { Client } from 'undici'
 import { MetricsError } from '../../base/metrics-errors.js'
 import { parsePrometheusText, type ParsedMetrics } from '../../base/metrics-text.js'
 import type { HealthBody, NodeStatus } from './status-lines.js'
@@ -45,6 +45,8 @@ export async function fetchStatus (adminUrl: string, options: FetchStatusOptions
   }
   if (!base.pathname.endsWith('/')) base.pathname += '/'
   const timeoutMs = options.timeoutMs ?? 5000
+  // undici loaded on first use: `mixgate up` imports this file and never fetches (issue #17).
+  const { Client, request } = await import('undici')
   const client = new Client(base.origin, {
     connectTimeout: timeoutMs,
     headersTimeout: timeoutMs,
@@ -52,9 +54,10 @@ export async function fetchStatus (adminUrl: string, options: FetchStatusOptions
     maxResponseSize: MAX_RESPONSE_BYTES,
   })
   try {
-    const health = await get(client, new URL('healthz', base))
+    const get = async (url: URL): Promise<{ status: number, contentType: string, text: string }> => await getFrom(request, client, url)
+    const health = await get(new URL('healthz', base))
     if (health.status !== 200 && health.status !== 503) throw badResponse(`/healthz answered ${health.status}`)
-    const metrics = await get(client, new URL('metrics', base))
+    const metrics = await get(new URL('metrics', base))
     if (metrics.status !== 200) throw badResponse(`/metrics answered ${metrics.status}`)
     if (!metrics.contentType.startsWith('text/plain')) throw badResponse('/metrics is not text/plain')
     return { httpStatus: health.status, health: parseHealth(health.text), metrics: parseMetrics(metrics.text) }
@@ -63,7 +66,7 @@ export async function fetchStatus (adminUrl: string, options: FetchStatusOptions
   }
 }
 
-async function get (client: Client, url: URL): Promise<{ status: number, contentType: string, text: string }> {
+async function getFrom (request: typeof import('undici').request, client: Client, url: URL): Promise<{ status: number, contentType: string, text: string }> {
   try {
     const response = await request(url, { dispatcher: client, method: 'GET' })
     const contentType = String(response.headers['content-type'] ?? '')

@@ -14,7 +14,7 @@
  * Order on disk is always "ratchet first, then delete the log": a log is only ever removed
  * once its key can no longer be derived, so "no log" keeps meaning "key never used".
  *
- * The replay tables themselves belong to the mix (src/mix/replay-table.ts): each active key
+ * The replay tables themselves belong to the hop (src/hop/replay-table.ts): each active key
  * carries the tags restored from its log for the mix to insert before accepting CREATEs.
  */
 import { memzero, type KeyPair } from '../../crypto/index.js'

@@ -112,7 +112,9 @@ export async function startEmbeddedCascade (options: EmbeddedOptions): Promise<E
   try {
     // A thread per hop, its code loaded before the ports are chosen: the shorter the time
     // between finding a port free and listening on it, the less likely another takes it.
-    for (let position = 1; position <= hopCount; position++) threads.push(new HopThread(labelOf(position), log(labelOf(position))))
+    for (let position = 1; position <= hopCount; position++) {
+      threads.push(new HopThread(labelOf(position), log(labelOf(position)), { role: position === hopCount ? 'exit' : 'mix' }))
+    }
     await allOrFirstError(threads.map(async (thread) => await thread.booted))
     const plan = await planPorts(hopCount, options.socks, options.http, options.clientAdmin ?? { host: HOST, port: 0 }, stateDir !== undefined)
     const { socks, http, clientAdmin } = plan

@@ -12,10 +12,8 @@
 import { cryptoBackend, equal } from '../../crypto/index.js'
 import { iso } from '../../directory/descriptor.js'
 import { MixgateError } from '../../errors.js'
-import { runExit } from '../../exit/run-exit.js'
-import { runMix } from '../../mix/run-mix.js'
 import { formatHostPort, type HostPort } from '../../base/address.js'
-import { startNodeAdmin, type NodeAdmin } from '../admin/node-admin.js'
+import type { NodeAdmin, NodeAdminOptions } from '../admin/node-admin.js'
 import { wipeIdentity } from '../keys/identity.js'
 import type { OnionKeySource } from '../keys/onion-key-source.js'
 import type { Logger } from '../../base/logger.js'
@@ -48,9 +46,11 @@ export async function startNode (setup: NodeSetup, logger: Logger): Promise<Star
     case 'mix': {
       const { hop, options } = setup
       const where = options.listen ?? options.cascade.hops[options.position - 1]!.address
+      // Each role's code loaded only for that role: a mix's thread under `mixgate up` need not hold the exit's.
+      const { runMix } = await import('../../mix/run-mix.js')
       return withOnionKeys(hop, options.position, logger, async (onionKeys) => {
         const mix = await listening(where, 'links', () => runMix({ ...options, onionKeys, logger }))
-        const { admin, publish } = await startServers(hop, logger, (a) => startNodeAdmin({ ...a, role: 'mix', node: mix.node, position: options.position, listener: mix.listener }), onionKeys, () => mix.stop())
+        const { admin, publish } = await startServers(hop, logger, (a) => startAdmin({ ...a, role: 'mix', node: mix.node, position: options.position, listener: mix.listener }), onionKeys, () => mix.stop())
         logger.info('node.started', { role: 'mix', position: options.position, hops: options.cascade.hops.length, listen: formatHostPort(where), ...adminField(admin), ...publishField(publish), crypto: cryptoBackend() })
         return {
           role: 'mix',
@@ -65,9 +65,10 @@ export async function startNode (setup: NodeSetup, logger: Logger): Promise<Star
       const { hop, options } = setup
       const position = options.cascade.hops.length
       const where = options.listen ?? options.cascade.hops[position - 1]!.address
+      const { runExit } = await import('../../exit/run-exit.js')
       return withOnionKeys(hop, position, logger, async (onionKeys) => {
         const exit = await listening(where, 'links', () => runExit({ ...options, onionKeys, logger }))
-        const { admin, publish } = await startServers(hop, logger, (a) => startNodeAdmin({ ...a, role: 'exit', node: exit.node, position, listener: exit.listener }), onionKeys, () => exit.stop())
+        const { admin, publish } = await startServers(hop, logger, (a) => startAdmin({ ...a, role: 'exit', node: exit.node, position, listener: exit.listener }), onionKeys, () => exit.stop())
         logger.info('node.started', { role: 'exit', hops: position, listen: formatHostPort(where), policyRules: options.exitPolicy.length, ...adminField(admin), ...publishField(publish), crypto: cryptoBackend() })
         return {
           role: 'exit',
@@ -90,7 +91,7 @@ export async function startNode (setup: NodeSetup, logger: Logger): Promise<Star
         if (setup.admin !== undefined) {
           const node = client.node
           const doors = { socks: client.socks, ...(client.http === undefined ? {} : { http: client.http }) }
-          admin = await startNodeAdmin({ role: 'client', node, address: setup.admin, doors, logger }).catch(async (err: unknown) => {
+          admin = await startAdmin({ role: 'client', node, address: setup.admin, doors, logger }).catch(async (err: unknown) => {
             await node.stop().catch(() => {})
             throw err
           })
@@ -120,6 +121,16 @@ export async function startNode (setup: NodeSetup, logger: Logger): Promise<Star
       }
     }
   }
+}
+
+/**
+ * The node's admin server, its code loaded only now: a hop's thread under `mixgate up` serves
+ * none (without a state dir), and the metrics, status page and prom-client would cost each
+ * thread's heap some 2 MB (issue #17).
+ */
+async function startAdmin (options: NodeAdminOptions): Promise<NodeAdmin> {
+  const { startNodeAdmin } = await import('../admin/node-admin.js')
+  return await startNodeAdmin(options)
 }
 
 /** Open the hop's onion keys, check them against the cascade, run `start`; close them if it fails. */
@@ -156,7 +167,7 @@ function checkNamed (hop: HopSetup, position: number, onionKeys: OnionKeySource,
  */
 async function startServers (
   hop: HopSetup, logger: Logger,
-  startAdmin: (common: { address: HostPort, logger: Logger, epoch: () => number, descriptor: () => object | undefined, cascade?: () => Promise<string | undefined> }) => Promise<NodeAdmin>,
+  startHopAdmin: (common: { address: HostPort, logger: Logger, epoch: () => number, descriptor: () => object | undefined, cascade?: () => Promise<string | undefined> }) => Promise<NodeAdmin>,
   onionKeys: OnionKeySource, stopNode: () => Promise<void>,
 ): Promise<{ admin: NodeAdmin | undefined, publish: PublishServer | undefined }> {
   if (hop.admin === undefined && hop.publish === undefined) return { admin: undefined, publish: undefined }
@@ -171,7 +182,7 @@ async function startServers (
   let admin: NodeAdmin | undefined
   try {
     if (hop.admin !== undefined) {
-      admin = await startAdmin({
+      admin = await startHopAdmin({
         address: hop.admin,
         logger: logger.child('admin'),
         epoch: () => onionKeys.currentEpoch(),

@@ -11,7 +11,7 @@
  * loop and the thread ends. It logs under its label to standard error, which Node forwards to the process's.
  * Messages: hop-thread-protocol.ts.
  */
-import { isMainThread, parentPort, type MessagePort } from 'node:worker_threads'
+import { isMainThread, parentPort, workerData, type MessagePort } from 'node:worker_threads'
 import { cryptoReady, ed25519KeyPair, memzero, randomBytes, x25519KeyPair } from '../../crypto/index.js'
 import { cascadeFromVerified } from '../../directory/cascade.js'
 import type { NodeDescriptorJson } from '../../directory/descriptor.js'
@@ -21,7 +21,7 @@ import { scheduleOf } from '../../protocol/cascade-params.js'
 import { keygen, loadIdentity, wipeIdentity, type NodeIdentity } from '../keys/identity.js'
 import { ephemeralOnionKeys, openDurableOnionKeys, type OnionKeySource } from '../keys/onion-key-source.js'
 import { createLogger, type Logger } from '../../base/logger.js'
-import { errorToJson, BOOTED_ID, type FromHop, type HopAnswers, type HopRequest, type HopThreadConfig, type ToHop } from './hop-thread-protocol.js'
+import { errorToJson, BOOTED_ID, type HopWorkerData, type FromHop, type HopAnswers, type HopRequest, type HopThreadConfig, type ToHop } from './hop-thread-protocol.js'
 import { describeHop } from '../start/node-descriptor.js'
 import type { HopSetup, NodeSetup } from '../start/node-setup.js'
 import { startNode, type StartedNode } from '../start/start-node.js'
@@ -46,7 +46,7 @@ serve(parentPort)
 
 function serve (port: MessagePort): void {
   const send = (message: FromHop): void => port.postMessage(message)
-  const booted = cryptoReady()
+  const booted = Promise.all([cryptoReady(), loadRole((workerData as HopWorkerData | undefined)?.role)])
   let hop: Promise<Hop> | undefined
   let started: Promise<StartedNode> | undefined
   const prepared = (): Promise<Hop> => hop ?? Promise.reject(new Error('hop thread: not prepared'))
@@ -84,6 +84,16 @@ function serve (port: MessagePort): void {
       })
   })
   booted.then(() => send({ id: BOOTED_ID, value: {} }), (err: unknown) => send({ id: BOOTED_ID, error: errorToJson(err) }))
+}
+
+/**
+ * Load the code of the hop's role now, while the thread boots: startNode imports only the
+ * role it starts (a mix's thread holds none of the exit's code), and by then `up` has chosen
+ * its ports; the sooner a hop listens after that, the less likely another takes them.
+ */
+async function loadRole (role: HopWorkerData['role']): Promise<void> {
+  if (role === 'mix') await import('../../mix/run-mix.js')
+  if (role === 'exit') await import('../../exit/run-exit.js')
 }
 
 /** Make or load the hop's keys and open its onion keys. */

@@ -13,7 +13,8 @@
  *   → { id, request: { op: 'stop' } }            stop the node, wipe the keys; after the
  *                                                 answer the thread ends. The only expected end.
  *
- * Any request may be answered { id, error } instead.
+ * Any request may be answered { id, error } instead. The thread's workerData (HopWorkerData)
+ * may name its role before any message.
  *
  * Errors travel as { name, code, message } (a MixgateError: its message is safe to show) or
  * with a stack (anything else: a bug, whose stack helps a report).
@@ -26,6 +27,12 @@ import { KeysError, type KeysErrorCode } from '../../protocol/keys-errors.js'
 import type { DescribedHop } from '../start/node-descriptor.js'
 import type { LogSettings } from '../start/node-setup.js'
 import { StartError } from '../start/start-node.js'
+
+/** What the thread is given at spawn. */
+export interface HopWorkerData {
+  /** The hop's role, if known: the thread loads its code while booting. */
+  readonly role?: 'mix' | 'exit'
+}
 
 /** A hop as the parent planned it (sent with `prepare`). */
 export interface HopThreadConfig {

@@ -16,7 +16,7 @@ import { Worker } from 'node:worker_threads'
 import type { NodeDescriptorJson } from '../../directory/descriptor.js'
 import type { CascadeDescriptorJson } from '../../directory/signed-cascade.js'
 import type { Logger } from '../../base/logger.js'
-import { errorFromJson, BOOTED_ID, type FromHop, type HopAnswers, type HopRequest, type HopThreadConfig, type ToHop } from './hop-thread-protocol.js'
+import { errorFromJson, BOOTED_ID, type HopWorkerData, type FromHop, type HopAnswers, type HopRequest, type HopThreadConfig, type ToHop } from './hop-thread-protocol.js'
 import { StartError, type StartedNode } from '../start/start-node.js'
 
 export type { HopThreadConfig } from './hop-thread-protocol.js'
@@ -26,10 +26,23 @@ export interface HopThreadOptions {
   readonly entry?: URL
   /** How long the thread may take to end once its node stopped (default 3000 ms). */
   readonly graceMs?: number
+  /**
+   * The hop's role, if known at spawn: the thread then loads that role's code while it boots
+   * (before `up` chooses ports), and only that role's.
+   */
+  readonly role?: 'mix' | 'exit'
 }
 
 const ENTRY = new URL('./hop-thread-main.js', import.meta.url)
 const DEFAULT_GRACE_MS = 3000
+/**
+ * The hop's young generation, in MB (V8 makes it three semi-spaces: 2 MB each). Left to V8, a
+ * busy hop's grows to 48 MB, and the Buffers its garbage holds wait as long: `mixgate up`
+ * idled at 217 MB RSS that way and at 162–178 MB with this cap, and its CPU for 2 × 64 MiB
+ * did not measurably change (7.4–7.9 s against 8.9 s, load 7–9). 3 MB (1 MB semi-spaces)
+ * cost CPU, more scavenges: 9.2–10.2 s (issue #17, docs/BENCH.md).
+ */
+const HOP_YOUNG_GENERATION_MB = 6
 
 interface Pending {
   resolve (value: unknown): void
@@ -61,7 +74,10 @@ export class HopThread {
     let crashed!: (err: Error) => void
     this.crashed = new Promise((resolve) => { crashed = resolve })
 
-    this.worker = new Worker(options.entry ?? ENTRY)
+    this.worker = new Worker(options.entry ?? ENTRY, {
+      resourceLimits: { maxYoungGenerationSizeMb: HOP_YOUNG_GENERATION_MB },
+      workerData: { role: options.role } satisfies HopWorkerData,
+    })
     let uncaught: Error | undefined
     this.worker.on('message', (message: FromHop) => this.answer(message))
     this.worker.on('error', (err) => { uncaught = err })
