@@ -3,7 +3,8 @@
  * scheduled slots in each direction, the circuit's rate over time in each direction, and
  * whether its CREATE has left the kMin hold.
  */
-import { cellsInRound, wakeDelayRounds, type ShapingParams } from '../protocol/shaping.js'
+import { cellsInRound, MILLI, wakeDelayRounds, type ShapingParams } from '../protocol/shaping.js'
+import { QUEUE_BOUND_ROUNDS } from './hop-options.js'
 import { CellQueue } from './cell-queue.js'
 import { RungSchedule } from './rung-schedule.js'
 
@@ -54,11 +55,14 @@ export class CircuitShape {
     return this.ratesMilli[(direction === 'forward' ? rungs.forward : rungs.backward).rungAt(round)]!
   }
 
-  /** The highest rate around round `round` in `direction` (RungSchedule.highestNear): what its queue's bound is sized by. */
-  highestRateNear (round: number, direction: Direction): number {
+  /**
+   * The bound of this circuit's queue in `direction` near round `round`: `floor`, or
+   * QUEUE_BOUND_ROUNDS rounds of its highest rate near then (RungSchedule.highestNear) if more.
+   */
+  queueBound (direction: Direction, round: number, floor: number): number {
     const rungs = this.rungs
-    if (rungs === null) return this.ratesMilli[0]!
-    return this.ratesMilli[(direction === 'forward' ? rungs.forward : rungs.backward).highestNear(round)]!
+    const rate = rungs === null ? this.ratesMilli[0]! : this.ratesMilli[(direction === 'forward' ? rungs.forward : rungs.backward).highestNear(Math.max(0, round))]!
+    return Math.max(floor, QUEUE_BOUND_ROUNDS * Math.ceil(rate / MILLI))
   }
 
   /** Cells this circuit carries at schedule round `round` in `direction` (PROTOCOL.md §12.2). */

@@ -13,7 +13,7 @@ import { randomFill } from '../crypto/index.js'
 import { CELL_HEADER_BYTES, type Geometry } from '../protocol/geometry.js'
 import { CellCommand, cellCircuitId, cellCommand } from '../protocol/cell.js'
 import { BackwardSealer, ForwardPeeler } from '../protocol/relay-layers.js'
-import { decodeBackwardRung, decodeForwardRung, MILLI, roundAt, rungRequestParity, type ShapingParams } from '../protocol/shaping.js'
+import { decodeBackwardRung, decodeForwardRung, roundAt, rungRequestParity, type ShapingParams } from '../protocol/shaping.js'
 import type { Logger } from '../base/logger.js'
 import type { EpochSchedule } from '../protocol/epoch.js'
 import type { RoundObserver } from './hop-metrics.js'
@@ -22,8 +22,7 @@ import type { CellLink, CellLinkHandlers } from '../link/cell-link.js'
 import { CreateAdmission, type AdmissionHost } from './create-admission.js'
 import type { ForwardOutput } from './forward-output.js'
 import { HopCircuit } from './hop-circuit.js'
-import type { CircuitShape } from './circuit-shape.js'
-import { DEFAULT_MAX_QUEUED_CELLS, QUARANTINE_ROUNDS, QUEUE_BOUND_ROUNDS, SHAPED_QUEUE_FACTOR, type HopOptions } from './hop-options.js'
+import { DEFAULT_MAX_QUEUED_CELLS, QUARANTINE_ROUNDS, SHAPED_QUEUE_FACTOR, type HopOptions } from './hop-options.js'
 import { HopStats } from './hop-stats.js'
 import { Interleaver } from './interleave.js'
 import { newLinkState, PredecessorLinks, quarantined, type LinkState } from './predecessor-link.js'
@@ -333,10 +332,10 @@ export class HopCore<O extends ForwardOutput = ForwardOutput> implements Admissi
   }
 
   /** A circuit's queue is at its bound (R1): the cell is dropped, and the circuit silenced. */
-  overQueue (circuit: HopCircuit, direction?: 'forward' | 'backward', queued?: number, bound?: number): void {
+  overQueue (circuit: HopCircuit, direction: 'forward' | 'backward' | 'held' = 'held', queued = this.maxQueuedCells): void {
     this.stats.circuitsOverQueue++
     this.stats.cellsDroppedOverQueue++
-    this.logger.debug('circuit.queue_over_bound', { direction: direction ?? 'held', queued: queued ?? this.maxQueuedCells, bound: bound ?? this.maxQueuedCells })
+    this.logger.debug('circuit.queue_over_bound', { direction, queued })
     this.destroyed(circuit)
   }
 
@@ -384,10 +383,7 @@ export class HopCore<O extends ForwardOutput = ForwardOutput> implements Admissi
     const shape = circuit.shape!
     // LOOP echoes waiting count against the bound too (exit).
     const queued = shape.backward.length + shape.loopsWaiting
-    if (queued >= this.maxShapedQueuedCells) {
-      const bound = Math.max(this.maxShapedQueuedCells, this.rateBound(shape, 'backward'))
-      if (queued >= bound) { this.overQueue(circuit, 'backward', queued, bound); return }
-    }
+    if (queued >= this.maxShapedQueuedCells && queued >= shape.queueBound('backward', this.rounds.lastRound, this.maxShapedQueuedCells)) return this.overQueue(circuit, 'backward', queued)
     shape.backward.push(item)
   }
 
@@ -396,16 +392,8 @@ export class HopCore<O extends ForwardOutput = ForwardOutput> implements Admissi
     if (circuit.silenced) { this.stats.cellsDroppedSilenced++; return }
     const shape = circuit.shape!
     const queued = shape.forward.length
-    if (queued >= this.maxShapedQueuedCells) {
-      const bound = Math.max(this.maxShapedQueuedCells, this.rateBound(shape, 'forward'))
-      if (queued >= bound) { this.overQueue(circuit, 'forward', queued, bound); return }
-    }
+    if (queued >= this.maxShapedQueuedCells && queued >= shape.queueBound('forward', this.rounds.lastRound, this.maxShapedQueuedCells)) return this.overQueue(circuit, 'forward', queued)
     shape.forward.push(cell)
-  }
-
-  /** A shaped queue's bound by its rate: QUEUE_BOUND_ROUNDS rounds of its highest rate near now (checked only past maxQueuedCells). */
-  private rateBound (shape: CircuitShape, direction: 'forward' | 'backward'): number {
-    return QUEUE_BOUND_ROUNDS * Math.ceil(shape.highestRateNear(Math.max(0, this.rounds.lastRound), direction) / MILLI)
   }
 
   /** One write of a round's backward cells on an open predecessor link; a link too slow to read is closed. */

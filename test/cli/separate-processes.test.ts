@@ -52,6 +52,8 @@ t.test('the set up writes runs as one process per node', async (t) => {
   const client = startCli(t, ['client', '--config', join(dir, 'client.json')], { cwd: dir })
   nodes.push(client)
   await client.waitForStderr(/entry\.connected/)
+  // Logged once the client's admin server is up (loaded on demand), which may be after the entry.
+  await client.waitForStderr(/node\.started role=client/)
   t.match(client.stderr(), `node.started role=client hops=3 socks=${socks}`, 'the client logs its SOCKS address')
 
   const got = await curlThrough(socks, `http://localhost:${http.port}/body`)
