@@ -33,6 +33,8 @@ export interface HeldStreamsResult {
 
 export interface HeldStreams {
   readonly result: HeldStreamsResult
+  /** Send one more byte on every stream held: resolves with how many echoed it back. */
+  echoEach (timeoutMs?: number): Promise<number>
   /** Close every stream this opener holds. */
   close (): void
 }
@@ -92,6 +94,19 @@ function openOne (sockets: Set<Socket>, socksPort: number, request: Buffer, time
   })
 }
 
+/** One byte out on an open stream and the same byte back. */
+function echoOne (socket: Socket, timeoutMs: number): Promise<boolean> {
+  return new Promise((resolve) => {
+    const done = (ok: boolean): void => { clearTimeout(timer); socket.off('data', onData); socket.off('close', onClose); resolve(ok) }
+    const onData = (chunk: Buffer): void => done(chunk[0] === 0x79)
+    const onClose = (): void => done(false)
+    const timer = setTimeout(() => done(false), timeoutMs)
+    socket.on('data', onData)
+    socket.on('close', onClose)
+    socket.write('y')
+  })
+}
+
 /** Open `count` streams, at most `inFlight` waiting for their answer at once; resolves when all are answered. */
 export async function openHeldStreams (o: OpenOptions): Promise<HeldStreams> {
   const sockets = new Set<Socket>()
@@ -116,6 +131,10 @@ export async function openHeldStreams (o: OpenOptions): Promise<HeldStreams> {
   const seconds = (performance.now() - started) / 1000
   return {
     result: { requested: o.count, served, held: sockets.size, replies, lost, seconds },
+    async echoEach (timeoutMs = 30_000) {
+      const echoes = await Promise.all([...sockets].map((socket) => echoOne(socket, timeoutMs)))
+      return echoes.filter(Boolean).length
+    },
     close () {
       for (const socket of sockets) socket.destroy()
       sockets.clear()
