@@ -26,6 +26,7 @@ import { KeysError, type KeysErrorCode } from '../../protocol/keys-errors.js'
 import type { DescribedHop } from '../start/node-descriptor.js'
 import type { LogSettings } from '../start/node-setup.js'
 import { StartError } from '../start/start-node.js'
+import type { ExitLimits } from '../../exit/limits.js'
 
 /** A hop as the parent planned it (sent with `prepare`). */
 export interface HopThreadConfig {
@@ -45,6 +46,8 @@ export interface HopThreadConfig {
   /** Exit only. */
   readonly exitPolicy?: readonly string[]
   readonly dnsServers?: readonly string[]
+  /** Exit only: caps other than the config defaults (`up` raises maxOutbound). */
+  readonly limits?: Partial<ExitLimits>
 }
 
 export type HopRequest =
