@@ -25,7 +25,7 @@ function sample (text: string, name: string): number {
 export async function holdThroughUp (t: Test, profile: ShapingProfile, mixes: number, inFlight: number): Promise<void> {
   const holder = await startEchoHolder()
   t.teardown(() => holder.close())
-  const up = startCli(t, ['up', '--socks', '127.0.0.1:0', '--shaping', profile, '--mixes', String(mixes), '--exit-policy', 'accept 127.0.0.1:*', '--log-level', 'error'])
+  const up = startCli(t, ['up', '--socks', '127.0.0.1:0', '--shaping', profile, '--mixes', String(mixes), '--exit-policy', 'accept 127.0.0.1:*', '--log-level', 'warn'])
   await up.waitForStdout(/try: .*\n/, 30_000)
   const socksPort = Number(SOCKS.exec(up.stdout())![1])
   const admin = ADMIN.exec(up.stdout())![1]!
@@ -44,4 +44,6 @@ export async function holdThroughUp (t: Test, profile: ShapingProfile, mixes: nu
 
   held.close()
   t.same(await up.stop('SIGINT', 20_000), { code: 0, signal: null }, 'up stops cleanly with them')
+  // On a failure, what up counted (its aggregate lines are written when it stops).
+  if (held.result.served !== STREAMS) t.comment(up.stderr().split('\n').filter((line) => / (warn|error) /.test(line)).slice(-20).join('\n'))
 }
