@@ -46,7 +46,9 @@ export async function measureHeldStreams (o: HeldStreamsOptions): Promise<HeldSt
   try {
     const targetPort = Number(/\d+$/.exec(holder.readyLine)![0])
     const before = { up: rssBytes(o.upPid), holder: rssBytes(holder.pid), bench: process.memoryUsage.rss() }
-    const held = await openHeldStreams({ socksPort: o.socksPort, targetPort, count: o.count, inFlight: o.inFlight })
+    // Past a bound (the open-file limit; shaped, K circuits of 500), each further request
+    // would wait for its timeout: stop asking once a burst's worth failed in a row.
+    const held = await openHeldStreams({ socksPort: o.socksPort, targetPort, count: o.count, inFlight: o.inFlight, giveUpAfter: 2 * o.inFlight })
     try {
       await new Promise((resolve) => setTimeout(resolve, SETTLE_MS))
       const after = { up: rssBytes(o.upPid), holder: rssBytes(holder.pid), bench: process.memoryUsage.rss() }
@@ -69,6 +71,6 @@ export async function measureHeldStreams (o: HeldStreamsOptions): Promise<HeldSt
 /** One line for the log. */
 export function describeHeldStreams (r: HeldStreamsPhase): string {
   const refused = Object.entries(r.replies).map(([rep, n]) => `${n} × 0x${Number(rep).toString(16).padStart(2, '0')}`).join(', ')
-  return `${r.held} of ${r.requested} streams held at once (${r.served} served${refused === '' ? '' : `, ${refused}`}${r.lost > 0 ? `, ${r.lost} lost` : ''}) in ${r.seconds.toFixed(1)} s; ` +
+  return `${r.held} of ${r.requested} streams held at once (${r.served} served${refused === '' ? '' : `, ${refused}`}${r.lost > 0 ? `, ${r.lost} lost` : ''}${r.skipped > 0 ? `, ${r.skipped} not asked after ${2 * r.inFlight} failures in a row` : ''}) in ${r.seconds.toFixed(1)} s; ` +
     `RSS per stream: up ${r.kibPerStream.up.toFixed(1)} KiB (${r.upRssMiB.before.toFixed(0)} → ${r.upRssMiB.after.toFixed(0)} MiB), holder ${r.kibPerStream.holder.toFixed(1)} KiB, bench ${r.kibPerStream.bench.toFixed(1)} KiB`
 }

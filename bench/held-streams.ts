@@ -28,6 +28,8 @@ export interface HeldStreamsResult {
   readonly replies: Readonly<Record<string, number>>
   /** Requests whose connection ended or failed before a reply (or before the echo). */
   readonly lost: number
+  /** Requests never sent: `giveUpAfter` failures in a row came first. */
+  readonly skipped: number
   readonly seconds: number
 }
 
@@ -47,6 +49,11 @@ export interface OpenOptions {
   readonly inFlight?: number
   /** Give up on one request after this long (default 60 s). */
   readonly timeoutMs?: number
+  /**
+   * Stop asking after this many requests in a row were not served (default: never): a bound
+   * was met, and each further request would only wait for its timeout.
+   */
+  readonly giveUpAfter?: number
 }
 
 const GREETING = Buffer.from([0x05, 0x01, 0x00])
@@ -117,11 +124,14 @@ export async function openHeldStreams (o: OpenOptions): Promise<HeldStreams> {
   let served = 0
   let lost = 0
   let next = 0
+  let failedInARow = 0
+  const giveUpAfter = o.giveUpAfter ?? Infinity
   const started = performance.now()
   const worker = async (): Promise<void> => {
-    while (next < o.count) {
+    while (next < o.count && failedInARow < giveUpAfter) {
       next++
       const outcome = await openOne(sockets, o.socksPort, request, timeoutMs)
+      failedInARow = outcome.kind === 'served' ? 0 : failedInARow + 1
       if (outcome.kind === 'served') served++
       else if (outcome.kind === 'lost') lost++
       else replies[String(outcome.rep)] = (replies[String(outcome.rep)] ?? 0) + 1
@@ -130,7 +140,7 @@ export async function openHeldStreams (o: OpenOptions): Promise<HeldStreams> {
   await Promise.all(Array.from({ length: Math.min(inFlight, o.count) }, worker))
   const seconds = (performance.now() - started) / 1000
   return {
-    result: { requested: o.count, served, held: sockets.size, replies, lost, seconds },
+    result: { requested: o.count, served, held: sockets.size, replies, lost, skipped: o.count - next, seconds },
     async echoEach (timeoutMs = 30_000) {
       const echoes = await Promise.all([...sockets].map((socket) => echoOne(socket, timeoutMs)))
       return echoes.filter(Boolean).length

@@ -101,7 +101,7 @@ export async function runProfile (o: ProfileRunOptions): Promise<ProfileRun> {
       pageLoad = await measurePageLoad(o.page.port, port, o.page.loads)
       o.log(`  page with 40 images in Chromium: p50 ${pageLoad.p50Ms.toFixed(0)} ms`)
     }
-    const heldStreams = o.heldStreams === undefined ? undefined : await heldStreamsOf(o, child, port)
+    const heldStreams = o.heldStreams === undefined ? undefined : await heldStreamsOf(o, o.heldStreams, child, port)
     const exit = await child.stop()
     child = undefined
     if (exit !== 0) o.log(`warning: mixgate up exited with ${String(exit)} after SIGINT`)
@@ -143,8 +143,8 @@ async function startUp (o: Pick<ProfileRunOptions, 'root' | 'workDir' | 'profile
   return { child, upArgs, script }
 }
 
-async function heldStreamsOf (o: Pick<ProfileRunOptions, 'root' | 'log'> & { heldStreams?: { count: number, inFlight: number } }, child: BenchChild, port: number): Promise<HeldStreamsPhase> {
-  const { count, inFlight } = o.heldStreams!
+async function heldStreamsOf (o: Pick<ProfileRunOptions, 'root' | 'log'>, held: { count: number, inFlight: number }, child: BenchChild, port: number): Promise<HeldStreamsPhase> {
+  const { count, inFlight } = held
   o.log(`  ${count} streams of one key held at once, ${inFlight} requests at a time …`)
   const result = await measureHeldStreams({ root: o.root, socksPort: port, upPid: child.pid, count, inFlight })
   o.log(`  ${describeHeldStreams(result)}`)
@@ -155,7 +155,7 @@ async function heldStreamsOf (o: Pick<ProfileRunOptions, 'root' | 'log'> & { hel
 export async function runHeldStreamsOnly (o: Pick<ProfileRunOptions, 'root' | 'workDir' | 'profile' | 'mixes' | 'log'> & { heldStreams: { count: number, inFlight: number } }): Promise<HeldStreamsPhase> {
   const { child } = await startUp(o)
   try {
-    return await heldStreamsOf(o, child, Number(READY_LINE.exec(child.readyLine)![2]))
+    return await heldStreamsOf(o, o.heldStreams, child, Number(READY_LINE.exec(child.readyLine)![2]))
   } catch (err) {
     o.log(`${o.profile}: failed; the end of mixgate up's stderr:\n${child.stderrTail().split('\n').slice(-10).join('\n')}`)
     throw err

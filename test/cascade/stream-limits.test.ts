@@ -27,9 +27,10 @@ t.test('at maxCircuits with every circuit full: 0x01 at once, counted, logged on
   t.equal(held.result.served, full, `${full} streams of one key served, over two circuits`)
   t.equal(cascade.client.node.stats.circuitsActive, 2, 'two circuits')
 
-  const over = await openHeldStreams({ socksPort: cascade.socksPort, targetPort: holder.port, count: 3 })
+  const over = await openHeldStreams({ socksPort: cascade.socksPort, targetPort: holder.port, count: 10, inFlight: 1, giveUpAfter: 3 })
   t.teardown(() => over.close())
   t.same(over.result.replies, { 1: 3 }, 'three more: each answered 0x01 (general failure, as Tor answers a resource limit)')
+  t.equal(over.result.skipped, 7, 'and the opener stopped asking after three failures in a row')
   const stats = cascade.client.node.stats
   t.equal(stats.streamsOverCircuitLimit, 3, 'each counted')
   const registry = new MetricsRegistry()

@@ -25,7 +25,10 @@ function sample (text: string, name: string): number {
 export async function holdThroughUp (t: Test, profile: ShapingProfile, mixes: number, inFlight: number): Promise<void> {
   const holder = await startEchoHolder()
   t.teardown(() => holder.close())
-  const up = startCli(t, ['up', '--socks', '127.0.0.1:0', '--shaping', profile, '--mixes', String(mixes), '--exit-policy', 'accept 127.0.0.1:*', '--log-level', 'warn'])
+  // A day-long epoch: every shaped circuit ends at its epoch's end (the hour, by default), and
+  // a run across it would see its streams cut by the schedule, not by any bound.
+  const up = startCli(t, ['up', '--socks', '127.0.0.1:0', '--shaping', profile, '--mixes', String(mixes), '--epoch-s', '86400',
+    '--exit-policy', 'accept 127.0.0.1:*', '--log-level', 'warn'])
   await up.waitForStdout(/try: .*\n/, 30_000)
   const socksPort = Number(SOCKS.exec(up.stdout())![1])
   const admin = ADMIN.exec(up.stdout())![1]!
