@@ -10,7 +10,8 @@
  * each measured for 1 KiB latency (new connection per request, and kept alive; first, from
  * an idle circuit), single-stream and 8-stream throughput (every byte checked) and CPU
  * seconds per GB over every process; with Chromium installed, a 40-image page load
- * (page-load.ts) straight and through each profile. Then the per-cell figures: layer crypto
+ * (page-load.ts) straight and through each profile; last, N streams of one key held open at
+ * once (held-streams-phase.ts: how many were served, RSS per stream of each process). Then the per-cell figures: layer crypto
  * alone (layer-crypto.ts, the ceiling) and one mix in its own process under synthetic load
  * (mix-load.ts). Prints a table with ratios, the issue targets beside the figures
  * (targets.ts), and writes JSON (bench/results/bench-<date>.json, or --out). Not a test: it
@@ -19,12 +20,15 @@
  * also on error. docs/BENCH.md explains every figure.
  *
  *   npm run bench [-- --quick] [--profile P] [--out FILE] [--cpu-prof] [--mixes N] [--no-browser]
+ *                 [--streams N] [--held-streams-only]
  *
  * --quick       smaller transfers, fewer requests and shorter phases (a few minutes).
  * --profile P   measure only this profile (off, strict or elastic).
  * --cpu-prof    run each `up` child with node --cpu-prof and print its hot spots.
  * --mixes N     mixes in the measured cascade (default 3).
  * --no-browser  skip the Chromium page loads.
+ * --streams N   streams held at once in the held-streams phase (default 10000; --quick 1000).
+ * --held-streams-only  run only the held-streams phase, per profile, and print it.
  */
 import { mkdtempSync, rmSync, writeFileSync, mkdirSync } from 'node:fs'
 import { cpus, loadavg, tmpdir } from 'node:os'
@@ -41,7 +45,8 @@ import { startMicrosocks, MICROSOCKS, type Microsocks } from './microsocks.js'
 import { runMixLoad } from './mix-load.js'
 import { startOrigin, type Origin } from './origin.js'
 import { chromiumAvailable, CHROMIUM, measurePageLoad, startPageOrigin } from './page-load.js'
-import { runProfile, type ProfileRun } from './profile-run.js'
+import { runHeldStreamsOnly, runProfile, type ProfileRun } from './profile-run.js'
+import { describeHeldStreams } from './held-streams-phase.js'
 import { renderReport } from './report.js'
 import { startSocksRelay, type SocksRelay } from './socks-relay.js'
 import { checkTargets } from './targets.js'
@@ -59,6 +64,8 @@ const { values: args } = parseArgs({
     'cpu-prof': { type: 'boolean', default: false },
     mixes: { type: 'string', default: '3' },
     'no-browser': { type: 'boolean', default: false },
+    streams: { type: 'string' },
+    'held-streams-only': { type: 'boolean', default: false },
   },
 })
 const quick = args.quick!
@@ -84,6 +91,12 @@ function configFor (profile: ShapingProfile): PathConfig {
   return { ...BASELINE, singleBytes: BASELINE.singleBytes / 32, singleRuns: Math.min(BASELINE.singleRuns, 2), parallelBytesEach: BASELINE.parallelBytesEach / 128 }
 }
 const PAGE_LOADS = quick ? 1 : 3
+/** The held-streams phase (issue #17: 10 000 streams through `up`), a hundred requests unanswered at a time. */
+const HELD_STREAMS = { count: Number(args.streams ?? (quick ? 1000 : 10_000)), inFlight: 100 }
+if (!(Number.isInteger(HELD_STREAMS.count) && HELD_STREAMS.count > 0)) {
+  console.error(`bench: --streams must be a positive integer, got ${String(args.streams)}`)
+  process.exit(2)
+}
 
 const log = (line: string): void => { process.stderr.write(`${line}\n`) }
 
@@ -107,8 +120,29 @@ function ratios (p: PathResult, base: PathResult): Ratios {
   }
 }
 
+/** `--held-streams-only`: each profile's held-streams phase, printed; nothing written. */
+async function heldStreamsOnly (): Promise<void> {
+  const workDir = mkdtempSync(join(tmpdir(), 'mixgate-bench-'))
+  try {
+    log(`load average ${loadavg().map((l) => l.toFixed(2)).join(' ')}`)
+    for (const profile of profiles) {
+      try {
+        const result = await runHeldStreamsOnly({ root: ROOT, workDir, profile, mixes, log, heldStreams: HELD_STREAMS })
+        console.log(`${profile}: ${describeHeldStreams(result)}`)
+      } catch (err) {
+        log(`${profile}: FAILED: ${err instanceof Error ? err.message : String(err)}`)
+        process.exitCode = 1
+      }
+    }
+    log(`load average ${loadavg().map((l) => l.toFixed(2)).join(' ')}`)
+  } finally {
+    rmSync(workDir, { recursive: true, force: true })
+  }
+}
+
 async function main (): Promise<void> {
   await cryptoReady()
+  if (args['held-streams-only']) { await heldStreamsOnly(); return }
   const loadavgStart = loadavg()
   if (loadavgStart[0]! > 0.5) log(`warning: load average ${loadavgStart[0]!.toFixed(2)} at start: other work on this machine skews wall-clock figures (CPU figures less so)`)
   const runStamp = stamp()
@@ -166,6 +200,7 @@ async function main (): Promise<void> {
         origin,
         ...(pageOrigin === undefined ? {} : { page: { port: pageOrigin.port, loads: PAGE_LOADS } }),
         ...(args['cpu-prof'] ? { cpuProfileFile: join(dirname(outFile), `profile-${runStamp}-${profile}.cpuprofile`) } : {}),
+        heldStreams: HELD_STREAMS,
         log,
         })
       } catch (err) {

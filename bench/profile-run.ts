@@ -15,6 +15,7 @@ import { cuts, socksDispatcher } from './http-client.js'
 import { measurePath, measureSeparateStreams, mib, type PathConfig, type PathResult, type ThroughputResult } from './measure-path.js'
 import type { Origin } from './origin.js'
 import { measurePageLoad, type PageLoadResult } from './page-load.js'
+import { describeHeldStreams, measureHeldStreams, type HeldStreamsPhase } from './held-streams-phase.js'
 
 const READY_LINE = /^mixgate: SOCKS5 proxy listening on ([0-9.]+):([0-9]+) \(/
 /** How a node names its crypto backend in its start log line (node.started … crypto). */
@@ -44,6 +45,8 @@ export interface ProfileRun {
   readonly cutTransfers: number
   readonly upPerCell: UpPerCell
   readonly pageLoad?: PageLoadResult
+  /** Streams of one key held open at once (issue #17), measured last. */
+  readonly heldStreams?: HeldStreamsPhase
   readonly profileSummary?: ProfileSummary
 }
 
@@ -59,6 +62,8 @@ export interface ProfileRunOptions {
   readonly page?: { readonly port: number, readonly loads: number }
   /** Where to keep a --cpu-prof profile, when one is asked for. */
   readonly cpuProfileFile?: string
+  /** The held-streams phase: streams opened, and requests unanswered at once. */
+  readonly heldStreams?: { readonly count: number, readonly inFlight: number }
   readonly log: (line: string) => void
 }
 
@@ -74,17 +79,8 @@ const SEPARATE_CIRCUITS = DEFAULT_SHAPING.elastic.circuits - 4
 
 export async function runProfile (o: ProfileRunOptions): Promise<ProfileRun> {
   const profileDir = o.cpuProfileFile === undefined ? undefined : join(o.workDir, `profile-${o.profile}`)
-  const socksPort = (await freePorts('127.0.0.1', 1))[0]!
-  const upArgs = ['up', '--mixes', String(o.mixes), '--shaping', o.profile, '--socks', `127.0.0.1:${socksPort}`, '--exit-policy', 'accept 127.0.0.1:*']
-  const script = join(o.root, 'bin/mixgate')
-  o.log(`${o.profile}: mixgate up --mixes ${o.mixes} --shaping ${o.profile}${profileDir === undefined ? '' : ' (cpu-prof)'}`)
-  let child: BenchChild | undefined = await startChild({
-    nodeFlags: profileDir === undefined ? [] : ['--cpu-prof', `--cpu-prof-dir=${profileDir}`],
-    script,
-    args: upArgs,
-    ready: READY_LINE,
-    cwd: o.workDir,
-  })
+  const { child: started, upArgs, script } = await startUp(o, profileDir)
+  let child: BenchChild | undefined = started
   try {
     // The nodes log their start lines before `up` prints its ready line; read them now, as
     // the child keeps only the end of its stderr.
@@ -105,6 +101,7 @@ export async function runProfile (o: ProfileRunOptions): Promise<ProfileRun> {
       pageLoad = await measurePageLoad(o.page.port, port, o.page.loads)
       o.log(`  page with 40 images in Chromium: p50 ${pageLoad.p50Ms.toFixed(0)} ms`)
     }
+    const heldStreams = o.heldStreams === undefined ? undefined : await heldStreamsOf(o, o.heldStreams, child, port)
     const exit = await child.stop()
     child = undefined
     if (exit !== 0) o.log(`warning: mixgate up exited with ${String(exit)} after SIGINT`)
@@ -119,6 +116,7 @@ export async function runProfile (o: ProfileRunOptions): Promise<ProfileRun> {
       cutTransfers: cuts.count - cutsBefore,
       upPerCell: perCell(path, o.config, o.mixes, o.cellSize),
       ...(pageLoad === undefined ? {} : { pageLoad }),
+      ...(heldStreams === undefined ? {} : { heldStreams }),
       ...(profileSummary === undefined ? {} : { profileSummary }),
     }
   } catch (err) {
@@ -126,6 +124,43 @@ export async function runProfile (o: ProfileRunOptions): Promise<ProfileRun> {
     throw err
   } finally {
     await child?.stop()
+  }
+}
+
+/** `mixgate up --shaping P` as a child, ready. */
+async function startUp (o: Pick<ProfileRunOptions, 'root' | 'workDir' | 'profile' | 'mixes' | 'log'>, profileDir?: string): Promise<{ child: BenchChild, upArgs: string[], script: string }> {
+  const socksPort = (await freePorts('127.0.0.1', 1))[0]!
+  const upArgs = ['up', '--mixes', String(o.mixes), '--shaping', o.profile, '--socks', `127.0.0.1:${socksPort}`, '--exit-policy', 'accept 127.0.0.1:*']
+  const script = join(o.root, 'bin/mixgate')
+  o.log(`${o.profile}: mixgate up --mixes ${o.mixes} --shaping ${o.profile}${profileDir === undefined ? '' : ' (cpu-prof)'}`)
+  const child = await startChild({
+    nodeFlags: profileDir === undefined ? [] : ['--cpu-prof', `--cpu-prof-dir=${profileDir}`],
+    script,
+    args: upArgs,
+    ready: READY_LINE,
+    cwd: o.workDir,
+  })
+  return { child, upArgs, script }
+}
+
+async function heldStreamsOf (o: Pick<ProfileRunOptions, 'root' | 'log'>, held: { count: number, inFlight: number }, child: BenchChild, port: number): Promise<HeldStreamsPhase> {
+  const { count, inFlight } = held
+  o.log(`  ${count} streams of one key held at once, ${inFlight} requests at a time …`)
+  const result = await measureHeldStreams({ root: o.root, socksPort: port, upPid: child.pid, count, inFlight })
+  o.log(`  ${describeHeldStreams(result)}`)
+  return result
+}
+
+/** The held-streams phase alone (`npm run bench -- --held-streams-only`): `up`, the phase, stop. */
+export async function runHeldStreamsOnly (o: Pick<ProfileRunOptions, 'root' | 'workDir' | 'profile' | 'mixes' | 'log'> & { heldStreams: { count: number, inFlight: number } }): Promise<HeldStreamsPhase> {
+  const { child } = await startUp(o)
+  try {
+    return await heldStreamsOf(o, o.heldStreams, child, Number(READY_LINE.exec(child.readyLine)![2]))
+  } catch (err) {
+    o.log(`${o.profile}: failed; the end of mixgate up's stderr:\n${child.stderrTail().split('\n').slice(-10).join('\n')}`)
+    throw err
+  } finally {
+    await child.stop()
   }
 }
 

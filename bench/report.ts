@@ -7,6 +7,7 @@ import type { BenchResult } from './bench-result.js'
 import { mib, type PathResult } from './measure-path.js'
 import type { PageLoadResult } from './page-load.js'
 import type { ProfileRun } from './profile-run.js'
+import { describeHeldStreams } from './held-streams-phase.js'
 
 const pad = (text: string, width: number): string => text.padStart(width)
 
@@ -73,11 +74,12 @@ export function renderReport (result: BenchResult): string {
     const sc = run.separateCircuits
     lines.push(`${run.profile}: ${sc.streams} streams on ${sc.streams} circuits (a SOCKS username each): ${num(sc.mbps)} MB/s in all, ${num(sc.cpuSecondsPerGB)} CPU-s/GB` +
       (run.cutTransfers > 0 ? `; ${run.cutTransfers} transfer(s) cut (a circuit's scheduled end) and tried again, their time counted` : ''))
+    if (run.heldStreams !== undefined) lines.push(`${run.profile}: ${describeHeldStreams(run.heldStreams)}`)
   }
   if (result.pageLoadDirect !== undefined) lines.push(`page: Chromium headless, performance.now() at the load event, fresh profile per load, median of ${result.pageLoadDirect.loads}.`)
 
   lines.push('')
-  lines.push('targets (issues #12, #13):')
+  lines.push('targets (issues #12, #13, #17):')
   for (const t of result.targets) {
     const verdict = t.met === undefined ? 'not measured' : t.met ? 'met' : 'MISSED'
     lines.push(`  ${t.issue} ${t.what.padEnd(54)} ${t.kind === 'min' ? '≥' : '≤'} ${String(t.target).padEnd(5)} measured ${t.measured === undefined ? '-' : num(t.measured).padEnd(7)} ${verdict}`)

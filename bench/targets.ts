@@ -1,5 +1,5 @@
 /**
- * The speed targets of issues #12 and #13, checked against one bench run's figures. The bench
+ * The speed targets of issues #12 and #13, and the stream-count targets of #17, checked against one bench run's figures. The bench
  * asserts nothing: it prints each target beside its figure and writes both to the JSON, so a
  * reader sees how far each one is, on this machine at this load.
  */
@@ -9,7 +9,7 @@ import type { MixLoadResult } from './mix-load.js'
 import type { ShapingProfile } from '../src/protocol/shaping.js'
 
 export interface TargetCheck {
-  readonly issue: '#12' | '#13'
+  readonly issue: '#12' | '#13' | '#17'
   readonly what: string
   /** The figure's unit and direction: 'min' = at least `target`, 'max' = at most. */
   readonly kind: 'min' | 'max'
@@ -43,6 +43,10 @@ export const TARGETS: readonly Target[] = [
   { issue: '#13', what: 'off, 1 KiB new conn, p50 ms', kind: 'max', target: 30, figure: (r) => r.off?.path.latencyFresh.p50Ms },
   { issue: '#13', what: 'elastic, 1 KiB new conn, p90 / p50', kind: 'max', target: 1.5, figure: (r) => p90OverP50(r.elastic) },
   { issue: '#13', what: 'off, 1 KiB new conn, p90 / p50', kind: 'max', target: 1.5, figure: (r) => p90OverP50(r.off) },
+  ...(['off', 'elastic'] as const).flatMap((profile): Target[] => [
+    { issue: '#17', what: `${profile}, streams of one key held at once`, kind: 'min', target: 10_000, figure: (r) => r[profile]?.heldStreams?.held },
+    { issue: '#17', what: `${profile}, up RSS per held idle stream, KiB`, kind: 'max', target: 64, figure: (r) => r[profile]?.heldStreams?.kibPerStream.up },
+  ]),
 ]
 
 export function checkTargets (runs: Figures, cells: { layerCrypto: LayerCryptoResult, mixLoad: MixLoadResult }): TargetCheck[] {

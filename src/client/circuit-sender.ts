@@ -14,10 +14,13 @@ import type { IsolationFields } from './isolation.js'
 
 /**
  * Where a new stream goes: a circuit; `wait` for `circuitsReady` (shaped: none takes it
- * now); `refuse` (no room, or failed closed); `no-keys` (the cascade has no onion keys for
- * this epoch: the caller may refresh it and ask again).
+ * now); `wait-full`, the same because every circuit its key may use holds as many streams as
+ * a circuit may (stream-bound.ts); `full`, refused because the client holds as many circuits
+ * as it may (unshaped `maxCircuits`); `refuse` (failed closed); `no-keys` (the cascade has no
+ * onion keys for this epoch: the caller may refresh it and ask again). The owner counts and
+ * logs the two bounds (`mixgate_stream_limits_reached_total`).
  */
-export type Placement = ClientCircuit | 'wait' | 'refuse' | 'no-keys'
+export type Placement = ClientCircuit | 'wait' | 'wait-full' | 'full' | 'refuse' | 'no-keys'
 
 /** A circuit the host built and registered, its CREATE not sent yet. */
 export interface BuiltCircuit {

@@ -7,6 +7,9 @@ import { ratio, registerCommonMetrics, type CommonMetricsOptions } from '../base
 import { MetricsError } from '../base/metrics-errors.js'
 import type { MetricsRegistry } from '../base/metrics-registry.js'
 import type { ClientShapingStatus, ClientStats } from './client-stats.js'
+
+/** The bounds a new stream can meet (label `limit` of mixgate_stream_limits_reached_total). */
+const STREAM_LIMITS = ['circuits', 'circuit_streams'] as const
 import { registerShapingMetrics } from './shaping/shaping-metrics.js'
 import type { SocksCountersSnapshot } from './socks/socks-counters.js'
 import { registerSocksMetrics } from './socks/socks-metrics.js'
@@ -20,7 +23,7 @@ import { registerHttpMetrics } from './http/http-metrics.js'
 export type ClientCounters = Readonly<Pick<ClientStats, 'circuitsBuilt' | 'circuitsActive' | 'streamsRequested' | 'streamsConnected' |
   'streamsRefused' | 'streamsTimedOut' | 'integrityFailures' | 'silentCircuits' | 'alarms' | 'cellsOut' | 'cellsIn' | 'padsIn' |
   'entryConnects' | 'entryFailures'> & Partial<Pick<ClientStats, 'coverOut' | 'inputExceptions' | 'streamsCutBySchedule' | 'datagramsFromApps' |
-  'datagramsToApps' | 'datagramsDropped'>>>
+  'datagramsToApps' | 'datagramsDropped' | 'streamsOverCircuitLimit' | 'streamsWaitedCircuitsFull'>>>
 
 /** The client (`ClientNode` fits). */
 export interface ClientSource {
@@ -73,6 +76,10 @@ export function registerClientMetrics (registry: MetricsRegistry, client: Client
   registry.counterFrom('mixgate_streams_refused_total', 'Streams refused (policy, resolution, connection failure).', () => s().streamsRefused)
   registry.counterFrom('mixgate_streams_timed_out_total', 'Streams failed because no answer came in time.', () => s().streamsTimedOut)
   registry.counterFrom('mixgate_streams_cut_by_schedule_total', 'Open streams cut because their shaped circuit reached its scheduled end.', () => s().streamsCutBySchedule ?? 0)
+  registry.counter('mixgate_stream_limits_reached_total', 'New streams that met a bound: circuits = refused, every circuit the unshaped client may hold in use; circuit_streams = waited for a creation slot, every shaped circuit of the key full.',
+    { limit: STREAM_LIMITS })
+    .from(() => s().streamsOverCircuitLimit ?? 0, { limit: 'circuits' })
+    .from(() => s().streamsWaitedCircuitsFull ?? 0, { limit: 'circuit_streams' })
   registry.counter('mixgate_datagrams_total', 'UDP datagrams of SOCKS UDP ASSOCIATE: forward = from apps (exit: to hosts), backward = the reverse.',
     { direction: ['forward', 'backward'] })
     .from(() => s().datagramsFromApps ?? 0, { direction: 'forward' })

@@ -21,6 +21,7 @@ import { CellCommand, cellCircuitId, cellCommand, encodeCell, randomCircuitId } 
 import { EndReason } from '../protocol/end-reason.js'
 import { ProtocolError } from '../protocol/errors.js'
 import { flowWindows, type FlowWindows } from '../protocol/flow-control.js'
+import { clientStreamsPerCircuit, SHAPED_STREAMS_PER_CIRCUIT, UNSHAPED_STREAMS_PER_CIRCUIT } from '../protocol/stream-bound.js'
 import { CELL_HEADER_BYTES, type Geometry } from '../protocol/geometry.js'
 import { BackwardOpener, ForwardSealer } from '../protocol/relay-layers.js'
 import { decodeRelay, encodeRelay, RelayCommand, type RelayMessage } from '../protocol/relay-payload.js'
@@ -44,6 +45,10 @@ import type { ClientOptions } from './client-options.js'
 
 export { ClientStats, type ClientShapingStatus, type EntryReport } from './client-stats.js'
 export type { ClientOptions } from './client-options.js'
+
+/** What the log says when a stream meets a bound (one line per interval, client-log.ts). */
+const CIRCUIT_LIMIT_FIELDS = { reason: `the client holds as many circuits as it may (maxCircuits), each with ${UNSHAPED_STREAMS_PER_CIRCUIT} streams or of another isolation key: the stream is refused (0x01)` }
+const CIRCUITS_FULL_FIELDS = { reason: `every circuit this isolation key may use holds ${SHAPED_STREAMS_PER_CIRCUIT} streams and no spare is left: the stream waits for the next creation slot (docs/PROTOCOL.md §12.6)` }
 
 export class ClientNode {
   readonly stats = new ClientStats()
@@ -93,6 +98,7 @@ export class ClientNode {
         roundMs: first.params.roundMs,
         dirtinessMs: options.circuitDirtinessMs ?? 10 * 60_000,
         maxCircuits: options.maxCircuits ?? 64,
+        streamsPerCircuit: clientStreamsPerCircuit('off'),
         keepaliveMs: options.keepaliveMs ?? 60_000,
       })
     } else {
@@ -276,7 +282,17 @@ export class ClientNode {
     } else if (placed === 'refuse') {
       this.stats.streamsRefused++
       fail(opening, Rep.GENERAL_FAILURE)
-    } else if (placed === 'wait') {
+    } else if (placed === 'full') {
+      // A configured bound, as Tor answers a resource limit: 0x01 at once, nothing else touched.
+      this.stats.streamsRefused++
+      this.stats.streamsOverCircuitLimit++
+      this.events.warnings.count('stream.circuit_limit', CIRCUIT_LIMIT_FIELDS)
+      fail(opening, Rep.GENERAL_FAILURE)
+    } else if (placed === 'wait' || placed === 'wait-full') {
+      if (placed === 'wait-full') {
+        this.stats.streamsWaitedCircuitsFull++
+        this.events.notices.count('stream.circuits_full', CIRCUITS_FULL_FIELDS)
+      }
       this.opening.awaitCircuit(opening, key)
     } else {
       this.opening.open(placed, opening)

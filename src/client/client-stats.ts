@@ -64,6 +64,10 @@ export class ClientStats {
   entryFailures = 0
   /** Open streams cut because their shaped circuit reached its scheduled end (CLIENT.md "Lanes and lifetimes"). */
   streamsCutBySchedule = 0
+  /** Streams refused because the unshaped client held `maxCircuits` circuits, none with room (issue #17). */
+  streamsOverCircuitLimit = 0
+  /** Shaped streams that had to wait for a creation slot because every circuit their key may use was full. */
+  streamsWaitedCircuitsFull = 0
   /** Streams failed because the cascade had no onion keys for the current epoch. */
   streamsNoKeys = 0
   /** The epoch whose keys built the last circuit (-1 before the first). */

@@ -101,7 +101,7 @@ export class OpeningStreams {
   placeAwaiting (sender: { place (key: string): Placement }): void {
     for (const waiting of [...this.forCircuit]) {
       const placed = sender.place(waiting.key)
-      if (placed === 'refuse') break
+      if (placed === 'refuse' || placed === 'full') break
       if (!(placed instanceof ClientCircuit)) continue
       this.forCircuit.splice(this.forCircuit.indexOf(waiting), 1)
       clearTimeout(waiting.timer)

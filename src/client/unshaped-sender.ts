@@ -1,6 +1,7 @@
 /**
- * The unshaped client (profile `off`): a circuit per isolation key, built when a stream
- * needs one and taking new streams for `circuitDirtinessMs` (Tor's MaxCircuitDirtiness);
+ * The unshaped client (profile `off`): circuits per isolation key, built when a stream
+ * needs one (a key's first, or when its circuits are full: 256 streams each, stream-bound.ts)
+ * and taking new streams for `circuitDirtinessMs` (Tor's MaxCircuitDirtiness);
  * every cell leaves as soon as it is made, those of one event-loop turn in one write (a new
  * circuit's CREATE and its first BEGIN leave together: zero round trips). Idle circuits are
  * retired with a DESTROY; a circuit with streams gets a DROP after `keepaliveMs` without
@@ -19,6 +20,8 @@ export interface UnshapedOptions {
   /** A circuit takes new streams for this long. */
   readonly dirtinessMs: number
   readonly maxCircuits: number
+  /** Streams open at once on one circuit (stream-bound.ts); a key's further streams get another circuit. */
+  readonly streamsPerCircuit: number
   /** Send a DROP on a circuit with open streams after this long without cells. */
   readonly keepaliveMs: number
 }
@@ -51,14 +54,19 @@ export class UnshapedSender implements CircuitSender {
 
   isolationKey (request: IsolationFields): string { return isolationKey(request) }
 
-  /** A young circuit with this key, or a new one (retiring idle ones to make room). */
+  /**
+   * A young circuit with this key that has room (fewer than `streamsPerCircuit` streams), or
+   * a new one, retiring idle ones to make room; at `maxCircuits`, `full`: the stream is
+   * refused at once (the app gets 0x01, the owner counts and logs it), no other is touched.
+   */
   place (key: string): Placement {
     const now = Date.now()
     for (const circuit of this.host.circuits.values()) {
-      if (circuit.isolationKey === key && !circuit.suspect && now - circuit.createdAt < this.options.dirtinessMs) return circuit
+      if (circuit.isolationKey === key && !circuit.suspect && now - circuit.createdAt < this.options.dirtinessMs &&
+        circuit.streams.size < this.options.streamsPerCircuit) return circuit
     }
     if (this.host.circuits.size >= this.options.maxCircuits) this.retireIdle(true)
-    if (this.host.circuits.size >= this.options.maxCircuits) return 'refuse'
+    if (this.host.circuits.size >= this.options.maxCircuits) return 'full'
     const built = this.host.buildCircuit(key)
     if (built === 'no-keys') return built
     this.queue(built.create)

@@ -2,8 +2,11 @@
  * The exit's caps on what hostile clients can make it hold (issue #10): concurrent DNS
  * queries and outbound sockets across all circuits, and streams per circuit. A BEGIN over a
  * cap is answered END(RESOURCE_LIMIT) and counted; nothing else is disturbed. The defaults
- * are the exit config's (man/mixgate.conf.5).
+ * are the exit config's (man/mixgate.conf.5). The per-circuit cap is never below the
+ * protocol's floor (stream-bound.ts), the most a client keeps on one circuit.
  */
+import { EXIT_MIN_STREAMS_PER_CIRCUIT } from '../protocol/stream-bound.js'
+
 export interface ExitLimits {
   /** DNS queries in flight at once, all circuits together. */
   readonly maxDnsQueries: number
@@ -16,7 +19,7 @@ export interface ExitLimits {
 export const DEFAULT_EXIT_LIMITS: ExitLimits = Object.freeze({
   maxDnsQueries: 256,
   maxOutbound: 4096,
-  maxStreamsPerCircuit: 256,
+  maxStreamsPerCircuit: EXIT_MIN_STREAMS_PER_CIRCUIT,
 })
 
 /**

@@ -38,6 +38,17 @@ t.test('off and elastic figures against their bounds', async (t) => {
   t.ok(Math.abs(by('elastic, 1 KiB new conn, p90 / p50').measured! - 80 / 70) < 1e-9)
   t.equal(by('one mix, share of its crypto-only ceiling').measured, 0.6)
   t.equal(by('one mix, share of its crypto-only ceiling').met, true)
+  t.equal(by('off, streams of one key held at once').measured, undefined, 'no held-streams phase: not measured')
+})
+
+t.test('held streams (#17): the count held at once and the RSS per stream of up', async (t) => {
+  const off = { ...run(45, 50, 30, 20, 40), heldStreams: { held: 9_990, kibPerStream: { up: 30, holder: 5, bench: 5 } } } as unknown as ProfileRun
+  const checks = checkTargets({ off }, cells)
+  const by = (what: string) => checks.find((c) => c.what === what)!
+  t.equal(by('off, streams of one key held at once').measured, 9_990)
+  t.equal(by('off, streams of one key held at once').met, false, '9 990 < 10 000')
+  t.equal(by('off, up RSS per held idle stream, KiB').met, true, '30 ≤ 64')
+  t.equal(by('elastic, streams of one key held at once').met, undefined, 'elastic not run')
 })
 
 t.test('a profile the run skipped is not measured, not missed', async (t) => {

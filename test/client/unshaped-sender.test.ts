@@ -3,7 +3,8 @@
  * event-loop turn leave in one write (a new circuit's CREATE with its first relay cell: zero
  * round trips), every cell is a valid cell whose RELAY body the hops peel to the payload sent,
  * a young circuit is reused for its key and never for another, and a full client retires an
- * idle circuit with a DESTROY to make room.
+ * idle circuit with a DESTROY to make room; a key's streams beyond a circuit's bound go on
+ * another circuit of that key, and at maxCircuits a stream is refused as `full` (issue #17).
  */
 import t from 'tap'
 import { setImmediate as nextTurn } from 'node:timers/promises'
@@ -15,6 +16,7 @@ import { UnshapedSender } from '../../src/client/unshaped-sender.js'
 import { CircuitStreams } from '../../src/endpoint/circuit-streams.js'
 import { CellCommand, decodeCell, DestroyReason } from '../../src/protocol/cell.js'
 import { CIRCUIT_STREAM, decodeRelay, encodeRelay, RelayCommand } from '../../src/protocol/relay-payload.js'
+import { UNSHAPED_STREAMS_PER_CIRCUIT } from '../../src/protocol/stream-bound.js'
 import { buildCircuit, type TestCircuit } from '../helpers/circuit.js'
 
 await cryptoReady()
@@ -54,7 +56,7 @@ function fakeHost (): { host: SenderHost, writes: Uint8Array[][], built: Map<num
   return { host, writes, built }
 }
 
-const options = { roundMs: 10, dirtinessMs: 60_000, maxCircuits: 2, keepaliveMs: 60_000 }
+const options = { roundMs: 10, dirtinessMs: 60_000, maxCircuits: 2, keepaliveMs: 60_000, streamsPerCircuit: UNSHAPED_STREAMS_PER_CIRCUIT }
 
 t.test('one event-loop turn, one write: the CREATE and the first relay cell together', async (t) => {
   const { host, writes, built } = fakeHost()
@@ -99,5 +101,33 @@ t.test('a young circuit serves its key only; a full client retires an idle one w
   t.equal(destroys.length, 2, 'each with a DESTROY')
   t.ok(destroys.every((cell) => cell.body[0] === DestroyReason.FINISHED), 'reason FINISHED')
   t.equal(sender.received(c as ClientCircuit, { streamId: CIRCUIT_STREAM, command: RelayCommand.DROP, data: new Uint8Array(0) }), false, 'backward messages go to the streams')
+  sender.stop()
+})
+
+/** Fill `circuit` with open streams up to `count` (what placement counts; nothing is sent). */
+function fill (circuit: ClientCircuit, count: number): void {
+  while (circuit.streams.size < count) circuit.streams.open(circuit.allocateStreamId())
+}
+
+t.test(`a key's streams beyond ${UNSHAPED_STREAMS_PER_CIRCUIT} on one circuit go on another of its circuits; at maxCircuits, full`, async (t) => {
+  const { host } = fakeHost()
+  const sender = new UnshapedSender(host, { ...options, maxCircuits: 3 })
+  const first = sender.place('a') as ClientCircuit
+  fill(first, UNSHAPED_STREAMS_PER_CIRCUIT - 1)
+  t.equal(sender.place('a'), first, 'one below the bound: the same circuit')
+  fill(first, UNSHAPED_STREAMS_PER_CIRCUIT)
+  const second = sender.place('a')
+  t.ok(second instanceof ClientCircuit && second !== first, 'at the bound: a new circuit')
+  t.equal((second as ClientCircuit).isolationKey, 'a', 'of the same key')
+  t.equal(sender.place('a'), second, 'the next stream goes there too, while it has room')
+  const other = sender.place('b')
+  t.ok(other instanceof ClientCircuit && other !== first && other !== second, 'another key never gets them')
+  fill(second as ClientCircuit, UNSHAPED_STREAMS_PER_CIRCUIT)
+  fill(other as ClientCircuit, 1)
+  t.equal(sender.place('a'), 'full', 'every circuit in use and full at maxCircuits: full, refused at once')
+  t.equal(host.circuits.size, 3, 'no circuit was ended to make room')
+  t.equal(first.streams.size, UNSHAPED_STREAMS_PER_CIRCUIT, 'the streams already open are untouched')
+  first.streams.get(1)!.close(null, false)
+  t.equal(sender.place('a'), first, 'a stream that ends makes room on its circuit')
   sender.stop()
 })

@@ -6,6 +6,7 @@ import { ClientCircuit } from '../../src/client/client-circuit.js'
 import type { SenderHost } from '../../src/client/circuit-sender.js'
 import { ClientStats } from '../../src/client/client-stats.js'
 import { Shaper } from '../../src/client/shaping/shaper.js'
+import { CircuitStreams } from '../../src/endpoint/circuit-streams.js'
 import type { WallTimers } from '../../src/clock/round-clock.js'
 import type { ShapingParams } from '../../src/protocol/shaping.js'
 import { buildCircuit } from './circuit.js'
@@ -36,6 +37,7 @@ export function shaperAt (params: ShapingParams, clock: { ms: number }, options:
     buildCircuit: (key) => {
       const built = buildCircuit(4, 1024)
       const circuit = new ClientCircuit(nextId++, key, built.forwardSealer, built.backwardOpener, clock.ms)
+      circuit.streams = new CircuitStreams(built.context.geometry.forwardDataBytes, { send: () => {}, control: () => {} })
       circuits.set(circuit.id, circuit)
       return { circuit, create: new Uint8Array(1024), epochEndMs: options.epochEndMs ?? Infinity }
     },

@@ -17,6 +17,7 @@ import { isIP } from 'node:net'
 import { parsePolicyRule } from '../../exit/policy-rule.js'
 import { PolicyError } from '../../exit/errors.js'
 import { DEFAULT_EXIT_LIMITS } from '../../exit/limits.js'
+import { EXIT_MIN_STREAMS_PER_CIRCUIT } from '../../protocol/stream-bound.js'
 import { arr, int, obj, oneOf, refine, str, type Infer } from '../../base/schema.js'
 import { HOP_OPTIONAL, hopFields, SCHEMA_REF_OPTIONAL, schemaRefFields } from './common-fields.js'
 
@@ -56,8 +57,9 @@ export const exitConfigSpec = obj({
   connectTimeoutMs: int({ min: 100, max: 300_000 }),
   maxDnsQueries: int({ min: 1, max: 65_536, default: DEFAULT_EXIT_LIMITS.maxDnsQueries }),
   maxOutbound: int({ min: 1, max: 1_000_000, default: DEFAULT_EXIT_LIMITS.maxOutbound }),
-  // Stream IDs are 16 bits and 0 is the circuit's own.
-  maxStreamsPerCircuit: int({ min: 1, max: 65_535, default: DEFAULT_EXIT_LIMITS.maxStreamsPerCircuit }),
+  // Stream IDs are 16 bits and 0 is the circuit's own; below the protocol's floor an honest
+  // client would be refused (src/protocol/stream-bound.ts).
+  maxStreamsPerCircuit: int({ min: EXIT_MIN_STREAMS_PER_CIRCUIT, max: 65_535, default: DEFAULT_EXIT_LIMITS.maxStreamsPerCircuit }),
 }, { optional: [...SCHEMA_REF_OPTIONAL, ...HOP_OPTIONAL, 'dnsServers', 'connectTimeoutMs'] })
 
 export type ExitConfig = Infer<typeof exitConfigSpec>

@@ -12,6 +12,7 @@ import { DestroyReason, encodeDestroy } from '../../protocol/cell.js'
 import { LoopProbeKey } from '../../protocol/loop-probe.js'
 import { CIRCUIT_STREAM, encodeRelay, RelayCommand, type RelayMessage } from '../../protocol/relay-payload.js'
 import { cellsInRound, loopDeadlineRounds, MILLI, slotAt, type ShapingParams } from '../../protocol/shaping.js'
+import { clientStreamsPerCircuit } from '../../protocol/stream-bound.js'
 import { randomUniform } from '../../crypto/index.js'
 import type { CircuitSender, Placement, SenderHost } from '../circuit-sender.js'
 import type { ClientCircuit } from '../client-circuit.js'
@@ -78,6 +79,8 @@ export class Shaper implements CircuitSender {
   private missedThisSlot = 0
   /** Elastic: the ceiling on all our circuits' rungs together (rung-budget.ts). */
   readonly budget: RungBudget | null
+  /** Streams open at once on one circuit (stream-bound.ts). */
+  private readonly streamsPerCircuit: number
 
   constructor (host: SenderHost, options: ShaperOptions) {
     this.host = host
@@ -85,6 +88,7 @@ export class Shaper implements CircuitSender {
     this.roundMs = options.roundMs
     this.roundsPerSlot = options.params.slotMs / options.roundMs
     this.hops = options.hops
+    this.streamsPerCircuit = clientStreamsPerCircuit(options.params.profile)
     this.lanes = Array.from({ length: options.params.circuits }, () => null)
     this.timers = options.timers
     // A second of slack for what the loop time (loopNow) cannot see: stalls shorter than a
@@ -138,19 +142,32 @@ export class Shaper implements CircuitSender {
    * waits for the next creation slot (at most circuitSlots/circuits slots, then the stream
    * timeout): a CREATE outside the schedule would show it (R1, R8), circuits are never shared
    * across keys (R13), and retiring another key's circuit early frees nothing before that
-   * slot (PROTOCOL.md §12.6).
+   * slot (PROTOCOL.md §12.6). A key whose circuits are full (stream-bound.ts) takes a spare
+   * likewise, or waits (`wait-full`: the owner counts it).
    */
   place (key: string): Placement {
     if (this.monitor.failedClosed) return 'refuse'
-    return this.choose(key)?.circuit ?? 'wait'
+    const chosen = this.choose(key)
+    if (chosen !== null) return chosen.circuit
+    return this.keyHasFullCircuit(key) ? 'wait-full' : 'wait'
+  }
+
+  /** Whether a live circuit bound to `key` holds as many streams as a circuit may. */
+  private keyHasFullCircuit (key: string): boolean {
+    for (const s of this.lanes) {
+      if (s !== null && s.boundKey === key && s.circuit.streams.size >= this.streamsPerCircuit) return true
+    }
+    return false
   }
 
   /**
    * A circuit for a new stream with this isolation key: among the circuits that still take
-   * streams (circuit-lanes.ts), one bound to the key, else an unbound one (bound to the key
-   * from now on), the longest-lived first; if none takes streams now (start-up, an epoch's
-   * last slots), the longest-lived circuit the key may use that has a slot left, rather than
-   * wait for a creation slot; else null (wait for one). Circuits that failed take none.
+   * streams (circuit-lanes.ts) and have room (fewer than `streamsPerCircuit` streams,
+   * stream-bound.ts), one bound to the key, else an unbound one (bound to the key from now
+   * on: a key whose circuits are full takes a spare as a new key does), the longest-lived
+   * first; if none takes streams now (start-up, an epoch's last slots), the longest-lived
+   * circuit with room the key may use that has a slot left, rather than wait for a creation
+   * slot; else null (wait for one). Circuits that failed take none.
    */
   choose (key: string, nowMs = this.now()): ShapedCircuit | null {
     const slot = slotAt(nowMs, this.params.slotMs)
@@ -159,6 +176,7 @@ export class Shaper implements CircuitSender {
     for (const s of this.circuits()) {
       if (s.circuit.suspect || s.circuit.ended || slot + 1 >= s.endSlot) continue
       if (s.boundKey !== key && s.boundKey !== null) continue
+      if (s.circuit.streams.size >= this.streamsPerCircuit) continue
       // Rank: taking streams beats not; among those, bound to the key beats unbound; then
       // the later end.
       const rank = slot < s.acceptUntil ? (s.boundKey === key ? 2 : 1) : 0

@@ -39,6 +39,13 @@ import { DEFAULT_SHAPING, DEFAULT_SHAPING_PROFILE, type ShapingParams } from '..
 import type { CascadeParams } from '../../protocol/cascade-params.js'
 import { DEFAULT_PARAMS } from '../../directory/cascade-params-json.js'
 
+/**
+ * The exit's caps in `up`: its hosts' connections are this machine's apps' streams, so the
+ * outbound cap is not what bounds them (issue #17: 10 000 streams at once); the process's
+ * open-file limit is (two descriptors per stream: the app's and the exit's).
+ */
+const UP_EXIT_LIMITS = { maxOutbound: 65_536 }
+
 export interface EmbeddedOptions {
   readonly mixes: number
   readonly roundMs: number
@@ -137,7 +144,7 @@ export async function startEmbeddedCascade (options: EmbeddedOptions): Promise<E
         replayCapacity: DEFAULT_REPLAY_CAPACITY,
         ...(plan.admins === undefined ? {} : { admin: plan.admins[i]! }),
         ...(position === 1 && adminUrls !== undefined ? { peers: adminUrls.slice(1, hopCount) } : {}),
-        ...(role === 'exit' ? { exitPolicy, dnsServers: options.dnsServers } : {}),
+        ...(role === 'exit' ? { exitPolicy, dnsServers: options.dnsServers, limits: UP_EXIT_LIMITS } : {}),
       })
     }))
     const descriptor = createCascadeDescriptor(described)

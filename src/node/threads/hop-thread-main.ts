@@ -137,7 +137,7 @@ function setupOf (hop: Hop, json: unknown): NodeSetup {
   }
   const common = { cascade: cascadeFromVerified(verified), linkKey: keys.link, listen: config.described.address }
   if (config.described.role === 'exit') {
-    return { role: 'exit', label: config.label, log: config.log, options: { ...common, exitPolicy: config.exitPolicy ?? [], dnsServers: config.dnsServers ?? [] }, hop: hopSetup }
+    return { role: 'exit', label: config.label, log: config.log, options: { ...common, exitPolicy: config.exitPolicy ?? [], dnsServers: config.dnsServers ?? [], ...(config.limits === undefined ? {} : { limits: config.limits }) }, hop: hopSetup }
   }
   return { role: 'mix', label: config.label, log: config.log, options: { ...common, position: config.position }, hop: hopSetup }
 }

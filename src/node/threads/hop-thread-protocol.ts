@@ -27,6 +27,7 @@ import { KeysError, type KeysErrorCode } from '../../protocol/keys-errors.js'
 import type { DescribedHop } from '../start/node-descriptor.js'
 import type { LogSettings } from '../start/node-setup.js'
 import { StartError } from '../start/start-node.js'
+import type { ExitLimits } from '../../exit/limits.js'
 
 /** What the thread is given at spawn. */
 export interface HopWorkerData {
@@ -52,6 +53,8 @@ export interface HopThreadConfig {
   /** Exit only. */
   readonly exitPolicy?: readonly string[]
   readonly dnsServers?: readonly string[]
+  /** Exit only: caps other than the config defaults (`up` raises maxOutbound). */
+  readonly limits?: Partial<ExitLimits>
 }
 
 export type HopRequest =
