@@ -43,8 +43,7 @@ export class HopCore<O extends ForwardOutput = ForwardOutput> implements Admissi
   /** The cascade's shaping, or null for profile off. */
   readonly shaping: ShapingParams | null
   readonly maxQueuedCells: number
-  /** A shaped circuit's queues: at least this many cells per direction (hop-options.ts SHAPED_QUEUE_FACTOR). */
-  readonly maxShapedQueuedCells: number
+  readonly maxShapedQueuedCells: number // at least, per direction (hop-options.ts SHAPED_QUEUE_FACTOR)
   readonly maxLinkBacklogBytes: number
   /** Where forward cells go: the mix's successor, the exit's streams. */
   readonly output: O

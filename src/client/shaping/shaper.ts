@@ -11,7 +11,7 @@
 import { DestroyReason, encodeDestroy } from '../../protocol/cell.js'
 import { LoopProbeKey } from '../../protocol/loop-probe.js'
 import { CIRCUIT_STREAM, encodeRelay, RelayCommand, type RelayMessage } from '../../protocol/relay-payload.js'
-import { cellsInRound, loopDeadlineRounds, MILLI, slotAt, type ShapingParams } from '../../protocol/shaping.js'
+import { cellsInRound, loopDeadlineRounds, slotAt, type ShapingParams } from '../../protocol/shaping.js'
 import { clientStreamsPerCircuit } from '../../protocol/stream-bound.js'
 import { randomUniform } from '../../crypto/index.js'
 import type { CircuitSender, Placement, SenderHost } from '../circuit-sender.js'
@@ -23,6 +23,7 @@ import { LoopMonitor } from './loop-monitor.js'
 import { CircuitRungs } from './circuit-rungs.js'
 import { RungBudget, type BudgetMember } from './rung-budget.js'
 import { ShapedCircuit } from './shaped-circuit.js'
+import { shaperStatus } from './shaper-status.js'
 import { wallRoundClock, type RoundClock, type WallTimers } from '../../clock/round-clock.js'
 
 export interface ShaperOptions {
@@ -235,31 +236,7 @@ export class Shaper implements CircuitSender {
   }
 
   status (entry: EntryReport | undefined): ClientShapingStatus {
-    const roundMs = this.roundMs
-    const coarse = (ms: number): number => Number.isNaN(ms) ? ms : Math.ceil(ms / roundMs) * roundMs
-    const monitor = this.monitor
-    const cell = this.host.geometry.cellSize
-    return {
-      profile: this.params.profile,
-      rungs: this.rungCounts('backward'),
-      rungsForward: this.rungCounts('forward'),
-      loopsSent: monitor.sent,
-      loopsReturned: monitor.returned,
-      loopsLost: monitor.lost,
-      loopsLate: monitor.late,
-      loopAlarms: monitor.alarms,
-      failedClosed: monitor.failedClosed,
-      rttMs: { p50: coarse(monitor.rttQuantile(0.5)), p90: coarse(monitor.rttQuantile(0.9)), p99: coarse(monitor.rttQuantile(0.99)) },
-      rttExpectedMs: monitor.deadline(false),
-      coverBytesOut: this.counters.coverCellsOut * cell,
-      coverBytesIn: this.counters.coverCellsIn * cell,
-      creationSlots: this.counters.creationSlots,
-      roundsMissed: this.missedRounds,
-      rungsLimited: this.budget?.limited ?? 0,
-      congestions: this.budget?.congestions ?? 0,
-      capacityCells: this.budget === null ? Number.NaN : this.budget.capacityMilli / MILLI,
-      entry,
-    }
+    return shaperStatus(this, this.roundMs, this.host.geometry.cellSize, entry)
   }
 
   /** Run round `round` (the clock calls this; tests may too). */
