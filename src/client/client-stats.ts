@@ -36,8 +36,8 @@ export interface ClientShapingStatus {
   readonly roundsMissed: number
   /** Elastic: rung requests cut down to fit the client rate (rung-budget.ts); 0 otherwise. */
   readonly rungsLimited: number
-  /** Elastic: times congestion halved the client's capacity (rung-budget.ts); 0 otherwise. */
-  readonly congestions: number
+  /** Elastic: times congestion halved the client's capacity (rung-budget.ts), by its sign; 0 otherwise. */
+  readonly congestions: { readonly busy: number, readonly slow_echo: number }
   /** Elastic: the capacity now, in cells per round (at most the client rate); NaN otherwise. */
   readonly capacityCells: number
   /** The entry's report, or undefined when its admin port cannot be reached from here. */

@@ -106,7 +106,7 @@ export class UnshapedSender implements CircuitSender {
       failedClosed: false,
       rttMs: { p50: NaN, p90: NaN, p99: NaN },
       rungsLimited: 0,
-      congestions: 0,
+      congestions: { busy: 0, slow_echo: 0 },
       capacityCells: NaN,
       rttExpectedMs: NaN,
       coverBytesOut: this.host.stats.coverOut * cell,

@@ -130,27 +130,27 @@ t.test('two downloads of one client: each climbs, together they never ask for mo
   t.equal(circuits[1]!.backward, TOP - 1, '… and the second as high: they share the ceiling')
 })
 
-t.test('congestion halves the capacity from what is in use and cuts the grants down to it at once', async (t) => {
+t.test('congestion halves the capacity and cuts the grants down to it at once', async (t) => {
   const members = [new Wanting(0, TOP - 1), new Wanting(0, TOP - 1)]
   const budget = budgetOf(members)
   budget.share('backward')
   t.same(members.map((m) => m.grants.backward), [TOP - 1, TOP - 1], '64 + 64 fit the client rate')
-  budget.congested()
-  t.equal(budget.capacityMilli, LIMIT / 2, 'half of the 128 in use')
-  t.equal(budget.congestions, 1, 'counted')
+  budget.congested('busy')
+  t.equal(budget.capacityMilli, LIMIT / 2, 'half of the client rate')
+  t.equal(budget.congestions.busy, 1, 'counted')
   const used = members.reduce((sum, m) => sum + budget.cost(m.grants.backward), 0)
   t.ok(used <= budget.capacityMilli, `the grants fit the new capacity now (${used / MILLI} cells a round)`)
   t.same(members.map((m) => m.grants.backward), [TOP - 2, TOP - 2], 'both stepped down alike')
-  budget.congested()
+  budget.congested('busy')
   t.equal(budget.capacityMilli, LIMIT / 2, 'at most once a slot')
-  t.equal(budget.congestions, 1)
+  t.equal(budget.congestions.busy, 1)
 })
 
 t.test('a slot without congestion raises the capacity by an eighth of the client rate, up to it', async (t) => {
   const members = [new Wanting(0, TOP)]
   const budget = budgetOf(members)
   budget.share('backward')
-  budget.congested()
+  budget.congested('busy')
   t.equal(budget.capacityMilli, LIMIT / 2)
   budget.slotBoundary() // the congested slot ends: no raise
   t.equal(budget.capacityMilli, LIMIT / 2, 'the slot that was congested raises nothing')
@@ -168,7 +168,7 @@ t.test('the capacity never falls below the first rung above the wake rung; a wak
   const members = [new Wanting(WAKE_RUNG, TOP)]
   const budget = budgetOf(members)
   budget.share('backward')
-  for (let i = 0; i < 12; i++) { budget.congested(); budget.slotBoundary(); budget.congested() }
+  for (let i = 0; i < 12; i++) { budget.congested('busy'); budget.slotBoundary(); budget.congested('busy') }
   t.equal(budget.capacityMilli, LADDER[WAKE_RUNG + 1], 'the floor')
   t.equal(budget.allowed('backward', new Wanting(0, 0), WAKE_RUNG), WAKE_RUNG, 'a wake goes through')
 })
@@ -178,8 +178,8 @@ t.test('a climb mid-slot takes only what the capacity leaves', async (t) => {
   const climber = new Wanting(0, 0)
   const budget = budgetOf([holder, climber])
   budget.share('backward')
-  budget.congested() // capacity 32: the holder steps down to 32
-  t.equal(budget.capacityMilli, LADDER[TOP - 1]! / 2)
-  t.equal(holder.grants.backward, TOP - 2)
+  budget.congested('busy') // capacity 64: the holder's 64 still fits
+  t.equal(budget.capacityMilli, LIMIT / 2)
+  t.equal(holder.grants.backward, TOP - 1)
   t.equal(budget.allowed('backward', climber, TOP), WAKE_RUNG, 'nothing left above the wake rung')
 })

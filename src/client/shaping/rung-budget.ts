@@ -33,6 +33,9 @@ import { WAKE_RUNG } from '../../protocol/shaping.js'
 
 export type BudgetDirection = 'forward' | 'backward'
 
+/** What showed congestion: this process skipping rounds, or a LOOP echo later than the schedule explains. */
+export type CongestionSign = 'busy' | 'slow_echo'
+
 /** What the budget reads and sets of one circuit. */
 export interface BudgetMember {
   /** The rung it would ask for without the ceiling. */
@@ -48,8 +51,8 @@ export const CAPACITY_STEP_DIVISOR = 8
 export class RungBudget {
   /** Times a want was cut down to fit (a climb mid-slot, or a share at a boundary). */
   limited = 0
-  /** Times congestion halved the capacity. */
-  congestions = 0
+  /** Times congestion halved the capacity, by its sign. */
+  readonly congestions: Record<CongestionSign, number> = { busy: 0, slow_echo: 0 }
   /** The ceiling in use now, in millicells per round: the client rate, or less after congestion. */
   capacityMilli: number
   private readonly ladder: readonly number[]
@@ -71,16 +74,17 @@ export class RungBudget {
   }
 
   /**
-   * A sign that more is asked than this process or the cascade carries: halve the capacity
-   * (from what is in use, if less), at most once a slot, and cut the grants down to it now,
-   * so the cells sent from now on ask the hops for less in the next slot.
+   * A sign that more is asked than this process or the cascade carries: halve the capacity,
+   * at most once a slot, and cut the grants down to it now, so the cells sent from now on ask
+   * the hops for less in the next slot. Halved from the capacity, not from what is in use:
+   * eight circuits waking at once on a busy machine showed congestion while they used 32
+   * cells a round; halving that left them 16 and a megabyte each took twice as long.
    */
-  congested (): void {
+  congested (sign: CongestionSign): void {
     if (this.congestedThisSlot) return
     this.congestedThisSlot = true
-    this.congestions++
-    const used = Math.max(this.usedBy('backward'), this.usedBy('forward'))
-    this.capacityMilli = Math.max(this.floorMilli, Math.floor(Math.min(this.capacityMilli, used) / 2))
+    this.congestions[sign]++
+    this.capacityMilli = Math.max(this.floorMilli, Math.floor(this.capacityMilli / 2))
     this.trim('backward')
     this.trim('forward')
   }

@@ -38,7 +38,7 @@ export function shaperStatus (shaper: ShaperParts, roundMs: number, cellSize: nu
     creationSlots: counters.creationSlots,
     roundsMissed: shaper.missedRounds,
     rungsLimited: budget?.limited ?? 0,
-    congestions: budget?.congestions ?? 0,
+    congestions: budget === null ? { busy: 0, slow_echo: 0 } : { ...budget.congestions },
     capacityCells: budget === null ? Number.NaN : budget.capacityMilli / MILLI,
     entry,
   }

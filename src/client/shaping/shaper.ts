@@ -103,7 +103,7 @@ export class Shaper implements CircuitSender {
       alarmLimit: options.alarmLimit,
       onAlarm: (id, kind) => host.loopAlarm(this.byId.get(id)?.circuit, kind),
       onFailClosed: () => host.failClosed(),
-      onSlowEcho: () => this.budget?.congested(),
+      onSlowEcho: () => this.budget?.congested('slow_echo'),
     })
     this.clock = wallRoundClock(options.roundMs, (round) => this.onRound(round), options.timers)
     this.budget = options.params.profile !== 'elastic'
@@ -250,7 +250,7 @@ export class Shaper implements CircuitSender {
     if (slot !== this.slot) this.slotBoundary(slot)
     // Rounds skipped just before a boundary count in the new slot: a stall is never lost between two.
     this.missedThisSlot += skipped
-    if (this.budget !== null && this.missedThisSlot > this.roundsPerSlot * BUSY_MISSED_FRACTION) this.budget.congested()
+    if (this.budget !== null && this.missedThisSlot > this.roundsPerSlot * BUSY_MISSED_FRACTION) this.budget.congested('busy')
     const loopMs = this.loopNow()
     this.monitor.expire(loopMs)
     if (!this.host.entryUp()) return
