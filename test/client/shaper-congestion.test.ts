@@ -4,11 +4,11 @@
  * capacity its circuits' rungs share is halved; calm slots raise it back to the client rate.
  * A short hiccup is no congestion.
  */
-import t, { type Test } from 'tap'
+import t from 'tap'
 import { cryptoReady } from '../../src/crypto/index.js'
 import { BUSY_MISSED_FRACTION } from '../../src/client/shaping/shaper.js'
 import { DEFAULT_SHAPING, MILLI, type ShapingParams } from '../../src/protocol/shaping.js'
-import { SHAPER_ROUND_MS, shaperAt } from '../helpers/shaper.js'
+import { drivenShaper, SHAPER_ROUND_MS, shaperAt } from '../helpers/shaper.js'
 
 await cryptoReady()
 
@@ -16,19 +16,8 @@ const PARAMS: ShapingParams = { ...DEFAULT_SHAPING.elastic, slotMs: 1000, circui
 const ROUNDS_PER_SLOT = PARAMS.slotMs / SHAPER_ROUND_MS
 const CLIENT_RATE = PARAMS.clientRateMilli / MILLI
 
-function drivenShaper (t: Test): { shaper: ReturnType<typeof shaperAt>, advance: (ms: number) => void } {
-  const clock = { ms: 1_000_000 * PARAMS.slotMs }
-  let armed: (() => void) | null = null
-  const shaper = shaperAt(PARAMS, clock, { onArm: (fire) => { armed = fire } })
-  t.teardown(() => shaper.stop())
-  shaper.start()
-  /** Move the clock by `ms` and let the round clock fire once (a jump of several rounds is a stall). */
-  const advance = (ms: number): void => { clock.ms += ms; const fire = armed!; armed = null; fire() }
-  return { shaper, advance }
-}
-
 t.test('a stall of more than a sixteenth of a slot halves the capacity; calm slots raise it back', async (t) => {
-  const { shaper, advance } = drivenShaper(t)
+  const { shaper, advance } = drivenShaper(t, PARAMS)
   for (let i = 0; i < 2 * ROUNDS_PER_SLOT; i++) advance(SHAPER_ROUND_MS)
   t.equal(shaper.status(undefined).capacityCells, CLIENT_RATE, 'calm: the client rate')
   const stallRounds = Math.ceil(ROUNDS_PER_SLOT * BUSY_MISSED_FRACTION) + 2
@@ -43,7 +32,7 @@ t.test('a stall of more than a sixteenth of a slot halves the capacity; calm slo
 })
 
 t.test('a hiccup of a round or two is no congestion', async (t) => {
-  const { shaper, advance } = drivenShaper(t)
+  const { shaper, advance } = drivenShaper(t, PARAMS)
   for (let slot = 0; slot < 4; slot++) {
     for (let i = 0; i < ROUNDS_PER_SLOT / 2; i++) advance(SHAPER_ROUND_MS)
     advance(3 * SHAPER_ROUND_MS) // two rounds skipped

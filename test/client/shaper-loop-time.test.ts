@@ -7,7 +7,7 @@ import t from 'tap'
 import { cryptoReady } from '../../src/crypto/index.js'
 import { LOSS_MIN_MS } from '../../src/client/shaping/loop-monitor.js'
 import type { ShapingParams } from '../../src/protocol/shaping.js'
-import { SHAPER_ROUND_MS, shaperAt } from '../helpers/shaper.js'
+import { drivenShaper, SHAPER_ROUND_MS } from '../helpers/shaper.js'
 
 await cryptoReady()
 
@@ -17,13 +17,7 @@ const PARAMS: ShapingParams = {
 }
 
 t.test('a stall of the client process is not counted against the cascade; the cascade\'s time is', async (t) => {
-  const clock = { ms: 1_000_000 * PARAMS.slotMs }
-  let armed: (() => void) | null = null
-  const shaper = shaperAt(PARAMS, clock, { onArm: (fire) => { armed = fire } })
-  t.teardown(() => shaper.stop())
-  shaper.start()
-  /** Move the clock by `ms` and let the round clock fire once. */
-  const advance = (ms: number): void => { clock.ms += ms; const fire = armed!; armed = null; fire() }
+  const { shaper, advance } = drivenShaper(t, PARAMS)
   // Run one slot of rounds: the probes of its LOOPs are in flight (no cascade answers here).
   for (let i = 0; i < PARAMS.slotMs / SHAPER_ROUND_MS; i++) advance(SHAPER_ROUND_MS)
   const inFlight = shaper.monitor.pending

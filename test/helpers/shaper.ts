@@ -57,3 +57,17 @@ export function runTo (shaper: Shaper, clock: { ms: number }, ms: number): void 
   clock.ms = ms
   shaper.onRound(Math.floor(ms / SHAPER_ROUND_MS))
 }
+
+/**
+ * A started Shaper whose round clock the test fires by hand: `advance(ms)` moves the clock
+ * and fires it once (a jump of several rounds is a stall of this process). Stopped at teardown.
+ */
+export function drivenShaper (t: { teardown: (fn: () => void) => void }, params: ShapingParams): { shaper: Shaper, advance: (ms: number) => void } {
+  const clock = { ms: 1_000_000 * params.slotMs }
+  let armed: (() => void) | null = null
+  const shaper = shaperAt(params, clock, { onArm: (fire) => { armed = fire } })
+  t.teardown(() => shaper.stop())
+  shaper.start()
+  const advance = (ms: number): void => { clock.ms += ms; const fire = armed!; armed = null; fire() }
+  return { shaper, advance }
+}
