@@ -9,10 +9,9 @@
  * Shaper's schedule for `strict` and `elastic`.
  *
  * Anomalies never show on the wire (DESIGN goal 3, R3): a backward cell that fails
- * authentication, or a circuit that stays silent, raises an alarm (counted, and logged as a
- * count per interval: client-log.ts, R19), marks the circuit unusable for new streams, and
- * fails its app streams after a timeout. Only a whole entry link failing ends every circuit
- * at once. docs/CLIENT.md has the whole picture.
+ * authentication, or a silent circuit, raises an alarm (counted, logged as a count per
+ * interval: client-log.ts, R19), takes no new streams, and fails its streams after a timeout.
+ * Only a whole entry link failing ends every circuit at once. docs/CLIENT.md has the rest.
  */
 import { InputFaults } from '../base/input-faults.js'
 import { CellCommand, cellCircuitId, cellCommand, encodeCell, randomCircuitId } from '../protocol/cell.js'
