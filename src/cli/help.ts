@@ -137,6 +137,9 @@ Config fields (JSON; relative paths are relative to the config file):
   safeSocks        refuse SOCKS5 and SOCKS4 requests that name an IP address instead of a
                    host name (default false)
   streamTimeoutMs  how long a stream waits for the exit's answer (default 30000)
+  streamAttachTimeoutMs
+                   after this long without the exit's answer, the request is tried on
+                   another circuit, twice at most, within streamTimeoutMs (default 10000)
   admin            loopback HOST:PORT of the admin server: /healthz, /metrics
   log              { "level": "info", "format": "text" }
 

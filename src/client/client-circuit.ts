@@ -19,6 +19,12 @@ export class ClientCircuit {
   lastSent: number
   /** Set on an integrity failure or silence: no new streams; alarm raised; streams fail later. */
   suspect = false
+  /**
+   * A request on it went unanswered for the attach timeout (opening-streams.ts): no new
+   * streams, as Tor stops using such a circuit; no alarm (the exit may just be slow: the
+   * alarm waits for the stream timeout).
+   */
+  unanswered = false
   ended = false
   private nextStream = 1
 

@@ -23,7 +23,7 @@ import { registerHttpMetrics } from './http/http-metrics.js'
 export type ClientCounters = Readonly<Pick<ClientStats, 'circuitsBuilt' | 'circuitsActive' | 'streamsRequested' | 'streamsConnected' |
   'streamsRefused' | 'streamsTimedOut' | 'integrityFailures' | 'silentCircuits' | 'alarms' | 'cellsOut' | 'cellsIn' | 'padsIn' |
   'entryConnects' | 'entryFailures'> & Partial<Pick<ClientStats, 'coverOut' | 'inputExceptions' | 'streamsCutBySchedule' | 'datagramsFromApps' |
-  'datagramsToApps' | 'datagramsDropped' | 'streamsOverCircuitLimit' | 'streamsWaitedCircuitsFull'>>>
+  'datagramsToApps' | 'datagramsDropped' | 'streamsOverCircuitLimit' | 'streamsWaitedCircuitsFull' | 'streamsRetried'>>>
 
 /** The client (`ClientNode` fits). */
 export interface ClientSource {
@@ -75,6 +75,7 @@ export function registerClientMetrics (registry: MetricsRegistry, client: Client
   registry.counterFrom('mixgate_streams_opened_total', 'Streams opened (exit: TCP connected; client: CONNECTED received).', () => s().streamsConnected)
   registry.counterFrom('mixgate_streams_refused_total', 'Streams refused (policy, resolution, connection failure).', () => s().streamsRefused)
   registry.counterFrom('mixgate_streams_timed_out_total', 'Streams failed because no answer came in time.', () => s().streamsTimedOut)
+  registry.counterFrom('mixgate_streams_retried_total', 'Requests tried again on another circuit because the exit had not answered within streamAttachTimeoutMs.', () => s().streamsRetried ?? 0)
   registry.counterFrom('mixgate_streams_cut_by_schedule_total', 'Open streams cut because their shaped circuit reached its scheduled end.', () => s().streamsCutBySchedule ?? 0)
   registry.counter('mixgate_stream_limits_reached_total', 'New streams that met a bound: circuits = refused, every circuit the unshaped client may hold in use; circuit_streams = waited for a creation slot, every shaped circuit of the key full.',
     { limit: STREAM_LIMITS })

@@ -1,20 +1,17 @@
 /**
  * The client: doors for apps (SOCKS5/4/4a, and HTTP CONNECT when configured: front-doors.ts),
  * and circuits through the cascade behind them. A CONNECT, a RESOLVE and a UDP ASSOCIATE each
- * become one stream (opening-streams.ts; an association's datagrams: udp-relay.ts).
- *
- * Each app stream rides one circuit (never split), chosen by its isolation key, so streams
- * with different keys never share a circuit (R13). The reply, on whichever door, waits for
- * the exit's answer and maps END reasons with Tor's table; bytes the app sent with its request ride in
- * the BEGIN (optimistic data). Which circuits exist and when their cells leave is the
- * CircuitSender's, picked once from the cascade's shaping profile (circuit-sender.ts):
- * unshaped-sender.ts for `off`, the Shaper's schedule for `strict` and `elastic`.
+ * become one stream (opening-streams.ts; an association's datagrams: udp-relay.ts), on one
+ * circuit chosen by its isolation key (R13); the reply waits for the exit's answer (a request
+ * left unanswered is retried on another circuit: stream-request.ts).
+ * Which circuits exist and when their cells leave is the CircuitSender's, picked once from
+ * the cascade's shaping profile (circuit-sender.ts): unshaped-sender.ts for `off`, the
+ * Shaper's schedule for `strict` and `elastic`.
  *
  * Anomalies never show on the wire (DESIGN goal 3, R3): a backward cell that fails
- * authentication, or a circuit that stays silent, raises an alarm (counted, and logged as a
- * count per interval: client-log.ts, R19), marks the circuit unusable for new streams, and
- * fails its app streams after a timeout. Only a whole entry link failing ends every circuit
- * at once. docs/CLIENT.md has the whole picture.
+ * authentication, or a silent circuit, raises an alarm (counted, logged as a count per
+ * interval: client-log.ts, R19), takes no new streams, and fails its streams after a timeout.
+ * Only a whole entry link failing ends every circuit at once. docs/CLIENT.md has the rest.
  */
 import { InputFaults } from '../base/input-faults.js'
 import { CellCommand, cellCircuitId, cellCommand, encodeCell, randomCircuitId } from '../protocol/cell.js'
@@ -34,6 +31,7 @@ import { ClientLog } from './client-log.js'
 import { ClientStats, type ClientShapingStatus, type EntryReport } from './client-stats.js'
 import { EpochKeys } from './epoch-keys.js'
 import { fail, OpeningStreams, type StreamOpening } from './opening-streams.js'
+import { RETRIED_LOG_FIELDS } from './stream-request.js'
 import { Shaper } from './shaping/shaper.js'
 import { UnshapedSender } from './unshaped-sender.js'
 import { Rep, type AssociateRequest, type PendingAssociate, type SocksCountersSnapshot } from './socks/index.js'
@@ -87,9 +85,11 @@ export class ClientNode {
       stats: this.stats,
       dataBytes: this.geometry.forwardDataBytes,
       timeoutMs: options.streamTimeoutMs ?? 30_000,
+      attachTimeoutMs: options.streamAttachTimeoutMs,
       sendRelay: (circuit, streamId, command, data) => this.sendRelay(circuit, streamId, command, data),
       silent: (circuit) => this.alarm(circuit, 'circuit.silent'),
       malformed: (circuit) => this.alarm(circuit, 'circuit.malformed_payload'),
+      retry: (opening) => { this.events.notices.count('stream.retried', RETRIED_LOG_FIELDS); this.connect(opening, true) },
     })
     const host = this.senderHost()
     if (first.params.shaping.profile === 'off') {
@@ -254,10 +254,10 @@ export class ClientNode {
 
   // --- app streams ----------------------------------------------------------------------
 
-  /** A CONNECT or a RESOLVE from a door: placed on a circuit by its isolation key, or refused. */
-  private connect (opening: StreamOpening, refreshed = false): void {
+  /** A request from a door, placed by its isolation key or refused; `again`: keys refreshed, or a retry (not counted twice). */
+  private connect (opening: StreamOpening, again = false): void {
     const { request } = opening
-    if (!refreshed) this.stats.streamsRequested++
+    if (!again) this.stats.streamsRequested++
     if (this.opening.answeredHere(opening)) return
     if (this.entry === null) {
       this.stats.streamsRefused++
@@ -267,7 +267,7 @@ export class ClientNode {
     const key = this.sender.isolationKey(request)
     const placed = this.sender.place(key)
     if (placed === 'no-keys') {
-      if (!refreshed && this.keys.canRefresh) {
+      if (!again && this.keys.canRefresh) {
         // The keys of this epoch may be published by now: fetch them once, then try again.
         this.keys.refresh().then(() => {
           if (this.running) this.connect(opening, true)

@@ -18,6 +18,11 @@ export interface ClientOptions {
   readonly logger: Logger
   /** How long a stream waits for the exit's answer before its app is told TTL expired. */
   readonly streamTimeoutMs?: number
+  /**
+   * How long a request waits for the exit's answer on one circuit before it is tried on
+   * another (default 10 s, Tor's CircuitStreamTimeout); at or above streamTimeoutMs: no retry.
+   */
+  readonly streamAttachTimeoutMs?: number
   /** After an integrity failure, how long the circuit's streams live on before they fail. */
   readonly failTimeoutMs?: number
   /** A circuit takes new streams for this long (Tor's MaxCircuitDirtiness). */

@@ -52,6 +52,8 @@ export class ClientStats {
   streamsConnected = 0
   streamsRefused = 0
   streamsTimedOut = 0
+  /** Requests tried again on another circuit after the attach timeout (stream-request.ts). */
+  streamsRetried = 0
   integrityFailures = 0
   silentCircuits = 0
   alarms = 0

@@ -6,8 +6,11 @@
  * they fit (optimistic data), the rest follows CONNECTED. A RESOLVE sends RESOLVE and its
  * reply carries the exit's RESOLVED answer, or END's REP (§7.2). A UDP ASSOCIATE sends
  * ASSOCIATE; on CONNECTED its relay (udp-relay.ts) is handed the stream, and the stream's
- * DATAGRAMs are routed to it from then on (§7.3). Each wait ends at the stream timeout
- * (SOCKS 0x06); a request without an answer also raises an alarm on its circuit.
+ * DATAGRAMs are routed to it from then on (§7.3). A request the exit has not answered
+ * within the attach timeout is tried again on another circuit (stream-request.ts; the first
+ * circuit takes no new streams, and a late answer there is ended, never passed on). The
+ * stream timeout from the app's request bounds every wait and try (SOCKS 0x06); a request
+ * left without an answer until then raises an alarm on its circuit.
  */
 import { isIP } from 'node:net'
 import { encodeBegin } from '../protocol/begin.js'
@@ -21,6 +24,7 @@ import type { Placement } from './circuit-sender.js'
 import { ClientCircuit } from './client-circuit.js'
 import type { ClientStats } from './client-stats.js'
 import { Rep, type AssociateRequest, type ConnectRequest, type PendingAssociate, type PendingConnect, type PendingResolve, type ResolveRequest } from './socks/index.js'
+import { DEFAULT_ATTACH_TIMEOUT_MS, StreamRequest } from './stream-request.js'
 import type { UdpRelay } from './udp-relay.js'
 
 export interface OpeningStreamsHost {
@@ -28,11 +32,15 @@ export interface OpeningStreamsHost {
   /** Data bytes in one forward relay payload. */
   readonly dataBytes: number
   readonly timeoutMs: number
+  /** How long a try waits for the exit's answer before the request moves to another circuit (default 10 s). */
+  readonly attachTimeoutMs: number | undefined
   sendRelay (circuit: ClientCircuit, streamId: number, command: RelayCommand, data: Uint8Array): void
   /** The exit never answered a request on this circuit. */
   silent (circuit: ClientCircuit): void
   /** The exit answered a request with something that does not answer it. */
   malformed (circuit: ClientCircuit): void
+  /** Place the request again (its circuit no longer takes streams): counted, and logged as a count. */
+  retry (opening: StreamOpening): void
 }
 
 /** What a stream is opened for: a CONNECT (a TCP stream follows), a RESOLVE (one answer) or a UDP ASSOCIATE (datagrams follow). */
@@ -58,9 +66,14 @@ interface AwaitingCircuit {
 /** A stream whose BEGIN, RESOLVE or ASSOCIATE left, waiting for the exit's answer. */
 interface AwaitingExit {
   readonly opening: StreamOpening
+  readonly request: StreamRequest
   readonly circuit: ClientCircuit
-  readonly timer: NodeJS.Timeout
+  timer: NodeJS.Timeout
   readonly leftover: Buffer[]
+  /** Its timer is the attach timeout (a retry follows), not the deadline. */
+  readonly attachWait: boolean
+  /** The request moved to another circuit: an answer here ends the stream, the app never sees it. */
+  abandoned: boolean
 }
 
 export class OpeningStreams {
@@ -69,9 +82,14 @@ export class OpeningStreams {
   private readonly forExit = new Map<StreamPipe, AwaitingExit>()
   /** Streams that are open UDP associations. */
   private readonly relays = new WeakMap<StreamPipe, UdpRelay>()
+  /** Each app request's deadline, retries and optimistic data, across its tries. */
+  private readonly requests = new WeakMap<StreamOpening, StreamRequest>()
+
+  private readonly attachTimeoutMs: number
 
   constructor (host: OpeningStreamsHost) {
     this.host = host
+    this.attachTimeoutMs = host.attachTimeoutMs ?? DEFAULT_ATTACH_TIMEOUT_MS
   }
 
   /**
@@ -84,7 +102,7 @@ export class OpeningStreams {
     return true
   }
 
-  /** Wait for a circuit that takes this stream, up to the stream timeout. */
+  /** Wait for a circuit that takes this stream, up to the request's deadline. */
   awaitCircuit (opening: StreamOpening, key: string): void {
     const timer = setTimeout(() => {
       const i = this.forCircuit.findIndex((w) => w.opening === opening)
@@ -92,7 +110,7 @@ export class OpeningStreams {
       this.forCircuit.splice(i, 1)
       this.host.stats.streamsTimedOut++
       fail(opening, Rep.TTL_EXPIRED)
-    }, this.host.timeoutMs)
+    }, this.request(opening).remainingMs(Date.now()))
     timer.unref()
     this.forCircuit.push({ opening, key, timer })
   }
@@ -112,6 +130,7 @@ export class OpeningStreams {
   /** Open a stream on `circuit`: a BEGIN with what optimistic data fits, a RESOLVE or an ASSOCIATE. */
   open (circuit: ClientCircuit, opening: StreamOpening): void {
     const stats = this.host.stats
+    const request = this.request(opening)
     const streamId = circuit.allocateStreamId()
     if (streamId === 0) {
       stats.streamsRefused++
@@ -121,7 +140,7 @@ export class OpeningStreams {
     let first: FirstMessage
     try {
       first = opening.kind === 'connect'
-        ? this.begin(opening.request, opening.pending)
+        ? this.begin(opening.request, opening.pending, request)
         : opening.kind === 'resolve'
           ? { command: RelayCommand.RESOLVE, body: encodeResolve(opening.request.host), leftover: [] }
           : { command: RelayCommand.ASSOCIATE, body: new Uint8Array(0), leftover: [] }
@@ -132,9 +151,11 @@ export class OpeningStreams {
       return
     }
     const stream = circuit.streams.open(streamId)
-    const timer = setTimeout(() => this.timedOut(circuit, stream), this.host.timeoutMs)
+    const now = Date.now()
+    const attachWait = request.retriesAfter(this.attachTimeoutMs, now)
+    const timer = setTimeout(() => this.unanswered(stream), attachWait ? this.attachTimeoutMs : request.remainingMs(now))
     timer.unref()
-    this.forExit.set(stream, { opening, circuit, timer, leftover: first.leftover })
+    this.forExit.set(stream, { opening, request, circuit, timer, leftover: first.leftover, attachWait, abandoned: false })
     this.host.sendRelay(circuit, streamId, first.command, first.body)
   }
 
@@ -146,6 +167,7 @@ export class OpeningStreams {
     const waiting = this.forExit.get(stream)
     // Anything for a stream that is not waiting is a peer's mistake: ignored.
     if (waiting === undefined) return
+    if (waiting.abandoned) { this.lateAnswer(stream, waiting, message.command); return }
     const { opening } = waiting
     if (message.command === RelayCommand.END) {
       this.settle(stream, waiting)
@@ -180,7 +202,7 @@ export class OpeningStreams {
     const waiting = this.forExit.get(stream)
     if (waiting === undefined) return
     this.settle(stream, waiting)
-    fail(waiting.opening, rep)
+    if (!waiting.abandoned) fail(waiting.opening, rep)
   }
 
   /** The client stops: the streams waiting for a circuit fail. */
@@ -203,8 +225,20 @@ export class OpeningStreams {
     stream.closedSignal.addEventListener('abort', () => relay.close(), { once: true })
   }
 
-  private begin (request: ConnectRequest, pending: PendingConnect): FirstMessage {
-    const early = Buffer.concat(pending.takeEarlyData())
+  /** The request's state across its tries, made on its first. */
+  private request (opening: StreamOpening): StreamRequest {
+    let request = this.requests.get(opening)
+    if (request === undefined) {
+      request = new StreamRequest(Date.now(), this.host.timeoutMs)
+      this.requests.set(opening, request)
+    }
+    return request
+  }
+
+  /** A BEGIN with the app's first bytes; a retry's carries the same ones and what came since. */
+  private begin (request: ConnectRequest, pending: PendingConnect, state: StreamRequest): FirstMessage {
+    state.addEarly(pending.takeEarlyData())
+    const early = state.early
     const room = this.host.dataBytes - encodeBegin(request).length
     const first = early.subarray(0, Math.max(0, room))
     const leftover = early.length > first.length ? [early.subarray(first.length)] : []
@@ -223,12 +257,46 @@ export class OpeningStreams {
     this.host.malformed(waiting.circuit)
   }
 
-  private timedOut (circuit: ClientCircuit, stream: StreamPipe): void {
-    if (!this.forExit.has(stream)) return
-    this.host.stats.streamsTimedOut++
-    this.host.silent(circuit)
-    this.forget(stream, Rep.TTL_EXPIRED)
+  /**
+   * No answer yet. At the attach timeout the circuit takes no new streams (Tor marks it
+   * dirty; no alarm: the exit may just be slow) and the request is placed again, its stream
+   * here kept to catch a late answer. At the deadline the app gets 0x06 (unless its request
+   * moved on) and the circuit an alarm: it never answered.
+   */
+  private unanswered (stream: StreamPipe): void {
+    const waiting = this.forExit.get(stream)
+    if (waiting === undefined) return
+    if (waiting.abandoned || !waiting.attachWait || !waiting.request.takeRetry()) {
+      this.timedOut(stream, waiting)
+      return
+    }
+    waiting.circuit.unanswered = true
+    waiting.abandoned = true
+    waiting.timer = setTimeout(() => this.unanswered(stream), waiting.request.remainingMs(Date.now()))
+    waiting.timer.unref()
+    this.host.stats.streamsRetried++
+    this.host.retry(waiting.opening)
+  }
+
+  private timedOut (stream: StreamPipe, waiting: AwaitingExit): void {
+    this.settle(stream, waiting)
+    if (!waiting.abandoned) {
+      this.host.stats.streamsTimedOut++
+      fail(waiting.opening, Rep.TTL_EXPIRED)
+    }
+    this.host.silent(waiting.circuit)
     stream.close(EndReason.TIMEOUT, true)
+  }
+
+  /**
+   * The exit answered a request that has moved to another circuit: the stream here ends (an
+   * END tells the exit to close what it opened), and nothing of it reaches the app.
+   */
+  private lateAnswer (stream: StreamPipe, waiting: AwaitingExit, command: RelayCommand): void {
+    if (command !== RelayCommand.CONNECTED && command !== RelayCommand.END && command !== RelayCommand.RESOLVED) return
+    this.settle(stream, waiting)
+    if (command === RelayCommand.CONNECTED) stream.close(EndReason.DONE, true)
+    else stream.close(null, false)
   }
 }
 

@@ -25,6 +25,7 @@ export interface RunClientOptions {
   readonly auth?: { readonly none: boolean, readonly userPass: boolean }
   readonly safeSocks?: boolean
   readonly streamTimeoutMs?: number
+  readonly streamAttachTimeoutMs?: number
   readonly failTimeoutMs?: number
   readonly circuitDirtinessMs?: number
   readonly maxCircuits?: number
@@ -53,6 +54,7 @@ export async function runClient (options: RunClientOptions): Promise<RunningClie
   const source = options.cascade
   const extra: Partial<ClientOptions> = {}
   if (options.streamTimeoutMs !== undefined) Object.assign(extra, { streamTimeoutMs: options.streamTimeoutMs })
+  if (options.streamAttachTimeoutMs !== undefined) Object.assign(extra, { streamAttachTimeoutMs: options.streamAttachTimeoutMs })
   if (options.failTimeoutMs !== undefined) Object.assign(extra, { failTimeoutMs: options.failTimeoutMs })
   if (options.circuitDirtinessMs !== undefined) Object.assign(extra, { circuitDirtinessMs: options.circuitDirtinessMs })
   if (options.maxCircuits !== undefined) Object.assign(extra, { maxCircuits: options.maxCircuits })

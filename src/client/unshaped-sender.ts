@@ -62,7 +62,7 @@ export class UnshapedSender implements CircuitSender {
   place (key: string): Placement {
     const now = Date.now()
     for (const circuit of this.host.circuits.values()) {
-      if (circuit.isolationKey === key && !circuit.suspect && now - circuit.createdAt < this.options.dirtinessMs &&
+      if (circuit.isolationKey === key && !circuit.suspect && !circuit.unanswered && now - circuit.createdAt < this.options.dirtinessMs &&
         circuit.streams.size < this.options.streamsPerCircuit) return circuit
     }
     if (this.host.circuits.size >= this.options.maxCircuits) this.retireIdle(true)

@@ -20,6 +20,10 @@
  * `safeSocks` refuses SOCKS5 and SOCKS4 requests that carry an IP address instead of a name
  * (the app resolved the name itself, and its DNS query left the machine outside the cascade).
  *
+ * `streamAttachTimeoutMs`: a request the exit has not answered this long is tried on another
+ * circuit (twice at most; Tor's CircuitStreamTimeout), and the first takes no new streams;
+ * `streamTimeoutMs` from the app's request bounds all tries (at or above it: no retry).
+ *
  * `alarmLimit` (cascades with shaping `strict` or `elastic`): after this many loop alarms (a
  * LOOP lost or late beyond the cascade's deterministic bound) the client fails closed: new
  * streams are refused (SOCKS reply 1) while its cover traffic goes on unchanged.
@@ -40,6 +44,7 @@ export const clientConfigSpec = obj({
   auth: authSpec,
   safeSocks: bool({ default: false }),
   streamTimeoutMs: int({ min: 1000, max: 600_000, default: 30_000 }),
+  streamAttachTimeoutMs: int({ min: 1000, max: 600_000, default: 10_000 }),
   alarmLimit: int({ min: 1, max: 1_000_000, default: 3 }),
   admin: adminSpec,
   log: logSpec,

@@ -5,8 +5,8 @@
  * circuit (circuit-lanes.ts), bound to the first isolation key placed on it; in round n
  * every circuit sends exactly cellsInRound(rate, n) cells — a due LOOP, else a real cell
  * (send-queue.ts), else a DROP — all in one write. A suspect circuit keeps this schedule,
- * LOOPs included, until its scheduled end: nothing here reads `suspect`, so the wire shows no
- * reaction to a failure (R3). docs/CLIENT.md explains the rest. This is the client's CircuitSender under shaping: it builds every cell it sends.
+ * LOOPs included, until its scheduled end: only placement reads `suspect` (and `unanswered`),
+ * so the wire shows no reaction to a failure (R3). docs/CLIENT.md explains the rest. This is the client's CircuitSender under shaping: it builds every cell it sends.
  */
 import { DestroyReason, encodeDestroy } from '../../protocol/cell.js'
 import { LoopProbeKey } from '../../protocol/loop-probe.js'
@@ -168,14 +168,14 @@ export class Shaper implements CircuitSender {
    * on: a key whose circuits are full takes a spare as a new key does), the longest-lived
    * first; if none takes streams now (start-up, an epoch's last slots), the longest-lived
    * circuit with room the key may use that has a slot left, rather than wait for a creation
-   * slot; else null (wait for one). Circuits that failed take none.
+   * slot; else null (wait for one). Circuits that failed, or left a request unanswered, take none.
    */
   choose (key: string, nowMs = this.now()): ShapedCircuit | null {
     const slot = slotAt(nowMs, this.params.slotMs)
     let chosen: ShapedCircuit | null = null
     let chosenRank = 0
     for (const s of this.circuits()) {
-      if (s.circuit.suspect || s.circuit.ended || slot + 1 >= s.endSlot) continue
+      if (s.circuit.suspect || s.circuit.unanswered || s.circuit.ended || slot + 1 >= s.endSlot) continue
       if (s.boundKey !== key && s.boundKey !== null) continue
       if (s.circuit.streams.size >= this.streamsPerCircuit) continue
       // Rank: taking streams beats not; among those, bound to the key beats unbound; then

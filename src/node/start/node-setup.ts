@@ -100,6 +100,7 @@ export async function setUpNode (config: RoleConfig, configFile: string): Promis
         auth: { none: config.auth.includes('none'), userPass: config.auth.includes('userpass') },
         safeSocks: config.safeSocks,
         streamTimeoutMs: config.streamTimeoutMs,
+        streamAttachTimeoutMs: config.streamAttachTimeoutMs,
         alarmLimit: config.alarmLimit,
         // The entry's admin port (cascadeUrl's origin) reports the anonymity set for status.
         ...(config.cascadeUrl === undefined ? {} : { entryMetrics: entryMetricsAt(new URL(config.cascadeUrl).origin) }),

@@ -36,7 +36,7 @@ const RCODE_NXDOMAIN = 3
 
 export async function startDnsServer (
   records: Readonly<Record<string, DnsRecords>>,
-  options: { silent?: boolean, drop?: readonly string[] } = {}
+  options: { silent?: boolean, drop?: readonly string[], delayMs?: (name: string) => number } = {}
 ): Promise<TestDnsServer> {
   const socket = dgram.createSocket('udp4')
   const questions: Question[] = []
@@ -51,7 +51,9 @@ export async function startDnsServer (
     if (entry !== undefined && parsed.type === TYPE_AAAA) for (const a of entry.aaaa ?? []) rdata.push(ipv6Bytes(a))
     if (entry !== undefined && parsed.type === TYPE_PTR) for (const name of entry.ptr ?? []) rdata.push(nameBytes(name))
     const reply = buildReply(query, parsed.questionEnd, parsed.type, entry === undefined ? RCODE_NXDOMAIN : 0, rdata)
-    socket.send(reply, peer.port, peer.address)
+    const delay = options.delayMs?.(parsed.name.toLowerCase()) ?? 0
+    if (delay === 0) socket.send(reply, peer.port, peer.address)
+    else setTimeout(() => socket.send(reply, peer.port, peer.address), delay)
   })
   await new Promise<void>((resolve) => socket.bind(0, '127.0.0.1', resolve))
   return {
