@@ -15,6 +15,7 @@ import type { SocksCountersSnapshot } from './socks/socks-counters.js'
 import { registerSocksMetrics } from './socks/socks-metrics.js'
 import type { HttpCountersSnapshot } from './http/http-front.js'
 import { registerHttpMetrics } from './http/http-metrics.js'
+import { registerDoorMetrics } from './door-metrics.js'
 
 /**
  * The fields of `ClientStats` read here, with the class's own types; `coverOut` and
@@ -98,6 +99,7 @@ export function registerClientMetrics (registry: MetricsRegistry, client: Client
   registry.counterFrom('mixgate_successor_failures_total', 'Failed dials to the successor, and successor links lost.', () => s().entryFailures)
   registerSocksMetrics(registry, () => client.socksCounters)
   registerHttpMetrics(registry, () => client.httpCounters)
+  registerDoorMetrics(registry, { socks: () => client.socksCounters, http: () => client.httpCounters })
   if (client.shaping !== undefined) registerShapingMetrics(registry, () => client.shaping!)
 
   return {

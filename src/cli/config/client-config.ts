@@ -20,6 +20,11 @@
  * `safeSocks` refuses SOCKS5 and SOCKS4 requests that carry an IP address instead of a name
  * (the app resolved the name itself, and its DNS query left the machine outside the cascade).
  *
+ * `maxConnections` bounds the app connections open at once, both doors together; past it a
+ * SOCKS request is answered 0x01 and an HTTP CONNECT 503 at once. By default it is what the
+ * process's open-file limit leaves room for (src/client/door-cap.ts): raise that limit
+ * (systemd's LimitNOFILE=) rather than this.
+ *
  * `alarmLimit` (cascades with shaping `strict` or `elastic`): after this many loop alarms (a
  * LOOP lost or late beyond the cascade's deterministic bound) the client fails closed: new
  * streams are refused (SOCKS reply 1) while its cover traffic goes on unchanged.
@@ -39,10 +44,11 @@ export const clientConfigSpec = obj({
   http: hostPort({ allowZeroPort: true }),
   auth: authSpec,
   safeSocks: bool({ default: false }),
+  maxConnections: int({ min: 1, max: 1_048_576 }),
   streamTimeoutMs: int({ min: 1000, max: 600_000, default: 30_000 }),
   alarmLimit: int({ min: 1, max: 1_000_000, default: 3 }),
   admin: adminSpec,
   log: logSpec,
-}, { optional: [...SCHEMA_REF_OPTIONAL, 'cascadeUrl', 'http', 'admin'] })
+}, { optional: [...SCHEMA_REF_OPTIONAL, 'cascadeUrl', 'http', 'maxConnections', 'admin'] })
 
 export type ClientConfig = Infer<typeof clientConfigSpec>

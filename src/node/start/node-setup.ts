@@ -99,6 +99,7 @@ export async function setUpNode (config: RoleConfig, configFile: string): Promis
         ...(config.http === undefined ? {} : { http: config.http }),
         auth: { none: config.auth.includes('none'), userPass: config.auth.includes('userpass') },
         safeSocks: config.safeSocks,
+        ...(config.maxConnections === undefined ? {} : { maxConnections: config.maxConnections }),
         streamTimeoutMs: config.streamTimeoutMs,
         alarmLimit: config.alarmLimit,
         // The entry's admin port (cascadeUrl's origin) reports the anonymity set for status.
