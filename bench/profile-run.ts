@@ -135,7 +135,7 @@ async function startUp (o: Pick<ProfileRunOptions, 'root' | 'workDir' | 'profile
   const script = join(o.root, 'bin/mixgate')
   const wrapper = upLimitWrapper()
   o.log(`${o.profile}: mixgate up --mixes ${o.mixes} --shaping ${o.profile}${profileDir === undefined ? '' : ' (cpu-prof)'}` +
-    (wrapper === undefined ? ' (open-file limit inherited: no prlimit, or not root)' : ` under prlimit --nofile=${UP_OPEN_FILES}`))
+    (wrapper === undefined ? ' (open-file limit inherited: prlimit cannot raise it here)' : ` under prlimit --nofile=${UP_OPEN_FILES}`))
   const child = await startChild({
     ...(wrapper === undefined ? {} : { wrapper }),
     nodeFlags: profileDir === undefined ? [] : ['--cpu-prof', `--cpu-prof-dir=${profileDir}`],
