@@ -1,6 +1,7 @@
 /**
  * The client's metrics (docs/METRICS.md "Client"): the common ones, circuits, streams, cover,
- * the entry link, the SOCKS and HTTP CONNECT doors (socks/socks-metrics.ts, http/http-metrics.ts) and, shaped, the loops and the
+ * the entry link, the SOCKS and HTTP CONNECT doors (socks/socks-metrics.ts, http/http-metrics.ts, and their shared cap:
+ * door-metrics.ts) and, shaped, the loops and the
  * anonymity set (shaping/shaping-metrics.ts), read from the node's own stats at scrape time.
  */
 import { ratio, registerCommonMetrics, type CommonMetricsOptions } from '../base/common-metrics.js'
