@@ -31,6 +31,11 @@ process.on('exit', () => {
 })
 
 export interface StartChildOptions {
+  /**
+   * A command that runs node in its place by exec, keeping the pid (`prlimit --nofile=N:N --`):
+   * what a child needs set that Node cannot set on itself.
+   */
+  readonly wrapper?: readonly string[]
   readonly nodeFlags?: readonly string[]
   readonly script: string
   readonly args: readonly string[]
@@ -43,7 +48,8 @@ export interface StartChildOptions {
 }
 
 export async function startChild (options: StartChildOptions): Promise<BenchChild> {
-  const child = spawn(process.execPath, [...(options.nodeFlags ?? []), options.script, ...options.args], {
+  const command = [...(options.wrapper ?? []), process.execPath, ...(options.nodeFlags ?? []), options.script, ...options.args]
+  const child = spawn(command[0]!, command.slice(1), {
     stdio: ['ignore', 'pipe', 'pipe'],
     ...(options.cwd === undefined ? {} : { cwd: options.cwd }),
     ...(options.env === undefined ? {} : { env: { ...process.env, ...options.env } }),

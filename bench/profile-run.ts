@@ -16,6 +16,7 @@ import { measurePath, measureSeparateStreams, mib, type PathConfig, type PathRes
 import type { Origin } from './origin.js'
 import { measurePageLoad, type PageLoadResult } from './page-load.js'
 import { describeHeldStreams, measureHeldStreams, type HeldStreamsPhase } from './held-streams-phase.js'
+import { UP_OPEN_FILES, upLimitWrapper } from './open-file-limit.js'
 
 const READY_LINE = /^mixgate: SOCKS5 proxy listening on ([0-9.]+):([0-9]+) \(/
 /** How a node names its crypto backend in its start log line (node.started … crypto). */
@@ -79,7 +80,7 @@ const SEPARATE_CIRCUITS = DEFAULT_SHAPING.elastic.circuits - 4
 
 export async function runProfile (o: ProfileRunOptions): Promise<ProfileRun> {
   const profileDir = o.cpuProfileFile === undefined ? undefined : join(o.workDir, `profile-${o.profile}`)
-  const { child: started, upArgs, script } = await startUp(o, profileDir)
+  const { child: started, upArgs, script, wrapper } = await startUp(o, profileDir)
   let child: BenchChild | undefined = started
   try {
     // The nodes log their start lines before `up` prints its ready line; read them now, as
@@ -108,7 +109,7 @@ export async function runProfile (o: ProfileRunOptions): Promise<ProfileRun> {
     const profileSummary = profileDir === undefined ? undefined : keepProfile(profileDir, o.cpuProfileFile!, o.root, o.log)
     return {
       profile: o.profile,
-      command: `node ${relative(o.root, script)} ${upArgs.join(' ')}`,
+      command: `${wrapper === undefined ? '' : `${wrapper.join(' ')} `}node ${relative(o.root, script)} ${upArgs.join(' ')}`,
       config: o.config,
       cryptoBackend,
       path,
@@ -128,19 +129,22 @@ export async function runProfile (o: ProfileRunOptions): Promise<ProfileRun> {
 }
 
 /** `mixgate up --shaping P` as a child, ready. */
-async function startUp (o: Pick<ProfileRunOptions, 'root' | 'workDir' | 'profile' | 'mixes' | 'log'>, profileDir?: string): Promise<{ child: BenchChild, upArgs: string[], script: string }> {
+async function startUp (o: Pick<ProfileRunOptions, 'root' | 'workDir' | 'profile' | 'mixes' | 'log'>, profileDir?: string): Promise<{ child: BenchChild, upArgs: string[], script: string, wrapper: readonly string[] | undefined }> {
   const socksPort = (await freePorts('127.0.0.1', 1))[0]!
   const upArgs = ['up', '--mixes', String(o.mixes), '--shaping', o.profile, '--socks', `127.0.0.1:${socksPort}`, '--exit-policy', 'accept 127.0.0.1:*']
   const script = join(o.root, 'bin/mixgate')
-  o.log(`${o.profile}: mixgate up --mixes ${o.mixes} --shaping ${o.profile}${profileDir === undefined ? '' : ' (cpu-prof)'}`)
+  const wrapper = upLimitWrapper()
+  o.log(`${o.profile}: mixgate up --mixes ${o.mixes} --shaping ${o.profile}${profileDir === undefined ? '' : ' (cpu-prof)'}` +
+    (wrapper === undefined ? ' (open-file limit inherited: prlimit cannot raise it here)' : ` under prlimit --nofile=${UP_OPEN_FILES}`))
   const child = await startChild({
+    ...(wrapper === undefined ? {} : { wrapper }),
     nodeFlags: profileDir === undefined ? [] : ['--cpu-prof', `--cpu-prof-dir=${profileDir}`],
     script,
     args: upArgs,
     ready: READY_LINE,
     cwd: o.workDir,
   })
-  return { child, upArgs, script }
+  return { child, upArgs, script, wrapper }
 }
 
 async function heldStreamsOf (o: Pick<ProfileRunOptions, 'root' | 'log'>, held: { count: number, inFlight: number }, child: BenchChild, port: number): Promise<HeldStreamsPhase> {

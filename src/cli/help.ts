@@ -136,6 +136,8 @@ Config fields (JSON; relative paths are relative to the config file):
                    names, different circuits)
   safeSocks        refuse SOCKS5 and SOCKS4 requests that name an IP address instead of a
                    host name (default false)
+  maxConnections   app connections open at once, both ports together (default: what the
+                   open-file limit leaves room for); past it SOCKS gets reply 1, HTTP 503
   streamTimeoutMs  how long a stream waits for the exit's answer (default 30000)
   streamAttachTimeoutMs
                    after this long without the exit's answer, the request is tried on

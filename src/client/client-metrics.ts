@@ -1,6 +1,7 @@
 /**
  * The client's metrics (docs/METRICS.md "Client"): the common ones, circuits, streams, cover,
- * the entry link, the SOCKS and HTTP CONNECT doors (socks/socks-metrics.ts, http/http-metrics.ts) and, shaped, the loops and the
+ * the entry link, the SOCKS and HTTP CONNECT doors (socks/socks-metrics.ts, http/http-metrics.ts, and their shared cap:
+ * door-metrics.ts) and, shaped, the loops and the
  * anonymity set (shaping/shaping-metrics.ts), read from the node's own stats at scrape time.
  */
 import { ratio, registerCommonMetrics, type CommonMetricsOptions } from '../base/common-metrics.js'
@@ -15,6 +16,7 @@ import type { SocksCountersSnapshot } from './socks/socks-counters.js'
 import { registerSocksMetrics } from './socks/socks-metrics.js'
 import type { HttpCountersSnapshot } from './http/http-front.js'
 import { registerHttpMetrics } from './http/http-metrics.js'
+import { registerDoorMetrics } from './door-metrics.js'
 
 /**
  * The fields of `ClientStats` read here, with the class's own types; `coverOut` and
@@ -99,6 +101,7 @@ export function registerClientMetrics (registry: MetricsRegistry, client: Client
   registry.counterFrom('mixgate_successor_failures_total', 'Failed dials to the successor, and successor links lost.', () => s().entryFailures)
   registerSocksMetrics(registry, () => client.socksCounters)
   registerHttpMetrics(registry, () => client.httpCounters)
+  registerDoorMetrics(registry, { socks: () => client.socksCounters, http: () => client.httpCounters })
   if (client.shaping !== undefined) registerShapingMetrics(registry, () => client.shaping!)
 
   return {

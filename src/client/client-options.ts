@@ -12,7 +12,14 @@ export interface ClientOptions {
   readonly cascade: CascadeSource
   /** Open the NK link to the entry mix; the handlers receive its cells and its end. */
   readonly connectEntry: (handlers: CellLinkHandlers) => Promise<CellLink>
-  readonly socks: { readonly host: string, readonly port: number, readonly auth: { readonly none: boolean, readonly userPass: boolean }, readonly safeSocks?: boolean }
+  /** The SOCKS door; `maxConnections` bounds app connections open at once on both doors together (front-doors.ts). */
+  readonly socks: {
+    readonly host: string
+    readonly port: number
+    readonly auth: { readonly none: boolean, readonly userPass: boolean }
+    readonly safeSocks?: boolean
+    readonly maxConnections?: number | undefined
+  }
   /** The HTTP CONNECT door's address; no such door if undefined. */
   readonly http?: { readonly host: string, readonly port: number }
   readonly logger: Logger

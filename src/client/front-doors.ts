@@ -5,10 +5,13 @@
  * stream is opened, isolated and answered the same way whichever door it came through; only
  * the last step, the bytes of the answer, is the door's own (the REP vocabulary,
  * socks-constants.ts). What goes wrong at a door is logged as counts (R19, client-log.ts),
- * never per request and never with a destination.
+ * never per request and never with a destination. The doors share one cap on app
+ * connections open at once (door-cap.ts): `socks.maxConnections`, by default what this
+ * process's open-file limit leaves room for.
  */
 import type { Logger } from '../base/logger.js'
 import type { ClientLog } from './client-log.js'
+import { DoorCap, defaultMaxConnections } from './door-cap.js'
 import { HttpFront, type HttpCountersSnapshot } from './http/index.js'
 import { SocksFront, SocksWarningCode, type ConnectHandler, type ResolveHandler, type AssociateHandler, type SocksCountersSnapshot, type SocksVersion } from './socks/index.js'
 
@@ -18,7 +21,12 @@ export interface Address {
 }
 
 export interface FrontDoorsOptions {
-  readonly socks: Address & { readonly auth: { readonly none: boolean, readonly userPass: boolean }, readonly safeSocks?: boolean }
+  readonly socks: Address & {
+    readonly auth: { readonly none: boolean, readonly userPass: boolean }
+    readonly safeSocks?: boolean
+    /** App connections open at once on both doors together (default: defaultMaxConnections, not sharing with an exit). */
+    readonly maxConnections?: number | undefined
+  }
   /** The HTTP CONNECT port; none if undefined (as Tor's HTTPTunnelPort is off by default). */
   readonly http?: Address
   readonly onConnect: ConnectHandler
@@ -47,15 +55,21 @@ const UNSAFE_HINT: Readonly<Record<SocksVersion, string>> = {
 export class FrontDoors {
   readonly #socks: SocksFront
   readonly #http: HttpFront | undefined
+  readonly #cap: DoorCap
+  readonly #logger: Logger
 
   constructor (options: FrontDoorsOptions) {
     const { events, logger } = options
+    this.#logger = logger
+    const cap = this.#cap = new DoorCap(options.socks.maxConnections ?? defaultMaxConnections({ sharedWithExit: false }))
     this.#socks = new SocksFront({
       host: options.socks.host,
       port: options.socks.port,
       auth: options.socks.auth,
       safeSocks: options.socks.safeSocks ?? false,
       onConnect: options.onConnect,
+      cap,
+      onRefused: (reason) => { events.warnings.count('door.refused', { door: 'socks', reason }) },
       ...(options.onResolve === undefined ? {} : { onResolve: options.onResolve }),
       ...(options.onAssociate === undefined ? {} : { onAssociate: options.onAssociate }),
       onWarning: (code, version) => {
@@ -71,12 +85,15 @@ export class FrontDoors {
         host: options.http.host,
         port: options.http.port,
         onConnect: options.onConnect,
+        cap,
+        onRefused: (reason) => { events.warnings.count('door.refused', { door: 'http', reason }) },
         onError: (err) => { events.notices.count('http.bad_request', { code: err.code }); logger.debug('http.bad_request.cause', { error: err.cause }) },
       })
   }
 
   /** Listen on every door; if one cannot, the others are closed again and the error is thrown. */
   async listen (): Promise<DoorAddresses> {
+    this.#logger.info('doors.cap', { maxConnections: this.#cap.max })
     const socks = await this.#socks.listen()
     if (this.#http === undefined) return { socks }
     try {

@@ -24,6 +24,8 @@ export interface RunClientOptions {
   readonly http?: HostPort
   readonly auth?: { readonly none: boolean, readonly userPass: boolean }
   readonly safeSocks?: boolean
+  /** App connections open at once, both doors together (default: what the open-file limit leaves room for; door-cap.ts). */
+  readonly maxConnections?: number
   readonly streamTimeoutMs?: number
   readonly streamAttachTimeoutMs?: number
   readonly failTimeoutMs?: number
@@ -79,7 +81,7 @@ export async function runClient (options: RunClientOptions): Promise<RunningClie
         rekeyMs: cascade.params.epochS * 1000,
       }, handlers)
     },
-    socks: { host: options.socks.host, port: options.socks.port, auth: options.auth ?? { none: true, userPass: true }, safeSocks: options.safeSocks ?? false },
+    socks: { host: options.socks.host, port: options.socks.port, auth: options.auth ?? { none: true, userPass: true }, safeSocks: options.safeSocks ?? false, maxConnections: options.maxConnections },
     ...(options.http === undefined ? {} : { http: options.http }),
     logger: options.logger,
   })

@@ -96,6 +96,11 @@ for (const unit of UNITS) {
     t.same(settings(text, 'ConfigurationDirectory'), ['mixgate'], 'ConfigurationDirectory')
   })
 
+  t.test(`${unit.file} raises the open-file limit (issue #17: a descriptor per stream)`, async (t) => {
+    const text = await readFile(join(UNIT_DIR, unit.file), 'utf8')
+    t.same(settings(text, 'LimitNOFILE'), ['65536'], 'LimitNOFILE')
+  })
+
   t.test(`${unit.file} forbids core dumps and swap, and leaves MemoryDenyWriteExecute off for V8 (R14)`, async (t) => {
     const text = await readFile(join(UNIT_DIR, unit.file), 'utf8')
     t.same(settings(text, 'LimitCORE'), ['0'], 'no core dumps')

@@ -23,6 +23,10 @@
  * `streamAttachTimeoutMs`: a request the exit has not answered this long is tried on another
  * circuit (twice at most; Tor's CircuitStreamTimeout), and the first takes no new streams;
  * `streamTimeoutMs` from the app's request bounds all tries (at or above it: no retry).
+ * `maxConnections` bounds the app connections open at once, both doors together; past it a
+ * SOCKS request is answered 0x01 and an HTTP CONNECT 503 at once. By default it is what the
+ * process's open-file limit leaves room for (src/client/door-cap.ts): raise that limit
+ * (systemd's LimitNOFILE=) rather than this.
  *
  * `alarmLimit` (cascades with shaping `strict` or `elastic`): after this many loop alarms (a
  * LOOP lost or late beyond the cascade's deterministic bound) the client fails closed: new
@@ -43,11 +47,12 @@ export const clientConfigSpec = obj({
   http: hostPort({ allowZeroPort: true }),
   auth: authSpec,
   safeSocks: bool({ default: false }),
+  maxConnections: int({ min: 1, max: 1_048_576 }),
   streamTimeoutMs: int({ min: 1000, max: 600_000, default: 30_000 }),
   streamAttachTimeoutMs: int({ min: 1000, max: 600_000, default: 10_000 }),
   alarmLimit: int({ min: 1, max: 1_000_000, default: 3 }),
   admin: adminSpec,
   log: logSpec,
-}, { optional: [...SCHEMA_REF_OPTIONAL, 'cascadeUrl', 'http', 'admin'] })
+}, { optional: [...SCHEMA_REF_OPTIONAL, 'cascadeUrl', 'http', 'maxConnections', 'admin'] })
 
 export type ClientConfig = Infer<typeof clientConfigSpec>

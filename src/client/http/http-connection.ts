@@ -10,7 +10,8 @@
  * status http-status.ts maps it to. Bytes after the head are unshifted into the paused
  * socket as early data. Memory per handshake is bounded by MAX_HEAD_BYTES. What follows the
  * head (waiting for the answer, the hand-off, the linger after a failure response) is the
- * door's, shared with SOCKS (../door-connection.ts).
+ * door's, shared with SOCKS (../door-connection.ts). A connection opened past the doors' cap
+ * (door-cap.ts) reads its head like any other and is answered 503 at once, with no handler.
  */
 import type { Socket } from 'node:net'
 import type { ConnectHandler, ConnectRequest, PendingConnect } from '../socks/index.js'
@@ -46,16 +47,19 @@ export class HttpConnection {
   readonly #socket: Socket
   readonly #settings: HttpConnectionSettings
   readonly #events: HttpConnectionEvents
+  /** Opened past the doors' cap: the request is refused with 503 at once. */
+  readonly #atCap: boolean
   readonly #door: DoorConnection<HttpConnection, typeof HttpConnectionState.HEAD>
   /** The head so far (at most MAX_HEAD_BYTES). */
   #head: Buffer = EMPTY
   readonly #pending: PendingConnect
   readonly #onData = (chunk: Buffer): void => { this.#read(chunk) }
 
-  constructor (socket: Socket, settings: HttpConnectionSettings, events: HttpConnectionEvents) {
+  constructor (socket: Socket, settings: HttpConnectionSettings, events: HttpConnectionEvents, atCap = false) {
     this.#socket = socket
     this.#settings = settings
     this.#events = events
+    this.#atCap = atCap
     this.#door = new DoorConnection(socket, HttpConnectionState.HEAD, settings, events, this, {
       handshakeTimedOut: () => {
         this.#fail(new HttpFrontError(HttpFrontErrorCode.HANDSHAKE_TIMEOUT, `no complete request head within ${settings.handshakeTimeoutMs} ms`, { status: 408 }))
@@ -117,6 +121,12 @@ export class HttpConnection {
   }
 
   #connect (request: ConnectRequest): void {
+    if (this.#atCap) {
+      this.#door.state = HttpConnectionState.CLOSING
+      this.#events.rejected(503)
+      this.#door.closeAfter(encodeFailure(503, reasonPhrase(503), 'too many connections open at once; try again later'))
+      return
+    }
     this.#door.callHandler(() => this.#settings.onConnect(request, this.#pending))
   }
 

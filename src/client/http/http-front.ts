@@ -14,6 +14,7 @@
 import type { ConnectHandler } from '../socks/index.js'
 import { SocksCounters, type SocksCountersSnapshot } from '../socks/socks-counters.js'
 import { DoorServer } from '../door-server.js'
+import type { DoorCap, RefusalReason } from '../door-cap.js'
 import { HttpConnection } from './http-connection.js'
 import { HttpFrontError, HttpFrontErrorCode } from './http-error.js'
 
@@ -27,6 +28,10 @@ export interface HttpFrontOptions {
   /** How long a refused app may take to read its response and close (default 2 000 ms). */
   readonly lingerMs?: number
   readonly onConnect: ConnectHandler
+  /** The bound on app connections open at once, shared with the other door (door-cap.ts); none if undefined. */
+  readonly cap?: DoorCap
+  /** A connection was refused at the cap or could not be accepted (counted either way). */
+  readonly onRefused?: (reason: RefusalReason) => void
   /** One connection failed and was closed; the front serves on. */
   readonly onError?: (err: HttpFrontError) => void
 }
@@ -59,7 +64,9 @@ export class HttpFront {
     }
     this.#doors = new DoorServer({
       counters,
-      open: (socket) => new HttpConnection(socket, settings, events),
+      open: (socket, atCap) => new HttpConnection(socket, settings, events, atCap),
+      cap: options.cap,
+      refused: options.onRefused,
       listenFailed: (message, errorOptions) => new HttpFrontError(HttpFrontErrorCode.LISTEN_FAILED, message, errorOptions),
       serving: 'HTTP CONNECT requests',
       report: (err) => { this.#report(err) },

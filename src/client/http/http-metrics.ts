@@ -8,7 +8,7 @@ import type { HttpCountersSnapshot } from './http-front.js'
 import { byLabel } from '../socks/socks-metrics.js'
 
 /** The failure statuses the door sends (connect-head.ts, http-status.ts), as label values. */
-export const HTTP_STATUS_LABELS = ['400', '403', '405', '408', '431', '502', '504', '505', 'other'] as const
+export const HTTP_STATUS_LABELS = ['400', '403', '405', '408', '431', '502', '503', '504', '505', 'other'] as const
 /** HttpFrontError codes a request head can end with, as label values. */
 export const HTTP_ERROR_LABELS = [
   'malformed', 'method_not_allowed', 'version_unsupported', 'head_too_large', 'bad_credentials', 'truncated',

@@ -38,7 +38,7 @@ export function httpStatusForRep (rep: number): HttpStatus {
 
 const REASONS: Readonly<Record<number, string>> = {
   400: 'Bad Request', 405: 'Method Not Allowed', 408: 'Request Timeout', 431: 'Request Header Fields Too Large',
-  502: BAD_GATEWAY, 505: 'HTTP Version Not Supported',
+  502: BAD_GATEWAY, 503: 'Service Unavailable', 505: 'HTTP Version Not Supported',
 }
 
 /** The reason phrase of a status the door sends on its own (errors before the request is whole). */

@@ -28,6 +28,10 @@
  * request bytes, plus the socket's own buffer, which stops reading from the kernel while
  * paused (TCP back-pressure then holds the app).
  *
+ * A connection opened past the doors' cap (door-cap.ts) lives the same handshake, so the app
+ * can read its answer, and is then refused with REP 0x01 (SOCKS4: 0x5B) whatever it asked,
+ * without calling a handler: Tor answers its resource limits so.
+ *
  * What follows the request (waiting for the answer, the hand-off, the linger after a failure
  * reply) is the door's, shared with the HTTP CONNECT door (../door-connection.ts).
  */
@@ -110,6 +114,8 @@ export class SocksConnection {
   readonly #socket: Socket
   readonly #settings: ConnectionSettings
   readonly #events: ConnectionEvents
+  /** Opened past the doors' cap: the request is refused at once. */
+  readonly #atCap: boolean
   readonly #door: DoorConnection<SocksConnection, Handshake>
   #stopGreeting: (() => void) | undefined
   #credentials: Credentials | undefined
@@ -121,10 +127,11 @@ export class SocksConnection {
   readonly #onData = (chunk: Buffer): void => { this.#read(chunk) }
   readonly #onFirstData = (chunk: Buffer): void => { this.#dispatch(chunk) }
 
-  constructor (socket: Socket, settings: ConnectionSettings, events: ConnectionEvents) {
+  constructor (socket: Socket, settings: ConnectionSettings, events: ConnectionEvents, atCap = false) {
     this.#socket = socket
     this.#settings = settings
     this.#events = events
+    this.#atCap = atCap
     this.#door = new DoorConnection<SocksConnection, Handshake>(socket, ConnectionState.GREETING, settings, events, this, {
       handshakeTimedOut: () => {
         this.#fail(new SocksError(SocksErrorCode.HANDSHAKE_TIMEOUT, `no complete SOCKS request within ${settings.handshakeTimeoutMs} ms`))
@@ -231,6 +238,7 @@ export class SocksConnection {
   }
 
   #onRequest (request: SocksRequest | Socks4Request): void {
+    if (this.#atCap) { this.#reject(Rep.GENERAL_FAILURE); return }
     const resolve = request.command === Command.RESOLVE || request.command === Command.RESOLVE_PTR
     // RESOLVE on both versions (Tor serves it over SOCKS4a too: tor-resolve -4), RESOLVE_PTR on SOCKS5 only.
     const onResolve = this.#dialect === SOCKS5 || request.command === Command.RESOLVE ? this.#settings.onResolve : undefined

@@ -18,6 +18,18 @@ export interface SocksCountersSnapshot {
   readonly errors: Readonly<Record<string, number>>
   /** Warnings, by code (SOCKS_UNSAFE_IP_LITERAL). */
   readonly warnings: Readonly<Record<string, number>>
+  /** Connections refused before their request was served, by reason (door-cap.ts RefusalReason). Absent: none. */
+  readonly refused?: Readonly<Record<string, number>>
+  /** App connections of this door open now, handed off or not (absent: not counted). */
+  readonly open?: number
+  /** The cap on app connections open at once, both doors together (Infinity: none). */
+  readonly maxOpen?: number
+}
+
+/** What the door server knows and the counters do not: its open connections and its cap. */
+export interface DoorOccupancy {
+  readonly open: number
+  readonly maxOpen: number
 }
 
 export class SocksCounters {
@@ -27,12 +39,14 @@ export class SocksCounters {
   readonly #rejected = new Map<number, number>()
   readonly #errors = new Map<string, number>()
   readonly #warnings = new Map<string, number>()
+  readonly #refused = new Map<string, number>()
 
   rejected (rep: number): void { bump(this.#rejected, rep) }
   error (code: string): void { bump(this.#errors, code) }
   warning (code: string): void { bump(this.#warnings, code) }
+  refused (reason: string): void { bump(this.#refused, reason) }
 
-  snapshot (pending: number): SocksCountersSnapshot {
+  snapshot (pending: number, occupancy?: DoorOccupancy): SocksCountersSnapshot {
     return {
       connections: this.connections,
       pending,
@@ -41,6 +55,8 @@ export class SocksCounters {
       rejected: Object.fromEntries(this.#rejected),
       errors: Object.fromEntries(this.#errors),
       warnings: Object.fromEntries(this.#warnings),
+      refused: Object.fromEntries(this.#refused),
+      ...occupancy,
     }
   }
 }

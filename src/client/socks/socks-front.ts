@@ -14,6 +14,7 @@
  */
 import type { AuthMethods } from './greeting.js'
 import { DoorServer } from '../door-server.js'
+import type { DoorCap, RefusalReason } from '../door-cap.js'
 import { SocksConnection } from './socks-connection.js'
 import type { ConnectHandler, SocksVersion, SocksWarningCode } from './socks-connection.js'
 import type { ResolveHandler } from './pending-resolve.js'
@@ -35,6 +36,10 @@ export interface SocksFrontOptions {
   /** How long a refused app may take to read its reply and close (default 2 000 ms). */
   readonly lingerMs?: number
   readonly onConnect: ConnectHandler
+  /** The bound on app connections open at once, shared with the other door (door-cap.ts); none if undefined. */
+  readonly cap?: DoorCap
+  /** A connection was refused at the cap or could not be accepted (counted either way). */
+  readonly onRefused?: (reason: RefusalReason) => void
   /** RESOLVE (0xF0; SOCKS5 and SOCKS4a) and RESOLVE_PTR (0xF1; SOCKS5); refused as unsupported when not given. */
   readonly onResolve?: ResolveHandler
   /** SOCKS5 UDP ASSOCIATE (RFC 1928 §7); refused with REP 0x07 when not given. */
@@ -82,7 +87,9 @@ export class SocksFront {
     }
     this.#doors = new DoorServer({
       counters,
-      open: (socket) => new SocksConnection(socket, settings, events),
+      open: (socket, atCap) => new SocksConnection(socket, settings, events, atCap),
+      cap: options.cap,
+      refused: options.onRefused,
       listenFailed: (message, errorOptions) => new SocksError(SocksErrorCode.LISTEN_FAILED, message, errorOptions),
       serving: 'SOCKS connections',
       report: (err) => { this.#report(err) },

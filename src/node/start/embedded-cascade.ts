@@ -38,6 +38,7 @@ import { startNode, StartError, type StartedNode } from './start-node.js'
 import { DEFAULT_SHAPING, DEFAULT_SHAPING_PROFILE, type ShapingParams } from '../../protocol/shaping.js'
 import type { CascadeParams } from '../../protocol/cascade-params.js'
 import { DEFAULT_PARAMS } from '../../directory/cascade-params-json.js'
+import { defaultMaxConnections } from '../../client/door-cap.js'
 
 /**
  * The exit's caps in `up`: its hosts' connections are this machine's apps' streams, so the
@@ -45,6 +46,14 @@ import { DEFAULT_PARAMS } from '../../directory/cascade-params-json.js'
  * open-file limit is (two descriptors per stream: the app's and the exit's).
  */
 const UP_EXIT_LIMITS = { maxOutbound: 65_536 }
+/**
+ * The client's doors in `up` share the process's descriptors with the exit, so they take half
+ * of what the reserve leaves (door-cap.ts): at the cap an app is refused at once (0x01), before
+ * either side runs out. Read when `up` starts: `prlimit --nofile` or systemd's LimitNOFILE= raise it.
+ */
+function upMaxConnections (): number {
+  return defaultMaxConnections({ sharedWithExit: true })
+}
 
 export interface EmbeddedOptions {
   readonly mixes: number
@@ -174,7 +183,7 @@ export async function startEmbeddedCascade (options: EmbeddedOptions): Promise<E
       role: 'client',
       label: 'client',
       log: options.log,
-      options: { socks, ...(http === undefined ? {} : { http }) },
+      options: { socks, ...(http === undefined ? {} : { http }), maxConnections: upMaxConnections() },
       admin: clientAdmin,
       openCascade: (logger) => SignedCascadeSource.open({
         anchor: descriptor,

@@ -99,6 +99,7 @@ export async function setUpNode (config: RoleConfig, configFile: string): Promis
         ...(config.http === undefined ? {} : { http: config.http }),
         auth: { none: config.auth.includes('none'), userPass: config.auth.includes('userpass') },
         safeSocks: config.safeSocks,
+        ...(config.maxConnections === undefined ? {} : { maxConnections: config.maxConnections }),
         streamTimeoutMs: config.streamTimeoutMs,
         streamAttachTimeoutMs: config.streamAttachTimeoutMs,
         alarmLimit: config.alarmLimit,
