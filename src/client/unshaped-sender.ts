@@ -5,7 +5,9 @@
  * every cell leaves as soon as it is made, those of one event-loop turn in one write (a new
  * circuit's CREATE and its first BEGIN leave together: zero round trips). Idle circuits are
  * retired with a DESTROY; a circuit with streams gets a DROP after `keepaliveMs` without
- * cells, so the hops keep it.
+ * cells, so the hops keep it. New circuits keep to the entry's CREATE budget per link (1 a
+ * second, a burst of 32: entry-create-budget.ts): past it the entry drops a CREATE without a
+ * word, so a stream that would need one waits for the next token instead (at most a second).
  */
 import { DestroyReason, encodeDestroy } from '../protocol/cell.js'
 import { roundAt } from '../protocol/shaping.js'
@@ -14,6 +16,8 @@ import type { CircuitSender, Placement, SenderHost } from './circuit-sender.js'
 import type { ClientCircuit } from './client-circuit.js'
 import type { ClientShapingStatus, EntryReport } from './client-stats.js'
 import { isolationKey, type IsolationFields } from './isolation.js'
+import { TokenBucket } from '../link/token-bucket.js'
+import { ENTRY_LINK_CREATE_BURST, ENTRY_LINK_CREATE_RATE_PER_S } from '../protocol/entry-create-budget.js'
 
 export interface UnshapedOptions {
   readonly roundMs: number
@@ -36,6 +40,10 @@ export class UnshapedSender implements CircuitSender {
   private outbox: Uint8Array[] = []
   private flushScheduled = false
   private sweepTimer: NodeJS.Timeout | undefined
+  /** The entry's CREATE budget for this link, kept here too (a new link starts it full). */
+  private createTokens = newCreateBucket()
+  /** Set while streams wait for a CREATE token: fires `circuitsReady` when the next one is due. */
+  private tokenTimer: NodeJS.Timeout | undefined
 
   constructor (host: SenderHost, options: UnshapedOptions) {
     this.host = host
@@ -49,6 +57,7 @@ export class UnshapedSender implements CircuitSender {
 
   stop (): void {
     if (this.sweepTimer !== undefined) clearInterval(this.sweepTimer)
+    if (this.tokenTimer !== undefined) clearTimeout(this.tokenTimer)
     this.outbox = []
   }
 
@@ -65,12 +74,26 @@ export class UnshapedSender implements CircuitSender {
       if (circuit.isolationKey === key && !circuit.suspect && !circuit.unanswered && now - circuit.createdAt < this.options.dirtinessMs &&
         circuit.streams.size < this.options.streamsPerCircuit) return circuit
     }
+    if (!this.createTokens.canTake(now)) return this.waitForToken()
     if (this.host.circuits.size >= this.options.maxCircuits) this.retireIdle(true)
     if (this.host.circuits.size >= this.options.maxCircuits) return 'full'
     const built = this.host.buildCircuit(key)
     if (built === 'no-keys') return built
+    this.createTokens.take()
     this.queue(built.create)
     return built.circuit
+  }
+
+  /** No CREATE token now: the stream waits, and the waiting ones are placed when the next is due. */
+  private waitForToken (): Placement {
+    if (this.tokenTimer === undefined) {
+      this.tokenTimer = setTimeout(() => {
+        this.tokenTimer = undefined
+        this.host.circuitsReady()
+      }, Math.ceil(1000 / ENTRY_LINK_CREATE_RATE_PER_S))
+      this.tokenTimer.unref()
+    }
+    return 'wait'
   }
 
   send (circuit: ClientCircuit, _streamId: number, _command: RelayCommand, payload: Uint8Array): void {
@@ -90,6 +113,7 @@ export class UnshapedSender implements CircuitSender {
 
   linkLost (): void {
     this.outbox = []
+    this.createTokens = newCreateBucket()
   }
 
   status (entry: EntryReport | undefined): ClientShapingStatus {
@@ -159,4 +183,8 @@ export class UnshapedSender implements CircuitSender {
     this.host.endCircuit(circuit)
     if (this.host.entryUp()) this.queue(encodeDestroy(this.host.geometry, circuit.id, DestroyReason.FINISHED))
   }
+}
+
+function newCreateBucket (): TokenBucket {
+  return new TokenBucket(ENTRY_LINK_CREATE_RATE_PER_S, ENTRY_LINK_CREATE_BURST, Date.now())
 }

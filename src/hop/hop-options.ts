@@ -2,6 +2,7 @@
  * What a hop is built from: its options (the CREATE budgets, bounds and shaping) and their
  * defaults. Shared by the mix and the exit; the reasons behind the defaults are in docs/HOP.md.
  */
+import { ENTRY_LINK_CREATE_BURST, ENTRY_LINK_CREATE_RATE_PER_S } from '../protocol/entry-create-budget.js'
 import type { Geometry } from '../protocol/geometry.js'
 import type { ShapingParams } from '../protocol/shaping.js'
 import type { Logger } from '../base/logger.js'
@@ -108,6 +109,6 @@ export interface HopOptions {
   readonly testFaults?: HopTestFaults
 }
 
-/** The entry's default per-link CREATE budget (see HopOptions). */
-export const DEFAULT_LINK_CREATE_RATE_PER_S = 1
-export const DEFAULT_LINK_CREATE_BURST = 32
+/** The entry's default per-link CREATE budget (see HopOptions): the protocol's, which unshaped clients keep too. */
+export const DEFAULT_LINK_CREATE_RATE_PER_S = ENTRY_LINK_CREATE_RATE_PER_S
+export const DEFAULT_LINK_CREATE_BURST = ENTRY_LINK_CREATE_BURST

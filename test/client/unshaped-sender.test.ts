@@ -17,6 +17,7 @@ import { CircuitStreams } from '../../src/endpoint/circuit-streams.js'
 import { CellCommand, decodeCell, DestroyReason } from '../../src/protocol/cell.js'
 import { CIRCUIT_STREAM, decodeRelay, encodeRelay, RelayCommand } from '../../src/protocol/relay-payload.js'
 import { UNSHAPED_STREAMS_PER_CIRCUIT } from '../../src/protocol/stream-bound.js'
+import { ENTRY_LINK_CREATE_BURST } from '../../src/protocol/entry-create-budget.js'
 import { buildCircuit, type TestCircuit } from '../helpers/circuit.js'
 
 await cryptoReady()
@@ -130,4 +131,25 @@ t.test(`a key's streams beyond ${UNSHAPED_STREAMS_PER_CIRCUIT} on one circuit go
   first.streams.get(1)!.close(null, false)
   t.equal(sender.place('a'), first, 'a stream that ends makes room on its circuit')
   sender.stop()
+})
+
+t.test('new circuits keep to the entry\'s CREATE budget per link: past the burst a stream waits for the next token', async (t) => {
+  const { host } = fakeHost()
+  let ready = 0
+  const readyOnce = new Promise<void>((resolve) => { host.circuitsReady = () => { ready++; resolve() } })
+  const sender = new UnshapedSender(host, { ...options, maxCircuits: 1000 })
+  t.teardown(() => sender.stop())
+  const placed = Array.from({ length: ENTRY_LINK_CREATE_BURST + 2 }, (_, i) => sender.place(`key-${i}`))
+  t.ok(placed.slice(0, ENTRY_LINK_CREATE_BURST).every((p) => p instanceof ClientCircuit), `the first ${ENTRY_LINK_CREATE_BURST} keys each get a new circuit at once`)
+  t.same(placed.slice(ENTRY_LINK_CREATE_BURST), ['wait', 'wait'], 'the next ones wait: the entry would drop their CREATEs without a word')
+  t.equal(host.circuits.size, ENTRY_LINK_CREATE_BURST, 'no circuit built past the budget')
+  t.ok(placed[0] instanceof ClientCircuit && sender.place('key-0') === placed[0], 'a key with a circuit still gets it')
+  const keepAlive = setTimeout(() => {}, 5000) // the sender's timer is unref'd: hold the process for it
+  await readyOnce
+  clearTimeout(keepAlive)
+  t.equal(ready, 1, 'the waiting streams are placed again when the next token is due (one timer for all)')
+  t.ok(sender.place('key-late') instanceof ClientCircuit, 'a second later, one more circuit')
+  t.equal(sender.place('key-later'), 'wait', 'and then it waits again')
+  sender.linkLost()
+  t.ok(sender.place('key-after-reconnect') instanceof ClientCircuit, 'a new entry link starts with a full budget')
 })
