@@ -109,6 +109,11 @@ function shapingLines (m: ParsedMetrics): Array<[string, string]> {
   lines.push(['shaping', profile + (profile === 'elastic' && rungs.length > 0 ? `, circuits at rungs ${rungs.join(' ')}` : '')])
   if (profile === 'off') return lines
   const v = (name: string, labels?: Record<string, string>): number => sampleValue(m, name, labels) ?? Number.NaN
+  const capacity = v('mixgate_shaping_capacity_cells')
+  if (profile === 'elastic' && !Number.isNaN(capacity)) {
+    const congestions = v('mixgate_shaping_congestion_total', { sign: 'busy' }) + v('mixgate_shaping_congestion_total', { sign: 'slow_echo' })
+    lines.push(['capacity', `${num(capacity)} cells a round for all circuits above the wake rung` + (congestions > 0 ? `, halved ${num(congestions)} times for congestion` : '')])
+  }
   const missed = v('mixgate_rounds_missed_total')
   if (missed > 0) lines.push(['missed rounds', `${num(missed)} (this process was too busy: its schedule broke for them)`])
   lines.push(['loops', `${num(v('mixgate_loops_sent_total'))} sent, ${num(v('mixgate_loops_returned_total'))} back, ${num(v('mixgate_loops_lost_total'))} lost, ${num(v('mixgate_loops_late_total'))} late`])

@@ -41,6 +41,12 @@ t.test('a shaped client\'s status shows profile, rungs, loops, RTT, alarms, cove
   t.notMatch(text, /missed rounds/, 'no missed rounds, no line')
 })
 
+t.test('an elastic client shows its capacity, and how often congestion halved it', async (t) => {
+  t.match(await statusOf(shaping({ capacityCells: 128 })), /capacity +128 cells a round for all circuits above the wake rung\n/)
+  t.match(await statusOf(shaping({ capacityCells: 32, congestions: { busy: 1, slow_echo: 2 } })), /capacity +32 cells a round for all circuits above the wake rung, halved 3 times for congestion\n/)
+  t.notMatch(await statusOf(shaping({ profile: 'strict', capacityCells: NaN })), /capacity/)
+})
+
 t.test('a client that missed rounds says so', async (t) => {
   t.match(await statusOf(shaping({ roundsMissed: 40 })), /missed rounds +40 \(this process was too busy: its schedule broke for them\)\n/)
 })
