@@ -8,8 +8,9 @@
  *
  * Unshaped, circuits are built on demand and each has its own flow-control window, so a
  * key's streams go over as many circuits as they fill: 256 each, as the exit's cap was.
- * Shaped, the bound is what a circuit can carry: a hop queues at most 2048 cells per circuit
- * and direction (§12.2), sized for a circuit window of DATA cells; the cells outside flow
+ * Shaped, the bound is what a circuit can carry, sized from the 2048 cells per circuit and
+ * direction every hop queue holds (a shaped one holds at least four times that, §12.2: this
+ * is conservative), itself sized for a circuit window of DATA cells; the cells outside flow
  * control must fit in the rest. Each stream puts at most two of those in a queue at once
  * (its CONNECTED or RESOLVED, then its FINISH or END; its SENDMEs follow delivered DATA), so
  * a burst of opening streams at a low rung is carried when 2 × streams + window + slack ≤ 2048.
