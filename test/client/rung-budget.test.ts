@@ -155,7 +155,7 @@ t.test('a slot without congestion raises the capacity by an eighth of the client
   budget.slotBoundary() // the congested slot ends: no raise
   t.equal(budget.capacityMilli, LIMIT / 2, 'the slot that was congested raises nothing')
   budget.share('backward')
-  t.equal(budget.cost(members[0]!.grants.backward) <= LIMIT / 2, true, 'the want is shared out within the capacity')
+  t.ok(budget.cost(members[0]!.grants.backward) <= LIMIT / 2, 'the want is shared out within the capacity')
   const seen: number[] = []
   for (let slot = 0; slot < 8; slot++) { budget.slotBoundary(); seen.push(budget.capacityMilli) }
   t.same(seen.slice(0, 4), [LIMIT * 5 / 8, LIMIT * 6 / 8, LIMIT * 7 / 8, LIMIT], 'an eighth per calm slot')

@@ -31,8 +31,6 @@ interface InFlight {
   readonly circuit: number
   readonly sentMs: number
   readonly dueMs: number
-  /** An echo later than this is slow: the deadline without the margin. */
-  readonly slowMs: number
   /** Past this the probe is lost. */
   readonly lostMs: number
   /** An echo later than this raises an alarm. */
@@ -79,7 +77,6 @@ export class LoopMonitor {
       circuit,
       sentMs: nowMs,
       dueMs: nowMs + deadline,
-      slowMs: nowMs + deadline - this.options.marginMs,
       lostMs: nowMs + Math.max(LOSS_FACTOR * deadline, LOSS_MIN_MS),
       alarmMs: nowMs + LATE_ALARM_FACTOR * deadline,
     })
@@ -98,7 +95,8 @@ export class LoopMonitor {
     this.inFlight.delete(seq)
     this.returned++
     this.sample(Math.max(0, nowMs - probe.sentMs))
-    if (nowMs > probe.slowMs) this.options.onSlowEcho?.()
+    // Slow: later than the deadline without this process's margin.
+    if (nowMs > probe.dueMs - this.options.marginMs) this.options.onSlowEcho?.()
     if (nowMs <= probe.dueMs) return 'ok'
     this.late++
     if (nowMs > probe.alarmMs) this.anomaly(circuit, 'late')
