@@ -248,7 +248,7 @@ export class ClientNode {
   private write (cells: Uint8Array[], round: number): void {
     if (this.entry === null) return
     this.options.observeWrites?.(cells, round)
-    this.entry.send(cells)
+    this.entry.send(cells, round)
     this.stats.cellsOut += cells.length
   }
 

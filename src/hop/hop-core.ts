@@ -28,7 +28,7 @@ import { Interleaver } from './interleave.js'
 import { newLinkState, PredecessorLinks, quarantined, type LinkState } from './predecessor-link.js'
 import { hopClocks, type HopClocks } from './hop-clocks.js'
 import type { HopRounds, RoundsHost } from './rounds.js'
-import { forwardReleaseRound } from '../protocol/round-phase.js'
+import { writeRound } from '../protocol/round-phase.js'
 import { ShapedRounds } from './shaped-rounds.js'
 import { UniformPool } from './uniform-pool.js'
 import { UnshapedRounds } from './unshaped-rounds.js'
@@ -68,7 +68,7 @@ export class HopCore<O extends ForwardOutput = ForwardOutput> implements Admissi
   /** Free dense labels for the interleaver. */
   private readonly freeSlots: number[] = []
   private nextSlot = 0
-  private roundsStopped = false
+  roundsStopped = false
   private sweepTimer: NodeJS.Timeout | undefined
 
   /** `makeOutput` builds the forward output from the core it serves (called once, here). */
@@ -123,10 +123,7 @@ export class HopCore<O extends ForwardOutput = ForwardOutput> implements Admissi
     this.sweepTimer.unref()
   }
 
-  /**
-   * Stop the rounds. Nothing more leaves; tags accepted since the last round are still
-   * logged, and this resolves once every append has settled.
-   */
+  /** Stop the rounds: nothing more leaves; resolves once the tags accepted since the last round are logged. */
   async stop (): Promise<void> {
     this.roundsStopped = true
     this.clock.stop()
@@ -148,19 +145,19 @@ export class HopCore<O extends ForwardOutput = ForwardOutput> implements Admissi
         try { this.fromPredecessor(state, cell) } catch (err) { this.faulted('predecessor', err, state.circuits.get(cellCircuitId(cell))) }
       },
       onClose: (reason) => { if (this.links.remove(state, reason)) this.predecessorClosed(state) },
+      onRoundEnd: (round) => this.rounds.forwardArrived(state, round),
     }
   }
 
   isAttached (state: LinkState): boolean { return this.links.isAttached(state) }
 
   /** Close every predecessor link (this node can no longer carry their circuits). */
-  closePredecessors (): void {
-    this.links.closeAll()
-  }
+  closePredecessors (): void { this.links.closeAll() }
 
   /** The link is gone: so are its carried CREATEs and its circuits, alike. */
   private predecessorClosed (state: LinkState): void {
     this.admission.forget(state)
+    this.rounds.linkGone(state)
     for (const circuit of [...state.circuits.values()]) this.endCircuit(circuit)
   }
 
@@ -207,7 +204,7 @@ export class HopCore<O extends ForwardOutput = ForwardOutput> implements Admissi
         const rungs = circuit.shape?.rungs
         if (rungs != null) {
           const control = circuit.peeler.lastControl
-          const sent = forwardReleaseRound(circuit.lastActivity, this.roundMs, this.position)
+          const sent = writeRound(state.link.roundIn, circuit.lastActivity, this.roundMs)
           const parity = rungRequestParity(control)
           rungs.forward.request(decodeForwardRung(control), sent, parity)
           rungs.backward.request(decodeBackwardRung(control), sent, parity)
@@ -397,7 +394,7 @@ export class HopCore<O extends ForwardOutput = ForwardOutput> implements Admissi
 
   /** One write of a round's backward cells on an open predecessor link; a link too slow to read is closed. */
   sendBackward (link: CellLink, cells: Uint8Array[]): void {
-    link.send(cells)
+    link.send(cells, this.rounds.lastRound)
     this.stats.cellsOut += cells.length
     if (link.backlogBytes > this.maxLinkBacklogBytes) {
       this.stats.linksClosedSlow++
@@ -413,6 +410,8 @@ export class HopCore<O extends ForwardOutput = ForwardOutput> implements Admissi
     this.admission.appendFreshTags()
   }
 
+  /** The successor's write of round `round` (modulo 2^32) has all arrived. */
+  backwardArrived (round: number): void { this.rounds.backwardArrived(round) }
   /** The successor cannot take more for now: stop reading every predecessor until it drains. */
   blockForward (): void { this.links.block() }
   unblockForward (): void { this.links.unblock() }

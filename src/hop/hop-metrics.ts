@@ -40,7 +40,8 @@ export type HopCounters = Readonly<Pick<HopStats, 'cellsIn' | 'cellsOut' | 'roun
   'unknownCircuitCells' | 'malformedCells' | 'destroysIn' | 'circuitsExpired' | 'linksAccepted' | 'linksClosed' | 'linksClosedSlow' |
   'circuitsSilenced' | 'cellsDroppedSilenced' | 'cellsDroppedOverQueue' | 'createsRefusedQuarantine' | 'inputExceptions' |
   'createsRefusedRate' | 'linksClosedIdle' | 'linksFailed'> &
-  Partial<Pick<HopStats, 'createsPerSlot' | 'drainRoundsForward' | 'drainRoundsBackward' | 'rungsCappedForward' | 'rungsCappedBackward'>>>
+  Partial<Pick<HopStats, 'createsPerSlot' | 'drainRoundsForward' | 'drainRoundsBackward' | 'rungsCappedForward' | 'rungsCappedBackward' |
+  'releasesOnArrivalForward' | 'releasesOnArrivalBackward' | 'releasesAtDeadlineForward' | 'releasesAtDeadlineBackward'>>>
 
 /** A mix or the exit (`MixNode`, `ExitNode`). */
 export interface HopSource {
@@ -108,6 +109,15 @@ export function registerHopMetrics (registry: MetricsRegistry, role: 'mix' | 'ex
     { direction: directions })
   for (const direction of directions) {
     drains.from(() => (direction === 'forward' ? s().drainRoundsForward : s().drainRoundsBackward) ?? 0, { direction })
+  }
+  // Release on arrival (arrival-gate.ts): how often a shaped round left before its deadline.
+  const releases = registry.counter('mixgate_round_releases_total',
+    'Shaped rounds released, by trigger: arrival (the neighbours\' writes of the round had all arrived) or deadline (the hop\'s phase came first).',
+    { direction: directions, trigger: ['arrival', 'deadline'] })
+  for (const direction of directions) {
+    const forward = direction === 'forward'
+    releases.from(() => (forward ? s().releasesOnArrivalForward : s().releasesOnArrivalBackward) ?? 0, { direction, trigger: 'arrival' })
+    releases.from(() => (forward ? s().releasesAtDeadlineForward : s().releasesAtDeadlineBackward) ?? 0, { direction, trigger: 'deadline' })
   }
   const capped = registry.counter('mixgate_rungs_capped_total',
     'Entry: rung steps cut from client links whose circuits asked for more than the tolerated client rate.', { direction: directions })

@@ -75,6 +75,11 @@ export class HopStats {
   rungsCappedForward = 0
   rungsCappedBackward = 0
   drainRoundsBackward = 0
+  /** Rounds released as soon as the neighbours' writes of them arrived, and at the deadline (arrival-gate.ts), per direction. */
+  releasesOnArrivalForward = 0
+  releasesOnArrivalBackward = 0
+  releasesAtDeadlineForward = 0
+  releasesAtDeadlineBackward = 0
   /** CREATEs refused by the per-link or the global CREATE rate (R6). */
   createsRefusedRate = 0
   /** Entry: client links closed because they had no circuit for `linkIdleMs`. */

@@ -9,6 +9,7 @@ import type { Logger } from '../base/logger.js'
 import { LogAggregator } from '../base/log-aggregate.js'
 import type { HopCircuit } from './hop-circuit.js'
 import type { HopStats } from './hop-stats.js'
+import { newArrivalSource, type ArrivalSource } from './arrival-gate.js'
 
 /** A CREATE waiting for a later round's budget, and the cells that came after it on its ID. */
 export interface CarriedCreate {
@@ -18,7 +19,8 @@ export interface CarriedCreate {
   readonly after: Uint8Array[]
 }
 
-export interface LinkState {
+/** Shaped: also a source of the forward arrival gate (arrival-gate.ts), its writes' rounds. */
+export interface LinkState extends ArrivalSource {
   readonly link: CellLink
   readonly circuits: Map<number, HopCircuit>
   /** CREATEs from this link carried to a later round, by circuit ID. */
@@ -46,6 +48,7 @@ export function newLinkState (link: CellLink, createBucket: TokenBucket | null, 
     quarantine: new Map(),
     createBucket,
     lastBusy: now,
+    ...newArrivalSource(),
   }
 }
 

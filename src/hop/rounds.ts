@@ -12,7 +12,7 @@ import type { ForwardOutput } from './forward-output.js'
 import type { HopCircuit } from './hop-circuit.js'
 import type { HopStats } from './hop-stats.js'
 import type { Interleaver } from './interleave.js'
-import type { PredecessorLinks } from './predecessor-link.js'
+import type { LinkState, PredecessorLinks } from './predecessor-link.js'
 
 /** What the rounds use of the hop core (hop-core.ts implements it; the rounds never import it). */
 export interface RoundsHost {
@@ -26,12 +26,16 @@ export interface RoundsHost {
   readonly interleaver: Interleaver
   readonly keySchedule: EpochSchedule
   readonly roundObserver: RoundObserver | undefined
+  /** Set once the hop stops: nothing more leaves. */
+  readonly roundsStopped: boolean
   releaseHeld (circuit: HopCircuit): void
   endCircuit (circuit: HopCircuit): void
   overQueue (circuit: HopCircuit): void
   pushBackward (circuit: HopCircuit, item: Uint8Array): void
   sendBackward (link: CellLink, cells: Uint8Array[]): void
   afterRelease (): void
+  /** An exception escaped from work on peers' input (counted, logged; the hop goes on). */
+  faulted (where: string, err: unknown, circuit: HopCircuit | undefined): void
 }
 
 export interface HopRounds {
@@ -43,6 +47,12 @@ export interface HopRounds {
   runForward (n: number): void
   /** At the hop's backward phase of round `n`: release the backward cells. */
   runBackward (n: number): void
+  /** A predecessor link's write of round `wireRound` (modulo 2^32) has all arrived (shaped: may release early, arrival-gate.ts). */
+  forwardArrived (state: LinkState, wireRound: number): void
+  /** The successor's write of round `wireRound` (modulo 2^32) has all arrived. */
+  backwardArrived (wireRound: number): void
+  /** A predecessor link is gone: it owes no round any more. */
+  linkGone (state: LinkState): void
   /** A CREATE is being accepted in `round`: shaped, the circuit gets its schedule. */
   shapeCircuit (circuit: HopCircuit, round: number): void
   /** The circuit was accepted in `round` (its epoch is known): shaped, its lifetime end; counted for its slot. */

@@ -4,8 +4,8 @@
  * the rung of a schedule round.
  *
  * A circuit starts at rung 0. A rung request is attributed to the client round it was sent in
- * (the round the node before this hop released it in, round-phase.ts `forwardReleaseRound`:
- * the client's round, unless a hop before was late), hence to a
+ * (the round its write names on the link, round-phase.ts `writeRound`: the client's round,
+ * unless a hop before was late), hence to a
  * slot s; the last valid request attributed to a slot before s' decides the rung of slot s'.
  * Slots are fixed in order the first time a round of theirs is asked for, and never change
  * after: a request that arrives too late for the slot it meant applies from the next one. A

@@ -5,8 +5,9 @@
  * the cells of one client round (pipelined, §12.1), and every circuit carries exactly
  * its scheduled cells in each direction, queued ones first, then PADs backward (and, at a
  * mix, PADDING forward), so a link's frames per round depend on the circuits on it and the
- * profile only (R1, R8). Cells are sealed as they leave; CREATEs wait in the kMin hold;
- * circuits end at end boundaries (R5).
+ * profile only (R1, R8). A round leaves as soon as the neighbours' writes of it have arrived
+ * (arrival-gate.ts), its phase being the deadline. Cells are sealed as they leave; CREATEs
+ * wait in the kMin hold; circuits end at end boundaries (R5).
  */
 import { CellCommand, writeCellHeader } from '../protocol/cell.js'
 import { CELL_HEADER_BYTES } from '../protocol/geometry.js'
@@ -21,6 +22,8 @@ import type { HopRounds, RoundsHost } from './rounds.js'
 import { drainRounds, excessRounds, mayDrainInto } from './link-drain.js'
 import { capClientRate, type CappedSchedule } from './client-rate-cap.js'
 import type { LinkState } from './predecessor-link.js'
+import { ArrivalGate, newArrivalSource, type ArrivalSource } from './arrival-gate.js'
+import { mayReleaseEarly, nearestRound } from '../protocol/round-phase.js'
 
 /** The most missed rounds one shaped round catches up (half a second of 10 ms rounds). */
 export const MAX_CATCH_UP_ROUNDS = 50
@@ -48,6 +51,12 @@ export class ShapedRounds implements HopRounds {
   /** Cells for PADs and the exit's payloads, reused every round (links copy what they send). */
   private readonly scratch: Uint8Array[] = []
   private scratchUsed = 0
+  /** Release on arrival: forward, the predecessor links' writes; backward (a mix), the successor's. */
+  private readonly forwardGate = new ArrivalGate<LinkState>()
+  private readonly backwardGate = new ArrivalGate<ArrivalSource>()
+  private readonly successor: readonly ArrivalSource[] = [newArrivalSource()]
+  private forwardReleaseQueued = false
+  private backwardReleaseQueued = false
 
   constructor (core: RoundsHost, shaping: ShapingParams) {
     this.core = core
@@ -66,14 +75,41 @@ export class ShapedRounds implements HopRounds {
   get lastRound (): number { return this.releasing }
   get holdsCreates (): boolean { return this.createHold !== null }
 
-  /**
-   * The forward release of round `round` (from the Unix epoch), at this hop's forward phase:
-   * circuits due to end end, held CREATEs leave, every circuit's scheduled forward cells go to
-   * the successor (at the exit: nothing, its forward is TCP), then carried CREATEs and the tag
-   * log append. Rounds the event loop missed are caught up, up to MAX_CATCH_UP_ROUNDS, every
-   * time: a hop that sent less than its neighbours would grow its queues (docs/HOP.md).
-   */
+  /** The forward deadline of round `round` (the hop's clock): released now unless it left on arrival. */
   runForward (round: number): void {
+    if (round <= this.lastForward) return
+    this.core.stats.releasesAtDeadlineForward++
+    this.releaseForwardRound(round)
+  }
+
+  /** The backward deadline of round `round`: released now unless it left on arrival. */
+  runBackward (round: number): void {
+    if (round <= this.lastBackward) return
+    this.core.stats.releasesAtDeadlineBackward++
+    this.releaseBackwardRound(round)
+  }
+
+  forwardArrived (state: LinkState, wireRound: number): void {
+    if (this.forwardGate.arrived(state, nearestRound(wireRound, Date.now(), this.core.roundMs))) this.queueRelease('forward')
+  }
+
+  backwardArrived (wireRound: number): void {
+    if (this.backwardGate.arrived(this.successor[0]!, nearestRound(wireRound, Date.now(), this.core.roundMs))) this.queueRelease('backward')
+  }
+
+  linkGone (state: LinkState): void {
+    if (this.forwardGate.gone(state)) this.queueRelease('forward')
+  }
+
+  /**
+   * The forward release of round `round` (from the Unix epoch): circuits due to end end, held
+   * CREATEs leave, every circuit's scheduled forward cells go to the successor (at the exit:
+   * nothing, its forward is TCP), then carried CREATEs and the tag log append. Rounds the
+   * event loop missed are caught up, up to MAX_CATCH_UP_ROUNDS, every time: a hop that sent
+   * less than its neighbours would grow its queues (docs/HOP.md). Then the gate waits for the
+   * next round's writes.
+   */
+  private releaseForwardRound (round: number): void {
     const core = this.core
     const from = catchUpFrom(this.lastForward, round)
     this.lastForward = round
@@ -86,10 +122,11 @@ export class ShapedRounds implements HopRounds {
     this.capClientLinks(round, 'forward')
     core.output.sendShapedRound(from, round)
     core.afterRelease()
+    if (this.forwardGate.arm(round + 1, core.links.values(), owesForward)) this.queueRelease('forward')
   }
 
-  /** The backward release of round `round`, at this hop's backward phase: every predecessor link's scheduled cells. */
-  runBackward (round: number): void {
+  /** The backward release of round `round`: every predecessor link's scheduled cells. A mix then waits for its successor's next write. */
+  private releaseBackwardRound (round: number): void {
     const core = this.core
     const from = catchUpFrom(this.lastBackward, round)
     this.lastBackward = round
@@ -99,6 +136,39 @@ export class ShapedRounds implements HopRounds {
     this.shapeBackward(from, round)
     for (const state of core.links.values()) {
       if (state.link.isOpen) core.sendBackward(state.link, state.batch)
+    }
+    if (core.position < core.geometry.hops && this.backwardGate.arm(round + 1, this.successor, (_, next) => owesBackward(core.links.values(), next))) this.queueRelease('backward')
+  }
+
+  /**
+   * Release what the gate found ready, after the current read (the rest of a chunk may hold
+   * more writes): round by round, as long as each next round is ready too, never more than
+   * half a round ahead of the wall clock (mayReleaseEarly).
+   */
+  private queueRelease (direction: 'forward' | 'backward'): void {
+    if (direction === 'forward' ? this.forwardReleaseQueued : this.backwardReleaseQueued) return
+    if (direction === 'forward') this.forwardReleaseQueued = true
+    else this.backwardReleaseQueued = true
+    process.nextTick(() => {
+      if (direction === 'forward') this.forwardReleaseQueued = false
+      else this.backwardReleaseQueued = false
+      // A round acts on queued cells that peers chose: a bug they can trigger must not stop the rounds.
+      try { this.releaseReady(direction) } catch (err) { this.core.faulted('round', err, undefined) }
+    })
+  }
+
+  private releaseReady (direction: 'forward' | 'backward'): void {
+    const gate = direction === 'forward' ? this.forwardGate : this.backwardGate
+    const stats = this.core.stats
+    for (let round = gate.round; gate.ready && round === gate.round; round++) {
+      if (this.core.roundsStopped || !mayReleaseEarly(round, Date.now(), this.core.roundMs)) return
+      if (direction === 'forward') {
+        stats.releasesOnArrivalForward++
+        this.releaseForwardRound(round)
+      } else {
+        stats.releasesOnArrivalBackward++
+        this.releaseBackwardRound(round)
+      }
     }
   }
 
@@ -280,6 +350,25 @@ function * schedulesOf (state: LinkState, direction: 'forward' | 'backward'): Ge
     if (rungs == null || circuit.ended) continue
     yield direction === 'forward' ? rungs.forward : rungs.backward
   }
+}
+
+/** Whether a predecessor link owes round `round` a write: one of its circuits has a forward cell scheduled then. */
+function owesForward (state: LinkState, round: number): boolean {
+  for (const circuit of state.circuits.values()) {
+    if (!circuit.ended && circuit.shape !== null && circuit.shape.cellsAt(round, 'forward') > 0) return true
+  }
+  return false
+}
+
+/** Whether the successor owes round `round` a write: a circuit it knows (its CREATE sent) has a backward cell scheduled then. */
+function owesBackward (links: Iterable<LinkState>, round: number): boolean {
+  for (const state of links) {
+    for (const circuit of state.circuits.values()) {
+      const shape = circuit.shape
+      if (!circuit.ended && shape !== null && shape.released && shape.create === null && shape.cellsAt(round, 'backward') > 0) return true
+    }
+  }
+  return false
 }
 
 /** The first round a release of `round` carries: the rounds missed since `last` too, up to MAX_CATCH_UP_ROUNDS. */

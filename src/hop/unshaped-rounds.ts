@@ -50,6 +50,10 @@ export class UnshapedRounds implements HopRounds {
   accepted (): void {}
   hold (): boolean { return false }
   silence (): boolean { return false }
+  // Unshaped rounds release whatever has arrived at their phase: nothing waits for a write.
+  forwardArrived (): void {}
+  backwardArrived (): void {}
+  linkGone (): void {}
 
   /**
    * Seal now; the cell leaves with the next round (or, awaiting its tag, waits in order). A

@@ -2,13 +2,16 @@
  * A Link: one authenticated, encrypted TCP connection carrying fixed-size cells.
  *
  * Created by `dialLink` / `listenLinks` once the Noise handshake is done. What one send()
- * writes leaves as batches of cells, each a sealed 18-byte header carrying the count and one
+ * writes leaves as batches of cells, each a sealed 22-byte header carrying the count and one
  * sealed body of count × cellSize + 16 bytes (docs/PROTOCOL.md §8.4, batch-format.ts): two
  * AEAD calls per batch of up to maxCellsPerBatch cells, nonces implicit (a counter per
  * direction).
  *
  * Events (a typed EventEmitter):
- *   'cell'  (cell: Uint8Array)   an opened cell, cellSize bytes, in arrival order
+ *   'cell'  (cell: Uint8Array)   an opened cell, cellSize bytes, in arrival order; `roundIn`
+ *                                is the round its write carried (modulo 2^32)
+ *   'roundEnd' (round: number)   the peer's write of `round` (modulo 2^32) has all arrived:
+ *                                after its last cell, before anything of the next write
  *   'drain' ()                   the socket's write buffer emptied after send() returned false
  *   'close' (reason?: LinkError) once; reason is undefined only after our own close().
  *                                Emitted on setImmediate, so a handler attached right after
@@ -49,6 +52,7 @@ import { DEFAULT_REKEY_INTERVAL_MS, LINK_CONTROL_COMMAND, MAX_REKEY_TIMER_MS, MI
 
 export interface LinkEvents {
   cell: [cell: Uint8Array]
+  roundEnd: [round: number]
   drain: []
   close: [reason: LinkError | undefined]
 }
@@ -88,6 +92,9 @@ export class Link extends EventEmitter<LinkEvents> {
   private held: Uint8Array | null = null
   private heldCount = 0
   private heldNext = 0
+  /** The batch being delivered: its write's round (modulo 2^32), and whether it ends that write. */
+  private batchRound = 0
+  private batchEndsWrite = false
   private started = false
   private paused = false
   private isClosed = false
@@ -153,14 +160,17 @@ export class Link extends EventEmitter<LinkEvents> {
   get closed (): boolean { return this.isClosed }
   /** Bytes queued in the socket, not yet handed to the kernel. */
   get writeBacklog (): number { return this.socket.writableLength }
+  /** The round (modulo 2^32) that the write of the cell being delivered carried. */
+  get roundIn (): number { return this.batchRound }
 
   /**
-   * Seal every cell (each exactly cellSize bytes) and write them all in ONE socket.write.
+   * Seal every cell (each exactly cellSize bytes) and write them all in ONE socket.write,
+   * marked as the write of `round` (the sender's round number; modulo 2^32 on the wire).
    * Returns what write() returned: false means the socket is buffering, wait for 'drain'.
    * On a closed link nothing is sent and false is returned ('close' has already fired).
    * A cell of the wrong size throws LinkError('LINK_BAD_CELL_SIZE') before anything is sealed.
    */
-  send (cells: readonly Uint8Array[]): boolean {
+  send (cells: readonly Uint8Array[], round = 0): boolean {
     const count = cells.length
     for (let i = 0; i < count; i++) {
       if (cells[i]!.length !== this.cellSize) {
@@ -169,7 +179,7 @@ export class Link extends EventEmitter<LinkEvents> {
     }
     if (this.isClosed) return false
     if (count === 0) return !this.socket.writableNeedDrain
-    const wire = this.sealer.seal(cells)
+    const wire = this.sealer.seal(cells, round)
     if (wire === NONCES_EXHAUSTED) return this.failExhausted()
     return this.socket.write(wire)
   }
@@ -278,11 +288,16 @@ export class Link extends EventEmitter<LinkEvents> {
     this.armFrameTimer()
   }
 
-  private readonly onBatch = (cells: Uint8Array, count: number): boolean => this.deliver(cells, count, 0)
+  private readonly onBatch = (cells: Uint8Array, count: number, endsWrite: boolean, round: number): boolean => {
+    this.batchRound = round
+    this.batchEndsWrite = endsWrite
+    return this.deliver(cells, count, 0)
+  }
 
   /**
-   * Emit the cells of an opened batch from `from` on, each a view of it. Returns whether
-   * reading may go on; if pause() came in between, the rest is held for flow().
+   * Emit the cells of an opened batch from `from` on, each a view of it, then 'roundEnd' if
+   * the batch ends its write. Returns whether reading may go on; if pause() came in between,
+   * the rest is held for flow() (and the round's end with it).
    */
   private deliver (cells: Uint8Array, count: number, from: number): boolean {
     const size = this.cellSize
@@ -296,13 +311,18 @@ export class Link extends EventEmitter<LinkEvents> {
       this.emit('cell', cell)
       if (this.isClosed) return false
       if (this.paused) {
-        if (i + 1 < count) {
+        if (i + 1 < count || this.batchEndsWrite) {
           this.held = cells
           this.heldCount = count
           this.heldNext = i + 1
         }
         return false
       }
+    }
+    if (this.batchEndsWrite) {
+      this.batchEndsWrite = false
+      this.emit('roundEnd', this.batchRound)
+      if (this.isClosed || this.paused) return false
     }
     return true
   }

@@ -63,11 +63,42 @@ export function shapedBackwardOffsetMs (roundMs: number, position: number, hops:
 }
 
 /**
- * The round a forward cell arriving at hop `position` at `arrivalMs` was released in by the
- * node before it (the client for the entry): the schedule round it belongs to.
+ * Release on arrival (docs/PROTOCOL.md §12.1): a shaped hop releases its round n as soon as
+ * every neighbour that owes it a write of round n has sent it, and at its pipeline offset
+ * (above) at the latest. A write names its round on the link (modulo 2^32, link batch
+ * header); `writeRound` reads it back as a full round number, near the receiver's own clock.
+ * A peer's claim is kept within ROUND_CLAIM_BEHIND rounds before and ROUND_CLAIM_AHEAD after
+ * the receiver's round, so a lying neighbour can move its cells' attribution by no more than
+ * its timing could (R17).
  */
-export function forwardReleaseRound (arrivalMs: number, roundMs: number, position: number): number {
-  return Math.floor((arrivalMs - shapedForwardOffsetMs(roundMs, position - 1)) / roundMs)
+export const ROUND_CLAIM_BEHIND = 2
+export const ROUND_CLAIM_AHEAD = 1
+
+/** The round nearest the receiver's clock at `nowMs` that is `wire` modulo 2^32: what a write's round on the link stands for. */
+export function nearestRound (wire: number, nowMs: number, roundMs: number): number {
+  const local = Math.floor(nowMs / roundMs)
+  // The signed 32-bit distance from the local round, so the claim unwraps to the nearest round.
+  return local + (((wire >>> 0) - (local >>> 0)) | 0)
+}
+
+/**
+ * The round a write claims (`wire`, modulo 2^32) as its cells' schedule round: the nearest
+ * round, clamped to the claim window around the receiver's round. (The arrival gate takes
+ * `nearestRound` as it is: a late write's round must not move ahead, and a claim ahead of the
+ * clock is held back by `mayReleaseEarly`.)
+ */
+export function writeRound (wire: number, nowMs: number, roundMs: number): number {
+  const local = Math.floor(nowMs / roundMs)
+  return Math.min(local + ROUND_CLAIM_AHEAD, Math.max(local - ROUND_CLAIM_BEHIND, nearestRound(wire, nowMs, roundMs)))
+}
+
+/**
+ * Whether round `round` may be released on arrival at `nowMs`: not more than half a round
+ * before it starts, so a neighbour whose clock runs ahead (or lies) cannot pull this hop's
+ * rounds ahead of the wall clock's.
+ */
+export function mayReleaseEarly (round: number, nowMs: number, roundMs: number): boolean {
+  return round * roundMs <= nowMs + roundMs / 2
 }
 
 /**

@@ -8,6 +8,7 @@ import { cascadeEpochAt, linkPrologue, onionKeysFor, type Cascade, type CascadeS
 import { dialLink, type Link } from '../../src/link/index.js'
 import { CellCommand, encodeCell, randomCircuitId } from '../../src/protocol/cell.js'
 import { CELL_HEADER_BYTES } from '../../src/protocol/geometry.js'
+import { roundAt } from '../../src/protocol/shaping.js'
 import { createOnion, type CreatedOnion } from '../../src/protocol/onion.js'
 import { BackwardOpener, ForwardSealer } from '../../src/protocol/relay-layers.js'
 import { encodeRelay, RelayCommand } from '../../src/protocol/relay-payload.js'
@@ -69,13 +70,13 @@ export class RawClient {
     const onion = createOnion(keys, { geometry, cascadeId: cascade.id, epoch: at })
     const id = randomCircuitId(() => false)
     const create = encodeCell(geometry, id, CellCommand.CREATE, onion.header)
-    this.link.send([create])
+    this.write([create])
     return { id, onion, sealer: new ForwardSealer(geometry, onion.hopKeys), opener: new BackwardOpener(geometry, onion.hopKeys), create, epoch: at }
   }
 
   /** Send the body of `create` again as a CREATE on circuit `id` (a replay). */
   createOn (id: number, create: Uint8Array): void {
-    this.link.send([encodeCell(this.cascade.geometry, id, CellCommand.CREATE, create.subarray(CELL_HEADER_BYTES))])
+    this.write([encodeCell(this.cascade.geometry, id, CellCommand.CREATE, create.subarray(CELL_HEADER_BYTES))])
   }
 
   /** A RELAY cell for `circuit` carrying one relay message, sealed for every hop (not sent). */
@@ -86,7 +87,12 @@ export class RawClient {
   }
 
   send (...cells: Uint8Array[]): void {
-    this.link.send(cells)
+    this.write(cells)
+  }
+
+  /** One write, marked with the round it is sent in, as a client marks its writes (PROTOCOL.md §8.4). */
+  private write (cells: Uint8Array[]): void {
+    this.link.send(cells, roundAt(Date.now(), this.cascade.params.roundMs))
   }
 
   close (): void {

@@ -35,19 +35,20 @@ export function newWrites (): Writes {
 
 function recorded (link: CellLink, node: HopNode, writes: Writes): CellLink {
   return {
-    send: (cells) => {
+    send: (cells, wireRound) => {
       writes.rounds.push(node.lastRound)
       writes.frames.push(cells.length)
       const counts = new Map<number, number>()
       for (const cell of cells) counts.set(cellCircuitId(cell), (counts.get(cellCircuitId(cell)) ?? 0) + 1)
       writes.perCircuit.push(counts)
-      return link.send(cells)
+      return link.send(cells, wireRound)
     },
     pauseInput: () => link.pauseInput(),
     resumeInput: () => link.resumeInput(),
     close: () => link.close(),
     get isOpen () { return link.isOpen },
     get backlogBytes () { return link.backlogBytes },
+    get roundIn () { return link.roundIn },
   }
 }
 

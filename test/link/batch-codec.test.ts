@@ -21,6 +21,8 @@ await cryptoReady()
 
 /** Cell sizes whose batches hold 10919, 255, 31, 3, 2 and 1 cells. */
 const CELL_SIZES = [6, 256, 2048, 21840, 32760, 32768]
+/** A sealed header: flags_count(2) ‖ round(4) and a 16-byte tag (PROTOCOL.md §8.4). */
+const HEADER = 22
 
 function cipherPair (): [CipherState, CipherState] {
   const key = randomBytes(32)
@@ -47,8 +49,11 @@ function reading (cellSize: number, receive: CipherState) {
   /** Stream offset after each batch, and the data cells delivered by then. */
   const batchEnds: number[] = []
   const cellsAfterBatch: number[] = []
+  /** The round of every write whose last batch arrived, in order. */
+  const writeRounds: number[] = []
   const reader = new BatchReader(cellSize, receive, {
-    onBatch (body, count) {
+    onBatch (body, count, endsWrite, round) {
+      if (endsWrite) writeRounds.push(round)
       for (let i = 0; i < count; i++) {
         const cell = body.subarray(i * cellSize, (i + 1) * cellSize)
         if (isLinkControlCell(cell) && isWellFormedRekey(cell)) {
@@ -59,7 +64,7 @@ function reading (cellSize: number, receive: CipherState) {
           cells.push(cell.slice())
         }
       }
-      batchEnds.push((batchEnds.at(-1) ?? 0) + 18 + count * cellSize + 16)
+      batchEnds.push((batchEnds.at(-1) ?? 0) + HEADER + count * cellSize + 16)
       cellsAfterBatch.push(cells.length)
       return true
     },
@@ -71,16 +76,17 @@ function reading (cellSize: number, receive: CipherState) {
     maxPending = Math.max(maxPending, reader.pendingBytes)
     return used
   }
-  return { reader, cells, errors, push, batchEnds, cellsAfterBatch, get offset () { return offset }, get rekeys () { return rekeys }, get misplacedRekeys () { return misplacedRekeys }, get maxPending () { return maxPending } }
+  return { reader, cells, errors, push, batchEnds, cellsAfterBatch, writeRounds, get offset () { return offset }, get rekeys () { return rekeys }, get misplacedRekeys () { return misplacedRekeys }, get maxPending () { return maxPending } }
 }
 
-t.test('any writes, any chunking: the same cells come out, REKEYs switch keys at batch ends, sizes follow the count', async (t) => {
+t.test('any writes, any chunking: the same cells come out, REKEYs switch keys at batch ends, sizes follow the count, each write ends once with its round', async (t) => {
   fc.assert(fc.property(
     fc.constantFrom(...CELL_SIZES),
     fc.constantFrom(4, 6, 8, 2 ** 20),
     fc.array(fc.integer({ min: 1, max: 70 }), { minLength: 1, maxLength: 8 }),
     fc.array(fc.nat(), { maxLength: 30 }),
-    (cellSize, messagesPerKey, writeSizes, cuts) => {
+    fc.integer({ min: 0, max: 2 ** 40 }),
+    (cellSize, messagesPerKey, writeSizes, cuts, firstRound) => {
       const [send, receive] = cipherPair()
       const sealer = new BatchSealer(cellSize, send, messagesPerKey)
       const sent: Uint8Array[] = []
@@ -90,7 +96,7 @@ t.test('any writes, any chunking: the same cells come out, REKEYs switch keys at
         sent.push(...cells)
         const rekeysBefore = sealer.rekeysSent
         const cellsBefore = sealer.cellsSealed
-        const wire = sealer.seal(cells)
+        const wire = sealer.seal(cells, firstRound + writes.length)
         if (wire === NONCES_EXHAUSTED) return false
         const wireCells = size + sealer.rekeysSent - rekeysBefore
         if (sealer.cellsSealed - cellsBefore !== wireCells) return false
@@ -99,11 +105,12 @@ t.test('any writes, any chunking: the same cells come out, REKEYs switch keys at
       }
       const r = reading(cellSize, receive)
       for (const piece of chunked(concat(writes), cuts)) if (r.push(piece) !== piece.length) return false
-      const bound = 18 + Math.floor(65519 / cellSize) * cellSize + 16
+      const bound = HEADER + Math.floor(65519 / cellSize) * cellSize + 16
       return r.errors.length === 0 && r.reader.pendingBytes === 0 && r.maxPending <= bound &&
         r.misplacedRekeys === 0 && r.rekeys === sealer.rekeysSent &&
         r.reader.batchesRead === sealer.batchesSealed &&
-        r.cells.length === sent.length && r.cells.every((c, i) => Buffer.compare(c, sent[i]!) === 0)
+        r.cells.length === sent.length && r.cells.every((c, i) => Buffer.compare(c, sent[i]!) === 0) &&
+        r.writeRounds.length === writes.length && r.writeRounds.every((round, i) => round === (firstRound + i) % 2 ** 32)
     }), { numRuns: 200 })
   t.pass('200 random runs agreed')
 })
@@ -127,7 +134,7 @@ t.test('a key seals messagesPerKey / 2 batches, the last ending with its REKEY',
 t.test('a full write: 31 cells of 2048 per batch, a REKEY takes a cell\'s place in its batch', async (t) => {
   t.equal(maxCellsPerBatch(2048), 31)
   t.equal(maxCellsPerBatch(32768), 1)
-  t.equal(linkWriteBytes(100, 2048), 100 * 2048 + 4 * 34)
+  t.equal(linkWriteBytes(100, 2048), 100 * 2048 + 4 * (HEADER + 16))
   const [send] = cipherPair()
   const sealer = new BatchSealer(2048, send, 4)
   t.equal((sealer.seal(Array.from({ length: 31 }, (_, i) => numbered(i, 2048))) as Uint8Array).length, linkWriteBytes(31, 2048))
@@ -177,11 +184,11 @@ t.test('a header announcing 0 or more than maxCellsPerBatch cells closes with LI
   for (const count of [0, 32, 65535]) {
     const [send, receive] = cipherPair()
     const r = reading(2048, receive)
-    const header = rawBatch(send, [], count).subarray(0, 18)
+    const header = rawBatch(send, [], count).subarray(0, HEADER)
     const used = r.push(concat([header, new Uint8Array(65535)]))
     t.equal(r.errors.length, 1)
     t.equal(r.errors[0]!.code, 'LINK_BAD_BATCH', `count ${count}`)
-    t.equal(used, 18, 'stopped right after the header')
+    t.equal(used, HEADER, 'stopped right after the header')
     t.equal(r.maxPending, 0, 'nothing of the body buffered')
   }
   const [send, receive] = cipherPair()
@@ -197,9 +204,9 @@ t.test('a header split from its body: the body waits for its bytes, then opens',
   const wire = rawBatch(send, [numbered(1, 256), numbered(2, 256)])
   t.equal(r.push(wire.slice(0, 10)), 10)
   t.equal(r.reader.pendingBytes, 10)
-  t.equal(r.push(wire.slice(10, 18)), 8)
-  t.equal(r.reader.pendingBytes, 18, 'a batch is in progress once its header has opened')
-  t.equal(r.push(wire.slice(18, 100)), 82)
+  t.equal(r.push(wire.slice(10, HEADER)), HEADER - 10)
+  t.equal(r.reader.pendingBytes, HEADER, 'a batch is in progress once its header has opened')
+  t.equal(r.push(wire.slice(HEADER, 100)), 100 - HEADER)
   t.equal(r.reader.pendingBytes, 100)
   t.equal(r.cells.length, 0)
   r.push(wire.slice(100))
@@ -214,7 +221,7 @@ t.test('a body inside one chunk is opened in place: its cells are views of that 
   const reader = new BatchReader(256, receive, { onBatch: (cells) => { seen = cells; return true }, onError: () => {} })
   reader.push(chunk)
   t.equal(seen!.buffer, chunk.buffer, 'no copy')
-  t.equal(seen!.byteOffset, chunk.byteOffset + 18)
+  t.equal(seen!.byteOffset, chunk.byteOffset + HEADER)
   t.equal(seen!.length, 512)
   t.notOk(Buffer.isBuffer(seen), 'a plain Uint8Array, whose subarray cannot be mistaken for a copy')
 })
@@ -223,9 +230,9 @@ t.test('a sink returning false stops after that batch; push reports where', asyn
   const [send, receive] = cipherPair()
   const two = concat([rawBatch(send, [numbered(1, 256)]), rawBatch(send, [numbered(2, 256)])])
   const reader = new BatchReader(256, receive, { onBatch: () => false, onError: () => {} })
-  t.equal(reader.push(two), 18 + 256 + 16)
+  t.equal(reader.push(two), HEADER + 256 + 16)
   t.equal(reader.pendingBytes, 0)
-  t.equal(reader.push(two.subarray(18 + 256 + 16)), 18 + 256 + 16, 'the rest reads on')
+  t.equal(reader.push(two.subarray(HEADER + 256 + 16)), HEADER + 256 + 16, 'the rest reads on')
   t.equal(reader.batchesRead, 2)
 })
 
@@ -236,7 +243,7 @@ t.test('nonce 2^64 − 1 is never used: the reader refuses a header or a body th
     send.setNonce(last(left))
     receive.setNonce(last(left))
     // At 2^64 − 2 a header still seals; its body would need the reserved nonce.
-    const header = left === 0 ? new Uint8Array(18) : send.encryptWithAd(new Uint8Array(0), Uint8Array.of(0, 1))
+    const header = left === 0 ? new Uint8Array(HEADER) : send.encryptWithAd(new Uint8Array(0), Uint8Array.of(0x80, 1, 0, 0, 0, 0))
     const r = reading(256, receive)
     r.push(concat([header, new Uint8Array(256 + 16)]))
     t.equal(r.errors.length, 1)

@@ -60,7 +60,7 @@ t.test('a batch of cells leaves in exactly one socket.write', async (t) => {
     Socket.prototype.write = originalWrite
   }
   t.equal(writes, 1, 'one write for 64 cells')
-  t.equal(bytes, 18 + 64 * CELL + 16, 'of one batch: header, 64 cells, tag')
+  t.equal(bytes, 22 + 64 * CELL + 16, 'of one batch: header, 64 cells, tag')
   t.equal((await arriving).length, 64)
 })
 
@@ -113,4 +113,34 @@ t.test('listener.close() closes its open links; the dialer sees LINK_CLOSED', as
   const atClient = closeReason(client)
   await listener.close()
   t.equal((await atClient)?.code, 'LINK_CLOSED')
+})
+
+t.test('a write\'s round arrives with its cells and ends after its last one, even across a pause', async (t) => {
+  const p = peers('KK')
+  const { links, listener } = await listen(t, p)
+  const client = await dial(t, p, listener.address().port)
+  const server = await links.next()
+  const events: string[] = []
+  let cells = 0
+  const done = new Promise<void>((resolve) => {
+    server.on('cell', (c) => {
+      events.push(`cell ${cellNumber(c)} of ${server.roundIn}`)
+      // Pause in the middle of the first write's second batch, and after its last cell.
+      if (++cells === 300 || cells === 600) {
+        server.pause()
+        setTimeout(() => server.resume(), 20)
+      }
+    })
+    server.on('roundEnd', (round) => {
+      events.push(`end ${round}`)
+      if (round === 2 ** 32 - 1) resolve()
+    })
+  })
+  // 600 cells of 256 bytes in one write: three batches; round 2^32 + 5 goes on the wire as 5.
+  client.send(Array.from({ length: 600 }, (_, i) => cell(i)), 2 ** 32 + 5)
+  client.send([cell(600)], 6)
+  client.send([cell(601)], -1)
+  await done
+  const expected = [...Array.from({ length: 600 }, (_, i) => `cell ${i} of 5`), 'end 5', 'cell 600 of 6', 'end 6', `cell 601 of ${2 ** 32 - 1}`, `end ${2 ** 32 - 1}`]
+  t.same(events, expected, 'each write: its cells with its round, then its end, once')
 })

@@ -12,7 +12,7 @@ import { dialLink, listenLinks } from '../../src/link/index.js'
 import type { TransportCiphers } from '../../src/link/noise/handshake.js'
 import { CELL, PROLOGUE, cell, cellNumber, closeReason, closed, collect, dial, dialOptions, listen, peers, rawConnect, rawInitiator, readExactly, type Peers } from './loopback.js'
 import { linkPair } from './link-pair.js'
-import { rawBatch, readRawBatch } from './raw-batch.js'
+import { RAW_HEADER_BYTES, rawBatch, readRawBatch } from './raw-batch.js'
 
 await cryptoReady()
 
@@ -127,11 +127,11 @@ t.test('a timer REKEY is a batch of one cell; after it the old key fails and Rek
   t.equal(server.rekeysSent, 1, 'one rekey: the timer skips a key that sealed nothing')
 
   server.send([cell(2)])
-  const header = await readExactly(raw.socket, 18)
+  const header = await readExactly(raw.socket, RAW_HEADER_BYTES)
   t.equal(receive.decryptWithAd(EMPTY, header), null, 'a receiver that did not rekey cannot open the next header')
   t.equal(receive.nonceValue, 4n, 'two batches, two nonces each')
   receive.rekey()
-  t.same(receive.decryptWithAd(EMPTY, header), Uint8Array.of(0, 1), 'Rekey(k) opens it, at nonce 4: the counter continued')
+  t.same(receive.decryptWithAd(EMPTY, header), Uint8Array.of(0x80, 1, 0, 0, 0, 0), 'Rekey(k) opens it, at nonce 4: the counter continued (a whole write of one cell, round 0)')
   t.same(receive.decryptWithAd(EMPTY, await readExactly(raw.socket, CELL + 16)), cell(2))
 })
 

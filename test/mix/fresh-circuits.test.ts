@@ -171,11 +171,13 @@ t.test('strict: a pending circuit adds nothing toward the exit, and PADs toward 
   const resolvedIn = c.round()
   t.same(createsSent(c), [aOut], "B's CREATE has not left the mix")
   t.ok(backOn(client, b).pads > 0 && backOn(client, b).loops.length === 0, "B's slots toward the client carried PADs only")
+  // The last forward release before the append resolved (each direction releases on its own, §12.1).
+  const lastForwardBefore = c.forward.at(-1)!.round
   append.resolve()
   await waitFor(() => backOn(client, b).loops.length === 3, "B's three LOOP echoes")
   t.same(backOn(client, b).loops, [1, 2, 3], "B's LOOPs came back in order")
   const sentIn = cellsOf(c.forward).find((cell) => cell.command === CellCommand.CREATE && cell.id !== aOut)!.round
-  t.ok(sentIn > resolvedIn, "B's CREATE left in a round after the append resolved")
+  t.ok(sentIn > lastForwardBefore, "B's CREATE left in a forward release after the append resolved")
   const end = c.round()
 
   const extra = { extra: 0 }
@@ -184,8 +186,9 @@ t.test('strict: a pending circuit adds nothing toward the exit, and PADs toward 
   t.same(mismatches(c.forward, aSentIn + 1, end,
     (round, write) => (write < sentIn ? 1 : 2) * cellsInRound(RATE, round) + (round === sentIn ? 1 : 0), extra), [],
   'mix → exit: one circuit\'s schedule while B waits, two once its CREATE left')
-  // Toward the client: both circuits from the round B was accepted in, fsync or not.
-  t.same(mismatches(c.backward, took, end, (round) => 2 * cellsInRound(RATE, round), extra), [],
+  // Toward the client: both circuits from the round after B was accepted, fsync or not (the
+  // round it was accepted in may have left backward, on arrival, before B came: §12.1).
+  t.same(mismatches(c.backward, took + 1, end, (round) => 2 * cellsInRound(RATE, round), extra), [],
     'mix → client: A and B\'s schedule every round, before and after the append')
   t.equal(extra.extra, 0, 'no frame beyond the schedule (R1)')
   t.ok(c.backward.filter((w) => w.round >= took && w.round <= resolvedIn).length >= 5, 'rounds while B waited were checked')

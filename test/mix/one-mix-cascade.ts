@@ -80,15 +80,16 @@ export async function startOneMix (options: OneMixOptions = {}): Promise<OneMixC
   let node: MixNode | undefined
   const round = (): number => node === undefined ? -1 : node.isShaped ? node.lastRound : node.stats.rounds
   const recorded = (link: CellLink, writes: Write[]): CellLink => ({
-    send: (cells) => {
+    send: (cells, wireRound) => {
       writes.push({ round: round(), cells: cells.map((cell) => ({ command: cellCommand(cell), id: cellCircuitId(cell) })) })
-      return link.send(cells)
+      return link.send(cells, wireRound)
     },
     pauseInput: () => link.pauseInput(),
     resumeInput: () => link.resumeInput(),
     close: () => link.close(),
     get isOpen () { return link.isOpen },
     get backlogBytes () { return link.backlogBytes },
+    get roundIn () { return link.roundIn },
   })
   const make = options.makeMix ?? ((o: MixOptions) => new MixNode(o))
   const mix = await runMix({ cascade, position: 1, linkKey: links[0]!, onionKeys: mixSource, logger: logger.child('mix') }, (o) => {

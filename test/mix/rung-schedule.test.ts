@@ -7,7 +7,7 @@
  */
 import t from 'tap'
 import { RungSchedule } from '../../src/hop/rung-schedule.js'
-import { forwardReleaseRound } from '../../src/protocol/round-phase.js'
+import { writeRound } from '../../src/protocol/round-phase.js'
 
 const SLOT = 10 // rounds per slot
 /** A wake delay that never lands in the slot: the slot rules alone. */
@@ -46,12 +46,13 @@ t.test('both directions ask for rounds behind the newest: fixed slots never chan
   t.equal(rungs.rungAt(20), 0, 'the late request applies from the next slot it can')
 })
 
-t.test('a request is attributed to the round the node before released it in (pipelined, a quarter round a hop)', async (t) => {
-  t.equal(forwardReleaseRound(1000 + 1, 10, 1), 100, 'the entry: the client released round 100 at 1000 ms')
-  t.equal(forwardReleaseRound(1000 + 9.9, 10, 1), 100, 'late in the round, still round 100')
-  t.equal(forwardReleaseRound(1000 + 7.5 + 1, 10, 4), 100, 'the exit of four hops: hop 3 released round 100 at 1007.5 ms')
-  t.equal(forwardReleaseRound(1012, 10, 2), 100, 'hop 2 takes what arrives until hop 1\'s next release (1012.5 ms) for round 100')
-  t.equal(forwardReleaseRound(1012.5, 10, 2), 101, 'and from then on for round 101')
+t.test('a request is attributed to the round its write names on the link, within the claim window', async (t) => {
+  t.equal(writeRound(100, 1000 + 1, 10), 100, 'the entry: the client\'s write of round 100, read at 1001 ms')
+  t.equal(writeRound(100, 1000 + 9.9, 10), 100, 'late in the round, still round 100')
+  t.equal(writeRound(100, 1012, 10), 100, 'released at its deadline and read in round 101: still round 100')
+  t.equal(writeRound(99, 1000.5, 10), 99, 'a write of the round before, read just after the boundary')
+  t.equal(writeRound(500, 1000, 10), 101, 'a claim far ahead is held to one round ahead')
+  t.equal(writeRound(3, 1000, 10), 98, 'a claim far behind is held to two rounds behind')
 })
 
 t.test('a wake: the first request above 0 in a rung-0 slot lifts the rest of the slot to rung 1', async (t) => {

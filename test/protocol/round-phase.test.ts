@@ -6,7 +6,8 @@
  * node before it in its direction.
  */
 import t from 'tap'
-import { backwardLagRounds, backwardPhaseMs, forwardPhaseMs, forwardReleaseRound, PHASE_STEPS, phaseStepMs, pipelineStepMs, shapedBackwardOffsetMs, shapedForwardOffsetMs } from '../../src/protocol/round-phase.js'
+import fc from 'fast-check'
+import { backwardLagRounds, backwardPhaseMs, forwardPhaseMs, mayReleaseEarly, PHASE_STEPS, ROUND_CLAIM_AHEAD, ROUND_CLAIM_BEHIND, writeRound, phaseStepMs, pipelineStepMs, shapedBackwardOffsetMs, shapedForwardOffsetMs } from '../../src/protocol/round-phase.js'
 import { wakeDelayRounds } from '../../src/protocol/shaping.js'
 
 const mod = (x: number, m: number): number => ((x % m) + m) % m
@@ -36,9 +37,9 @@ t.test('shaped pipeline: round n leaves hop i a step (a quarter round) after hop
       for (let i = 1; i <= hops; i++) {
         t.equal(shapedForwardOffsetMs(roundMs, i) - shapedForwardOffsetMs(roundMs, i - 1), step, `forward ${i - 1} → ${i}`)
         if (i < hops) t.equal(shapedBackwardOffsetMs(roundMs, i, hops) - shapedBackwardOffsetMs(roundMs, i + 1, hops), step, `backward ${i + 1} → ${i}`)
-        // What hop i − 1 released in round n at its offset (plus link time under a step) is round n here.
+        // What hop i − 1 released in round n at its deadline (plus link time under a step) is still round n here.
         const released = 500 * roundMs + shapedForwardOffsetMs(roundMs, i - 1)
-        t.equal(forwardReleaseRound(released + step * 0.9, roundMs, i), 500)
+        t.equal(writeRound(500, released + step * 0.9, roundMs), 500)
       }
       t.equal(shapedBackwardOffsetMs(roundMs, hops, hops), 0, 'the exit releases backward at the round\'s start')
     }
@@ -48,4 +49,23 @@ t.test('shaped pipeline: round n leaves hop i a step (a quarter round) after hop
   t.equal(backwardLagRounds(6), 1, 'six hops: a round later')
   t.equal(wakeDelayRounds('backward', 4), 2, 'a backward wake: two rounds on with four hops')
   t.equal(wakeDelayRounds('backward', 6), 3, 'three with six')
+})
+
+t.test('a write\'s round on the wire (modulo 2^32) unwraps to the round nearest the reader\'s clock, within the claim window', async (t) => {
+  const roundMs = 10
+  fc.assert(fc.property(fc.integer({ min: 2 ** 33, max: 2 ** 40 }), fc.integer({ min: -5, max: 5 }), fc.double({ min: 0, max: 0.999, noNaN: true }), (local, delta, within) => {
+    const sent = local + delta
+    const got = writeRound(sent % 2 ** 32, (local + within) * roundMs, roundMs)
+    const expected = Math.min(local + ROUND_CLAIM_AHEAD, Math.max(local - ROUND_CLAIM_BEHIND, sent))
+    return got === expected
+  }))
+  t.equal(writeRound(0, 2 ** 32 * roundMs - 1, roundMs), 2 ** 32, 'round 2^32 sent as 0, read just before it starts: one ahead')
+  t.equal(writeRound(2 ** 32 - 1, 2 ** 32 * roundMs + 1, roundMs), 2 ** 32 - 1, 'round 2^32 − 1 read just after the wrap')
+})
+
+t.test('a round leaves on arrival at most half a round before it starts', async (t) => {
+  t.ok(mayReleaseEarly(100, 1000, 10), 'at its start')
+  t.ok(mayReleaseEarly(100, 995, 10), 'half a round before')
+  t.notOk(mayReleaseEarly(100, 994.9, 10), 'not earlier')
+  t.ok(mayReleaseEarly(99, 1000, 10), 'a late round, any time')
 })

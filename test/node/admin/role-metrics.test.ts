@@ -246,3 +246,18 @@ t.test('every metric a role exports is documented in docs/METRICS.md', async (t)
   // mixgate's own rows must each be exported somewhere.
   for (const name of documented) if (name!.startsWith('mixgate_')) t.ok(exported.has(name!), `${name} is exported by some role`)
 })
+
+t.test('a shaped hop exports its round releases by direction and trigger', async (t) => {
+  const { stats, node, listener } = fakeMix()
+  const registry = new MetricsRegistry()
+  registerMixMetrics(registry, node, { position: 2, listener })
+  stats.releasesOnArrivalForward = 5
+  stats.releasesAtDeadlineForward = 1
+  stats.releasesOnArrivalBackward = 7
+  stats.releasesAtDeadlineBackward = 2
+  const m = await scrape(registry)
+  t.equal(sampleValue(m, 'mixgate_round_releases_total', { direction: 'forward', trigger: 'arrival' }), 5)
+  t.equal(sampleValue(m, 'mixgate_round_releases_total', { direction: 'forward', trigger: 'deadline' }), 1)
+  t.equal(sampleValue(m, 'mixgate_round_releases_total', { direction: 'backward', trigger: 'arrival' }), 7)
+  t.equal(sampleValue(m, 'mixgate_round_releases_total', { direction: 'backward', trigger: 'deadline' }), 2)
+})

@@ -1,0 +1,64 @@
+/**
+ * Release on arrival (docs/PROTOCOL.md §12.1, src/hop/arrival-gate.ts) on a real loopback
+ * cascade of two mixes and the exit, driven by a raw client that keeps a strict schedule of
+ * one cell a round, each write marked with its round as a client marks it:
+ *   - forward, every hop releases its rounds as the writes of the node before arrive (the
+ *     entry once its client's write is in); backward, every mix as its successor's write
+ *     arrives, while the exit, which waits for no one, keeps its clock;
+ *   - the links still carry exactly the schedule (no drain, no queue over its bound), and
+ *     LOOPs come back;
+ *   - once the client stops writing, the entry's forward rounds leave at their deadline.
+ */
+import t from 'tap'
+import { cryptoReady } from '../../src/crypto/index.js'
+import { DEFAULT_SHAPING, type ShapingParams } from '../../src/protocol/shaping.js'
+import type { RunningMix } from '../../src/mix/run-mix.js'
+import type { HopStats } from '../../src/hop/hop-stats.js'
+import { waitFor } from '../helpers/cascade.js'
+import { RawClient, RelayCommand } from '../helpers/raw-circuit.js'
+import { mismatches, sleep, startShaped, stopShaped } from '../helpers/shaped-cascade.js'
+
+await cryptoReady()
+
+t.test('rounds leave as the neighbours\' writes arrive, the schedule unchanged; the deadline when a client is silent', async (t) => {
+  const ROUND_MS = 20
+  const shaping: ShapingParams = { ...DEFAULT_SHAPING.strict, ratesMilli: [1000], slotMs: 400, circuits: 4, circuitSlots: 400 }
+  const c = await startShaped(shaping, { mixes: 2, roundMs: ROUND_MS })
+  t.teardown(() => stopShaped(c))
+  const [entry, middle] = c.mixes as [RunningMix, RunningMix]
+  const client = await RawClient.connect(c.cascade)
+  t.teardown(() => client.close())
+  await waitFor(() => entry.node.predecessorLinks === 1, 'the client at the entry')
+  const circuit = client.createCircuit()
+  await waitFor(() => c.exit.node.circuits === 1, 'the circuit at the exit')
+
+  // The schedule: one cell a round, a LOOP every tenth, the rest DROPs.
+  let sent = 0
+  const ticker = setInterval(() => {
+    sent++
+    client.send(client.relayCell(circuit, 0, sent % 10 === 0 ? RelayCommand.LOOP : RelayCommand.DROP, Uint8Array.of(sent & 0xff)))
+  }, ROUND_MS)
+  t.teardown(() => clearInterval(ticker))
+  const stats = (hop: { node: { stats: HopStats } }): HopStats => hop.node.stats
+  await waitFor(() => stats(entry).releasesOnArrivalForward >= 20 && stats(middle).releasesOnArrivalBackward >= 20, 'twenty rounds released on arrival', 30_000)
+  const from = c.forward[1]!.rounds.at(-1)! + 1
+  await sleep(20 * ROUND_MS)
+
+  t.ok(stats(entry).releasesOnArrivalForward > 0, 'the entry: forward rounds left once the client\'s write was in')
+  t.ok(stats(middle).releasesOnArrivalForward > 0, 'the middle mix: once the entry\'s write was in')
+  t.ok(stats(c.exit).releasesOnArrivalForward > 0, 'the exit: once the middle mix\'s write was in')
+  t.ok(stats(middle).releasesOnArrivalBackward > 0, 'backward, the middle mix: once the exit\'s write was in')
+  t.ok(stats(entry).releasesOnArrivalBackward > 0, 'the entry: once the middle mix\'s write was in')
+  t.equal(stats(c.exit).releasesOnArrivalBackward, 0, 'the exit\'s backward rounds keep its clock')
+  for (const hop of [entry, middle, c.exit]) {
+    t.equal(hop.node.stats.circuitsOverQueue, 0, 'no queue over its bound')
+  }
+  t.same(mismatches(c.forward[1]!, from, () => 1), [], 'middle → exit: exactly one cell a round')
+  t.equal(stats(middle).drainRoundsForward + stats(middle).drainRoundsBackward, 0, 'no drain: nothing stood in a queue')
+  t.ok(c.exit.node.exitStats.loopsEchoed > 0, 'LOOPs reached the exit and came back')
+
+  clearInterval(ticker)
+  const deadlineBefore = stats(entry).releasesAtDeadlineForward
+  await sleep(10 * ROUND_MS)
+  t.ok(stats(entry).releasesAtDeadlineForward >= deadlineBefore + 5, 'a silent client: the entry\'s forward rounds leave at their deadline')
+})
