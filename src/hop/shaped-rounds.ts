@@ -23,6 +23,7 @@ import { drainRounds, excessRounds, mayDrainInto } from './link-drain.js'
 import { capClientRate, type CappedSchedule } from './client-rate-cap.js'
 import type { LinkState } from './predecessor-link.js'
 import { ArrivalGate, newArrivalSource, type ArrivalSource } from './arrival-gate.js'
+import { clientOwes, predecessorOwes, successorOwes } from './owed-writes.js'
 import { mayReleaseEarly, nearestRound } from '../protocol/round-phase.js'
 
 /** The most missed rounds one shaped round catches up (half a second of 10 ms rounds). */
@@ -122,7 +123,7 @@ export class ShapedRounds implements HopRounds {
     this.capClientLinks(round, 'forward')
     core.output.sendShapedRound(from, round)
     core.afterRelease()
-    if (this.forwardGate.arm(round + 1, core.links.values(), owesForward)) this.queueRelease('forward')
+    if (this.forwardGate.arm(round + 1, core.links.values(), core.position === 1 ? clientOwes : predecessorOwes)) this.queueRelease('forward')
   }
 
   /** The backward release of round `round`: every predecessor link's scheduled cells. A mix then waits for its successor's next write. */
@@ -137,7 +138,7 @@ export class ShapedRounds implements HopRounds {
     for (const state of core.links.values()) {
       if (state.link.isOpen) core.sendBackward(state.link, state.batch)
     }
-    if (core.position < core.geometry.hops && this.backwardGate.arm(round + 1, this.successor, (_, next) => owesBackward(core.links.values(), next))) this.queueRelease('backward')
+    if (core.position < core.geometry.hops && this.backwardGate.arm(round + 1, this.successor, (_, next) => successorOwes(core.links.values(), next))) this.queueRelease('backward')
   }
 
   /**
@@ -350,25 +351,6 @@ function * schedulesOf (state: LinkState, direction: 'forward' | 'backward'): Ge
     if (rungs == null || circuit.ended) continue
     yield direction === 'forward' ? rungs.forward : rungs.backward
   }
-}
-
-/** Whether a predecessor link owes round `round` a write: one of its circuits has a forward cell scheduled then. */
-function owesForward (state: LinkState, round: number): boolean {
-  for (const circuit of state.circuits.values()) {
-    if (!circuit.ended && circuit.shape !== null && circuit.shape.cellsAt(round, 'forward') > 0) return true
-  }
-  return false
-}
-
-/** Whether the successor owes round `round` a write: a circuit it knows (its CREATE sent) has a backward cell scheduled then. */
-function owesBackward (links: Iterable<LinkState>, round: number): boolean {
-  for (const state of links) {
-    for (const circuit of state.circuits.values()) {
-      const shape = circuit.shape
-      if (!circuit.ended && shape !== null && shape.released && shape.create === null && shape.cellsAt(round, 'backward') > 0) return true
-    }
-  }
-  return false
 }
 
 /** The first round a release of `round` carries: the rounds missed since `last` too, up to MAX_CATCH_UP_ROUNDS. */
