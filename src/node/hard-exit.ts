@@ -40,26 +40,20 @@ export interface HardExitOptions {
   readonly watchdogMs?: number | false
 }
 
-export interface HardExit {
-  /** End the process now, as the deadline would (a second signal). */
-  now (reason: string): void
-}
-
 /** Arm both guards; call when the shutdown starts. */
-export function armHardExit (options: HardExitOptions): HardExit {
+export function armHardExit (options: HardExitOptions): void {
   const afterMs = options.afterMs ?? HARD_EXIT_MS
   const started = Date.now()
-  const end = (reason: string): void => {
+  const end = (): void => {
     const running = options.running?.() ?? []
     const how = running.length === 0 ? 'exit' : 'kill'
-    options.logger.error('shutdown.hard_exit', { reason, afterMs: Date.now() - started, running, how })
+    options.logger.error('shutdown.hard_exit', { reason: 'deadline', afterMs: Date.now() - started, running, how })
     if (how === 'exit') process.exit(1)
     // Not process.exit: it would wait for those threads. SIGKILL cannot be caught or delayed.
     process.kill(process.pid, 'SIGKILL')
   }
-  setTimeout(() => end('deadline'), afterMs).unref()
+  setTimeout(end, afterMs).unref()
   if (options.watchdogMs !== false) startWatchdog(options, options.watchdogMs ?? afterMs + WATCHDOG_MARGIN_MS)
-  return { now: end }
 }
 
 function startWatchdog (options: HardExitOptions, afterMs: number): void {

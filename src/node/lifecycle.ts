@@ -9,7 +9,7 @@
  * A second signal, or stop functions outlasting the grace period, force exit status 1
  * at once: an operator pressing Ctrl-C twice means it. `exit` may only resolve a command's
  * status (serve.ts); what ends the process whatever its threads do is hard-exit.ts, which
- * serve.ts arms through `onStopping` and fires through `onForced`.
+ * serve.ts arms through `onStopping`.
  *
  * SIGHUP is left alone (its default ends the process) unless an `onReload` callback is
  * given; reloading what can be reloaded is for later.
@@ -37,8 +37,6 @@ export interface SignalHandlerOptions {
   readonly onReload?: () => Promise<void> | void
   /** Called once as the shutdown starts, before any stop function (serve.ts arms its hard exit). */
   readonly onStopping?: () => void
-  /** Called on a second stop signal, after `exit(1)`: the operator wants the process gone now. */
-  readonly onForced?: (signal: NodeJS.Signals) => void
 }
 
 export interface SignalHandlers {
@@ -85,7 +83,7 @@ export class Lifecycle {
   }
 
   installSignalHandlers (options: SignalHandlerOptions): SignalHandlers {
-    const { logger, exit = (code: number) => process.exit(code), graceMs = DEFAULT_GRACE_MS, signals = process, onReload, onStopping, onForced } = options
+    const { logger, exit = (code: number) => process.exit(code), graceMs = DEFAULT_GRACE_MS, signals = process, onReload, onStopping } = options
     let stopping: Promise<void> | undefined
     let exited = false
     let timer: NodeJS.Timeout | undefined
@@ -120,7 +118,6 @@ export class Lifecycle {
       } else {
         logger.warn('shutdown.forced', { signal })
         exitOnce(1)
-        onForced?.(signal)
       }
     }
 

@@ -11,10 +11,11 @@
  * the status is then 1 whatever the stops did.
  *
  * With `hardExit`, the shutdown also arms the hard exit (hard-exit.ts): if the process is still
- * alive some seconds later, whatever its threads do, it ends then; a second signal ends it at once.
+ * alive some seconds later, whatever its threads do, it ends then. A second signal only sets
+ * the status, as before: stops still under way (a tag log's clean-shutdown marker) may finish.
  */
 import { onShutdown, installSignalHandlers } from '../lifecycle.js'
-import { armHardExit, type HardExit, type HardExitOptions } from '../hard-exit.js'
+import { armHardExit, type HardExitOptions } from '../hard-exit.js'
 import type { Logger } from '../../base/logger.js'
 
 export interface Stoppable {
@@ -36,14 +37,8 @@ export async function serveUntilSignal (started: readonly Stoppable[], logger: L
   let handlers: ReturnType<typeof installSignalHandlers> | undefined
   let crash: Error | undefined
   const status = await new Promise<number>((resolve) => {
-    let hardExit: HardExit | undefined
     const armed = options.hardExit
-    const deadline = armed === undefined
-      ? {}
-      : {
-          onStopping: () => { hardExit = armHardExit({ ...armed, logger }) },
-          onForced: (signal: NodeJS.Signals) => hardExit?.now(`second ${signal}`),
-        }
+    const deadline = armed === undefined ? {} : { onStopping: () => armHardExit({ ...armed, logger }) }
     handlers = installSignalHandlers({ logger, exit: resolve, ...(options.onReload === undefined ? {} : { onReload: options.onReload }), ...deadline })
     void options.crashed?.then((err) => {
       crash = err
