@@ -6,7 +6,8 @@
  * call, a native addon's loop) ignores terminate(), and `process.exit` then waits for it
  * forever; a main thread that spins (a synchronous or microtask loop) never reaches its
  * timers at all. `mixgate up` was once seen alive 11 minutes after SIGTERM, the main thread
- * and one hop thread busy, after logging that the exit's thread had been terminated.
+ * and one other thread busy, after logging that the exit's thread had been terminated
+ * (docs/RELIABILITY.md, "Stopping").
  *
  * Two guards, armed when the shutdown starts (serve.ts):
  *   - on this thread, `afterMs` later (HARD_EXIT_MS): `shutdown.hard_exit` is logged with the
@@ -19,10 +20,11 @@
  */
 import { Worker } from 'node:worker_threads'
 import type { Logger, LoggerOptions } from '../base/logger.js'
+import { DEFAULT_GRACE_MS } from './lifecycle.js'
 import type { WatchdogData } from './threads/watchdog-main.js'
 
-/** From the start of the shutdown to the hard exit: twice the lifecycle's grace period. */
-export const HARD_EXIT_MS = 10_000
+/** From the start of the shutdown to the hard exit: twice the lifecycle's grace period (10 s). */
+export const HARD_EXIT_MS = 2 * DEFAULT_GRACE_MS
 /** How much later the watchdog thread acts if this thread did not. */
 export const WATCHDOG_MARGIN_MS = 5_000
 

@@ -121,9 +121,17 @@ async function prepare (config: HopThreadConfig): Promise<Hop> {
   }
 }
 
-/** What the hop's node descriptor says of its keys now. */
+/**
+ * What the hop's node descriptor says of its keys now, each in a buffer of its own: posting a
+ * view would copy its whole ArrayBuffer to the parent, and a backend may keep a public key
+ * beside secret bytes.
+ */
 function publicKeys (hop: Hop): HopPublicKeys {
-  return { identityKey: hop.keys.identity.publicKey, linkKey: hop.keys.link.publicKey, epochKeys: hop.onionKeys.publicKeys() }
+  return {
+    identityKey: hop.keys.identity.publicKey.slice(),
+    linkKey: hop.keys.link.publicKey.slice(),
+    epochKeys: hop.onionKeys.publicKeys().map(({ epoch, onionKey }) => ({ epoch, onionKey: onionKey.slice() })),
+  }
 }
 
 /** The node setup of this hop in the cascade the parent verified. */
