@@ -15,7 +15,8 @@
  */
 import { Writable } from 'node:stream'
 import { memzero, x25519KeyPair, type KeyPair } from '../src/crypto/index.js'
-import { cascadeFromJson, type Cascade, type CascadeJson } from '../src/directory/cascade.js'
+import type { Cascade } from '../src/directory/cascade.js'
+import { cascadeFromJson, type CascadeJson } from '../src/directory/cascade-json.js'
 import { runExit, type RunningExit } from '../src/exit/run-exit.js'
 import { runMix, type RunningMix } from '../src/mix/run-mix.js'
 import { epochSchedule } from '../src/protocol/epoch.js'

@@ -6,7 +6,7 @@
  * JSON line and exits.
  */
 import { cryptoReady, x25519KeyPair } from '../src/crypto/index.js'
-import { cascadeFromJson } from '../src/directory/cascade.js'
+import { cascadeFromJson } from '../src/directory/cascade-json.js'
 import { runMix } from '../src/mix/run-mix.js'
 import { fixedOnionKey } from './fixed-onion-key.js'
 import { createLogger } from '../src/base/logger.js'

@@ -11,7 +11,7 @@
 import { createServer, type Socket } from 'node:net'
 import { Writable } from 'node:stream'
 import { cryptoReady } from '../../src/crypto/index.js'
-import { cascadeToJson } from '../../src/directory/cascade.js'
+import { cascadeToJson } from '../../src/directory/cascade-json.js'
 import { createLogger } from '../../src/base/logger.js'
 import { startCascade } from '../../test/helpers/cascade.js'
 

@@ -5,7 +5,8 @@
 import { fork, type ChildProcess } from 'node:child_process'
 import { dirname, join } from 'node:path'
 import { fileURLToPath } from 'node:url'
-import { cascadeFromJson, type Cascade } from '../../src/directory/cascade.js'
+import type { Cascade } from '../../src/directory/cascade.js'
+import { cascadeFromJson } from '../../src/directory/cascade-json.js'
 
 const CHILD = join(dirname(fileURLToPath(import.meta.url)), 'child.js')
 

@@ -7,7 +7,8 @@
  * the checks behind the signature — epochs, roles, parameters, shaping — see fuzzed values too.
  */
 import { ed25519KeyPair, sign, x25519KeyPair, type KeyPair } from '../../src/crypto/index.js'
-import { cascadeFromJson, cascadeToJson, makeCascade } from '../../src/directory/cascade.js'
+import { makeCascade } from '../../src/directory/cascade.js'
+import { cascadeFromJson, cascadeToJson } from '../../src/directory/cascade-json.js'
 import { DescriptorError } from '../../src/directory/descriptor-error.js'
 import { parseDescriptorBytes, toHex } from '../../src/directory/descriptor-json.js'
 import { makeNodeDescriptor, nodeDescriptorSpec, nodeSignedMessage, verifyNodeDescriptor } from '../../src/directory/descriptor.js'

@@ -40,6 +40,9 @@ import { cascadeParamFields, cascadeParamsToJson, type CascadeParamsJson } from 
 import { DescriptorError, DescriptorErrorCode } from './descriptor-error.js'
 import { lowerHex, toHex, validateDescriptor } from './descriptor-json.js'
 import { ByteWriter, signedMessage } from './signed-encoding.js'
+import { iso } from './unix-time.js'
+
+export { iso } from './unix-time.js'
 
 export const DESCRIPTOR_VERSION = 1
 export const NODE_DESCRIPTOR_OBJECT = 'node-descriptor'
@@ -124,6 +127,21 @@ type ParsedNode = Infer<typeof nodeDescriptorSpec>
  * `DescriptorError` if the fields would not verify (bad address, keys out of order…).
  */
 export function makeNodeDescriptor (identity: KeyPair, fields: NodeDescriptorFields): NodeDescriptorJson {
+  const { unsigned, message } = unsignedNodeDescriptor(identity.publicKey, fields)
+  return signedNodeDescriptor(unsigned, sign(identity.secretKey, message))
+}
+
+/** A node descriptor checked and ready to sign: its JSON but the signature, and the bytes its identity key signs. */
+export interface UnsignedNodeDescriptor {
+  readonly unsigned: Omit<NodeDescriptorJson, 'signature'>
+  readonly message: Uint8Array
+}
+
+/**
+ * `makeNodeDescriptor` in two steps, for a signer elsewhere (a hop's thread under `mixgate
+ * up` keeps its secret key; it signs the message it is given). Throws as makeNodeDescriptor.
+ */
+export function unsignedNodeDescriptor (identityKey: Uint8Array, fields: NodeDescriptorFields): UnsignedNodeDescriptor {
   const schedule = scheduleOf(fields.params)
   const epochKeys = [...fields.epochKeys].sort((a, b) => a.epoch - b.epoch)
   const last = epochKeys[epochKeys.length - 1]
@@ -132,7 +150,7 @@ export function makeNodeDescriptor (identity: KeyPair, fields: NodeDescriptorFie
     version: DESCRIPTOR_VERSION,
     role: fields.role,
     address: typeof fields.address === 'string' ? fields.address : formatHostPort(fields.address),
-    identityKey: toHex(identity.publicKey),
+    identityKey: toHex(identityKey),
     linkKey: toHex(fields.linkKey),
     ...cascadeParamsToJson(fields.params),
     epochKeys: epochKeys.map((k) => ({ epoch: k.epoch, onionKey: toHex(k.onionKey) })),
@@ -142,7 +160,11 @@ export function makeNodeDescriptor (identity: KeyPair, fields: NodeDescriptorFie
   // Validate through the same path a verifier takes, with a placeholder signature.
   const parsed = parseNode({ ...unsigned, signature: '00'.repeat(64) }, {})
   checkNodeKeys(parsed, {})
-  const signature = sign(identity.secretKey, nodeSignedMessage(parsed))
+  return { unsigned, message: nodeSignedMessage(parsed) }
+}
+
+/** The descriptor with its signature over `unsignedNodeDescriptor`'s message. */
+export function signedNodeDescriptor (unsigned: UnsignedNodeDescriptor['unsigned'], signature: Uint8Array): NodeDescriptorJson {
   return { ...unsigned, signature: toHex(signature) }
 }
 
@@ -267,10 +289,6 @@ export function nodeSignedMessage (d: Omit<ParsedNode, 'signature'>): Uint8Array
   return signedMessage(NODE_DESCRIPTOR_OBJECT, body.bytes())
 }
 
-/** `1700000000` → `2023-11-14T22:13:20Z`. */
-export function iso (unixS: number): string {
-  return new Date(unixS * 1000).toISOString().replace('.000Z', 'Z')
-}
 
 /** The first 8 hex digits of a public key, for messages. */
 export function short (key: Uint8Array): string {

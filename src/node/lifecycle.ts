@@ -7,7 +7,9 @@
  * what everything depends on (links, the key store) stops last; then the process exits 0.
  * A stop function that throws is logged and the rest still run; the exit status is then 1.
  * A second signal, or stop functions outlasting the grace period, force exit status 1
- * at once: an operator pressing Ctrl-C twice means it.
+ * at once: an operator pressing Ctrl-C twice means it. `exit` may only resolve a command's
+ * status (serve.ts); what ends the process whatever its threads do is hard-exit.ts, which
+ * serve.ts arms through `onStopping`.
  *
  * SIGHUP is left alone (its default ends the process) unless an `onReload` callback is
  * given; reloading what can be reloaded is for later.
@@ -33,6 +35,8 @@ export interface SignalHandlerOptions {
   readonly signals?: SignalSource
   /** Called on SIGHUP; without it SIGHUP keeps its default meaning. */
   readonly onReload?: () => Promise<void> | void
+  /** Called once as the shutdown starts, before any stop function (serve.ts arms its hard exit). */
+  readonly onStopping?: () => void
 }
 
 export interface SignalHandlers {
@@ -79,7 +83,7 @@ export class Lifecycle {
   }
 
   installSignalHandlers (options: SignalHandlerOptions): SignalHandlers {
-    const { logger, exit = (code: number) => process.exit(code), graceMs = DEFAULT_GRACE_MS, signals = process, onReload } = options
+    const { logger, exit = (code: number) => process.exit(code), graceMs = DEFAULT_GRACE_MS, signals = process, onReload, onStopping } = options
     let stopping: Promise<void> | undefined
     let exited = false
     let timer: NodeJS.Timeout | undefined
@@ -95,6 +99,7 @@ export class Lifecycle {
     const shutdown = (reason: string): Promise<void> => {
       stopping ??= (async () => {
         logger.info('shutdown.started', { reason })
+        onStopping?.()
         timer = setTimeout(() => {
           logger.error('shutdown.timeout', { graceMs })
           exitOnce(1)

@@ -2,12 +2,15 @@
  * What `mixgate up` keeps out of memory (issue #17), seen in a real `up` process: on the
  * native crypto backend no thread compiles libsodium.js's WebAssembly, and a hop's thread
  * loads neither the metrics library (prom-client: it serves no admin port without a state
- * dir) nor the HTTP client (undici) nor the SOCKS code. The main thread (the client) does
- * not load undici either: its cascade comes from the hops, not over HTTP.
+ * dir) nor the HTTP client (undici) nor the SOCKS code, nor the schema library (zod: the
+ * parent builds and checks the descriptors, hop-thread-protocol.ts). The main thread (the
+ * client) does not load undici either: its cascade comes from the hops, not over HTTP.
+ * test/architecture/hop-thread-imports.test.ts checks the same of the sources.
  *
  * A probe module given to node with --import runs in every thread (workers inherit the
  * flag): it counts WebAssembly compilations and, when its thread ends, writes them and the
- * packages in that thread's CommonJS cache to a file. The same run with MIXGATE_CRYPTO=wasm
+ * packages in that thread's CommonJS cache to a file, and whether zod (an ES module, so not
+ * in that cache) ran: it leaves its registry on globalThis. The same run with MIXGATE_CRYPTO=wasm
  * shows the probe sees the WebAssembly when it is there. The memory figures themselves are
  * in docs/BENCH.md, not asserted here (they depend on the machine and its load).
  */
@@ -25,6 +28,7 @@ interface ThreadReport {
   readonly main: boolean
   readonly compiled: number
   readonly packages: string[]
+  readonly zod: boolean
 }
 
 const PROBE = `
@@ -41,7 +45,8 @@ WebAssembly.Module = new Proxy(WebAssembly.Module, { construct (target, args) { 
 process.on('exit', () => {
   const names = Object.keys(createRequire(import.meta.url).cache).map((path) => /node_modules[\\\\/]((?:@[^\\\\/]+[\\\\/])?[^\\\\/]+)/.exec(path)?.[1])
   const packages = [...new Set(names.filter((name) => name !== undefined))].sort()
-  writeFileSync(join(process.env.PROBE_DIR, 'thread-' + threadId + '.json'), JSON.stringify({ main: isMainThread, compiled, packages }))
+  const zod = globalThis.__zod_globalRegistry !== undefined
+  writeFileSync(join(process.env.PROBE_DIR, 'thread-' + threadId + '.json'), JSON.stringify({ main: isMainThread, compiled, packages, zod }))
 })
 `
 
@@ -78,7 +83,7 @@ async function upReports (t: Test, crypto: 'native' | 'wasm'): Promise<ThreadRep
   return readdirSync(dir).filter((name) => name.startsWith('thread-')).map((name) => JSON.parse(readFileSync(join(dir, name), 'utf8')) as ThreadReport)
 }
 
-t.test('native backend: no thread compiles WebAssembly; a hop loads no metrics, HTTP or SOCKS library', { skip: nativeLoads ? false : 'sodium-native cannot be loaded here' }, async (t) => {
+t.test('native backend: no thread compiles WebAssembly; a hop loads no metrics, HTTP, SOCKS or schema library', { skip: nativeLoads ? false : 'sodium-native cannot be loaded here' }, async (t) => {
   const reports = await upReports(t, 'native')
   const hops = reports.filter((r) => !r.main)
   const main = reports.find((r) => r.main)
@@ -88,7 +93,9 @@ t.test('native backend: no thread compiles WebAssembly; a hop loads no metrics, 
     t.equal(hop.compiled, 0, `hop thread ${i}: no WebAssembly compiled`)
     t.ok(hop.packages.includes('sodium-native'), `hop thread ${i}: sodium-native in use`)
     t.same(hop.packages.filter((name) => ['prom-client', 'undici', 'socksv5'].includes(name)), [], `hop thread ${i}: no prom-client, undici or socksv5`)
+    t.equal(hop.zod, false, `hop thread ${i}: no zod`)
   }
+  t.equal(main!.zod, true, 'the main thread loads zod (it checks the descriptors): the probe sees it where it is')
   t.equal(main!.compiled, 0, 'main thread: no WebAssembly compiled')
   t.notOk(main!.packages.includes('undici'), 'main thread: no undici')
 })

@@ -6,7 +6,8 @@
  */
 import t from 'tap'
 import { readdirSync, writeFileSync } from 'node:fs'
-import { readFile } from 'node:fs/promises'
+import { open, readFile } from 'node:fs/promises'
+import { execFileSync } from 'node:child_process'
 import { lookup } from 'node:dns/promises'
 import { connect } from 'node:net'
 import { join } from 'node:path'
@@ -116,8 +117,11 @@ t.test('the hops of up run in threads of their own; stopping leaves no thread an
   for (const link of links) t.ok(await accepts(link), `a hop accepts links on ${formatHostPort(link)}`)
   t.ok(await accepts(embedded.socks), 'the client accepts SOCKS connections')
 
+  t.same(embedded.runningThreads(), ['mix[1]', 'mix[2]', 'exit'], 'every hop thread runs')
   for (const node of [...embedded.nodes].reverse()) await node.stop()
   stopped = true
+  await embedded.threadsEnded
+  t.same(embedded.runningThreads(), [], 'none is left running once stopped')
   t.equal(await threadsSettleAt(threadsBefore), threadsBefore, 'every hop thread ended')
   t.equal(serversHere(), serversBefore, 'the SOCKS and admin servers closed')
   for (const where of [...links, embedded.socks, admin]) t.notOk(await accepts(where), `nothing listens on ${formatHostPort(where)} any more`)
@@ -126,26 +130,20 @@ t.test('the hops of up run in threads of their own; stopping leaves no thread an
 t.test('a hop thread that dies unasked is logged, resolves crashed, and its stop throws the crash', async (t) => {
   await readFile(new URL(import.meta.url))
   const threadsBefore = threadCount()
-  // A stand-in hop: booted, answers prepare with a descriptor, then an uncaught error.
+  // A stand-in hop: booted, answers the first request, then an uncaught error.
   const entry = join(t.testdir({}), 'dying-hop.mjs')
   writeFileSync(entry, [
     "import { parentPort } from 'node:worker_threads'",
     'parentPort.postMessage({ id: 0, value: {} })',
     'parentPort.on(\'message\', ({ id }) => {',
-    '  parentPort.postMessage({ id, value: { descriptor: {} } })',
+    '  parentPort.postMessage({ id, value: { up: true } })',
     "  setTimeout(() => { throw new Error('boom') }, 20)",
     '})',
   ].join('\n'))
   const events: Array<[string, LogFields | undefined]> = []
   const thread = new HopThread('mix[1]', recordingLogger(events), { entry: pathToFileURL(entry) })
   await thread.booted
-  t.same(await thread.prepare({
-    label: 'mix[1]',
-    position: 1,
-    described: { role: 'mix', address: { host: '127.0.0.1', port: 1 }, params: { cellSize: 2048, roundMs: 10, epochS: 3600, genesis: 0, shaping: DEFAULT_SHAPING.off } },
-    log: { level: 'error', format: 'text' },
-    replayCapacity: 1024,
-  }), {}, 'the descriptor it sent')
+  t.equal(await thread.successorWithin(1000), true, 'the answer it sent')
   const crash = await thread.crashed
   t.match(crash, { code: 'CLI_NODE_CRASHED', message: /^mix\[1\] ended unexpectedly \(its thread exited with code 1\)$/ })
   t.match((crash.cause as Error).message, 'boom', 'the uncaught error is the cause')
@@ -153,6 +151,34 @@ t.test('a hop thread that dies unasked is logged, resolves crashed, and its stop
   await t.rejects(thread.describe(), { code: 'CLI_NODE_CRASHED' }, 'requests after the crash fail')
   await t.rejects(thread.stop(), { code: 'CLI_NODE_CRASHED' }, 'stop throws the crash: up ends with status 1')
   t.equal(await threadsSettleAt(threadsBefore), threadsBefore, 'no thread left')
+})
+
+t.test('a hop thread blocked where terminate() cannot reach: stop() says so instead of waiting for it', async (t) => {
+  const dir = t.testdir({})
+  // A FIFO without a writer: opening it waits in the kernel, as a stuck native call would.
+  const fifo = join(dir, 'no-writer')
+  execFileSync('mkfifo', [fifo])
+  const entry = join(dir, 'blocking-hop.mjs')
+  writeFileSync(entry, [
+    "import { parentPort } from 'node:worker_threads'",
+    "import { openSync } from 'node:fs'",
+    'parentPort.postMessage({ id: 0, value: {} })',
+    'parentPort.on(\'message\', ({ id }) => {',
+    '  parentPort.postMessage({ id, value: {} })',
+    `  openSync(${JSON.stringify(fifo)}, 'r')`,
+    '})',
+  ].join('\n'))
+  const events: Array<[string, LogFields | undefined]> = []
+  const thread = new HopThread('exit', recordingLogger(events), { entry: pathToFileURL(entry), graceMs: 200 })
+  await thread.booted
+  await t.rejects(thread.stop(), { code: 'CLI_THREAD_STUCK', message: 'exit\'s thread did not end when terminated' }, 'stop ends, and throws: up ends with status 1')
+  t.same(events.map(([event]) => event), ['thread.terminated', 'thread.stuck'], 'terminated, then logged as stuck')
+  t.ok(thread.isRunning, 'the thread still runs: the process must not wait for it (process.exit would)')
+  // Give the open its writer: the thread leaves the kernel and the termination ends it.
+  const writer = await open(fifo, 'w')
+  await thread.ended
+  await writer.close()
+  t.notOk(thread.isRunning, 'ended once unblocked')
 })
 
 function recordingLogger (events: Array<[string, LogFields | undefined]>): Logger {

@@ -4,7 +4,7 @@
  */
 import t from 'tap'
 import { cryptoReady, ed25519KeyPair, x25519KeyPair } from '../../src/crypto/index.js'
-import { cascadeFromJson } from '../../src/directory/cascade.js'
+import { cascadeFromJson } from '../../src/directory/cascade-json.js'
 import { DescriptorError } from '../../src/directory/descriptor-error.js'
 import { makeNodeDescriptor, verifyNodeDescriptor } from '../../src/directory/descriptor.js'
 import type { CascadeParams } from '../../src/protocol/cascade-params.js'

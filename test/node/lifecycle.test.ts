@@ -92,6 +92,17 @@ t.test('a second signal during shutdown forces exit 1 at once', async (t) => {
   t.same(h.events, ['shutdown.started', 'shutdown.forced'])
 })
 
+t.test('onStopping runs once as the shutdown starts, before any stop', async (t) => {
+  const calls: string[] = []
+  const h = harness(t, { onStopping: () => { calls.push('stopping') } })
+  h.lifecycle.onShutdown(() => { calls.push('stop') })
+  h.signals.emit('SIGTERM')
+  h.signals.emit('SIGTERM')
+  t.equal(await h.exitCode, 1)
+  await new Promise((resolve) => setImmediate(resolve))
+  t.same(calls, ['stopping', 'stop'], 'once, though signalled twice, and before the stop')
+})
+
 t.test('stop functions outlasting the grace period force exit 1', async (t) => {
   const h = harness(t, { graceMs: 20 })
   h.lifecycle.onShutdown(() => new Promise<void>(() => {})) // never finishes

@@ -30,5 +30,6 @@ export async function nodeCommand (role: Role, argv: readonly string[], context:
   const started = node
   return serveUntilSignal([started], logger, {
     onReload: async () => { running = await reloadNode(file, role, running, started, logger) },
+    hardExit: { log: { role: setup.label, format: setup.log.format } },
   })
 }

@@ -19,7 +19,11 @@
  * apps should use, and stays as it was for the scripts that read it.
  *
  * It runs until SIGINT or SIGTERM (status 0 if everything stopped cleanly), or until a hop's
- * thread dies: then it stops the rest as a signal would and ends with status 1.
+ * thread dies: then it stops the rest as a signal would and ends with status 1. A shutdown
+ * that runs out of time (`shutdown.timeout`, 5 s) terminates the hop threads still running,
+ * all at once. It returns only once every hop thread has ended: the launcher's `process.exit`
+ * would otherwise wait for one that cannot end, and the hard exit armed with the shutdown
+ * (src/node/hard-exit.ts) ends the process instead, 10 s after the signal at most.
  */
 import { getServers } from 'node:dns'
 import { PolicyError } from '../../exit/errors.js'
@@ -109,9 +113,13 @@ export async function upCommand (argv: readonly string[], context: CommandContex
         const cause = crash.cause instanceof Error ? `: ${crash.cause.stack ?? crash.cause.message}` : ''
         context.err(`mixgate: ${crash.message}${cause}\n`)
       },
+      hardExit: { log: { role: 'up', format }, running: () => embedded.runningThreads() },
     })
   } finally {
     if ('remove' in record) await record.remove()
+    // Still running only if the stops ran out of time: they had their grace period.
+    embedded.terminateThreads('the shutdown ran out of time')
+    await embedded.threadsEnded
   }
 }
 

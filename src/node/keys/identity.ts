@@ -14,21 +14,17 @@
  * Onion keys are not here: they change every epoch and come from the ratchet (seed-store.ts).
  */
 import { join } from 'node:path'
-import { ed25519KeyPair, memzero, randomBytes, x25519KeyPair, type KeyPair } from '../../crypto/index.js'
+import { ed25519KeyPair, memzero, randomBytes, x25519KeyPair } from '../../crypto/index.js'
 import { readKeyFile } from '../../base/config-file.js'
 import { KeysError, KeysErrorCode } from '../../protocol/keys-errors.js'
 import { checkPrivateFile, ensurePrivateDir, exists, hexLine, writePrivateFile } from './private-files.js'
+import type { NodeIdentity } from './node-identity.js'
+
+export { wipeIdentity, type NodeIdentity } from './node-identity.js'
 
 export const IDENTITY_KEY_FILE = 'identity.key'
 export const LINK_KEY_FILE = 'link.key'
 const KEY_BYTES = 32
-
-export interface NodeIdentity {
-  /** Ed25519: `secretKey` is libsodium's 64-byte form (seed ‖ public key). */
-  readonly identity: KeyPair
-  /** X25519 static key of the node's links. */
-  readonly link: KeyPair
-}
 
 export interface PublicIdentity {
   readonly identityKey: Uint8Array
@@ -82,12 +78,6 @@ export async function loadIdentity (dir: string): Promise<NodeIdentity> {
     memzero(seed)
     if (linkSecret !== undefined) memzero(linkSecret)
   }
-}
-
-/** Zero both secret keys (at shutdown). */
-export function wipeIdentity (identity: NodeIdentity): void {
-  memzero(identity.identity.secretKey)
-  memzero(identity.link.secretKey)
 }
 
 async function writeKeyFile (path: string, key: Uint8Array): Promise<void> {

@@ -95,6 +95,12 @@ export interface EmbeddedCascade {
   readonly nodes: readonly StartedNode[]
   /** Resolves if a hop's thread dies unexpectedly (logged as `node.crashed`); else never. */
   readonly crashed: Promise<Error>
+  /** The labels of the hop threads not yet ended (`exit`, `mix[1]` …). */
+  runningThreads (): string[]
+  /** Resolves once every hop thread has ended (never, for one that cannot be ended). */
+  readonly threadsEnded: Promise<void>
+  /** Terminate every hop thread still running, at once (HopThread.terminate). */
+  terminateThreads (reason: string): void
 }
 
 const HOST = '127.0.0.1'
@@ -157,7 +163,9 @@ export async function startEmbeddedCascade (options: EmbeddedOptions): Promise<E
       })
     }))
     const descriptor = createCascadeDescriptor(described)
-    const cascade = cascadeFromVerified(verifyCascadeDescriptor(descriptor))
+    // Verified here once: the hop threads start from this result and load no schema code.
+    const verified = verifyCascadeDescriptor(descriptor)
+    const cascade = cascadeFromVerified(verified)
     if (stateDir !== undefined) {
       await writeStateSet(stateDir, {
         cascade: descriptor,
@@ -171,10 +179,10 @@ export async function startEmbeddedCascade (options: EmbeddedOptions): Promise<E
       })
     }
 
-    nodes.push(await threads[hopCount - 1]!.start(descriptor))
+    nodes.push(await threads[hopCount - 1]!.start(verified))
     for (let position = options.mixes; position >= 1; position--) {
       const mix = threads[position - 1]!
-      nodes.push(await mix.start(descriptor))
+      nodes.push(await mix.start(verified))
       if (!await mix.successorWithin(readyTimeoutMs)) {
         throw new StartError('CLI_NOT_READY', `mix ${position} did not reach ${position === options.mixes ? 'the exit' : `mix ${position + 1}`} within ${readyTimeoutMs} ms`)
       }
@@ -195,7 +203,19 @@ export async function startEmbeddedCascade (options: EmbeddedOptions): Promise<E
     await client.waitForEntry!(readyTimeoutMs).catch((err: unknown) => {
       throw new StartError('CLI_NOT_READY', `the client could not reach mix 1 within ${readyTimeoutMs} ms`, { cause: err })
     })
-    return { cascade, descriptor, socks, ...(http === undefined ? {} : { http }), clientAdminUrl: client.adminUrl!, exitPolicy, nodes, crashed: Promise.race(threads.map(async (thread) => await thread.crashed)) }
+    return {
+      cascade,
+      descriptor,
+      socks,
+      ...(http === undefined ? {} : { http }),
+      clientAdminUrl: client.adminUrl!,
+      exitPolicy,
+      nodes,
+      crashed: Promise.race(threads.map(async (thread) => await thread.crashed)),
+      runningThreads: () => threads.filter((thread) => thread.isRunning).map((thread) => thread.label),
+      threadsEnded: Promise.all(threads.map(async (thread) => await thread.ended)).then(() => {}),
+      terminateThreads: (reason) => { for (const thread of threads) thread.terminate(reason) },
+    }
   } catch (err) {
     // The client (if it started), then every hop thread, started or not: each wipes its keys and ends.
     if (nodes.at(-1)?.role === 'client') await nodes.at(-1)!.stop().catch(() => {})

@@ -17,6 +17,7 @@ import { equal } from '../../crypto/index.js'
 import { cascadeFromVerified, type CascadeSource } from '../../directory/cascade.js'
 import { SignedCascadeSource } from '../../directory/cascade-source.js'
 import type { VerifiedCascade } from '../../directory/signed-cascade.js'
+import type { VerifiedNode } from '../../directory/descriptor.js'
 import type { RunClientOptions } from '../../client/run-client.js'
 import type { RunExitOptions } from '../../exit/run-exit.js'
 import type { RunMixOptions } from '../../mix/run-mix.js'
@@ -46,6 +47,9 @@ export interface LogSettings {
 /** The replay table's default size (the hop's, src/hop/create-admission.ts), which is also each tag log's capacity. */
 export const DEFAULT_REPLAY_CAPACITY = 1 << 18
 
+/** What a hop keeps of its verified cascade descriptor (`up`'s hop threads get just this, as plain data). */
+export type HopVerifiedCascade = Pick<VerifiedCascade, 'validUntil' | 'onionKey'> & { readonly nodes: ReadonlyArray<Pick<VerifiedNode, 'identityKey'>> }
+
 /** What a mix or exit needs beyond the run options: its identity, onion keys, admin. */
 export interface HopSetup {
   /** What its node descriptor says (role, address, signed parameters). */
@@ -55,8 +59,11 @@ export interface HopSetup {
   readonly schedule: EpochSchedule
   /** Open the hop's onion keys (durable ones from its key dir, at start). */
   readonly openOnionKeys: (logger: Logger) => Promise<OnionKeySource>
-  /** The cascade as verified, for pinning the peers whose descriptors the entry collects. */
-  readonly verified: VerifiedCascade
+  /**
+   * The cascade as verified: its validity and the onion keys it lists (start-node.ts warns when
+   * they are not the hop's), and its identity keys, pinning the peers the entry collects from.
+   */
+  readonly verified: HopVerifiedCascade
   /** The cascade's validity has ended (the hop still runs with it; clients need a fresh one). */
   readonly staleCascade: boolean
   readonly admin?: HostPort

@@ -10,14 +10,13 @@
  * descriptor. Stopping reverses this and wipes the keys.
  */
 import { cryptoBackend, equal } from '../../crypto/index.js'
-import { iso } from '../../directory/descriptor.js'
+import { iso } from '../../directory/unix-time.js'
 import { MixgateError } from '../../errors.js'
 import { formatHostPort, type HostPort } from '../../base/address.js'
 import type { NodeAdmin, NodeAdminOptions } from '../admin/node-admin.js'
-import { wipeIdentity } from '../keys/identity.js'
+import { wipeIdentity } from '../keys/node-identity.js'
 import type { OnionKeySource } from '../keys/onion-key-source.js'
 import type { Logger } from '../../base/logger.js'
-import { describeHop } from './node-descriptor.js'
 import type { HopSetup, NodeSetup } from './node-setup.js'
 import { startPublishServer, type PublishServer } from '../../directory/publish-server.js'
 
@@ -171,6 +170,8 @@ async function startServers (
   onionKeys: OnionKeySource, stopNode: () => Promise<void>,
 ): Promise<{ admin: NodeAdmin | undefined, publish: PublishServer | undefined }> {
   if (hop.admin === undefined && hop.publish === undefined) return { admin: undefined, publish: undefined }
+  // Loaded only here: the descriptor code holds the schemas, which a hop without these servers never needs.
+  const { describeHop } = await import('./node-descriptor.js')
   const descriptor = (): ReturnType<typeof describeHop> | undefined => {
     const keys = onionKeys.publicKeys()
     return keys.length === 0 ? undefined : describeHop(hop.described, hop.keys.identity, hop.keys.link.publicKey, keys, Date.now() / 1000)

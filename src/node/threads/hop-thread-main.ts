@@ -6,23 +6,23 @@
  * The thread says when its code is loaded; then the parent sends what the hop is (with the
  * ports it chose just then), and the thread makes its keys itself — in memory, or with a key
  * dir by keygen, with durable onion keys there — so no secret crosses threads, and answers
- * with its signed node descriptor. It starts when the parent sends the cascade descriptor
- * assembled from every hop's, and stops (node, keys) when told to; then nothing holds its
- * loop and the thread ends. It logs under its label to standard error, which Node forwards to the process's.
- * Messages: hop-thread-protocol.ts.
+ * with its public keys; the parent builds the node descriptor and the thread signs it. It
+ * starts when the parent sends the cascade it verified, assembled from every hop's
+ * descriptor, and stops (node, keys) when told to; then nothing holds its loop and the thread
+ * ends. It logs under its label to standard error, which Node forwards to the process's.
+ * Messages: hop-thread-protocol.ts. What it imports is kept to what a running hop needs:
+ * no schema library, no descriptor code, no key-file reader without a key dir (issue #17;
+ * test/cli/up-idle-memory.test.ts).
  */
 import { isMainThread, parentPort, workerData, type MessagePort } from 'node:worker_threads'
-import { cryptoReady, ed25519KeyPair, memzero, randomBytes, x25519KeyPair } from '../../crypto/index.js'
+import { cryptoReady, ed25519KeyPair, memzero, randomBytes, sign, x25519KeyPair } from '../../crypto/index.js'
 import { cascadeFromVerified } from '../../directory/cascade.js'
-import type { NodeDescriptorJson } from '../../directory/descriptor.js'
-import { verifyCascadeDescriptor } from '../../directory/signed-cascade.js'
 import type { EpochSchedule } from '../../protocol/epoch.js'
 import { scheduleOf } from '../../protocol/cascade-params.js'
-import { keygen, loadIdentity, wipeIdentity, type NodeIdentity } from '../keys/identity.js'
+import { wipeIdentity, type NodeIdentity } from '../keys/node-identity.js'
 import { ephemeralOnionKeys, openDurableOnionKeys, type OnionKeySource } from '../keys/onion-key-source.js'
 import { createLogger, type Logger } from '../../base/logger.js'
-import { errorToJson, BOOTED_ID, type HopWorkerData, type FromHop, type HopAnswers, type HopRequest, type HopThreadConfig, type ToHop } from './hop-thread-protocol.js'
-import { describeHop } from '../start/node-descriptor.js'
+import { errorToJson, fromVerifiedCascadeData, BOOTED_ID, type HopPublicKeys, type HopWorkerData, type FromHop, type HopAnswers, type HopRequest, type HopThreadConfig, type ToHop, type VerifiedCascadeData } from './hop-thread-protocol.js'
 import type { HopSetup, NodeSetup } from '../start/node-setup.js'
 import { startNode, type StartedNode } from '../start/start-node.js'
 
@@ -56,7 +56,9 @@ function serve (port: MessagePort): void {
       case 'prepare':
         if (hop !== undefined) throw new Error('hop thread: prepared twice')
         hop = booted.then(async () => await prepare(request.config))
-        return { descriptor: describe(await hop) }
+        return { keys: publicKeys(await hop) }
+      case 'sign':
+        return { signature: sign((await prepared()).keys.identity.secretKey, request.message) }
       case 'start': {
         if (started !== undefined) throw new Error('hop thread: started twice')
         started = prepared().then(async (h) => await startNode(setupOf(h, request.cascade), h.logger))
@@ -64,7 +66,7 @@ function serve (port: MessagePort): void {
         return { listening: node.listening, ...(node.adminUrl === undefined ? {} : { adminUrl: node.adminUrl }) }
       }
       case 'describe':
-        return { descriptor: describe(await prepared()) }
+        return { keys: publicKeys(await prepared()) }
       case 'waitForSuccessor':
         if (started === undefined) throw new Error('hop thread: not started')
         return { up: await successorWithin(await started, request.timeoutMs) }
@@ -106,6 +108,8 @@ async function prepare (config: HopThreadConfig): Promise<Hop> {
     memzero(seed)
     return { config, keys, onionKeys: ephemeralOnionKeys({ schedule, logger }), schedule, logger }
   }
+  // The key files' reader (and the config schemas behind it) only for a hop with a key dir.
+  const { keygen, loadIdentity } = await import('../keys/identity.js')
   await keygen(config.keyDir)
   const keys = await loadIdentity(config.keyDir)
   try {
@@ -117,14 +121,23 @@ async function prepare (config: HopThreadConfig): Promise<Hop> {
   }
 }
 
-function describe (hop: Hop): NodeDescriptorJson {
-  return describeHop(hop.config.described, hop.keys.identity, hop.keys.link.publicKey, hop.onionKeys.publicKeys(), Date.now() / 1000)
+/**
+ * What the hop's node descriptor says of its keys now, each in a buffer of its own: posting a
+ * view would copy its whole ArrayBuffer to the parent, and a backend may keep a public key
+ * beside secret bytes.
+ */
+function publicKeys (hop: Hop): HopPublicKeys {
+  return {
+    identityKey: hop.keys.identity.publicKey.slice(),
+    linkKey: hop.keys.link.publicKey.slice(),
+    epochKeys: hop.onionKeys.publicKeys().map(({ epoch, onionKey }) => ({ epoch, onionKey: onionKey.slice() })),
+  }
 }
 
-/** The node setup of this hop in the cascade `json` (signed by every hop; checked again here). */
-function setupOf (hop: Hop, json: unknown): NodeSetup {
+/** The node setup of this hop in the cascade the parent verified. */
+function setupOf (hop: Hop, data: VerifiedCascadeData): NodeSetup {
   const { config, keys } = hop
-  const verified = verifyCascadeDescriptor(json)
+  const verified = fromVerifiedCascadeData(data)
   const hopSetup: HopSetup = {
     described: config.described,
     keys,

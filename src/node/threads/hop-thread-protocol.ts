@@ -5,10 +5,14 @@
  *
  *   ← { id: 0, value: {} }                      the thread's code is loaded and crypto ready
  *   → { id, request: { op: 'prepare', config } } make (or load) the hop's keys: HopThreadConfig
- *   ← { id, value: { descriptor } }              its signed node descriptor
- *   → { id, request: { op: 'start', cascade } }  start with the signed cascade descriptor
+ *   ← { id, value: { keys } }                    its public keys (HopPublicKeys)
+ *   → { id, request: { op: 'sign', message } }   sign with the identity key
+ *   ← { id, value: { signature } }
+ *   → { id, request: { op: 'start', cascade } }  start in the cascade the parent verified
+ *                                                 (VerifiedCascadeData)
  *   ← { id, value: { listening, adminUrl? } }
- *   → { id, request: { op: 'describe' } }        a fresh node descriptor (the client's refresh)
+ *   → { id, request: { op: 'describe' } }        its current public keys again (the client's
+ *                                                 refresh of the cascade descriptor)
  *   → { id, request: { op: 'waitForSuccessor', timeoutMs } }  → { id, value: { up } }
  *   → { id, request: { op: 'stop' } }            stop the node, wipe the keys; after the
  *                                                 answer the thread ends. The only expected end.
@@ -16,11 +20,18 @@
  * Any request may be answered { id, error } instead. The thread's workerData (HopWorkerData)
  * may name its role before any message.
  *
+ * The parent builds, checks and assembles the node descriptors and verifies the cascade
+ * descriptor; the thread only signs what it is sent (one process, one trust domain) and
+ * keeps its secret keys. So a hop's thread never loads the descriptor schemas (zod: about
+ * 5 MB of heap per thread, issue #17).
+ *
  * Errors travel as { name, code, message } (a MixgateError: its message is safe to show) or
  * with a stack (anything else: a bug, whose stack helps a report).
  */
-import type { NodeDescriptorJson } from '../../directory/descriptor.js'
-import type { CascadeDescriptorJson } from '../../directory/signed-cascade.js'
+import type { EpochKey } from '../../directory/descriptor.js'
+import type { VerifiedCascade } from '../../directory/signed-cascade.js'
+import type { CascadeParams } from '../../protocol/cascade-params.js'
+import type { HopVerifiedCascade } from '../start/node-setup.js'
 import { MixgateError } from '../../errors.js'
 import type { HostPort } from '../../base/address.js'
 import { KeysError, type KeysErrorCode } from '../../protocol/keys-errors.js'
@@ -57,20 +68,71 @@ export interface HopThreadConfig {
   readonly limits?: Partial<ExitLimits>
 }
 
+/** What a hop's node descriptor says of its keys: identity, link and current onion public keys. */
+export interface HopPublicKeys {
+  readonly identityKey: Uint8Array
+  readonly linkKey: Uint8Array
+  readonly epochKeys: readonly EpochKey[]
+}
+
+/** A verified cascade descriptor as plain data (structured clone): what a hop thread starts from. */
+export interface VerifiedCascadeData {
+  readonly id: Uint8Array
+  readonly params: CascadeParams
+  readonly validUntil: number
+  /** Epochs every hop has an onion key for. */
+  readonly epochs: readonly number[]
+  readonly nodes: ReadonlyArray<{
+    readonly role: 'mix' | 'exit'
+    readonly address: HostPort
+    readonly linkKey: Uint8Array
+    readonly identityKey: Uint8Array
+    /** Its onion keys of `epochs`, by epoch. */
+    readonly onionKeys: ReadonlyMap<number, Uint8Array>
+  }>
+}
+
 export type HopRequest =
   | { readonly op: 'prepare', readonly config: HopThreadConfig }
-  | { readonly op: 'start', readonly cascade: CascadeDescriptorJson }
+  | { readonly op: 'sign', readonly message: Uint8Array }
+  | { readonly op: 'start', readonly cascade: VerifiedCascadeData }
   | { readonly op: 'describe' }
   | { readonly op: 'waitForSuccessor', readonly timeoutMs: number }
   | { readonly op: 'stop' }
 
 /** What each request answers with. */
 export interface HopAnswers {
-  readonly prepare: { readonly descriptor: NodeDescriptorJson }
+  readonly prepare: { readonly keys: HopPublicKeys }
+  readonly sign: { readonly signature: Uint8Array }
   readonly start: { readonly listening: string, readonly adminUrl?: string }
-  readonly describe: { readonly descriptor: NodeDescriptorJson }
+  readonly describe: { readonly keys: HopPublicKeys }
   readonly waitForSuccessor: { readonly up: boolean }
   readonly stop: Record<string, never>
+}
+
+/** What the parent sends of a cascade it verified. */
+export function verifiedCascadeData (verified: VerifiedCascade): VerifiedCascadeData {
+  return {
+    id: verified.id,
+    params: verified.params,
+    validUntil: verified.validUntil,
+    epochs: verified.epochs,
+    nodes: verified.nodes.map((node, i) => ({
+      role: node.role,
+      address: node.address,
+      linkKey: node.linkKey,
+      identityKey: node.identityKey,
+      onionKeys: new Map(verified.epochs.flatMap((epoch) => {
+        const key = verified.onionKey(i + 1, epoch)
+        return key === undefined ? [] : [[epoch, key] as const]
+      })),
+    })),
+  }
+}
+
+/** The thread's side: the data as what cascadeFromVerified and a hop's setup read of a verified cascade. */
+export function fromVerifiedCascadeData (data: VerifiedCascadeData): VerifiedCascadeData & HopVerifiedCascade {
+  return { ...data, onionKey: (position, epoch) => data.nodes[position - 1]?.onionKeys.get(epoch) }
 }
 
 /** Parent → thread. Ids start at 1: 0 is the answer the thread gives unasked, once booted. */

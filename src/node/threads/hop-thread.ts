@@ -10,13 +10,17 @@
  * it, so that `up` ends with status 1 as a crashed node in one process would.
  *
  * stop() asks the node to stop (it closes its links and keys in its thread) and waits for
- * the thread to end; a thread that outlives `graceMs` after that is terminated.
+ * the thread to end; a thread that outlives `graceMs` after that is terminated. One still
+ * running `graceMs` after terminate() is blocked where termination cannot reach (native code):
+ * it is logged as `thread.stuck` and stop() throws; the process must not wait for it
+ * (`process.exit` would: src/node/hard-exit.ts ends the process instead).
  */
 import { Worker } from 'node:worker_threads'
-import type { NodeDescriptorJson } from '../../directory/descriptor.js'
-import type { CascadeDescriptorJson } from '../../directory/signed-cascade.js'
+import { signedNodeDescriptor, type NodeDescriptorJson } from '../../directory/descriptor.js'
+import type { VerifiedCascade } from '../../directory/signed-cascade.js'
 import type { Logger } from '../../base/logger.js'
-import { errorFromJson, BOOTED_ID, type HopWorkerData, type FromHop, type HopAnswers, type HopRequest, type HopThreadConfig, type ToHop } from './hop-thread-protocol.js'
+import { errorFromJson, verifiedCascadeData, BOOTED_ID, type HopPublicKeys, type HopWorkerData, type FromHop, type HopAnswers, type HopRequest, type HopThreadConfig, type ToHop } from './hop-thread-protocol.js'
+import { describeHopUnsigned, type DescribedHop } from '../start/node-descriptor.js'
 import { StartError, type StartedNode } from '../start/start-node.js'
 
 export type { HopThreadConfig } from './hop-thread-protocol.js'
@@ -54,13 +58,17 @@ export class HopThread {
   readonly booted: Promise<void>
   /** Resolves with the reason if the thread ends without a stop request; else never. */
   readonly crashed: Promise<Error>
+  /** Resolves once the thread has ended, however. */
+  readonly ended: Promise<void>
   private readonly worker: Worker
   private readonly pending = new Map<number, Pending>()
-  private readonly exited: Promise<void>
   private readonly graceMs: number
   private nextId = BOOTED_ID + 1
-  private role: 'mix' | 'exit' | undefined
+  /** What its descriptor says, from `prepare`. */
+  private described: DescribedHop | undefined
   private stopping: Promise<void> | undefined
+  /** terminate() was called: the thread's end is expected, not a crash. */
+  private terminated = false
   /** Why the thread is gone (set when it ended). */
   private gone: Error | undefined
   private crash: Error | undefined
@@ -81,9 +89,9 @@ export class HopThread {
     let uncaught: Error | undefined
     this.worker.on('message', (message: FromHop) => this.answer(message))
     this.worker.on('error', (err) => { uncaught = err })
-    this.exited = new Promise((resolve) => {
+    this.ended = new Promise((resolve) => {
       this.worker.once('exit', (exitCode) => {
-        if (this.stopping === undefined) {
+        if (this.stopping === undefined && !this.terminated) {
           this.crash = new StartError('CLI_NODE_CRASHED', `${label} ended unexpectedly (its thread exited with code ${exitCode})`, { cause: uncaught })
           this.logger.error('node.crashed', { exitCode, error: uncaught })
           crashed(this.crash)
@@ -96,22 +104,27 @@ export class HopThread {
     })
   }
 
+  /** Whether the thread is still running (not yet ended). */
+  get isRunning (): boolean {
+    return this.gone === undefined
+  }
+
   /** Have the thread make or load the hop's keys; resolves with its signed node descriptor. */
   async prepare (config: HopThreadConfig): Promise<NodeDescriptorJson> {
-    this.role = config.described.role
-    return (await this.call({ op: 'prepare', config })).descriptor
+    this.described = config.described
+    return await this.signedDescriptor((await this.call({ op: 'prepare', config })).keys)
   }
 
   /** A fresh signed node descriptor (current onion keys, published now). */
   async describe (): Promise<NodeDescriptorJson> {
-    return (await this.call({ op: 'describe' })).descriptor
+    return await this.signedDescriptor((await this.call({ op: 'describe' })).keys)
   }
 
-  /** Start the hop in `cascade`; resolves once it listens (and serves its admin port). */
-  async start (cascade: CascadeDescriptorJson): Promise<StartedNode> {
-    const { listening, adminUrl } = await this.call({ op: 'start', cascade })
+  /** Start the hop in the cascade `verified` here; resolves once it listens (and serves its admin port). */
+  async start (verified: VerifiedCascade): Promise<StartedNode> {
+    const { listening, adminUrl } = await this.call({ op: 'start', cascade: verifiedCascadeData(verified) })
     return {
-      role: this.role!,
+      role: this.described!.role,
       listening,
       ...(adminUrl === undefined ? {} : { adminUrl }),
       stop: async () => await this.stop(),
@@ -132,6 +145,17 @@ export class HopThread {
     await this.stopping
   }
 
+  /**
+   * End the thread now, whatever its node is doing (`up`'s shutdown ran out of time). Returns
+   * at once: a thread blocked in native code ends only when it leaves it, if ever (`ended`).
+   */
+  terminate (reason: string): void {
+    if (this.gone !== undefined || this.terminated) return
+    this.terminated = true
+    this.logger.warn('thread.terminated', { reason })
+    void this.worker.terminate()
+  }
+
   private async stopThread (): Promise<void> {
     let failure: Error | undefined = this.crash
     if (this.gone === undefined) {
@@ -141,17 +165,31 @@ export class HopThread {
         failure = err as Error
       }
     }
-    let timer: NodeJS.Timeout | undefined
-    const ended = await Promise.race([
-      this.exited.then(() => true),
-      new Promise<false>((resolve) => { timer = setTimeout(() => resolve(false), this.graceMs) }),
-    ])
-    clearTimeout(timer)
-    if (!ended) {
-      this.logger.warn('thread.terminated', { graceMs: this.graceMs, reason: 'still running after its node stopped' })
-      await this.worker.terminate()
+    if (!await this.endsWithin(this.graceMs)) {
+      this.terminate(`still running ${this.graceMs} ms after its node stopped`)
+      if (!await this.endsWithin(this.graceMs)) {
+        this.logger.error('thread.stuck', { graceMs: this.graceMs, reason: 'still running after terminate()' })
+        failure ??= new StartError('CLI_THREAD_STUCK', `${this.label}'s thread did not end when terminated`)
+      }
     }
     if (failure !== undefined) throw failure
+  }
+
+  /** Whether the thread ends within `ms`. */
+  private async endsWithin (ms: number): Promise<boolean> {
+    let timer: NodeJS.Timeout | undefined
+    const ended = await Promise.race([
+      this.ended.then(() => true),
+      new Promise<false>((resolve) => { timer = setTimeout(() => resolve(false), ms) }),
+    ])
+    clearTimeout(timer)
+    return ended
+  }
+
+  /** The hop's descriptor built and checked here, signed in its thread. */
+  private async signedDescriptor (keys: HopPublicKeys): Promise<NodeDescriptorJson> {
+    const { unsigned, message } = describeHopUnsigned(this.described!, keys.identityKey, keys.linkKey, keys.epochKeys, Date.now() / 1000)
+    return signedNodeDescriptor(unsigned, (await this.call({ op: 'sign', message })).signature)
   }
 
   private async call<K extends HopRequest['op']> (request: HopRequest & { op: K }): Promise<HopAnswers[K]> {
