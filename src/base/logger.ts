@@ -22,12 +22,8 @@
  *
  * A call at a disabled level returns before building anything, so debug calls on the
  * data path cost one level check.
- *
- * Each line is written to the stream as it is logged, in one `write` (standard error is
- * synchronous for files, pipes and terminals, so a line logged just before the process ends
- * is not lost). No logging library: a line is rendered here anyway, and winston, which
- * only passed it on, cost every thread of `mixgate up` some 2 MB of heap (issue #17).
  */
+import winston from 'winston'
 import { MixgateError } from '../errors.js'
 
 export const LOG_LEVELS = ['error', 'warn', 'info', 'debug'] as const
@@ -73,38 +69,32 @@ export const SENSITIVE_SUFFIXES: readonly string[] = [
 export const REDACTED = '[redacted]'
 
 const LEVEL_NUMBERS: Record<LogLevel, number> = { error: 0, warn: 1, info: 2, debug: 3 }
+const MESSAGE = Symbol.for('message') // where winston transports look for the finished line
 const MAX_STRING = 1024
 const MAX_DEPTH = 4
-
-/** Streams whose errors are already ignored (one listener each, however many loggers share them). */
-const quietStreams = new WeakSet<NodeJS.WritableStream>()
 
 export function createLogger (options: LoggerOptions): Logger {
   const { level = 'info', format = 'text', role, stream = process.stderr, now = () => new Date() } = options
   const sensitive = sensitivity(options.sensitive ?? [])
   const render = format === 'json' ? renderJson : renderText
-  if (!quietStreams.has(stream) && typeof stream.on === 'function') {
-    // A closed stderr (EPIPE) must not crash the node through an unhandled 'error' event.
-    stream.on('error', () => {})
-    quietStreams.add(stream)
-  }
-  const sink: LineSink = {
-    rank: LEVEL_NUMBERS[level],
-    write: (line) => { stream.write(render(line) + '\n') },
-  }
-  return new ScopedLogger(sink, role, undefined, sensitive, now)
+  const winstonLogger = winston.createLogger({
+    levels: LEVEL_NUMBERS,
+    level,
+    format: winston.format((info) => {
+      info[MESSAGE] = render(info as unknown as LogLine)
+      return info
+    })(),
+    transports: [new winston.transports.Stream({ stream })],
+  })
+  // A closed stderr (EPIPE) must not crash the node through an unhandled 'error' event.
+  winstonLogger.on('error', () => {})
+  return new ScopedLogger(winstonLogger, role, undefined, sensitive, now)
 }
 
-/** Where a logger's lines go, and the most detailed level it writes. */
-interface LineSink {
-  readonly rank: number
-  write (line: LogLine): void
-}
-
-/** A line ready to render: everything already redacted and JSON-safe. */
+/** What the wrapper hands to winston: everything already redacted and JSON-safe. */
 interface LogLine {
   readonly level: LogLevel
-  readonly event: string
+  readonly message: string // the event; winston expects a `message`
   readonly time: string
   readonly role: string
   readonly scope: string | undefined
@@ -113,7 +103,7 @@ interface LogLine {
 
 class ScopedLogger implements Logger {
   constructor (
-    private readonly sink: LineSink,
+    private readonly winstonLogger: winston.Logger,
     private readonly role: string,
     private readonly scope: string | undefined,
     private readonly sensitive: (name: string) => boolean,
@@ -127,25 +117,25 @@ class ScopedLogger implements Logger {
 
   child (scope: string): Logger {
     const nested = this.scope === undefined ? scope : `${this.scope}:${scope}`
-    return new ScopedLogger(this.sink, this.role, nested, this.sensitive, this.now)
+    return new ScopedLogger(this.winstonLogger, this.role, nested, this.sensitive, this.now)
   }
 
   isLevelEnabled (level: LogLevel): boolean {
-    return LEVEL_NUMBERS[level] <= this.sink.rank
+    return this.winstonLogger.isLevelEnabled(level)
   }
 
   private write (level: LogLevel, event: string, fields: LogFields | undefined): void {
-    if (!this.isLevelEnabled(level)) return
+    if (!this.winstonLogger.isLevelEnabled(level)) return
     const revealed = level === 'debug'
     const line: LogLine = {
       level,
-      event,
+      message: event,
       time: this.now().toISOString(),
       role: this.role,
       scope: this.scope,
       fields: fields === undefined ? {} : this.clean(fields, revealed, 0),
     }
-    this.sink.write(line)
+    this.winstonLogger.log(line as unknown as winston.LogEntry)
   }
 
   /** A JSON-safe copy of `fields`: sensitive names redacted unless `revealed`. */
@@ -214,7 +204,7 @@ const BARE = /^[A-Za-z0-9_.:/@+\-[\],%]+$/
 
 function renderText (line: LogLine): string {
   const who = line.scope === undefined ? line.role : `${line.role}:${line.scope}`
-  let text = `${line.time} ${line.level} ${who} ${line.event}`
+  let text = `${line.time} ${line.level} ${who} ${line.message}`
   for (const [name, value] of Object.entries(line.fields)) {
     text += ` ${name}=${textValue(value)}`
   }
@@ -232,7 +222,7 @@ const RESERVED = new Set(['time', 'level', 'role', 'scope', 'event'])
 function renderJson (line: LogLine): string {
   const out: Record<string, unknown> = { time: line.time, level: line.level, role: line.role }
   if (line.scope !== undefined) out.scope = line.scope
-  out.event = line.event
+  out.event = line.message
   for (const [name, value] of Object.entries(line.fields)) {
     // A field may not overwrite the line's own keys; it is renamed instead of dropped.
     let key = name
