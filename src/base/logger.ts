@@ -25,9 +25,10 @@
  */
 import winston from 'winston'
 import { MixgateError } from '../errors.js'
+import { renderJson, renderText, type LogLine } from './log-line.js'
 
-export const LOG_LEVELS = ['error', 'warn', 'info', 'debug'] as const
-export type LogLevel = typeof LOG_LEVELS[number]
+export { LOG_LEVELS, type LogLevel } from './log-line.js'
+import type { LogLevel } from './log-line.js'
 export type LogFields = Record<string, unknown>
 
 export interface Logger {
@@ -89,16 +90,6 @@ export function createLogger (options: LoggerOptions): Logger {
   // A closed stderr (EPIPE) must not crash the node through an unhandled 'error' event.
   winstonLogger.on('error', () => {})
   return new ScopedLogger(winstonLogger, role, undefined, sensitive, now)
-}
-
-/** What the wrapper hands to winston: everything already redacted and JSON-safe. */
-interface LogLine {
-  readonly level: LogLevel
-  readonly message: string // the event; winston expects a `message`
-  readonly time: string
-  readonly role: string
-  readonly scope: string | undefined
-  readonly fields: Record<string, unknown>
 }
 
 class ScopedLogger implements Logger {
@@ -195,39 +186,4 @@ function sensitivity (extra: readonly string[]): (name: string) => boolean {
     const lower = name.toLowerCase()
     return snakeSuffixes.some((suffix) => lower.endsWith(suffix))
   }
-}
-
-// --- rendering ----------------------------------------------------------------------
-
-// Characters that never need quoting in a text line's `name=value`.
-const BARE = /^[A-Za-z0-9_.:/@+\-[\],%]+$/
-
-function renderText (line: LogLine): string {
-  const who = line.scope === undefined ? line.role : `${line.role}:${line.scope}`
-  let text = `${line.time} ${line.level} ${who} ${line.message}`
-  for (const [name, value] of Object.entries(line.fields)) {
-    text += ` ${name}=${textValue(value)}`
-  }
-  return text
-}
-
-function textValue (value: unknown): string {
-  if (typeof value === 'string') return BARE.test(value) ? value : JSON.stringify(value)
-  if (typeof value === 'object' && value !== null) return JSON.stringify(value)
-  return String(value)
-}
-
-const RESERVED = new Set(['time', 'level', 'role', 'scope', 'event'])
-
-function renderJson (line: LogLine): string {
-  const out: Record<string, unknown> = { time: line.time, level: line.level, role: line.role }
-  if (line.scope !== undefined) out.scope = line.scope
-  out.event = line.message
-  for (const [name, value] of Object.entries(line.fields)) {
-    // A field may not overwrite the line's own keys; it is renamed instead of dropped.
-    let key = name
-    while (RESERVED.has(key) || Object.hasOwn(out, key)) key += '_'
-    out[key] = value
-  }
-  return JSON.stringify(out)
 }

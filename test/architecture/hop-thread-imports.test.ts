@@ -1,7 +1,8 @@
 /**
  * What a hop's thread under `mixgate up` loads as it boots, read from the sources (issue #17):
  * the static imports of its entry (src/node/threads/hop-thread-main.ts) and of the role code it
- * loads then (run-mix.ts or run-exit.ts) reach no npm package at all. Every thread pays for
+ * loads then (run-mix.ts or run-exit.ts) reach no npm package but winston, the project's
+ * logger (src/base/logger.ts; about 1.7 MB of heap a thread). Every thread pays for
  * what it loads, in heap; the schema library (zod, about 5 MB a thread), the metrics library,
  * the HTTP client and the SOCKS code belong to the parent or are imported on demand, by
  * `import()`, on paths a default hop never takes (a key dir, an admin port). The crypto
@@ -35,10 +36,15 @@ function closure (entries: readonly string[]): { modules: Set<string>, packages:
   return { modules, packages }
 }
 
-t.test('a hop thread\'s boot imports reach no npm package', async (t) => {
+/** The one package a hop thread loads as it boots: the logger every node writes with. */
+const LOGGER = 'winston'
+
+t.test('a hop thread\'s boot imports reach no npm package but the logger', async (t) => {
   const { modules, packages } = closure(ENTRIES)
   t.ok(modules.size > 50, `${modules.size} modules read`)
-  t.same([...packages].map(([name, from]) => `${name} (imported by ${from})`), [], 'no package: zod, prom-client, undici, socksv5 stay out')
+  t.equal(packages.get(LOGGER), 'base/logger.ts', 'winston, through the logger alone')
+  packages.delete(LOGGER)
+  t.same([...packages].map(([name, from]) => `${name} (imported by ${from})`), [], 'no other package: zod, prom-client, undici, socksv5 stay out')
 })
 
 t.test('the reading sees packages where they are imported', async (t) => {

@@ -10,7 +10,7 @@
  */
 import { isMainThread, workerData } from 'node:worker_threads'
 import { writeSync } from 'node:fs'
-import { createLogger } from '../../base/logger.js'
+import { renderJson, renderText } from '../../base/log-line.js'
 
 export interface WatchdogData {
   readonly afterMs: number
@@ -27,8 +27,9 @@ if (isMainThread) {
 const { afterMs, role, format } = workerData as WatchdogData
 const never = new Int32Array(new SharedArrayBuffer(4))
 if (Atomics.wait(never, 0, 0, afterMs) === 'timed-out') {
-  const stderr = { write: (text: string) => { writeSync(2, text); return true } } as unknown as NodeJS.WritableStream
-  createLogger({ role, format, level: 'error', stream: stderr })
-    .error('shutdown.hard_exit', { reason: 'the main thread did not end the process', afterMs, how: 'kill' })
+  // Rendered here and written with one system call: the logger's stream machinery needs an
+  // event loop turn this thread will not get before it kills the process.
+  const line = { level: 'error' as const, message: 'shutdown.hard_exit', time: new Date().toISOString(), role, scope: undefined, fields: { reason: 'the main thread did not end the process', afterMs, how: 'kill' } }
+  writeSync(2, (format === 'json' ? renderJson(line) : renderText(line)) + '\n')
   process.kill(process.pid, 'SIGKILL')
 }
