@@ -12,8 +12,9 @@
  *     backward RELAY cells on the circuits the mix opened (a mix seals whatever comes back:
  *     their bodies need no meaning).
  * A fixed window of cells in flight keeps the mix busy without unbounded queues. Two phases,
- * forward only and backward only, each measured as cells delivered / the child's CPU seconds
- * (/proc), so each direction's per-cell cost is the mix's alone. The load generator shares the
+ * forward only and backward only, each after an unmeasured warm-up in the same direction
+ * (DEFAULT_WARMUP) and measured as cells delivered / the child's CPU seconds (/proc), so each
+ * direction's per-cell cost is the mix's alone, in its steady state. The load generator shares the
  * 2-core machine, so the wall-clock rate is reported too but the CPU rate is the figure.
  */
 import { fileURLToPath } from 'node:url'
@@ -66,9 +67,18 @@ export interface MixLoadOptions {
   /** How long the backward phase sends. */
   readonly backwardSeconds: number
   readonly window: number
+  /**
+   * Unmeasured load before each direction's measured phase (default DEFAULT_WARMUP): a fresh
+   * process pays for JIT compilation, heap growth and first-touch page faults over its first
+   * cells, which inflated the per-cell figure of short phases (bench --quick: 10 000 cells).
+   */
+  readonly warmup?: { readonly forwardCells: number, readonly backwardSeconds: number }
   /** Node flags for the mix child (e.g. --cpu-prof, to profile one hop's cell path). */
   readonly nodeFlags?: readonly string[]
 }
+
+/** Measured 2026-12-07 (load 12–19): 10 000 forward cells cost 48 µs each, 60 000 28, 200 000 17; so every figure is taken after this much. */
+export const DEFAULT_WARMUP = { forwardCells: 20_000, backwardSeconds: 1 }
 
 const BATCH = 64
 const HOST = '127.0.0.1'
@@ -193,10 +203,12 @@ export async function runMixLoad (options: MixLoadOptions): Promise<MixLoadResul
       }).finally(() => { onProgress = () => {} })
     }
 
-    // Forward phase: pre-sealed cells, round-robin over the circuits.
-    const forwardCells: Uint8Array[] = new Array(options.forwardCells)
+    // Forward: pre-sealed cells, round-robin over the circuits; the warm-up's first, in the
+    // circuits' counter order, then the measured ones.
+    const warmup = options.warmup ?? DEFAULT_WARMUP
+    const forwardCells: Uint8Array[] = new Array(warmup.forwardCells + options.forwardCells)
     const payload = new Uint8Array(geometry.forwardPayloadBytes)
-    for (let i = 0; i < options.forwardCells; i++) {
+    for (let i = 0; i < forwardCells.length; i++) {
       const c = i % options.circuits
       const cell = new Uint8Array(cellSize)
       cell.set(sealers[c]!.seal(payload), CELL_HEADER_BYTES)
@@ -204,17 +216,23 @@ export async function runMixLoad (options: MixLoadOptions): Promise<MixLoadResul
       forwardCells[i] = cell
     }
     let forwardSent = 0
-    let cpu0 = processTreeCpuSeconds(pid)
-    let t0 = performance.now()
-    await pump((n) => {
-      const k = Math.min(n, options.forwardCells - forwardSent)
-      toMix.send(forwardCells.slice(forwardSent, forwardSent + k))
-      forwardSent += k
-    }, () => forwardSent, () => forwardArrived, () => forwardSent < options.forwardCells)
-    const forward = direction(forwardArrived, (performance.now() - t0) / 1000, processTreeCpuSeconds(pid) - cpu0)
+    const forwardPhase = async (cells: number): Promise<DirectionResult> => {
+      const end = forwardSent + cells
+      const arrivedBefore = forwardArrived
+      const cpu0 = processTreeCpuSeconds(pid)
+      const t0 = performance.now()
+      await pump((n) => {
+        const k = Math.min(n, end - forwardSent)
+        toMix.send(forwardCells.slice(forwardSent, forwardSent + k))
+        forwardSent += k
+      }, () => forwardSent, () => forwardArrived, () => forwardSent < end)
+      return direction(forwardArrived - arrivedBefore, (performance.now() - t0) / 1000, processTreeCpuSeconds(pid) - cpu0)
+    }
+    if (warmup.forwardCells > 0) await forwardPhase(warmup.forwardCells)
+    const forward = await forwardPhase(options.forwardCells)
     forwardCells.length = 0
 
-    // Backward phase: hop 2 answers on every circuit for a fixed time.
+    // Backward: hop 2 answers on every circuit for a fixed time (after the warm-up's time).
     const backwardPerCircuit = outIds.map((id) => {
       const cell = randomBytes(cellSize)
       writeCellHeader(cell, id, CellCommand.RELAY)
@@ -222,14 +240,19 @@ export async function runMixLoad (options: MixLoadOptions): Promise<MixLoadResul
     })
     const ring = Array.from({ length: BATCH }, (_, i) => backwardPerCircuit[i % backwardPerCircuit.length]!)
     let backwardSent = 0
-    const stopAt = performance.now() + options.backwardSeconds * 1000
-    cpu0 = processTreeCpuSeconds(pid)
-    t0 = performance.now()
-    await pump((n) => {
-      toPredecessor.send(n === BATCH ? ring : ring.slice(0, n))
-      backwardSent += n
-    }, () => backwardSent, () => backwardArrived, () => performance.now() < stopAt)
-    const backward = direction(backwardArrived, (performance.now() - t0) / 1000, processTreeCpuSeconds(pid) - cpu0)
+    const backwardPhase = async (seconds: number): Promise<DirectionResult> => {
+      const arrivedBefore = backwardArrived
+      const stopAt = performance.now() + seconds * 1000
+      const cpu0 = processTreeCpuSeconds(pid)
+      const t0 = performance.now()
+      await pump((n) => {
+        toPredecessor.send(n === BATCH ? ring : ring.slice(0, n))
+        backwardSent += n
+      }, () => backwardSent, () => backwardArrived, () => performance.now() < stopAt)
+      return direction(backwardArrived - arrivedBefore, (performance.now() - t0) / 1000, processTreeCpuSeconds(pid) - cpu0)
+    }
+    if (warmup.backwardSeconds > 0) await backwardPhase(warmup.backwardSeconds)
+    const backward = await backwardPhase(options.backwardSeconds)
 
     await child.stop()
     const statsLine = child.lines.find((line) => line.startsWith('{'))
@@ -239,7 +262,7 @@ export async function runMixLoad (options: MixLoadOptions): Promise<MixLoadResul
     }
     const usPerCell = (forward.usPerCell + backward.usPerCell) / 2
     return {
-      method: 'one MixNode (entry position) in its own process, driven over real links by the bench; CPU from /proc of that process',
+      method: 'one MixNode (entry position) in its own process, driven over real links by the bench, each direction after an unmeasured warm-up; CPU from /proc of that process',
       cellSize,
       hops,
       circuits: options.circuits,

@@ -18,6 +18,8 @@ import { ProtocolError } from '../protocol/errors.js'
 import { decodeResolve, type ResolveQuery } from '../protocol/resolve.js'
 import { decodeDatagram } from '../protocol/datagram.js'
 import { CIRCUIT_STREAM, decodeRelay, encodeRelay, RelayCommand, type RelayMessage } from '../protocol/relay-payload.js'
+import { CELL_HEADER_BYTES } from '../protocol/geometry.js'
+import { BACKWARD_INNER_OFFSET } from '../protocol/relay-layers.js'
 import { CircuitStreams } from '../endpoint/circuit-streams.js'
 import type { StreamPipe } from '../endpoint/stream-pipe.js'
 import type { ForwardOutput } from '../hop/forward-output.js'
@@ -30,6 +32,9 @@ import { openOutbound, type PolicyCheck } from './outbound.js'
 import { QueryLimitedResolver } from './query-limit.js'
 import type { HostResolver, ReverseResolver } from './resolver.js'
 import { answerResolve, type AddressCheck } from './resolve-answer.js'
+
+/** Where a backward relay payload lies in the cell the exit seals it in (relay-layers.ts). */
+const PAYLOAD_AT = CELL_HEADER_BYTES + BACKWARD_INNER_OFFSET
 
 /** The whole exit policy: for BEGIN (outbound.ts) and RESOLVE (resolve-answer.ts); ExitPolicy fits. */
 export type ExitPolicyCheck = PolicyCheck & AddressCheck
@@ -90,11 +95,16 @@ export class ExitOutput implements ForwardOutput {
 
   created (circuit: HopCircuit): boolean {
     const core = this.core
-    const payloadBytes = core.geometry.backwardPayloadBytes
+    const { cellSize, backwardPayloadBytes: payloadBytes } = core.geometry
     const streams: CircuitStreams = new CircuitStreams(core.geometry.backwardDataBytes, {
       // Host sockets drive `send`: a bug they could trigger is caught like a peer's (input-faults.ts).
       send: (streamId, command, data) => {
-        try { core.queueBackward(circuit, encodeRelay(payloadBytes, streamId, command, data)) } catch (err) { core.faulted('host', err, circuit) }
+        try {
+          // Built in the cell it leaves in, where this hop's layer seals it: no copy after.
+          const cell = new Uint8Array(cellSize)
+          const payload = encodeRelay(payloadBytes, streamId, command, data, cell.subarray(PAYLOAD_AT, PAYLOAD_AT + payloadBytes))
+          core.queueBackward(circuit, payload, cell)
+        } catch (err) { core.faulted('host', err, circuit) }
       },
       control: (message, stream) => this.control(circuit, streams, message, stream),
       streamClosed: (stream) => {

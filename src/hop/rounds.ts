@@ -61,8 +61,9 @@ export interface HopRounds {
   hold (circuit: HopCircuit, round: number): boolean
   /**
    * Queue a backward item of a live circuit (`inner`: successor's body, exit payload, or null
-   * for a PAD). `cell`, when given, is the received cell whose body `inner` is (ours alone):
-   * unshaped, it is sealed in place and becomes the outgoing cell.
+   * for a PAD). `cell`, when given, is a cell of ours that `inner` lies in (the successor's
+   * cell whose body it is, or the exit's cell with the payload built at the sealer's
+   * BACKWARD_INNER_OFFSET): unshaped, it is sealed in place and becomes the outgoing cell.
    */
   queueBackward (circuit: HopCircuit, inner: Uint8Array | null, cell?: Uint8Array): void
   /** Backward cells sealed while the circuit awaited its tag join the next round. */

@@ -56,19 +56,22 @@ export class UnshapedRounds implements HopRounds {
   linkGone (): void {}
 
   /**
-   * Seal now; the cell leaves with the next round (or, awaiting its tag, waits in order). A
-   * received cell is sealed in place (the sealer copies `inner` out first), else a new one.
+   * Seal now; the cell leaves with the next round (or, awaiting its tag, waits in order).
+   * With `cell` (ours alone, `inner` lying in it: a successor's cell and its body, or the
+   * exit's cell with the payload built at BACKWARD_INNER_OFFSET) it is sealed in place and
+   * becomes the outgoing cell; else a new one is made.
    */
-  queueBackward (circuit: HopCircuit, inner: Uint8Array | null, received?: Uint8Array): void {
+  queueBackward (circuit: HopCircuit, inner: Uint8Array | null, cell?: Uint8Array): void {
     const core = this.core
-    const reuse = received !== undefined && inner !== null
-    const cell = reuse ? received : new Uint8Array(core.geometry.cellSize)
-    circuit.sealer.seal(inner, reuse ? inner : cell.subarray(CELL_HEADER_BYTES))
+    const reuse = cell !== undefined && inner !== null
+    const out = reuse ? cell : new Uint8Array(core.geometry.cellSize)
+    // An inner as long as a body is the cell's body: no second view of it.
+    circuit.sealer.seal(inner, reuse && inner.length === core.geometry.bodyBytes ? inner : out.subarray(CELL_HEADER_BYTES))
     if (inner === null) core.roundObserver?.countPadding(1, 'backward')
-    writeCellHeader(cell, circuit.inId, CellCommand.RELAY)
+    writeCellHeader(out, circuit.inId, CellCommand.RELAY)
     circuit.lastActivity = Date.now()
-    if (!circuit.awaitingLog) this.backward.add({ cell, circuit })
-    else if ((circuit.heldBackward ??= []).push(cell) > core.maxQueuedCells) core.overQueue(circuit)
+    if (!circuit.awaitingLog) this.backward.add({ cell: out, circuit })
+    else if ((circuit.heldBackward ??= []).push(out) > core.maxQueuedCells) core.overQueue(circuit)
   }
 
   releaseBackward (circuit: HopCircuit, cells: readonly Uint8Array[]): void {

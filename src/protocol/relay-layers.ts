@@ -25,8 +25,9 @@
  * Data path (docs/HOP.md "Cost of a cell"): every layer is sealed and opened with the
  * into-buffer AEAD calls, in place where the bytes already lie, into buffers allocated once
  * per circuit (the client's sealer and a hop's backward sealer each keep one body-sized work
- * buffer with its views made up front). Per cell there is no allocation but a few array
- * views of the caller's body; the calls that take no `out` allocate, for tests and vectors.
+ * buffer with its views made up front; the exit builds its payload where its layer is
+ * sealed). Per cell there is no allocation but a few array views of the caller's body; the
+ * calls that take no `out` allocate, for tests and vectors.
  */
 import { aeadOpenInto, aeadSealInto, AEAD_NONCE_BYTES, AEAD_TAG_BYTES, memzero, randomFill, xaeadOpenInto, xaeadSealInto, XAEAD_NONCE_BYTES } from '../crypto/index.js'
 import { CellCommand, writeCellHeader } from './cell.js'
@@ -214,6 +215,13 @@ export class ForwardSealer {
   }
 }
 
+/**
+ * Where a backward layer's plaintext starts in the body a hop emits: after the random nonce
+ * and the kind byte. A caller that builds the inner layer there (the exit's relay payload)
+ * has it sealed where it lies, without a copy.
+ */
+export const BACKWARD_INNER_OFFSET = XAEAD_NONCE_BYTES + LAYER_CONTROL_BYTES
+
 /** One hop's backward layer at that hop: seals what its successor sent, or a PAD. */
 export class BackwardSealer {
   private readonly geometry: Geometry
@@ -236,7 +244,7 @@ export class BackwardSealer {
     this.innerBytes = geometry.backwardInnerBytes(position)
     this.work = new Uint8Array(geometry.backwardLayerBytes(position))
     this.nonceView = this.work.subarray(0, XAEAD_NONCE_BYTES)
-    this.plainView = this.work.subarray(XAEAD_NONCE_BYTES, XAEAD_NONCE_BYTES + LAYER_CONTROL_BYTES + this.innerBytes)
+    this.plainView = this.work.subarray(XAEAD_NONCE_BYTES, BACKWARD_INNER_OFFSET + this.innerBytes)
     this.sealedView = this.work.subarray(XAEAD_NONCE_BYTES)
   }
 
@@ -245,7 +253,9 @@ export class BackwardSealer {
    * received from the next hop (only its first backwardInnerBytes are sealed; the rest is
    * never copied) — or, when `inner` is null, a PAD of this hop's own. Returns the body for
    * the previous hop, written into `out` when given (bodyBytes; it may be `inner` itself):
-   * nothing allocated then. `nonce` fixes the random nonce (test vectors only).
+   * nothing allocated then. A payload the caller built at BACKWARD_INNER_OFFSET of `out` (the
+   * exit's) is sealed where it lies; anything else is sealed in the work buffer and copied
+   * out. `nonce` fixes the random nonce (test vectors only).
    */
   seal (inner: Uint8Array | null, out?: Uint8Array, nonce?: Uint8Array): Uint8Array {
     const g = this.geometry
@@ -253,24 +263,34 @@ export class BackwardSealer {
     if (out !== undefined && out.length !== g.bodyBytes) {
       throw new ProtocolError(ProtocolErrorCode.LAYER_BAD_LENGTH, `a RELAY body is ${g.bodyBytes} bytes, got ${out.length}`)
     }
-    const work = this.work
-    if (inner === null) {
-      work[XAEAD_NONCE_BYTES] = BackwardKind.PAD
-      work.fill(0, XAEAD_NONCE_BYTES + LAYER_CONTROL_BYTES)
-    } else {
-      if (inner.length < this.innerBytes) {
-        throw new ProtocolError(ProtocolErrorCode.LAYER_BAD_LENGTH, `a backward inner layer is ${this.innerBytes} bytes, got ${inner.length}`)
-      }
-      work[XAEAD_NONCE_BYTES] = BackwardKind.DATA
-      work.set(inner.length === this.innerBytes ? inner : inner.subarray(0, this.innerBytes), XAEAD_NONCE_BYTES + LAYER_CONTROL_BYTES)
+    if (inner !== null && inner.length < this.innerBytes) {
+      throw new ProtocolError(ProtocolErrorCode.LAYER_BAD_LENGTH, `a backward inner layer is ${this.innerBytes} bytes, got ${inner.length}`)
     }
+    const body = out ?? new Uint8Array(g.bodyBytes)
+    const work = this.work
     if (nonce === undefined) randomFill(this.nonceView)
     else this.nonceView.set(nonce)
     writeCounter(this.ad, this.adCounterOffset, this.counter)
-    xaeadSealInto(this.sealedView, this.key, this.nonceView, this.ad, this.plainView)
+    if (inner !== null && inner.buffer === body.buffer && inner.byteOffset === body.byteOffset + BACKWARD_INNER_OFFSET) {
+      // The exit built its payload where this layer seals it: no copy.
+      body[XAEAD_NONCE_BYTES] = BackwardKind.DATA
+      xaeadSealInto(body.subarray(XAEAD_NONCE_BYTES, work.length), this.key, this.nonceView, this.ad, body.subarray(XAEAD_NONCE_BYTES, work.length - AEAD_TAG_BYTES))
+      body.set(this.nonceView, 0)
+    } else {
+      // Anything else is sealed in the work buffer and copied out: for a mix's body that is
+      // faster than moving it 25 bytes along in place and sealing it there (the AEAD then
+      // runs on unaligned memory; docs/HOP.md "Cost of a cell").
+      if (inner === null) {
+        work[XAEAD_NONCE_BYTES] = BackwardKind.PAD
+        work.fill(0, BACKWARD_INNER_OFFSET)
+      } else {
+        work[XAEAD_NONCE_BYTES] = BackwardKind.DATA
+        work.set(inner.length === this.innerBytes ? inner : inner.subarray(0, this.innerBytes), BACKWARD_INNER_OFFSET)
+      }
+      xaeadSealInto(this.sealedView, this.key, this.nonceView, this.ad, this.plainView)
+      body.set(work, 0)
+    }
     this.counter++
-    const body = out ?? new Uint8Array(g.bodyBytes)
-    body.set(work, 0)
     body.fill(0, work.length)
     return body
   }
