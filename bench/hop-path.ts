@@ -39,6 +39,7 @@ class CountingLink implements CellLink {
   readonly creates: number[] = []
   readonly isOpen = true
   readonly backlogBytes = 0
+  readonly roundIn = 0
   send (cells: Uint8Array[]): boolean {
     for (const cell of cells) {
       const command = cellCommand(cell)
