@@ -31,6 +31,8 @@ export class BatchSealer {
   private rekeys = 0
   private cells = 0
   private batches = 0
+  /** The last write's buffer, for `seal(…, reuse)`: a round's write then costs no allocation. */
+  private spare: Buffer | null = null
 
   /** `messagesPerKey`: AEAD calls a key may make, an even number ≥ 4 (checked by the Link). */
   constructor (cellSize: number, sender: CipherState, messagesPerKey: number) {
@@ -54,12 +56,18 @@ export class BatchSealer {
    * schedule puts among them, in one buffer, every header carrying `round` and the last one
    * the end-of-write flag; NONCES_EXHAUSTED if they would need nonce 2^64 − 1 (then nothing
    * is sealed and the keys are unchanged).
+   *
+   * `reuse`: the caller no longer needs what the last seal returned (the socket has handed it
+   * to the kernel), so its buffer may be written again. Why: a fresh buffer for every round's
+   * write (up to megabytes at a busy mix) is fresh pages, and their faults cost a mix about a
+   * quarter of its time per cell (docs/BENCH.md "Where one mix's time per cell goes"). The
+   * buffer kept follows the writes: one four times larger than needed is let go.
    */
-  seal (cells: readonly Uint8Array[], round = 0): Uint8Array | typeof NONCES_EXHAUSTED {
+  seal (cells: readonly Uint8Array[], round = 0, reuse = false): Uint8Array | typeof NONCES_EXHAUSTED {
     const count = cells.length
     const { batches, rekeys } = this.plan(count)
     if (2 * batches > this.sender.nonceHeadroom) return NONCES_EXHAUSTED
-    const out = Buffer.allocUnsafe((count + rekeys) * this.cellSize + batches * BATCH_OVERHEAD)
+    const out = this.buffer((count + rekeys) * this.cellSize + batches * BATCH_OVERHEAD, reuse)
     const max = this.maxCellsPerBatch
     let at = 0
     // With one cell per batch, a key's last batch is the REKEY alone (take 0): `from` waits.
@@ -71,6 +79,15 @@ export class BatchSealer {
     }
     this.cells += count + rekeys
     return out
+  }
+
+  /** `bytes` to seal a write into: the last write's buffer when `reuse` allows and it fits, else a new one (kept for next time). */
+  private buffer (bytes: number, reuse: boolean): Buffer {
+    const spare = this.spare
+    if (reuse && spare !== null && spare.length >= bytes && spare.length <= 4 * bytes) return spare.subarray(0, bytes)
+    const fresh = Buffer.allocUnsafeSlow(bytes)
+    this.spare = fresh
+    return fresh
   }
 
   /** A batch of the REKEY cell alone (the rekey timer's, part of no round's write); NONCES_EXHAUSTED as seal(). */

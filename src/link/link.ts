@@ -179,7 +179,8 @@ export class Link extends EventEmitter<LinkEvents> {
     }
     if (this.isClosed) return false
     if (count === 0) return !this.socket.writableNeedDrain
-    const wire = this.sealer.seal(cells, round)
+    // Nothing of the last write is still queued in the socket: its buffer may be sealed into again.
+    const wire = this.sealer.seal(cells, round, this.socket.writableLength === 0)
     if (wire === NONCES_EXHAUSTED) return this.failExhausted()
     return this.socket.write(wire)
   }

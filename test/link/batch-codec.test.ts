@@ -261,3 +261,23 @@ t.test('the sealer seals nothing when a write would need nonce 2^64 − 1', asyn
   t.equal(send.nonceValue, 2n ** 64n - 2n, 'n unchanged by the refused write')
   t.equal(sealer.batchesSealed, 1)
 })
+
+t.test('reuse: a write seals into the last one\'s buffer when the caller allows and it fits, and reads back the same', async (t) => {
+  const [send, receive] = cipherPair()
+  const sealer = new BatchSealer(256, send, 2 ** 20)
+  const r = reading(256, receive)
+  const first = sealer.seal(Array.from({ length: 40 }, (_, i) => numbered(i, 256)), 1) as Uint8Array
+  r.push(first.slice())
+  const second = sealer.seal(Array.from({ length: 30 }, (_, i) => numbered(40 + i, 256)), 2, true) as Uint8Array
+  t.equal(second.buffer, first.buffer, 'the same memory, written again')
+  r.push(second.slice())
+  const third = sealer.seal([numbered(70, 256)], 3, true) as Uint8Array
+  t.not(third.buffer, first.buffer, 'a write four times smaller gets its own buffer: the big one is let go')
+  r.push(third.slice())
+  const fourth = sealer.seal([numbered(71, 256)], 4) as Uint8Array
+  t.not(fourth.buffer, third.buffer, 'without reuse, a new buffer')
+  r.push(fourth)
+  t.same(r.errors, [])
+  t.same(r.writeRounds, [1, 2, 3, 4])
+  t.ok(r.cells.length === 72 && r.cells.every((c, i) => new DataView(c.buffer, c.byteOffset).getUint32(0) === i), 'every cell read back in order')
+})
