@@ -28,7 +28,8 @@
  * --mixes N     mixes in the measured cascade (default 3).
  * --no-browser  skip the Chromium page loads.
  * --streams N   streams held at once in the held-streams phase (default 10000; --quick 1000).
- * --held-streams-only  run only the held-streams phase, per profile, and print it.
+ * --held-streams-only  run only the held-streams phase, per profile: printed, and written to
+ *               bench/results/held-streams-<date>.json (or --out).
  */
 import { mkdtempSync, rmSync, writeFileSync, mkdirSync } from 'node:fs'
 import { cpus, loadavg, tmpdir } from 'node:os'
@@ -46,7 +47,7 @@ import { runMixLoad } from './mix-load.js'
 import { startOrigin, type Origin } from './origin.js'
 import { chromiumAvailable, CHROMIUM, measurePageLoad, startPageOrigin } from './page-load.js'
 import { runHeldStreamsOnly, runProfile, type ProfileRun } from './profile-run.js'
-import { describeHeldStreams } from './held-streams-phase.js'
+import { describeHeldStreams, type HeldStreamsPhase } from './held-streams-phase.js'
 import { renderReport } from './report.js'
 import { startSocksRelay, type SocksRelay } from './socks-relay.js'
 import { checkTargets } from './targets.js'
@@ -120,21 +121,31 @@ function ratios (p: PathResult, base: PathResult): Ratios {
   }
 }
 
-/** `--held-streams-only`: each profile's held-streams phase, printed; nothing written. */
+/** `--held-streams-only`: each profile's held-streams phase, printed and written as JSON. */
 async function heldStreamsOnly (): Promise<void> {
   const workDir = mkdtempSync(join(tmpdir(), 'mixgate-bench-'))
+  const outFile = args.out ?? join(ROOT, 'bench/results', `held-streams-${stamp()}.json`)
+  const loadavgStart = loadavg()
+  const phases: Partial<Record<ShapingProfile, HeldStreamsPhase | { error: string }>> = {}
   try {
-    log(`load average ${loadavg().map((l) => l.toFixed(2)).join(' ')}`)
+    log(`load average ${loadavgStart.map((l) => l.toFixed(2)).join(' ')}`)
     for (const profile of profiles) {
       try {
         const result = await runHeldStreamsOnly({ root: ROOT, workDir, profile, mixes, log, heldStreams: HELD_STREAMS })
+        phases[profile] = result
         console.log(`${profile}: ${describeHeldStreams(result)}`)
       } catch (err) {
-        log(`${profile}: FAILED: ${err instanceof Error ? err.message : String(err)}`)
+        const error = err instanceof Error ? err.message : String(err)
+        phases[profile] = { error }
+        log(`${profile}: FAILED: ${error}`)
         process.exitCode = 1
       }
     }
-    log(`load average ${loadavg().map((l) => l.toFixed(2)).join(' ')}`)
+    const loadavgEnd = loadavg()
+    log(`load average ${loadavgEnd.map((l) => l.toFixed(2)).join(' ')}`)
+    mkdirSync(dirname(outFile), { recursive: true })
+    writeFileSync(outFile, `${JSON.stringify({ date: new Date().toISOString(), mixes, streams: HELD_STREAMS, loadavgStart, loadavgEnd, heldStreams: phases }, null, 2)}\n`)
+    console.log(`written: ${relative(process.cwd(), outFile)}`)
   } finally {
     rmSync(workDir, { recursive: true, force: true })
   }

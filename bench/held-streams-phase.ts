@@ -5,15 +5,30 @@
  * once, and the RSS growth per held stream of each process: `up` (the whole cascade), the
  * holder (the hosts' side) and this bench process (the apps' side). RSS is read from /proc
  * before the streams open and a moment after the last is answered.
+ *
+ * The phase always ends, and says why (`stopReason`, in the line and the JSON): all were
+ * asked; or 2 × inFlight in a row were not served (past a bound each further request would
+ * only wait for its timeout); or the profile's capacity for one key was held (shaped: K
+ * circuits of stream-bound.ts's bound); or a shaped circuit's life passed (10 minutes: every
+ * stream held longer has been cut by its circuit's end, so more time measures churn, not what
+ * is held at once). A shaped key beyond its circuits' room otherwise kept the phase going:
+ * each creation slot's new circuit served a few waiting requests, so failures never came
+ * 2 × inFlight in a row, while the circuit it replaced cut as many held streams.
  */
 import { readFileSync } from 'node:fs'
 import { join } from 'node:path'
+import { DEFAULT_SHAPING, type ShapingProfile } from '../src/protocol/shaping.js'
+import { clientStreamsPerCircuit } from '../src/protocol/stream-bound.js'
 import { startChild } from './child-process.js'
-import { openHeldStreams, type HeldStreamsResult } from './held-streams.js'
+import { openHeldStreams, type HeldStopReason, type HeldStreamsResult } from './held-streams.js'
 
 export interface HeldStreamsPhase extends HeldStreamsResult {
   /** Requests unanswered at once while opening. */
   readonly inFlight: number
+  /** Streams of one key the profile's client holds at most (undefined: no bound of its own, `off`). */
+  readonly capacity: number | undefined
+  /** The phase's time cap, seconds. */
+  readonly timeCapS: number
   /** RSS growth per held stream, KiB, of each process (NaN when none was held). */
   readonly kibPerStream: { readonly up: number, readonly holder: number, readonly bench: number }
   readonly upRssMiB: { readonly before: number, readonly after: number }
@@ -21,6 +36,7 @@ export interface HeldStreamsPhase extends HeldStreamsResult {
 
 export interface HeldStreamsOptions {
   readonly root: string
+  readonly profile: ShapingProfile
   readonly socksPort: number
   readonly upPid: number
   readonly count: number
@@ -41,14 +57,41 @@ const MiB = 2 ** 20
 /** Let the streams' last cells and timers settle before RSS is read. */
 const SETTLE_MS = 2000
 
+/**
+ * Streams of one key a shaped client holds at most: K circuits of stream-bound.ts's bound.
+ * Unshaped, new circuits come on demand (up to maxCircuits × 256); the doors' cap from the
+ * open-file limit binds first, and answers 0x01 at once, so failures in a row end the phase.
+ */
+export function heldCapacity (profile: ShapingProfile): number | undefined {
+  return profile === 'off' ? undefined : DEFAULT_SHAPING[profile].circuits * clientStreamsPerCircuit(profile)
+}
+
+/** The phase's time cap: a shaped circuit's life (circuitSlots × slotMs, 10 minutes). */
+export const HELD_TIME_CAP_MS = DEFAULT_SHAPING.elastic.circuitSlots * DEFAULT_SHAPING.elastic.slotMs
+
+/** Why the phase stopped asking, for the log line. */
+const STOP_REASONS: Readonly<Record<HeldStopReason, (r: HeldStreamsPhase) => string>> = {
+  'all-asked': () => 'all asked',
+  'failures-in-a-row': (r) => `${2 * r.inFlight} in a row not served`,
+  capacity: (r) => `the profile's ${String(r.capacity)} streams of one key held`,
+  'time-cap': (r) => `time cap ${r.timeCapS.toFixed(0)} s`,
+}
+
 export async function measureHeldStreams (o: HeldStreamsOptions): Promise<HeldStreamsPhase> {
   const holder = await startChild({ script: join(o.root, 'dist/bench/holder-child.js'), args: [], ready: /^holder: \d+$/ })
   try {
     const targetPort = Number(/\d+$/.exec(holder.readyLine)![0])
     const before = { up: rssBytes(o.upPid), holder: rssBytes(holder.pid), bench: process.memoryUsage.rss() }
-    // Past a bound (the open-file limit; shaped, K circuits of 500), each further request
-    // would wait for its timeout: stop asking once a burst's worth failed in a row.
-    const held = await openHeldStreams({ socksPort: o.socksPort, targetPort, count: o.count, inFlight: o.inFlight, giveUpAfter: 2 * o.inFlight })
+    const capacity = heldCapacity(o.profile)
+    const held = await openHeldStreams({
+      socksPort: o.socksPort,
+      targetPort,
+      count: o.count,
+      inFlight: o.inFlight,
+      giveUpAfter: 2 * o.inFlight,
+      ...(capacity === undefined ? {} : { capacity }),
+      timeCapMs: HELD_TIME_CAP_MS,
+    })
     try {
       await new Promise((resolve) => setTimeout(resolve, SETTLE_MS))
       const after = { up: rssBytes(o.upPid), holder: rssBytes(holder.pid), bench: process.memoryUsage.rss() }
@@ -57,6 +100,8 @@ export async function measureHeldStreams (o: HeldStreamsOptions): Promise<HeldSt
       return {
         ...held.result,
         inFlight: o.inFlight,
+        capacity,
+        timeCapS: HELD_TIME_CAP_MS / 1000,
         kibPerStream: { up: per('up'), holder: per('holder'), bench: per('bench') },
         upRssMiB: { before: before.up / MiB, after: after.up / MiB },
       }
@@ -71,6 +116,7 @@ export async function measureHeldStreams (o: HeldStreamsOptions): Promise<HeldSt
 /** One line for the log. */
 export function describeHeldStreams (r: HeldStreamsPhase): string {
   const refused = Object.entries(r.replies).map(([rep, n]) => `${n} × 0x${Number(rep).toString(16).padStart(2, '0')}`).join(', ')
-  return `${r.held} of ${r.requested} streams held at once (${r.served} served${refused === '' ? '' : `, ${refused}`}${r.lost > 0 ? `, ${r.lost} lost` : ''}${r.skipped > 0 ? `, ${r.skipped} not asked after ${2 * r.inFlight} failures in a row` : ''}) in ${r.seconds.toFixed(1)} s; ` +
+  return `${r.held} of ${r.requested} streams held at once (${r.served} served${r.cut > 0 ? `, ${r.cut} of them cut` : ''}${refused === '' ? '' : `, ${refused}`}` +
+    `${r.lost > 0 ? `, ${r.lost} lost` : ''}${r.abandoned > 0 ? `, ${r.abandoned} abandoned` : ''}${r.skipped > 0 ? `, ${r.skipped} not asked` : ''}) in ${r.seconds.toFixed(1)} s, stopped: ${STOP_REASONS[r.stopReason](r)}; ` +
     `RSS per stream: up ${r.kibPerStream.up.toFixed(1)} KiB (${r.upRssMiB.before.toFixed(0)} → ${r.upRssMiB.after.toFixed(0)} MiB), holder ${r.kibPerStream.holder.toFixed(1)} KiB, bench ${r.kibPerStream.bench.toFixed(1)} KiB`
 }

@@ -18,18 +18,31 @@ export async function startEchoHolder (): Promise<LoopbackServer> {
   return await listenLoopback(server)
 }
 
+/**
+ * Why the opener stopped asking: every request was sent; `giveUpAfter` were not served in a
+ * row (a bound was met); `capacity` streams were held at once (all the client holds for one
+ * key: further requests could only wait); or the time cap passed (requests unanswered then
+ * are abandoned). Each guarantees an end: the phase never waits for ever.
+ */
+export type HeldStopReason = 'all-asked' | 'failures-in-a-row' | 'capacity' | 'time-cap'
+
 export interface HeldStreamsResult {
   readonly requested: number
   /** SOCKS reply 0 and the byte echoed back. */
   readonly served: number
   /** Streams open at once once every request was answered (served and still open). */
   readonly held: number
+  /** Served streams the other side closed before the end (shaped: their circuit's scheduled end). */
+  readonly cut: number
   /** SOCKS REP byte → count, for the requests that got a reply other than 0. */
   readonly replies: Readonly<Record<string, number>>
   /** Requests whose connection ended or failed before a reply (or before the echo). */
   readonly lost: number
-  /** Requests never sent: `giveUpAfter` failures in a row came first. */
+  /** Requests still unanswered at the time cap: their connections were closed. */
+  readonly abandoned: number
+  /** Requests never sent, because the opener stopped asking first. */
   readonly skipped: number
+  readonly stopReason: HeldStopReason
   readonly seconds: number
 }
 
@@ -54,6 +67,10 @@ export interface OpenOptions {
    * was met, and each further request would only wait for its timeout.
    */
   readonly giveUpAfter?: number
+  /** Stop asking once this many streams are held at once (default: never): the most the client holds. */
+  readonly capacity?: number
+  /** Stop asking after this long, and abandon the requests still unanswered (default: never). */
+  readonly timeCapMs?: number
 }
 
 const GREETING = Buffer.from([0x05, 0x01, 0x00])
@@ -62,27 +79,38 @@ function connectRequest (port: number): Buffer {
   return Buffer.from([0x05, 0x01, 0x00, 0x01, 127, 0, 0, 1, port >> 8, port & 0xff])
 }
 
-type Outcome = { kind: 'served' } | { kind: 'reply', rep: number } | { kind: 'lost' }
+type Outcome = { kind: 'served' } | { kind: 'reply', rep: number } | { kind: 'lost' } | { kind: 'abandoned' }
+
+/** The opener's sockets: those held (served, still open) and the requests in flight, each with the way to abandon it. */
+interface OpenerSockets {
+  readonly held: Set<Socket>
+  readonly inFlight: Map<Socket, () => void>
+}
 
 /**
  * One stream: method reply (2 bytes), CONNECT reply (10 bytes, BND IPv4), then one byte out
  * and its echo back. The socket stays open when served.
  */
-function openOne (sockets: Set<Socket>, socksPort: number, request: Buffer, timeoutMs: number): Promise<Outcome> {
+function openOne (sockets: OpenerSockets, socksPort: number, request: Buffer, timeoutMs: number): Promise<Outcome> {
   return new Promise((resolve) => {
     const socket = connect(socksPort, '127.0.0.1')
-    sockets.add(socket)
     let got = Buffer.alloc(0)
     let stage: 'reply' | 'echo' = 'reply'
+    let settled = false
     const timer = setTimeout(() => finish({ kind: 'lost' }), timeoutMs)
     const finish = (outcome: Outcome): void => {
+      if (settled) return
+      settled = true
       clearTimeout(timer)
+      sockets.inFlight.delete(socket)
       socket.removeAllListeners('data')
-      if (outcome.kind !== 'served') { socket.destroy(); sockets.delete(socket) }
+      if (outcome.kind === 'served') sockets.held.add(socket)
+      else socket.destroy()
       resolve(outcome)
     }
+    sockets.inFlight.set(socket, () => finish({ kind: 'abandoned' }))
     socket.on('error', () => finish({ kind: 'lost' }))
-    socket.on('close', () => { sockets.delete(socket); finish({ kind: 'lost' }) })
+    socket.on('close', () => { sockets.held.delete(socket); finish({ kind: 'lost' }) })
     socket.on('data', (chunk) => {
       got = Buffer.concat([got, chunk])
       if (stage === 'reply') {
@@ -114,40 +142,64 @@ function echoOne (socket: Socket, timeoutMs: number): Promise<boolean> {
   })
 }
 
-/** Open `count` streams, at most `inFlight` waiting for their answer at once; resolves when all are answered. */
+/**
+ * Open `count` streams, at most `inFlight` waiting for their answer at once; resolves when
+ * the opener stops asking (HeldStopReason) and every request sent is answered or abandoned.
+ */
 export async function openHeldStreams (o: OpenOptions): Promise<HeldStreams> {
-  const sockets = new Set<Socket>()
+  const sockets: OpenerSockets = { held: new Set(), inFlight: new Map() }
   const request = connectRequest(o.targetPort)
   const inFlight = o.inFlight ?? 100
   const timeoutMs = o.timeoutMs ?? 60_000
   const replies: Record<string, number> = {}
   let served = 0
   let lost = 0
+  let abandoned = 0
   let next = 0
   let failedInARow = 0
-  const giveUpAfter = o.giveUpAfter ?? Infinity
+  let stopReason: HeldStopReason | undefined
   const started = performance.now()
+  const timeCap = o.timeCapMs === undefined
+    ? undefined
+    : setTimeout(() => {
+      stopReason ??= 'time-cap'
+      for (const abandon of [...sockets.inFlight.values()]) abandon()
+    }, o.timeCapMs)
+  /** Whether to send one more request; the first reason to stop is kept. */
+  const asking = (): boolean => {
+    if (stopReason !== undefined) return false
+    if (next >= o.count) stopReason = 'all-asked'
+    else if (failedInARow >= (o.giveUpAfter ?? Infinity)) stopReason = 'failures-in-a-row'
+    else if (sockets.held.size >= (o.capacity ?? Infinity)) stopReason = 'capacity'
+    return stopReason === undefined
+  }
   const worker = async (): Promise<void> => {
-    while (next < o.count && failedInARow < giveUpAfter) {
+    while (asking()) {
       next++
       const outcome = await openOne(sockets, o.socksPort, request, timeoutMs)
       failedInARow = outcome.kind === 'served' ? 0 : failedInARow + 1
       if (outcome.kind === 'served') served++
       else if (outcome.kind === 'lost') lost++
+      else if (outcome.kind === 'abandoned') abandoned++
       else replies[String(outcome.rep)] = (replies[String(outcome.rep)] ?? 0) + 1
     }
   }
-  await Promise.all(Array.from({ length: Math.min(inFlight, o.count) }, worker))
+  try {
+    await Promise.all(Array.from({ length: Math.min(inFlight, o.count) }, worker))
+  } finally {
+    clearTimeout(timeCap)
+  }
   const seconds = (performance.now() - started) / 1000
+  const held = sockets.held.size
   return {
-    result: { requested: o.count, served, held: sockets.size, replies, lost, skipped: o.count - next, seconds },
+    result: { requested: o.count, served, held, cut: served - held, replies, lost, abandoned, skipped: o.count - next, stopReason: stopReason ?? 'all-asked', seconds },
     async echoEach (timeoutMs = 30_000) {
-      const echoes = await Promise.all([...sockets].map((socket) => echoOne(socket, timeoutMs)))
+      const echoes = await Promise.all([...sockets.held].map((socket) => echoOne(socket, timeoutMs)))
       return echoes.filter(Boolean).length
     },
     close () {
-      for (const socket of sockets) socket.destroy()
-      sockets.clear()
+      for (const socket of sockets.held) socket.destroy()
+      sockets.held.clear()
     },
   }
 }

@@ -147,10 +147,10 @@ async function startUp (o: Pick<ProfileRunOptions, 'root' | 'workDir' | 'profile
   return { child, upArgs, script, wrapper }
 }
 
-async function heldStreamsOf (o: Pick<ProfileRunOptions, 'root' | 'log'>, held: { count: number, inFlight: number }, child: BenchChild, port: number): Promise<HeldStreamsPhase> {
+async function heldStreamsOf (o: Pick<ProfileRunOptions, 'root' | 'log' | 'profile'>, held: { count: number, inFlight: number }, child: BenchChild, port: number): Promise<HeldStreamsPhase> {
   const { count, inFlight } = held
   o.log(`  ${count} streams of one key held at once, ${inFlight} requests at a time …`)
-  const result = await measureHeldStreams({ root: o.root, socksPort: port, upPid: child.pid, count, inFlight })
+  const result = await measureHeldStreams({ root: o.root, profile: o.profile, socksPort: port, upPid: child.pid, count, inFlight })
   o.log(`  ${describeHeldStreams(result)}`)
   return result
 }

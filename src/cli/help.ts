@@ -109,7 +109,7 @@ ${HOP_FIELDS}
   connectTimeoutMs  how long a connection to a host may take (default 10000)
   maxDnsQueries     DNS queries in flight at once, all circuits (default 256)
   maxOutbound       outbound connections at once, all circuits (default 4096)
-  maxStreamsPerCircuit  streams open at once on one circuit, 512 or more (default 512)
+  maxStreamsPerCircuit  streams open at once on one circuit, 1024 or more (default 1024)
 
 ${SIGNALS}`,
   },

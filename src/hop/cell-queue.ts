@@ -1,10 +1,17 @@
 /**
  * A FIFO of cells for one circuit and direction at a shaped hop (docs/PROTOCOL.md §12): a ring
- * buffer that grows by doubling and never shrinks, so pushing and taking cells allocates
- * nothing once it is large enough for the circuit's usual backlog.
+ * buffer that grows by doubling, so pushing and taking cells allocates nothing once it is
+ * large enough for the circuit's usual backlog. Once a burst beyond SHRINK_ABOVE cells has
+ * drained it falls back to its first size: the array a burst grew (up to the queue bound,
+ * 8192 slots or more) does not outlive the burst for the rest of the circuit's life.
  */
+
+/** Slots a queue keeps when it empties; a larger array goes (a steady backlog stays below it). */
+const SHRINK_ABOVE = 1024
+const FIRST_SLOTS = 4
+
 export class CellQueue {
-  private items: (Uint8Array | undefined)[] = new Array<Uint8Array | undefined>(4)
+  private items: (Uint8Array | undefined)[] = new Array<Uint8Array | undefined>(FIRST_SLOTS)
   private head = 0
   private count = 0
 
@@ -23,12 +30,16 @@ export class CellQueue {
     this.items[this.head] = undefined
     this.head = (this.head + 1) & (this.items.length - 1)
     this.count--
+    if (this.count === 0 && this.items.length > SHRINK_ABOVE) this.clear()
     return cell
   }
 
+  /** Slots the ring holds now (tests). */
+  get capacity (): number { return this.items.length }
+
   /** Forget every cell (the circuit ended). */
   clear (): void {
-    this.items = new Array<Uint8Array | undefined>(4)
+    this.items = new Array<Uint8Array | undefined>(FIRST_SLOTS)
     this.head = 0
     this.count = 0
   }

@@ -58,6 +58,23 @@ t.test('a cell queue keeps order across growth and wrap-around', async (t) => {
   t.equal(queue.shift(), undefined)
 })
 
+t.test('a cell queue grown by a burst falls back to its first size once the burst drained', async (t) => {
+  const queue = new CellQueue()
+  const cell = Uint8Array.of(1)
+  for (let i = 0; i < 500; i++) queue.push(cell)
+  const steady = queue.capacity
+  while (queue.length > 0) queue.shift()
+  t.equal(queue.capacity, steady, 'a backlog of 500 keeps its array: no allocation per round for a steady download')
+  for (let i = 0; i < 5000; i++) queue.push(cell)
+  t.ok(queue.capacity >= 5000)
+  while (queue.length > 1) queue.shift()
+  t.ok(queue.capacity >= 5000, 'kept while cells wait')
+  t.equal(queue.shift(), cell)
+  t.ok(queue.capacity < 16, 'gone once empty')
+  queue.push(cell)
+  t.equal(queue.shift(), cell, 'and it still works')
+})
+
 t.test('a circuit\'s schedule and its LOOP echoes', async (t) => {
   const strict = new CircuitShape({ ...DEFAULT_SHAPING.strict, ratesMilli: [2500] }, 1000, 0)
   t.same([0, 1, 2, 3].map((n) => strict.cellsAt(n, 'forward')), [2, 3, 2, 3], 'strict: cellsInRound of the one rate')
