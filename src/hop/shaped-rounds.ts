@@ -28,6 +28,8 @@ import { mayReleaseEarly, nearestRound } from '../protocol/round-phase.js'
 
 /** The most missed rounds one shaped round catches up (half a second of 10 ms rounds). */
 export const MAX_CATCH_UP_ROUNDS = 50
+/** Scratch cells (PADs, the exit's payloads) a hop keeps however quiet its last slot was. */
+const MIN_SCRATCH_CELLS = 256
 
 export class ShapedRounds implements HopRounds {
   private readonly core: RoundsHost
@@ -52,6 +54,9 @@ export class ShapedRounds implements HopRounds {
   /** Cells for PADs and the exit's payloads, reused every round (links copy what they send). */
   private readonly scratch: Uint8Array[] = []
   private scratchUsed = 0
+  /** The most scratch cells a round of the current slot used, and the slot (a burst's cells are let go after it). */
+  private scratchPeak = 0
+  private scratchSlot = -1
   /** Release on arrival: forward, the predecessor links' writes; backward (a mix), the successor's. */
   private readonly forwardGate = new ArrivalGate<LinkState>()
   private readonly backwardGate = new ArrivalGate<ArrivalSource>()
@@ -132,7 +137,7 @@ export class ShapedRounds implements HopRounds {
     const from = catchUpFrom(this.lastBackward, round)
     this.lastBackward = round
     this.releasing = round
-    this.scratchUsed = 0
+    this.trimScratch(Math.floor(round / this.roundsPerSlot))
     this.capClientLinks(round, 'backward')
     this.shapeBackward(from, round)
     for (const state of core.links.values()) {
@@ -336,6 +341,21 @@ export class ShapedRounds implements HopRounds {
     }
     writeCellHeader(cell, circuit.inId, CellCommand.RELAY)
     return cell
+  }
+
+  /**
+   * Start a round's scratch cells; at a new slot, keep no more than the last slot's peak (at
+   * least MIN_SCRATCH_CELLS): a burst's cells would otherwise stay for the hop's life. Links
+   * copy what they send, so a cell let go is no longer in use.
+   */
+  private trimScratch (slot: number): void {
+    if (this.scratchUsed > this.scratchPeak) this.scratchPeak = this.scratchUsed
+    this.scratchUsed = 0
+    if (slot === this.scratchSlot) return
+    this.scratchSlot = slot
+    const keep = Math.max(MIN_SCRATCH_CELLS, this.scratchPeak)
+    if (this.scratch.length > keep) this.scratch.length = keep
+    this.scratchPeak = 0
   }
 
   private scratchCell (): Uint8Array {
