@@ -63,6 +63,8 @@ export class ShapedRounds implements HopRounds {
   private readonly successor: readonly ArrivalSource[] = [newArrivalSource()]
   private forwardReleaseQueued = false
   private backwardReleaseQueued = false
+  /** Whether the successor owes a round (made once: the gate asks every round). */
+  private readonly successorOwesRound = (_: ArrivalSource, round: number): boolean => successorOwes(this.core.links.values(), round)
 
   constructor (core: RoundsHost, shaping: ShapingParams) {
     this.core = core
@@ -143,7 +145,7 @@ export class ShapedRounds implements HopRounds {
     for (const state of core.links.values()) {
       if (state.link.isOpen) core.sendBackward(state.link, state.batch)
     }
-    if (core.position < core.geometry.hops && this.backwardGate.arm(round + 1, this.successor, (_, next) => successorOwes(core.links.values(), next))) this.queueRelease('backward')
+    if (core.position < core.geometry.hops && this.backwardGate.arm(round + 1, this.successor, this.successorOwesRound)) this.queueRelease('backward')
   }
 
   /**
@@ -152,15 +154,24 @@ export class ShapedRounds implements HopRounds {
    * half a round ahead of the wall clock (mayReleaseEarly).
    */
   private queueRelease (direction: 'forward' | 'backward'): void {
-    if (direction === 'forward' ? this.forwardReleaseQueued : this.backwardReleaseQueued) return
-    if (direction === 'forward') this.forwardReleaseQueued = true
-    else this.backwardReleaseQueued = true
-    process.nextTick(() => {
-      if (direction === 'forward') this.forwardReleaseQueued = false
-      else this.backwardReleaseQueued = false
-      // A round acts on queued cells that peers chose: a bug they can trigger must not stop the rounds.
-      try { this.releaseReady(direction) } catch (err) { this.core.faulted('round', err, undefined) }
-    })
+    if (direction === 'forward') {
+      if (this.forwardReleaseQueued) return
+      this.forwardReleaseQueued = true
+      process.nextTick(this.releaseForwardReady)
+    } else {
+      if (this.backwardReleaseQueued) return
+      this.backwardReleaseQueued = true
+      process.nextTick(this.releaseBackwardReady)
+    }
+  }
+
+  // Made once: a release is queued every round.
+  private readonly releaseForwardReady = (): void => { this.forwardReleaseQueued = false; this.releaseSafely('forward') }
+  private readonly releaseBackwardReady = (): void => { this.backwardReleaseQueued = false; this.releaseSafely('backward') }
+
+  /** A round acts on queued cells that peers chose: a bug they can trigger must not stop the rounds. */
+  private releaseSafely (direction: 'forward' | 'backward'): void {
+    try { this.releaseReady(direction) } catch (err) { this.core.faulted('round', err, undefined) }
   }
 
   private releaseReady (direction: 'forward' | 'backward'): void {
