@@ -145,7 +145,7 @@ export class HopCore<O extends ForwardOutput = ForwardOutput> implements Admissi
         try { this.fromPredecessor(state, cell) } catch (err) { this.faulted('predecessor', err, state.circuits.get(cellCircuitId(cell))) }
       },
       onClose: (reason) => { if (this.links.remove(state, reason)) this.predecessorClosed(state) },
-      onRoundEnd: (round) => this.rounds.forwardArrived(state, round),
+      onRoundEnd: (round, span) => this.rounds.forwardArrived(state, round, span),
     }
   }
 
@@ -392,9 +392,9 @@ export class HopCore<O extends ForwardOutput = ForwardOutput> implements Admissi
     shape.forward.push(cell)
   }
 
-  /** One write of a round's backward cells on an open predecessor link; a link too slow to read is closed. */
-  sendBackward (link: CellLink, cells: Uint8Array[]): void {
-    link.send(cells, this.rounds.lastRound)
+  /** One write of a round's backward cells (and `span` rounds before it) on an open predecessor link; a link too slow to read is closed. */
+  sendBackward (link: CellLink, cells: Uint8Array[], span = 0): void {
+    link.send(cells, this.rounds.lastRound, span)
     this.stats.cellsOut += cells.length
     if (link.backlogBytes > this.maxLinkBacklogBytes) {
       this.stats.linksClosedSlow++
@@ -410,8 +410,8 @@ export class HopCore<O extends ForwardOutput = ForwardOutput> implements Admissi
     this.admission.appendFreshTags()
   }
 
-  /** The successor's write of round `round` (modulo 2^32) has all arrived. */
-  backwardArrived (round: number): void { this.rounds.backwardArrived(round) }
+  /** The successor's write of round `round` (modulo 2^32), carrying `span` rounds before it, has all arrived. */
+  backwardArrived (round: number, span: number): void { this.rounds.backwardArrived(round, span) }
   /** The successor cannot take more for now: stop reading every predecessor until it drains. */
   blockForward (): void { this.links.block() }
   unblockForward (): void { this.links.unblock() }

@@ -41,7 +41,8 @@ export type HopCounters = Readonly<Pick<HopStats, 'cellsIn' | 'cellsOut' | 'roun
   'circuitsSilenced' | 'cellsDroppedSilenced' | 'cellsDroppedOverQueue' | 'createsRefusedQuarantine' | 'inputExceptions' |
   'createsRefusedRate' | 'linksClosedIdle' | 'linksFailed'> &
   Partial<Pick<HopStats, 'createsPerSlot' | 'drainRoundsForward' | 'drainRoundsBackward' | 'rungsCappedForward' | 'rungsCappedBackward' |
-  'releasesOnArrivalForward' | 'releasesOnArrivalBackward' | 'releasesAtDeadlineForward' | 'releasesAtDeadlineBackward'>>>
+  'releasesOnArrivalForward' | 'releasesOnArrivalBackward' | 'releasesAtDeadlineForward' | 'releasesAtDeadlineBackward' |
+  'carriedRoundsForward' | 'carriedRoundsBackward'>>>
 
 /** A mix or the exit (`MixNode`, `ExitNode`). */
 export interface HopSource {
@@ -118,6 +119,13 @@ export function registerHopMetrics (registry: MetricsRegistry, role: 'mix' | 'ex
     const forward = direction === 'forward'
     releases.from(() => (forward ? s().releasesOnArrivalForward : s().releasesOnArrivalBackward) ?? 0, { direction, trigger: 'arrival' })
     releases.from(() => (forward ? s().releasesAtDeadlineForward : s().releasesAtDeadlineBackward) ?? 0, { direction, trigger: 'deadline' })
+  }
+  // Carried rounds (arrival-gate.ts): earlier rounds' schedule carried on from neighbours' writes.
+  const carried = registry.counter('mixgate_carried_rounds_total',
+    'Rounds of schedule carried on beyond the hop\'s own: neighbours\' catch-ups and drains, and rounds whose writes came after the hop had released them.',
+    { direction: directions })
+  for (const direction of directions) {
+    carried.from(() => (direction === 'forward' ? s().carriedRoundsForward : s().carriedRoundsBackward) ?? 0, { direction })
   }
   const capped = registry.counter('mixgate_rungs_capped_total',
     'Entry: rung steps cut from client links whose circuits asked for more than the tolerated client rate.', { direction: directions })

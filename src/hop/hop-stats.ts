@@ -80,6 +80,9 @@ export class HopStats {
   releasesOnArrivalBackward = 0
   releasesAtDeadlineForward = 0
   releasesAtDeadlineBackward = 0
+  /** Earlier rounds' schedule carried on from neighbours' writes (their catch-ups and drains, rounds they sent late: arrival-gate.ts), per direction. */
+  carriedRoundsForward = 0
+  carriedRoundsBackward = 0
   /** CREATEs refused by the per-link or the global CREATE rate (R6). */
   createsRefusedRate = 0
   /** Entry: client links closed because they had no circuit for `linkIdleMs`. */

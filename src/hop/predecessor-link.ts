@@ -27,8 +27,9 @@ export interface LinkState extends ArrivalSource {
   readonly carried: Map<number, CarriedCreate>
   cellsThisRound: number
   paused: boolean
-  /** Shaped: this round's backward cells for the link (reused every round). */
+  /** Shaped: this round's backward cells for the link (reused every round), and the rounds before it they carry too. */
   readonly batch: Uint8Array[]
+  batchSpan: number
   /** Circuit IDs of circuits that ended here recently, and the round until which they stay unusable. */
   readonly quarantine: Map<number, number>
   /** The link's CREATE budget (null: unlimited). */
@@ -45,6 +46,7 @@ export function newLinkState (link: CellLink, createBucket: TokenBucket | null, 
     cellsThisRound: 0,
     paused: false,
     batch: [],
+    batchSpan: 0,
     quarantine: new Map(),
     createBucket,
     lastBusy: now,

@@ -32,7 +32,7 @@ export interface RoundsHost {
   endCircuit (circuit: HopCircuit): void
   overQueue (circuit: HopCircuit): void
   pushBackward (circuit: HopCircuit, item: Uint8Array): void
-  sendBackward (link: CellLink, cells: Uint8Array[]): void
+  sendBackward (link: CellLink, cells: Uint8Array[], span?: number): void
   afterRelease (): void
   /** An exception escaped from work on peers' input (counted, logged; the hop goes on). */
   faulted (where: string, err: unknown, circuit: HopCircuit | undefined): void
@@ -47,10 +47,13 @@ export interface HopRounds {
   runForward (n: number): void
   /** At the hop's backward phase of round `n`: release the backward cells. */
   runBackward (n: number): void
-  /** A predecessor link's write of round `wireRound` (modulo 2^32) has all arrived (shaped: may release early, arrival-gate.ts). */
-  forwardArrived (state: LinkState, wireRound: number): void
-  /** The successor's write of round `wireRound` (modulo 2^32) has all arrived. */
-  backwardArrived (wireRound: number): void
+  /**
+   * A predecessor link's write of round `wireRound` (modulo 2^32) has all arrived, carrying the
+   * schedule of `span` rounds before it too (shaped: may release early and carry those rounds on, arrival-gate.ts).
+   */
+  forwardArrived (state: LinkState, wireRound: number, span: number): void
+  /** The successor's write of round `wireRound` (modulo 2^32), carrying `span` rounds before it, has all arrived. */
+  backwardArrived (wireRound: number, span: number): void
   /** A predecessor link is gone: it owes no round any more. */
   linkGone (state: LinkState): void
   /** A CREATE is being accepted in `round`: shaped, the circuit gets its schedule. */

@@ -97,12 +97,12 @@ export class ShapedRounds implements HopRounds {
     this.releaseBackwardRound(round)
   }
 
-  forwardArrived (state: LinkState, wireRound: number): void {
-    if (this.forwardGate.arrived(state, nearestRound(wireRound, Date.now(), this.core.roundMs))) this.queueRelease('forward')
+  forwardArrived (state: LinkState, wireRound: number, span: number): void {
+    if (this.forwardGate.arrived(state, nearestRound(wireRound, Date.now(), this.core.roundMs), span)) this.queueRelease('forward')
   }
 
-  backwardArrived (wireRound: number): void {
-    if (this.backwardGate.arrived(this.successor[0]!, nearestRound(wireRound, Date.now(), this.core.roundMs))) this.queueRelease('backward')
+  backwardArrived (wireRound: number, span: number): void {
+    if (this.backwardGate.arrived(this.successor[0]!, nearestRound(wireRound, Date.now(), this.core.roundMs), span)) this.queueRelease('backward')
   }
 
   linkGone (state: LinkState): void {
@@ -119,7 +119,7 @@ export class ShapedRounds implements HopRounds {
    */
   private releaseForwardRound (round: number): void {
     const core = this.core
-    const from = catchUpFrom(this.lastForward, round)
+    const from = this.releaseFrom(this.forwardGate, this.lastForward, round, 'forward')
     this.lastForward = round
     this.releasing = round
     core.stats.rounds++
@@ -136,16 +136,30 @@ export class ShapedRounds implements HopRounds {
   /** The backward release of round `round`: every predecessor link's scheduled cells. A mix then waits for its successor's next write. */
   private releaseBackwardRound (round: number): void {
     const core = this.core
-    const from = catchUpFrom(this.lastBackward, round)
+    const from = this.releaseFrom(this.backwardGate, this.lastBackward, round, 'backward')
     this.lastBackward = round
     this.releasing = round
     this.trimScratch(Math.floor(round / this.roundsPerSlot))
     this.capClientLinks(round, 'backward')
     this.shapeBackward(from, round)
     for (const state of core.links.values()) {
-      if (state.link.isOpen) core.sendBackward(state.link, state.batch)
+      if (state.link.isOpen) core.sendBackward(state.link, state.batch, state.batchSpan)
     }
     if (core.position < core.geometry.hops && this.backwardGate.arm(round + 1, this.successor, this.successorOwesRound)) this.queueRelease('backward')
+  }
+
+  /**
+   * The first schedule round the release of `round` carries: the rounds this hop missed since
+   * `last` (its own stall), then as many more as the neighbours' writes carry on (their
+   * catch-ups and drains, rounds they sent late: arrival-gate.ts `carried`); either way the
+   * schedule of those rounds for every circuit, up to MAX_CATCH_UP_ROUNDS in all.
+   */
+  private releaseFrom (gate: ArrivalGate<ArrivalSource>, last: number, round: number, direction: 'forward' | 'backward'): number {
+    const own = catchUpFrom(last, round)
+    const carried = Math.min(gate.carried(round), own - (round - MAX_CATCH_UP_ROUNDS + 1))
+    if (direction === 'forward') this.core.stats.carriedRoundsForward += carried
+    else this.core.stats.carriedRoundsBackward += carried
+    return own - carried
   }
 
   /**
@@ -319,6 +333,7 @@ export class ShapedRounds implements HopRounds {
       const drain = drains && open ? backwardDrain(state, round) : 0
       core.stats.drainRoundsBackward += drain
       const start = !open ? round : drain === 0 ? from : Math.min(from, round - drain)
+      state.batchSpan = round - start
       for (const circuit of state.circuits.values()) {
         if (circuit.ended || circuit.shape === null) continue
         const due = circuit.shape.cellsFor(start, round, 'backward')

@@ -2,7 +2,7 @@
  * The receiving half of a link: cuts the TCP byte stream into batches (batch-format.ts,
  * docs/PROTOCOL.md §8.4), opens each, and hands its cells on as one view.
  *
- * Memory is bounded whatever the peer sends: a header is read into a 22-byte buffer and
+ * Memory is bounded whatever the peer sends: a header is read into a 23-byte buffer and
  * opened, its count checked (1..maxCellsPerBatch) before a byte of the body is buffered, so
  * the most ever held is one body of count × CELL + 16 ≤ 65535 bytes.
  *
@@ -24,10 +24,10 @@ const EMPTY = new Uint8Array(0)
 export interface BatchSink {
   /**
    * An opened batch: `cells` is count × cellSize bytes of plaintext, a plain Uint8Array view
-   * nobody else writes; `endsWrite` if it is its write's last batch, and the write's `round`
-   * (modulo 2^32). Return false to stop reading after it (paused, or closed).
+   * nobody else writes; `endsWrite` if it is its write's last batch, the write's `round`
+   * (modulo 2^32) and `span`. Return false to stop reading after it (paused, or closed).
    */
-  onBatch (cells: Uint8Array, count: number, endsWrite: boolean, round: number): boolean
+  onBatch (cells: Uint8Array, count: number, endsWrite: boolean, round: number, span: number): boolean
   /** The link must close: LINK_AUTH_FAILED, LINK_BAD_BATCH or LINK_NONCE_EXHAUSTED. */
   onError (error: LinkError): void
 }
@@ -138,7 +138,7 @@ export class BatchReader {
     this.count = 0
     this.bodyLength = 0
     this.completed++
-    return this.sink.onBatch(cells, count, this.headers.endsWrite, this.headers.round)
+    return this.sink.onBatch(cells, count, this.headers.endsWrite, this.headers.round, this.headers.span)
   }
 
   /** Nonce 2^64 − 1 is never used: the link closes first. */

@@ -53,7 +53,7 @@ export class BatchSealer {
 
   /**
    * The wire bytes of `cells` (each cellSize bytes, count ≥ 1) and whatever REKEY cells the
-   * schedule puts among them, in one buffer, every header carrying `round` and the last one
+   * schedule puts among them, in one buffer, every header carrying `round` and `span` and the last one
    * the end-of-write flag; NONCES_EXHAUSTED if they would need nonce 2^64 − 1 (then nothing
    * is sealed and the keys are unchanged).
    *
@@ -63,7 +63,7 @@ export class BatchSealer {
    * quarter of its time per cell (docs/BENCH.md "Where one mix's time per cell goes"). The
    * buffer kept follows the writes: one four times larger than needed is let go.
    */
-  seal (cells: readonly Uint8Array[], round = 0, reuse = false): Uint8Array | typeof NONCES_EXHAUSTED {
+  seal (cells: readonly Uint8Array[], round = 0, span = 0, reuse = false): Uint8Array | typeof NONCES_EXHAUSTED {
     const count = cells.length
     const { batches, rekeys } = this.plan(count)
     if (2 * batches > this.sender.nonceHeadroom) return NONCES_EXHAUSTED
@@ -75,7 +75,7 @@ export class BatchSealer {
       const lastOfKey = this.batchesUnderKey === this.batchesPerKey - 1
       const take = Math.min(count - from, lastOfKey ? max - 1 : max)
       from += take
-      at = this.sealBatch(out, at, cells, from - take, take, lastOfKey, from === count, round)
+      at = this.sealBatch(out, at, cells, from - take, take, lastOfKey, from === count, round, span)
     }
     this.cells += count + rekeys
     return out
@@ -94,7 +94,7 @@ export class BatchSealer {
   sealRekey (): Uint8Array | typeof NONCES_EXHAUSTED {
     if (this.sender.nonceHeadroom < 2) return NONCES_EXHAUSTED
     const out = Buffer.allocUnsafe(this.cellSize + BATCH_OVERHEAD)
-    this.sealBatch(out, 0, [], 0, 0, true, false, 0)
+    this.sealBatch(out, 0, [], 0, 0, true, false, 0, 0)
     this.cells++
     return out
   }
@@ -118,11 +118,11 @@ export class BatchSealer {
    * Seal header and body of one batch at `at`: cells[from .. from+take), then the REKEY cell
    * if `endsKey` (and switch keys after it). Returns where the next batch starts.
    */
-  private sealBatch (out: Uint8Array, at: number, cells: readonly Uint8Array[], from: number, take: number, endsKey: boolean, endsWrite: boolean, round: number): number {
+  private sealBatch (out: Uint8Array, at: number, cells: readonly Uint8Array[], from: number, take: number, endsKey: boolean, endsWrite: boolean, round: number, span: number): number {
     const cellSize = this.cellSize
     const count = take + (endsKey ? 1 : 0)
     const sender = this.sender
-    this.headers.seal(sender, count, endsWrite, round, out.subarray(at, at + BATCH_HEADER_BYTES))
+    this.headers.seal(sender, count, endsWrite, round, span, out.subarray(at, at + BATCH_HEADER_BYTES))
     const bodyAt = at + BATCH_HEADER_BYTES
     let end = bodyAt
     for (let i = from; i < from + take; i++, end += cellSize) out.set(cells[i]!, end)

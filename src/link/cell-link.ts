@@ -11,7 +11,7 @@ export interface CellLink {
    * Seal and write these cells in one write, marked as the write of `round` (default 0:
    * unshaped writes belong to no schedule round); false when the socket is backpressured.
    */
-  send (cells: Uint8Array[], round?: number): boolean
+  send (cells: Uint8Array[], round?: number, span?: number): boolean
   /** Stop reading from the peer until `resumeInput` (bounds what one round can take in). */
   pauseInput (): void
   resumeInput (): void
@@ -31,14 +31,14 @@ export interface CellLinkHandlers {
   /** `reason` is a stable code (`LINK_…`), or `closed` for an orderly close. */
   onClose (reason: string): void
   onDrain? (): void
-  /** The peer's write of `round` (modulo 2^32) has all arrived (after its last cell). */
-  onRoundEnd? (round: number): void
+  /** The peer's write of `round` (modulo 2^32), carrying `span` rounds before it too, has all arrived (after its last cell). */
+  onRoundEnd? (round: number, span: number): void
 }
 
 /** Wire a Noise link to a node's handlers; cells start flowing once this returns. */
 export function attachCellLink (link: Link, handlers: CellLinkHandlers): CellLink {
   const cellLink: CellLink = {
-    send: (cells, round) => link.send(cells, round),
+    send: (cells, round, span) => link.send(cells, round, span),
     pauseInput: () => link.pause(),
     resumeInput: () => link.resume(),
     close: () => link.close(),

@@ -2,7 +2,7 @@
  * A Link: one authenticated, encrypted TCP connection carrying fixed-size cells.
  *
  * Created by `dialLink` / `listenLinks` once the Noise handshake is done. What one send()
- * writes leaves as batches of cells, each a sealed 22-byte header carrying the count and one
+ * writes leaves as batches of cells, each a sealed 23-byte header carrying the count and one
  * sealed body of count × cellSize + 16 bytes (docs/PROTOCOL.md §8.4, batch-format.ts): two
  * AEAD calls per batch of up to maxCellsPerBatch cells, nonces implicit (a counter per
  * direction).
@@ -10,8 +10,9 @@
  * Events (a typed EventEmitter):
  *   'cell'  (cell: Uint8Array)   an opened cell, cellSize bytes, in arrival order; `roundIn`
  *                                is the round its write carried (modulo 2^32)
- *   'roundEnd' (round: number)   the peer's write of `round` (modulo 2^32) has all arrived:
- *                                after its last cell, before anything of the next write
+ *   'roundEnd' (round, span)     the peer's write of `round` (modulo 2^32) has all arrived:
+ *                                after its last cell, before anything of the next write;
+ *                                `span`: rounds before it whose schedule it also carried
  *   'drain' ()                   the socket's write buffer emptied after send() returned false
  *   'close' (reason?: LinkError) once; reason is undefined only after our own close().
  *                                Emitted on setImmediate, so a handler attached right after
@@ -52,7 +53,7 @@ import { DEFAULT_REKEY_INTERVAL_MS, LINK_CONTROL_COMMAND, MAX_REKEY_TIMER_MS, MI
 
 export interface LinkEvents {
   cell: [cell: Uint8Array]
-  roundEnd: [round: number]
+  roundEnd: [round: number, span: number]
   drain: []
   close: [reason: LinkError | undefined]
 }
@@ -94,6 +95,7 @@ export class Link extends EventEmitter<LinkEvents> {
   private heldNext = 0
   /** The batch being delivered: its write's round (modulo 2^32), and whether it ends that write. */
   private batchRound = 0
+  private batchSpan = 0
   private batchEndsWrite = false
   private started = false
   private paused = false
@@ -165,12 +167,13 @@ export class Link extends EventEmitter<LinkEvents> {
 
   /**
    * Seal every cell (each exactly cellSize bytes) and write them all in ONE socket.write,
-   * marked as the write of `round` (the sender's round number; modulo 2^32 on the wire).
+   * marked as the write of `round` (the sender's round number; modulo 2^32 on the wire) that
+   * also carries the schedule of the `span` rounds before it (PROTOCOL.md §8.4, §12.2).
    * Returns what write() returned: false means the socket is buffering, wait for 'drain'.
    * On a closed link nothing is sent and false is returned ('close' has already fired).
    * A cell of the wrong size throws LinkError('LINK_BAD_CELL_SIZE') before anything is sealed.
    */
-  send (cells: readonly Uint8Array[], round = 0): boolean {
+  send (cells: readonly Uint8Array[], round = 0, span = 0): boolean {
     const count = cells.length
     for (let i = 0; i < count; i++) {
       if (cells[i]!.length !== this.cellSize) {
@@ -180,7 +183,7 @@ export class Link extends EventEmitter<LinkEvents> {
     if (this.isClosed) return false
     if (count === 0) return !this.socket.writableNeedDrain
     // Nothing of the last write is still queued in the socket: its buffer may be sealed into again.
-    const wire = this.sealer.seal(cells, round, this.socket.writableLength === 0)
+    const wire = this.sealer.seal(cells, round, span, this.socket.writableLength === 0)
     if (wire === NONCES_EXHAUSTED) return this.failExhausted()
     return this.socket.write(wire)
   }
@@ -289,8 +292,9 @@ export class Link extends EventEmitter<LinkEvents> {
     this.armFrameTimer()
   }
 
-  private readonly onBatch = (cells: Uint8Array, count: number, endsWrite: boolean, round: number): boolean => {
+  private readonly onBatch = (cells: Uint8Array, count: number, endsWrite: boolean, round: number, span: number): boolean => {
     this.batchRound = round
+    this.batchSpan = span
     this.batchEndsWrite = endsWrite
     return this.deliver(cells, count, 0)
   }
@@ -322,7 +326,7 @@ export class Link extends EventEmitter<LinkEvents> {
     }
     if (this.batchEndsWrite) {
       this.batchEndsWrite = false
-      this.emit('roundEnd', this.batchRound)
+      this.emit('roundEnd', this.batchRound, this.batchSpan)
       if (this.isClosed || this.paused) return false
     }
     return true

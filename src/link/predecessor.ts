@@ -50,7 +50,7 @@ export async function acceptPredecessors (options: AcceptOptions): Promise<LinkL
         onCell: (cell) => handlers?.onCell(cell),
         onClose: (reason) => handlers?.onClose(reason),
         onDrain: () => handlers?.onDrain?.(),
-        onRoundEnd: (round) => handlers?.onRoundEnd?.(round),
+        onRoundEnd: (round, span) => handlers?.onRoundEnd?.(round, span),
       })
       handlers = options.attach(cellLink)
     },

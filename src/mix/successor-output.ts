@@ -88,7 +88,7 @@ export class SuccessorOutput implements ForwardOutput {
       },
       onClose: (reason) => this.successorLost(reason),
       onDrain: () => core.unblockForward(),
-      onRoundEnd: (round) => core.backwardArrived(round),
+      onRoundEnd: (round, span) => core.backwardArrived(round, span),
     }
     this.connectSuccessor(handlers).then((link) => {
       if (!this.running) { link.close(); return }
@@ -248,7 +248,7 @@ export class SuccessorOutput implements ForwardOutput {
     core.stats.paddingOut += padding
     core.roundObserver?.observeBatch(batch.length, 'forward')
     if (padding > 0) core.roundObserver?.countPadding(padding, 'forward')
-    this.send(successor, batch, round)
+    this.send(successor, batch, round, round - start)
   }
 
   /**
@@ -256,9 +256,9 @@ export class SuccessorOutput implements ForwardOutput {
    * shaped round (and `minBatch` padding) writes whatever the successor reads, so without the
    * bound a successor that reads nothing would grow this mix's memory without end.
    */
-  private send (successor: CellLink, cells: Uint8Array[], round = 0): void {
+  private send (successor: CellLink, cells: Uint8Array[], round = 0, span = 0): void {
     const core = this.core
-    if (!successor.send(cells, round)) core.blockForward()
+    if (!successor.send(cells, round, span)) core.blockForward()
     core.stats.cellsOut += cells.length
     if (successor.backlogBytes <= core.maxLinkBacklogBytes) return
     core.stats.linksClosedSlow++

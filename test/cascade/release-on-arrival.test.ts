@@ -62,3 +62,51 @@ t.test('rounds leave as the neighbours\' writes arrive, the schedule unchanged; 
   await sleep(10 * ROUND_MS)
   t.ok(stats(entry).releasesAtDeadlineForward >= deadlineBefore + 5, 'a silent client: the entry\'s forward rounds leave at their deadline')
 })
+
+t.test('a client\'s write that misses its round is carried on whole: every hop passes it with the next round, nothing stands (§12.2 "Carried rounds")', async (t) => {
+  const ROUND_MS = 40
+  const shaping: ShapingParams = { ...DEFAULT_SHAPING.strict, ratesMilli: [1000], slotMs: 400, circuits: 4, circuitSlots: 400 }
+  const c = await startShaped(shaping, { mixes: 2, roundMs: ROUND_MS })
+  t.teardown(() => stopShaped(c))
+  const [entry, middle] = c.mixes as [RunningMix, RunningMix]
+  const client = await RawClient.connect(c.cascade)
+  t.teardown(() => client.close())
+  await waitFor(() => entry.node.predecessorLinks === 1, 'the client at the entry')
+  const circuit = client.createCircuit()
+  await waitFor(() => c.exit.node.circuits === 1, 'the circuit at the exit')
+
+  // One cell a round, each write an eighth into its round; every tenth round's write instead
+  // comes 0.6 of a round in, after the entry's forward deadline (a quarter round in).
+  const roundNow = (): number => Math.floor(Date.now() / ROUND_MS)
+  const until = async (ms: number): Promise<void> => { while (Date.now() < ms) await sleep(Math.max(1, ms - Date.now())) }
+  const sentBy = new Map<number, number>()
+  let sent = 0
+  const first = roundNow() + 2
+  const rounds = 60
+  const late: number[] = []
+  for (let n = first; n < first + rounds; n++) {
+    const isLate = (n - first) % 10 === 5
+    await until(n * ROUND_MS + (isLate ? 0.6 : 0.125) * ROUND_MS)
+    if (isLate) late.push(n)
+    client.sendAs(n, client.relayCell(circuit, 0, RelayCommand.DROP, Uint8Array.of(n & 0xff)))
+    sentBy.set(n, ++sent)
+  }
+  const last = first + rounds - 1
+  await waitFor(() => middle.node.lastRound > last + 2, 'the last round through the middle mix')
+
+  // What the entry sent of the circuit by each round (its one circuit's cells; PADDING is circuit 0).
+  const leftBy = (writes: typeof c.forward[0], round: number): number => {
+    let n = 0
+    writes!.rounds.forEach((r, i) => { if (r <= round) for (const [id, count] of writes!.perCircuit[i]!) if (id !== 0) n += count })
+    return n
+  }
+  const standing = (round: number): number => sentBy.get(round)! - leftBy(c.forward[0], round)
+  const before = standing(late[0]! - 1)
+  t.ok(entry.node.stats.carriedRoundsForward >= 1, `the entry carried late rounds on (${entry.node.stats.carriedRoundsForward})`)
+  t.equal(standing(last), before, `no cell more stands at the entry than before the late writes (${before})`)
+  t.same(mismatches(c.forward[0]!, first, () => 1), [], 'entry → middle: the schedule of the rounds each write names, nothing else')
+  t.same(mismatches(c.forward[1]!, first, () => 1), [], 'middle → exit: the same')
+  t.ok(c.forward[0]!.spans.some((span, i) => span > 0 && c.forward[0]!.rounds[i]! >= first), 'the entry said so in its writes\' spans')
+  t.ok(middle.node.stats.carriedRoundsForward >= 1, 'and the middle mix carried them on')
+  t.equal(entry.node.stats.drainRoundsForward + middle.node.stats.drainRoundsForward, 0, 'no drain: nothing stood')
+})

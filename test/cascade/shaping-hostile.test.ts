@@ -26,7 +26,7 @@ await cryptoReady()
 /** The writes of rounds `from` ≤ round < `to`. */
 function between (writes: Writes, to: number): Writes {
   const keep = writes.rounds.map((round) => round < to)
-  return { rounds: writes.rounds.filter((_, i) => keep[i]), frames: writes.frames.filter((_, i) => keep[i]), perCircuit: writes.perCircuit.filter((_, i) => keep[i]) }
+  return { rounds: writes.rounds.filter((_, i) => keep[i]), spans: writes.spans.filter((_, i) => keep[i]), frames: writes.frames.filter((_, i) => keep[i]), perCircuit: writes.perCircuit.filter((_, i) => keep[i]) }
 }
 
 t.test('a DESTROY silences a shaped circuit: its schedule goes on until its scheduled end', async (t) => {
@@ -122,10 +122,10 @@ t.test('a successor\'s burst on one circuit never shows as that circuit\'s on th
   await waitFor(() => middle.node.stats.drainRoundsBackward > drained, 'the middle mix to drain')
   await sleep(30 * ROUND_MS)
   const toEntry = c.backward[1]![0]!
-  const found = { extra: 0, drains: 0 }
+  const found = { extra: 0, carried: 0 }
   t.same(mismatches(toEntry, from, (round) => 3 * cellsInRound(RATE, round), found), [], 'middle → entry: the schedule, or a drain of the whole link')
   t.equal(found.extra, 0, 'nothing beyond the schedule but whole-link drains')
-  t.ok(found.drains > 0, `the burst was drained (${found.drains} drain writes)`)
+  t.ok(found.carried > 0, `the burst was drained (${found.carried} writes carried earlier rounds)`)
   const uneven = toEntry.rounds.map((round, i) => ({ round, counts: [...toEntry.perCircuit[i]!.values()] }))
     .filter(({ round, counts }) => round >= from && (counts.length !== 3 || counts.some((n) => n !== counts[0])))
   t.same(uneven, [], 'in every write toward the entry, every circuit had as many cells as the others')

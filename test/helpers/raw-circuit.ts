@@ -90,6 +90,11 @@ export class RawClient {
     this.write(cells)
   }
 
+  /** One write marked as the write of `round`, whenever it is sent (a client late with its write). */
+  sendAs (round: number, ...cells: Uint8Array[]): void {
+    this.link.send(cells, round)
+  }
+
   /** One write, marked with the round it is sent in, as a client marks its writes (PROTOCOL.md §8.4). */
   private write (cells: Uint8Array[]): void {
     this.link.send(cells, roundAt(Date.now(), this.cascade.params.roundMs))

@@ -24,24 +24,26 @@ import { runMixWith } from './run-mix-with.js'
 type HopNode = MixNode | ExitNode
 
 /**
- * Every write one node made on one link: the round it ran, the frames written, and how many
- * of them each circuit ID had (PADDING on circuit 0 included).
+ * Every write one node made on one link: the round it ran, the rounds before it whose
+ * schedule the write said it carries too (its span, PROTOCOL.md §8.4), the frames written,
+ * and how many of them each circuit ID had (PADDING on circuit 0 included).
  */
-export interface Writes { rounds: number[], frames: number[], perCircuit: Array<Map<number, number>> }
+export interface Writes { rounds: number[], spans: number[], frames: number[], perCircuit: Array<Map<number, number>> }
 
 export function newWrites (): Writes {
-  return { rounds: [], frames: [], perCircuit: [] }
+  return { rounds: [], spans: [], frames: [], perCircuit: [] }
 }
 
 function recorded (link: CellLink, node: HopNode, writes: Writes): CellLink {
   return {
-    send: (cells, wireRound) => {
+    send: (cells, wireRound, span) => {
       writes.rounds.push(node.lastRound)
+      writes.spans.push(span ?? 0)
       writes.frames.push(cells.length)
       const counts = new Map<number, number>()
       for (const cell of cells) counts.set(cellCircuitId(cell), (counts.get(cellCircuitId(cell)) ?? 0) + 1)
       writes.perCircuit.push(counts)
-      return link.send(cells, wireRound)
+      return link.send(cells, wireRound, span)
     },
     pauseInput: () => link.pauseInput(),
     resumeInput: () => link.resumeInput(),
@@ -146,44 +148,34 @@ export async function stopShaped (c: ShapedCascade): Promise<void> {
 /** The most missed rounds a shaped hop catches up in one round (src/hop/shaped-rounds.ts). */
 const MAX_CATCH_UP_ROUNDS = 50
 
-/** The drains a mix may run: the schedule of 1, 2, 4 … 32 more rounds for a whole link (hop-node.ts). */
-const DRAIN_ROUNDS = [1, 2, 4, 8, 16, 32]
-
 /**
- * Writes from round `from` on whose frame count differs from the schedule; also fails if a
- * round was written twice (one write per link per round). A write after rounds the node
- * missed (a stall of this busy machine) carries those rounds' cells too, up to
- * MAX_CATCH_UP_ROUNDS of them: the schedule of every round since the previous write. A mix's
- * drain carries the schedule of D more rounds (D a power of two, for the whole link alike):
- * such writes are counted in `found.drains`; anything else beyond the schedule (R1) is in
- * `found.extra` when `found` is given, else a mismatch; fewer frames are never right.
+ * Writes from round `from` on whose frame count differs from the schedule of the rounds they
+ * carry; also fails if a round was written twice (one write per link per round). A write of
+ * round n with span s carries the schedule of rounds n − s … n for the whole link alike
+ * (PROTOCOL.md §12.2: a catch-up after rounds the node missed, rounds carried on from a
+ * neighbour's late or carried writes, a drain), s below MAX_CATCH_UP_ROUNDS; such writes are
+ * counted in `found.carried`. Anything else beyond that schedule (R1) is in `found.extra` when
+ * `found` is given, else a mismatch; fewer frames are never right.
  */
-export function mismatches (writes: Writes, from: number, expected: (round: number) => number, found?: { extra: number, drains?: number }): string[] {
+export function mismatches (writes: Writes, from: number, expected: (round: number) => number, found?: { extra: number, carried?: number }): string[] {
   const bad: string[] = []
   const seen = new Set<number>()
-  let previous = -1
   for (let i = 0; i < writes.rounds.length; i++) {
     const round = writes.rounds[i]!
-    const missed = previous < 0 ? 0 : round - previous - 1
-    const covered = missed > 0 ? Math.max(previous + 1, round - MAX_CATCH_UP_ROUNDS + 1) : round
-    previous = round
     if (round < from) continue
     if (seen.has(round)) bad.push(`round ${round} written twice`)
     seen.add(round)
-    const windowOf = (start: number): number => {
-      let sum = 0
-      for (let r = start; r <= round; r++) sum += expected(r)
-      return sum
-    }
-    const want = windowOf(covered)
+    const span = writes.spans[i]!
+    if (span >= MAX_CATCH_UP_ROUNDS) bad.push(`round ${round}: a span of ${span} rounds`)
+    let want = 0
+    for (let r = round - span; r <= round; r++) want += expected(r)
     const frames = writes.frames[i]!
-    if (frames === want) continue
-    if (found !== undefined && DRAIN_ROUNDS.some((d) => frames === windowOf(Math.min(covered, round - d)))) {
-      found.drains = (found.drains ?? 0) + 1
+    if (frames === want) {
+      if (span > 0 && found !== undefined) found.carried = (found.carried ?? 0) + 1
       continue
     }
     if (found !== undefined && frames > want) found.extra += frames - want
-    else bad.push(`round ${round}: ${frames} frames, expected ${want}`)
+    else bad.push(`round ${round}: ${frames} frames, expected ${want} (span ${span})`)
   }
   return bad
 }

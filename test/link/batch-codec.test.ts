@@ -9,7 +9,7 @@ import fc from 'fast-check'
 import { cryptoReady, randomBytes } from '../../src/crypto/index.js'
 import { BatchReader } from '../../src/link/batch-reader.js'
 import { BatchSealer, NONCES_EXHAUSTED } from '../../src/link/batch-sealer.js'
-import { linkWriteBytes, maxCellsPerBatch } from '../../src/link/batch-format.js'
+import { MAX_WRITE_SPAN, linkWriteBytes, maxCellsPerBatch } from '../../src/link/batch-format.js'
 import { isLinkControlCell, isWellFormedRekey } from '../../src/link/link-control.js'
 import type { CipherState } from '../../src/link/noise/cipher-state.js'
 import type { LinkError } from '../../src/link/errors.js'
@@ -21,8 +21,11 @@ await cryptoReady()
 
 /** Cell sizes whose batches hold 10919, 255, 31, 3, 2 and 1 cells. */
 const CELL_SIZES = [6, 256, 2048, 21840, 32760, 32768]
-/** A sealed header: flags_count(2) ‖ round(4) and a 16-byte tag (PROTOCOL.md §8.4). */
-const HEADER = 22
+/** A sealed header: flags_count(2) ‖ round(4) ‖ span(1) and a 16-byte tag (PROTOCOL.md §8.4). */
+const HEADER = 23
+
+/** A write's span in the property test: small ones, and past what the header holds (clamped). */
+const spanOf = (i: number): number => (i * 37) % 300
 
 function cipherPair (): [CipherState, CipherState] {
   const key = randomBytes(32)
@@ -49,11 +52,12 @@ function reading (cellSize: number, receive: CipherState) {
   /** Stream offset after each batch, and the data cells delivered by then. */
   const batchEnds: number[] = []
   const cellsAfterBatch: number[] = []
-  /** The round of every write whose last batch arrived, in order. */
+  /** The round and span of every write whose last batch arrived, in order. */
   const writeRounds: number[] = []
+  const writeSpans: number[] = []
   const reader = new BatchReader(cellSize, receive, {
-    onBatch (body, count, endsWrite, round) {
-      if (endsWrite) writeRounds.push(round)
+    onBatch (body, count, endsWrite, round, span) {
+      if (endsWrite) { writeRounds.push(round); writeSpans.push(span) }
       for (let i = 0; i < count; i++) {
         const cell = body.subarray(i * cellSize, (i + 1) * cellSize)
         if (isLinkControlCell(cell) && isWellFormedRekey(cell)) {
@@ -76,10 +80,10 @@ function reading (cellSize: number, receive: CipherState) {
     maxPending = Math.max(maxPending, reader.pendingBytes)
     return used
   }
-  return { reader, cells, errors, push, batchEnds, cellsAfterBatch, writeRounds, get offset () { return offset }, get rekeys () { return rekeys }, get misplacedRekeys () { return misplacedRekeys }, get maxPending () { return maxPending } }
+  return { reader, cells, errors, push, batchEnds, cellsAfterBatch, writeRounds, writeSpans, get offset () { return offset }, get rekeys () { return rekeys }, get misplacedRekeys () { return misplacedRekeys }, get maxPending () { return maxPending } }
 }
 
-t.test('any writes, any chunking: the same cells come out, REKEYs switch keys at batch ends, sizes follow the count, each write ends once with its round', async (t) => {
+t.test('any writes, any chunking: the same cells come out, REKEYs switch keys at batch ends, sizes follow the count, each write ends once with its round and span', async (t) => {
   fc.assert(fc.property(
     fc.constantFrom(...CELL_SIZES),
     fc.constantFrom(4, 6, 8, 2 ** 20),
@@ -96,7 +100,7 @@ t.test('any writes, any chunking: the same cells come out, REKEYs switch keys at
         sent.push(...cells)
         const rekeysBefore = sealer.rekeysSent
         const cellsBefore = sealer.cellsSealed
-        const wire = sealer.seal(cells, firstRound + writes.length)
+        const wire = sealer.seal(cells, firstRound + writes.length, spanOf(writes.length))
         if (wire === NONCES_EXHAUSTED) return false
         const wireCells = size + sealer.rekeysSent - rekeysBefore
         if (sealer.cellsSealed - cellsBefore !== wireCells) return false
@@ -110,7 +114,8 @@ t.test('any writes, any chunking: the same cells come out, REKEYs switch keys at
         r.misplacedRekeys === 0 && r.rekeys === sealer.rekeysSent &&
         r.reader.batchesRead === sealer.batchesSealed &&
         r.cells.length === sent.length && r.cells.every((c, i) => Buffer.compare(c, sent[i]!) === 0) &&
-        r.writeRounds.length === writes.length && r.writeRounds.every((round, i) => round === (firstRound + i) % 2 ** 32)
+        r.writeRounds.length === writes.length && r.writeRounds.every((round, i) => round === (firstRound + i) % 2 ** 32) &&
+        r.writeSpans.every((span, i) => span === Math.min(MAX_WRITE_SPAN, spanOf(i)))
     }), { numRuns: 200 })
   t.pass('200 random runs agreed')
 })
@@ -243,7 +248,7 @@ t.test('nonce 2^64 − 1 is never used: the reader refuses a header or a body th
     send.setNonce(last(left))
     receive.setNonce(last(left))
     // At 2^64 − 2 a header still seals; its body would need the reserved nonce.
-    const header = left === 0 ? new Uint8Array(HEADER) : send.encryptWithAd(new Uint8Array(0), Uint8Array.of(0x80, 1, 0, 0, 0, 0))
+    const header = left === 0 ? new Uint8Array(HEADER) : send.encryptWithAd(new Uint8Array(0), Uint8Array.of(0x80, 1, 0, 0, 0, 0, 0))
     const r = reading(256, receive)
     r.push(concat([header, new Uint8Array(256 + 16)]))
     t.equal(r.errors.length, 1)
@@ -268,10 +273,10 @@ t.test('reuse: a write seals into the last one\'s buffer when the caller allows 
   const r = reading(256, receive)
   const first = sealer.seal(Array.from({ length: 40 }, (_, i) => numbered(i, 256)), 1) as Uint8Array
   r.push(first.slice())
-  const second = sealer.seal(Array.from({ length: 30 }, (_, i) => numbered(40 + i, 256)), 2, true) as Uint8Array
+  const second = sealer.seal(Array.from({ length: 30 }, (_, i) => numbered(40 + i, 256)), 2, 0, true) as Uint8Array
   t.equal(second.buffer, first.buffer, 'the same memory, written again')
   r.push(second.slice())
-  const third = sealer.seal([numbered(70, 256)], 3, true) as Uint8Array
+  const third = sealer.seal([numbered(70, 256)], 3, 0, true) as Uint8Array
   t.not(third.buffer, first.buffer, 'a write four times smaller gets its own buffer: the big one is let go')
   r.push(third.slice())
   const fourth = sealer.seal([numbered(71, 256)], 4) as Uint8Array

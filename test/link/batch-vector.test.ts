@@ -15,7 +15,7 @@ await cryptoReady()
 interface LinkVectors {
   input: { cellSize: number, key: string, firstNonce: number, messagesPerKey: number }
   keys: string[]
-  writes: Array<{ round: number, cells: string[], wire: string }>
+  writes: Array<{ round: number, span: number, cells: string[], wire: string }>
 }
 const vectors = JSON.parse(readFileSync(fileURLToPath(new URL('../../../test/fixtures/vectors/link.json', import.meta.url)), 'utf8')) as LinkVectors
 const unhex = (s: string): Uint8Array => Uint8Array.from(Buffer.from(s, 'hex'))
@@ -41,10 +41,11 @@ t.test('link.json: every write rebuilt from bare ChaChaPoly calls', async (t) =>
     const cells = [...write.cells.map(unhex), ...(endsKey ? [rekeyCell] : [])]
     const body = new Uint8Array(cells.length * cellSize)
     cells.forEach((c, i) => body.set(c, i * cellSize))
-    // flags_count with the end-of-write bit (each write is one batch), then the round modulo 2^32.
-    const plain = new Uint8Array(6)
+    // flags_count with the end-of-write bit (each write is one batch), the round modulo 2^32, the span.
+    const plain = new Uint8Array(7)
     new DataView(plain.buffer).setUint16(0, 0x8000 | cells.length)
     new DataView(plain.buffer).setUint32(2, write.round % 2 ** 32)
+    plain[6] = write.span
     const header = aeadSeal(key, nonce(n), null, plain)
     const sealed = aeadSeal(key, nonce(n + 1), null, body)
     t.equal(hex(header) + hex(sealed), write.wire, `write of ${write.cells.length} cell(s)${endsKey ? ' and the REKEY' : ''}`)
@@ -64,10 +65,11 @@ t.test('link.json: a BatchReader opens the wire into the listed cells and one RE
   const cellSize = vectors.input.cellSize
   const got: string[] = []
   const rounds: number[] = []
+  const spans: number[] = []
   let rekeys = 0
   const reader = new BatchReader(cellSize, receive, {
-    onBatch (cells, count, endsWrite, round) {
-      if (endsWrite) rounds.push(round)
+    onBatch (cells, count, endsWrite, round, span) {
+      if (endsWrite) { rounds.push(round); spans.push(span) }
       for (let i = 0; i < count; i++) {
         const cell = cells.subarray(i * cellSize, (i + 1) * cellSize)
         if (cell[4] === 0xff && cell[0] === 0) { receive.rekey(); rekeys++ } else got.push(hex(cell))
@@ -79,5 +81,6 @@ t.test('link.json: a BatchReader opens the wire into the listed cells and one RE
   for (const write of vectors.writes) reader.push(unhex(write.wire))
   t.same(got, vectors.writes.flatMap((w) => w.cells))
   t.same(rounds, vectors.writes.map((w) => w.round % 2 ** 32), 'every write ends once, with its round modulo 2^32')
+  t.same(spans, vectors.writes.map((w) => w.span), 'and its span')
   t.equal(rekeys, 1)
 })

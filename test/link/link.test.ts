@@ -60,7 +60,7 @@ t.test('a batch of cells leaves in exactly one socket.write', async (t) => {
     Socket.prototype.write = originalWrite
   }
   t.equal(writes, 1, 'one write for 64 cells')
-  t.equal(bytes, 22 + 64 * CELL + 16, 'of one batch: header, 64 cells, tag')
+  t.equal(bytes, 23 + 64 * CELL + 16, 'of one batch: header, 64 cells, tag')
   t.equal((await arriving).length, 64)
 })
 
@@ -115,7 +115,7 @@ t.test('listener.close() closes its open links; the dialer sees LINK_CLOSED', as
   t.equal((await atClient)?.code, 'LINK_CLOSED')
 })
 
-t.test('a write\'s round arrives with its cells and ends after its last one, even across a pause', async (t) => {
+t.test('a write\'s round arrives with its cells and ends after its last one with its span, even across a pause', async (t) => {
   const p = peers('KK')
   const { links, listener } = await listen(t, p)
   const client = await dial(t, p, listener.address().port)
@@ -131,16 +131,16 @@ t.test('a write\'s round arrives with its cells and ends after its last one, eve
         setTimeout(() => server.resume(), 20)
       }
     })
-    server.on('roundEnd', (round) => {
-      events.push(`end ${round}`)
+    server.on('roundEnd', (round, span) => {
+      events.push(`end ${round} span ${span}`)
       if (round === 2 ** 32 - 1) resolve()
     })
   })
   // 600 cells of 256 bytes in one write: three batches; round 2^32 + 5 goes on the wire as 5.
-  client.send(Array.from({ length: 600 }, (_, i) => cell(i)), 2 ** 32 + 5)
+  client.send(Array.from({ length: 600 }, (_, i) => cell(i)), 2 ** 32 + 5, 3)
   client.send([cell(600)], 6)
-  client.send([cell(601)], -1)
+  client.send([cell(601)], -1, 1000)
   await done
-  const expected = [...Array.from({ length: 600 }, (_, i) => `cell ${i} of 5`), 'end 5', 'cell 600 of 6', 'end 6', `cell 601 of ${2 ** 32 - 1}`, `end ${2 ** 32 - 1}`]
-  t.same(events, expected, 'each write: its cells with its round, then its end, once')
+  const expected = [...Array.from({ length: 600 }, (_, i) => `cell ${i} of 5`), 'end 5 span 3', 'cell 600 of 6', 'end 6 span 0', `cell 601 of ${2 ** 32 - 1}`, `end ${2 ** 32 - 1} span 255`]
+  t.same(events, expected, 'each write: its cells with its round, then its end and span (clamped to 255), once')
 })

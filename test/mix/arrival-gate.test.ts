@@ -71,3 +71,114 @@ t.test('any order of arrivals: ready exactly when the last owing source has sent
     }), { numRuns: 300 })
   t.pass('300 random orders agreed')
 })
+
+// --- carried rounds (PROTOCOL.md §12.2 "Carried rounds") ----------------------------------------
+
+/** Release `round` as a hop does: how many rounds beyond its own it carries, then arm the next. */
+function release (gate: ArrivalGate<ArrivalSource>, round: number, all: ArrivalSource[], owes: (s: ArrivalSource, r: number) => boolean = () => true): number {
+  const carried = gate.carried(round)
+  gate.arm(round + 1, all, owes)
+  return carried
+}
+
+t.test('a write\'s span is carried on once every owed write of the round is in: the least span of them', async (t) => {
+  const gate = new ArrivalGate<ArrivalSource>()
+  const [a, b] = sources(2)
+  gate.arm(10, [a!, b!], () => true)
+  gate.arrived(a!, 10, 3)
+  t.equal(gate.carried(10), 0, 'b has not sent round 10: a\'s span alone is not carried (it would mark a\'s circuits)')
+  gate.arrived(b!, 10, 2)
+  t.equal(release(gate, 10, [a!, b!]), 2, 'both in: the least span, 2')
+  gate.arrived(a!, 11, 0)
+  gate.arrived(b!, 11, 5)
+  t.equal(release(gate, 11, [a!, b!]), 0, 'a carried nothing more: nothing')
+})
+
+t.test('a round that left before any of its owed writes is carried by the next release once they come', async (t) => {
+  const gate = new ArrivalGate<ArrivalSource>()
+  const [a] = sources(1)
+  gate.arm(20, [a!], () => true)
+  t.equal(release(gate, 20, [a!]), 0, 'round 20 leaves at its deadline, without a\'s write')
+  gate.arrived(a!, 20, 1) // late, and it carries round 19 too
+  gate.arrived(a!, 21, 0)
+  t.equal(release(gate, 21, [a!]), 2, 'round 21 carries round 20 and the round 19 it carried')
+  gate.arrived(a!, 22, 0)
+  t.equal(release(gate, 22, [a!]), 0, 'carried once only')
+})
+
+t.test('a late run waits for every source, and drops a source\'s write that skipped the late round', async (t) => {
+  const gate = new ArrivalGate<ArrivalSource>()
+  const [a, b] = sources(2)
+  gate.arm(30, [a!, b!], () => true)
+  release(gate, 30, [a!, b!])
+  gate.arrived(a!, 30, 0)
+  t.equal(gate.carried(31), 0, 'b\'s late write of 30 has not come: nothing yet, a\'s alone would mark a\'s circuits')
+  gate.arrived(b!, 30, 0)
+  gate.arrived(a!, 31, 0)
+  gate.arrived(b!, 31, 0)
+  t.equal(release(gate, 31, [a!, b!]), 1, 'both came: round 30 is carried once')
+
+  release(gate, 32, [a!, b!]) // 32 leaves without either write
+  gate.arrived(a!, 33, 0) // a skipped 32 (a client that never catches up): its write of 33 does not cover it
+  gate.arrived(b!, 32, 0)
+  gate.arrived(b!, 33, 0)
+  t.equal(release(gate, 33, [a!, b!]), 0, 'the run is dropped: carrying b\'s cells alone would mark them')
+})
+
+t.test('a round some sources wrote for in time is no late run (the entry\'s clients: one late client marks nothing)', async (t) => {
+  const gate = new ArrivalGate<ArrivalSource>()
+  const [a, b] = sources(2)
+  gate.arm(40, [a!, b!], () => true)
+  gate.arrived(a!, 40, 0)
+  release(gate, 40, [a!, b!]) // at the deadline: b is late
+  gate.arrived(b!, 40, 0)
+  gate.arrived(a!, 41, 0)
+  gate.arrived(b!, 41, 0)
+  t.equal(release(gate, 41, [a!, b!]), 0, 'b\'s late cells wait in their queues; nothing is carried for the whole link')
+})
+
+t.test('a run is carried only by the release right after it', async (t) => {
+  const gate = new ArrivalGate<ArrivalSource>()
+  const [a] = sources(1)
+  gate.arm(50, [a!], () => true)
+  release(gate, 50, [a!])
+  gate.arrived(a!, 50, 0)
+  gate.arm(52, [a!], () => true) // this hop stalled: its next release is 52, not 51
+  gate.arrived(a!, 52, 0)
+  t.equal(gate.carried(52), 0, 'the run ended with 50, the release is 52: dropped (the catch-up covers 51)')
+})
+
+t.test('one source, any lateness, skips and spans: a hop carries on exactly the spans it received and the rounds that came late', async (t) => {
+  // Each round the source writes in time, writes late (after the hop's release, before its
+  // next), or skips (a stall: its next write's span covers the skipped rounds, as a hop's does).
+  const action = fc.constantFrom('on time', 'late', 'skip')
+  fc.assert(fc.property(fc.array(fc.tuple(action, fc.integer({ min: 0, max: 3 })), { minLength: 1, maxLength: 60 }), (plan) => {
+    const gate = new ArrivalGate<ArrivalSource>()
+    const all = sources(1)
+    const a = all[0]!
+    const first = 1000
+    gate.arm(first, all, () => true)
+    let skipped = 0
+    let expected = 0
+    let carried = 0
+    for (let i = 0; i < plan.length; i++) {
+      const round = first + i
+      const [what, extra] = plan[i]!
+      // No more than three rounds skipped in a row (a late run is at most MAX_LATE_ROUNDS long).
+      const act = what === 'skip' && skipped >= 3 ? 'on time' : what
+      const span = act === 'skip' ? 0 : skipped + extra
+      if (act === 'on time') { gate.arrived(a, round, span); expected += span }
+      carried += gate.carried(round)
+      gate.arm(round + 1, all, () => true)
+      if (act === 'late') { gate.arrived(a, round, span); expected += span + 1 }
+      skipped = act === 'skip' ? skipped + 1 : 0
+    }
+    // One more round, written in time, to carry what the last one left.
+    const end = first + plan.length
+    gate.arrived(a, end, skipped)
+    expected += skipped
+    carried += gate.carried(end)
+    return carried === expected
+  }), { numRuns: 500 })
+  t.pass('500 plans: carried = spans received + rounds that came late')
+})

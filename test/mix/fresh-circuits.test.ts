@@ -130,16 +130,14 @@ t.test('a failed append ends only its circuits, and nothing of theirs ever left'
 
 /**
  * Writes of rounds `from` to `to` whose frame count differs from `expected(round, write)`
- * summed over the rounds the write covers (a write after rounds the mix missed carries theirs
- * too, up to 50; `write` is the round of the write). Frames beyond it are added to
- * `found.extra` (a mix's counted drains); fewer are never right.
+ * summed over the rounds the write covers (its span: rounds the mix missed, or carried on
+ * from a late or carried write, PROTOCOL.md §12.2; `write` is the round of the write). Frames
+ * beyond it are added to `found.extra` (R1); fewer are never right.
  */
 function mismatches (writes: readonly Write[], from: number, to: number, expected: (round: number, write: number) => number, found: { extra: number }): string[] {
   const bad: string[] = []
-  let previous = -1
   for (const write of writes) {
-    const covered = previous < 0 ? write.round : Math.max(previous + 1, write.round - 49)
-    previous = write.round
+    const covered = write.round - write.span
     if (write.round < from || write.round > to) continue
     let want = 0
     for (let r = covered; r <= write.round; r++) want += expected(r, write.round)

@@ -18,9 +18,10 @@ import { runMix, type RunningMix } from '../../src/mix/run-mix.js'
 import { freePort, memoryLogger, waitFor } from '../helpers/cascade.js'
 import { gatedKeys, type GatedKeys } from './gated-keys.js'
 
-/** One write of the mix on one link: its round (shaped: the round number; else rounds run). */
+/** One write of the mix on one link: its round (shaped: the round number; else rounds run) and the rounds before it it carries too (its span). */
 export interface Write {
   readonly round: number
+  readonly span: number
   readonly cells: ReadonlyArray<{ readonly command: number, readonly id: number }>
 }
 
@@ -80,9 +81,9 @@ export async function startOneMix (options: OneMixOptions = {}): Promise<OneMixC
   let node: MixNode | undefined
   const round = (): number => node === undefined ? -1 : node.isShaped ? node.lastRound : node.stats.rounds
   const recorded = (link: CellLink, writes: Write[]): CellLink => ({
-    send: (cells, wireRound) => {
-      writes.push({ round: round(), cells: cells.map((cell) => ({ command: cellCommand(cell), id: cellCircuitId(cell) })) })
-      return link.send(cells, wireRound)
+    send: (cells, wireRound, span) => {
+      writes.push({ round: round(), span: span ?? 0, cells: cells.map((cell) => ({ command: cellCommand(cell), id: cellCircuitId(cell) })) })
+      return link.send(cells, wireRound, span)
     },
     pauseInput: () => link.pauseInput(),
     resumeInput: () => link.resumeInput(),

@@ -247,6 +247,17 @@ t.test('every metric a role exports is documented in docs/METRICS.md', async (t)
   for (const name of documented) if (name!.startsWith('mixgate_')) t.ok(exported.has(name!), `${name} is exported by some role`)
 })
 
+t.test('a shaped hop exports the rounds it carried on, by direction', async (t) => {
+  const { stats, node, listener } = fakeMix()
+  const registry = new MetricsRegistry()
+  registerMixMetrics(registry, node, { position: 2, listener })
+  stats.carriedRoundsForward = 3
+  stats.carriedRoundsBackward = 11
+  const m = await scrape(registry)
+  t.equal(sampleValue(m, 'mixgate_carried_rounds_total', { direction: 'forward' }), 3)
+  t.equal(sampleValue(m, 'mixgate_carried_rounds_total', { direction: 'backward' }), 11)
+})
+
 t.test('a shaped hop exports its round releases by direction and trigger', async (t) => {
   const { stats, node, listener } = fakeMix()
   const registry = new MetricsRegistry()
