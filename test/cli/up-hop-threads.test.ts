@@ -3,11 +3,13 @@
  * 13–18 MB; a 2-core machine cannot run four hop threads and the client at once anyway).
  * Shared, a thread keeps what a thread of one hop guarantees: it ends only once every hop in it
  * was stopped, its crash is each of its hops' crash (logged under each label, each hop's stop
- * throws it: `up` ends with status 1), and `up` still carries a download and stops with status 0.
+ * throws it: `up` ends with status 1), one that cannot be ended is logged as stuck under each
+ * label and the last stop throws, and `up` still carries a download and stops with status 0.
  */
 import t from 'tap'
 import { readdirSync, writeFileSync } from 'node:fs'
-import { readFile } from 'node:fs/promises'
+import { open, readFile } from 'node:fs/promises'
+import { execFileSync } from 'node:child_process'
 import { lookup } from 'node:dns/promises'
 import { join } from 'node:path'
 import { pathToFileURL } from 'node:url'
@@ -143,6 +145,42 @@ t.test('a shared thread that dies unasked is a crash of each of its hops', async
   await t.rejects(exit.describe(), { code: 'CLI_NODE_CRASHED' }, 'requests after the crash fail')
   await t.rejects(mix.stop(), { code: 'CLI_NODE_CRASHED' }, 'each stop throws the crash: up ends with status 1')
   await t.rejects(exit.stop(), { code: 'CLI_NODE_CRASHED' })
+})
+
+t.test('a shared thread blocked where terminate() cannot reach: the last stop says so, under each hop\'s label', async (t) => {
+  const dir = t.testdir({})
+  // A FIFO without a writer: opening it waits in the kernel, as a stuck native call would.
+  const fifo = join(dir, 'no-writer')
+  execFileSync('mkfifo', [fifo])
+  const entry = join(dir, 'blocking-hops.mjs')
+  writeFileSync(entry, [
+    "import { parentPort } from 'node:worker_threads'",
+    "import { openSync } from 'node:fs'",
+    'let stops = 0',
+    'parentPort.postMessage({ id: 0, value: {} })',
+    'parentPort.on(\'message\', ({ id }) => {',
+    '  parentPort.postMessage({ id, value: {} })',
+    `  if (++stops === 2) openSync(${JSON.stringify(fifo)}, 'r')`,
+    '})',
+  ].join('\n'))
+  const mixEvents: Array<[string, LogFields | undefined]> = []
+  const exitEvents: Array<[string, LogFields | undefined]> = []
+  const [mix, exit] = spawnHopThreads([
+    { label: 'mix[1]', logger: recordingLogger(mixEvents), role: 'mix' },
+    { label: 'exit', logger: recordingLogger(exitEvents), role: 'exit' },
+  ], { entry: pathToFileURL(entry), graceMs: 200 }) as [HopThread, HopThread]
+  await mix.booted
+  await mix.stop()
+  t.same(mixEvents, [], 'the first stop ends its hop only')
+  await t.rejects(exit.stop(), { code: 'CLI_THREAD_STUCK', message: 'mix[1] and exit\'s thread did not end when terminated' }, 'the last stop throws: up ends with status 1')
+  t.same(mixEvents.map(([event]) => event), ['thread.terminated', 'thread.stuck'], 'logged under the mix\'s label')
+  t.same(exitEvents.map(([event, fields]) => [event, fields?.sharedWith]), [['thread.terminated', ['mix[1]']], ['thread.stuck', ['mix[1]']]], 'and under the exit\'s, naming the hop it shares with')
+  t.ok(exit.isRunning && mix.isRunning, 'the thread still runs: the hard exit lists both hops')
+  // Give the open its writer: the thread leaves the kernel and the termination ends it.
+  const writer = await open(fifo, 'w')
+  await exit.ended
+  await writer.close()
+  t.notOk(mix.isRunning, 'ended once unblocked')
 })
 
 function recordingLogger (events: Array<[string, LogFields | undefined]>): Logger {
