@@ -30,7 +30,7 @@ export interface BenchResult {
   readonly machine: { node: string, cpus: number, cpuModel: string, loadavgStart: number[], loadavgEnd: number[] }
   /** The bench process's crypto backend (the `up` children's are in each profile run). */
   readonly cryptoBackend: string
-  readonly config: { baseline: PathConfig, cellSize: number, mixes: number }
+  readonly config: { baseline: PathConfig, cellSize: number, mixes: number, hopThreads?: number }
   /** Measured in the same run: straight to the origin, a trivial in-process SOCKS5 relay, microsocks if installed. */
   readonly baselines: { direct: PathResult, relay: PathResult, microsocks?: PathResult }
   readonly profiles: Partial<Record<ShapingProfile, ProfileRun>>

@@ -19,13 +19,14 @@
  * that fails is reported and the others still run), and stops every process it started,
  * also on error. docs/BENCH.md explains every figure.
  *
- *   npm run bench [-- --quick] [--profile P] [--out FILE] [--cpu-prof] [--mixes N] [--no-browser]
+ *   npm run bench [-- --quick] [--profile P] [--out FILE] [--cpu-prof] [--mixes N] [--hop-threads N] [--no-browser]
  *                 [--streams N] [--held-streams-only]
  *
  * --quick       smaller transfers, fewer requests and shorter phases (a few minutes).
  * --profile P   measure only this profile (off, strict or elastic).
  * --cpu-prof    run each `up` child with node --cpu-prof and print its hot spots.
  * --mixes N     mixes in the measured cascade (default 3).
+ * --hop-threads N  `up --hop-threads N` (default: up's own, the cores but one).
  * --no-browser  skip the Chromium page loads.
  * --streams N   streams held at once in the held-streams phase (default 10000; --quick 1000).
  * --held-streams-only  run only the held-streams phase, per profile: printed, and written to
@@ -64,6 +65,7 @@ const { values: args } = parseArgs({
     out: { type: 'string' },
     'cpu-prof': { type: 'boolean', default: false },
     mixes: { type: 'string', default: '3' },
+    'hop-threads': { type: 'string' },
     'no-browser': { type: 'boolean', default: false },
     streams: { type: 'string' },
     'held-streams-only': { type: 'boolean', default: false },
@@ -71,6 +73,11 @@ const { values: args } = parseArgs({
 })
 const quick = args.quick!
 const mixes = Number(args.mixes)
+const hopThreads = args['hop-threads'] === undefined ? {} : { hopThreads: Number(args['hop-threads']) }
+if (hopThreads.hopThreads !== undefined && !(Number.isInteger(hopThreads.hopThreads) && hopThreads.hopThreads >= 1)) {
+  console.error(`bench: --hop-threads must be a positive integer, got ${String(args['hop-threads'])}`)
+  process.exit(2)
+}
 if (args.profile !== undefined && !(SHAPING_PROFILES as readonly string[]).includes(args.profile)) {
   console.error(`bench: --profile must be one of ${SHAPING_PROFILES.join(', ')}, got ${args.profile}`)
   process.exit(2)
@@ -131,7 +138,7 @@ async function heldStreamsOnly (): Promise<void> {
     log(`load average ${loadavgStart.map((l) => l.toFixed(2)).join(' ')}`)
     for (const profile of profiles) {
       try {
-        const result = await runHeldStreamsOnly({ root: ROOT, workDir, profile, mixes, log, heldStreams: HELD_STREAMS })
+        const result = await runHeldStreamsOnly({ root: ROOT, workDir, profile, mixes, ...hopThreads, log, heldStreams: HELD_STREAMS })
         phases[profile] = result
         console.log(`${profile}: ${describeHeldStreams(result)}`)
       } catch (err) {
@@ -206,6 +213,7 @@ async function main (): Promise<void> {
         workDir,
         profile,
         mixes,
+        ...hopThreads,
         cellSize: CELL_SIZE,
         config: configFor(profile),
         origin,
@@ -237,7 +245,7 @@ async function main (): Promise<void> {
       quick,
       machine: { node: process.version, cpus: cpus().length, cpuModel: cpus()[0]?.model ?? 'unknown', loadavgStart, loadavgEnd: loadavg() },
       cryptoBackend: cryptoBackend(),
-      config: { baseline: BASELINE, cellSize: CELL_SIZE, mixes },
+      config: { baseline: BASELINE, cellSize: CELL_SIZE, mixes, ...hopThreads },
       baselines: { direct, relay: relayed, ...(viaMicrosocks === undefined ? {} : { microsocks: viaMicrosocks }) },
       profiles: runs,
       ratios: Object.fromEntries(Object.entries(runs).map(([p, run]) => [p, { toDirect: ratios(run.path, direct), toRelay: ratios(run.path, relayed) }])),

@@ -56,6 +56,8 @@ export interface ProfileRunOptions {
   readonly workDir: string
   readonly profile: ShapingProfile
   readonly mixes: number
+  /** `up --hop-threads N`; default: up's own (the cores but one). */
+  readonly hopThreads?: number
   readonly cellSize: number
   readonly config: PathConfig
   readonly origin: Origin
@@ -129,12 +131,13 @@ export async function runProfile (o: ProfileRunOptions): Promise<ProfileRun> {
 }
 
 /** `mixgate up --shaping P` as a child, ready. */
-async function startUp (o: Pick<ProfileRunOptions, 'root' | 'workDir' | 'profile' | 'mixes' | 'log'>, profileDir?: string): Promise<{ child: BenchChild, upArgs: string[], script: string, wrapper: readonly string[] | undefined }> {
+async function startUp (o: Pick<ProfileRunOptions, 'root' | 'workDir' | 'profile' | 'mixes' | 'hopThreads' | 'log'>, profileDir?: string): Promise<{ child: BenchChild, upArgs: string[], script: string, wrapper: readonly string[] | undefined }> {
   const socksPort = (await freePorts('127.0.0.1', 1))[0]!
-  const upArgs = ['up', '--mixes', String(o.mixes), '--shaping', o.profile, '--socks', `127.0.0.1:${socksPort}`, '--exit-policy', 'accept 127.0.0.1:*']
+  const threads = o.hopThreads === undefined ? [] : ['--hop-threads', String(o.hopThreads)]
+  const upArgs = ['up', '--mixes', String(o.mixes), ...threads, '--shaping', o.profile, '--socks', `127.0.0.1:${socksPort}`, '--exit-policy', 'accept 127.0.0.1:*']
   const script = join(o.root, 'bin/mixgate')
   const wrapper = upLimitWrapper()
-  o.log(`${o.profile}: mixgate up --mixes ${o.mixes} --shaping ${o.profile}${profileDir === undefined ? '' : ' (cpu-prof)'}` +
+  o.log(`${o.profile}: mixgate up --mixes ${o.mixes} ${threads.join(' ')}${threads.length === 0 ? '' : ' '}--shaping ${o.profile}${profileDir === undefined ? '' : ' (cpu-prof)'}` +
     (wrapper === undefined ? ' (open-file limit inherited: prlimit cannot raise it here)' : ` under prlimit --nofile=${UP_OPEN_FILES}`))
   const child = await startChild({
     ...(wrapper === undefined ? {} : { wrapper }),
@@ -156,7 +159,7 @@ async function heldStreamsOf (o: Pick<ProfileRunOptions, 'root' | 'log' | 'profi
 }
 
 /** The held-streams phase alone (`npm run bench -- --held-streams-only`): `up`, the phase, stop. */
-export async function runHeldStreamsOnly (o: Pick<ProfileRunOptions, 'root' | 'workDir' | 'profile' | 'mixes' | 'log'> & { heldStreams: { count: number, inFlight: number } }): Promise<HeldStreamsPhase> {
+export async function runHeldStreamsOnly (o: Pick<ProfileRunOptions, 'root' | 'workDir' | 'profile' | 'mixes' | 'hopThreads' | 'log'> & { heldStreams: { count: number, inFlight: number } }): Promise<HeldStreamsPhase> {
   const { child } = await startUp(o)
   try {
     return await heldStreamsOf(o, o.heldStreams, child, Number(READY_LINE.exec(child.readyLine)![2]))

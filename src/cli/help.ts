@@ -38,7 +38,7 @@ running with the old config); SIGINT or SIGTERM stop the node.`
 export const COMMAND_HELP: Readonly<Record<string, CommandHelp>> = {
   up: {
     summary: 'run a whole cascade (mixes, exit, client) on loopback in this process',
-    usage: 'mixgate up [--mixes N] [--socks HOST:PORT] [--http HOST:PORT] [--admin HOST:PORT] [--round-ms MS] [--epoch-s S] [--shaping P] [--exit-policy RULE]... [--state-dir DIR] [--log-level L] [--log-format F]',
+    usage: 'mixgate up [--mixes N] [--socks HOST:PORT] [--http HOST:PORT] [--admin HOST:PORT] [--round-ms MS] [--epoch-s S] [--shaping P] [--exit-policy RULE]... [--state-dir DIR] [--hop-threads N] [--log-level L] [--log-format F]',
     details: `The embedded default: N mixes, an exit and the client, all on 127.0.0.1, with fresh
 in-memory keys and free ports. Prints the SOCKS5 address and the client's admin URL when
 ready (mixgate status, with no flag, finds it); Ctrl-C stops everything.
@@ -69,6 +69,9 @@ Options:
                       per node (with an admin port each), the signed cascade.json and
                       client.json, so the nodes can later run as separate processes
                       (mixgate exit --config DIR/exit.json, mix --config DIR/mix1.json, …)
+  --hop-threads N     worker threads the mixes and the exit share, 1 to the number of hops
+                      (default: the cores but one, at least 1, at most one per hop). Each
+                      thread costs some 15 MB; a thread per hop uses more cores
   --log-level L       error, warn, info or debug (default info); logs go to standard error
   --log-format F      text or json (default text)
 

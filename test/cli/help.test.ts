@@ -36,7 +36,7 @@ t.test('mixgate help CMD and mixgate CMD --help show that command\'s usage', asy
     t.equal(viaFlag.out, viaHelp.out, `${name} --help is the same text`)
   }
   const up = await runMain(['help', 'up'])
-  for (const flag of ['--mixes', '--socks', '--http', '--round-ms', '--epoch-s', '--exit-policy', '--state-dir', '--log-level', '--log-format']) {
+  for (const flag of ['--mixes', '--socks', '--http', '--round-ms', '--epoch-s', '--exit-policy', '--state-dir', '--hop-threads', '--log-level', '--log-format']) {
     t.match(up.out, flag, `up's help explains ${flag}`)
   }
   for (const [name, flags] of [['keygen', ['--dir', '--force']], ['descriptor', ['--config', '--out']], ['cascade', ['create', 'verify', '--node', '--out', '--pin']]] as const) {

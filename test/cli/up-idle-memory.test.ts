@@ -52,12 +52,12 @@ process.on('exit', () => {
 
 const nativeLoads = await chooseBackend('native', () => createRequire(import.meta.url)('sodium-native')).then(() => true, () => false)
 
-/** Run `up` with one mix under the probe, stop it once ready; each thread's report. */
-async function upReports (t: Test, crypto: 'native' | 'wasm'): Promise<ThreadReport[]> {
+/** Run `up` with one mix (its two hops in `hopThreads` threads) under the probe, stop it once ready; each thread's report. */
+async function upReports (t: Test, crypto: 'native' | 'wasm', hopThreads: 1 | 2): Promise<ThreadReport[]> {
   const dir = t.testdir({})
   const probe = join(dir, 'probe.mjs')
   writeFileSync(probe, PROBE)
-  const child = spawn(process.execPath, ['--import', pathToFileURL(probe).href, BIN, 'up', '--socks', '127.0.0.1:0', '--mixes', '1', '--log-level', 'warn'], {
+  const child = spawn(process.execPath, ['--import', pathToFileURL(probe).href, BIN, 'up', '--socks', '127.0.0.1:0', '--mixes', '1', '--hop-threads', String(hopThreads), '--log-level', 'warn'], {
     env: { ...process.env, MIXGATE_RUNTIME_DIR: TEST_RUNTIME_DIR, MIXGATE_CRYPTO: crypto, PROBE_DIR: dir },
     stdio: ['ignore', 'pipe', 'pipe'],
   })
@@ -83,25 +83,28 @@ async function upReports (t: Test, crypto: 'native' | 'wasm'): Promise<ThreadRep
   return readdirSync(dir).filter((name) => name.startsWith('thread-')).map((name) => JSON.parse(readFileSync(join(dir, name), 'utf8')) as ThreadReport)
 }
 
-t.test('native backend: no thread compiles WebAssembly; a hop loads no metrics, HTTP, SOCKS or schema library', { skip: nativeLoads ? false : 'sodium-native cannot be loaded here' }, async (t) => {
-  const reports = await upReports(t, 'native')
-  const hops = reports.filter((r) => !r.main)
-  const main = reports.find((r) => r.main)
-  t.equal(hops.length, 2, 'a report from each hop thread (mix and exit)')
-  t.ok(main, 'and from the main thread')
-  for (const [i, hop] of hops.entries()) {
-    t.equal(hop.compiled, 0, `hop thread ${i}: no WebAssembly compiled`)
-    t.ok(hop.packages.includes('sodium-native'), `hop thread ${i}: sodium-native in use`)
-    t.same(hop.packages.filter((name) => ['prom-client', 'undici', 'socksv5'].includes(name)), [], `hop thread ${i}: no prom-client, undici or socksv5`)
-    t.equal(hop.zod, false, `hop thread ${i}: no zod`)
-  }
-  t.equal(main!.zod, true, 'the main thread loads zod (it checks the descriptors): the probe sees it where it is')
-  t.equal(main!.compiled, 0, 'main thread: no WebAssembly compiled')
-  t.notOk(main!.packages.includes('undici'), 'main thread: no undici')
-})
+for (const hopThreads of [2, 1] as const) {
+  const threads = hopThreads === 2 ? 'a thread per hop' : 'both hops in one thread'
+  t.test(`native backend, ${threads}: no thread compiles WebAssembly; a hop thread loads no metrics, HTTP, SOCKS or schema library`, { skip: nativeLoads ? false : 'sodium-native cannot be loaded here' }, async (t) => {
+    const reports = await upReports(t, 'native', hopThreads)
+    const hops = reports.filter((r) => !r.main)
+    const main = reports.find((r) => r.main)
+    t.equal(hops.length, hopThreads, `a report from each hop thread (${hopThreads})`)
+    t.ok(main, 'and from the main thread')
+    for (const [i, hop] of hops.entries()) {
+      t.equal(hop.compiled, 0, `hop thread ${i}: no WebAssembly compiled`)
+      t.ok(hop.packages.includes('sodium-native'), `hop thread ${i}: sodium-native in use`)
+      t.same(hop.packages.filter((name) => ['prom-client', 'undici', 'socksv5'].includes(name)), [], `hop thread ${i}: no prom-client, undici or socksv5`)
+      t.equal(hop.zod, false, `hop thread ${i}: no zod`)
+    }
+    t.equal(main!.zod, true, 'the main thread loads zod (it checks the descriptors): the probe sees it where it is')
+    t.equal(main!.compiled, 0, 'main thread: no WebAssembly compiled')
+    t.notOk(main!.packages.includes('undici'), 'main thread: no undici')
+  })
+}
 
 t.test('the probe sees the WebAssembly when libsodium.js is the backend', async (t) => {
-  const reports = await upReports(t, 'wasm')
+  const reports = await upReports(t, 'wasm', 2)
   t.equal(reports.length, 3, 'a report from every thread')
   t.ok(reports.every((r) => r.compiled > 0), 'every thread compiled libsodium.js\'s WebAssembly')
 })

@@ -14,7 +14,7 @@ import { join } from 'node:path'
 import { pathToFileURL } from 'node:url'
 import { cryptoReady } from '../../src/crypto/index.js'
 import { startEmbeddedCascade } from '../../src/node/start/embedded-cascade.js'
-import { HopThread } from '../../src/node/threads/hop-thread.js'
+import { spawnHopThreads, type HopThread } from '../../src/node/threads/hop-thread.js'
 import { formatHostPort, type HostPort } from '../../src/base/address.js'
 import type { Logger, LogFields } from '../../src/base/logger.js'
 import { DEFAULT_SHAPING } from '../../src/protocol/shaping.js'
@@ -88,7 +88,7 @@ async function threadsSettleAt (count: number): Promise<number> {
   return threadCount()
 }
 
-t.test('the hops of up run in threads of their own; stopping leaves no thread and no port behind', async (t) => {
+t.test('with --hop-threads 3, the three hops run in threads of their own; stopping leaves no thread and no port behind', async (t) => {
   // libuv's thread pool starts on first use and stays: start it before counting.
   await readFile(new URL(import.meta.url))
   await lookup('localhost')
@@ -103,6 +103,7 @@ t.test('the hops of up run in threads of their own; stopping leaves no thread an
     exitPolicy: [],
     dnsServers: ['127.0.0.1:53'],
     log: { level: 'error', format: 'text' },
+    hopThreads: 3,
   })
   let stopped = false
   t.teardown(async () => {
@@ -141,7 +142,7 @@ t.test('a hop thread that dies unasked is logged, resolves crashed, and its stop
     '})',
   ].join('\n'))
   const events: Array<[string, LogFields | undefined]> = []
-  const thread = new HopThread('mix[1]', recordingLogger(events), { entry: pathToFileURL(entry) })
+  const [thread] = spawnHopThreads([{ label: 'mix[1]', logger: recordingLogger(events), role: 'mix' }], { entry: pathToFileURL(entry) }) as [HopThread]
   await thread.booted
   t.equal(await thread.successorWithin(1000), true, 'the answer it sent')
   const crash = await thread.crashed
@@ -169,7 +170,7 @@ t.test('a hop thread blocked where terminate() cannot reach: stop() says so inst
     '})',
   ].join('\n'))
   const events: Array<[string, LogFields | undefined]> = []
-  const thread = new HopThread('exit', recordingLogger(events), { entry: pathToFileURL(entry), graceMs: 200 })
+  const [thread] = spawnHopThreads([{ label: 'exit', logger: recordingLogger(events), role: 'exit' }], { entry: pathToFileURL(entry), graceMs: 200 }) as [HopThread]
   await thread.booted
   await t.rejects(thread.stop(), { code: 'CLI_THREAD_STUCK', message: 'exit\'s thread did not end when terminated' }, 'stop ends, and throws: up ends with status 1')
   t.same(events.map(([event]) => event), ['thread.terminated', 'thread.stuck'], 'terminated, then logged as stuck')

@@ -1,6 +1,6 @@
 /**
- * `mixgate up`: the embedded default, a whole cascade on loopback in this process (each hop
- * in a thread of its own, src/node/start/embedded-cascade.ts).
+ * `mixgate up`: the embedded default, a whole cascade on loopback in this process (the hops
+ * in worker threads, `--hop-threads` of them, src/node/start/embedded-cascade.ts).
  *
  * When every node is up it prints to standard output, the first line being the one tests
  * and the benchmark parse (the HTTP CONNECT line only with --http):
@@ -33,6 +33,7 @@ import { createLogger, LOG_LEVELS, type LogLevel } from '../../base/logger.js'
 import { parseCommandArgs, integerOption, stringList, stringOption } from '../args.js'
 import { MAX_MIXES } from '../config/common-fields.js'
 import { startEmbeddedCascade } from '../../node/start/embedded-cascade.js'
+import { defaultHopThreads } from '../../node/threads/hop-thread-plan.js'
 import { EXPECTATIONS } from './up-expectations.js'
 import { serveUntilSignal } from '../../node/start/serve.js'
 import { prepareStateDir } from '../../node/start/state-dir.js'
@@ -60,9 +61,11 @@ export async function upCommand (argv: readonly string[], context: CommandContex
     'state-dir': { type: 'string' },
     'log-level': { type: 'string' },
     'log-format': { type: 'string' },
+    'hop-threads': { type: 'string' },
   })
   if (args.help) return context.showHelp('up')
   const mixes = integerOption('up', args, 'mixes', { min: 1, max: MAX_MIXES }, 3)
+  const hopThreads = integerOption('up', args, 'hop-threads', { min: 1, max: mixes + 1 }, defaultHopThreads(mixes + 1))
   const roundMs = integerOption('up', args, 'round-ms', { min: 1, max: 10_000 }, 10)
   // At least 4 s: the grace window is a quarter epoch for short epochs, and whole seconds.
   const epochS = integerOption('up', args, 'epoch-s', { min: 4, max: 86_400 }, 3600)
@@ -94,6 +97,7 @@ export async function upCommand (argv: readonly string[], context: CommandContex
     dnsServers: hostServers.length > 0 ? hostServers : NO_DNS_FALLBACK,
     log,
     ...(stateDir === undefined ? {} : { stateDir }),
+    hopThreads,
   })
   const where = formatHostPort(embedded.socks)
   const httpWhere = embedded.http === undefined ? undefined : formatHostPort(embedded.http)

@@ -3,8 +3,10 @@
  * N mixes, an exit and the client, free ports, and a signed cascade descriptor assembled
  * from the hops' own node descriptors, exactly as separate nodes would publish them.
  *
- * Each hop (every mix and the exit) runs in a worker thread of its own (src/node/threads/hop-thread.ts), so
+ * The hops (every mix and the exit) run in worker threads (src/node/threads/hop-thread.ts), so
  * that the OS can spread the hops' rounds over the cores; the client runs in this thread.
+ * By default a thread per hop up to the cores but one (`hopThreads`, hop-thread-plan.ts):
+ * on a machine with fewer cores the hops share threads, an isolate less each (issue #17).
  * Only small messages cross threads: each hop's sockets, cells and keys stay in its thread.
  *
  * Keys are in memory by default (a random identity and link key per hop, ephemeral onion
@@ -31,7 +33,8 @@ import { createCascadeDescriptor, verifyCascadeDescriptor, type CascadeDescripto
 import { formatHostPort, type HostPort } from '../../base/address.js'
 import { createLogger, type Logger } from '../../base/logger.js'
 import { freePorts } from './free-ports.js'
-import { HopThread } from '../threads/hop-thread.js'
+import { spawnHopThreads, type HopThread } from '../threads/hop-thread.js'
+import { defaultHopThreads, hopGroups } from '../threads/hop-thread-plan.js'
 import { DEFAULT_REPLAY_CAPACITY, type LogSettings } from './node-setup.js'
 import { adminUrl, nodeName, writeStateSet } from './state-dir.js'
 import { startNode, StartError, type StartedNode } from './start-node.js'
@@ -77,6 +80,8 @@ export interface EmbeddedOptions {
   readonly stateDir?: string
   /** How long each node may take to reach the next (default 10 s). */
   readonly readyTimeoutMs?: number
+  /** Worker threads the hops share, at most one per hop (default: defaultHopThreads). */
+  readonly hopThreads?: number
 }
 
 export interface EmbeddedCascade {
@@ -93,13 +98,15 @@ export interface EmbeddedCascade {
   readonly exitPolicy: readonly string[]
   /** In start order: exit, mixes from last to first, client. */
   readonly nodes: readonly StartedNode[]
+  /** How many worker threads the hops run in. */
+  readonly hopThreads: number
   /** Resolves if a hop's thread dies unexpectedly (logged as `node.crashed`); else never. */
   readonly crashed: Promise<Error>
-  /** The labels of the hop threads not yet ended (`exit`, `mix[1]` …). */
+  /** The labels of the hops whose thread has not yet ended (`exit`, `mix[1]` …). */
   runningThreads (): string[]
   /** Resolves once every hop thread has ended (never, for one that cannot be ended). */
   readonly threadsEnded: Promise<void>
-  /** Terminate every hop thread still running, at once (HopThread.terminate). */
+  /** Terminate every hop thread still running, at once (HopWorker.terminate). */
   terminateThreads (reason: string): void
 }
 
@@ -129,13 +136,16 @@ export async function startEmbeddedCascade (options: EmbeddedOptions): Promise<E
   const log = (label: string): Logger => createLogger({ role: label, level: options.log.level, format: options.log.format })
   const labelOf = (position: number): string => position === hopCount ? 'exit' : `mix[${position}]`
 
+  const groups = hopGroups(hopCount, options.hopThreads ?? defaultHopThreads(hopCount))
+  // In hop order, whichever thread each runs in.
   const threads: HopThread[] = []
   const nodes: StartedNode[] = []
   try {
-    // A thread per hop, its code loaded before the ports are chosen: the shorter the time
+    // The threads, their hops' code loaded before the ports are chosen: the shorter the time
     // between finding a port free and listening on it, the less likely another takes it.
-    for (let position = 1; position <= hopCount; position++) {
-      threads.push(new HopThread(labelOf(position), log(labelOf(position)), { role: position === hopCount ? 'exit' : 'mix' }))
+    for (const positions of groups) {
+      const hops = positions.map((position) => ({ label: labelOf(position), logger: log(labelOf(position)), role: position === hopCount ? 'exit' as const : 'mix' as const }))
+      spawnHopThreads(hops).forEach((thread, i) => { threads[positions[i]! - 1] = thread })
     }
     await allOrFirstError(threads.map(async (thread) => await thread.booted))
     const plan = await planPorts(hopCount, options.socks, options.http, options.clientAdmin ?? { host: HOST, port: 0 }, stateDir !== undefined)
@@ -211,6 +221,7 @@ export async function startEmbeddedCascade (options: EmbeddedOptions): Promise<E
       clientAdminUrl: client.adminUrl!,
       exitPolicy,
       nodes,
+      hopThreads: groups.length,
       crashed: Promise.race(threads.map(async (thread) => await thread.crashed)),
       runningThreads: () => threads.filter((thread) => thread.isRunning).map((thread) => thread.label),
       threadsEnded: Promise.all(threads.map(async (thread) => await thread.ended)).then(() => {}),
@@ -219,7 +230,7 @@ export async function startEmbeddedCascade (options: EmbeddedOptions): Promise<E
   } catch (err) {
     // The client (if it started), then every hop thread, started or not: each wipes its keys and ends.
     if (nodes.at(-1)?.role === 'client') await nodes.at(-1)!.stop().catch(() => {})
-    for (const thread of [...threads].reverse()) await thread.stop().catch(() => {})
+    for (const thread of [...threads].reverse()) await thread?.stop().catch(() => {})
     throw err
   }
 }

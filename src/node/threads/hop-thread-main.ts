@@ -1,15 +1,17 @@
 /**
- * The entry of a hop's worker thread under `mixgate up` (started by hop-thread.ts from the
- * compiled code): one mix or the exit, with its own event loop, so that the OS can run the
- * hops of a cascade on different cores.
+ * The entry of a hop worker thread under `mixgate up` (started by hop-worker.ts from the
+ * compiled code): one or more hops (mixes, the exit) on one event loop of their own, so that
+ * the OS can run the hops of a cascade on different cores, while a machine with fewer cores
+ * than hops need not pay for an isolate per hop (`up --hop-threads`, issue #17).
  *
- * The thread says when its code is loaded; then the parent sends what the hop is (with the
- * ports it chose just then), and the thread makes its keys itself — in memory, or with a key
- * dir by keygen, with durable onion keys there — so no secret crosses threads, and answers
- * with its public keys; the parent builds the node descriptor and the thread signs it. It
- * starts when the parent sends the cascade it verified, assembled from every hop's
- * descriptor, and stops (node, keys) when told to; then nothing holds its loop and the thread
- * ends. It logs under its label to standard error, which Node forwards to the process's.
+ * The thread says when its code is loaded; then the parent sends, per hop (each in its slot),
+ * what the hop is (with the ports it chose just then), and the thread makes its keys itself —
+ * in memory, or with a key dir by keygen, with durable onion keys there — so no secret
+ * crosses threads, and answers with its public keys; the parent builds the node descriptor
+ * and the thread signs it. A hop starts when the parent sends the cascade it verified,
+ * assembled from every hop's descriptor, and stops (node, keys) when told to; once every hop
+ * of the thread stopped, nothing holds its loop and the thread ends. Each hop logs under its
+ * own label to standard error, which Node forwards to the process's.
  * Messages: hop-thread-protocol.ts. What it imports is kept to what a running hop needs:
  * no schema library, no descriptor code, no key-file reader without a key dir (issue #17;
  * test/cli/up-idle-memory.test.ts).
@@ -39,19 +41,40 @@ interface Hop {
 const SUCCESSOR_POLL_MS = 10
 
 if (isMainThread || parentPort === null) {
-  process.stderr.write('hop-thread-main: this is the thread of a hop of `mixgate up`, not a command\n')
+  process.stderr.write('hop-thread-main: this is the thread of hops of `mixgate up`, not a command\n')
   process.exit(2)
 }
-serve(parentPort)
+serve(parentPort, (workerData as HopWorkerData | undefined)?.roles ?? [])
 
-function serve (port: MessagePort): void {
+function serve (port: MessagePort, roles: HopWorkerData['roles']): void {
   const send = (message: FromHop): void => port.postMessage(message)
-  const booted = Promise.all([cryptoReady(), loadRole((workerData as HopWorkerData | undefined)?.role)])
+  const booted = Promise.all([cryptoReady(), ...[...new Set(roles)].map(loadRole)])
+  const slots = roles.map(() => hopSlot(booted))
+  const stopped = new Set<number>()
+
+  // Listening before anything is awaited: no request is missed.
+  port.on('message', ({ id, hop, request }: ToHop) => {
+    const slot = slots[hop]
+    const answer = slot === undefined ? Promise.reject(new Error(`hop thread: no hop in slot ${hop}`)) : slot(request)
+    answer
+      .then((value) => send({ id, value }), (err: unknown) => send({ id, error: errorToJson(err) }))
+      .then(() => {
+        // Nothing else holds the loop once every hop's node and keys are closed: the thread ends.
+        if (request.op !== 'stop' || slot === undefined) return
+        stopped.add(hop)
+        if (stopped.size === slots.length) port.close()
+      })
+  })
+  booted.then(() => send({ id: BOOTED_ID, value: {} }), (err: unknown) => send({ id: BOOTED_ID, error: errorToJson(err) }))
+}
+
+/** One hop of the thread: what answers its requests, from prepare to stop. */
+function hopSlot (booted: Promise<unknown>): (request: HopRequest) => Promise<HopAnswers[HopRequest['op']]> {
   let hop: Promise<Hop> | undefined
   let started: Promise<StartedNode> | undefined
   const prepared = (): Promise<Hop> => hop ?? Promise.reject(new Error('hop thread: not prepared'))
 
-  const answer = async (request: HopRequest): Promise<HopAnswers[HopRequest['op']]> => {
+  return async (request: HopRequest): Promise<HopAnswers[HopRequest['op']]> => {
     switch (request.op) {
       case 'prepare':
         if (hop !== undefined) throw new Error('hop thread: prepared twice')
@@ -75,25 +98,14 @@ function serve (port: MessagePort): void {
         return {}
     }
   }
-
-  // Listening before anything is awaited: no request is missed.
-  port.on('message', ({ id, request }: ToHop) => {
-    answer(request)
-      .then((value) => send({ id, value }), (err: unknown) => send({ id, error: errorToJson(err) }))
-      .then(() => {
-        // Nothing else holds the loop once the node and its keys are closed: the thread ends.
-        if (request.op === 'stop') port.close()
-      })
-  })
-  booted.then(() => send({ id: BOOTED_ID, value: {} }), (err: unknown) => send({ id: BOOTED_ID, error: errorToJson(err) }))
 }
 
 /**
- * Load the code of the hop's role now, while the thread boots: startNode imports only the
- * role it starts (a mix's thread holds none of the exit's code), and by then `up` has chosen
+ * Load the code of a hop's role now, while the thread boots: startNode imports only the
+ * roles it starts (a thread of mixes holds none of the exit's code), and by then `up` has chosen
  * its ports; the sooner a hop listens after that, the less likely another takes them.
  */
-async function loadRole (role: HopWorkerData['role']): Promise<void> {
+async function loadRole (role: HopWorkerData['roles'][number]): Promise<void> {
   if (role === 'mix') await import('../../mix/run-mix.js')
   if (role === 'exit') await import('../../exit/run-exit.js')
 }

@@ -1,10 +1,12 @@
 /**
- * What the parent of `mixgate up` and a hop's worker thread (hop-thread.ts, hop-thread-main.ts)
- * say to each other: small JSON objects, never cells or keys. Each hop's sockets, keys and
- * event loop live in its thread; the parent only starts, asks and stops.
+ * What the parent of `mixgate up` and a hop worker thread (hop-worker.ts, hop-thread-main.ts)
+ * say to each other: small JSON objects, never cells or keys. A thread runs one or more hops
+ * (`up --hop-threads`), each in its slot: every request names the slot (`hop`, its index in
+ * HopWorkerData.roles). Each hop's sockets and keys live in its thread; the parent only
+ * starts, asks and stops.
  *
  *   ← { id: 0, value: {} }                      the thread's code is loaded and crypto ready
- *   → { id, request: { op: 'prepare', config } } make (or load) the hop's keys: HopThreadConfig
+ *   → { id, hop, request: { op: 'prepare', config } } make (or load) the hop's keys: HopThreadConfig
  *   ← { id, value: { keys } }                    its public keys (HopPublicKeys)
  *   → { id, request: { op: 'sign', message } }   sign with the identity key
  *   ← { id, value: { signature } }
@@ -15,10 +17,11 @@
  *                                                 refresh of the cascade descriptor)
  *   → { id, request: { op: 'waitForSuccessor', timeoutMs } }  → { id, value: { up } }
  *   → { id, request: { op: 'stop' } }            stop the node, wipe the keys; after the
- *                                                 answer the thread ends. The only expected end.
+ *                                                 answer to the last of its hops' stops the
+ *                                                 thread ends. The only expected end.
  *
- * Any request may be answered { id, error } instead. The thread's workerData (HopWorkerData)
- * may name its role before any message.
+ * (Each → carries `hop` as the first does.) Any request may be answered { id, error } instead.
+ * The thread's workerData (HopWorkerData) names its hops' roles before any message.
  *
  * The parent builds, checks and assembles the node descriptors and verifies the cascade
  * descriptor; the thread only signs what it is sent (one process, one trust domain) and
@@ -42,8 +45,11 @@ import type { ExitLimits } from '../../exit/limits.js'
 
 /** What the thread is given at spawn. */
 export interface HopWorkerData {
-  /** The hop's role, if known: the thread loads its code while booting. */
-  readonly role?: 'mix' | 'exit'
+  /**
+   * Its hops' roles, one per slot: the thread loads their code while booting, and ends once
+   * every slot was stopped.
+   */
+  readonly roles: ReadonlyArray<'mix' | 'exit'>
 }
 
 /** A hop as the parent planned it (sent with `prepare`). */
@@ -138,6 +144,8 @@ export function fromVerifiedCascadeData (data: VerifiedCascadeData): VerifiedCas
 /** Parent → thread. Ids start at 1: 0 is the answer the thread gives unasked, once booted. */
 export interface ToHop {
   readonly id: number
+  /** The hop's slot in its thread. */
+  readonly hop: number
   readonly request: HopRequest
 }
 
