@@ -16,6 +16,7 @@ import { startCli, type CliProcess } from '../test/cli/spawn-cli.js'
 import { freePorts } from '../src/node/start/free-ports.js'
 import { DEFAULT_SHAPING, type ShapingProfile } from '../src/protocol/shaping.js'
 import { writeCascadeSet } from './cascade-set.js'
+import { memoryMap, type MemoryMap } from './smaps.js'
 
 export type SoakTargetKind = 'up' | 'separate'
 
@@ -28,6 +29,10 @@ export interface ProcessMemory {
   readonly anonMiB: number
   readonly fileMiB: number
   readonly fds: number
+  /** CPU time used so far, user and system (/proc/PID/stat; 100 ticks a second assumed, as on Linux x86-64). */
+  readonly cpuS: number
+  /** The same RSS by kind of mapping (smaps.ts). */
+  readonly map: MemoryMap
 }
 
 export interface SoakTarget {
@@ -44,21 +49,31 @@ const ADMIN_LINE = /^mixgate: admin (http:\/\/\S+)/
 const BIN = fileURLToPath(new URL('../../bin/mixgate', import.meta.url))
 const sleep = async (ms: number): Promise<void> => await new Promise((resolve) => setTimeout(resolve, ms))
 
-/** VmRSS, RssAnon and RssFile of /proc/PID/status in MiB, and the open descriptors. */
+/** VmRSS, RssAnon and RssFile of /proc/PID/status in MiB, the open descriptors, and where the RSS is. */
 export function processMemory (pid: number): ProcessMemory {
   const lines = readFileSync(`/proc/${pid}/status`, 'utf8').split('\n')
   const kib = (key: string): number => Number(lines.find((l) => l.startsWith(`${key}:`))?.split(/\s+/)[1] ?? NaN) / 1024
-  return { rssMiB: kib('VmRSS'), anonMiB: kib('RssAnon'), fileMiB: kib('RssFile'), fds: readdirSync(`/proc/${pid}/fd`).length }
+  return { rssMiB: kib('VmRSS'), anonMiB: kib('RssAnon'), fileMiB: kib('RssFile'), fds: readdirSync(`/proc/${pid}/fd`).length, cpuS: cpuSeconds(pid), map: memoryMap(pid) }
 }
 
-export async function startSoakTarget (kind: SoakTargetKind, shaping: ShapingProfile, mixes = 3): Promise<SoakTarget> {
-  return kind === 'up' ? await startUp(shaping) : await startSeparate(shaping, mixes)
+function cpuSeconds (pid: number): number {
+  // Fields after the command name (which may hold spaces, so split after its closing paren): utime is the 12th, stime the 13th.
+  const stat = readFileSync(`/proc/${pid}/stat`, 'utf8')
+  const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ')
+  return (Number(fields[11]) + Number(fields[12])) / 100
 }
 
-async function startUp (shaping: ShapingProfile): Promise<SoakTarget> {
+/** `nodeFlags`: node's own flags for `up` (e.g. V8's --max-semi-space-size), to measure what they change. */
+export async function startSoakTarget (kind: SoakTargetKind, shaping: ShapingProfile, nodeFlags: readonly string[] = [], mixes = 3): Promise<SoakTarget> {
+  if (kind === 'separate' && nodeFlags.length > 0) throw new Error('node flags are for the up target only')
+  return kind === 'up' ? await startUp(shaping, nodeFlags) : await startSeparate(shaping, mixes)
+}
+
+async function startUp (shaping: ShapingProfile, nodeFlags: readonly string[]): Promise<SoakTarget> {
   const runtimeDir = mkdtempSync(join(tmpdir(), 'mixgate-soak-'))
   try {
     const child = await startChild({
+      nodeFlags,
       script: BIN,
       args: ['up', '--socks', '127.0.0.1:0', '--shaping', shaping, '--exit-policy', 'accept 127.0.0.1:*', '--log-level', 'warn'],
       ready: UP_READY,

@@ -29,6 +29,8 @@ export interface SoakOptions {
   readonly shaping: 'off' | 'strict' | 'elastic'
   /** `up` (default): one process; `separate`: one per node. */
   readonly target?: SoakTargetKind
+  /** node's flags for the `up` process. */
+  readonly nodeFlags?: readonly string[]
   readonly chatEveryMs?: number
   readonly say?: (line: string) => void
 }
@@ -40,10 +42,14 @@ export interface SoakSample {
   readonly rssMiB: number
   readonly anonMiB: number
   readonly fds: number
+  /** CPU seconds the cascade's processes have used since they started. */
+  readonly cpuS: number
   /** Each process, by node name (`up` alone for the up target). */
   readonly processes: Record<string, ProcessMemory>
   readonly loopDelayP99Ms: number | undefined
   readonly circuits: number | undefined
+  /** The V8 heap of the client's thread (in `up`, the main thread), committed: nodejs_heap_size_total_bytes. */
+  readonly clientHeapMiB: number | undefined
 }
 
 export interface SoakResult {
@@ -61,7 +67,7 @@ export interface SoakResult {
 
 const sleep = async (ms: number): Promise<void> => await new Promise((resolve) => setTimeout(resolve, ms))
 
-async function clientFigures (admin: string): Promise<{ loopDelayP99Ms: number | undefined, circuits: number | undefined }> {
+async function clientFigures (admin: string): Promise<{ loopDelayP99Ms: number | undefined, circuits: number | undefined, clientHeapMiB: number | undefined }> {
   try {
     const text = await (await fetch(`${admin}/metrics`)).text()
     const value = (name: string): number | undefined => {
@@ -69,9 +75,10 @@ async function clientFigures (admin: string): Promise<{ loopDelayP99Ms: number |
       return line === undefined ? undefined : Number(line.split(' ')[1])
     }
     const lag = value('nodejs_eventloop_lag_p99_seconds')
-    return { loopDelayP99Ms: lag === undefined ? undefined : lag * 1000, circuits: value('mixgate_circuits') }
+    const heap = value('nodejs_heap_size_total_bytes')
+    return { loopDelayP99Ms: lag === undefined ? undefined : lag * 1000, circuits: value('mixgate_circuits'), clientHeapMiB: heap === undefined ? undefined : heap / 1048576 }
   } catch {
-    return { loopDelayP99Ms: undefined, circuits: undefined }
+    return { loopDelayP99Ms: undefined, circuits: undefined, clientHeapMiB: undefined }
   }
 }
 
@@ -84,18 +91,19 @@ export async function runSoak (options: SoakOptions): Promise<SoakResult> {
   const sockets = new Set<Socket>()
   let target: SoakTarget | undefined
   try {
-    target = await startSoakTarget(options.target ?? 'up', options.shaping)
+    target = await startSoakTarget(options.target ?? 'up', options.shaping, options.nodeFlags)
     const { socksPort, admin, processes } = target
     const started = performance.now()
     const sample = async (): Promise<SoakSample> => {
       const each = Object.fromEntries(processes.map(({ name, pid }) => [name, processMemory(pid)]))
-      const sum = (key: keyof ProcessMemory): number => Object.values(each).reduce((total, m) => total + m[key], 0)
+      const sum = (key: 'rssMiB' | 'anonMiB' | 'fds' | 'cpuS'): number => Object.values(each).reduce((total, m) => total + m[key], 0)
       return {
         atS: (performance.now() - started) / 1000,
         openStreams: sockets.size,
         rssMiB: sum('rssMiB'),
         anonMiB: sum('anonMiB'),
         fds: sum('fds'),
+        cpuS: sum('cpuS'),
         processes: each,
         ...await clientFigures(admin),
       }
@@ -161,14 +169,14 @@ export async function runSoak (options: SoakOptions): Promise<SoakResult> {
     while (performance.now() < end) {
       const s = await sample()
       samples.push(s)
-      say(`${s.atS.toFixed(0)} s: ${s.openStreams} streams, ${s.rssMiB.toFixed(1)} MiB (anon ${s.anonMiB.toFixed(1)}${processes.length > 1 ? `; ${Object.entries(s.processes).map(([n, m]) => `${n} ${m.rssMiB.toFixed(0)}`).join(', ')}` : ''}), ${s.fds} fds, loop p99 ${s.loopDelayP99Ms?.toFixed(1) ?? '—'} ms`)
+      say(`${s.atS.toFixed(0)} s: ${s.openStreams} streams, ${s.rssMiB.toFixed(1)} MiB (anon ${s.anonMiB.toFixed(1)}${processes.length > 1 ? `; ${Object.entries(s.processes).map(([n, m]) => `${n} ${m.rssMiB.toFixed(0)}`).join(', ')}` : ''}), ${s.fds} fds, V8 ${sumMap(s, 'v8MiB').toFixed(0)} (client's heap ${s.clientHeapMiB?.toFixed(0) ?? '—'}), arenas ${(sumMap(s, 'arenasMiB') + sumMap(s, 'brkMiB')).toFixed(0)}, loop p99 ${s.loopDelayP99Ms?.toFixed(1) ?? '—'} ms`)
       await sleep(options.sampleS * 1000)
     }
     stopping = true
     await Promise.all([chatter, downloader])
     const full = samples.find((s) => s.openStreams > 0)
     return {
-      options: { streams: options.streams, circuits: options.circuits, durationS: options.durationS, sampleS: options.sampleS, shaping: options.shaping, target: options.target ?? 'up', chatEveryMs: options.chatEveryMs ?? 2000 },
+      options: { streams: options.streams, circuits: options.circuits, durationS: options.durationS, sampleS: options.sampleS, shaping: options.shaping, target: options.target ?? 'up', nodeFlags: options.nodeFlags ?? [], chatEveryMs: options.chatEveryMs ?? 2000 },
       idle,
       samples,
       kibPerStream: full === undefined ? undefined : (full.rssMiB - idle.rssMiB) * 1024 / full.openStreams,
@@ -183,6 +191,10 @@ export async function runSoak (options: SoakOptions): Promise<SoakResult> {
     await origin.close()
     await echo.close()
   }
+}
+
+function sumMap (s: SoakSample, key: keyof ProcessMemory['map']): number {
+  return Object.values(s.processes).reduce((total, m) => total + m.map[key], 0)
 }
 
 async function download (socksPort: number, originPort: number, size: number): Promise<Buffer | undefined> {
