@@ -91,10 +91,12 @@ export function fullKeyDirStartRow (): Fault {
       await lab.stopNode(2)
       await lab.fillKeyDir(true)
       let started = true
-      try { await lab.restart(2) } catch { started = false }
+      let said = ''
+      try { await lab.restart(2) } catch (err) { started = false; said = (err as Error).message.split('stderr:\n')[1] ?? '' }
       await sleep(2000)
       const status = lab.exitStatus(2)
-      const firstLog = lab.log(2).split('\n').filter((l) => / (warn|error|fatal) /.test(l)).map((l) => l.replace(/^\S+ /, '').slice(0, 240))
+      // Its log before a restart replaces it (a start that failed says why in the error).
+      const firstLog = (said === '' ? lab.log(2) : said).split('\n').filter((l) => / (warn|error|fatal) |^mixgate: |^\s+at /.test(l)).slice(0, 5).map((l) => l.trim().replace(/^\S+Z /, '').slice(0, 200))
       const whileFull = tally.add(await lab.fetch(SMALL, 15))
       await lab.fillKeyDir(false)
       const freedAt = performance.now()
