@@ -22,6 +22,7 @@ export function longPartitionRow (holdS: number, tcpRetries2: number, shaping: '
       const during = lab.fetch(4 * LARGE, holdS + 60)
       await sleep(500)
       await lab.net.setLinkUp(2, false)
+      const cutAt = performance.now()
       await sleep(holdS * 1000)
       await lab.net.setLinkUp(2, true)
       const restoredAt = performance.now()
@@ -30,7 +31,7 @@ export function longPartitionRow (holdS: number, tcpRetries2: number, shaping: '
       const lost = [...lab.log(1).matchAll(/ (successor\.\w+)/g), ...lab.log(0).matchAll(/ (entry\.\w+)/g)].map((m) => m[1])
       return {
         figure: { name: 'new stream works after restore', value: heal === undefined ? undefined : performance.now() - restoredAt, unit: 'ms' },
-        notes: `the download ${got.intact ? 'finished intact' : `failed (${got.error ?? ''})`} ${((startAt + got.ms - restoredAt) / 1000).toFixed(1)} s after the restore; ` +
+        notes: `cut at ${wall(cutAt)}, restored at ${wall(restoredAt)}; the download ${got.intact ? 'finished intact' : `failed (${got.error ?? ''})`} ${((startAt + got.ms - restoredAt) / 1000).toFixed(1)} s after the restore; ` +
           `entry and client link events: ${[...new Set(lost)].join(', ') || 'none'}`,
       }
     },
@@ -137,6 +138,9 @@ export function entryRestartClientsRow (clients: number): Fault {
     },
   }
 }
+
+/** A performance.now() time as wall-clock ISO time, to read beside the nodes' logs. */
+const wall = (at: number): string => new Date(Date.now() - (performance.now() - at)).toISOString().slice(11, 23)
 
 async function untilWorksFor (lab: NetnsCascade, tally: Tally, client: number, boundMs: number, since: number): Promise<number | undefined> {
   while (performance.now() - since < boundMs) {

@@ -75,11 +75,12 @@ async function probeFrom (lab: NetnsCascade, tally: Tally, since: number): Promi
 }
 
 /** A link fault held for `holdMs` half a second into a 4 MiB download, then undone; then time until a new stream works. */
-function linkFault (fault: string, setting: string, holdMs: number, apply: (lab: NetnsCascade, on: boolean) => Promise<void>): Fault {
+function linkFault (fault: string, setting: string, holdMs: number, apply: (lab: NetnsCascade, on: boolean) => Promise<void>,
+  cascade: Fault['cascade'] = {}): Fault {
   return {
     fault,
     setting,
-    cascade: {},
+    cascade,
     body: async (lab, tally) => {
       const during = lab.fetch(4 * LARGE, 90)
       await sleep(500)
@@ -203,6 +204,11 @@ const ROWS = (mixes: number): Fault[] => [
     async (lab, on) => { await lab.shape(2, { cut: on }) }),
   linkFault('partition', 'mix 2 cut off at the kernel (its veth down: no reset reaches anyone) for 10 s during a 4 MiB download', 10_000,
     async (lab, on) => { await lab.net.setLinkUp(2, !on) }),
+  // Under a shaped profile the client's LOOP probes see the silence too (docs/CLIENT.md, loop accounting).
+  linkFault('partition', 'mix 2 cut off at the kernel for 10 s during a 4 MiB download, shaping elastic', 10_000,
+    async (lab, on) => { await lab.net.setLinkUp(2, !on) }, { shaping: 'elastic' }),
+  linkFault('stall', 'link into mix 2 holds every byte for 5 s, during a 4 MiB download, shaping elastic', 5000,
+    async (lab, on) => { await lab.shape(2, { stalled: on }) }, { shaping: 'elastic' }),
   longPartitionRow(40, 5, 'off'),
   longPartitionRow(40, 5, 'elastic'),
   fullKeyDirStartRow(),

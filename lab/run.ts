@@ -3,7 +3,7 @@
  * faults.ts on a fresh cascade across network namespaces, prints the table and writes the
  * rows as JSON to lab/results/lab-<date>.json. Needs root (network namespaces).
  *
- *   npm run lab                       every fault (about ten minutes)
+ *   npm run lab                       every fault (about twenty minutes)
  *   npm run lab -- --only 'kill|skew' the faults whose name or setting matches
  *   npm run lab -- --mixes 2          a shorter cascade (default 3 mixes, as `mixgate up`)
  *   npm run lab -- --logs DIR         also write every row's node logs to DIR
