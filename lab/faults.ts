@@ -4,119 +4,9 @@
  * (a body of the right length with the wrong SHA-256: never allowed), the fault's figure,
  * and what the nodes logged at warn or error level about it. docs/RELIABILITY.md reads them.
  */
-import { startNetnsCascade, type Fetched, type NetnsCascade, type NetnsCascadeOptions } from './netns-cascade.js'
-
-export const SMALL = 64 * 1024
-export const LARGE = 1024 * 1024
-export const SIZES = [SMALL, LARGE, 4 * LARGE]
-
-export interface FaultRow {
-  readonly fault: string
-  readonly setting: string
-  readonly transfers: { readonly intact: number, readonly failed: number, readonly corrupt: number }
-  /** The row's figure: a name, a value and its unit; undefined when it could not be measured. */
-  readonly figure: { readonly name: string, readonly value: number | undefined, readonly unit: string }
-  readonly notes: string
-  /** Warn and error events the nodes logged during the row, `node: event` with a count. */
-  readonly logged: Record<string, number>
-  readonly error?: string
-}
-
-const sleep = async (ms: number): Promise<void> => await new Promise((resolve) => setTimeout(resolve, ms))
-
-class Tally {
-  intact = 0
-  failed = 0
-  corrupt = 0
-  add (got: Fetched): Fetched {
-    if (got.intact) this.intact++
-    else if (got.corrupt) this.corrupt++
-    else this.failed++
-    return got
-  }
-
-  get counts (): FaultRow['transfers'] { return { intact: this.intact, failed: this.failed, corrupt: this.corrupt } }
-}
-
-/**
- * `count` downloads of `size`, `concurrency` at a time; `onStart(i)` runs before the i-th
- * starts; `isolation(i)`, if given, is its SOCKS user name (a new name: a new circuit).
- */
-async function transfers (lab: NetnsCascade, tally: Tally, count: number, size: number, concurrency: number,
-  onStart: (i: number) => Promise<void> = async () => {}, isolation?: (i: number) => string): Promise<Fetched[]> {
-  const results: Fetched[] = []
-  let next = 0
-  const worker = async (): Promise<void> => {
-    while (next < count) {
-      const i = next++
-      await onStart(i)
-      results.push(tally.add(await lab.fetch(size, 60, isolation?.(i))))
-    }
-  }
-  await Promise.all(Array.from({ length: concurrency }, worker))
-  return results
-}
-
-/** Probe with small downloads until one is intact: ms from now, or undefined past `boundMs`. */
-async function untilWorks (lab: NetnsCascade, tally: Tally, boundMs: number): Promise<number | undefined> {
-  const started = performance.now()
-  while (performance.now() - started < boundMs) {
-    const got = tally.add(await lab.fetch(SMALL, 10))
-    if (got.intact) return performance.now() - started
-    await sleep(250)
-  }
-  return undefined
-}
-
-const median = (values: number[]): number | undefined => {
-  if (values.length === 0) return undefined
-  const sorted = [...values].sort((a, b) => a - b)
-  return sorted[Math.floor(sorted.length / 2)]
-}
-
-/** Warn and error events in a node log, counted by event name. */
-function loggedEvents (lab: NetnsCascade, into: Record<string, number>): void {
-  const names = ['client', ...Array.from({ length: lab.hops }, (_, i) => i + 1 === lab.hops ? 'exit' : `mix${i + 1}`)]
-  names.forEach((name, index) => {
-    for (const match of lab.log(index).matchAll(/ (warn|error) \S+ ([a-z_.]+)/g)) {
-      const key = `${name}: ${match[1]} ${match[2]}`
-      into[key] = (into[key] ?? 0) + 1
-    }
-  })
-}
-
-export interface FaultContext {
-  readonly mixes: number
-  /** Progress lines. */
-  readonly say: (line: string) => void
-}
-
-type Body = (lab: NetnsCascade, tally: Tally) => Promise<{ figure: FaultRow['figure'], notes: string }>
-
-interface Fault {
-  readonly fault: string
-  readonly setting: string
-  readonly cascade: Partial<NetnsCascadeOptions>
-  readonly body: Body
-}
-
-async function runFault (context: FaultContext, fault: Fault): Promise<FaultRow> {
-  const tally = new Tally()
-  const logged: Record<string, number> = {}
-  context.say(`${fault.fault}: ${fault.setting}`)
-  let lab: NetnsCascade | undefined
-  try {
-    lab = await startNetnsCascade({ mixes: context.mixes, shaping: 'off', sizes: SIZES, link: { delayMs: 30, jitterMs: 5 }, ...fault.cascade })
-    const { figure, notes } = await fault.body(lab, tally)
-    loggedEvents(lab, logged)
-    return { fault: fault.fault, setting: fault.setting, transfers: tally.counts, figure, notes, logged }
-  } catch (err) {
-    if (lab !== undefined) loggedEvents(lab, logged)
-    return { fault: fault.fault, setting: fault.setting, transfers: tally.counts, figure: { name: '', value: undefined, unit: '' }, notes: '', logged, error: (err as Error).message.split('\n')[0]! }
-  } finally {
-    await lab?.stop()
-  }
-}
+import type { Fetched, NetnsCascade, NetnsCascadeOptions } from './netns-cascade.js'
+import { entryRestartClientsRow, fullKeyDirStartRow, longPartitionRow, skewBoundaryRow } from './faults-more.js'
+import { LARGE, SMALL, median, sleep, transfers, untilWorks, type Fault, type FaultContext, type FaultRow, runFault, type Tally } from './fault-kit.js'
 
 /** Link delay, jitter or a rate limit on every link: median time of 64 KiB and throughput of 4 MiB. */
 function linkRow (setting: string, link: NetnsCascadeOptions['link'], shaping: NetnsCascadeOptions['shaping'] = 'off'): Fault {
@@ -136,7 +26,11 @@ function linkRow (setting: string, link: NetnsCascadeOptions['link'], shaping: N
   }
 }
 
-/** kill -9 of hop `position` during 100 transfers, back after 1 s; then time until a new stream works. */
+/**
+ * kill -9 of hop `position` during 100 transfers, back after 1 s; then the time from its
+ * return (its `node.started`) to the end of the first intact download started after it: one of
+ * the 100 still going, or a probe once they are done.
+ */
 function killRow (position: number | 'random mix', epochS: number): Fault {
   return {
     fault: 'kill -9',
@@ -144,26 +38,49 @@ function killRow (position: number | 'random mix', epochS: number): Fault {
     cascade: { epochS },
     body: async (lab, tally) => {
       const victim = position === 'random mix' ? 1 + Math.floor(Math.random() * (lab.hops - 1)) : lab.hops
-      let restarted: Promise<void> | undefined
-      await transfers(lab, tally, 100, SMALL, 4, async (i) => {
+      let restarted: Promise<number> | undefined
+      const during = await transfers(lab, tally, 100, SMALL, 4, async (i) => {
         if (i !== 20) return
         await lab.kill(victim)
-        restarted = sleep(1000).then(async () => await lab.restart(victim))
+        restarted = sleep(1000).then(async () => { await lab.restart(victim); return performance.now() })
       })
-      await restarted
-      const heal = await untilWorks(lab, tally, 150_000)
+      const returnedAt = await restarted!
+      // A node that discards its key serves again with the next epoch's: how far that was.
+      const returnWall = Date.now() - (performance.now() - returnedAt)
+      const toBoundaryS = epochS - (returnWall / 1000) % epochS
+      const after = during.filter((f) => f.startedAt >= returnedAt)
+      const firstIntact = Math.min(...after.filter((f) => f.intact).map((f) => f.startedAt + f.ms))
+      const heal = Number.isFinite(firstIntact) ? firstIntact - returnedAt : await probeFrom(lab, tally, returnedAt)
       const keys = /keys\.discarded/.test(lab.log(victim)) ? 'it discarded its current onion key (tag log not closed cleanly)' : 'it kept its keys'
-      return { figure: { name: 'new stream works after return', value: heal, unit: 'ms' }, notes: `killed hop ${victim}; ${keys}` }
+      return {
+        figure: { name: 'new stream works after return', value: heal, unit: 'ms' },
+        notes: `killed hop ${victim}, back at ${new Date(returnWall).toISOString()}; ${keys}; the next epoch began ${toBoundaryS.toFixed(1)} s after its return; ` +
+          `of the downloads started after its return ${after.filter((f) => f.intact).length} intact, ${after.filter((f) => !f.intact).length} failed${curlCodes(after)}; then ${tally.probes.length} probes`,
+      }
     },
   }
 }
 
+/** The failed ones by curl's code: ` (curl 97 ×3, 28 ×1)`, or nothing. */
+function curlCodes (fetched: readonly Fetched[]): string {
+  const counts = new Map<string, number>()
+  for (const f of fetched) if (!f.intact) { const code = /curl: \((\d+)\)/.exec(f.error ?? '')?.[1] ?? '?'; counts.set(code, (counts.get(code) ?? 0) + 1) }
+  return counts.size === 0 ? '' : ` (curl ${[...counts].map(([code, n]) => `${code} ×${n}`).join(', ')})`
+}
+
+/** Probe until a stream works; ms from `since` (performance.now()) to then. */
+async function probeFrom (lab: NetnsCascade, tally: Tally, since: number): Promise<number | undefined> {
+  const took = await untilWorks(lab, tally, 150_000)
+  return took === undefined ? undefined : performance.now() - since
+}
+
 /** A link fault held for `holdMs` half a second into a 4 MiB download, then undone; then time until a new stream works. */
-function linkFault (fault: string, setting: string, holdMs: number, apply: (lab: NetnsCascade, on: boolean) => Promise<void>): Fault {
+function linkFault (fault: string, setting: string, holdMs: number, apply: (lab: NetnsCascade, on: boolean) => Promise<void>,
+  cascade: Fault['cascade'] = {}): Fault {
   return {
     fault,
     setting,
-    cascade: {},
+    cascade,
     body: async (lab, tally) => {
       const during = lab.fetch(4 * LARGE, 90)
       await sleep(500)
@@ -202,6 +119,29 @@ function restartRow (position: number): Fault {
   }
 }
 
+/**
+ * Many circuits from one client, as many SOCKS user names: the entry's CREATE budget per link
+ * (PROTOCOL.md §10, 1 a second, burst 32), which the unshaped client keeps itself so that no
+ * stream rides a CREATE the entry drops. Every fetch a new circuit, `concurrency` at a time.
+ */
+function createBudgetRow (circuits: number, concurrency: number): Fault {
+  return {
+    fault: 'CREATE budget',
+    setting: `${circuits} new circuits (a SOCKS user name each, one 64 KiB download on each), ${concurrency} at a time; the entry's shipped budget (1/s, burst 32)`,
+    cascade: {},
+    body: async (lab, tally) => {
+      const started = performance.now()
+      const got = await transfers(lab, tally, circuits, SMALL, concurrency, undefined, (i) => `budget${i}`)
+      const s = (performance.now() - started) / 1000
+      const times = got.filter((f) => f.intact).map((f) => f.ms)
+      return {
+        figure: { name: 'circuits that worked', value: tally.intact, unit: `of ${circuits}` },
+        notes: `in ${s.toFixed(1)} s (${(tally.intact / s).toFixed(2)} a second); a download's time median ${Math.round(median(times) ?? NaN)} ms, longest ${Math.round(Math.max(...times))} ms`,
+      }
+    },
+  }
+}
+
 const ROWS = (mixes: number): Fault[] => [
   linkRow('no delay', { delayMs: 0, jitterMs: 0 }),
   linkRow('30 ms ± 5 ms', { delayMs: 30, jitterMs: 5 }),
@@ -210,6 +150,8 @@ const ROWS = (mixes: number): Fault[] => [
   linkRow('30 ms ± 5 ms', { delayMs: 30, jitterMs: 5 }, 'elastic'),
   killRow('random mix', 20),
   killRow(mixes + 1, 20),
+  createBudgetRow(100, 4),
+  entryRestartClientsRow(4),
   restartRow(1),
   restartRow(2),
   {
@@ -262,6 +204,14 @@ const ROWS = (mixes: number): Fault[] => [
     async (lab, on) => { await lab.shape(2, { cut: on }) }),
   linkFault('partition', 'mix 2 cut off at the kernel (its veth down: no reset reaches anyone) for 10 s during a 4 MiB download', 10_000,
     async (lab, on) => { await lab.net.setLinkUp(2, !on) }),
+  // Under a shaped profile the client's LOOP probes see the silence too (docs/CLIENT.md, loop accounting).
+  linkFault('partition', 'mix 2 cut off at the kernel for 10 s during a 4 MiB download, shaping elastic', 10_000,
+    async (lab, on) => { await lab.net.setLinkUp(2, !on) }, { shaping: 'elastic' }),
+  linkFault('stall', 'link into mix 2 holds every byte for 5 s, during a 4 MiB download, shaping elastic', 5000,
+    async (lab, on) => { await lab.shape(2, { stalled: on }) }, { shaping: 'elastic' }),
+  longPartitionRow(40, 5, 'off'),
+  longPartitionRow(40, 5, 'elastic'),
+  fullKeyDirStartRow(),
   ...[[0, 'elastic'], [5, 'elastic'], [505, 'elastic'], [5005, 'elastic'], [5005, 'off'], [3_600_000, 'off']].map(([skewMs, shaping]): Fault => ({
     fault: 'clock skew',
     setting: `mix 2 restarted with its wall clock ${Number(skewMs) >= 60_000 ? `${Number(skewMs) / 3_600_000} h` : `${skewMs} ms`} ahead, shaping ${shaping}, epochS 3600`,
@@ -278,6 +228,7 @@ const ROWS = (mixes: number): Fault[] => [
       }
     },
   })),
+  skewBoundaryRow(40, 20),
 ]
 
 export async function runFaults (context: FaultContext, only?: RegExp): Promise<FaultRow[]> {

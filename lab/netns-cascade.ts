@@ -20,7 +20,7 @@
  */
 import { spawn, execFile, execFileSync, type ChildProcess } from 'node:child_process'
 import { createHash } from 'node:crypto'
-import { mkdirSync, mkdtempSync, rmSync } from 'node:fs'
+import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { fileURLToPath } from 'node:url'
@@ -49,6 +49,13 @@ export interface NetnsCascadeOptions {
   readonly hopFields?: Readonly<Record<number, Record<string, unknown>>>
   /** The client's streamTimeoutMs (how long a stream waits for the exit's answer; default the shipped 30000). */
   readonly streamTimeoutMs?: number
+  /**
+   * net.ipv4.tcp_retries2 in every namespace (the kernel's default 15 gives up on unanswered
+   * data after about 15 minutes; 5, after about 12.6 s at the 200 ms minimum timeout).
+   */
+  readonly tcpRetries2?: number
+  /** Clients beyond the first, each its own process in the client's namespace (SOCKS 1081…, admin 9201…). */
+  readonly moreClients?: number
 }
 
 export interface Fetched {
@@ -72,7 +79,13 @@ export interface NetnsCascade {
    * GET /bytes/<size> with curl through the client's SOCKS port, in the client's namespace.
    * With `isolation`, it is the SOCKS5 user name: a name not used before gets a new circuit.
    */
-  fetch (size: number, timeoutS?: number, isolation?: string): Promise<Fetched>
+  fetch (size: number, timeoutS?: number, isolation?: string, client?: number): Promise<Fetched>
+  /** How many clients (1 + moreClients); `fetch`'s `client` is 0… this − 1. */
+  readonly clients: number
+  /** What client c (0…) has written to stderr. */
+  clientLog (client: number): string
+  /** A node's exit status once it has ended (code or signal), undefined while it runs. */
+  exitStatus (index: number): number | string | undefined
   /**
    * Change link k's shaping (k = 1…hops). In the relay, link k is the TCP hop into hop k. Under
    * netem, delay, jitter and rate apply to host k's veth instead, half at each end, so that with
@@ -117,6 +130,9 @@ export async function startNetnsCascade (options: NetnsCascadeOptions): Promise<
   try {
     const net = await createLabNet(hops + 1)
     teardowns.push(() => net.close())
+    if (options.tcpRetries2 !== undefined) {
+      for (const ns of [net.wire, ...net.hosts.map((h) => h.ns)]) await run('ip', net.exec(ns, ['sysctl', '-q', '-w', `net.ipv4.tcp_retries2=${options.tcpRetries2}`]))
+    }
     const dir = mkdtempSync(join(tmpdir(), 'mixgate-lab-'))
     const roundMs = options.roundMs ?? 10
     const small = options.smallKeyDir
@@ -196,15 +212,30 @@ export async function startNetnsCascade (options: NetnsCascadeOptions): Promise<
     const client = startCli(collector, inNs(0, [process.execPath, BIN, 'client', '--config', join(dir, 'client.json')]), { command: 'ip', cwd: dir })
     nodes[0] = client
     await client.waitForStderr(/entry\.connected/, 30_000)
+    const clients = [client]
+    for (let c = 1; c <= (options.moreClients ?? 0); c++) {
+      const config = JSON.parse(readFileSync(join(dir, 'client.json'), 'utf8')) as Record<string, unknown>
+      writeFileSync(join(dir, `client${c}.json`), JSON.stringify({ ...config, socks: `127.0.0.1:${1080 + c}`, admin: `127.0.0.1:${9200 + c}` }, null, 2))
+      const more = startCli(collector, inNs(0, [process.execPath, BIN, 'client', '--config', join(dir, `client${c}.json`)]), { command: 'ip', cwd: dir })
+      clients.push(more)
+      await more.waitForStderr(/entry\.connected/, 30_000)
+    }
 
     const clientNs = net.hosts[0]!.ns
     return {
       net,
       hops,
-      async fetch (size, timeoutS = 30, isolation) {
+      clients: clients.length,
+      clientLog: (c) => clients[c]?.stderr() ?? '',
+      exitStatus (index) {
+        const child = nodes[index]?.child
+        return child?.exitCode ?? child?.signalCode ?? undefined
+      },
+      async fetch (size, timeoutS = 30, isolation, c = 0) {
         const expected = originInfo.sha256[String(size)]
         const started = performance.now()
-        const proxy = isolation === undefined ? ['--socks5-hostname', '127.0.0.1:1080'] : ['--proxy', `socks5h://${encodeURIComponent(isolation)}:x@127.0.0.1:1080`]
+        const socks = `127.0.0.1:${1080 + c}`
+        const proxy = isolation === undefined ? ['--socks5-hostname', socks] : ['--proxy', `socks5h://${encodeURIComponent(isolation)}:x@${socks}`]
         const got = await runIn(clientNs, ['curl', '-sS', '--fail', '--max-time', String(timeoutS), ...proxy,
           `http://127.0.0.1:${originInfo.port}/bytes/${size}`])
         const ms = performance.now() - started
@@ -239,7 +270,7 @@ export async function startNetnsCascade (options: NetnsCascadeOptions): Promise<
       },
       async stop () {
         // Gracefully first (the client, then entry to exit), so no node logs its peers' deaths as faults.
-        for (const node of nodes.filter((n) => n !== undefined)) await node.stop('SIGTERM').catch(() => {})
+        for (const node of [...clients.slice(1), ...nodes].filter((n) => n !== undefined)) await node.stop('SIGTERM').catch(() => {})
         await origin.stop('SIGTERM').catch(() => {})
         await stop()
       },

@@ -3,9 +3,10 @@
  * faults.ts on a fresh cascade across network namespaces, prints the table and writes the
  * rows as JSON to lab/results/lab-<date>.json. Needs root (network namespaces).
  *
- *   npm run lab                       every fault (about ten minutes)
+ *   npm run lab                       every fault (about twenty minutes)
  *   npm run lab -- --only 'kill|skew' the faults whose name or setting matches
  *   npm run lab -- --mixes 2          a shorter cascade (default 3 mixes, as `mixgate up`)
+ *   npm run lab -- --logs DIR         also write every row's node logs to DIR
  *
  * Ctrl-C (or SIGTERM) stops the processes and deletes the namespaces before exiting.
  */
@@ -13,10 +14,11 @@ import { mkdirSync, writeFileSync } from 'node:fs'
 import { cpus, loadavg } from 'node:os'
 import { fileURLToPath } from 'node:url'
 import { parseArgs } from 'node:util'
-import { runFaults, type FaultRow } from './faults.js'
+import type { FaultRow } from './fault-kit.js'
+import { runFaults } from './faults.js'
 import { hasNetem, netnsUnavailable, removeStaleNamespaces } from './netns.js'
 
-const { values } = parseArgs({ options: { only: { type: 'string' }, mixes: { type: 'string', default: '3' } } })
+const { values } = parseArgs({ options: { only: { type: 'string' }, mixes: { type: 'string', default: '3' }, logs: { type: 'string' } } })
 const mixes = Number(values.mixes)
 if (!Number.isInteger(mixes) || mixes < 1 || mixes > 7) {
   process.stderr.write('lab: --mixes must be 1 to 7\n')
@@ -37,7 +39,7 @@ if (stale.length > 0) process.stderr.write(`lab: removed stale namespaces ${stal
 
 const started = new Date()
 const loadStart = loadavg()
-const rows = await runFaults({ mixes, say: (line) => process.stderr.write(`lab: ${line}\n`) }, values.only === undefined ? undefined : new RegExp(values.only))
+const rows = await runFaults({ mixes, ...(values.logs === undefined ? {} : { logsDir: values.logs }), say: (line) => process.stderr.write(`lab: ${line}\n`) }, values.only === undefined ? undefined : new RegExp(values.only))
 
 const result = {
   version: 1,

@@ -2,26 +2,24 @@
  * The soak (issue #14, item 3): many concurrent streams through `mixgate up` for minutes,
  * sampling what the process holds, to show that nothing grows without bound.
  *
- * Workload, on an `up` child (3 mixes, shaping off unless `--shaping`): `streams` SOCKS5
+ * Workload, on `mixgate up` or on one process per node (`target`, soak-target.ts; 3 mixes,
+ * shaping off unless `--shaping`): `streams` SOCKS5
  * streams to a local echo server, opened in batches and kept open, spread over `circuits`
  * circuits (one SOCKS user name each; the exit allows 256 streams per circuit); every
  * `chatEveryMs`, a tenth of them send 64 bytes and wait for the echo; and one 1 MiB download
- * (SHA-256 checked) runs back to back all along. Every `sampleS` seconds: the `up` process's
- * RSS and open file descriptors (/proc), the client's event-loop delay p99 and circuits
- * (its /metrics). `up` runs every node in one process, so its RSS is the whole cascade's.
+ * (SHA-256 checked) runs back to back all along. Every `sampleS` seconds: each process's RSS
+ * (anonymous and file pages apart) and open file descriptors (/proc), the client's event-loop
+ * delay p99 and circuits (its /metrics). `up` runs every node in one process, so its RSS is
+ * the whole cascade's.
  */
 import { createHash } from 'node:crypto'
 import { execFile } from 'node:child_process'
-import { mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs'
-import { tmpdir } from 'node:os'
-import { join } from 'node:path'
 import { createServer, type Socket } from 'node:net'
-import { fileURLToPath } from 'node:url'
 import { promisify } from 'node:util'
-import { startChild } from '../bench/child-process.js'
 import { listenLoopback } from '../bench/loopback-server.js'
 import { startOrigin } from '../bench/origin.js'
 import { socksConnect } from '../anonymity/socks-connect.js'
+import { processMemory, startSoakTarget, type ProcessMemory, type SoakTarget, type SoakTargetKind } from './soak-target.js'
 
 export interface SoakOptions {
   readonly streams: number
@@ -29,6 +27,10 @@ export interface SoakOptions {
   readonly durationS: number
   readonly sampleS: number
   readonly shaping: 'off' | 'strict' | 'elastic'
+  /** `up` (default): one process; `separate`: one per node. */
+  readonly target?: SoakTargetKind
+  /** node's flags for the `up` process. */
+  readonly nodeFlags?: readonly string[]
   readonly chatEveryMs?: number
   readonly say?: (line: string) => void
 }
@@ -36,10 +38,18 @@ export interface SoakOptions {
 export interface SoakSample {
   readonly atS: number
   readonly openStreams: number
+  /** The sums over the cascade's processes (file pages counted in each: they are shared). */
   readonly rssMiB: number
+  readonly anonMiB: number
   readonly fds: number
+  /** CPU seconds the cascade's processes have used since they started. */
+  readonly cpuS: number
+  /** Each process, by node name (`up` alone for the up target). */
+  readonly processes: Record<string, ProcessMemory>
   readonly loopDelayP99Ms: number | undefined
   readonly circuits: number | undefined
+  /** The V8 heap of the client's thread (in `up`, the main thread), committed: nodejs_heap_size_total_bytes. */
+  readonly clientHeapMiB: number | undefined
 }
 
 export interface SoakResult {
@@ -55,17 +65,9 @@ export interface SoakResult {
   readonly downloads: { readonly intact: number, readonly failed: number, readonly corrupt: number }
 }
 
-const UP_READY = /^mixgate: SOCKS5 proxy listening on [0-9.]+:([0-9]+) /
-const ADMIN_LINE = /^mixgate: admin (http:\/\/\S+)/
-const BIN = fileURLToPath(new URL('../../bin/mixgate', import.meta.url))
 const sleep = async (ms: number): Promise<void> => await new Promise((resolve) => setTimeout(resolve, ms))
 
-function rssMiB (pid: number): number {
-  const line = readFileSync(`/proc/${pid}/status`, 'utf8').split('\n').find((l) => l.startsWith('VmRSS:'))
-  return Number(line?.split(/\s+/)[1] ?? NaN) / 1024
-}
-
-async function clientFigures (admin: string): Promise<{ loopDelayP99Ms: number | undefined, circuits: number | undefined }> {
+async function clientFigures (admin: string): Promise<{ loopDelayP99Ms: number | undefined, circuits: number | undefined, clientHeapMiB: number | undefined }> {
   try {
     const text = await (await fetch(`${admin}/metrics`)).text()
     const value = (name: string): number | undefined => {
@@ -73,9 +75,10 @@ async function clientFigures (admin: string): Promise<{ loopDelayP99Ms: number |
       return line === undefined ? undefined : Number(line.split(' ')[1])
     }
     const lag = value('nodejs_eventloop_lag_p99_seconds')
-    return { loopDelayP99Ms: lag === undefined ? undefined : lag * 1000, circuits: value('mixgate_circuits') }
+    const heap = value('nodejs_heap_size_total_bytes')
+    return { loopDelayP99Ms: lag === undefined ? undefined : lag * 1000, circuits: value('mixgate_circuits'), clientHeapMiB: heap === undefined ? undefined : heap / 1048576 }
   } catch {
-    return { loopDelayP99Ms: undefined, circuits: undefined }
+    return { loopDelayP99Ms: undefined, circuits: undefined, clientHeapMiB: undefined }
   }
 }
 
@@ -85,32 +88,29 @@ export async function runSoak (options: SoakOptions): Promise<SoakResult> {
   const echo = await listenLoopback(echoServer)
   const origin = await startOrigin(1024 * 1024)
   const bodySha = createHash('sha256').update(origin.body).digest('hex')
-  const runtimeDir = mkdtempSync(join(tmpdir(), 'mixgate-soak-'))
   const sockets = new Set<Socket>()
-  let up: Awaited<ReturnType<typeof startChild>> | undefined
+  let target: SoakTarget | undefined
   try {
-    const child = await startChild({
-      script: BIN,
-      args: ['up', '--socks', '127.0.0.1:0', '--shaping', options.shaping, '--exit-policy', 'accept 127.0.0.1:*', '--log-level', 'warn'],
-      ready: UP_READY,
-      // Its own runtime dir: `up` records itself there (running-up.ts), never in the user's.
-      env: { MIXGATE_RUNTIME_DIR: runtimeDir },
-    })
-    up = child
-    const socksPort = Number(UP_READY.exec(child.readyLine)![1])
-    while (child.lines.length === 0) await sleep(50)
-    const admin = ADMIN_LINE.exec(child.lines[0]!)?.[1] ?? ''
+    target = await startSoakTarget(options.target ?? 'up', options.shaping, options.nodeFlags)
+    const { socksPort, admin, processes } = target
     const started = performance.now()
-    const sample = async (): Promise<SoakSample> => ({
-      atS: (performance.now() - started) / 1000,
-      openStreams: sockets.size,
-      rssMiB: rssMiB(child.pid),
-      fds: readdirSync(`/proc/${child.pid}/fd`).length,
-      ...await clientFigures(admin),
-    })
+    const sample = async (): Promise<SoakSample> => {
+      const each = Object.fromEntries(processes.map(({ name, pid }) => [name, processMemory(pid)]))
+      const sum = (key: 'rssMiB' | 'anonMiB' | 'fds' | 'cpuS'): number => Object.values(each).reduce((total, m) => total + m[key], 0)
+      return {
+        atS: (performance.now() - started) / 1000,
+        openStreams: sockets.size,
+        rssMiB: sum('rssMiB'),
+        anonMiB: sum('anonMiB'),
+        fds: sum('fds'),
+        cpuS: sum('cpuS'),
+        processes: each,
+        ...await clientFigures(admin),
+      }
+    }
     await sleep(2000)
     const idle = await sample()
-    say(`idle: ${idle.rssMiB.toFixed(1)} MiB, ${idle.fds} fds`)
+    say(`idle: ${idle.rssMiB.toFixed(1)} MiB (anon ${idle.anonMiB.toFixed(1)}), ${idle.fds} fds`)
 
     let streamsLost = 0
     let failedToOpen = 0
@@ -169,14 +169,14 @@ export async function runSoak (options: SoakOptions): Promise<SoakResult> {
     while (performance.now() < end) {
       const s = await sample()
       samples.push(s)
-      say(`${s.atS.toFixed(0)} s: ${s.openStreams} streams, ${s.rssMiB.toFixed(1)} MiB, ${s.fds} fds, loop p99 ${s.loopDelayP99Ms?.toFixed(1) ?? '—'} ms`)
+      say(`${s.atS.toFixed(0)} s: ${s.openStreams} streams, ${s.rssMiB.toFixed(1)} MiB (anon ${s.anonMiB.toFixed(1)}${processes.length > 1 ? `; ${Object.entries(s.processes).map(([n, m]) => `${n} ${m.rssMiB.toFixed(0)}`).join(', ')}` : ''}), ${s.fds} fds, V8 ${sumMap(s, 'v8MiB').toFixed(0)} (client's heap ${s.clientHeapMiB?.toFixed(0) ?? '—'}), arenas ${(sumMap(s, 'arenasMiB') + sumMap(s, 'brkMiB')).toFixed(0)}, loop p99 ${s.loopDelayP99Ms?.toFixed(1) ?? '—'} ms`)
       await sleep(options.sampleS * 1000)
     }
     stopping = true
     await Promise.all([chatter, downloader])
     const full = samples.find((s) => s.openStreams > 0)
     return {
-      options: { streams: options.streams, circuits: options.circuits, durationS: options.durationS, sampleS: options.sampleS, shaping: options.shaping, chatEveryMs: options.chatEveryMs ?? 2000 },
+      options: { streams: options.streams, circuits: options.circuits, durationS: options.durationS, sampleS: options.sampleS, shaping: options.shaping, target: options.target ?? 'up', nodeFlags: options.nodeFlags ?? [], chatEveryMs: options.chatEveryMs ?? 2000 },
       idle,
       samples,
       kibPerStream: full === undefined ? undefined : (full.rssMiB - idle.rssMiB) * 1024 / full.openStreams,
@@ -187,11 +187,14 @@ export async function runSoak (options: SoakOptions): Promise<SoakResult> {
     }
   } finally {
     for (const socket of sockets) socket.destroy()
-    await up?.stop()
+    await target?.stop()
     await origin.close()
     await echo.close()
-    rmSync(runtimeDir, { recursive: true, force: true })
   }
+}
+
+function sumMap (s: SoakSample, key: keyof ProcessMemory['map']): number {
+  return Object.values(s.processes).reduce((total, m) => total + m.map[key], 0)
 }
 
 async function download (socksPort: number, originPort: number, size: number): Promise<Buffer | undefined> {

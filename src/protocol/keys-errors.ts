@@ -31,6 +31,8 @@ export const KeysErrorCode = {
   TAG_LOG_FAILED: 'KEYS_TAG_LOG_FAILED',
   /** Another live process holds the key dir's lock (dir-lock.ts). */
   DIR_LOCKED: 'KEYS_DIR_LOCKED',
+  /** The key dir's lock could not be written (a full disk, a read-only mount): the node does not start. */
+  DIR_WRITE_FAILED: 'KEYS_DIR_WRITE_FAILED',
   /** An object used after `close()`. */
   CLOSED: 'KEYS_CLOSED',
 } as const

@@ -9,6 +9,9 @@
  * A lock left by a process that no longer exists (a kill -9, a crash, a reboot) is taken over;
  * a lock whose PID is alive is refused with a message that names the PID. A PID reused by an
  * unrelated process after a crash would keep the lock: the message says which file to remove.
+ * A lock that cannot be written (the lab started a node on a full key dir: the file was
+ * created, its PID could not be written) is removed again, and the start fails with a message
+ * that names the file and the system's error, not a bare ENOSPC stack.
  */
 import { open, readFile, unlink } from 'node:fs/promises'
 import { join } from 'node:path'
@@ -21,7 +24,7 @@ export interface KeyDirLock {
   release (): Promise<void>
 }
 
-/** Take the lock of `dir` for this process, or throw KEYS_DIR_LOCKED. */
+/** Take the lock of `dir` for this process, or throw KEYS_DIR_LOCKED (or KEYS_DIR_WRITE_FAILED). */
 export async function lockKeyDir (dir: string): Promise<KeyDirLock> {
   const path = join(dir, LOCK_FILE)
   for (let attempt = 0; attempt < 2; attempt++) {
@@ -30,9 +33,13 @@ export async function lockKeyDir (dir: string): Promise<KeyDirLock> {
       try {
         await handle.writeFile(`${process.pid}\n`)
         await handle.sync()
-      } finally {
-        await handle.close()
+      } catch (err) {
+        await handle.close().catch(() => {})
+        await unlink(path).catch(() => {})
+        const code = (err as NodeJS.ErrnoException).code ?? 'an I/O error'
+        throw new KeysError(KeysErrorCode.DIR_WRITE_FAILED, `key dir ${JSON.stringify(dir)}: cannot write its lock file ${path} (${code}: ${(err as Error).message.replace(/^\w+: /, '')}); the node does not start until the key dir is writable (is its disk full?)`, { cause: err })
       }
+      await handle.close()
       let held = true
       return {
         async release () {
@@ -42,7 +49,7 @@ export async function lockKeyDir (dir: string): Promise<KeyDirLock> {
         },
       }
     } catch (err) {
-      if ((err as NodeJS.ErrnoException).code !== 'EEXIST') throw err
+      if (err instanceof KeysError || (err as NodeJS.ErrnoException).code !== 'EEXIST') throw err
     }
     const holder = await readHolder(path)
     if (holder !== undefined && holder !== process.pid && isAlive(holder)) {

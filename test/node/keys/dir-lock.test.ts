@@ -3,8 +3,8 @@
  * a dead process is taken over, and closing the keys releases the dir.
  */
 import t, { type Test } from 'tap'
-import { spawn } from 'node:child_process'
-import { existsSync } from 'node:fs'
+import { execFileSync, spawn } from 'node:child_process'
+import { existsSync, mkdtempSync, rmSync } from 'node:fs'
 import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
@@ -85,4 +85,33 @@ t.test('durable onion keys hold the lock until closed', async (t) => {
   const second = await openDurableOnionKeys({ dir, schedule, capacity: 64 })
   t.equal(second.discarded.length, 0, 'the first closed cleanly: nothing discarded')
   await second.close()
+})
+
+// A real full disk: a tmpfs mounted for the test (root only; the lab found this case, a node
+// started on a full key dir, and CI runs as root).
+function mountTmpfs (dir: string): string | undefined {
+  if (process.getuid?.() !== 0) return 'not root: a full disk needs a tmpfs mount'
+  try {
+    execFileSync('mount', ['-t', 'tmpfs', '-o', 'size=64k,mode=0700', 'tmpfs', dir], { stdio: 'ignore' })
+    return undefined
+  } catch {
+    return 'mount -t tmpfs failed here'
+  }
+}
+const fullDir = mkdtempSync(join(tmpdir(), 'mixgate-lock-full-'))
+const unmountable = mountTmpfs(fullDir)
+t.teardown(() => {
+  if (unmountable === undefined) execFileSync('umount', ['-l', fullDir], { stdio: 'ignore' })
+  rmSync(fullDir, { recursive: true, force: true })
+})
+
+t.test('a lock that cannot be written (full disk) fails with a message naming the file, and leaves no lock', { skip: unmountable ?? false }, async (t) => {
+  const fill = join(fullDir, 'fill')
+  await writeFile(fill, Buffer.alloc(1024 * 1024)).catch(() => {}) // ENOSPC once full
+  await t.rejects(lockKeyDir(fullDir), { code: 'KEYS_DIR_WRITE_FAILED', message: /lock.*ENOSPC.*disk full/ })
+  t.notOk(existsSync(join(fullDir, LOCK_FILE)), 'the empty lock file it created is removed')
+  await rm(fill)
+  const lock = await lockKeyDir(fullDir)
+  t.equal(await readFile(join(fullDir, LOCK_FILE), 'utf8'), `${process.pid}\n`, 'with the space back, the lock is taken')
+  await lock.release()
 })
