@@ -246,7 +246,9 @@ export class CircuitRungs implements BudgetMember {
     const taking = Math.floor(this.receivedBackward * this.roundsPerSlot / this.roundsThisSlot)
     const rung = rungTaking(this.ladder, taking, this.roundsPerSlot)
     const floor = this.floorOfTaking(rung)
-    if (this.backward > floor) {
+    // The wake rung is never barred (below: floorOfTaking), even on a circuit with nothing in
+    // this slot yet: its request may still be on its way to the exit.
+    if (this.backward > Math.max(floor, WAKE_RUNG)) {
       this.tooFastBackward = Math.min(this.tooFastBackward, this.backward)
       this.tooFastSlots = COOL_DOWN_SLOTS
     }
@@ -259,7 +261,10 @@ export class CircuitRungs implements BudgetMember {
    * exchange gets. Under a shared overload every circuit is behind; one that fell from the
    * wake rung to rung 0 and was barred there for the cool-down starved (≈ 65 KB/s beside
    * others at ≈ 550 KB/s, with eleven downloads through `up`), while those that fell from
-   * higher rungs kept most of theirs.
+   * higher rungs kept most of theirs. Nor is the wake rung barred on a circuit that has
+   * carried nothing yet in this slot: traced through `up` at load 9-10, a download that woke
+   * late in a slot (its answer still on its way) looked behind early in the next, which ran
+   * at the wake rung, and was barred from climbing for the four slots of the cool-down.
    */
   private floorOfTaking (rung: number): number {
     return this.demand.backwardReal > 0 || this.requestBackward > 0 ? Math.max(rung, Math.min(WAKE_RUNG, this.ladder.length - 1)) : rung

@@ -10,6 +10,7 @@
 import t from 'tap'
 import { CircuitRungs } from '../../../src/client/shaping/circuit-rungs.js'
 import { RungBudget } from '../../../src/client/shaping/rung-budget.js'
+import { climbRung } from '../../../src/client/shaping/rung-policy.js'
 import { backwardLagRounds } from '../../../src/protocol/round-phase.js'
 import { cellsInRound, decodeBackwardRung, DEFAULT_SHAPING, MILLI, WAKE_RUNG } from '../../../src/protocol/shaping.js'
 
@@ -156,4 +157,34 @@ t.test('property: downloads waking together share the capacity equally from the 
     }
   }
   t.pass('40 random scenarios')
+})
+
+t.test('a download whose answer is still on its way is not barred at the wake rung by a stall', async (t) => {
+  const rungs = new CircuitRungs(LADDER, SR, HOPS)
+  rungs.slotBoundary()
+  // Slot 0: the request leaves late; nothing comes back before the boundary.
+  const requestAt = SR - 10
+  for (let round = 0; round < SR; round++) {
+    rungs.ranRound(round)
+    if (round === requestAt) { rungs.sentReal(false, round); rungs.control(round, 0) }
+  }
+  rungs.slotBoundary()
+  t.equal(rungs.backward, WAKE_RUNG, 'slot 1 runs at the wake rung')
+  // Slot 1: the cascade is late (a stall): for 30 rounds nothing arrives, so from its 16th
+  // round the slot looks behind; then the late PADs come at once, and the answer a cell a round.
+  for (let round = SR; round < 2 * SR; round++) {
+    rungs.ranRound(round)
+    if (round === SR + 30) for (let i = 0; i < 30; i++) { rungs.receivedCell(); rungs.demand.receivedPad() }
+    if (round >= SR + 30) {
+      rungs.receivedCell()
+      if (round >= SR + 40) rungs.receivedReal(round)
+      else rungs.demand.receivedPad()
+    }
+    // Forward a cell a round (the wake rung): DROPs, and SENDMEs once 50 cells have come.
+    if (round >= SR + 90 && round % 10 === 0) rungs.sentReal(true, round)
+    else rungs.demand.sentCover()
+    rungs.control(round, 1)
+  }
+  rungs.slotBoundary()
+  t.equal(rungs.backward, climbRung(LADDER, WAKE_RUNG), 'it climbs at the next boundary, as without the stall')
 })
