@@ -24,6 +24,9 @@ class Wanting implements BudgetMember {
   want (direction: BudgetDirection): number { return this.wants[direction] }
   granted (direction: BudgetDirection): number { return this.grants[direction] }
   grant (direction: BudgetDirection, rung: number): void { this.grants[direction] = rung }
+  /** Carried real cells this slot. */
+  busyNow = false
+  busy (): boolean { return this.busyNow }
 }
 
 function budgetOf (members: BudgetMember[], limit = LIMIT): RungBudget {
@@ -182,4 +185,19 @@ t.test('a climb mid-slot takes only what the capacity leaves', async (t) => {
   t.equal(budget.capacityMilli, LIMIT / 2)
   t.equal(holder.grants.backward, TOP - 1)
   t.equal(budget.allowed('backward', climber, TOP), WAKE_RUNG, 'nothing left above the wake rung')
+})
+
+t.test('mid-slot, a climb takes no more than an equal share among the busy circuits', async (t) => {
+  const climber = new Wanting(0, TOP)
+  const others = Array.from({ length: 7 }, () => new Wanting(0, 0))
+  const idle = Array.from({ length: 4 }, () => new Wanting(0, 0))
+  const budget = budgetOf([climber, ...others, ...idle])
+  t.equal(budget.allowed('backward', climber, TOP), TOP, 'no other circuit busy: all of it')
+  for (const o of others) o.busyNow = true
+  t.equal(budget.fairShare('backward', climber), LIMIT / 8, 'eight busy (idle circuits do not count): an eighth')
+  t.equal(LADDER[budget.allowed('backward', climber, TOP)], 8 * MILLI, 'the highest rung within it: 8 cells a round')
+  others[0]!.busyNow = false
+  others[0]!.grants.backward = 3
+  t.equal(budget.fairShare('backward', climber), LIMIT / 8, 'a circuit that holds a rung above the wake rung counts as busy')
+  t.equal(budget.allowed('backward', new Wanting(0, 0), WAKE_RUNG), WAKE_RUNG, 'a wake still goes through')
 })

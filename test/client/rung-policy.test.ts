@@ -237,8 +237,21 @@ t.test('no wake once the slot runs above rung 0, nor past the slot\'s end', asyn
 
 t.test('a run of real cells that fills less than 3/4 of the slot is no saturation (bursts at a high rung)', async (t) => {
   const rungs = new CircuitRungs(LADDER, ROUNDS_PER_SLOT, HOPS)
+  const slotOf = (round: number): number => Math.floor(round / ROUNDS_PER_SLOT)
+  rungs.sentReal(false, 0)
+  rungs.control(0, 0)
+  download(rungs, 0, 2 * ROUNDS_PER_SLOT, slotOf, [])
   rungs.slotBoundary()
-  for (let i = 0; i < 200; i++) rungs.receivedCell() // 200 cells so far, PADs mostly
-  for (let i = 0; i < 20; i++) { rungs.receivedCell(); rungs.receivedReal(50) }
-  t.equal(rungs.requestBackward, WAKE_RUNG, 'a run of 20 in 220 cells: no climb (only the wake)')
+  const rung = rungs.backward
+  t.ok(rung > WAKE_RUNG, `a download brought it to rung ${rung}`)
+  // The next slot: the schedule sends PADs for ten rounds (the download ended), then a burst.
+  const start = 2 * ROUNDS_PER_SLOT
+  const perRound = LADDER[rung]! / MILLI
+  for (let round = start; round < start + 10; round++) {
+    rungs.ranRound(round)
+    for (let i = 0; i < perRound; i++) { rungs.receivedCell(); rungs.demand.receivedPad() }
+  }
+  const asked = rungs.requestBackward
+  for (let i = 0; i < 20; i++) { rungs.receivedCell(); rungs.receivedReal(start + 10) }
+  t.equal(rungs.requestBackward, asked, `a run of 20 after ${10 * perRound} PADs: no climb`)
 })

@@ -55,6 +55,13 @@ export class CircuitRungs implements BudgetMember {
   /** Backward this slot: the cells the schedule sent us, and all we took (PADs and cover too). */
   private expectedBackward = 0
   private receivedBackward = 0
+  /**
+   * What a slot that woke had carried before its wake (forward: cells sent; backward: cells
+   * expected and received): not counted when judging whether real cells fill the slot.
+   */
+  private forwardBeforeWake = 0
+  private expectedBeforeWake = 0
+  private receivedBeforeWake = 0
   private roundsThisSlot = 0
   /** A backward rung that proved faster than the cascade carries, and the slots it still bars. */
   private tooFastBackward = Infinity
@@ -126,6 +133,10 @@ export class CircuitRungs implements BudgetMember {
     else this.requestBackward = rung
   }
 
+  busy (): boolean {
+    return this.demand.forwardReal > 0 || this.demand.backwardReal > 0
+  }
+
   /**
    * Slot boundary: the slot runs at what the last slot's cells carried; want from its demand.
    * Until the owner shares the budget out (RungBudget.share, after every circuit's boundary),
@@ -145,6 +156,7 @@ export class CircuitRungs implements BudgetMember {
     this.requestForward = this.wantForward = Math.max(forward, companionRung(this.ladder, backward))
     this.saturatedForward = this.saturatedBackward = false
     this.expectedBackward = this.receivedBackward = this.roundsThisSlot = 0
+    this.forwardBeforeWake = this.expectedBeforeWake = this.receivedBeforeWake = 0
     if (this.tooFastSlots > 0 && --this.tooFastSlots === 0) this.tooFastBackward = Infinity
     demand.reset()
   }
@@ -154,7 +166,7 @@ export class CircuitRungs implements BudgetMember {
     this.demand.sentReal(control)
     this.wakeRequest()
     const demand = this.demand
-    if (!control && !this.saturatedForward && demand.forwardRun >= this.runAt(this.forwardAt(round)) && !underused(demand.forwardReal, demand.forwardAll)) {
+    if (!control && !this.saturatedForward && demand.forwardRun >= this.runAt(this.forwardAt(round)) && !underused(demand.forwardReal, demand.forwardAll - this.forwardBeforeWake)) {
       this.saturatedForward = true
       this.wantForward = Math.max(this.wantForward, climbRung(this.ladder, this.forwardAt(round)))
       this.requestForward = this.allowed('forward', this.wantForward)
@@ -166,7 +178,7 @@ export class CircuitRungs implements BudgetMember {
     this.demand.receivedReal()
     this.wakeRequest()
     const demand = this.demand
-    if (demand.backwardRun >= this.runAt(this.backwardAt(round)) && !this.saturatedBackward && !this.behind() && !underused(demand.backwardReal, this.receivedBackward)) {
+    if (demand.backwardRun >= this.runAt(this.backwardAt(round)) && !this.saturatedBackward && !this.behind() && !underused(demand.backwardReal, this.scheduledBackward())) {
       this.saturatedBackward = true
       this.wantBackward = Math.max(this.wantBackward, Math.min(climbRung(this.ladder, this.backwardAt(round)), this.tooFastBackward - 1))
       this.requestBackward = this.allowed('backward', this.wantBackward)
@@ -181,15 +193,35 @@ export class CircuitRungs implements BudgetMember {
    */
   control (round: number, slot: number): number {
     if (this.requestForward > 0 && this.forward === 0 && this.wakeForward === Infinity) {
-      if (slotAt(round + 1, this.roundsPerSlot) === slot) this.wakeForward = round + 1
+      if (slotAt(round + 1, this.roundsPerSlot) === slot) {
+        this.wakeForward = round + 1
+        this.forwardBeforeWake = this.demand.forwardAll
+      }
     }
     if (this.requestBackward > 0 && this.backward === 0 && this.wakeBackward === Infinity) {
       const from = round + this.backwardDelay
-      if (slotAt(from, this.roundsPerSlot) === slot) this.wakeBackward = from
+      if (slotAt(from, this.roundsPerSlot) === slot) {
+        this.wakeBackward = from
+        this.expectedBeforeWake = this.expectedBackward
+        this.receivedBeforeWake = this.receivedBackward
+      }
     }
     this.carriedForward = this.requestForward
     this.carriedBackward = this.requestBackward
     return encodeRungRequest(this.requestForward, this.requestBackward, slot + 1)
+  }
+
+  /**
+   * The backward cells that count when judging whether real cells fill the slot: those since
+   * its wake, if it woke (the rounds at rung 0 before, and the round trip a request takes
+   * before its answer, are no gap in a download), and no more than the schedule sent. A drain
+   * (PROTOCOL.md §12.2) brings a whole link's circuits the PADs of rounds they already had:
+   * traced with eight downloads that woke together, ≈ 170 such PADs in one slot kept every
+   * circuit from looking saturated until the slot's end, so each spent a second slot at the
+   * wake rung.
+   */
+  private scheduledBackward (): number {
+    return Math.min(this.receivedBackward - this.receivedBeforeWake, this.expectedBackward - this.expectedBeforeWake)
   }
 
   /**
@@ -214,7 +246,9 @@ export class CircuitRungs implements BudgetMember {
     const taking = Math.floor(this.receivedBackward * this.roundsPerSlot / this.roundsThisSlot)
     const rung = rungTaking(this.ladder, taking, this.roundsPerSlot)
     const floor = this.floorOfTaking(rung)
-    if (this.backward > floor) {
+    // The wake rung is never barred (below: floorOfTaking), even on a circuit with nothing in
+    // this slot yet: its request may still be on its way to the exit.
+    if (this.backward > Math.max(floor, WAKE_RUNG)) {
       this.tooFastBackward = Math.min(this.tooFastBackward, this.backward)
       this.tooFastSlots = COOL_DOWN_SLOTS
     }
@@ -227,7 +261,10 @@ export class CircuitRungs implements BudgetMember {
    * exchange gets. Under a shared overload every circuit is behind; one that fell from the
    * wake rung to rung 0 and was barred there for the cool-down starved (≈ 65 KB/s beside
    * others at ≈ 550 KB/s, with eleven downloads through `up`), while those that fell from
-   * higher rungs kept most of theirs.
+   * higher rungs kept most of theirs. Nor is the wake rung barred on a circuit that has
+   * carried nothing yet in this slot: traced through `up` at load 9-10, a download that woke
+   * late in a slot (its answer still on its way) looked behind early in the next, which ran
+   * at the wake rung, and was barred from climbing for the four slots of the cool-down.
    */
   private floorOfTaking (rung: number): number {
     return this.demand.backwardReal > 0 || this.requestBackward > 0 ? Math.max(rung, Math.min(WAKE_RUNG, this.ladder.length - 1)) : rung

@@ -13,7 +13,11 @@
  *
  *   - Rungs up to the wake rung cost nothing: a short exchange always wakes at once, whatever
  *     the downloads on other circuits.
- *   - Within a slot a climb takes only what is left (`allowed`).
+ *   - Within a slot a climb takes only what is left, and no more than an equal share of the
+ *     capacity among the circuits busy in the slot (`allowed`): eight downloads that woke
+ *     together each climb to an eighth from the next boundary, rather than the first ones to
+ *     show taking it all while the others wait a slot more at the wake rung (traced: four at 32
+ *     cells a round, four at 1; the cascade could not carry the 128 and the capacity halved).
  *   - At a slot boundary the wants of all circuits are shared out (`share`): while they add up
  *     to more than the ceiling, the highest grant steps down one rung (ties: the later circuit),
  *     so a new download gets its share from the next boundary rather than waiting for an old one
@@ -43,6 +47,8 @@ export interface BudgetMember {
   /** The rung it asks for (what its cells carry). */
   granted (direction: BudgetDirection): number
   grant (direction: BudgetDirection, rung: number): void
+  /** It carried real cells in this slot (either direction). */
+  busy (): boolean
 }
 
 /** What one slot without congestion adds to the capacity: this fraction of the client rate. */
@@ -111,16 +117,31 @@ export class RungBudget {
 
   /**
    * The highest rung from `self`'s grant up to `wanted` that fits beside the others' grants
-   * (never below its grant: a climb mid-slot takes, it never gives back).
+   * and within an equal share of the capacity among the busy circuits (never below its grant:
+   * a climb mid-slot takes, it never gives back). Lowering another circuit's request mid-slot
+   * to make room would show a hop which circuits share a client (one falls as the other
+   * climbs); an equal share leaves room for those that show a round later.
    */
   allowed (direction: BudgetDirection, self: BudgetMember, wanted: number): number {
     const held = self.granted(direction)
     if (wanted <= held) return held
-    const room = this.capacityMilli - this.usedBy(direction, self)
+    const room = Math.min(this.capacityMilli - this.usedBy(direction, self), this.fairShare(direction, self))
     let rung = wanted
     while (rung > held && this.cost(rung) > room) rung--
     if (rung < wanted) this.limited++
     return rung
+  }
+
+  /**
+   * The capacity divided among `self` and every other circuit that is busy in this slot or
+   * holds a grant that costs something in `direction`.
+   */
+  fairShare (direction: BudgetDirection, self: BudgetMember): number {
+    let sharing = 1
+    for (const member of this.members()) {
+      if (member !== self && (member.busy() || this.cost(member.granted(direction)) > 0)) sharing++
+    }
+    return Math.floor(this.capacityMilli / sharing)
   }
 
   /** A slot boundary: grant every circuit its want, then step the highest down until they fit. */

@@ -3,7 +3,8 @@
  * direction on its own (PROTOCOL.md §12.6). Pure: circuit-rungs.ts applies it.
  *
  *   - saturated (a run of real cells in that direction, no gap of cover in it, and real cells in
- *     3/4 of the slot's cells so far once there were 64) → a rung 16 times as fast, by 32
+ *     3/4 of the slot's cells so far once there were 64: since its wake if it woke, backward
+ *     no more than the schedule sent) → a rung 16 times as fast, by 32
  *     cells a round at most (`climbRung`), asked for at once, in the slot it showed in: from
  *     the wake rung (1 cell a round) a bulk download runs at 32 from the next boundary, 64 from
  *     the one after and the top (128) from the third;
@@ -27,7 +28,10 @@ const SENDMES_PER_100_CELLS = 3
 const CLIMB = 16
 const CLIMB_STEP_MILLI = 32 * MILLI
 
-/** Saturated only if real cells filled at least 3/4 of the slots so far (past the first 64). */
+/**
+ * Saturated only if real cells filled at least 3/4 of the slots so far (past the first 64);
+ * circuit-rungs.ts says which slots count (since a wake; backward, no more than scheduled).
+ */
 export function underused (real: number, slots: number): boolean {
   return slots >= 64 && 4 * real < 3 * slots
 }
