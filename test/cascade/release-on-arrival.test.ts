@@ -9,7 +9,7 @@
  *     LOOPs come back;
  *   - once the client stops writing, the entry's forward rounds leave at their deadline.
  */
-import t from 'tap'
+import t, { type Test } from 'tap'
 import { cryptoReady } from '../../src/crypto/index.js'
 import { DEFAULT_SHAPING, type ShapingParams } from '../../src/protocol/shaping.js'
 import type { RunningMix } from '../../src/mix/run-mix.js'
@@ -20,10 +20,10 @@ import { mismatches, sleep, startShaped, stopShaped } from '../helpers/shaped-ca
 
 await cryptoReady()
 
-t.test('rounds leave as the neighbours\' writes arrive, the schedule unchanged; the deadline when a client is silent', async (t) => {
-  const ROUND_MS = 20
+/** Two mixes and the exit at strict, one cell a round; a raw client with one circuit through them. */
+async function strictCascade (t: Test, roundMs: number) {
   const shaping: ShapingParams = { ...DEFAULT_SHAPING.strict, ratesMilli: [1000], slotMs: 400, circuits: 4, circuitSlots: 400 }
-  const c = await startShaped(shaping, { mixes: 2, roundMs: ROUND_MS })
+  const c = await startShaped(shaping, { mixes: 2, roundMs })
   t.teardown(() => stopShaped(c))
   const [entry, middle] = c.mixes as [RunningMix, RunningMix]
   const client = await RawClient.connect(c.cascade)
@@ -31,6 +31,12 @@ t.test('rounds leave as the neighbours\' writes arrive, the schedule unchanged; 
   await waitFor(() => entry.node.predecessorLinks === 1, 'the client at the entry')
   const circuit = client.createCircuit()
   await waitFor(() => c.exit.node.circuits === 1, 'the circuit at the exit')
+  return { c, entry, middle, client, circuit }
+}
+
+t.test('rounds leave as the neighbours\' writes arrive, the schedule unchanged; the deadline when a client is silent', async (t) => {
+  const ROUND_MS = 20
+  const { c, entry, middle, client, circuit } = await strictCascade(t, ROUND_MS)
 
   // The schedule: one cell a round, a LOOP every tenth, the rest DROPs.
   let sent = 0
@@ -65,15 +71,7 @@ t.test('rounds leave as the neighbours\' writes arrive, the schedule unchanged; 
 
 t.test('a client\'s write that misses its round is carried on whole: every hop passes it with the next round, nothing stands (§12.2 "Carried rounds")', async (t) => {
   const ROUND_MS = 40
-  const shaping: ShapingParams = { ...DEFAULT_SHAPING.strict, ratesMilli: [1000], slotMs: 400, circuits: 4, circuitSlots: 400 }
-  const c = await startShaped(shaping, { mixes: 2, roundMs: ROUND_MS })
-  t.teardown(() => stopShaped(c))
-  const [entry, middle] = c.mixes as [RunningMix, RunningMix]
-  const client = await RawClient.connect(c.cascade)
-  t.teardown(() => client.close())
-  await waitFor(() => entry.node.predecessorLinks === 1, 'the client at the entry')
-  const circuit = client.createCircuit()
-  await waitFor(() => c.exit.node.circuits === 1, 'the circuit at the exit')
+  const { c, entry, middle, client, circuit } = await strictCascade(t, ROUND_MS)
 
   // One cell a round, each write an eighth into its round; every tenth round's write instead
   // comes 0.6 of a round in, after the entry's forward deadline (a quarter round in).
