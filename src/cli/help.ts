@@ -70,8 +70,8 @@ Options:
                       client.json, so the nodes can later run as separate processes
                       (mixgate exit --config DIR/exit.json, mix --config DIR/mix1.json, …)
   --hop-threads N     worker threads the mixes and the exit share, 1 to the number of hops
-                      (default: the cores but one, at least 1, at most one per hop). Each
-                      thread costs some 15 MB; a thread per hop uses more cores
+                      (default: one per hop). Each thread costs some 15 MB; fewer save
+                      memory, but a shared thread can fall behind under a burst
   --log-level L       error, warn, info or debug (default info); logs go to standard error
   --log-format F      text or json (default text)
 

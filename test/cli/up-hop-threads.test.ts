@@ -45,15 +45,13 @@ t.test('--hop-threads takes 1 to the number of hops', async (t) => {
   }
 })
 
-t.test('the hops are dealt to the threads in turn; by default one thread per core but one', async (t) => {
+t.test('the hops are dealt to the threads in turn; by default a thread per hop', async (t) => {
   t.same(hopGroups(4, 1), [[1, 2, 3, 4]], 'one thread: every hop')
   t.same(hopGroups(4, 2), [[1, 3], [2, 4]], 'two: entry and third mix, second mix and exit')
   t.same(hopGroups(4, 3), [[1, 4], [2], [3]], 'three: no thread has two more than another')
   t.same(hopGroups(2, 8), [[1], [2]], 'never more threads than hops')
-  t.equal(defaultHopThreads(4, 1), 1, 'one core: one hop thread')
-  t.equal(defaultHopThreads(4, 2), 1, 'two cores: one, the client has the other')
-  t.equal(defaultHopThreads(4, 4), 3, 'four cores: three')
-  t.equal(defaultHopThreads(4, 16), 4, 'many cores: a thread per hop')
+  t.equal(defaultHopThreads(4), 4, 'four hops: four threads')
+  t.equal(defaultHopThreads(2), 2, 'two hops: two')
 })
 
 /** This process's threads (Linux). */

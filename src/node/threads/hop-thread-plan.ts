@@ -1,18 +1,20 @@
 /**
  * How `mixgate up` spreads its hops over worker threads (`--hop-threads N`).
  *
- * Each thread is a V8 isolate of 13–18 MB whatever runs in it (issue #17), and a thread can
- * only use one core: more threads than cores buy nothing, as the client in the main thread
- * wants a core of its own too. DEFAULT: measured in docs/BENCH.md ("Hops sharing threads").
+ * Each thread is a V8 isolate of 13–18 MB whatever runs in it (issue #17), so sharing saves
+ * memory. But the default is still a thread per hop: with all four hops in one thread on 2
+ * cores, the shared thread fell behind under a burst (1,000 streams opened at once under
+ * elastic), LOOP echoes came back late and the client failed closed (1 of 3 runs with one
+ * thread, 1 of 4 with two, 0 of 4 with four, load 4–6; and once in a clean-clone CI run).
+ * docs/BENCH.md ("Hops sharing threads") has the memory and speed figures.
  */
-import { availableParallelism } from 'node:os'
 
 /** The most hop threads `up` runs: one per hop (8 hops: 7 mixes and the exit). */
 export const MAX_HOP_THREADS = 8
 
-/** The default number of hop threads for `hopCount` hops on `cores` cores. */
-export function defaultHopThreads (hopCount: number, cores: number = availableParallelism()): number {
-  return Math.max(1, Math.min(hopCount, cores - 1))
+/** The default number of hop threads for `hopCount` hops: one each (see above), at most MAX_HOP_THREADS. */
+export function defaultHopThreads (hopCount: number): number {
+  return Math.max(1, Math.min(hopCount, MAX_HOP_THREADS))
 }
 
 /**
