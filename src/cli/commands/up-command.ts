@@ -8,7 +8,7 @@
  *   mixgate: SOCKS5 proxy listening on 127.0.0.1:1080 (3 mixes + exit)
  *   mixgate: HTTP CONNECT proxy listening on 127.0.0.1:8118
  *   mixgate: admin http://127.0.0.1:43117 (mixgate status)
- *   expect: a new connection answers in ≈ 0.05 s, … (up-expectations.ts, per profile)
+ *   expect: a new connection answers in ≈ 0.08 s, … (up-expectations.ts, per profile)
  *   try: curl --socks5-hostname 127.0.0.1:1080 https://example.org/
  *
  * The admin port is the client's (/healthz, /metrics). `up` records it in its runtime
