@@ -37,6 +37,17 @@
  * rounds' schedule, so the next link shows the same cells a release later or with the
  * neighbour's catch-up, as the near link did. A neighbour that delays only some of its
  * circuits, or only some neighbours' writes (the entry's clients), sets nothing off.
+ *
+ * Carrying a late round again costs one more round of every circuit's schedule (the deadline
+ * release already sent that round, with PADs where the late cells should have been), and each
+ * hop's extra is passed on by the hops after it. A hop that is late often (its machine's load)
+ * would so send and cause ever more cover: traced through `up` at load 11, the entry's backward
+ * carried 0.7 rounds a round and a download's client received 2.25 times its schedule, which
+ * loaded the machine more (a page of 40 images took 5-10 s). So late rounds are carried again
+ * within a budget, one per LATE_CREDIT_ROUNDS rounds with a burst of MAX_LATE_ROUNDS: at most
+ * 1/16 more cover per hop and direction; what is over it stands until the drains take it
+ * (link-drain.ts). A span received is carried only beyond the hop's own catch-up: the rounds it
+ * covers that the hop had not released yet leave in that catch-up.
  */
 
 /** A neighbour link as the gate sees it (a predecessor link's state, or the successor). */
@@ -57,6 +68,9 @@ export function newArrivalSource (): ArrivalSource {
 
 /** The most rounds of late writes one release carries again; later than that, the link drains (link-drain.ts) take over. */
 export const MAX_LATE_ROUNDS = 8
+/** Late rounds are carried again at most once per this many rounds on average (the budget above). */
+export const LATE_CREDIT_ROUNDS = 16
+const LATE_CREDIT_MAX = MAX_LATE_ROUNDS * LATE_CREDIT_ROUNDS
 /** No span yet (the least span of no write). */
 const NONE = Number.MAX_SAFE_INTEGER
 
@@ -74,16 +88,22 @@ export class ArrivalGate<S extends ArrivalSource> {
   /**
    * The run of consecutive rounds, ending with the last one released, that left before any of
    * their owed writes had arrived, or that nobody owed (−1: none); the sources that still owe
-   * writes of it; the rounds of schedule the writes of it that came late carry, and the latest
-   * round counted (a round's writes from several sources count once); the run's mark (sources'
+   * writes of it; the rounds of it whose writes came late, the spans those writes carried, and
+   * the latest round counted (a round's writes from several sources count once); the run's mark (sources'
    * marks of older runs are stale).
    */
   private lateFirst = -1
   private lateLast = -1
   private lateWaiting = 0
   private lateRounds = 0
+  private lateSpans = 0
   private lateCounted = -1
   private lateMark = 0
+  /** The late-round budget, in rounds (LATE_CREDIT_ROUNDS per late round), and the round it was last topped up. */
+  private lateCredit = LATE_CREDIT_MAX
+  private creditRound = -1
+  /** Late rounds that came but were over the budget: not carried (they stand until a drain). */
+  lateOverBudget = 0
 
   /** The round the gate waits for, −1 before it is first armed. */
   get round (): number { return this.awaited }
@@ -130,7 +150,8 @@ export class ArrivalGate<S extends ArrivalSource> {
     if (round < this.awaited) {
       // Late: its round has left. If the round left without any of its writes, carry it on.
       if (round >= this.lateFirst && round <= this.lateLast && round > this.lateCounted) {
-        this.lateRounds += span + 1
+        this.lateRounds++
+        this.lateSpans += span
         this.lateCounted = round
       }
       return false
@@ -154,23 +175,38 @@ export class ArrivalGate<S extends ArrivalSource> {
   }
 
   /**
-   * At the release of `round`: how many rounds of schedule beyond the hop's own it must carry.
+   * At the release of `round`, which catches up `caughtUp` rounds this hop missed itself: how
+   * many rounds of schedule beyond those it must carry.
    * The span of the writes of `round` counts once every owed one is in (a release at the
-   * deadline without some carries nothing of the others'). A late run counts once every source
-   * that owed it has sent its late write, and only for what came; it is dropped once it no
-   * longer ends just before the round released, so it is carried at most once.
+   * deadline without some carries nothing of the others'), and only beyond `caughtUp`: the
+   * rounds a span covers that this hop has not released yet are in its own catch-up already.
+   * (Threads of one machine stall together; adding the two, every hop sent its neighbour's
+   * catch-up again on top of its own, and a download's client got 8.7 times its schedule.)
+   * A late run counts once every source that owed it has sent its late write, and only for
+   * what came, within the budget; it is dropped once it no longer ends just before the round
+   * released, so it is carried at most once.
    */
-  carried (round: number): number {
-    const span = round === this.awaited && this.waiting === 0 && this.spanIn !== NONE ? this.spanIn : 0
+  carried (round: number, caughtUp = 0): number {
+    this.topUpCredit(round)
+    const received = round === this.awaited && this.waiting === 0 && this.spanIn !== NONE ? this.spanIn : 0
+    const span = Math.max(0, received - caughtUp)
     if (this.lateLast < 0) return span
     if (this.lateLast !== round - 1) {
       this.endLateRun()
       return span
     }
     if (this.lateWaiting > 0 || this.lateRounds === 0) return span
-    const late = this.lateRounds
+    const again = Math.min(this.lateRounds, Math.floor(this.lateCredit / LATE_CREDIT_ROUNDS))
+    this.lateCredit -= again * LATE_CREDIT_ROUNDS
+    this.lateOverBudget += this.lateRounds - again
+    const late = again + this.lateSpans
     this.endLateRun()
     return span + late
+  }
+
+  private topUpCredit (round: number): void {
+    if (this.creditRound >= 0 && round > this.creditRound) this.lateCredit = Math.min(LATE_CREDIT_MAX, this.lateCredit + round - this.creditRound)
+    this.creditRound = round
   }
 
   private joinLateRun (first: number, last: number): void {
@@ -212,6 +248,7 @@ export class ArrivalGate<S extends ArrivalSource> {
     this.lateLast = -1
     this.lateWaiting = 0
     this.lateRounds = 0
+    this.lateSpans = 0
     this.lateCounted = -1
     this.lateMark++
   }

@@ -42,7 +42,7 @@ export type HopCounters = Readonly<Pick<HopStats, 'cellsIn' | 'cellsOut' | 'roun
   'createsRefusedRate' | 'linksClosedIdle' | 'linksFailed'> &
   Partial<Pick<HopStats, 'createsPerSlot' | 'drainRoundsForward' | 'drainRoundsBackward' | 'rungsCappedForward' | 'rungsCappedBackward' |
   'releasesOnArrivalForward' | 'releasesOnArrivalBackward' | 'releasesAtDeadlineForward' | 'releasesAtDeadlineBackward' |
-  'carriedRoundsForward' | 'carriedRoundsBackward'>>>
+  'carriedRoundsForward' | 'carriedRoundsBackward' | 'lateRoundsUncarriedForward' | 'lateRoundsUncarriedBackward'>>>
 
 /** A mix or the exit (`MixNode`, `ExitNode`). */
 export interface HopSource {
@@ -126,6 +126,12 @@ export function registerHopMetrics (registry: MetricsRegistry, role: 'mix' | 'ex
     { direction: directions })
   for (const direction of directions) {
     carried.from(() => (direction === 'forward' ? s().carriedRoundsForward : s().carriedRoundsBackward) ?? 0, { direction })
+  }
+  const uncarried = registry.counter('mixgate_late_rounds_uncarried_total',
+    'Rounds whose neighbours\' writes came after the hop had released them, beyond its budget for carrying them again (1 in 16 rounds): their cells wait a round, until a drain. Steady growth means this hop or its neighbour is late often: its load.',
+    { direction: directions })
+  for (const direction of directions) {
+    uncarried.from(() => (direction === 'forward' ? s().lateRoundsUncarriedForward : s().lateRoundsUncarriedBackward) ?? 0, { direction })
   }
   const capped = registry.counter('mixgate_rungs_capped_total',
     'Entry: rung steps cut from client links whose circuits asked for more than the tolerated client rate.', { direction: directions })

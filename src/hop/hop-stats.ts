@@ -83,6 +83,9 @@ export class HopStats {
   /** Earlier rounds' schedule carried on from neighbours' writes (their catch-ups and drains, rounds they sent late: arrival-gate.ts), per direction. */
   carriedRoundsForward = 0
   carriedRoundsBackward = 0
+  /** Rounds whose writes came late but were over the hop's budget for carrying them again (arrival-gate.ts), per direction. */
+  lateRoundsUncarriedForward = 0
+  lateRoundsUncarriedBackward = 0
   /** CREATEs refused by the per-link or the global CREATE rate (R6). */
   createsRefusedRate = 0
   /** Entry: client links closed because they had no circuit for `linkIdleMs`. */

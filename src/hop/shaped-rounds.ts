@@ -119,7 +119,7 @@ export class ShapedRounds implements HopRounds {
    */
   private releaseForwardRound (round: number): void {
     const core = this.core
-    const from = this.releaseFrom(this.forwardGate, this.lastForward, round)
+    const from = this.releaseFrom(this.forwardGate, this.lastForward, round, 'forward')
     this.lastForward = round
     this.releasing = round
     core.stats.rounds++
@@ -133,10 +133,10 @@ export class ShapedRounds implements HopRounds {
     if (this.forwardGate.arm(round + 1, core.links.values(), core.position === 1 ? clientOwes : predecessorOwes)) this.queueRelease('forward')
   }
 
-  /** The backward release of round `round` (nothing carried on: PROTOCOL.md §12.2 "Carried rounds"). A mix then waits for its successor's next write. */
+  /** The backward release of round `round`: every predecessor link's scheduled cells. A mix then waits for its successor's next write. */
   private releaseBackwardRound (round: number): void {
     const core = this.core
-    const from = catchUpFrom(this.lastBackward, round)
+    const from = this.releaseFrom(this.backwardGate, this.lastBackward, round, 'backward')
     this.lastBackward = round
     this.releasing = round
     this.trimScratch(Math.floor(round / this.roundsPerSlot))
@@ -149,14 +149,17 @@ export class ShapedRounds implements HopRounds {
   }
 
   /**
-   * The first schedule round a forward release of `round` carries: the rounds this hop missed
-   * since `last`, then as many more as the predecessors' writes carry on (arrival-gate.ts
-   * `carried`); the schedule of those rounds for every circuit, up to MAX_CATCH_UP_ROUNDS.
+   * The first schedule round the release of `round` carries: the rounds this hop missed since
+   * `last`, then those the neighbours' writes carry on (arrival-gate.ts `carried`); the
+   * schedule of those rounds for every circuit, up to MAX_CATCH_UP_ROUNDS in all.
    */
-  private releaseFrom (gate: ArrivalGate<LinkState>, last: number, round: number): number {
+  private releaseFrom (gate: ArrivalGate<ArrivalSource>, last: number, round: number, direction: 'forward' | 'backward'): number {
     const own = catchUpFrom(last, round)
-    const carried = Math.min(gate.carried(round), own - (round - MAX_CATCH_UP_ROUNDS + 1))
-    this.core.stats.carriedRoundsForward += carried
+    const carried = Math.min(gate.carried(round, round - own), own - (round - MAX_CATCH_UP_ROUNDS + 1))
+    const stats = this.core.stats
+    if (direction === 'forward') stats.carriedRoundsForward += carried
+    else stats.carriedRoundsBackward += carried
+    stats[direction === 'forward' ? 'lateRoundsUncarriedForward' : 'lateRoundsUncarriedBackward'] = gate.lateOverBudget
     return own - carried
   }
 

@@ -6,7 +6,7 @@
  */
 import t from 'tap'
 import fc from 'fast-check'
-import { ArrivalGate, newArrivalSource, type ArrivalSource } from '../../src/hop/arrival-gate.js'
+import { ArrivalGate, LATE_CREDIT_ROUNDS, MAX_LATE_ROUNDS, newArrivalSource, type ArrivalSource } from '../../src/hop/arrival-gate.js'
 
 const sources = (n: number): ArrivalSource[] => Array.from({ length: n }, () => newArrivalSource())
 
@@ -94,6 +94,20 @@ t.test('a write\'s span is carried on once every owed write of the round is in: 
   t.equal(release(gate, 11, [a!, b!]), 0, 'a carried nothing more: nothing')
 })
 
+t.test('a span is carried only beyond the hop\'s own catch-up: rounds the hop had not released leave in it once', async (t) => {
+  const gate = new ArrivalGate<ArrivalSource>()
+  const [a] = sources(1)
+  gate.arm(60, [a!], () => true)
+  gate.arrived(a!, 60, 6) // a caught up 6 rounds after a stall
+  t.equal(gate.carried(60, 6), 0, 'this hop stalled over the same 6 rounds: its catch-up sends them, nothing more')
+  gate.arm(61, [a!], () => true)
+  gate.arrived(a!, 61, 5)
+  t.equal(gate.carried(61, 2), 3, 'it missed 2 of the 5: the other 3 it had sent already (PADs) are carried again')
+  gate.arm(62, [a!], () => true)
+  gate.arrived(a!, 62, 4)
+  t.equal(gate.carried(62), 4, 'on time, no stall of its own: the whole span')
+})
+
 t.test('a round that left before any of its owed writes is carried by the next release once they come', async (t) => {
   const gate = new ArrivalGate<ArrivalSource>()
   const [a] = sources(1)
@@ -148,7 +162,7 @@ t.test('a run is carried only by the release right after it', async (t) => {
   t.equal(gate.carried(52), 0, 'the run ended with 50, the release is 52: dropped (the catch-up covers 51)')
 })
 
-t.test('one source, any lateness, skips and spans: a hop carries on exactly the spans it received and the rounds that came late', async (t) => {
+t.test('one source, any lateness within the budget, skips and spans: a hop carries on exactly the spans it received and the rounds that came late', async (t) => {
   // Each round the source writes in time, writes late (after the hop's release, before its
   // next), or skips (a stall: its next write's span covers the skipped rounds, as a hop's does).
   const action = fc.constantFrom('on time', 'late', 'skip')
@@ -161,11 +175,14 @@ t.test('one source, any lateness, skips and spans: a hop carries on exactly the 
     let skipped = 0
     let expected = 0
     let carried = 0
+    let lates = 0
     for (let i = 0; i < plan.length; i++) {
       const round = first + i
       const [what, extra] = plan[i]!
-      // No more than three rounds skipped in a row (a late run is at most MAX_LATE_ROUNDS long).
-      const act = what === 'skip' && skipped >= 3 ? 'on time' : what
+      // No more than three rounds skipped in a row (a late run is at most MAX_LATE_ROUNDS long),
+      // and no more late rounds than the budget's burst (the test below has the budget).
+      const act = (what === 'skip' && skipped >= 3) || (what === 'late' && lates >= MAX_LATE_ROUNDS) ? 'on time' : what
+      if (act === 'late') lates++
       const span = act === 'skip' ? 0 : skipped + extra
       if (act === 'on time') { gate.arrived(a, round, span); expected += span }
       carried += gate.carried(round)
@@ -181,4 +198,42 @@ t.test('one source, any lateness, skips and spans: a hop carries on exactly the 
     return carried === expected
   }), { numRuns: 500 })
   t.pass('500 plans: carried = spans received + rounds that came late')
+})
+
+t.test('late rounds are carried again within a budget: a burst of MAX_LATE_ROUNDS, then one per LATE_CREDIT_ROUNDS rounds; spans always pass on', async (t) => {
+  // A neighbour late every round (this hop's or its machine's load): each late round carried
+  // again costs a round of every circuit's schedule, and unbounded that fed the load (a
+  // download's client received 2.25 times its schedule at load 11).
+  const gate = new ArrivalGate<ArrivalSource>()
+  const all = sources(1)
+  const a = all[0]!
+  const first = 5000
+  const rounds = 20 * LATE_CREDIT_ROUNDS
+  gate.arm(first, all, () => true)
+  let carried = 0
+  for (let round = first; round < first + rounds; round++) {
+    carried += gate.carried(round)
+    gate.arm(round + 1, all, () => true)
+    gate.arrived(a, round, 2) // late, each write carrying 2 rounds of its own
+  }
+  carried += gate.carried(first + rounds)
+  const spans = 2 * rounds
+  const again = carried - spans
+  t.ok(again <= MAX_LATE_ROUNDS + rounds / LATE_CREDIT_ROUNDS + 1, `late rounds carried again: ${again} of ${rounds}, within the budget`)
+  t.ok(again >= rounds / LATE_CREDIT_ROUNDS, `and the budget is spent (${again})`)
+  t.equal(gate.lateOverBudget, rounds - again, 'the rest are counted as over the budget')
+
+  // After a quiet spell the burst is back.
+  const quiet = first + rounds + MAX_LATE_ROUNDS * LATE_CREDIT_ROUNDS
+  gate.arrived(a, first + rounds, 0)
+  for (let round = first + rounds + 1; round < quiet; round++) gate.arrived(a, round, 0)
+  gate.arm(quiet, all, () => true)
+  let burst = 0
+  for (let round = quiet; round < quiet + MAX_LATE_ROUNDS; round++) {
+    burst += gate.carried(round)
+    gate.arm(round + 1, all, () => true)
+    gate.arrived(a, round, 0)
+  }
+  burst += gate.carried(quiet + MAX_LATE_ROUNDS)
+  t.equal(burst, MAX_LATE_ROUNDS, 'a burst of late rounds after a quiet spell is carried whole')
 })
