@@ -34,6 +34,12 @@ export interface LayerCryptoResult {
    * hop); until 2026-12 this was one frame per cell, sealed and opened with allocating calls.
    */
   readonly linkSealOpenUs: number
+  /**
+   * Cells per second of CPU if a mix did nothing but ALL its crypto on a cell: its layer and
+   * the link's open and seal. A mix's own crypto ceiling, the one issue #12's "one mix ≥ 50 %
+   * of its own crypto ceiling" is checked against (the layer alone is one AEAD of three).
+   */
+  readonly mixCryptoCellsPerSecond: number
 }
 
 const BATCH = 2000
@@ -117,5 +123,6 @@ export function measureLayerCrypto (options: { cellSize: number, hops: number, m
     perCellUs,
     cryptoOnlyCellsPerSecond: 1e6 / perCellUs,
     linkSealOpenUs: link.us,
+    mixCryptoCellsPerSecond: 1e6 / (perCellUs + link.us),
   }
 }
