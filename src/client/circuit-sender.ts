@@ -11,6 +11,7 @@ import type { RelayCommand, RelayMessage } from '../protocol/relay-payload.js'
 import type { ClientCircuit } from './client-circuit.js'
 import type { ClientShapingStatus, ClientStats, EntryReport } from './client-stats.js'
 import type { IsolationFields } from './isolation.js'
+import type { FailClosedEpisode } from './shaping/fail-closed-gate.js'
 
 /**
  * Where a new stream goes: a circuit; `wait` for `circuitsReady` (shaped: none takes it
@@ -55,8 +56,10 @@ export interface SenderHost {
   circuitsReady (): void
   /** A loop alarm (shaped), on this circuit if it is still known. */
   loopAlarm (circuit: ClientCircuit | undefined, kind: 'lost' | 'late'): void
-  /** Loop alarms reached the limit: new streams are refused from now on. */
-  failClosed (): void
+  /** Loop alarms reached the limit: new streams are refused until the probes recover (fail-closed-gate.ts). */
+  failClosed (episode: FailClosedEpisode): void
+  /** Failed closed for `closedMs`, the probes came back on time: new streams are taken again. */
+  recovered (closedMs: number): void
 }
 
 export interface CircuitSender {

@@ -28,6 +28,7 @@ import type { Logger } from '../base/logger.js'
 import type { BuiltCircuit, CircuitSender, SenderHost } from './circuit-sender.js'
 import { ClientCircuit } from './client-circuit.js'
 import { ClientLog } from './client-log.js'
+import { logFailClosed, logRecovered } from './loop-events.js'
 import { ClientStats, type ClientShapingStatus, type EntryReport } from './client-stats.js'
 import { EpochKeys } from './epoch-keys.js'
 import { fail, OpeningStreams, type StreamOpening } from './opening-streams.js'
@@ -107,6 +108,7 @@ export class ClientNode {
         roundMs: first.params.roundMs,
         hops: first.hops.length,
         alarmLimit: options.alarmLimit ?? 3,
+        ...(options.failClosed === undefined ? {} : { failClosed: options.failClosed }),
         ...(options.loopMarginMs === undefined ? {} : { loopMarginMs: options.loopMarginMs }),
         ...(options.shapingTimers === undefined ? {} : { timers: options.shapingTimers }),
       })
@@ -193,7 +195,8 @@ export class ClientNode {
       endCircuit: (circuit, scheduled) => this.endCircuit(circuit, scheduled),
       circuitsReady: () => { if (this.entry !== null) this.opening.placeAwaiting(this.sender) },
       loopAlarm: (circuit, kind) => this.loopAlarm(circuit, kind),
-      failClosed: () => this.events.errors.count('loop.fail_closed', { reason: 'loop alarms reached the limit: new streams are refused, cover continues; check the cascade and restart the client' }),
+      failClosed: (episode) => logFailClosed(this.events, episode),
+      recovered: (closedMs) => logRecovered(this.events, closedMs),
     }
   }
 
@@ -324,12 +327,9 @@ export class ClientNode {
 
   /** A loop alarm (shaped): like any alarm, and the log says what kind, never which circuit or when. */
   private loopAlarm (circuit: ClientCircuit | undefined, kind: 'lost' | 'late'): void {
-    if (circuit === undefined) {
-      this.stats.alarms++
-      this.events.warnings.count('loop.alarm', { kind })
-      return
-    }
-    this.alarm(circuit, 'loop.alarm', { kind })
+    if (circuit !== undefined) { this.alarm(circuit, 'loop.alarm', { kind }); return }
+    this.stats.alarms++
+    this.events.warnings.count('loop.alarm', { kind })
   }
 
   // --- circuits and cells ---------------------------------------------------------------

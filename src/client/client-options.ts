@@ -6,6 +6,7 @@ import type { Logger } from '../base/logger.js'
 import type { WallTimers } from '../clock/round-clock.js'
 import type { CascadeSource } from '../directory/cascade.js'
 import type { CellLink, CellLinkHandlers } from '../link/cell-link.js'
+import type { FailClosedSettings } from './shaping/fail-closed-gate.js'
 
 export interface ClientOptions {
   /** The cascade, whose onion keys change per epoch; its geometry and ID must not. */
@@ -37,8 +38,10 @@ export interface ClientOptions {
   readonly maxCircuits?: number
   /** Send a DROP on a circuit with open streams after this long without cells, so hops keep it. */
   readonly keepaliveMs?: number
-  /** Shaped profiles: loop alarms before failing closed (default 3). */
+  /** Shaped profiles: loop incidents within the window before failing closed (default 3). */
   readonly alarmLimit?: number
+  /** Shaped profiles: the rest of the fail-closed rule (fail-closed-gate.ts; default DEFAULT_FAIL_CLOSED). */
+  readonly failClosed?: Partial<FailClosedSettings>
   /** Shaped profiles: slack on every loop deadline for this process's timers (ms). */
   readonly loopMarginMs?: number
   /** Shaped profiles: the round clock's time and timers (tests). */

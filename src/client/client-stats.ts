@@ -23,7 +23,15 @@ export interface ClientShapingStatus {
   readonly loopsLost: number
   readonly loopsLate: number
   readonly loopAlarms: number
+  /** Loop incidents: alarms about probes that were in the cascade together count once (fail-closed-gate.ts). */
+  readonly loopIncidents: number
+  /** Whether loop alarms close the client to new streams now. */
   readonly failedClosed: boolean
+  /** Times it failed closed, and times it re-opened since (fail-closed-gate.ts). */
+  readonly failClosedEpisodes: number
+  readonly failClosedRecoveries: number
+  /** The quiet time (ms) with probes on time it needs now to re-open: 0 while open, Infinity until restart. */
+  readonly failClosedHoldMs: number
   /** Loop RTT percentiles (ms, rounded up to whole rounds; NaN before any echo). */
   readonly rttMs: { readonly p50: number, readonly p90: number, readonly p99: number }
   /** The deadline an honest cascade meets (ms). */

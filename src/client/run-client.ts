@@ -31,8 +31,10 @@ export interface RunClientOptions {
   readonly failTimeoutMs?: number
   readonly circuitDirtinessMs?: number
   readonly maxCircuits?: number
-  /** Shaped profiles: loop alarms before the client fails closed (default 3). */
+  /** Shaped profiles: loop incidents within the window before the client fails closed (default 3). */
   readonly alarmLimit?: number
+  /** Shaped profiles: the rest of the fail-closed rule (fail-closed-gate.ts). */
+  readonly failClosed?: ClientOptions['failClosed']
   /** Shaped profiles: slack on loop deadlines (ms), and the round clock's timers (tests). */
   readonly loopMarginMs?: number
   readonly shapingTimers?: ClientOptions['shapingTimers']
@@ -61,6 +63,7 @@ export async function runClient (options: RunClientOptions): Promise<RunningClie
   if (options.circuitDirtinessMs !== undefined) Object.assign(extra, { circuitDirtinessMs: options.circuitDirtinessMs })
   if (options.maxCircuits !== undefined) Object.assign(extra, { maxCircuits: options.maxCircuits })
   if (options.alarmLimit !== undefined) Object.assign(extra, { alarmLimit: options.alarmLimit })
+  if (options.failClosed !== undefined) Object.assign(extra, { failClosed: options.failClosed })
   if (options.loopMarginMs !== undefined) Object.assign(extra, { loopMarginMs: options.loopMarginMs })
   if (options.shapingTimers !== undefined) Object.assign(extra, { shapingTimers: options.shapingTimers })
   if (options.logIntervalMs !== undefined) Object.assign(extra, { logIntervalMs: options.logIntervalMs })

@@ -12,6 +12,7 @@ import { join } from 'node:path'
 import { cryptoReady } from '../../src/crypto/index.js'
 import { main } from '../../src/cli/main.js'
 import { clientConfigSpec } from '../../src/cli/config/client-config.js'
+import { DEFAULT_FAIL_CLOSED } from '../../src/client/shaping/fail-closed-gate.js'
 import { configJsonSchemaText } from '../../src/cli/config/config-schema.js'
 import { exitConfigSpec } from '../../src/cli/config/exit-config.js'
 import { mixConfigSpec } from '../../src/cli/config/mix-config.js'
@@ -110,6 +111,9 @@ t.test('mistakes exit 2 and name the field', async (t) => {
     ['a cascade URL that is not one', 'client.json', (c) => { c.cascadeUrl = 'ftp://x/cascade' }, /config field "cascadeUrl": must be an http:\/\/ or https:\/\/ URL/],
     ['an unknown auth method', 'client.json', (c) => { c.auth = ['none', 'password'] }, /config field "auth\[1\]": expected one of "none", "userpass"/],
     ['a bad log level', 'client.json', (c) => { c.log = { level: 'verbose' } }, /config field "log.level": expected one of/],
+    ['an unknown fail-closed rule', 'client.json', (c) => { c.failClosed = 'never' }, /config field "failClosed": expected one of "recover", "untilRestart"/],
+    ['a loop alarm window under a second', 'client.json', (c) => { c.alarmWindowMs = 10 }, /config field "alarmWindowMs": must be an integer between 1000 and 604800000, got 10/],
+    ['a recovery cap below the hold', 'client.json', (c) => { c.recoveryHoldMs = 60_000; c.recoveryHoldMaxMs = 30_000 }, /config field "recoveryHoldMaxMs": must be at least recoveryHoldMs \(60000\), got 30000/],
     ['a missing cascade file', 'client.json', (c) => { c.cascade = 'gone.json' }, /config field "cascade": cannot read cascade descriptor ".*gone\.json": no such file or directory \(ENOENT\)/],
   ]
   for (const [what, name, change, message] of cases) {
@@ -148,6 +152,19 @@ t.test('link limits and linkIdleS: a bad value exits 2 naming the field; good on
   t.same(mix.role === 'mix' && mix.options.linkLimits, DEFAULT_LINK_LIMITS, 'every limit defaults')
   t.equal(exit.role === 'exit' && exit.options.linkIdleMs, 60_000)
   t.same(exit.role === 'exit' && exit.options.linkLimits, { ...DEFAULT_LINK_LIMITS, maxLinksPerSource: 8, handshakeRate: 50 }, 'given limits on top of the defaults')
+})
+
+t.test('the client\'s fail-closed rule reaches its options: the defaults, or what the file says', async (t) => {
+  const dir = await stateSet(t)
+  const defaults = join(dir, 'client.json')
+  const client = await setUpNode(await loadRoleConfig(defaults), defaults)
+  t.same(client.role === 'client' && client.options.failClosed, DEFAULT_FAIL_CLOSED, 'recover, 10 min window, 30 s hold up to 30 min')
+  t.equal(client.role === 'client' && client.options.alarmLimit, 3)
+  const strict = join(dir, 'client-strict.json')
+  writeFileSync(strict, JSON.stringify({ ...JSON.parse(readFileSync(defaults, 'utf8')), failClosed: 'untilRestart', alarmLimit: 1, alarmWindowMs: 60_000, recoveryHoldMs: 5000, recoveryHoldMaxMs: 5000 }))
+  const given = await setUpNode(await loadRoleConfig(strict), strict)
+  t.same(given.role === 'client' && given.options.failClosed, { mode: 'untilRestart', alarmWindowMs: 60_000, holdMs: 5000, maxHoldMs: 5000 })
+  t.equal(given.role === 'client' && given.options.alarmLimit, 1)
 })
 
 t.test('a cascade that does not verify is named, with the hop and field at fault', async (t) => {

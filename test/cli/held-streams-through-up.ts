@@ -12,6 +12,12 @@ import { clientStreamsPerCircuit } from '../../src/protocol/stream-bound.js'
 import { startCli } from './spawn-cli.js'
 
 export const STREAMS = 1000
+/**
+ * `MIXGATE_TEST_HOP_THREADS=1` runs the same test with `up --hop-threads 1` (the hops share
+ * one thread), and prints up's warnings whatever the outcome: for measuring that setting by
+ * hand, not in `npm test`.
+ */
+const HOP_THREADS = process.env.MIXGATE_TEST_HOP_THREADS
 const ADMIN = /^mixgate: admin (http:\/\/127\.0\.0\.1:\d+) /m
 const SOCKS = /^mixgate: SOCKS5 proxy listening on 127\.0\.0\.1:(\d+) /m
 
@@ -28,7 +34,7 @@ export async function holdThroughUp (t: Test, profile: ShapingProfile, mixes: nu
   // A day-long epoch: every shaped circuit ends at its epoch's end (the hour, by default), and
   // a run across it would see its streams cut by the schedule, not by any bound.
   const up = startCli(t, ['up', '--socks', '127.0.0.1:0', '--shaping', profile, '--mixes', String(mixes), '--epoch-s', '86400',
-    '--exit-policy', 'accept 127.0.0.1:*', '--log-level', 'warn'])
+    '--exit-policy', 'accept 127.0.0.1:*', '--log-level', 'warn', ...(HOP_THREADS === undefined ? [] : ['--hop-threads', HOP_THREADS])])
   await up.waitForStdout(/try: .*\n/, 30_000)
   const socksPort = Number(SOCKS.exec(up.stdout())![1])
   const admin = ADMIN.exec(up.stdout())![1]!
@@ -48,5 +54,5 @@ export async function holdThroughUp (t: Test, profile: ShapingProfile, mixes: nu
   held.close()
   t.same(await up.stop('SIGINT', 20_000), { code: 0, signal: null }, 'up stops cleanly with them')
   // On a failure, what up counted (its aggregate lines are written when it stops).
-  if (held.result.served !== STREAMS) t.comment(up.stderr().split('\n').filter((line) => / (warn|error) /.test(line)).slice(-20).join('\n'))
+  if (held.result.served !== STREAMS || HOP_THREADS !== undefined) t.comment(up.stderr().split('\n').filter((line) => / (warn|error) /.test(line)).slice(-20).join('\n'))
 }

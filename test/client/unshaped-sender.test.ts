@@ -53,6 +53,7 @@ function fakeHost (): { host: SenderHost, writes: Uint8Array[][], built: Map<num
     circuitsReady: () => {},
     loopAlarm: () => {},
     failClosed: () => {},
+    recovered: () => {},
   }
   return { host, writes, built }
 }

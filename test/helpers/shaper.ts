@@ -48,6 +48,7 @@ export function shaperAt (params: ShapingParams, clock: { ms: number }, options:
     circuitsReady: () => {},
     loopAlarm: () => {},
     failClosed: () => {},
+    recovered: () => {},
   }
   return new Shaper(host, { params, roundMs: SHAPER_ROUND_MS, hops: 4, alarmLimit: 3, timers })
 }

@@ -28,15 +28,24 @@
  * process's open-file limit leaves room for (src/client/door-cap.ts): raise that limit
  * (systemd's LimitNOFILE=) rather than this.
  *
- * `alarmLimit` (cascades with shaping `strict` or `elastic`): after this many loop alarms (a
- * LOOP lost or late beyond the cascade's deterministic bound) the client fails closed: new
- * streams are refused (SOCKS reply 1) while its cover traffic goes on unchanged.
+ * Loop accounting (cascades with shaping `strict` or `elastic`; docs/CLIENT.md "Loop
+ * accounting"): a LOOP lost or late beyond the cascade's deterministic bound raises an alarm,
+ * and alarms raised about probes that were in the cascade together are one incident.
+ * `alarmLimit` incidents within `alarmWindowMs` make the client fail closed: new streams are
+ * refused (SOCKS reply 1) while its cover traffic goes on unchanged. With `failClosed`
+ * `recover` (the default) it takes new streams again once its probes have come back on time
+ * for `recoveryHoldMs` after the last alarm; each episode in a row doubles that hold, up to
+ * `recoveryHoldMaxMs`. `untilRestart` keeps the rule before: every alarm counts, forever, and
+ * only a restart opens the client again.
  */
 import { arr, bool, hostPort, int, obj, oneOf, refine, type Infer } from '../../base/schema.js'
+import { DEFAULT_FAIL_CLOSED } from '../../client/shaping/fail-closed-gate.js'
 import { adminSpec, httpUrlSpec, logSpec, pathSpec, SCHEMA_REF_OPTIONAL, schemaRefFields } from './common-fields.js'
 
 const authSpec = refine(arr(oneOf(['none', 'userpass'] as const), { minLength: 1, maxLength: 2, default: ['none', 'userpass'] }),
   (methods) => new Set(methods).size === methods.length ? undefined : 'lists a method twice')
+
+const DAY_MS = 86_400_000
 
 export const clientConfigSpec = obj({
   ...schemaRefFields,
@@ -51,6 +60,10 @@ export const clientConfigSpec = obj({
   streamTimeoutMs: int({ min: 1000, max: 600_000, default: 30_000 }),
   streamAttachTimeoutMs: int({ min: 1000, max: 600_000, default: 10_000 }),
   alarmLimit: int({ min: 1, max: 1_000_000, default: 3 }),
+  failClosed: oneOf(['recover', 'untilRestart'] as const, { default: 'recover' }),
+  alarmWindowMs: int({ min: 1000, max: 7 * DAY_MS, default: DEFAULT_FAIL_CLOSED.alarmWindowMs }),
+  recoveryHoldMs: int({ min: 1000, max: DAY_MS, default: DEFAULT_FAIL_CLOSED.holdMs }),
+  recoveryHoldMaxMs: int({ min: 1000, max: 7 * DAY_MS, default: DEFAULT_FAIL_CLOSED.maxHoldMs }),
   admin: adminSpec,
   log: logSpec,
 }, { optional: [...SCHEMA_REF_OPTIONAL, 'cascadeUrl', 'http', 'maxConnections', 'admin'] })

@@ -1,11 +1,13 @@
 /**
  * Loop accounting (R8, R10): every LOOP is remembered until its echo returns or its deadline
  * (the cascade's bound plus a margin) passes. Late echoes are counted; a loss, or an echo
- * more than LATE_ALARM_FACTOR deadlines late, raises an alarm (one per circuit); at
- * `alarmLimit` alarms the client fails closed. Pure: the caller passes its *loop time* (its
- * clock minus its own stalls), so a stall of this process never makes a probe late. Only
- * aggregates leave this object (R19, R21). docs/CLIENT.md "Loop accounting" has the why.
+ * more than LATE_ALARM_FACTOR deadlines late, raises an alarm (one per circuit); alarms close
+ * the client to new streams, and on-time echoes open it again, by fail-closed-gate.ts's rule.
+ * Pure: the caller passes its *loop time* (its clock minus its own stalls), so a stall of this
+ * process never makes a probe late. Only aggregates leave this object (R19, R21).
+ * docs/CLIENT.md "Loop accounting" has the why.
  */
+import { DEFAULT_FAIL_CLOSED, FailClosedGate, type FailClosedEpisode, type FailClosedSettings } from './fail-closed-gate.js'
 
 export interface LoopMonitorOptions {
   /** The deadline of a LOOP sent alone, in ms. */
@@ -14,12 +16,18 @@ export interface LoopMonitorOptions {
   readonly createDeadlineMs: number
   /** Added to both for this process's own timer jitter. */
   readonly marginMs: number
-  /** Alarms before failing closed. */
+  /** Incidents within the window (`untilRestart`: alarms ever) before failing closed. */
   readonly alarmLimit: number
+  /** The rest of the fail-closed rule (default DEFAULT_FAIL_CLOSED). */
+  readonly failClosed?: Partial<FailClosedSettings>
+  /** On-time echoes in a row needed to re-open (default 8). */
+  readonly recoveryEchoes?: number
   /** An alarm was raised about `circuit` (first anomaly on it). */
   readonly onAlarm?: (circuit: number, kind: 'lost' | 'late') => void
-  /** The alarm limit was reached (called once). */
-  readonly onFailClosed?: () => void
+  /** The client failed closed (once per episode). */
+  readonly onFailClosed?: (episode: FailClosedEpisode) => void
+  /** The client re-opened after `closedMs` of loop time failed closed. */
+  readonly onRecovered?: (closedMs: number) => void
   /**
    * An echo came back later than its deadline without the margin: cells wait in the cascade
    * longer than its schedule explains, a sign of congestion (rung-budget.ts), not yet an alarm.
@@ -58,11 +66,20 @@ export class LoopMonitor {
   lost = 0
   late = 0
   alarms = 0
-  failedClosed = false
+  readonly gate: FailClosedGate
 
   constructor (options: LoopMonitorOptions) {
     this.options = options
+    this.gate = new FailClosedGate({
+      ...DEFAULT_FAIL_CLOSED,
+      ...options.failClosed,
+      alarmLimit: options.alarmLimit,
+      echoes: options.recoveryEchoes ?? 8,
+    })
   }
+
+  /** Whether alarms closed the client to new streams (now). */
+  get failedClosed (): boolean { return this.gate.closed }
 
   /** The deadline (ms after sending) an echo must meet, margin included. */
   deadline (withCreate: boolean): number {
@@ -97,9 +114,16 @@ export class LoopMonitor {
     this.sample(Math.max(0, nowMs - probe.sentMs))
     // Slow: later than the deadline without this process's margin.
     if (nowMs > probe.dueMs - this.options.marginMs) this.options.onSlowEcho?.()
-    if (nowMs <= probe.dueMs) return 'ok'
+    // A circuit under alarm says nothing more about the cascade, either way.
+    const counts = !this.alarmed.has(circuit)
+    if (nowMs <= probe.dueMs) {
+      if (counts) this.gate.onTime()
+      this.retest(nowMs)
+      return 'ok'
+    }
     this.late++
-    if (nowMs > probe.alarmMs) this.anomaly(circuit, 'late')
+    if (nowMs > probe.alarmMs) this.anomaly(circuit, 'late', probe.sentMs, nowMs)
+    else if (counts) this.gate.late()
     return 'late'
   }
 
@@ -109,8 +133,9 @@ export class LoopMonitor {
       if (nowMs <= probe.lostMs) continue
       this.inFlight.delete(seq)
       this.lost++
-      this.anomaly(probe.circuit, 'lost')
+      this.anomaly(probe.circuit, 'lost', probe.sentMs, nowMs)
     }
+    this.retest(nowMs)
   }
 
   /**
@@ -124,7 +149,7 @@ export class LoopMonitor {
       this.inFlight.delete(seq)
       if (nowMs > probe.dueMs) {
         this.lost++
-        this.anomaly(circuit, 'lost')
+        this.anomaly(circuit, 'lost', probe.sentMs, nowMs)
       }
     }
     this.alarmed.delete(circuit)
@@ -150,14 +175,27 @@ export class LoopMonitor {
     this.rttNext = (this.rttNext + 1) % RTT_SAMPLES
   }
 
-  private anomaly (circuit: number, kind: 'lost' | 'late'): void {
+  private anomaly (circuit: number, kind: 'lost' | 'late', sentMs: number, nowMs: number): void {
     if (this.alarmed.has(circuit)) return
     this.alarmed.add(circuit)
     this.alarms++
     this.options.onAlarm?.(circuit, kind)
-    if (!this.failedClosed && this.alarms >= this.options.alarmLimit) {
-      this.failedClosed = true
-      this.options.onFailClosed?.()
+    const episode = this.gate.alarm(sentMs, nowMs)
+    if (episode !== undefined) this.options.onFailClosed?.(episode)
+  }
+
+  /** Failed closed: re-open if the gate's rule allows it now. */
+  private retest (nowMs: number): void {
+    if (!this.gate.closed) return
+    const closedMs = this.gate.retest(nowMs, this.overdue(nowMs))
+    if (closedMs !== undefined) this.options.onRecovered?.(closedMs)
+  }
+
+  /** Whether a probe of a circuit not under alarm is past its deadline (it may yet be lost). */
+  private overdue (nowMs: number): boolean {
+    for (const probe of this.inFlight.values()) {
+      if (nowMs > probe.dueMs && !this.alarmed.has(probe.circuit)) return true
     }
+    return false
   }
 }

@@ -20,6 +20,7 @@ import type { ClientShapingStatus, EntryReport } from '../client-stats.js'
 import { credentialsKey, type IsolationFields } from '../isolation.js'
 import { acceptsUntilSlot, circuitEndSlot } from './circuit-lanes.js'
 import { LoopMonitor } from './loop-monitor.js'
+import type { FailClosedSettings } from './fail-closed-gate.js'
 import { CircuitRungs } from './circuit-rungs.js'
 import { RungBudget, type BudgetMember } from './rung-budget.js'
 import { ShapedCircuit } from './shaped-circuit.js'
@@ -31,6 +32,8 @@ export interface ShaperOptions {
   readonly roundMs: number
   readonly hops: number
   readonly alarmLimit: number
+  /** The rest of the fail-closed rule (fail-closed-gate.ts; default DEFAULT_FAIL_CLOSED). */
+  readonly failClosed?: Partial<FailClosedSettings>
   /** Added to the loop deadline for this process's timers (default max(2 rounds, 1 s)). */
   readonly loopMarginMs?: number
   readonly timers?: WallTimers
@@ -54,6 +57,9 @@ export interface ShapingCounters {
  * show as deliveries behind schedule (circuit-rungs.ts counts skipped rounds too).
  */
 export const BUSY_MISSED_FRACTION = 1 / 4
+
+/** Failed closed: on-time echoes in a row, per circuit the profile keeps, before re-opening. */
+export const RECOVERY_ECHOES_PER_CIRCUIT = 2
 
 export class Shaper implements CircuitSender {
   readonly params: ShapingParams
@@ -101,8 +107,12 @@ export class Shaper implements CircuitSender {
       createDeadlineMs: loopDeadlineRounds(options.params, options.hops, true) * options.roundMs,
       marginMs: margin,
       alarmLimit: options.alarmLimit,
+      ...(options.failClosed === undefined ? {} : { failClosed: options.failClosed }),
+      // Two echoes per circuit kept: most circuits answer at least once (LOOPs go to one drawn uniformly).
+      recoveryEchoes: RECOVERY_ECHOES_PER_CIRCUIT * options.params.circuits,
       onAlarm: (id, kind) => host.loopAlarm(this.byId.get(id)?.circuit, kind),
-      onFailClosed: () => host.failClosed(),
+      onFailClosed: (episode) => host.failClosed(episode),
+      onRecovered: (closedMs) => host.recovered(closedMs),
       onSlowEcho: () => this.budget?.congested('slow_echo'),
     })
     this.clock = wallRoundClock(options.roundMs, (round) => this.onRound(round), options.timers)

@@ -122,8 +122,7 @@ function shapingLines (m: ParsedMetrics): Array<[string, string]> {
   lines.push(['loop RTT', Number.isNaN(p50)
     ? `none back yet (${expected})`
     : `p50 ${num(p50)} ms, p90 ${num(v('mixgate_loop_rtt_ms', { quantile: '0.9' }))} ms, p99 ${num(v('mixgate_loop_rtt_ms', { quantile: '0.99' }))} ms (${expected})`])
-  const failed = v('mixgate_fail_closed') === 1
-  lines.push(['alarms', `${num(v('mixgate_loop_alarms_total'))}${failed ? ' (FAILED CLOSED: new streams are refused)' : ''}`])
+  lines.push(['alarms', alarmsLine(v)])
   lines.push(['cover', `${bytes(v('mixgate_cover_bytes_total', { direction: 'forward' }))} out, ${bytes(v('mixgate_cover_bytes_total', { direction: 'backward' }))} in`])
   const perSlot = v('mixgate_entry_creates_per_slot')
   const clients = v('mixgate_entry_clients')
@@ -131,6 +130,26 @@ function shapingLines (m: ParsedMetrics): Array<[string, string]> {
     ? 'unknown (the entry mix\'s admin port cannot be reached from this client; its cascadeUrl names it)'
     : `at least ${num(perSlot)} circuits per creation slot at the entry (median)${Number.isNaN(clients) ? '' : `, ${num(clients)} clients connected`}`])
   return lines
+}
+
+/**
+ * `3 in 1 incident (FAILED CLOSED: …)`: the loop alarms, the incidents they made when fewer
+ * (alarms of one stall count once), and whether the client refuses new streams and until when.
+ */
+function alarmsLine (v: (name: string) => number): string {
+  const alarms = v('mixgate_loop_alarms_total')
+  const incidents = v('mixgate_loop_incidents_total')
+  let line = num(alarms)
+  if (!Number.isNaN(incidents) && incidents !== alarms) line += ` in ${num(incidents)} incident${incidents === 1 ? '' : 's'}`
+  const hold = v('mixgate_fail_closed_hold_seconds')
+  if (v('mixgate_fail_closed') === 1) {
+    return line + (hold === Infinity
+      ? ' (FAILED CLOSED: new streams are refused until the client is restarted, failClosed untilRestart)'
+      : ` (FAILED CLOSED: new streams are refused; it re-opens once its probes come back on time for ${num(hold)} s with no alarm)`)
+  }
+  const episodes = v('mixgate_fail_closed_total')
+  if (episodes > 0) line += ` (failed closed ${num(episodes)} time${episodes === 1 ? '' : 's'}, re-opened ${num(v('mixgate_fail_closed_recoveries_total'))})`
+  return line
 }
 
 /** `12345678` → `12.3 MB`. */

@@ -31,6 +31,8 @@ import { readCascadeFile } from './cascade-file.js'
 import { resolveFrom } from '../../base/config-file.js'
 import type { ExitConfig } from '../../cli/config/exit-config.js'
 import type { MixConfig } from '../../cli/config/mix-config.js'
+import type { ClientConfig } from '../../cli/config/client-config.js'
+import type { FailClosedSettings } from '../../client/shaping/fail-closed-gate.js'
 import type { RoleConfig } from '../../cli/config/role-config.js'
 import { CASCADE_PARAM_NAMES, cascadeParamsOf, scheduleOf } from '../../protocol/cascade-params.js'
 import { fieldError, loadNodeKeys } from './key-dir.js'
@@ -110,6 +112,7 @@ export async function setUpNode (config: RoleConfig, configFile: string): Promis
         streamTimeoutMs: config.streamTimeoutMs,
         streamAttachTimeoutMs: config.streamAttachTimeoutMs,
         alarmLimit: config.alarmLimit,
+        failClosed: clientFailClosed(config, configFile),
         // The entry's admin port (cascadeUrl's origin) reports the anonymity set for status.
         ...(config.cascadeUrl === undefined ? {} : { entryMetrics: entryMetricsAt(new URL(config.cascadeUrl).origin) }),
       },
@@ -238,4 +241,12 @@ function checkHopFits (config: MixConfig | ExitConfig, configFile: string, verif
 /** Reads the entry mix's admin /metrics, for the client's anonymity set (src/client/entry-report.ts). */
 function entryMetricsAt (adminUrl: string): () => Promise<ParsedMetrics> {
   return async () => (await fetchStatus(adminUrl, { timeoutMs: 5000 })).metrics
+}
+
+/** The client's fail-closed rule from its config (src/client/shaping/fail-closed-gate.ts). */
+function clientFailClosed (config: ClientConfig, configFile: string): FailClosedSettings {
+  if (config.recoveryHoldMaxMs < config.recoveryHoldMs) {
+    throw fieldError(configFile, 'recoveryHoldMaxMs', `must be at least recoveryHoldMs (${config.recoveryHoldMs}), got ${config.recoveryHoldMaxMs}`)
+  }
+  return { mode: config.failClosed, alarmWindowMs: config.alarmWindowMs, holdMs: config.recoveryHoldMs, maxHoldMs: config.recoveryHoldMaxMs }
 }

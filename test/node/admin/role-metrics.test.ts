@@ -235,7 +235,7 @@ t.test('every metric a role exports is documented in docs/METRICS.md', async (t)
     // A shaped client's source, so that the shaping rows are checked too.
     shaping: {
       profile: 'elastic', rungs: [3, 0, 0, 0], rungsForward: [2, 1, 0, 0], loopsSent: 0, loopsReturned: 0, loopsLost: 0, loopsLate: 0, loopAlarms: 0,
-      failedClosed: false, rttMs: { p50: NaN, p90: NaN, p99: NaN }, rttExpectedMs: 1000, coverBytesOut: 0, coverBytesIn: 0,
+      loopIncidents: 0, failedClosed: false, failClosedEpisodes: 0, failClosedRecoveries: 0, failClosedHoldMs: 0, rttMs: { p50: NaN, p90: NaN, p99: NaN }, rttExpectedMs: 1000, coverBytesOut: 0, coverBytesIn: 0,
       creationSlots: 0, roundsMissed: 0, rungsLimited: 0, congestions: { busy: 0, slow_echo: 0 }, capacityCells: NaN, entry: undefined,
     },
   }, { epoch: () => 0, bytes: { forward: () => 0, backward: () => 0 } })

@@ -19,7 +19,7 @@ const socks = { connections: 0, pending: 0, accepted: 0, rejected: {}, errors: {
 function shaping (over: Partial<ClientShapingShape> = {}): ClientShapingShape {
   return {
     profile: 'elastic', rungs: [2, 0, 0, 1], rungsForward: [3, 0, 0, 0], loopsSent: 120, loopsReturned: 118, loopsLost: 1, loopsLate: 1, loopAlarms: 1,
-    failedClosed: false, rttMs: { p50: 60, p90: 80, p99: 90 }, rttExpectedMs: 740, coverBytesOut: 12_300_000, coverBytesIn: 4_500_000,
+    loopIncidents: 1, failedClosed: false, failClosedEpisodes: 0, failClosedRecoveries: 0, failClosedHoldMs: 0, rttMs: { p50: 60, p90: 80, p99: 90 }, rttExpectedMs: 740, coverBytesOut: 12_300_000, coverBytesIn: 4_500_000,
     creationSlots: 5, roundsMissed: 0, rungsLimited: 0, congestions: { busy: 0, slow_echo: 0 }, capacityCells: NaN, entry: { createsPerSlot: 4, clients: 3 }, ...over,
   }
 }
@@ -52,10 +52,18 @@ t.test('a client that missed rounds says so', async (t) => {
 })
 
 t.test('an unreachable entry leaves the anonymity set unknown; failing closed is shown', async (t) => {
-  const text = await statusOf(shaping({ entry: undefined, failedClosed: true, loopAlarms: 3, rttMs: { p50: NaN, p90: NaN, p99: NaN } }))
+  const text = await statusOf(shaping({ entry: undefined, failedClosed: true, loopAlarms: 3, loopIncidents: 3, failClosedEpisodes: 1, failClosedHoldMs: 30_000, rttMs: { p50: NaN, p90: NaN, p99: NaN } }))
   t.match(text, /anonymity set +unknown \(/)
-  t.match(text, /alarms +3 \(FAILED CLOSED/)
+  t.match(text, /alarms +3 \(FAILED CLOSED: new streams are refused; it re-opens once its probes come back on time for 30 s with no alarm\)\n/)
   t.match(text, /loop RTT +none back yet/)
+})
+
+t.test('alarms of one stall show as one incident; a client closed until restart says so; a recovered one says how often', async (t) => {
+  t.match(await statusOf(shaping({ loopAlarms: 12, loopIncidents: 1 })), /alarms +12 in 1 incident\n/)
+  t.match(await statusOf(shaping({ loopAlarms: 3, loopIncidents: 3, failedClosed: true, failClosedEpisodes: 1, failClosedHoldMs: Infinity })),
+    /alarms +3 \(FAILED CLOSED: new streams are refused until the client is restarted, failClosed untilRestart\)\n/)
+  t.match(await statusOf(shaping({ loopAlarms: 9, loopIncidents: 4, failClosedEpisodes: 2, failClosedRecoveries: 2 })),
+    /alarms +9 in 4 incidents \(failed closed 2 times, re-opened 2\)\n/)
 })
 
 t.test('profile off shows only the profile line', async (t) => {

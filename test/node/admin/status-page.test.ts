@@ -26,7 +26,7 @@ const socks = { connections: 0, pending: 0, accepted: 0, rejected: {}, errors: {
 function shaping (over: Partial<ClientShapingStatus> = {}): ClientShapingStatus {
   return {
     profile: 'elastic', rungs: [2, 0, 0, 1], rungsForward: [3, 0, 0, 0], loopsSent: 120, loopsReturned: 118, loopsLost: 1, loopsLate: 1, loopAlarms: 1,
-    failedClosed: false, rttMs: { p50: 60, p90: 80, p99: 90 }, rttExpectedMs: 740, coverBytesOut: 12_300_000, coverBytesIn: 4_500_000,
+    loopIncidents: 0, failedClosed: false, failClosedEpisodes: 0, failClosedRecoveries: 0, failClosedHoldMs: 0, rttMs: { p50: 60, p90: 80, p99: 90 }, rttExpectedMs: 740, coverBytesOut: 12_300_000, coverBytesIn: 4_500_000,
     creationSlots: 5, roundsMissed: 0, rungsLimited: 0, congestions: { busy: 0, slow_echo: 0 }, capacityCells: NaN, entry: { createsPerSlot: 4, clients: 3 }, ...over,
   }
 }
