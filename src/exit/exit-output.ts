@@ -91,6 +91,9 @@ export class ExitOutput implements ForwardOutput {
     return total
   }
 
+  /** Backward cells waiting for reuse (backward-cells.ts), for tests. */
+  get reusableBackwardCells (): number { return this.cells.available }
+
   /** Open streams of each circuit that has any; O(circuits), for tests. */
   openStreamsPerCircuit (): number[] {
     const counts: number[] = []
