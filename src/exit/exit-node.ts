@@ -48,6 +48,9 @@ export class ExitNode {
   /** Open streams of each circuit that has any (tests: which streams share a circuit). */
   openStreamsPerCircuit (): number[] { return this.output.openStreamsPerCircuit() }
 
+  /** Backward cells waiting for reuse after an unshaped round's write (backward-cells.ts), for tests. */
+  get reusableBackwardCells (): number { return this.output.reusableBackwardCells }
+
   start (): void { this.core.start() }
 
   async stop (): Promise<void> {

@@ -25,6 +25,7 @@ import type { StreamPipe } from '../endpoint/stream-pipe.js'
 import type { ForwardOutput } from '../hop/forward-output.js'
 import type { HopCircuit } from '../hop/hop-circuit.js'
 import type { HopCore } from '../hop/hop-core.js'
+import { BackwardCells } from './backward-cells.js'
 import { ExitStats } from './exit-stats.js'
 import { DEFAULT_EXIT_LIMITS, UDP_LIMITS, type UdpLimits } from './limits.js'
 import { UdpAssociation } from './udp-association.js'
@@ -67,6 +68,9 @@ export class ExitOutput implements ForwardOutput {
   /** The streams that are UDP associations, and how many each circuit has open. */
   private readonly associations = new WeakMap<StreamPipe, UdpAssociation>()
   private readonly associationsOpen = new WeakMap<CircuitStreams, number>()
+  /** Backward cells reused once an unshaped round has written them (backward-cells.ts). */
+  private readonly cells: BackwardCells
+  readonly recycleBackward = (cells: readonly Uint8Array[]): void => { this.cells.giveBack(cells) }
 
   constructor (core: HopCore, options: ExitOutputOptions) {
     this.core = core
@@ -77,6 +81,7 @@ export class ExitOutput implements ForwardOutput {
     this.stats.dnsQueries.limit = options.maxDnsQueries ?? DEFAULT_EXIT_LIMITS.maxDnsQueries
     this.stats.outboundSockets.limit = options.maxOutbound ?? DEFAULT_EXIT_LIMITS.maxOutbound
     this.resolver = new QueryLimitedResolver(options.resolver, this.stats.dnsQueries)
+    this.cells = new BackwardCells(core.geometry.cellSize)
   }
 
   /** Stream bytes held in memory across all circuits; O(streams), for tests and metrics. */
@@ -85,6 +90,9 @@ export class ExitOutput implements ForwardOutput {
     for (const streams of this.endpoints.values()) total += streams.bufferedBytes
     return total
   }
+
+  /** Backward cells waiting for reuse (backward-cells.ts), for tests. */
+  get reusableBackwardCells (): number { return this.cells.available }
 
   /** Open streams of each circuit that has any; O(circuits), for tests. */
   openStreamsPerCircuit (): number[] {
@@ -95,13 +103,13 @@ export class ExitOutput implements ForwardOutput {
 
   created (circuit: HopCircuit): boolean {
     const core = this.core
-    const { cellSize, backwardPayloadBytes: payloadBytes } = core.geometry
+    const { backwardPayloadBytes: payloadBytes } = core.geometry
     const streams: CircuitStreams = new CircuitStreams(core.geometry.backwardDataBytes, {
       // Host sockets drive `send`: a bug they could trigger is caught like a peer's (input-faults.ts).
       send: (streamId, command, data) => {
         try {
           // Built in the cell it leaves in, where this hop's layer seals it: no copy after.
-          const cell = new Uint8Array(cellSize)
+          const cell = this.cells.take()
           const payload = encodeRelay(payloadBytes, streamId, command, data, cell.subarray(PAYLOAD_AT, PAYLOAD_AT + payloadBytes))
           core.queueBackward(circuit, payload, cell)
         } catch (err) { core.faulted('host', err, circuit) }

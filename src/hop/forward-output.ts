@@ -39,6 +39,12 @@ export interface ForwardOutput {
    * or payload, or undefined for a PAD. The exit puts due LOOP echoes first.
    */
   nextBackward (circuit: HopCircuit, round: number): Uint8Array | undefined
+  /**
+   * Unshaped: these backward cells left in a round's write (the link copied them) and were
+   * made by this output, which may reuse them. Only an output whose every backward cell is
+   * its own has it (the exit); a mix's are views of its successor link's reads.
+   */
+  readonly recycleBackward?: (cells: readonly Uint8Array[]) => void
 }
 
 /** A cell waiting for an unshaped round, with the circuit it belongs to. */

@@ -93,10 +93,12 @@ export class UnshapedRounds implements HopRounds {
       batch.push(cell)
     }
     let sent = 0
+    const recycle = this.core.output.recycleBackward
     for (const [link, batch] of batches) {
       if (!link.isOpen) continue
       this.core.sendBackward(link, batch)
       sent += batch.length
+      recycle?.(batch)
     }
     observer?.observeBatch(sent, 'backward')
   }

@@ -6,10 +6,11 @@
  * opened, its count checked (1..maxCellsPerBatch) before a byte of the body is buffered, so
  * the most ever held is one body of count × CELL + 16 ≤ 65535 bytes.
  *
- * No copy in the usual case: a body that lies wholly in one chunk is opened in place in that
- * chunk (the caller's, which nobody else writes), and its cells are views of it. Only a body
- * that straddles chunks is gathered, into a buffer of its exact length made for it (one
- * allocation per such batch, none per cell). A view keeps its chunk or buffer (≤ 64 KiB)
+ * No copy when a body lies wholly in one chunk: it is opened in place in that chunk (the
+ * caller's, which nobody else writes), and its cells are views of it. A body that straddles
+ * chunks is gathered, into a buffer of its exact length made for it (one allocation per such
+ * batch, none per cell, not zero-filled). With Node's 64 KiB socket reads and full batches of
+ * 63.5 KB (2 KiB cells) that is nearly every full batch. A view keeps its chunk or buffer (≤ 64 KiB)
  * alive as long as it is kept.
  *
  * Any failure is reported once through `onError` and stops the reader: with implicit nonces
@@ -94,7 +95,10 @@ export class BatchReader {
       } else {
         // Nothing of the body here yet: the next chunk may hold all of it (then no copy).
         if (at === length) return length
-        if (this.body === null) this.body = new Uint8Array(this.bodyLength)
+        // Not zero-filled: the gather below writes every byte before the body is opened, and
+        // with 64 KiB reads nearly every full batch (31 cells, 63.5 KB) straddles two chunks,
+        // so zeroing cost a memset of every cell (docs/BENCH.md).
+        if (this.body === null) this.body = Buffer.allocUnsafeSlow(this.bodyLength)
         const take = Math.min(this.bodyLength - this.bodyFilled, length - at)
         this.body.set(chunk.subarray(at, at + take), this.bodyFilled)
         this.bodyFilled += take
