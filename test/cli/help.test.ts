@@ -105,5 +105,6 @@ t.test('unknown or malformed options exit 2 naming the option', async (t) => {
 })
 
 t.test('the launcher is executable', async (t) => {
-  t.match(readFileSync(BIN, 'utf8'), /^#!\/usr\/bin\/env node\n/)
+  // What the #! line sets: launcher-settings.test.ts.
+  t.match(readFileSync(BIN, 'utf8'), /^#!\/usr\/bin\/env -S [^\n]*\bnode\b[^\n]*\n/)
 })
