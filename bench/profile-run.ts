@@ -17,6 +17,7 @@ import type { Origin } from './origin.js'
 import { measurePageLoad, type PageLoadResult } from './page-load.js'
 import { describeHeldStreams, measureHeldStreams, type HeldStreamsPhase } from './held-streams-phase.js'
 import { UP_OPEN_FILES, upLimitWrapper } from './open-file-limit.js'
+import { launcherSettings } from './launcher-settings.js'
 
 const READY_LINE = /^mixgate: SOCKS5 proxy listening on ([0-9.]+):([0-9]+) \(/
 /** How a node names its crypto backend in its start log line (node.started … crypto). */
@@ -137,11 +138,13 @@ async function startUp (o: Pick<ProfileRunOptions, 'root' | 'workDir' | 'profile
   const upArgs = ['up', '--mixes', String(o.mixes), ...threads, '--shaping', o.profile, '--socks', `127.0.0.1:${socksPort}`, '--exit-policy', 'accept 127.0.0.1:*']
   const script = join(o.root, 'bin/mixgate')
   const wrapper = upLimitWrapper()
+  const launcher = launcherSettings(script)
   o.log(`${o.profile}: mixgate up --mixes ${o.mixes} ${threads.join(' ')}${threads.length === 0 ? '' : ' '}--shaping ${o.profile}${profileDir === undefined ? '' : ' (cpu-prof)'}` +
     (wrapper === undefined ? ' (open-file limit inherited: prlimit cannot raise it here)' : ` under prlimit --nofile=${UP_OPEN_FILES}`))
   const child = await startChild({
     ...(wrapper === undefined ? {} : { wrapper }),
-    nodeFlags: profileDir === undefined ? [] : ['--cpu-prof', `--cpu-prof-dir=${profileDir}`],
+    nodeFlags: [...launcher.nodeFlags, ...(profileDir === undefined ? [] : ['--cpu-prof', `--cpu-prof-dir=${profileDir}`])],
+    env: launcher.env,
     script,
     args: upArgs,
     ready: READY_LINE,

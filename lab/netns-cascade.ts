@@ -28,6 +28,7 @@ import { promisify } from 'node:util'
 import { BIN, startCli, type CliProcess } from '../test/cli/spawn-cli.js'
 import type { ShapingProfile } from '../src/protocol/shaping.js'
 import { DEFAULT_SHAPING } from '../src/protocol/shaping.js'
+import { launcherSettings } from '../bench/launcher-settings.js'
 import { writeCascadeSet } from './cascade-set.js'
 import type { LinkSettings } from './link-shaper.js'
 import { atLabExit, createLabNet, hasNetem, type LabHost, type LabNet } from './netns.js'
@@ -203,20 +204,20 @@ export async function startNetnsCascade (options: NetnsCascadeOptions): Promise<
     const startNode = async (position: number, skewMs = 0): Promise<void> => {
       const name = nodeName(position, hops)
       const role = position === hops ? 'exit' : 'mix'
-      const skewed = skewMs === 0 ? [] : ['env', `MIXGATE_LAB_CLOCK_SKEW_MS=${skewMs}`, process.execPath, '--import', SKEW_URL]
-      const node = startCli(collector, inNs(position, [...(skewed.length === 0 ? [process.execPath] : skewed), BIN, role, '--config', join(dir, `${name}.json`)]), { command: 'ip' })
+      const skew: Record<string, string> = skewMs === 0 ? {} : { MIXGATE_LAB_CLOCK_SKEW_MS: String(skewMs) }
+      const node = startCli(collector, inNs(position, [...mixgateNode(skew, skewMs === 0 ? [] : ['--import', SKEW_URL]), BIN, role, '--config', join(dir, `${name}.json`)]), { command: 'ip' })
       nodes[position] = node
       await node.waitForStderr(role === 'exit' ? /node\.started role=exit/ : /node\.started role=mix/, 30_000)
     }
     for (let position = hops; position >= 1; position--) await startNode(position)
-    const client = startCli(collector, inNs(0, [process.execPath, BIN, 'client', '--config', join(dir, 'client.json')]), { command: 'ip', cwd: dir })
+    const client = startCli(collector, inNs(0, [...mixgateNode(), BIN, 'client', '--config', join(dir, 'client.json')]), { command: 'ip', cwd: dir })
     nodes[0] = client
     await client.waitForStderr(/entry\.connected/, 30_000)
     const clients = [client]
     for (let c = 1; c <= (options.moreClients ?? 0); c++) {
       const config = JSON.parse(readFileSync(join(dir, 'client.json'), 'utf8')) as Record<string, unknown>
       writeFileSync(join(dir, `client${c}.json`), JSON.stringify({ ...config, socks: `127.0.0.1:${1080 + c}`, admin: `127.0.0.1:${9200 + c}` }, null, 2))
-      const more = startCli(collector, inNs(0, [process.execPath, BIN, 'client', '--config', join(dir, `client${c}.json`)]), { command: 'ip', cwd: dir })
+      const more = startCli(collector, inNs(0, [...mixgateNode(), BIN, 'client', '--config', join(dir, `client${c}.json`)]), { command: 'ip', cwd: dir })
       clients.push(more)
       await more.waitForStderr(/entry\.connected/, 30_000)
     }
@@ -337,4 +338,14 @@ async function startShaper (net: LabNet, specs: ShaperLinkSpec[]): Promise<Shape
       clearTimeout(timer)
     },
   }
+}
+
+/**
+ * The command that starts node for a mixgate node, with bin/mixgate's #! settings (its
+ * environment and node flags, as the systemd units run it) and the run's own `env` and `flags`.
+ */
+function mixgateNode (env: Readonly<Record<string, string>> = {}, flags: readonly string[] = []): string[] {
+  const launcher = launcherSettings(BIN)
+  const pairs = Object.entries({ ...launcher.env, ...env }).map(([name, value]) => `${name}=${value}`)
+  return ['env', ...pairs, process.execPath, ...launcher.nodeFlags, ...flags]
 }

@@ -12,6 +12,7 @@ import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { fileURLToPath } from 'node:url'
 import { startChild } from '../bench/child-process.js'
+import { launcherSettings } from '../bench/launcher-settings.js'
 import { startCli, type CliProcess } from '../test/cli/spawn-cli.js'
 import { freePorts } from '../src/node/start/free-ports.js'
 import { DEFAULT_SHAPING, type ShapingProfile } from '../src/protocol/shaping.js'
@@ -72,13 +73,15 @@ export async function startSoakTarget (kind: SoakTargetKind, shaping: ShapingPro
 async function startUp (shaping: ShapingProfile, nodeFlags: readonly string[]): Promise<SoakTarget> {
   const runtimeDir = mkdtempSync(join(tmpdir(), 'mixgate-soak-'))
   try {
+    // The launcher's own settings (its #! line) first, as `mixgate up` runs them; then the run's.
+    const launcher = launcherSettings(BIN)
     const child = await startChild({
-      nodeFlags,
+      nodeFlags: [...launcher.nodeFlags, ...nodeFlags],
       script: BIN,
       args: ['up', '--socks', '127.0.0.1:0', '--shaping', shaping, '--exit-policy', 'accept 127.0.0.1:*', '--log-level', 'warn'],
       ready: UP_READY,
       // Its own runtime dir: `up` records itself there (running-up.ts), never in the user's.
-      env: { MIXGATE_RUNTIME_DIR: runtimeDir },
+      env: { ...launcher.env, MIXGATE_RUNTIME_DIR: runtimeDir },
     })
     while (child.lines.length === 0) await sleep(50)
     return {
@@ -124,12 +127,13 @@ async function startSeparate (shaping: ShapingProfile, mixes: number): Promise<S
     for (let position = hops; position >= 1; position--) {
       const name = position === hops ? 'exit' : `mix${position}`
       const role = position === hops ? 'exit' : 'mix'
-      const node = startCli(collector, [role, '--config', join(dir, `${name}.json`)])
+      // Run as a program, as the systemd units run it: its #! line's settings apply.
+      const node = startCli(collector, [role, '--config', join(dir, `${name}.json`)], { command: BIN })
       await node.waitForStderr(new RegExp(`node\\.started role=${role}`), 30_000)
       started.push(node)
       processes.unshift({ name, pid: node.child.pid! })
     }
-    const client = startCli(collector, ['client', '--config', join(dir, 'client.json')], { cwd: dir })
+    const client = startCli(collector, ['client', '--config', join(dir, 'client.json')], { cwd: dir, command: BIN })
     started.push(client)
     processes.unshift({ name: 'client', pid: client.child.pid! })
     await client.waitForStderr(/entry\.connected/, 30_000)
