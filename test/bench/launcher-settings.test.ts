@@ -9,9 +9,9 @@ import { join } from 'node:path'
 import { launcherSettings } from '../../bench/launcher-settings.js'
 import { BIN } from '../cli/spawn-cli.js'
 
-t.test("bin/mixgate's settings: the malloc environment and the young-generation flag", async (t) => {
+t.test("bin/mixgate's settings: the young-generation flag, no environment", async (t) => {
   const settings = launcherSettings(BIN)
-  t.same(settings.env, { MALLOC_ARENA_MAX: '2', MALLOC_TRIM_THRESHOLD_: '131072' })
+  t.same(settings.env, {})
   t.same(settings.nodeFlags, ['--max-semi-space-size=2'])
 })
 
@@ -26,4 +26,7 @@ t.test('a plain #! line, or none, gives no settings', async (t) => {
   const flagsOnly = join(dir, 'flags')
   writeFileSync(flagsOnly, '#!/usr/bin/env -S node --expose-gc\n')
   t.same(launcherSettings(flagsOnly), { env: {}, nodeFlags: ['--expose-gc'] })
+  const withEnv = join(dir, 'env')
+  writeFileSync(withEnv, '#!/usr/bin/env -S A=1 B=x=y node --a --b\n')
+  t.same(launcherSettings(withEnv), { env: { A: '1', B: 'x=y' }, nodeFlags: ['--a', '--b'] }, 'variables before node, split at their first =')
 })
