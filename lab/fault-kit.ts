@@ -33,7 +33,7 @@ export interface FaultRow {
  * links each side lost. Client-side events such as `stream.retried` are logged only as a count
  * per minute (R19), too late for most rows, so the counters are read instead.
  */
-const COUNTERS = /^(?<name>mixgate_(streams_(retried|timed_out)|alarms|creates_(accepted|refused)|authentication_failures|successor_(failures|connects)|links_(closed|failed)|circuits_(built|silent))_total)(?<labels>\{[^}]*\})? (?<value>[0-9.e+]+)$/
+const COUNTERS = /^(?<name>mixgate_(streams_(retried|timed_out)|alarms|loop_incidents|fail_closed|fail_closed_recoveries|creates_(accepted|refused)|authentication_failures|successor_(failures|connects)|links_(closed|failed)|circuits_(built|silent))_total)(?<labels>\{[^}]*\})? (?<value>[0-9.e+]+)$/
 
 
 export const sleep = async (ms: number): Promise<void> => await new Promise((resolve) => setTimeout(resolve, ms))
