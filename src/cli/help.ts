@@ -58,7 +58,7 @@ Options:
                       https: may also use the HTTP CONNECT port). Fix the port to keep the
                       PAC URL: mixgate up --admin 127.0.0.1:9100, then
                       chromium --proxy-pac-url=http://127.0.0.1:9100/proxy.pac
-  --round-ms MS       round length of every mix, 1 to 10000 (default 10)
+  --round-ms MS       round length of every mix, 1 to 10000 (default 10; 5 with --shaping off)
   --epoch-s S         onion-key epoch length in seconds, 4 to 86400 (default 3600)
   --shaping P         traffic shaping: elastic (default), strict or off; see
                       mixgate.conf(5), "shaping". off is faster and weaker: rounds only

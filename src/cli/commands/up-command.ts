@@ -8,7 +8,7 @@
  *   mixgate: SOCKS5 proxy listening on 127.0.0.1:1080 (3 mixes + exit)
  *   mixgate: HTTP CONNECT proxy listening on 127.0.0.1:8118
  *   mixgate: admin http://127.0.0.1:43117 (mixgate status)
- *   expect: a new connection answers in ≈ 0.08 s, … (up-expectations.ts, per profile)
+ *   expect: a new connection answers in ≈ 0.05 s, … (up-expectations.ts, per profile)
  *   try: curl --socks5-hostname 127.0.0.1:1080 https://example.org/
  *
  * The admin port is the client's (/healthz, /metrics). `up` records it in its runtime
@@ -41,6 +41,7 @@ import { recordRunningUp } from '../../node/start/running-up.js'
 import { UsageError } from '../../base/usage-error.js'
 import type { CommandContext } from './context.js'
 import { DEFAULT_SHAPING, DEFAULT_SHAPING_PROFILE, SHAPING_PROFILES, type ShapingParams, type ShapingProfile } from '../../protocol/shaping.js'
+import { DEFAULT_PARAMS } from '../../directory/cascade-params-json.js'
 
 export const DEFAULT_SOCKS = '127.0.0.1:1080'
 /** The client's admin port: any free one, printed and recorded for `mixgate status`. */
@@ -66,10 +67,10 @@ export async function upCommand (argv: readonly string[], context: CommandContex
   if (args.help) return context.showHelp('up')
   const mixes = integerOption('up', args, 'mixes', { min: 1, max: MAX_MIXES }, 3)
   const hopThreads = integerOption('up', args, 'hop-threads', { min: 1, max: mixes + 1 }, defaultHopThreads(mixes + 1))
-  const roundMs = integerOption('up', args, 'round-ms', { min: 1, max: 10_000 }, 10)
+  const profile = choice('shaping', stringOption(args, 'shaping') ?? DEFAULT_SHAPING_PROFILE, SHAPING_PROFILES)
+  const roundMs = integerOption('up', args, 'round-ms', { min: 1, max: 10_000 }, upRoundMs(profile))
   // At least 4 s: the grace window is a quarter epoch for short epochs, and whole seconds.
   const epochS = integerOption('up', args, 'epoch-s', { min: 4, max: 86_400 }, 3600)
-  const profile = choice('shaping', stringOption(args, 'shaping') ?? DEFAULT_SHAPING_PROFILE, SHAPING_PROFILES)
   const socks = addressOption('socks', stringOption(args, 'socks') ?? DEFAULT_SOCKS)
   const httpText = stringOption(args, 'http')
   const http = httpText === undefined ? undefined : addressOption('http', httpText)
@@ -126,6 +127,18 @@ export async function upCommand (argv: readonly string[], context: CommandContex
     await embedded.threadsEnded
   }
 }
+
+/**
+ * `up`'s round: 10 ms under shaping (the cascade default, which the shaped rates count in),
+ * 5 ms with `off`, whose rounds are all its mixing and a cell's only wait: a new connection is
+ * two round trips, and each direction waits about half a round at its first hop, so 5 ms rounds
+ * take a 1 KiB request from 34-37 to 28-30 ms here at the same throughput (docs/BENCH.md).
+ */
+function upRoundMs (profile: ShapingProfile): number {
+  return profile === 'off' ? UP_OFF_ROUND_MS : DEFAULT_PARAMS.roundMs
+}
+
+const UP_OFF_ROUND_MS = 5
 
 /**
  * The profile's defaults, with a slot of at least one second whatever the round length (a
