@@ -86,7 +86,10 @@ t.test('a stream survives the boundary; new circuits use the new key; replays ar
   // Past the grace window key e is gone (and its replay table with it): the CREATE cannot be opened.
   await untilS(boundary + GRACE_S + 0.3)
   await waitFor(() => !entry.keyEpochs.includes(e), 'the entry to drop the table of key e')
-  t.same(entry.keyEpochs, [e + 1], 'the entry holds only the new key\'s table')
+  // Key e + 2 may be held too if this step ran past its window (boundary + EPOCH_S − GRACE_S) on
+  // a slow machine: what matters is that no table of key e or older is left.
+  t.same(entry.keyEpochs.filter((epoch) => epoch <= e), [], 'the entry holds no table of the old key')
+  t.ok(entry.keyEpochs.includes(e + 1), 'and the new key\'s table')
   const refusedAuth = entry.stats.createsRefusedAuth
   raw.createOn(captured.id + 2, captured.create)
   await waitFor(() => entry.stats.createsRefusedAuth === refusedAuth + 1, 'the replay after the grace window to be refused')
