@@ -154,6 +154,9 @@ t.test('elastic: a request from rung 0 wakes the circuit at once; rungs change p
   // Two slots on: a hop does not file the slot it started in (partial), and its first round
   // may fall in the slot after startSlot.
   await waitFor(() => slotAt(Date.now(), SLOT_ROUNDS * ROUND_MS) > startSlot + 1, 'a slot after the start')
+  // And the entry has filed a whole slot of its own: a hop whose start stalled (a loaded
+  // machine) may begin its rounds later still, and would count the CREATE in its partial slot.
+  await waitFor(() => entry.node.stats.createsPerSlot.reduce((x, y) => x + y, 0) >= 1, 'the entry to file its first whole slot')
   const circuit = client.createCircuit()
   await waitFor(() => c.exit.node.circuits === 1, 'the circuit at the exit')
   const from = Math.max(...c.mixes.map((m) => m.node.lastRound), c.exit.node.lastRound) + 6
