@@ -30,8 +30,11 @@ export interface ForwardOutput {
   ended (circuit: HopCircuit): void
   /** The circuit was silenced (shaped, ended early): drop what it holds for real traffic. */
   silenced (circuit: HopCircuit): void
-  /** An unshaped round: send what was forwarded since the last one (and report it). */
-  sendRound (): void
+  /**
+   * An unshaped round: send what was forwarded since the last one (and report it). `quiet`:
+   * a deadline after a release on arrival (unshaped-rounds.ts), which reports no empty round.
+   */
+  sendRound (quiet?: boolean): void
   /** A shaped round: write the forward schedule of rounds `from` to `round` (and report it). */
   sendShapedRound (from: number, round: number): void
   /**

@@ -113,7 +113,7 @@ export function registerHopMetrics (registry: MetricsRegistry, role: 'mix' | 'ex
   }
   // Release on arrival (arrival-gate.ts): how often a shaped round left before its deadline.
   const releases = registry.counter('mixgate_round_releases_total',
-    'Shaped rounds released, by trigger: arrival (the neighbours\' writes of the round had all arrived) or deadline (the hop\'s phase came first).',
+    'Rounds released, by trigger: arrival (the neighbours\' writes of the round had all arrived) or deadline (the hop\'s phase came first).',
     { direction: directions, trigger: ['arrival', 'deadline'] })
   for (const direction of directions) {
     const forward = direction === 'forward'

@@ -3,6 +3,16 @@
  * at the hop's phase for each direction, whatever arrived since the last release leaves in a uniform random interleaving that keeps
  * each circuit's order, one write per link (R9, R17). Backward cells are sealed as they
  * arrive; a circuit awaiting its tag keeps its own, in order, until the tag is durable.
+ *
+ * Release on arrival where a direction has one neighbour: a mix after the entry forward (its
+ * one predecessor, the mix before it), every mix backward (its one successor). There a round's
+ * batch is the neighbour's round write, whole, whether it leaves when that write has all
+ * arrived or at the phase after; waiting for the phase only added time, and a whole round
+ * whenever the write came a little after it (a loaded host, a large batch). So such a
+ * direction leaves when the neighbour's write has all arrived, and its deadline sends what
+ * came otherwise. The entry forward (many clients' links) and the exit backward (its TCP
+ * streams) are where cells of different sources meet: they keep their deadlines. The release
+ * time follows the neighbour's write, which the link shows anyway, never content (R17).
  */
 import { CellCommand, writeCellHeader } from '../protocol/cell.js'
 import { CELL_HEADER_BYTES } from '../protocol/geometry.js'
@@ -19,10 +29,18 @@ export class UnshapedRounds implements HopRounds {
   /** Backward cells sealed since the last round, released by the strategy. */
   private readonly backward: MixStrategy<QueuedCell>
   private readonly backwardOut: QueuedCell[] = []
+  /** Whether each direction releases when its one neighbour's write has all arrived. */
+  private readonly forwardOnArrival: boolean
+  private readonly backwardOnArrival: boolean
+  /** A release on arrival happened since the last deadline of that direction. */
+  private forwardArrivedSinceDeadline = false
+  private backwardArrivedSinceDeadline = false
 
   constructor (core: RoundsHost) {
     this.core = core
     this.backward = new RoundStrategy<QueuedCell>((queued) => queued.circuit.slot, core.interleaver)
+    this.forwardOnArrival = core.position > 1 && core.position < core.geometry.hops
+    this.backwardOnArrival = core.position < core.geometry.hops
   }
 
   /**
@@ -34,11 +52,41 @@ export class UnshapedRounds implements HopRounds {
   runForward (): void {
     const core = this.core
     core.stats.rounds++
-    core.output.sendRound()
+    // After a release on arrival, the deadline sends only what came since (and reports no empty round).
+    const quiet = this.forwardArrivedSinceDeadline
+    this.forwardArrivedSinceDeadline = false
+    if (!quiet) core.stats.releasesAtDeadlineForward++
+    core.output.sendRound(quiet)
     core.afterRelease()
   }
 
   runBackward (): void {
+    const quiet = this.backwardArrivedSinceDeadline
+    this.backwardArrivedSinceDeadline = false
+    if (!quiet) this.core.stats.releasesAtDeadlineBackward++
+    else if (this.backward.pending === 0) return
+    this.releaseBackwardRound()
+  }
+
+  /** The predecessor's round write has all arrived: a mix after the entry sends it on now. */
+  forwardArrived (): void {
+    if (!this.forwardOnArrival || this.core.roundsStopped) return
+    const core = this.core
+    core.stats.releasesOnArrivalForward++
+    this.forwardArrivedSinceDeadline = true
+    try { core.output.sendRound() } catch (err) { core.faulted('round', err, undefined) }
+  }
+
+  /** The successor's round write has all arrived: a mix sends it on now. */
+  backwardArrived (): void {
+    if (!this.backwardOnArrival || this.core.roundsStopped) return
+    const core = this.core
+    core.stats.releasesOnArrivalBackward++
+    this.backwardArrivedSinceDeadline = true
+    try { this.releaseBackwardRound() } catch (err) { core.faulted('round', err, undefined) }
+  }
+
+  private releaseBackwardRound (): void {
     const out = this.backwardOut
     this.core.stats.lastBackwardBatch = this.backward.pending
     if (this.backward.pending > 0) this.backward.flush(out)
@@ -50,9 +98,6 @@ export class UnshapedRounds implements HopRounds {
   accepted (): void {}
   hold (): boolean { return false }
   silence (): boolean { return false }
-  // Unshaped rounds release whatever has arrived at their phase: nothing waits for a write.
-  forwardArrived (): void {}
-  backwardArrived (): void {}
   linkGone (): void {}
 
   /**

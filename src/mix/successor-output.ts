@@ -174,8 +174,9 @@ export class SuccessorOutput implements ForwardOutput {
   }
 
   /** Unshaped: this round's forward cells, topped up to `minBatch`, in one write. */
-  sendRound (): void {
+  sendRound (quiet = false): void {
     const core = this.core
+    if (quiet && this.unshaped.pending === 0) return
     core.stats.lastForwardBatch = this.unshaped.pending
     const successor = this.successor
     // Without a successor the cells stay queued (successorLost drops them with their circuits).
