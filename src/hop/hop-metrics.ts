@@ -42,7 +42,7 @@ export type HopCounters = Readonly<Pick<HopStats, 'cellsIn' | 'cellsOut' | 'roun
   'createsRefusedRate' | 'linksClosedIdle' | 'linksFailed'> &
   Partial<Pick<HopStats, 'createsPerSlot' | 'drainRoundsForward' | 'drainRoundsBackward' | 'rungsCappedForward' | 'rungsCappedBackward' |
   'releasesOnArrivalForward' | 'releasesOnArrivalBackward' | 'releasesAtDeadlineForward' | 'releasesAtDeadlineBackward' |
-  'carriedRoundsForward' | 'carriedRoundsBackward' | 'lateRoundsUncarriedForward' | 'lateRoundsUncarriedBackward'>>>
+  'carriedRoundsForward' | 'carriedRoundsBackward' | 'lateRoundsUncarriedForward' | 'lateRoundsUncarriedBackward' | 'cellsAfterEnd'>>>
 
 /** A mix or the exit (`MixNode`, `ExitNode`). */
 export interface HopSource {
@@ -202,8 +202,9 @@ function registerCreates (registry: MetricsRegistry, s: () => HopCounters): void
     .from(() => s().createsRefusedQuarantine, { reason: 'quarantine' })
     .from(() => s().createsRefusedRate, { reason: 'rate' })
   registry.counterFrom('mixgate_creates_carried_total', 'CREATEs carried to a later round because the round\'s CREATE budget was spent (R17).', () => s().createsCarried)
-  registry.counter('mixgate_cells_dropped_total', 'Cells dropped for a reason other than authentication.', { reason: ['unknown_circuit', 'malformed', 'silenced', 'over_queue'] })
+  registry.counter('mixgate_cells_dropped_total', 'Cells dropped for a reason other than authentication.', { reason: ['unknown_circuit', 'after_end', 'malformed', 'silenced', 'over_queue'] })
     .from(() => s().unknownCircuitCells, { reason: 'unknown_circuit' })
+    .from(() => s().cellsAfterEnd ?? 0, { reason: 'after_end' })
     .from(() => s().malformedCells, { reason: 'malformed' })
     .from(() => s().cellsDroppedSilenced, { reason: 'silenced' })
     .from(() => s().cellsDroppedOverQueue, { reason: 'over_queue' })

@@ -18,6 +18,8 @@ export class HopStats {
   createsRefusedLimit = 0
   relayAuthFailures = 0
   unknownCircuitCells = 0
+  /** Cells from the successor for a circuit this mix ended lately (its copy there ends a little later by design, R5): dropped. */
+  cellsAfterEnd = 0
   malformedCells = 0
   destroysIn = 0
   circuitsExpired = 0

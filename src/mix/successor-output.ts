@@ -19,6 +19,10 @@ import { drainRounds, excessRounds, mayDrainInto } from '../hop/link-drain.js'
 import { RoundStrategy, type MixStrategy } from '../hop/strategy.js'
 import { Redial } from '../link/redial.js'
 
+/** Ended circuits remembered for `endedLately` (the oldest is forgotten first). */
+const ENDED_REMEMBERED = 4096
+const AFTER_END_MARGIN_MS = 2000
+
 export interface SuccessorOptions {
   /** Open the link to the successor; the handlers receive its cells and its end. */
   readonly connectSuccessor: (handlers: CellLinkHandlers) => Promise<CellLink>
@@ -37,6 +41,14 @@ export class SuccessorOutput implements ForwardOutput {
   private readonly minBatch: number
   private successor: CellLink | null = null
   private readonly outCircuits = new Map<number, HopCircuit>()
+  /**
+   * Circuits ended here lately, by outgoing ID, with the time (ms) until which the successor's
+   * cells for them count as after their end: shaped, the successor keeps a circuit some rounds
+   * past the client's DESTROY (R5, PROTOCOL.md §12.7), and its last rounds of it are no sign of
+   * a fault. In ending order; at most ENDED_REMEMBERED.
+   */
+  private readonly endedLately = new Map<number, number>()
+  private readonly afterEndMs: number
   /** Unshaped: the forward cells since the last round, and the round's release order. */
   private readonly unshaped: MixStrategy<QueuedCell>
   private readonly forwardOut: QueuedCell[] = []
@@ -57,6 +69,8 @@ export class SuccessorOutput implements ForwardOutput {
     this.padding = encodePadding(options.geometry)
     this.unshaped = new RoundStrategy<QueuedCell>((queued) => queued.circuit.slot, core.interleaver)
     this.shaped = new RoundBatch(core.interleaver)
+    // The successor's grace past an end boundary (hops + 8 rounds) and the pipeline, twice over, and a margin for a slow link.
+    this.afterEndMs = 2 * (options.geometry.hops + 16) * core.roundMs + AFTER_END_MARGIN_MS
   }
 
   get isUp (): boolean { return this.successor !== null }
@@ -123,7 +137,11 @@ export class SuccessorOutput implements ForwardOutput {
     const command = cellCommand(cell)
     if (command === CellCommand.PADDING) return
     const circuit = this.outCircuits.get(cellCircuitId(cell))
-    if (circuit === undefined) { core.stats.unknownCircuitCells++; return }
+    if (circuit === undefined) {
+      if (this.endedLately.size > 0 && this.endedLatelyHas(cellCircuitId(cell))) core.stats.cellsAfterEnd++
+      else core.stats.unknownCircuitCells++
+      return
+    }
     if (command === CellCommand.RELAY) {
       // Shaped: the whole cell waits, and is sealed in place when its slot comes.
       if (circuit.shape !== null) core.pushBackward(circuit, cell)
@@ -164,7 +182,22 @@ export class SuccessorOutput implements ForwardOutput {
   }
 
   ended (circuit: HopCircuit): void {
-    if (this.outCircuits.get(circuit.outId) === circuit) this.outCircuits.delete(circuit.outId)
+    if (this.outCircuits.get(circuit.outId) !== circuit) return
+    this.outCircuits.delete(circuit.outId)
+    const ended = this.endedLately
+    ended.delete(circuit.outId)
+    if (ended.size >= ENDED_REMEMBERED) ended.delete(ended.keys().next().value!)
+    ended.set(circuit.outId, Date.now() + this.afterEndMs)
+  }
+
+  /** Whether `outId` is a circuit ended here lately; forgets those whose time is up. */
+  private endedLatelyHas (outId: number): boolean {
+    const now = Date.now()
+    for (const [id, until] of this.endedLately) {
+      if (until > now) break
+      this.endedLately.delete(id)
+    }
+    return this.endedLately.has(outId)
   }
 
   silenced (): void {}

@@ -64,7 +64,7 @@ t.test('a mix exports its stats as they are when scraped', async (t) => {
   const registry = new MetricsRegistry()
   registerMixMetrics(registry, node, { position: 2, epoch: () => epoch, uptimeS: () => 3725, listener })
   Object.assign(stats, { cellsIn: 100, cellsOut: 90, rounds: 7, createsAccepted: 5, createsRefusedAuth: 1, createsRefusedReplay: 2,
-    createsRefusedFull: 3, createsRefusedLimit: 4, createsRefusedBusy: 11, createsCarried: 12, relayAuthFailures: 6, unknownCircuitCells: 8, malformedCells: 9,
+    createsRefusedFull: 3, createsRefusedLimit: 4, createsRefusedBusy: 11, createsCarried: 12, relayAuthFailures: 6, unknownCircuitCells: 8, cellsAfterEnd: 10, malformedCells: 9,
     linksAccepted: 3, linksClosed: 2, linksClosedSlow: 1 })
   node.circuits = 4
   node.predecessorLinks = 1
@@ -95,6 +95,7 @@ t.test('a mix exports its stats as they are when scraped', async (t) => {
     ['mixgate_creates_refused_total', { reason: 'busy' }, 11],
     ['mixgate_creates_carried_total', {}, 12],
     ['mixgate_cells_dropped_total', { reason: 'unknown_circuit' }, 8],
+    ['mixgate_cells_dropped_total', { reason: 'after_end' }, 10],
     ['mixgate_cells_dropped_total', { reason: 'malformed' }, 9],
     ['mixgate_links_open', {}, 1],
     ['mixgate_links_closed_slow_total', {}, 1],
