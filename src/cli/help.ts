@@ -70,8 +70,8 @@ Options:
                       client.json, so the nodes can later run as separate processes
                       (mixgate exit --config DIR/exit.json, mix --config DIR/mix1.json, …)
   --hop-threads N     worker threads the mixes and the exit share, 1 to the number of hops
-                      (default: one per hop). Each thread costs some 15 MB; fewer save
-                      memory, but a shared thread can fall behind under a burst
+                      (default: one per hop; with --shaping off the cores but one: 1 on
+                      2 cores). Each thread costs some 15 MB; more spread the rounds
   --log-level L       error, warn, info or debug (default info); logs go to standard error
   --log-format F      text or json (default text)
 

@@ -45,13 +45,18 @@ t.test('--hop-threads takes 1 to the number of hops', async (t) => {
   }
 })
 
-t.test('the hops are dealt to the threads in turn; by default a thread per hop', async (t) => {
+t.test('the hops are dealt to the threads in turn; by default shaped a thread per hop, off the cores but one', async (t) => {
   t.same(hopGroups(4, 1), [[1, 2, 3, 4]], 'one thread: every hop')
   t.same(hopGroups(4, 2), [[1, 3], [2, 4]], 'two: entry and third mix, second mix and exit')
   t.same(hopGroups(4, 3), [[1, 4], [2], [3]], 'three: no thread has two more than another')
   t.same(hopGroups(2, 8), [[1], [2]], 'never more threads than hops')
-  t.equal(defaultHopThreads(4), 4, 'four hops: four threads')
-  t.equal(defaultHopThreads(2), 2, 'two hops: two')
+  t.equal(defaultHopThreads(4, true, 2), 4, 'shaped, four hops on 2 cores: four threads')
+  t.equal(defaultHopThreads(2, true, 2), 2, 'shaped, two hops: two')
+  t.equal(defaultHopThreads(4, false, 2), 1, 'off, four hops on 2 cores: one thread (the client has the other core)')
+  t.equal(defaultHopThreads(4, false, 1), 1, 'off, one core: still one thread')
+  t.equal(defaultHopThreads(4, false, 3), 2, 'off, 3 cores: two')
+  t.equal(defaultHopThreads(4, false, 16), 4, 'off, many cores: a thread per hop')
+  t.equal(defaultHopThreads(2, false, 16), 2, 'off, two hops: two at most')
 })
 
 /** This process's threads (Linux). */
