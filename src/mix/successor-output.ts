@@ -136,9 +136,10 @@ export class SuccessorOutput implements ForwardOutput {
     core.stats.cellsIn++
     const command = cellCommand(cell)
     if (command === CellCommand.PADDING) return
-    const circuit = this.outCircuits.get(cellCircuitId(cell))
+    const id = cellCircuitId(cell)
+    const circuit = this.outCircuits.get(id)
     if (circuit === undefined) {
-      if (this.endedLately.size > 0 && this.endedLatelyHas(cellCircuitId(cell))) core.stats.cellsAfterEnd++
+      if (this.endedLately.size > 0 && this.endedLatelyHas(id)) core.stats.cellsAfterEnd++
       else core.stats.unknownCircuitCells++
       return
     }

@@ -67,7 +67,7 @@ export async function upCommand (argv: readonly string[], context: CommandContex
   if (args.help) return context.showHelp('up')
   const mixes = integerOption('up', args, 'mixes', { min: 1, max: MAX_MIXES }, 3)
   const profile = choice('shaping', stringOption(args, 'shaping') ?? DEFAULT_SHAPING_PROFILE, SHAPING_PROFILES)
-  const hopThreads = integerOption('up', args, 'hop-threads', { min: 1, max: mixes + 1 }, defaultHopThreads(mixes + 1, profile !== 'off'))
+  const hopThreads = integerOption('up', args, 'hop-threads', { min: 1, max: mixes + 1 }, defaultHopThreads(mixes + 1, profile))
   const roundMs = integerOption('up', args, 'round-ms', { min: 1, max: 10_000 }, upRoundMs(profile))
   // At least 4 s: the grace window is a quarter epoch for short epochs, and whole seconds.
   const epochS = integerOption('up', args, 'epoch-s', { min: 4, max: 86_400 }, 3600)

@@ -136,7 +136,7 @@ export async function startEmbeddedCascade (options: EmbeddedOptions): Promise<E
   const log = (label: string): Logger => createLogger({ role: label, level: options.log.level, format: options.log.format })
   const labelOf = (position: number): string => position === hopCount ? 'exit' : `mix[${position}]`
 
-  const groups = hopGroups(hopCount, options.hopThreads ?? defaultHopThreads(hopCount, (options.shaping ?? DEFAULT_SHAPING[DEFAULT_SHAPING_PROFILE]).profile !== 'off'))
+  const groups = hopGroups(hopCount, options.hopThreads ?? defaultHopThreads(hopCount, (options.shaping ?? DEFAULT_SHAPING[DEFAULT_SHAPING_PROFILE]).profile))
   // In hop order, whichever thread each runs in.
   const threads: HopThread[] = []
   const nodes: StartedNode[] = []

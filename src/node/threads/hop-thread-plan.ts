@@ -17,6 +17,7 @@
  * varied more (BENCH.md).
  */
 import { availableParallelism } from 'node:os'
+import type { ShapingProfile } from '../../protocol/shaping.js'
 
 /** The most hop threads `up` runs: one per hop (8 hops: 7 mixes and the exit). */
 export const MAX_HOP_THREADS = 8
@@ -25,8 +26,8 @@ export const MAX_HOP_THREADS = 8
  * The default number of hop threads for `hopCount` hops (see above): shaped, one per hop;
  * unshaped, the cores but one, at least one; never more than one per hop or MAX_HOP_THREADS.
  */
-export function defaultHopThreads (hopCount: number, shaped: boolean, cores = availableParallelism()): number {
-  return Math.max(1, Math.min(shaped ? hopCount : cores - 1, hopCount, MAX_HOP_THREADS))
+export function defaultHopThreads (hopCount: number, profile: ShapingProfile, cores = availableParallelism()): number {
+  return Math.max(1, Math.min(profile === 'off' ? cores - 1 : hopCount, hopCount, MAX_HOP_THREADS))
 }
 
 /**
