@@ -15,6 +15,9 @@ import type { Socket } from 'node:net'
 import { EndReason, endReasonForErrno } from '../protocol/end-reason.js'
 import type { FlowWindows } from '../protocol/flow-control.js'
 import { RelayCommand } from '../protocol/relay-payload.js'
+import { copyOf, onChunks } from '../base/socket-reads.js'
+
+const EMPTY = new Uint8Array(0)
 
 /** What a stream needs from the circuit that carries it. */
 export interface StreamCircuit {
@@ -22,7 +25,10 @@ export interface StreamCircuit {
   readonly dataBytes: number
   /** The cascade's flow-control windows (flow-control.ts). */
   readonly windows: FlowWindows
-  /** Queue one relay message toward the other endpoint. */
+  /**
+   * Queue one relay message toward the other endpoint. `data` is valid only during the call
+   * (it may be a view of a reused read buffer): whatever is kept of it is copied.
+   */
   sendRelay (streamId: number, command: RelayCommand, data?: Uint8Array): void
   /** Spend one cell of circuit credit; `false` means the stream must wait (it is woken later). */
   takeCircuitCredit (stream: StreamPipe): boolean
@@ -47,7 +53,7 @@ export class StreamPipe {
   private delivered = 0
   /** Cells written while the socket was backpressured; acknowledged on 'drain'. */
   private awaitingDrain = 0
-  private readonly pending: Buffer[] = []
+  private readonly pending: Uint8Array[] = []
   private pendingBytes = 0
   private socketEnded = false
   private finishSent = false
@@ -91,7 +97,7 @@ export class StreamPipe {
   prepend (chunks: readonly Uint8Array[]): void {
     for (const chunk of chunks) {
       if (chunk.length === 0) continue
-      this.pending.push(Buffer.from(chunk.buffer, chunk.byteOffset, chunk.length))
+      this.pending.push(chunk)
       this.pendingBytes += chunk.length
     }
   }
@@ -105,7 +111,7 @@ export class StreamPipe {
     // which cut off everything the other end still had to send. Node reads the flag when
     // 'end' fires, so setting it here is enough.
     socket.allowHalfOpen = true
-    socket.on('data', (chunk: Buffer) => this.fromSocket(chunk))
+    onChunks(socket, (chunk, transient) => { this.fromSocket(chunk, transient) })
     socket.on('end', () => { this.socketEnded = true; this.pump() })
     socket.on('drain', () => this.drained())
     socket.on('error', (err: NodeJS.ErrnoException) => this.close(endReasonForErrno(err.code), true))
@@ -124,10 +130,33 @@ export class StreamPipe {
 
   // --- socket → circuit -----------------------------------------------------------------
 
-  private fromSocket (chunk: Buffer): void {
-    this.pending.push(chunk)
-    this.pendingBytes += chunk.length
+  /** Bytes read; `transient`: a view of the thread's shared read buffer (socket-reads.ts). */
+  private fromSocket (chunk: Uint8Array, transient: boolean): void {
+    const rest = transient ? this.sendNow(chunk) : chunk
+    if (rest.length > 0) {
+      this.pending.push(rest)
+      this.pendingBytes += rest.length
+    }
     this.pump()
+  }
+
+  /**
+   * Send what credit allows of a transient chunk straight from it (sendRelay copies it into
+   * the cell), and return a copy of the rest, which must outlive the read buffer.
+   */
+  private sendNow (chunk: Uint8Array): Uint8Array {
+    if (this.closed) return EMPTY
+    if (this.pendingBytes > 0) return copyOf(chunk)
+    const max = this.circuit.dataBytes
+    let at = 0
+    while (at < chunk.length && this.packageWindow > 0 && this.circuit.takeCircuitCredit(this)) {
+      const n = Math.min(max, chunk.length - at)
+      this.packageWindow--
+      this.bytesOut += n
+      this.circuit.sendRelay(this.id, RelayCommand.DATA, chunk.subarray(at, at + n))
+      at += n
+    }
+    return at === chunk.length ? EMPTY : copyOf(chunk.subarray(at))
   }
 
   /** Send as much pending data as credit allows; pause the socket when credit runs out. */
@@ -165,7 +194,7 @@ export class StreamPipe {
     while (filled < n) {
       const head = this.pending[0]!
       const part = Math.min(head.length, n - filled)
-      head.copy(out, filled, 0, part)
+      out.set(head.subarray(0, part), filled)
       filled += part
       if (part === head.length) this.pending.shift()
       else this.pending[0] = head.subarray(part)

@@ -16,6 +16,7 @@ import { performance } from 'node:perf_hooks'
 import { EndReason, endReasonForErrno } from '../protocol/end-reason.js'
 import { parseIpAddress, type IpAddress } from './ip-address.js'
 import type { HostResolver } from './resolver.js'
+import { connectWithSharedReads } from '../base/socket-reads.js'
 
 /** What outbound needs of a policy (ExitPolicy from policy.ts). */
 export interface PolicyCheck {
@@ -42,7 +43,9 @@ const refused = (reason: EndReason): OutboundResult => ({ ok: false, reason })
 
 /**
  * Resolves, checks and connects. On success the socket is connected, has TCP_NODELAY set
- * and no listeners of ours: the caller must add its own 'error' listener right away.
+ * and no listeners of ours: the caller must add its own 'error' listener right away. It reads
+ * into the thread's shared buffer, so it emits no 'data': read it with `onChunks`
+ * (src/base/socket-reads.ts).
  * `address` is the IP literal connected to (for debug logs only: it is a destination).
  */
 export async function openOutbound (options: OutboundOptions): Promise<OutboundResult> {
@@ -81,7 +84,9 @@ export async function openOutbound (options: OutboundOptions): Promise<OutboundR
 
 function connectTo (address: IpAddress, port: number, timeoutMs: number, signal: AbortSignal | undefined): Promise<OutboundResult> {
   return new Promise((resolve) => {
-    const socket = net.connect({
+    // Read into the thread's shared buffer (socket-reads.ts): the stream copies only what its
+    // window cannot send at once.
+    const socket = connectWithSharedReads({
       host: address.text,
       port,
       family: address.family,

@@ -11,13 +11,15 @@
  * chunks is gathered, into a buffer of its exact length made for it (one allocation per such
  * batch, none per cell, not zero-filled). With Node's 64 KiB socket reads and full batches of
  * 63.5 KB (2 KiB cells) that is nearly every full batch. A view keeps its chunk or buffer (≤ 64 KiB)
- * alive as long as it is kept.
+ * alive as long as it is kept. A transient chunk (a read into the thread's shared buffer,
+ * socket-reads.ts) is never opened in place: each body in it is decrypted into a buffer of
+ * its own, so nothing handed on points into memory the next read overwrites.
  *
  * Any failure is reported once through `onError` and stops the reader: with implicit nonces
  * nothing after a bad header or body could be read anyway.
  */
 import type { CipherState } from './noise/cipher-state.js'
-import { BATCH_HEADER_BYTES, BatchHeaderCodec, batchBodyBytes, maxCellsPerBatch } from './batch-format.js'
+import { BATCH_BODY_OVERHEAD, BATCH_HEADER_BYTES, BatchHeaderCodec, batchBodyBytes, maxCellsPerBatch } from './batch-format.js'
 import { LinkError, LinkErrorCode } from './errors.js'
 
 const EMPTY = new Uint8Array(0)
@@ -69,8 +71,10 @@ export class BatchReader {
   /**
    * Feed one chunk. Returns the bytes consumed: `chunk.length`, unless the sink returned false
    * or a failure was reported, in which case it is the offset just after the last batch read.
+   * `transient`: the chunk's memory is reused after this call (socket-reads.ts), so nothing is
+   * opened in place in it: a body lying wholly in it is opened into a buffer of its own.
    */
-  push (chunk: Uint8Array): number {
+  push (chunk: Uint8Array, transient = false): number {
     const length = chunk.length
     let at = 0
     for (;;) {
@@ -92,6 +96,12 @@ export class BatchReader {
       if (this.body === null && length - at >= this.bodyLength) {
         sealed = chunk.subarray(at, at + this.bodyLength)
         at += this.bodyLength
+        if (transient) {
+          // Decrypted from the shared read buffer into the body's own: no copy of the
+          // ciphertext first, and the cells handed on are views of memory nobody reuses.
+          if (!this.openBody(sealed, Buffer.allocUnsafeSlow(this.bodyLength - BATCH_BODY_OVERHEAD))) return at
+          continue
+        }
       } else {
         // Nothing of the body here yet: the next chunk may hold all of it (then no copy).
         if (at === length) return length
@@ -132,12 +142,12 @@ export class BatchReader {
     return true
   }
 
-  /** Open a body in place and hand its cells on. */
-  private openBody (sealed: Uint8Array): boolean {
+  /** Open a body, in place or into `into` (count × cellSize bytes), and hand its cells on. */
+  private openBody (sealed: Uint8Array, into: Uint8Array = sealed): boolean {
     if (!this.canOpen()) return false
     const count = this.count
     // A plain Uint8Array view, never a Buffer (whose slice() aliases): the cells handed on.
-    const cells = new Uint8Array(sealed.buffer, sealed.byteOffset, count * this.cellSize)
+    const cells = new Uint8Array(into.buffer, into.byteOffset, count * this.cellSize)
     if (!this.receiver.decryptInto(cells, EMPTY, sealed)) return this.fail(LinkErrorCode.AUTH_FAILED, 'a batch body did not authenticate')
     this.count = 0
     this.bodyLength = 0

@@ -6,7 +6,6 @@
  * whole of connect + handshake runs under one deadline (handshakeTimeoutMs, default 5 s).
  * Resolves with the Link, or rejects with a LinkError (see handshake-io.ts for the codes).
  */
-import { connect } from 'node:net'
 import type { KeyPair } from '../crypto/index.js'
 import { HandshakeState, type HandshakePattern } from './noise/handshake.js'
 import { DEFAULT_FRAME_TIMEOUT_MS, DEFAULT_HANDSHAKE_TIMEOUT_MS } from './constants.js'
@@ -14,6 +13,7 @@ import { runHandshake } from './handshake-io.js'
 import { DEFAULT_REKEY_INTERVAL_MS, checkRekeyOptions } from './link-control.js'
 import type { Link } from './link.js'
 import { badOptions, checkCellSize, checkKeyPair, checkPattern, checkPrologue, checkPublicKey, checkTimeout } from './options.js'
+import { connectWithSharedReads } from '../base/socket-reads.js'
 
 export interface DialOptions {
   readonly host: string
@@ -53,7 +53,8 @@ export async function dialLink (options: DialOptions): Promise<Link> {
     rs: options.remoteStatic,
     ...(options.pattern === 'KK' ? { s: options.localStatic! } : {}),
   })
-  const socket = connect({ host: options.host, port: options.port })
+  // Read into this thread's shared buffer (socket-reads.ts): no fresh 64 KiB per read.
+  const socket = connectWithSharedReads({ host: options.host, port: options.port })
   socket.setNoDelay(true)
   return await runHandshake(socket, handshake, {
     pattern: options.pattern,

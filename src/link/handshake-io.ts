@@ -20,6 +20,7 @@ import { HANDSHAKE_MESSAGE_BYTES, type HandshakePattern, type HandshakeState } f
 import { NoiseError } from './noise/errors.js'
 import { LinkError, LinkErrorCode } from './errors.js'
 import { Link } from './link.js'
+import { copyOf, onChunks } from '../base/socket-reads.js'
 
 const EMPTY = new Uint8Array(0)
 const ignore = (): void => {}
@@ -72,7 +73,7 @@ export function runHandshake (socket: Socket, handshake: HandshakeState, options
 
     const decoder = new FrameDecoder(HANDSHAKE_MESSAGE_BYTES, onMessage)
 
-    const onData = (chunk: Buffer): void => {
+    const onChunk = (chunk: Uint8Array, transient: boolean): void => {
       const consumed = decoder.push(chunk)
       if (settled || !handshake.complete) return
       settled = true
@@ -81,7 +82,7 @@ export function runHandshake (socket: Socket, handshake: HandshakeState, options
         socket,
         cellSize: options.cellSize,
         ciphers: handshake.transport(),
-        leftover: chunk.subarray(consumed),
+        leftover: transient ? copyOf(chunk.subarray(consumed)) : chunk.subarray(consumed),
         frameTimeoutMs: options.frameTimeoutMs,
         rekeyMs: options.rekeyMs,
       }))
@@ -97,14 +98,14 @@ export function runHandshake (socket: Socket, handshake: HandshakeState, options
 
     function cleanUp (): void {
       clearTimeout(timer)
-      socket.off('data', onData)
+      stopReading()
       socket.off('connect', onConnect)
       socket.off('end', onEnd)
       socket.off('close', onEnd)
       socket.off('error', onError)
     }
 
-    socket.on('data', onData)
+    const stopReading = onChunks(socket, onChunk)
     socket.on('connect', onConnect)
     socket.on('end', onEnd)
     socket.on('close', onEnd)

@@ -37,7 +37,8 @@
  * cells into it and seals each batch there in place (the cells are only read: the caller may
  * reuse them once send() returns), and makes one socket.write — one round's cells leave in
  * one write. Receiving opens each body in place in the socket's chunk when it lies in one, and
- * in a buffer made for it when it straddles chunks (batch-reader.ts); the cells handed on are
+ * in a buffer made for it when it straddles chunks or was read into the thread's shared read
+ * buffer (a link this node dialled, socket-reads.ts; batch-reader.ts); the cells handed on are
  * views of that body, so a cell kept queued keeps its chunk or batch buffer (≤ 64 KiB) alive.
  * No allocation per cell but the views; one compare per cell for link control.
  */
@@ -48,6 +49,7 @@ import type { CipherState } from './noise/cipher-state.js'
 import type { TransportCiphers } from './noise/handshake.js'
 import { BatchReader } from './batch-reader.js'
 import { BatchSealer, NONCES_EXHAUSTED } from './batch-sealer.js'
+import { copyOf, hasSharedReads, onChunks, SHARED_READ_BYTES } from '../base/socket-reads.js'
 import { LinkError, LinkErrorCode } from './errors.js'
 import { DEFAULT_REKEY_INTERVAL_MS, LINK_CONTROL_COMMAND, MAX_REKEY_TIMER_MS, MIN_LINK_CELL_BYTES, REKEY_AFTER_MESSAGES, isLinkControlCell, isWellFormedRekey } from './link-control.js'
 
@@ -98,6 +100,8 @@ export class Link extends EventEmitter<LinkEvents> {
   private batchSpan = 0
   private batchEndsWrite = false
   private started = false
+  /** The socket reads into the shared buffer and is read ahead of the start (constructor). */
+  private readonly readAhead: boolean
   private paused = false
   private isClosed = false
   private frameTimer: NodeJS.Timeout | null = null
@@ -131,8 +135,11 @@ export class Link extends EventEmitter<LinkEvents> {
     this.maxCellsPerBatch = this.sealer.maxCellsPerBatch
     this.reader = new BatchReader(this.cellSize, this.receiver, { onBatch: this.onBatch, onError: this.onReadError })
 
-    this.socket.pause()
-    this.socket.on('data', this.onData)
+    // Not read until the first 'cell' listener comes; a socket reading into the shared buffer
+    // is read ahead by onChunk instead, so that a peer closing meanwhile is still seen.
+    this.readAhead = hasSharedReads(this.socket)
+    if (!this.readAhead) this.socket.pause()
+    onChunks(this.socket, this.onChunk)
     this.socket.on('drain', this.onDrain)
     this.socket.on('end', this.onEnd)
     this.socket.on('error', this.onSocketError)
@@ -266,7 +273,7 @@ export class Link extends EventEmitter<LinkEvents> {
     if (this.pending !== null) {
       const chunk = this.pending
       this.pending = null
-      this.consume(chunk)
+      this.consume(chunk, false)
       if (this.isClosed || this.paused) return
     }
     // A partial batch held while we were not reading gets a fresh deadline.
@@ -275,20 +282,23 @@ export class Link extends EventEmitter<LinkEvents> {
     this.socket.resume()
   }
 
-  private readonly onData = (chunk: Buffer): void => {
+  /** A chunk read from the socket; `transient`: reused memory, copied if kept (socket-reads.ts). */
+  private readonly onChunk = (chunk: Uint8Array, transient: boolean): void => {
     if (this.isClosed) return
-    if (this.paused || this.pending !== null) {
-      // Only possible in the tick where pause() was called; keep order, bounded by one chunk.
-      this.pending = this.pending === null ? chunk : Buffer.concat([this.pending, chunk])
+    if (this.paused || !this.started || this.pending !== null) {
+      // In the tick where pause() was called, or read ahead before the start: kept in order,
+      // and read no further once a shared read buffer's worth is kept.
+      this.pending = this.pending === null ? (transient ? copyOf(chunk) : chunk) : Buffer.concat([this.pending, chunk])
+      if (this.readAhead && this.pending.length >= SHARED_READ_BYTES) this.socket.pause()
       return
     }
-    this.consume(chunk)
+    this.consume(chunk, transient)
   }
 
-  private consume (chunk: Uint8Array): void {
-    const consumed = this.reader.push(chunk)
+  private consume (chunk: Uint8Array, transient: boolean): void {
+    const consumed = this.reader.push(chunk, transient)
     if (this.isClosed) return
-    if (consumed < chunk.length) this.pending = chunk.subarray(consumed)
+    if (consumed < chunk.length) this.pending = transient ? copyOf(chunk.subarray(consumed)) : chunk.subarray(consumed)
     this.armFrameTimer()
   }
 

@@ -9,6 +9,7 @@ import net from 'node:net'
 import t, { type Test } from 'tap'
 import { EndReason } from '../../src/protocol/end-reason.js'
 import { openOutbound, type OutboundOptions } from '../../src/exit/outbound.js'
+import { onChunks } from '../../src/base/socket-reads.js'
 import { buildExitPolicy } from '../../src/exit/policy.js'
 import { PinnedResolver, type HostResolver } from '../../src/exit/resolver.js'
 import { startDnsServer } from './helpers/dns-server.js'
@@ -68,9 +69,12 @@ async function open (t: Test, options: OutboundOptions): ReturnType<typeof openO
   return result
 }
 
+/** The socket reads into the thread's shared buffer, so it is read as the exit reads it. */
 async function echo (socket: net.Socket, text: string): Promise<string> {
   socket.write(text)
-  return await new Promise((resolve) => socket.once('data', (data) => resolve(data.toString())))
+  return await new Promise((resolve) => {
+    const stop = onChunks(socket, (chunk) => { stop(); resolve(Buffer.from(chunk).toString()) })
+  })
 }
 
 t.test('connects to a local server the policy allows, by literal and by name', async (t) => {
