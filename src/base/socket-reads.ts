@@ -32,7 +32,7 @@ export type ChunkHandler = (chunk: Uint8Array, transient: boolean) => void
 /**
  * Bytes one read may take, as Node's own reads; allocated once per thread. 256 KiB (several
  * full batches a read, fewer straddling two) was slower: `up --shaping off` downloaded at
- * 29–36 MB/s against 45–57 with 64 KiB and kept more memory after (163–173 MB RSS against
+ * 29–36 MB/s against 42–57 with 64 KiB and kept more memory after (150–173 MB RSS against
  * 115–131); 32 KiB gave 39–55 MB/s (docs/BENCH.md "Reads into one buffer a thread").
  */
 export const SHARED_READ_BYTES = 64 * 1024
