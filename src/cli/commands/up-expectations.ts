@@ -9,7 +9,7 @@
 import type { ShapingProfile } from '../../protocol/shaping.js'
 
 export const EXPECTATIONS: Readonly<Record<ShapingProfile, string>> = {
-  off: 'expect: a new connection answers in ≈ 20 ms, a download ≈ 30–40 MB/s; rounds only, no cover (weaker: --shaping elastic is the default)',
+  off: 'expect: a new connection answers in ≈ 20 ms, a download ≈ 40–50 MB/s; rounds only, no cover (weaker: --shaping elastic is the default)',
   elastic: 'expect: a new connection answers in ≈ 0.05 s, a download ≈ 5–20 MB/s once climbed; a stream ends with its circuit (after 24 s to 10 min)',
   strict: 'expect: a new connection answers in ≈ 0.05 s, ≈ 0.2 MB/s per circuit whatever you do; a stream ends with its circuit (after 24 s to 10 min)',
 }
