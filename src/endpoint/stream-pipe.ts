@@ -17,8 +17,6 @@ import type { FlowWindows } from '../protocol/flow-control.js'
 import { RelayCommand } from '../protocol/relay-payload.js'
 import { copyOf, onChunks } from '../base/socket-reads.js'
 
-const EMPTY = new Uint8Array(0)
-
 /** What a stream needs from the circuit that carries it. */
 export interface StreamCircuit {
   /** Maximum DATA bytes per cell in this endpoint's sending direction. */
@@ -130,33 +128,18 @@ export class StreamPipe {
 
   // --- socket → circuit -----------------------------------------------------------------
 
-  /** Bytes read; `transient`: a view of the thread's shared read buffer (socket-reads.ts). */
-  private fromSocket (chunk: Uint8Array, transient: boolean): void {
-    const rest = transient ? this.sendNow(chunk) : chunk
-    if (rest.length > 0) {
-      this.pending.push(rest)
-      this.pendingBytes += rest.length
-    }
-    this.pump()
-  }
-
   /**
-   * Send what credit allows of a transient chunk straight from it (sendRelay copies it into
-   * the cell), and return a copy of the rest, which must outlive the read buffer.
+   * Bytes read; `transient`: a view of the thread's shared read buffer (socket-reads.ts). It
+   * is sent like any chunk (sendRelay copies each cell's data), and whatever of it credit did
+   * not let out is copied: the read buffer is overwritten by the next read.
    */
-  private sendNow (chunk: Uint8Array): Uint8Array {
-    if (this.closed) return EMPTY
-    if (this.pendingBytes > 0) return copyOf(chunk)
-    const max = this.circuit.dataBytes
-    let at = 0
-    while (at < chunk.length && this.packageWindow > 0 && this.circuit.takeCircuitCredit(this)) {
-      const n = Math.min(max, chunk.length - at)
-      this.packageWindow--
-      this.bytesOut += n
-      this.circuit.sendRelay(this.id, RelayCommand.DATA, chunk.subarray(at, at + n))
-      at += n
-    }
-    return at === chunk.length ? EMPTY : copyOf(chunk.subarray(at))
+  private fromSocket (chunk: Uint8Array, transient: boolean): void {
+    this.pending.push(chunk)
+    this.pendingBytes += chunk.length
+    this.pump()
+    // pump() takes from the front, so what is left of this chunk is the last pending entry.
+    const last = this.pending.length - 1
+    if (transient && last >= 0) this.pending[last] = copyOf(this.pending[last]!)
   }
 
   /** Send as much pending data as credit allows; pause the socket when credit runs out. */
