@@ -11,7 +11,8 @@
  * an idle circuit), single-stream and 8-stream throughput (every byte checked) and CPU
  * seconds per GB over every process; with Chromium installed, a 40-image page load
  * (page-load.ts) straight and through each profile; last, N streams of one key held open at
- * once (held-streams-phase.ts: how many were served, RSS per stream of each process). Then the per-cell figures: layer crypto
+ * once (held-streams-phase.ts: how many were served, RSS per stream of each process; for
+ * `off` also through one process per node). Then the per-cell figures: layer crypto
  * alone (layer-crypto.ts, the ceiling) and one mix in its own process under synthetic load
  * (mix-load.ts). Prints a table with ratios, the issue targets beside the figures
  * (targets.ts), and writes JSON (bench/results/bench-<date>.json, or --out). Not a test: it
@@ -20,7 +21,7 @@
  * also on error. docs/BENCH.md explains every figure.
  *
  *   npm run bench [-- --quick] [--profile P] [--out FILE] [--cpu-prof] [--mixes N] [--hop-threads N] [--no-browser]
- *                 [--streams N] [--held-streams-only]
+ *                 [--streams N] [--held-streams-only [--separate-processes]]
  *
  * --quick       smaller transfers, fewer requests and shorter phases (a few minutes).
  * --profile P   measure only this profile (off, strict or elastic).
@@ -31,6 +32,9 @@
  * --streams N   streams held at once in the held-streams phase (default 10000; --quick 1000).
  * --held-streams-only  run only the held-streams phase, per profile: printed, and written to
  *               bench/results/held-streams-<date>.json (or --out).
+ * --separate-processes  with --held-streams-only: through a cascade of one process per node
+ *               (mixgate mix|exit|client --config) instead of `up`. The full bench runs both
+ *               for `off`: in `up` the open-file limit caps the streams at half of it.
  */
 import { mkdtempSync, rmSync, writeFileSync, mkdirSync } from 'node:fs'
 import { cpus, loadavg, tmpdir } from 'node:os'
@@ -47,7 +51,7 @@ import { startMicrosocks, MICROSOCKS, type Microsocks } from './microsocks.js'
 import { runMixLoad } from './mix-load.js'
 import { startOrigin, type Origin } from './origin.js'
 import { chromiumAvailable, CHROMIUM, measurePageLoad, startPageOrigin } from './page-load.js'
-import { runHeldStreamsOnly, runProfile, type ProfileRun } from './profile-run.js'
+import { runHeldStreamsOnly, runHeldStreamsSeparate, runProfile, type ProfileRun } from './profile-run.js'
 import { describeHeldStreams, type HeldStreamsPhase } from './held-streams-phase.js'
 import { renderReport } from './report.js'
 import { startSocksRelay, type SocksRelay } from './socks-relay.js'
@@ -69,6 +73,7 @@ const { values: args } = parseArgs({
     'no-browser': { type: 'boolean', default: false },
     streams: { type: 'string' },
     'held-streams-only': { type: 'boolean', default: false },
+    'separate-processes': { type: 'boolean', default: false },
   },
 })
 const quick = args.quick!
@@ -138,7 +143,9 @@ async function heldStreamsOnly (): Promise<void> {
     log(`load average ${loadavgStart.map((l) => l.toFixed(2)).join(' ')}`)
     for (const profile of profiles) {
       try {
-        const result = await runHeldStreamsOnly({ root: ROOT, workDir, profile, mixes, ...hopThreads, log, heldStreams: HELD_STREAMS })
+        const result = args['separate-processes']
+          ? await runHeldStreamsSeparate({ root: ROOT, profile, mixes, log, heldStreams: HELD_STREAMS })
+          : await runHeldStreamsOnly({ root: ROOT, workDir, profile, mixes, ...hopThreads, log, heldStreams: HELD_STREAMS })
         phases[profile] = result
         console.log(`${profile}: ${describeHeldStreams(result)}`)
       } catch (err) {
@@ -222,6 +229,7 @@ async function main (): Promise<void> {
         heldStreams: HELD_STREAMS,
         log,
         })
+        if (profile === 'off') runs.off = { ...runs.off!, heldStreamsSeparate: await runHeldStreamsSeparate({ root: ROOT, profile, mixes, log, heldStreams: HELD_STREAMS }) }
       } catch (err) {
         // One profile failing (a transfer cut or wrong) must not hide the others' figures.
         failures.push({ profile, error: err instanceof Error ? `${err.name}: ${err.message}` : String(err) })

@@ -1,10 +1,11 @@
 /**
  * The held-streams phase of a profile run (issue #17): N SOCKS5 CONNECTs of one isolation key
- * through `up`, held open at once against an echo server in its own process (holder-child.ts),
- * each checked for reply 0x00 and an echoed byte. Reports how many were served and held at
- * once, and the RSS growth per held stream of each process: `up` (the whole cascade), the
- * holder (the hosts' side) and this bench process (the apps' side). RSS is read from /proc
- * before the streams open and a moment after the last is answered.
+ * through a cascade, held open at once against an echo server in its own process
+ * (holder-child.ts), each checked for reply 0x00 and an echoed byte. Reports how many were
+ * served and held at once, and the RSS growth per held stream of each side: the cascade (its
+ * processes together: `up`'s one, or one per node), the holder (the hosts' side) and this
+ * bench process (the apps' side). RSS is read from /proc before the streams open and a moment
+ * after the last is answered.
  *
  * The phase always ends, and says why (`stopReason`, in the line and the JSON): all were
  * asked; or 2 × inFlight in a row were not served (past a bound each further request would
@@ -29,16 +30,24 @@ export interface HeldStreamsPhase extends HeldStreamsResult {
   readonly capacity: number | undefined
   /** The phase's time cap, seconds. */
   readonly timeCapS: number
-  /** RSS growth per held stream, KiB, of each process (NaN when none was held). */
-  readonly kibPerStream: { readonly up: number, readonly holder: number, readonly bench: number }
-  readonly upRssMiB: { readonly before: number, readonly after: number }
+  /** How the cascade ran: `up` (one process) or `separate` (a process per node). */
+  readonly layout: CascadeLayout
+  /** RSS growth per held stream, KiB, of each side (NaN when none was held); `cascade` sums its processes. */
+  readonly kibPerStream: { readonly cascade: number, readonly holder: number, readonly bench: number }
+  /** The cascade's processes together. */
+  readonly cascadeRssMiB: { readonly before: number, readonly after: number }
 }
+
+/** `up`: the whole cascade in one process; `separate`: a process per node, as on separate hosts. */
+export type CascadeLayout = 'up' | 'separate'
 
 export interface HeldStreamsOptions {
   readonly root: string
   readonly profile: ShapingProfile
   readonly socksPort: number
-  readonly upPid: number
+  readonly layout: CascadeLayout
+  /** The cascade's processes (`up`'s one, or every node's). */
+  readonly cascadePids: readonly number[]
   readonly count: number
   readonly inFlight: number
 }
@@ -81,7 +90,8 @@ export async function measureHeldStreams (o: HeldStreamsOptions): Promise<HeldSt
   const holder = await startChild({ script: join(o.root, 'dist/bench/holder-child.js'), args: [], ready: /^holder: \d+$/ })
   try {
     const targetPort = Number(/\d+$/.exec(holder.readyLine)![0])
-    const before = { up: rssBytes(o.upPid), holder: rssBytes(holder.pid), bench: process.memoryUsage.rss() }
+    const cascadeRss = (): number => o.cascadePids.reduce((sum, pid) => sum + rssBytes(pid), 0)
+    const before = { cascade: cascadeRss(), holder: rssBytes(holder.pid), bench: process.memoryUsage.rss() }
     const capacity = heldCapacity(o.profile)
     const held = await openHeldStreams({
       socksPort: o.socksPort,
@@ -94,16 +104,17 @@ export async function measureHeldStreams (o: HeldStreamsOptions): Promise<HeldSt
     })
     try {
       await new Promise((resolve) => setTimeout(resolve, SETTLE_MS))
-      const after = { up: rssBytes(o.upPid), holder: rssBytes(holder.pid), bench: process.memoryUsage.rss() }
+      const after = { cascade: cascadeRss(), holder: rssBytes(holder.pid), bench: process.memoryUsage.rss() }
       const n = held.result.held
-      const per = (what: 'up' | 'holder' | 'bench'): number => n === 0 ? NaN : (after[what] - before[what]) / n / 1024
+      const per = (what: 'cascade' | 'holder' | 'bench'): number => n === 0 ? NaN : (after[what] - before[what]) / n / 1024
       return {
         ...held.result,
         inFlight: o.inFlight,
         capacity,
         timeCapS: HELD_TIME_CAP_MS / 1000,
-        kibPerStream: { up: per('up'), holder: per('holder'), bench: per('bench') },
-        upRssMiB: { before: before.up / MiB, after: after.up / MiB },
+        layout: o.layout,
+        kibPerStream: { cascade: per('cascade'), holder: per('holder'), bench: per('bench') },
+        cascadeRssMiB: { before: before.cascade / MiB, after: after.cascade / MiB },
       }
     } finally {
       held.close()
@@ -118,5 +129,5 @@ export function describeHeldStreams (r: HeldStreamsPhase): string {
   const refused = Object.entries(r.replies).map(([rep, n]) => `${n} × 0x${Number(rep).toString(16).padStart(2, '0')}`).join(', ')
   return `${r.held} of ${r.requested} streams held at once (${r.served} served${r.cut > 0 ? `, ${r.cut} of them cut` : ''}${refused === '' ? '' : `, ${refused}`}` +
     `${r.lost > 0 ? `, ${r.lost} lost` : ''}${r.abandoned > 0 ? `, ${r.abandoned} abandoned` : ''}${r.skipped > 0 ? `, ${r.skipped} not asked` : ''}) in ${r.seconds.toFixed(1)} s, stopped: ${STOP_REASONS[r.stopReason](r)}; ` +
-    `RSS per stream: up ${r.kibPerStream.up.toFixed(1)} KiB (${r.upRssMiB.before.toFixed(0)} → ${r.upRssMiB.after.toFixed(0)} MiB), holder ${r.kibPerStream.holder.toFixed(1)} KiB, bench ${r.kibPerStream.bench.toFixed(1)} KiB`
+    `RSS per stream: ${r.layout === 'up' ? 'up' : 'the nodes\' processes'} ${r.kibPerStream.cascade.toFixed(1)} KiB (${r.cascadeRssMiB.before.toFixed(0)} → ${r.cascadeRssMiB.after.toFixed(0)} MiB), holder ${r.kibPerStream.holder.toFixed(1)} KiB, bench ${r.kibPerStream.bench.toFixed(1)} KiB`
 }

@@ -16,6 +16,7 @@ import { measurePath, measureSeparateStreams, mib, type PathConfig, type PathRes
 import type { Origin } from './origin.js'
 import { measurePageLoad, type PageLoadResult } from './page-load.js'
 import { describeHeldStreams, measureHeldStreams, type HeldStreamsPhase } from './held-streams-phase.js'
+import { startSoakTarget } from '../lab/soak-target.js'
 import { UP_OPEN_FILES, upLimitWrapper } from './open-file-limit.js'
 import { launcherSettings } from './launcher-settings.js'
 
@@ -49,6 +50,8 @@ export interface ProfileRun {
   readonly pageLoad?: PageLoadResult
   /** Streams of one key held open at once (issue #17), measured last. */
   readonly heldStreams?: HeldStreamsPhase
+  /** The same through a cascade of one process per node (runHeldStreamsSeparate; `off` only, after `up` stopped). */
+  readonly heldStreamsSeparate?: HeldStreamsPhase
   readonly profileSummary?: ProfileSummary
 }
 
@@ -156,9 +159,36 @@ async function startUp (o: Pick<ProfileRunOptions, 'root' | 'workDir' | 'profile
 async function heldStreamsOf (o: Pick<ProfileRunOptions, 'root' | 'log' | 'profile'>, held: { count: number, inFlight: number }, child: BenchChild, port: number): Promise<HeldStreamsPhase> {
   const { count, inFlight } = held
   o.log(`  ${count} streams of one key held at once, ${inFlight} requests at a time …`)
-  const result = await measureHeldStreams({ root: o.root, profile: o.profile, socksPort: port, upPid: child.pid, count, inFlight })
+  const result = await measureHeldStreams({ root: o.root, profile: o.profile, socksPort: port, layout: 'up', cascadePids: [child.pid], count, inFlight })
   o.log(`  ${describeHeldStreams(result)}`)
   return result
+}
+
+/**
+ * Outbound sockets the exit may hold at once in the separate cascade: an operator who serves
+ * ten thousand streams raises the default (4096, src/exit/limits.ts), as `up` does.
+ */
+const SEPARATE_EXIT_MAX_OUTBOUND = 65_536
+
+/**
+ * The held-streams phase through a cascade of one process per node (`mixgate mix|exit|client
+ * --config`, lab/soak-target.ts), as on separate hosts. Why beside `up`'s: in `up` every
+ * stream holds two descriptors of one process (the app's connection and the exit's), so its
+ * open-file limit caps the streams at half of it (docs/CLIENT.md "The doors' cap"); here the
+ * client and the exit each hold one per stream, so a host's usual limit serves 10,000.
+ */
+export async function runHeldStreamsSeparate (o: Pick<ProfileRunOptions, 'root' | 'profile' | 'mixes' | 'log'> & { heldStreams: { count: number, inFlight: number } }): Promise<HeldStreamsPhase> {
+  o.log(`${o.profile}: a process per node (${o.mixes} mixes, the exit, the client), the exit's maxOutbound ${SEPARATE_EXIT_MAX_OUTBOUND}`)
+  const target = await startSoakTarget('separate', o.profile, [], o.mixes, { [o.mixes + 1]: { maxOutbound: SEPARATE_EXIT_MAX_OUTBOUND } })
+  try {
+    const { count, inFlight } = o.heldStreams
+    o.log(`  ${count} streams of one key held at once, ${inFlight} requests at a time …`)
+    const result = await measureHeldStreams({ root: o.root, profile: o.profile, socksPort: target.socksPort, layout: 'separate', cascadePids: target.processes.map((p) => p.pid), count, inFlight })
+    o.log(`  ${describeHeldStreams(result)}`)
+    return result
+  } finally {
+    await target.stop()
+  }
 }
 
 /** The held-streams phase alone (`npm run bench -- --held-streams-only`): `up`, the phase, stop. */

@@ -75,6 +75,7 @@ export function renderReport (result: BenchResult): string {
     lines.push(`${run.profile}: ${sc.streams} streams on ${sc.streams} circuits (a SOCKS username each): ${num(sc.mbps)} MB/s in all, ${num(sc.cpuSecondsPerGB)} CPU-s/GB` +
       (run.cutTransfers > 0 ? `; ${run.cutTransfers} transfer(s) cut (a circuit's scheduled end) and tried again, their time counted` : ''))
     if (run.heldStreams !== undefined) lines.push(`${run.profile}: ${describeHeldStreams(run.heldStreams)}`)
+    if (run.heldStreamsSeparate !== undefined) lines.push(`${run.profile}, a process per node: ${describeHeldStreams(run.heldStreamsSeparate)}`)
   }
   if (result.pageLoadDirect !== undefined) lines.push(`page: Chromium headless, performance.now() at the load event, fresh profile per load, median of ${result.pageLoadDirect.loads}.`)
 

@@ -46,8 +46,12 @@ export const TARGETS: readonly Target[] = [
   { issue: '#13', what: 'off, 1 KiB new conn, p90 / p50', kind: 'max', target: 1.5, figure: (r) => p90OverP50(r.off) },
   ...(['off', 'elastic'] as const).flatMap((profile): Target[] => [
     { issue: '#17', what: `${profile}, streams of one key held at once`, kind: 'min', target: 10_000, figure: (r) => r[profile]?.heldStreams?.held },
-    { issue: '#17', what: `${profile}, up RSS per held idle stream, KiB`, kind: 'max', target: 64, figure: (r) => r[profile]?.heldStreams?.kibPerStream.up },
+    { issue: '#17', what: `${profile}, up RSS per held idle stream, KiB`, kind: 'max', target: 64, figure: (r) => r[profile]?.heldStreams?.kibPerStream.cascade },
   ]),
+  // In `up` the open-file limit caps the streams at half of it (held-streams-phase.ts); one
+  // process per node, as deployed, is where a host's usual limit meets the 10,000.
+  { issue: '#17', what: 'off, a process per node: streams of one key held at once', kind: 'min', target: 10_000, figure: (r) => r.off?.heldStreamsSeparate?.held },
+  { issue: '#17', what: 'off, a process per node: RSS per held idle stream, KiB', kind: 'max', target: 64, figure: (r) => r.off?.heldStreamsSeparate?.kibPerStream.cascade },
 ]
 
 export function checkTargets (runs: Figures, cells: { layerCrypto: LayerCryptoResult, mixLoad: MixLoadResult }): TargetCheck[] {

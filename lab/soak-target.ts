@@ -64,10 +64,15 @@ function cpuSeconds (pid: number): number {
   return (Number(fields[11]) + Number(fields[12])) / 100
 }
 
-/** `nodeFlags`: node's own flags for `up` (e.g. V8's --max-semi-space-size), to measure what they change. */
-export async function startSoakTarget (kind: SoakTargetKind, shaping: ShapingProfile, nodeFlags: readonly string[] = [], mixes = 3): Promise<SoakTarget> {
+/**
+ * `nodeFlags`: node's own flags for `up` (e.g. V8's --max-semi-space-size), to measure what they
+ * change. `hopFields`: more fields of the separate nodes' configs, by position (1 = entry), as
+ * an operator sets them (e.g. the exit's `maxOutbound`).
+ */
+export async function startSoakTarget (kind: SoakTargetKind, shaping: ShapingProfile, nodeFlags: readonly string[] = [], mixes = 3, hopFields: Readonly<Record<number, Record<string, unknown>>> = {}): Promise<SoakTarget> {
   if (kind === 'separate' && nodeFlags.length > 0) throw new Error('node flags are for the up target only')
-  return kind === 'up' ? await startUp(shaping, nodeFlags) : await startSeparate(shaping, mixes)
+  if (kind === 'up' && Object.keys(hopFields).length > 0) throw new Error('config fields are for the separate target only')
+  return kind === 'up' ? await startUp(shaping, nodeFlags) : await startSeparate(shaping, mixes, hopFields)
 }
 
 async function startUp (shaping: ShapingProfile, nodeFlags: readonly string[]): Promise<SoakTarget> {
@@ -99,7 +104,7 @@ async function startUp (shaping: ShapingProfile, nodeFlags: readonly string[]): 
   }
 }
 
-async function startSeparate (shaping: ShapingProfile, mixes: number): Promise<SoakTarget> {
+async function startSeparate (shaping: ShapingProfile, mixes: number, hopFields: Readonly<Record<number, Record<string, unknown>>>): Promise<SoakTarget> {
   const hops = mixes + 1
   const dir = mkdtempSync(join(tmpdir(), 'mixgate-soak-'))
   const teardowns: Array<() => unknown> = []
@@ -119,6 +124,7 @@ async function startSeparate (shaping: ShapingProfile, mixes: number): Promise<S
       clientAdmin: { host: '127.0.0.1', port: clientAdmin },
       // info: the lines the lab waits for (node.started, entry.connected); per-stream events are only counted (R19).
       log: { level: 'info', format: 'text' },
+      hopFields,
     })
     const collector = { teardown: (fn: () => unknown) => { teardowns.push(fn) } }
     const processes: Array<{ name: string, pid: number }> = []

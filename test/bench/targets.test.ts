@@ -42,12 +42,18 @@ t.test('off and elastic figures against their bounds', async (t) => {
 })
 
 t.test('held streams (#17): the count held at once and the RSS per stream of up', async (t) => {
-  const off = { ...run(45, 50, 30, 20, 40), heldStreams: { held: 9_990, kibPerStream: { up: 30, holder: 5, bench: 5 } } } as unknown as ProfileRun
+  const off = {
+    ...run(45, 50, 30, 20, 40),
+    heldStreams: { held: 9_990, kibPerStream: { cascade: 30, holder: 5, bench: 5 } },
+    heldStreamsSeparate: { held: 10_000, kibPerStream: { cascade: 70, holder: 5, bench: 5 } },
+  } as unknown as ProfileRun
   const checks = checkTargets({ off }, cells)
   const by = (what: string) => checks.find((c) => c.what === what)!
   t.equal(by('off, streams of one key held at once').measured, 9_990)
   t.equal(by('off, streams of one key held at once').met, false, '9 990 < 10 000')
   t.equal(by('off, up RSS per held idle stream, KiB').met, true, '30 ≤ 64')
+  t.equal(by('off, a process per node: streams of one key held at once').met, true, 'the separate cascade counts on its own: 10 000')
+  t.equal(by('off, a process per node: RSS per held idle stream, KiB').met, false, 'the separate cascade\'s own figure: 70 > 64')
   t.equal(by('elastic, streams of one key held at once').met, undefined, 'elastic not run')
 })
 
