@@ -1,10 +1,21 @@
 /**
  * How a mix drains a backlog without marking the circuit that had it (R1, docs/PROTOCOL.md
- * §12.2): link by link. When any circuit toward a neighbour holds more than two rounds' worth
- * plus a cell (a neighbour's stall and catch-up, a rung placed differently, a hostile burst),
- * that round carries the schedule of D more rounds for EVERY circuit on the link, filled with
- * queued cells and padding, D a power of two up to MAX_DRAIN_ROUNDS. The far link then sees
- * every circuit catch up alike, as after a stall of this hop, never one circuit's burst.
+ * §12.2): link by link. When any circuit toward a neighbour holds more than a round's worth
+ * (a neighbour's stall and catch-up, a rung placed differently, a wake a round apart, a hostile
+ * burst), that round carries the schedule of D more rounds for EVERY circuit on the link,
+ * filled with queued cells and padding, D a power of two up to MAX_DRAIN_ROUNDS. The far link
+ * then sees every circuit catch up alike, as after a stall of this hop, never one circuit's
+ * burst.
+ *
+ * Why one round's worth: a queue is measured when its round is released, with that round's
+ * cells all in (the arrival gate waits for them), so anything beyond one round of the
+ * circuit's rate stays behind; and a shaped hop never sends more than the schedule while its
+ * client sends exactly it, cover included, so what stays behind stands for the circuit's
+ * life. The allowance was two rounds and a cell: at the wake rung (a cell a round, what a new
+ * connection runs at) a standing queue of one or two cells at a mix went undrained and made
+ * every cell of that circuit a round or two late there, in each direction it stood. Through
+ * `up --shaping elastic` one run in three answered every new connection 20 to 60 ms late
+ * (70 to 110 ms where the others took 50; docs/BENCH.md "Standing queues").
  */
 import { MILLI } from '../protocol/shaping.js'
 
@@ -25,11 +36,20 @@ export function mayDrainInto (backlogBytes: number): boolean {
   return backlogBytes < DRAIN_BACKLOG_LIMIT_BYTES
 }
 
-/** Rounds of its schedule a circuit's queue holds beyond the jitter allowance (0: within). */
+/** Rounds of its schedule a circuit's queue holds beyond one round's worth of its rate (0: within). */
 export function excessRounds (queued: number, rateMilli: number): number {
-  const allowance = Math.ceil(2 * rateMilli / MILLI) + 1
+  const allowance = Math.ceil(rateMilli / MILLI)
   if (queued <= allowance) return 0
   return Math.ceil((queued - allowance) * MILLI / rateMilli)
+}
+
+/**
+ * The drain a link needs for `excess` rounds of backlog when its release already carries
+ * `carried` rounds of schedule beyond its own (its catch-up, a neighbour's span: they take
+ * that much of any queue anyway): 0 if those cover it, else drainRounds(excess).
+ */
+export function drainBeyond (excess: number, carried: number): number {
+  return excess > carried ? drainRounds(excess) : 0
 }
 
 /** The drain a link needs for `excess` rounds: 0, or a power of two of rounds up to MAX_DRAIN_ROUNDS. */

@@ -19,7 +19,7 @@ import { CreateHold, SlotCreateCounter } from './create-hold.js'
 import type { HopCircuit } from './hop-circuit.js'
 import { RoundBatch } from './round-batch.js'
 import type { HopRounds, RoundsHost } from './rounds.js'
-import { drainRounds, excessRounds, mayDrainInto } from './link-drain.js'
+import { drainBeyond, excessRounds, mayDrainInto } from './link-drain.js'
 import { capClientRate, type CappedSchedule } from './client-rate-cap.js'
 import type { LinkState } from './predecessor-link.js'
 import { ArrivalGate, newArrivalSource, type ArrivalSource } from './arrival-gate.js'
@@ -331,7 +331,7 @@ export class ShapedRounds implements HopRounds {
       const batch = this.batch
       batch.clear()
       const open = mayDrainInto(state.link.backlogBytes)
-      const drain = drains && open ? backwardDrain(state, round) : 0
+      const drain = drains && open ? backwardDrain(state, round, round - from) : 0
       core.stats.drainRoundsBackward += drain
       const start = !open ? round : drain === 0 ? from : Math.min(from, round - drain)
       state.batchSpan = round - start
@@ -406,8 +406,8 @@ function catchUpFrom (last: number, round: number): number {
   return missed > 0 ? Math.max(last + 1, round - MAX_CATCH_UP_ROUNDS + 1) : round
 }
 
-/** The drain one predecessor link needs this round: the largest backlog of its circuits. */
-function backwardDrain (state: LinkState, scheduleRound: number): number {
+/** The drain one predecessor link needs this round: the largest backlog of its circuits, beyond the `carried` rounds its release takes anyway. */
+function backwardDrain (state: LinkState, scheduleRound: number, carried: number): number {
   let excess = 0
   for (const circuit of state.circuits.values()) {
     const shape = circuit.shape
@@ -415,5 +415,5 @@ function backwardDrain (state: LinkState, scheduleRound: number): number {
     const rounds = excessRounds(shape.backward.length, shape.rateAt(scheduleRound, 'backward'))
     if (rounds > excess) excess = rounds
   }
-  return drainRounds(excess)
+  return drainBeyond(excess, carried)
 }

@@ -15,7 +15,7 @@ import type { HopCircuit } from '../hop/hop-circuit.js'
 import type { HopCore } from '../hop/hop-core.js'
 import type { HopOptions } from '../hop/hop-options.js'
 import { RoundBatch } from '../hop/round-batch.js'
-import { drainRounds, excessRounds, mayDrainInto } from '../hop/link-drain.js'
+import { drainBeyond, excessRounds, mayDrainInto } from '../hop/link-drain.js'
 import { RoundStrategy, type MixStrategy } from '../hop/strategy.js'
 import { Redial } from '../link/redial.js'
 
@@ -257,7 +257,7 @@ export class SuccessorOutput implements ForwardOutput {
       if (rounds > excess) excess = rounds
     }
     const open = mayDrainInto(successor.backlogBytes)
-    const drain = open ? drainRounds(excess) : 0
+    const drain = open ? drainBeyond(excess, round - from) : 0
     core.stats.drainRoundsForward += drain
     const start = !open ? round : drain === 0 ? from : Math.min(from, round - drain)
     for (const circuit of this.outCircuits.values()) {
