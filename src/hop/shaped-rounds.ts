@@ -19,7 +19,7 @@ import { CreateHold, SlotCreateCounter } from './create-hold.js'
 import type { HopCircuit } from './hop-circuit.js'
 import { RoundBatch } from './round-batch.js'
 import type { HopRounds, RoundsHost } from './rounds.js'
-import { drainBeyond, excessRounds, mayDrainInto } from './link-drain.js'
+import { drainBeyond, excessRounds, isQuietLink, mayDrainInto } from './link-drain.js'
 import { capClientRate, type CappedSchedule } from './client-rate-cap.js'
 import type { LinkState } from './predecessor-link.js'
 import { ArrivalGate, newArrivalSource, type ArrivalSource } from './arrival-gate.js'
@@ -409,11 +409,19 @@ function catchUpFrom (last: number, round: number): number {
 /** The drain one predecessor link needs this round: the largest backlog of its circuits, beyond the `carried` rounds its release takes anyway. */
 function backwardDrain (state: LinkState, scheduleRound: number, carried: number): number {
   let excess = 0
+  const quiet = isQuietLink(backwardRates(state, scheduleRound))
   for (const circuit of state.circuits.values()) {
     const shape = circuit.shape
     if (circuit.ended || shape === null || shape.backward.length === 0) continue
-    const rounds = excessRounds(shape.backward.length, shape.rateAt(scheduleRound, 'backward'))
+    const rounds = excessRounds(shape.backward.length, shape.rateAt(scheduleRound, 'backward'), quiet)
     if (rounds > excess) excess = rounds
   }
   return drainBeyond(excess, carried)
+}
+
+/** The backward rate of every live circuit of a predecessor link in `round` (isQuietLink). */
+function * backwardRates (state: LinkState, round: number): Iterable<number> {
+  for (const circuit of state.circuits.values()) {
+    if (!circuit.ended && circuit.shape !== null) yield circuit.shape.rateAt(round, 'backward')
+  }
 }

@@ -15,7 +15,7 @@ import type { HopCircuit } from '../hop/hop-circuit.js'
 import type { HopCore } from '../hop/hop-core.js'
 import type { HopOptions } from '../hop/hop-options.js'
 import { RoundBatch } from '../hop/round-batch.js'
-import { drainBeyond, excessRounds, mayDrainInto } from '../hop/link-drain.js'
+import { drainBeyond, excessRounds, isQuietLink, mayDrainInto } from '../hop/link-drain.js'
 import { RoundStrategy, type MixStrategy } from '../hop/strategy.js'
 import { Redial } from '../link/redial.js'
 
@@ -250,10 +250,11 @@ export class SuccessorOutput implements ForwardOutput {
     cells.clear()
     let padding = 0
     let excess = 0
+    const quiet = isQuietLink(this.forwardRates(round))
     for (const circuit of this.outCircuits.values()) {
       const shape = circuit.shape
       if (shape === null || circuit.ended || !shape.released || shape.forward.length === 0) continue
-      const rounds = excessRounds(shape.forward.length, shape.rateAt(round, 'forward'))
+      const rounds = excessRounds(shape.forward.length, shape.rateAt(round, 'forward'), quiet)
       if (rounds > excess) excess = rounds
     }
     const open = mayDrainInto(successor.backlogBytes)
@@ -284,6 +285,14 @@ export class SuccessorOutput implements ForwardOutput {
     core.roundObserver?.observeBatch(batch.length, 'forward')
     if (padding > 0) core.roundObserver?.countPadding(padding, 'forward')
     this.send(successor, batch, round, round - start)
+  }
+
+  /** The forward rate of every released circuit toward the successor in `round` (isQuietLink). */
+  private * forwardRates (round: number): Iterable<number> {
+    for (const circuit of this.outCircuits.values()) {
+      const shape = circuit.shape
+      if (shape !== null && !circuit.ended && shape.released) yield shape.rateAt(round, 'forward')
+    }
   }
 
   /**

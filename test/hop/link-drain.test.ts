@@ -5,21 +5,29 @@
  * hop's drain, backward, where PADs cannot be told from real cells; issue #12).
  */
 import t from 'tap'
-import { DRAIN_BACKLOG_LIMIT_BYTES, drainBeyond, drainRounds, excessRounds, MAX_DRAIN_ROUNDS, mayDrainInto } from '../../src/hop/link-drain.js'
+import { DRAIN_BACKLOG_LIMIT_BYTES, drainBeyond, drainRounds, excessRounds, isQuietLink, MAX_DRAIN_ROUNDS, mayDrainInto } from '../../src/hop/link-drain.js'
 import { MILLI } from '../../src/protocol/shaping.js'
 
-t.test('a queue within one round of its rate is no backlog', async (t) => {
-  t.equal(excessRounds(8, 8 * MILLI), 0, 'the round\'s own cells')
-  t.equal(excessRounds(9, 8 * MILLI), 1, 'one cell more: a round')
-  t.equal(excessRounds(8 + 80, 8 * MILLI), 10, 'ten rounds of cells: ten rounds')
-  t.equal(excessRounds(1, 200), 0, 'below a cell a round: the one cell its scheduled round takes')
+t.test('above a cell a round, a queue within two rounds and a cell of its rate is no backlog', async (t) => {
+  t.equal(excessRounds(2 * 8 + 1, 8 * MILLI), 0)
+  t.equal(excessRounds(2 * 8 + 2, 8 * MILLI), 1, 'one cell more: a round')
+  t.equal(excessRounds(2 * 8 + 1 + 80, 8 * MILLI), 10, 'ten rounds of cells: ten rounds')
+  t.equal(excessRounds(5, 2 * MILLI), 0, 'two cells a round: five queued is within')
 })
 
-t.test('a standing queue at the wake rung drains (a cell a round: a cell behind is a round late for good)', async (t) => {
-  t.equal(excessRounds(1, MILLI), 0, 'the round\'s cell')
-  t.equal(excessRounds(2, MILLI), 1, 'one cell left from before: drained, where the old allowance (two rounds and a cell) kept it')
-  t.equal(excessRounds(3, MILLI), 2)
-  t.equal(excessRounds(2, 200), 5, 'two cells at a fifth of a cell a round: five rounds behind')
+t.test('on a quiet link (every circuit at a cell a round or less), a queue within one round of its rate is no backlog', async (t) => {
+  t.ok(isQuietLink([200, MILLI, 200]))
+  t.notOk(isQuietLink([200, 2 * MILLI]), 'one circuit above a cell a round: busy')
+  t.ok(isQuietLink([]))
+  t.equal(excessRounds(1, 200, true), 0, 'below a cell a round: the one cell its scheduled round takes')
+  t.equal(excessRounds(1, MILLI, true), 0, 'the round\'s own cell')
+})
+
+t.test('a standing queue at the wake rung drains on a quiet link (a cell a round: a cell behind is a round late for good)', async (t) => {
+  t.equal(excessRounds(2, MILLI, true), 1, 'one cell left from before: drained')
+  t.equal(excessRounds(3, MILLI, true), 2)
+  t.equal(excessRounds(2, 200, true), 5, 'two cells at a fifth of a cell a round: five rounds behind')
+  t.equal(excessRounds(2, MILLI, false), 0, 'on a busy link it waits (a drain there would pad a download\'s rung)')
 })
 
 t.test('drains are powers of two up to the maximum', async (t) => {
