@@ -1,21 +1,20 @@
 /**
  * How a mix drains a backlog without marking the circuit that had it (R1, docs/PROTOCOL.md
  * §12.2): link by link. When any circuit toward a neighbour holds more than its allowance
- * (excessRounds: two rounds' worth and a cell, one round's on a quiet link; a neighbour's stall and catch-up, a rung placed differently, a wake a round apart, a hostile
- * burst), that round carries the schedule of D more rounds for EVERY circuit on the link,
- * filled with queued cells and padding, D a power of two up to MAX_DRAIN_ROUNDS. The far link
- * then sees every circuit catch up alike, as after a stall of this hop, never one circuit's
- * burst.
+ * (excessRounds: two rounds' worth and a cell, one round's on a quiet link), left by a
+ * neighbour's stall and catch-up, a rung placed differently, a wake a round apart or a
+ * hostile burst, that round carries the schedule of D more rounds for EVERY circuit on the
+ * link, filled with queued cells and padding, D a power of two up to MAX_DRAIN_ROUNDS. The far
+ * link then sees every circuit catch up alike, as after a stall of this hop, never one
+ * circuit's burst.
  *
- * Why one round's worth on a quiet link: a queue is measured when its round is released, with that round's
- * cells all in (the arrival gate waits for them), so anything beyond one round of the
- * circuit's rate stays behind; and a shaped hop never sends more than the schedule while its
- * client sends exactly it, cover included, so what stays behind stands for the circuit's
- * life. The allowance was two rounds and a cell: at the wake rung (a cell a round, what a new
- * connection runs at) a standing queue of one or two cells at a mix went undrained and made
- * every cell of that circuit a round or two late there, in each direction it stood. Through
- * `up --shaping elastic` one run in three answered every new connection 20 to 60 ms late
- * (70 to 110 ms where the others took 50; docs/BENCH.md "Standing queues").
+ * A queue is measured when its round is released, with that round's cells all in (the
+ * arrival gate waits for them), and a shaped hop never sends more than the schedule while its
+ * client sends exactly it, cover included: whatever stays behind stands for the circuit's
+ * life. At the wake rung (a cell a round, what a new connection runs at) the old allowance
+ * everywhere, two rounds and a cell, let a standing cell or two live at a mix and made every
+ * later cell of that circuit a round or two late there: through `up --shaping elastic` one run
+ * in three answered every new connection 20 to 60 ms late (docs/BENCH.md "Standing queues").
  */
 import { MILLI } from '../protocol/shaping.js'
 
