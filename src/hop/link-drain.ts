@@ -17,6 +17,8 @@
  * in three answered every new connection 20 to 60 ms late (docs/BENCH.md "Standing queues").
  */
 import { MILLI } from '../protocol/shaping.js'
+import type { Direction } from './circuit-shape.js'
+import type { HopCircuit } from './hop-circuit.js'
 
 export const MAX_DRAIN_ROUNDS = 32
 
@@ -30,10 +32,34 @@ export const MAX_DRAIN_ROUNDS = 32
  */
 export const DRAIN_BACKLOG_LIMIT_BYTES = 1 << 20
 
-/** Whether every rate on a link is a cell a round or less (millicells a round): its drains are cheap, its allowance one round. */
-export function isQuietLink (ratesMilli: Iterable<number>): boolean {
-  for (const rate of ratesMilli) if (rate > MILLI) return false
+/**
+ * Whether a link is quiet in `round`: every live circuit on it at a cell a round or less in
+ * `direction`. Its drains are cheap there, and its allowance one round (excessRounds).
+ */
+export function isQuietLink (circuits: Iterable<HopCircuit>, round: number, direction: Direction): boolean {
+  for (const circuit of circuits) {
+    if (!circuit.ended && circuit.shape !== null && circuit.shape.rateAt(round, direction) > MILLI) return false
+  }
   return true
+}
+
+/**
+ * The drain a link needs in `round` (0 or a power of two of rounds): the largest backlog of
+ * its live circuits' queues in `direction` (forward: of the circuits whose CREATE left),
+ * beyond the `carried` rounds its release takes anyway.
+ */
+export function linkDrain (circuits: ReadonlyMap<number, HopCircuit>, round: number, direction: Direction, carried: number): number {
+  const quiet = isQuietLink(circuits.values(), round, direction)
+  let excess = 0
+  for (const circuit of circuits.values()) {
+    const shape = circuit.shape
+    if (circuit.ended || shape === null || (direction === 'forward' && !shape.released)) continue
+    const queued = (direction === 'forward' ? shape.forward : shape.backward).length
+    if (queued === 0) continue
+    const rounds = excessRounds(queued, shape.rateAt(round, direction), quiet)
+    if (rounds > excess) excess = rounds
+  }
+  return drainBeyond(excess, carried)
 }
 
 /** Whether a link with `backlogBytes` unsent may take a drain or a catch-up. */

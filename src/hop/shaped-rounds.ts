@@ -19,7 +19,7 @@ import { CreateHold, SlotCreateCounter } from './create-hold.js'
 import type { HopCircuit } from './hop-circuit.js'
 import { RoundBatch } from './round-batch.js'
 import type { HopRounds, RoundsHost } from './rounds.js'
-import { drainBeyond, excessRounds, isQuietLink, mayDrainInto } from './link-drain.js'
+import { linkDrain, mayDrainInto } from './link-drain.js'
 import { capClientRate, type CappedSchedule } from './client-rate-cap.js'
 import type { LinkState } from './predecessor-link.js'
 import { ArrivalGate, newArrivalSource, type ArrivalSource } from './arrival-gate.js'
@@ -331,7 +331,7 @@ export class ShapedRounds implements HopRounds {
       const batch = this.batch
       batch.clear()
       const open = mayDrainInto(state.link.backlogBytes)
-      const drain = drains && open ? backwardDrain(state, round, round - from) : 0
+      const drain = drains && open ? linkDrain(state.circuits, round, 'backward', round - from) : 0
       core.stats.drainRoundsBackward += drain
       const start = !open ? round : drain === 0 ? from : Math.min(from, round - drain)
       state.batchSpan = round - start
@@ -404,24 +404,4 @@ function * schedulesOf (state: LinkState, direction: 'forward' | 'backward'): Ge
 function catchUpFrom (last: number, round: number): number {
   const missed = last < 0 ? 0 : round - last - 1
   return missed > 0 ? Math.max(last + 1, round - MAX_CATCH_UP_ROUNDS + 1) : round
-}
-
-/** The drain one predecessor link needs this round: the largest backlog of its circuits, beyond the `carried` rounds its release takes anyway. */
-function backwardDrain (state: LinkState, scheduleRound: number, carried: number): number {
-  let excess = 0
-  const quiet = isQuietLink(backwardRates(state, scheduleRound))
-  for (const circuit of state.circuits.values()) {
-    const shape = circuit.shape
-    if (circuit.ended || shape === null || shape.backward.length === 0) continue
-    const rounds = excessRounds(shape.backward.length, shape.rateAt(scheduleRound, 'backward'), quiet)
-    if (rounds > excess) excess = rounds
-  }
-  return drainBeyond(excess, carried)
-}
-
-/** The backward rate of every live circuit of a predecessor link in `round` (isQuietLink). */
-function * backwardRates (state: LinkState, round: number): Iterable<number> {
-  for (const circuit of state.circuits.values()) {
-    if (!circuit.ended && circuit.shape !== null) yield circuit.shape.rateAt(round, 'backward')
-  }
 }

@@ -15,7 +15,7 @@ import type { HopCircuit } from '../hop/hop-circuit.js'
 import type { HopCore } from '../hop/hop-core.js'
 import type { HopOptions } from '../hop/hop-options.js'
 import { RoundBatch } from '../hop/round-batch.js'
-import { drainBeyond, excessRounds, isQuietLink, mayDrainInto } from '../hop/link-drain.js'
+import { linkDrain, mayDrainInto } from '../hop/link-drain.js'
 import { RoundStrategy, type MixStrategy } from '../hop/strategy.js'
 import { Redial } from '../link/redial.js'
 
@@ -249,16 +249,8 @@ export class SuccessorOutput implements ForwardOutput {
     const cells = this.shaped
     cells.clear()
     let padding = 0
-    let excess = 0
-    const quiet = isQuietLink(this.forwardRates(round))
-    for (const circuit of this.outCircuits.values()) {
-      const shape = circuit.shape
-      if (shape === null || circuit.ended || !shape.released || shape.forward.length === 0) continue
-      const rounds = excessRounds(shape.forward.length, shape.rateAt(round, 'forward'), quiet)
-      if (rounds > excess) excess = rounds
-    }
     const open = mayDrainInto(successor.backlogBytes)
-    const drain = open ? drainBeyond(excess, round - from) : 0
+    const drain = open ? linkDrain(this.outCircuits, round, 'forward', round - from) : 0
     core.stats.drainRoundsForward += drain
     const start = !open ? round : drain === 0 ? from : Math.min(from, round - drain)
     for (const circuit of this.outCircuits.values()) {
@@ -285,14 +277,6 @@ export class SuccessorOutput implements ForwardOutput {
     core.roundObserver?.observeBatch(batch.length, 'forward')
     if (padding > 0) core.roundObserver?.countPadding(padding, 'forward')
     this.send(successor, batch, round, round - start)
-  }
-
-  /** The forward rate of every released circuit toward the successor in `round` (isQuietLink). */
-  private * forwardRates (round: number): Iterable<number> {
-    for (const circuit of this.outCircuits.values()) {
-      const shape = circuit.shape
-      if (shape !== null && !circuit.ended && shape.released) yield shape.rateAt(round, 'forward')
-    }
   }
 
   /**

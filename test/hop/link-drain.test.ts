@@ -7,6 +7,7 @@
 import t from 'tap'
 import { DRAIN_BACKLOG_LIMIT_BYTES, drainBeyond, drainRounds, excessRounds, isQuietLink, MAX_DRAIN_ROUNDS, mayDrainInto } from '../../src/hop/link-drain.js'
 import { MILLI } from '../../src/protocol/shaping.js'
+import type { HopCircuit } from '../../src/hop/hop-circuit.js'
 
 t.test('above a cell a round, a queue within two rounds and a cell of its rate is no backlog', async (t) => {
   t.equal(excessRounds(2 * 8 + 1, 8 * MILLI), 0)
@@ -16,9 +17,11 @@ t.test('above a cell a round, a queue within two rounds and a cell of its rate i
 })
 
 t.test('on a quiet link (every circuit at a cell a round or less), a queue within one round of its rate is no backlog', async (t) => {
-  t.ok(isQuietLink([200, MILLI, 200]))
-  t.notOk(isQuietLink([200, 2 * MILLI]), 'one circuit above a cell a round: busy')
-  t.ok(isQuietLink([]))
+  const at = (...rates: number[]) => rates.map((rate) => ({ ended: false, shape: { rateAt: () => rate } })) as unknown as HopCircuit[]
+  t.ok(isQuietLink(at(200, MILLI, 200), 0, 'forward'))
+  t.notOk(isQuietLink(at(200, 2 * MILLI), 0, 'forward'), 'one circuit above a cell a round: busy')
+  t.ok(isQuietLink([{ ended: true, shape: { rateAt: () => 8 * MILLI } }] as unknown as HopCircuit[], 0, 'backward'), 'an ended circuit sends nothing')
+  t.ok(isQuietLink([], 0, 'backward'))
   t.equal(excessRounds(1, 200, true), 0, 'below a cell a round: the one cell its scheduled round takes')
   t.equal(excessRounds(1, MILLI, true), 0, 'the round\'s own cell')
 })
