@@ -49,16 +49,20 @@ export function isQuietLink (circuits: Iterable<HopCircuit>, round: number, dire
  * beyond the `carried` rounds its release takes anyway.
  */
 export function linkDrain (circuits: ReadonlyMap<number, HopCircuit>, round: number, direction: Direction, carried: number): number {
-  const quiet = isQuietLink(circuits.values(), round, direction)
-  let excess = 0
+  // Both allowances in one pass over the queued circuits; whether the link is quiet (a look at
+  // every circuit's rung) only when it would change the drain: rarely, as queues are mostly empty.
+  let busy = 0
+  let quiet = 0
   for (const circuit of circuits.values()) {
     const shape = circuit.shape
     if (circuit.ended || shape === null || (direction === 'forward' && !shape.released)) continue
     const queued = (direction === 'forward' ? shape.forward : shape.backward).length
     if (queued === 0) continue
-    const rounds = excessRounds(queued, shape.rateAt(round, direction), quiet)
-    if (rounds > excess) excess = rounds
+    const rate = shape.rateAt(round, direction)
+    busy = Math.max(busy, excessRounds(queued, rate))
+    quiet = Math.max(quiet, excessRounds(queued, rate, true))
   }
+  const excess = quiet > busy && isQuietLink(circuits.values(), round, direction) ? quiet : busy
   return drainBeyond(excess, carried)
 }
 

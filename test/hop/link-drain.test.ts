@@ -5,7 +5,7 @@
  * hop's drain, backward, where PADs cannot be told from real cells; issue #12).
  */
 import t from 'tap'
-import { DRAIN_BACKLOG_LIMIT_BYTES, drainBeyond, drainRounds, excessRounds, isQuietLink, MAX_DRAIN_ROUNDS, mayDrainInto } from '../../src/hop/link-drain.js'
+import { DRAIN_BACKLOG_LIMIT_BYTES, drainBeyond, drainRounds, excessRounds, isQuietLink, linkDrain, MAX_DRAIN_ROUNDS, mayDrainInto } from '../../src/hop/link-drain.js'
 import { MILLI } from '../../src/protocol/shaping.js'
 import type { HopCircuit } from '../../src/hop/hop-circuit.js'
 
@@ -50,4 +50,13 @@ t.test('a link whose socket holds a backlog takes no drain', async (t) => {
   t.ok(mayDrainInto(DRAIN_BACKLOG_LIMIT_BYTES - 1))
   t.notOk(mayDrainInto(DRAIN_BACKLOG_LIMIT_BYTES), 'at the limit: no')
   t.ok(DRAIN_BACKLOG_LIMIT_BYTES < 64 * 1024 * 1024 / 16, 'far below what closes a link (64 MiB)')
+})
+
+t.test('a link drains a standing cell at the wake rung only while every circuit on it is quiet', async (t) => {
+  const circuit = (rate: number, queued: number) => ({ ended: false, shape: { released: true, rateAt: () => rate, forward: { length: queued }, backward: { length: queued } } })
+  const link = (...circuits: Array<ReturnType<typeof circuit>>) => new Map(circuits.map((c, i) => [i, c])) as unknown as ReadonlyMap<number, HopCircuit>
+  t.equal(linkDrain(link(circuit(MILLI, 2), circuit(200, 0)), 0, 'forward', 0), 1, 'quiet: the cell behind drains')
+  t.equal(linkDrain(link(circuit(MILLI, 2), circuit(128 * MILLI, 0)), 0, 'backward', 0), 0, 'a download on the link: it waits')
+  t.equal(linkDrain(link(circuit(MILLI, 2)), 0, 'forward', 1), 0, 'a release that carries a round takes it anyway')
+  t.equal(linkDrain(link(circuit(128 * MILLI, 128 * 2 + 2)), 0, 'backward', 0), 1, 'busy: two rounds and a cell, as ever')
 })
