@@ -56,26 +56,49 @@ import { describeHeldStreams, type HeldStreamsPhase } from './held-streams-phase
 import { renderReport } from './report.js'
 import { startSocksRelay, type SocksRelay } from './socks-relay.js'
 import { checkTargets } from './targets.js'
+import { memoryWaits } from './up-memory-figures.js'
 import type { LoopbackServer } from './loopback-server.js'
 
 const ROOT = fileURLToPath(new URL('../../', import.meta.url))
 const CELL_SIZE = 2048 // `mixgate up`'s default cell size
 const MiB = 2 ** 20
 
-const { values: args } = parseArgs({
-  options: {
-    quick: { type: 'boolean', default: false },
-    profile: { type: 'string' },
-    out: { type: 'string' },
-    'cpu-prof': { type: 'boolean', default: false },
-    mixes: { type: 'string', default: '3' },
-    'hop-threads': { type: 'string' },
-    'no-browser': { type: 'boolean', default: false },
-    streams: { type: 'string' },
-    'held-streams-only': { type: 'boolean', default: false },
-    'separate-processes': { type: 'boolean', default: false },
-  },
-})
+const USAGE = `usage: npm run bench [-- --quick] [--profile P] [--out FILE] [--cpu-prof] [--mixes N] [--hop-threads N] [--no-browser]
+                 [--streams N] [--held-streams-only [--separate-processes]]
+(each option is explained at the top of bench/bench.ts and in docs/BENCH.md)`
+
+function parseBenchArgs (): ReturnType<typeof parseOptions> {
+  try {
+    return parseOptions()
+  } catch (err) {
+    console.error(`bench: ${(err as Error).message}\n${USAGE}`)
+    process.exit(2)
+  }
+}
+
+function parseOptions () {
+  return parseArgs({
+    options: {
+      help: { type: 'boolean', default: false },
+      quick: { type: 'boolean', default: false },
+      profile: { type: 'string' },
+      out: { type: 'string' },
+      'cpu-prof': { type: 'boolean', default: false },
+      mixes: { type: 'string', default: '3' },
+      'hop-threads': { type: 'string' },
+      'no-browser': { type: 'boolean', default: false },
+      streams: { type: 'string' },
+      'held-streams-only': { type: 'boolean', default: false },
+      'separate-processes': { type: 'boolean', default: false },
+    },
+  })
+}
+
+const { values: args } = parseBenchArgs()
+if (args.help!) {
+  console.log(USAGE)
+  process.exit(0)
+}
 const quick = args.quick!
 const mixes = Number(args.mixes)
 const hopThreads = args['hop-threads'] === undefined ? {} : { hopThreads: Number(args['hop-threads']) }
@@ -227,6 +250,7 @@ async function main (): Promise<void> {
         ...(pageOrigin === undefined ? {} : { page: { port: pageOrigin.port, loads: PAGE_LOADS } }),
         ...(args['cpu-prof'] ? { cpuProfileFile: join(dirname(outFile), `profile-${runStamp}-${profile}.cpuprofile`) } : {}),
         heldStreams: HELD_STREAMS,
+        memory: memoryWaits(quick),
         log,
         })
         if (profile === 'off') runs.off = { ...runs.off!, heldStreamsSeparate: await runHeldStreamsSeparate({ root: ROOT, profile, mixes, log, heldStreams: HELD_STREAMS }) }

@@ -19,6 +19,7 @@ import { describeHeldStreams, measureHeldStreams, type HeldStreamsPhase } from '
 import { startSoakTarget } from '../lab/soak-target.js'
 import { UP_OPEN_FILES, upLimitWrapper } from './open-file-limit.js'
 import { launcherSettings } from './launcher-settings.js'
+import { describeUpMemory, measureIdle, type UpMemory } from './up-memory-figures.js'
 
 const READY_LINE = /^mixgate: SOCKS5 proxy listening on ([0-9.]+):([0-9]+) \(/
 /** How a node names its crypto backend in its start log line (node.started … crypto). */
@@ -52,6 +53,8 @@ export interface ProfileRun {
   readonly heldStreams?: HeldStreamsPhase
   /** The same through a cascade of one process per node (runHeldStreamsSeparate; `off` only, after `up` stopped). */
   readonly heldStreamsSeparate?: HeldStreamsPhase
+  /** `up`'s RSS idle before any traffic and once the run's streams have closed (issue #17). */
+  readonly memory?: UpMemory
   readonly profileSummary?: ProfileSummary
 }
 
@@ -71,6 +74,8 @@ export interface ProfileRunOptions {
   readonly cpuProfileFile?: string
   /** The held-streams phase: streams opened, and requests unanswered at once. */
   readonly heldStreams?: { readonly count: number, readonly inFlight: number }
+  /** Seconds `up` idles before the first measurement, and settles after the last stream closed (up-memory-figures.ts). */
+  readonly memory?: { readonly idleS: number, readonly settleS: number }
   readonly log: (line: string) => void
 }
 
@@ -93,6 +98,8 @@ export async function runProfile (o: ProfileRunOptions): Promise<ProfileRun> {
     // the child keeps only the end of its stderr.
     const cryptoBackend = CRYPTO_LOG.exec(child.stderrTail())?.[1]
     const port = Number(READY_LINE.exec(child.readyLine)![2])
+    if (o.memory !== undefined) o.log(`  ${o.memory.idleS} s idle, for up's idle RSS …`)
+    const finishMemory = o.memory === undefined ? undefined : await measureIdle(child.pid, o.memory)
     const cutsBefore = cuts.count
     const path = await measurePath(() => socksDispatcher(port), o.origin, o.config, child.pid, o.log)
     const separate = Array.from({ length: SEPARATE_CIRCUITS }, (_, i) => i === 0 ? socksDispatcher(port) : socksDispatcher(port, `bench-${i}`))
@@ -109,6 +116,9 @@ export async function runProfile (o: ProfileRunOptions): Promise<ProfileRun> {
       o.log(`  page with 40 images in Chromium: p50 ${pageLoad.p50Ms.toFixed(0)} ms`)
     }
     const heldStreams = o.heldStreams === undefined ? undefined : await heldStreamsOf(o, o.heldStreams, child, port)
+    if (finishMemory !== undefined) o.log(`  ${o.memory!.settleS} s for the memory to settle …`)
+    const memory = await finishMemory?.()
+    if (memory !== undefined) o.log(`  ${describeUpMemory(memory)}`)
     const exit = await child.stop()
     child = undefined
     if (exit !== 0) o.log(`warning: mixgate up exited with ${String(exit)} after SIGINT`)
@@ -124,6 +134,7 @@ export async function runProfile (o: ProfileRunOptions): Promise<ProfileRun> {
       upPerCell: perCell(path, o.config, o.mixes, o.cellSize),
       ...(pageLoad === undefined ? {} : { pageLoad }),
       ...(heldStreams === undefined ? {} : { heldStreams }),
+      ...(memory === undefined ? {} : { memory }),
       ...(profileSummary === undefined ? {} : { profileSummary }),
     }
   } catch (err) {

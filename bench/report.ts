@@ -8,6 +8,7 @@ import { mib, type PathResult } from './measure-path.js'
 import type { PageLoadResult } from './page-load.js'
 import type { ProfileRun } from './profile-run.js'
 import { describeHeldStreams } from './held-streams-phase.js'
+import { describeUpMemory } from './up-memory-figures.js'
 
 const pad = (text: string, width: number): string => text.padStart(width)
 
@@ -76,6 +77,7 @@ export function renderReport (result: BenchResult): string {
       (run.cutTransfers > 0 ? `; ${run.cutTransfers} transfer(s) cut (a circuit's scheduled end) and tried again, their time counted` : ''))
     if (run.heldStreams !== undefined) lines.push(`${run.profile}: ${describeHeldStreams(run.heldStreams)}`)
     if (run.heldStreamsSeparate !== undefined) lines.push(`${run.profile}, a process per node: ${describeHeldStreams(run.heldStreamsSeparate)}`)
+    if (run.memory !== undefined) lines.push(`${run.profile}: ${describeUpMemory(run.memory)}`)
   }
   if (result.pageLoadDirect !== undefined) lines.push(`page: Chromium headless, performance.now() at the load event, fresh profile per load, median of ${result.pageLoadDirect.loads}.`)
 

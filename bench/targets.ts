@@ -1,7 +1,8 @@
 /**
- * The speed targets of issues #12 and #13, and the stream-count targets of #17, checked against one bench run's figures. The bench
- * asserts nothing: it prints each target beside its figure and writes both to the JSON, so a
- * reader sees how far each one is, on this machine at this load.
+ * The speed targets of issues #12 and #13, and the stream-count and memory targets of #17,
+ * checked against one bench run's figures. The bench asserts nothing: it prints each target
+ * beside its figure and writes both to the JSON, so a reader sees how far each one is, on
+ * this machine at this load.
  */
 import type { ProfileRun } from './profile-run.js'
 import type { LayerCryptoResult } from './layer-crypto.js'
@@ -47,6 +48,8 @@ export const TARGETS: readonly Target[] = [
   ...(['off', 'elastic'] as const).flatMap((profile): Target[] => [
     { issue: '#17', what: `${profile}, streams of one key held at once`, kind: 'min', target: 10_000, figure: (r) => r[profile]?.heldStreams?.held },
     { issue: '#17', what: `${profile}, up RSS per held idle stream, KiB`, kind: 'max', target: 64, figure: (r) => r[profile]?.heldStreams?.kibPerStream.cascade },
+    { issue: '#17', what: `${profile}, up idle RSS, MB`, kind: 'max', target: 100, figure: (r) => r[profile]?.memory?.idleMB },
+    { issue: '#17', what: `${profile}, up RSS after the streams closed / idle`, kind: 'max', target: 1.1, figure: (r) => r[profile]?.memory?.afterToIdle },
   ]),
   // In `up` the open-file limit caps the streams at half of it (held-streams-phase.ts); one
   // process per node, as deployed, is where a host's usual limit meets the 10,000.

@@ -8,6 +8,7 @@ import { checkTargets, TARGETS } from '../../bench/targets.js'
 import type { LayerCryptoResult } from '../../bench/layer-crypto.js'
 import type { MixLoadResult } from '../../bench/mix-load.js'
 import type { ProfileRun } from '../../bench/profile-run.js'
+import { memoryWaits, upMemory } from '../../bench/up-memory-figures.js'
 
 function run (mbps: number, parallelMbps: number, cpu: number, p50: number, p90: number): ProfileRun {
   return {
@@ -64,4 +65,19 @@ t.test('a profile the run skipped is not measured, not missed', async (t) => {
     t.equal(c.met, undefined, c.what)
   }
   t.equal(checks.find((c) => c.what === 'elastic, 1 stream once climbed, MB/s')!.met, true)
+})
+
+t.test('memory (#17): up idle at most 100 MB, and back within 10 % of idle after the streams closed', async (t) => {
+  const elastic = { ...run(25, 30, 35, 50, 60), memory: upMemory(130e6, 150e6, memoryWaits(false)) } as unknown as ProfileRun
+  const off = { ...run(45, 50, 30, 20, 40), memory: upMemory(90e6, 95e6, memoryWaits(false)) } as unknown as ProfileRun
+  const checks = checkTargets({ off, elastic }, cells)
+  const by = (what: string) => checks.find((c) => c.what === what)!
+  t.equal(by('elastic, up idle RSS, MB').measured, 130)
+  t.equal(by('elastic, up idle RSS, MB').met, false, '130 > 100')
+  t.equal(by('off, up idle RSS, MB').met, true, '90 ≤ 100')
+  t.ok(Math.abs(by('elastic, up RSS after the streams closed / idle').measured! - 150 / 130) < 1e-9)
+  t.equal(by('elastic, up RSS after the streams closed / idle').met, false, '1.15 > 1.10')
+  t.equal(by('off, up RSS after the streams closed / idle').met, true, '95 / 90 ≈ 1.06')
+  const unread = checkTargets({ off: { ...off, memory: upMemory(0, 95e6, memoryWaits(true)) } as unknown as ProfileRun }, cells)
+  t.equal(unread.find((c) => c.what === 'off, up RSS after the streams closed / idle')!.met, undefined, 'an idle RSS that could not be read gives no ratio')
 })
