@@ -3,17 +3,18 @@
  *
  *   node dist/lab/up-memory.js --shaping elastic [--streams 1000] [--idle-s 30]
  *        [--node-flag --max-semi-space-size=2]... [--env MALLOC_ARENA_MAX=2]... [--hop-threads N]
- *        [--launcher] [--download-mib 64]
+ *        [--launcher] [--download-mib 64] [--log FILE]
  *
  * Starts `up` (by default `node [flags] bin/mixgate up …`; with --launcher, bin/mixgate run as
  * its own program, so that its #! line applies), reads its RSS by kind of mapping (smaps.ts)
  * after `--idle-s` seconds idle; with --streams, then holds that many streams of one key at
  * once (the bench's held-streams opener, against its echo holder), closes them, and reads the
  * RSS again 5 s and 30 s later; with --download-mib, first one download of that size (MB/s, the
- * process's CPU-s/GB). Prints one JSON line. Not a test: figures depend on the load.
+ * process's CPU-s/GB); with --log, `up`'s stderr (its nodes' log) goes to FILE. Prints one JSON
+ * line, with the held streams' outcome (served, cut, lost). Not a test: figures depend on the load.
  */
 import { spawn } from 'node:child_process'
-import { readFileSync } from 'node:fs'
+import { openSync, readFileSync } from 'node:fs'
 import { fileURLToPath } from 'node:url'
 import { createInterface } from 'node:readline'
 import { parseArgs } from 'node:util'
@@ -39,6 +40,7 @@ const { values } = parseArgs({
     'hop-threads': { type: 'string' },
     launcher: { type: 'boolean', default: false },
     'download-mib': { type: 'string', default: '0' },
+    log: { type: 'string' },
   },
 })
 
@@ -62,9 +64,10 @@ const upArgs = ['up', '--shaping', profile, '--socks', '127.0.0.1:0', '--exit-po
   ...(values['hop-threads'] === undefined ? [] : ['--hop-threads', values['hop-threads']])]
 
 const started = Date.now()
+const stderr = values.log === undefined ? 'ignore' : openSync(values.log, 'w')
 const up = values.launcher
-  ? spawn(`${ROOT}bin/mixgate`, upArgs, { stdio: ['ignore', 'pipe', 'ignore'], env: { ...process.env, ...env } })
-  : spawn(process.execPath, [...values['node-flag'], `${ROOT}bin/mixgate`, ...upArgs], { stdio: ['ignore', 'pipe', 'ignore'], env: { ...process.env, ...env } })
+  ? spawn(`${ROOT}bin/mixgate`, upArgs, { stdio: ['ignore', 'pipe', stderr], env: { ...process.env, ...env } })
+  : spawn(process.execPath, [...values['node-flag'], `${ROOT}bin/mixgate`, ...upArgs], { stdio: ['ignore', 'pipe', stderr], env: { ...process.env, ...env } })
 const lines = createInterface({ input: up.stdout! })
 const port = await new Promise<number>((resolve, reject) => {
   lines.on('line', (line) => {
@@ -110,7 +113,8 @@ try {
         timeCapMs: 300_000,
       })
       await sleep(2000)
-      result.held = { streams: held.result.held, ...sample(pid) }
+      const { served, cut, lost, replies } = held.result
+      result.held = { streams: held.result.held, served, cut, lost, replies, ...sample(pid) }
       held.close()
       await sleep(5000)
       result.closed5s = sample(pid)

@@ -47,6 +47,18 @@ export interface CliOptions {
   readonly cwd?: string
   /** The mixgate to run (an installed copy's command); default: this checkout's bin/mixgate under this node. */
   readonly command?: string
+  /** Variables to add to (or, undefined, remove from) the child's environment. */
+  readonly env?: Readonly<Record<string, string | undefined>>
+}
+
+function childEnv (options: CliOptions): NodeJS.ProcessEnv {
+  if (options.env === undefined) return CHILD_ENV
+  const env: NodeJS.ProcessEnv = { ...CHILD_ENV }
+  for (const [name, value] of Object.entries(options.env)) {
+    if (value === undefined) delete env[name]
+    else env[name] = value
+  }
+  return env
 }
 
 /** The program and leading arguments that run mixgate `args`. */
@@ -56,7 +68,7 @@ function commandLine (options: CliOptions, args: readonly string[]): [string, st
 
 /** Start `mixgate args…`; it is killed at teardown if still running. */
 export function startCli (t: Teardown, args: readonly string[], options: CliOptions = {}): CliProcess {
-  const child = spawn(...commandLine(options, args), { cwd: options.cwd, env: CHILD_ENV, stdio: ['ignore', 'pipe', 'pipe'] })
+  const child = spawn(...commandLine(options, args), { cwd: options.cwd, env: childEnv(options), stdio: ['ignore', 'pipe', 'pipe'] })
   let out = ''
   let err = ''
   const waiters: Array<() => void> = []
@@ -126,7 +138,7 @@ export interface CliResult {
 /** Run a short mixgate command to its end (at most `timeoutMs`). */
 export async function runCli (args: readonly string[], options: CliOptions & { timeoutMs?: number } = {}): Promise<CliResult> {
   try {
-    const { stdout, stderr } = await promisify(execFile)(...commandLine(options, args), { cwd: options.cwd, env: CHILD_ENV, timeout: options.timeoutMs ?? 15_000 })
+    const { stdout, stderr } = await promisify(execFile)(...commandLine(options, args), { cwd: options.cwd, env: childEnv(options), timeout: options.timeoutMs ?? 15_000 })
     return { code: 0, stdout, stderr }
   } catch (err) {
     const e = err as { code?: unknown, stdout?: string, stderr?: string, killed?: boolean }

@@ -102,14 +102,16 @@ for (const unit of UNITS) {
   })
 
   t.test(`${unit.file} leaves the memory settings to the launcher it runs (issue #17)`, async (t) => {
-    // ExecStart=mixgate runs bin/mixgate, whose #! line gives node --max-semi-space-size
-    // (test/cli/launcher-settings.test.ts) after NODE_OPTIONS: an Environment= NODE_OPTIONS
-    // with the same flag here would look set and do nothing.
+    // ExecStart=mixgate runs bin/mixgate, whose shell lines preload jemalloc and give node
+    // --max-semi-space-size (test/cli/launcher-settings.test.ts) after NODE_OPTIONS: an
+    // Environment= NODE_OPTIONS with the same flag here would look set and do nothing, and an
+    // LD_PRELOAD here would load a second allocator beside the launcher's.
     const text = await readFile(join(UNIT_DIR, unit.file), 'utf8')
-    const launcher = (await readFile(BIN, 'utf8')).split('\n')[0]!
-    t.match(launcher, 'node --max-semi-space-size=2', 'the launcher gives the flag')
-    t.same(settings(text, 'Environment').filter((value) => /NODE_OPTIONS/.test(value)), [], 'no Environment= NODE_OPTIONS the launcher overrides')
-    t.match(text, /#! line starts node with --max-semi-space-size=2/, 'the unit says where they come from')
+    const launcher = await readFile(BIN, 'utf8')
+    t.match(launcher, 'exec node --max-semi-space-size=2', 'the launcher gives the flag')
+    t.match(launcher, 'LD_PRELOAD="libjemalloc.so.2', 'and preloads jemalloc')
+    t.same(settings(text, 'Environment').filter((value) => /NODE_OPTIONS|LD_PRELOAD|MALLOC_/.test(value)), [], 'no Environment= the launcher overrides or doubles')
+    t.match(text, /launcher \(bin\/mixgate\) preloads jemalloc/, 'the unit says where they come from')
   })
 
   t.test(`${unit.file} forbids core dumps and swap, and leaves MemoryDenyWriteExecute off for V8 (R14)`, async (t) => {
