@@ -21,7 +21,7 @@
  * also on error. docs/BENCH.md explains every figure.
  *
  *   npm run bench [-- --quick] [--profile P] [--out FILE] [--cpu-prof] [--mixes N] [--hop-threads N] [--no-browser]
- *                 [--streams N] [--held-streams-only [--separate-processes]]
+ *                 [--streams N] [--held-streams-only [--separate-processes]] [--keep-logs DIR]
  *
  * --quick       smaller transfers, fewer requests and shorter phases (a few minutes).
  * --profile P   measure only this profile (off, strict or elastic).
@@ -35,6 +35,7 @@
  * --separate-processes  with --held-streams-only: through a cascade of one process per node
  *               (mixgate mix|exit|client --config) instead of `up`. The full bench runs both
  *               for `off`: in `up` the open-file limit caps the streams at half of it.
+ * --keep-logs DIR  keep each profile's whole `up` log (its stderr) in DIR/up-<date>-<profile>.log.
  */
 import { mkdtempSync, rmSync, writeFileSync, mkdirSync } from 'node:fs'
 import { cpus, loadavg, tmpdir } from 'node:os'
@@ -64,7 +65,7 @@ const CELL_SIZE = 2048 // `mixgate up`'s default cell size
 const MiB = 2 ** 20
 
 const USAGE = `usage: npm run bench [-- --quick] [--profile P] [--out FILE] [--cpu-prof] [--mixes N] [--hop-threads N] [--no-browser]
-                 [--streams N] [--held-streams-only [--separate-processes]]
+                 [--streams N] [--held-streams-only [--separate-processes]] [--keep-logs DIR]
 (each option is explained at the top of bench/bench.ts and in docs/BENCH.md)`
 
 function parseBenchArgs (): ReturnType<typeof parseOptions> {
@@ -90,6 +91,7 @@ function parseOptions () {
       streams: { type: 'string' },
       'held-streams-only': { type: 'boolean', default: false },
       'separate-processes': { type: 'boolean', default: false },
+      'keep-logs': { type: 'string' },
     },
   })
 }
@@ -194,6 +196,7 @@ async function main (): Promise<void> {
   const loadavgStart = loadavg()
   if (loadavgStart[0]! > 0.5) log(`warning: load average ${loadavgStart[0]!.toFixed(2)} at start: other work on this machine skews wall-clock figures (CPU figures less so)`)
   const runStamp = stamp()
+  if (args['keep-logs'] !== undefined) mkdirSync(args['keep-logs'], { recursive: true })
   const outFile = args.out ?? join(ROOT, 'bench/results', `bench-${runStamp}.json`)
   const browser = !args['no-browser'] && chromiumAvailable()
   if (!args['no-browser'] && !browser) log(`note: ${CHROMIUM} is missing: no page loads this run`)
@@ -251,6 +254,7 @@ async function main (): Promise<void> {
         ...(args['cpu-prof'] ? { cpuProfileFile: join(dirname(outFile), `profile-${runStamp}-${profile}.cpuprofile`) } : {}),
         heldStreams: HELD_STREAMS,
         memory: memoryWaits(quick),
+        ...(args['keep-logs'] === undefined ? {} : { logFile: join(args['keep-logs'], `up-${runStamp}-${profile}.log`) }),
         log,
         })
         if (profile === 'off') runs.off = { ...runs.off!, heldStreamsSeparate: await runHeldStreamsSeparate({ root: ROOT, profile, mixes, log, heldStreams: HELD_STREAMS }) }

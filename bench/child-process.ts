@@ -5,6 +5,7 @@
  * a cascade behind.
  */
 import { spawn, type ChildProcess } from 'node:child_process'
+import { createWriteStream } from 'node:fs'
 import { createInterface } from 'node:readline'
 
 export class ChildError extends Error {
@@ -45,6 +46,8 @@ export interface StartChildOptions {
   readonly cwd?: string
   /** Extra environment variables (the rest is inherited). */
   readonly env?: Readonly<Record<string, string>>
+  /** A file to keep all the child writes to stderr in (its log), beside the tail kept for errors. */
+  readonly stderrFile?: string
 }
 
 export async function startChild (options: StartChildOptions): Promise<BenchChild> {
@@ -58,6 +61,7 @@ export async function startChild (options: StartChildOptions): Promise<BenchChil
   let stderr = ''
   child.stderr!.setEncoding('utf8')
   child.stderr!.on('data', (chunk: string) => { stderr = (stderr + chunk).slice(-4000) })
+  if (options.stderrFile !== undefined) child.stderr!.pipe(createWriteStream(options.stderrFile))
   const exited = new Promise<number | string | null>((resolve) => {
     child.once('close', (code, signal) => { live.delete(child); resolve(code ?? signal) })
   })

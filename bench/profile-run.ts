@@ -74,6 +74,8 @@ export interface ProfileRunOptions {
   readonly cpuProfileFile?: string
   /** The held-streams phase: streams opened, and requests unanswered at once. */
   readonly heldStreams?: { readonly count: number, readonly inFlight: number }
+  /** Where to keep `up`'s whole log (its stderr), when asked (`--keep-logs DIR`). */
+  readonly logFile?: string
   /** Seconds `up` idles before the first measurement, and settles after the last stream closed (up-memory-figures.ts). */
   readonly memory?: { readonly idleS: number, readonly settleS: number }
   readonly log: (line: string) => void
@@ -146,7 +148,7 @@ export async function runProfile (o: ProfileRunOptions): Promise<ProfileRun> {
 }
 
 /** `mixgate up --shaping P` as a child, ready. */
-async function startUp (o: Pick<ProfileRunOptions, 'root' | 'workDir' | 'profile' | 'mixes' | 'hopThreads' | 'log'>, profileDir?: string): Promise<{ child: BenchChild, upArgs: string[], script: string, wrapper: readonly string[] | undefined }> {
+async function startUp (o: Pick<ProfileRunOptions, 'root' | 'workDir' | 'profile' | 'mixes' | 'hopThreads' | 'log' | 'logFile'>, profileDir?: string): Promise<{ child: BenchChild, upArgs: string[], script: string, wrapper: readonly string[] | undefined }> {
   const socksPort = (await freePorts('127.0.0.1', 1))[0]!
   const threads = o.hopThreads === undefined ? [] : ['--hop-threads', String(o.hopThreads)]
   const upArgs = ['up', '--mixes', String(o.mixes), ...threads, '--shaping', o.profile, '--socks', `127.0.0.1:${socksPort}`, '--exit-policy', 'accept 127.0.0.1:*']
@@ -163,6 +165,7 @@ async function startUp (o: Pick<ProfileRunOptions, 'root' | 'workDir' | 'profile
     args: upArgs,
     ready: READY_LINE,
     cwd: o.workDir,
+    ...(o.logFile === undefined ? {} : { stderrFile: o.logFile }),
   })
   return { child, upArgs, script, wrapper }
 }

@@ -11,6 +11,7 @@
  * kept, not in flight (docs/BENCH.md "Memory of `mixgate up`").
  */
 import { rssBytes } from './held-streams-phase.js'
+import { memoryMap, type MemoryMap } from '../lab/smaps.js'
 
 export interface UpMemory {
   /** VmRSS of the `up` process (every thread), 10^6 bytes, `idleS` after it was ready. */
@@ -21,6 +22,8 @@ export interface UpMemory {
   readonly settleS: number
   /** afterMB / idleMB: 1.10 is the issue's "within 10 % of idle". */
   readonly afterToIdle: number
+  /** Where the RSS was at each reading, by kind of mapping (lab/smaps.ts: V8's heaps, malloc's, files). */
+  readonly kinds?: { readonly idle: MemoryMap, readonly after: MemoryMap }
 }
 
 /** How long the bench lets `up` idle and settle: shorter in a quick run. */
@@ -34,9 +37,21 @@ const sleep = async (ms: number): Promise<void> => { await new Promise((resolve)
 export async function measureIdle (pid: number, waits: { readonly idleS: number, readonly settleS: number }): Promise<() => Promise<UpMemory>> {
   await sleep(waits.idleS * 1000)
   const idle = rssBytes(pid)
+  const idleKinds = kindsOf(pid)
   return async () => {
     await sleep(waits.settleS * 1000)
-    return upMemory(idle, rssBytes(pid), waits)
+    const after = rssBytes(pid)
+    const afterKinds = kindsOf(pid)
+    return { ...upMemory(idle, after, waits), ...(idleKinds === undefined || afterKinds === undefined ? {} : { kinds: { idle: idleKinds, after: afterKinds } }) }
+  }
+}
+
+/** The process's memory by kind, or undefined if /proc would not say (the process is gone). */
+function kindsOf (pid: number): MemoryMap | undefined {
+  try {
+    return memoryMap(pid)
+  } catch {
+    return undefined
   }
 }
 
@@ -53,5 +68,15 @@ export function upMemory (idleBytes: number, afterBytes: number, waits: { readon
 
 /** One line for the log. */
 export function describeUpMemory (m: UpMemory): string {
-  return `up RSS: ${m.idleMB.toFixed(1)} MB idle (after ${m.idleS} s), ${m.afterMB.toFixed(1)} MB ${m.settleS} s after the last stream closed (${m.afterToIdle.toFixed(2)}× idle)`
+  const kinds = m.kinds === undefined ? '' : `; MiB idle → after: V8 heaps ${change(m.kinds, (k) => k.v8MiB)}, malloc and the rest ${change(m.kinds, native)}, files ${change(m.kinds, (k) => k.fileMiB)}`
+  return `up RSS: ${m.idleMB.toFixed(1)} MB idle (after ${m.idleS} s), ${m.afterMB.toFixed(1)} MB ${m.settleS} s after the last stream closed (${m.afterToIdle.toFixed(2)}× idle)${kinds}`
+}
+
+/** Everything but V8's heap pages and mapped files: malloc's (glibc's arenas or jemalloc's mappings), thread stacks, V8's large objects. */
+function native (k: MemoryMap): number {
+  return k.arenasMiB + k.brkMiB + k.otherMiB
+}
+
+function change (kinds: { idle: MemoryMap, after: MemoryMap }, of: (k: MemoryMap) => number): string {
+  return `${of(kinds.idle).toFixed(0)} → ${of(kinds.after).toFixed(0)}`
 }

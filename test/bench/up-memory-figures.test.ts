@@ -14,6 +14,12 @@ t.test('the figures from two readings', async (t) => {
   t.same([m.idleS, m.settleS], [20, 30])
   t.ok(Number.isNaN(upMemory(0, 150e6, memoryWaits(true)).afterToIdle), 'no idle reading (the process was gone): no ratio')
   t.equal(describeUpMemory(m), 'up RSS: 125.0 MB idle (after 20 s), 150.0 MB 30 s after the last stream closed (1.20× idle)')
+  const kinds = {
+    idle: { fileMiB: 48, v8MiB: 55, arenasMiB: 15, brkMiB: 8, otherMiB: 8 },
+    after: { fileMiB: 48, v8MiB: 60, arenasMiB: 90, brkMiB: 10, otherMiB: 9 },
+  }
+  t.equal(describeUpMemory({ ...m, kinds }), 'up RSS: 125.0 MB idle (after 20 s), 150.0 MB 30 s after the last stream closed (1.20× idle); ' +
+    'MiB idle → after: V8 heaps 55 → 60, malloc and the rest 31 → 109, files 48 → 48', 'and where it was, by kind of mapping')
 })
 
 t.test('quick runs wait less', async (t) => {
@@ -28,4 +34,5 @@ t.test('reads a live process\'s RSS from /proc, before and after', async (t) => 
   // This test process is a node process: tens of MB resident, never zero.
   t.ok(m.idleMB > 10 && m.afterMB > 10, `${m.idleMB} MB, ${m.afterMB} MB`)
   t.ok(m.afterToIdle > 0.5 && m.afterToIdle < 2)
+  t.ok(m.kinds !== undefined && m.kinds.after.fileMiB > 1, 'by kind too: node\'s own code is a mapped file')
 })
