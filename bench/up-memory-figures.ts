@@ -10,6 +10,7 @@
  * streams' last cells and the garbage collector have run; what is still above idle then is
  * kept, not in flight (docs/BENCH.md "Memory of `mixgate up`").
  */
+import { setTimeout as sleep } from 'node:timers/promises'
 import { rssBytes } from './held-streams-phase.js'
 import { memoryMap, type MemoryMap } from '../lab/smaps.js'
 
@@ -30,8 +31,6 @@ export interface UpMemory {
 export function memoryWaits (quick: boolean): { readonly idleS: number, readonly settleS: number } {
   return quick ? { idleS: 10, settleS: 10 } : { idleS: 20, settleS: 30 }
 }
-
-const sleep = async (ms: number): Promise<void> => { await new Promise((resolve) => setTimeout(resolve, ms)) }
 
 /** Waits `idleS` and reads the idle RSS; returns the function that waits `settleS` and completes the figures. */
 export async function measureIdle (pid: number, waits: { readonly idleS: number, readonly settleS: number }): Promise<() => Promise<UpMemory>> {

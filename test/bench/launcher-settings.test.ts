@@ -6,13 +6,14 @@
  * leave alone.
  */
 import t from 'tap'
-import { existsSync, writeFileSync } from 'node:fs'
+import { writeFileSync } from 'node:fs'
 import { join } from 'node:path'
 import { launcherSettings } from '../../bench/launcher-settings.js'
 import { BIN } from '../cli/spawn-cli.js'
+import { jemallocInstalled } from '../helpers/jemalloc.js'
 
-/** Where the launcher looks for jemalloc (bin/mixgate's list, for Debian's multiarch paths and others). */
-const JEMALLOC_HERE = ['/usr/lib64/libjemalloc.so.2', '/usr/lib/libjemalloc.so.2', '/usr/lib/x86_64-linux-gnu/libjemalloc.so.2', '/usr/lib/aarch64-linux-gnu/libjemalloc.so.2'].some(existsSync)
+/** Which of the launcher's two behaviours this system shows. */
+const JEMALLOC_HERE = jemallocInstalled()
 
 /** Runs `fn` with the process environment changed as `changes` says (undefined removes). */
 function withEnv<T> (changes: Record<string, string | undefined>, fn: () => T): T {

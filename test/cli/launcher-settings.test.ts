@@ -12,12 +12,13 @@
  */
 import t from 'tap'
 import type { Test } from 'tap'
-import { existsSync, readFileSync } from 'node:fs'
+import { readFileSync } from 'node:fs'
 import { BIN, runCli, startCli } from './spawn-cli.js'
+import { jemallocInstalled } from '../helpers/jemalloc.js'
 
 const NODE_FLAG = '--max-semi-space-size=2'
-/** Whether this system has jemalloc where the launcher looks (Debian: libjemalloc2). */
-const JEMALLOC_HERE = ['/usr/lib64/libjemalloc.so.2', '/usr/lib/libjemalloc.so.2', '/usr/lib/x86_64-linux-gnu/libjemalloc.so.2', '/usr/lib/aarch64-linux-gnu/libjemalloc.so.2'].some(existsSync)
+/** Which of the launcher's two behaviours this system shows. */
+const JEMALLOC_HERE = jemallocInstalled()
 const UP = ['up', '--socks', '127.0.0.1:0', '--mixes', '1', '--shaping', 'off', '--log-level', 'warn']
 /** The caller's own allocator settings, removed so that the launcher's choice shows. */
 const CLEAN = { MIXGATE_ALLOCATOR: undefined, LD_PRELOAD: undefined, MALLOC_CONF: undefined }
