@@ -3,14 +3,15 @@
  *
  *   node dist/lab/up-memory.js --shaping elastic [--streams 1000] [--idle-s 30]
  *        [--node-flag --max-semi-space-size=2]... [--env MALLOC_ARENA_MAX=2]... [--hop-threads N]
- *        [--launcher] [--download-mib 64] [--log FILE]
+ *        [--launcher] [--download-mib 64] [--log FILE] [--log-level L]
  *
  * Starts `up` (by default `node [flags] bin/mixgate up …`; with --launcher, bin/mixgate run as
  * its own program, so that its #! line applies), reads its RSS by kind of mapping (smaps.ts)
  * after `--idle-s` seconds idle; with --streams, then holds that many streams of one key at
  * once (the bench's held-streams opener, against its echo holder), closes them, and reads the
  * RSS again 5 s and 30 s later; with --download-mib, first one download of that size (MB/s, the
- * process's CPU-s/GB); with --log, `up`'s stderr (its nodes' log) goes to FILE. Prints one JSON
+ * process's CPU-s/GB); with --log, `up`'s stderr (its nodes' log) goes to FILE, at `up`'s
+ * --log-level if given. Prints one JSON
  * line, with the held streams' outcome (served, cut, lost). Not a test: figures depend on the load.
  */
 import { spawn } from 'node:child_process'
@@ -41,6 +42,7 @@ const { values } = parseArgs({
     launcher: { type: 'boolean', default: false },
     'download-mib': { type: 'string', default: '0' },
     log: { type: 'string' },
+    'log-level': { type: 'string' },
   },
 })
 
@@ -61,7 +63,8 @@ for (const pair of values.env) {
 }
 const profile = values.shaping as ShapingProfile
 const upArgs = ['up', '--shaping', profile, '--socks', '127.0.0.1:0', '--exit-policy', 'accept 127.0.0.1:*', '--epoch-s', '86400',
-  ...(values['hop-threads'] === undefined ? [] : ['--hop-threads', values['hop-threads']])]
+  ...(values['hop-threads'] === undefined ? [] : ['--hop-threads', values['hop-threads']]),
+  ...(values['log-level'] === undefined ? [] : ['--log-level', values['log-level']])]
 
 const started = Date.now()
 const stderr = values.log === undefined ? 'ignore' : openSync(values.log, 'w')

@@ -31,8 +31,13 @@ export class BatchSealer {
   private rekeys = 0
   private cells = 0
   private batches = 0
-  /** The last write's buffer, for `seal(…, reuse)`: a round's write then costs no allocation. */
-  private spare: Buffer | null = null
+  /**
+   * The last write's buffer, for `seal(…, reuse)`: a round's write then costs no allocation.
+   * Held weakly: kept between writes until the isolate's next full collection. Why: a burst
+   * (9,000 BEGINs in a round) grows it to megabytes, and a link that goes quiet after it would
+   * hold them for good; a busy link loses it once per full collection and makes one anew.
+   */
+  private spare: WeakRef<Buffer> | null = null
 
   /** `messagesPerKey`: AEAD calls a key may make, an even number ≥ 4 (checked by the Link). */
   constructor (cellSize: number, sender: CipherState, messagesPerKey: number) {
@@ -61,7 +66,8 @@ export class BatchSealer {
    * to the kernel), so its buffer may be written again. Why: a fresh buffer for every round's
    * write (up to megabytes at a busy mix) is fresh pages, and their faults cost a mix about a
    * quarter of its time per cell (docs/BENCH.md "Where one mix's time per cell goes"). The
-   * buffer kept follows the writes: one four times larger than needed is let go.
+   * buffer kept follows the writes: one four times larger than needed is let go, and any is let go
+   * at the next full collection (see `spare`).
    */
   seal (cells: readonly Uint8Array[], round = 0, span = 0, reuse = false): Uint8Array | typeof NONCES_EXHAUSTED {
     const count = cells.length
@@ -83,10 +89,10 @@ export class BatchSealer {
 
   /** `bytes` to seal a write into: the last write's buffer when `reuse` allows and it fits, else a new one (kept for next time). */
   private buffer (bytes: number, reuse: boolean): Buffer {
-    const spare = this.spare
-    if (reuse && spare !== null && spare.length >= bytes && spare.length <= 4 * bytes) return spare.subarray(0, bytes)
+    const spare = this.spare?.deref()
+    if (reuse && spare !== undefined && spare.length >= bytes && spare.length <= 4 * bytes) return spare.subarray(0, bytes)
     const fresh = Buffer.allocUnsafeSlow(bytes)
-    this.spare = fresh
+    this.spare = new WeakRef(fresh)
     return fresh
   }
 

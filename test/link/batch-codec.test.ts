@@ -15,6 +15,7 @@ import type { CipherState } from '../../src/link/noise/cipher-state.js'
 import type { LinkError } from '../../src/link/errors.js'
 import { rawBatch } from './raw-batch.js'
 import { keyed } from '../helpers/keyed-cipher.js'
+import { fullCollection } from '../../src/node/burst-collector.js'
 import { concat, chunked } from '../helpers/bytes.js'
 
 await cryptoReady()
@@ -285,4 +286,22 @@ t.test('reuse: a write seals into the last one\'s buffer when the caller allows 
   t.same(r.errors, [])
   t.same(r.writeRounds, [1, 2, 3, 4])
   t.ok(r.cells.length === 72 && r.cells.every((c, i) => new DataView(c.buffer, c.byteOffset).getUint32(0) === i), 'every cell read back in order')
+})
+
+t.test('reuse: the kept buffer is let go at the next full collection, whatever the writes', async (t) => {
+  const [send] = cipherPair()
+  const sealer = new BatchSealer(256, send, 2 ** 20)
+  const cells = Array.from({ length: 400 }, (_, i) => numbered(i, 256))
+  // The writes' views live only in here: what is left after is the sealer's own hold.
+  const burst = ((): { kept: WeakRef<ArrayBufferLike>, bytes: number } => {
+    const first = sealer.seal(cells, 1) as Uint8Array
+    const again = sealer.seal(cells, 2, 0, true) as Uint8Array
+    t.equal(again.buffer, first.buffer, 'kept between writes')
+    return { kept: new WeakRef(first.buffer), bytes: first.length }
+  })()
+  // A WeakRef's target lives to the end of the job that last read it: collect in a later one.
+  await new Promise((resolve) => setImmediate(resolve))
+  fullCollection()!()
+  t.equal(burst.kept.deref(), undefined, 'the burst\'s buffer is gone: a link quiet after a burst holds none of it')
+  t.equal((sealer.seal(cells, 3, 0, true) as Uint8Array).length, burst.bytes, 'the next write gets a buffer of its own')
 })

@@ -19,6 +19,7 @@ import type { OnionKeySource } from '../keys/onion-key-source.js'
 import type { Logger } from '../../base/logger.js'
 import type { HopSetup, NodeSetup } from './node-setup.js'
 import { startPublishServer, type PublishServer } from '../../directory/publish-server.js'
+import { watchBursts, type BurstCollector } from '../burst-collector.js'
 
 export interface StartedNode {
   readonly role: NodeSetup['role']
@@ -34,13 +35,25 @@ export interface StartedNode {
   readonly setExitPolicy?: (rules: readonly string[]) => void
   /** For a client: fetch the cascade again now. */
   readonly refreshCascade?: () => Promise<void>
+  /** For a client: app connections open now (what `up`'s burst watch samples). */
+  readonly appConnections?: () => number
   stop (): Promise<void>
 }
 
 export class StartError extends MixgateError {}
 
+export interface StartOptions {
+  /**
+   * Collect after each burst of closed streams, as a node on its own does (default true; the
+   * exit always, the client unshaped only: burst-collector.ts). `up` passes false for every
+   * node and watches the whole cascade itself (embedded-cascade.ts).
+   */
+  readonly collectAfterBursts?: boolean
+}
+
 /** Start the node `setup` describes; logs `node.started` with the role, listen address and crypto backend. */
-export async function startNode (setup: NodeSetup, logger: Logger): Promise<StartedNode> {
+export async function startNode (setup: NodeSetup, logger: Logger, start: StartOptions = {}): Promise<StartedNode> {
+  const collects = start.collectAfterBursts ?? true
   switch (setup.role) {
     case 'mix': {
       const { hop, options } = setup
@@ -69,12 +82,14 @@ export async function startNode (setup: NodeSetup, logger: Logger): Promise<Star
         const exit = await listening(where, 'links', () => runExit({ ...options, onionKeys, logger }))
         const { admin, publish } = await startServers(hop, logger, (a) => startAdmin({ ...a, role: 'exit', node: exit.node, position, listener: exit.listener }), onionKeys, () => exit.stop())
         logger.info('node.started', { role: 'exit', hops: position, listen: formatHostPort(where), policyRules: options.exitPolicy.length, ...adminField(admin), ...publishField(publish), crypto: cryptoBackend() })
+        // The exit holds a stream's outbound socket and buffers: its thread collects after a burst.
+        const collector = collects ? watchBursts({ count: () => exit.node.exitStats.streamsActive, logger }) : undefined
         return {
           role: 'exit',
           listening: formatHostPort(where),
           ...(admin === undefined ? {} : { adminUrl: admin.url }),
           setExitPolicy: (rules) => exit.setExitPolicy(rules),
-          stop: stopper(hop, onionKeys, [admin, publish], () => exit.stop()),
+          stop: stopper(hop, onionKeys, [admin, publish], async () => { collector?.stop(); await exit.stop() }),
         }
       })
     }
@@ -103,13 +118,21 @@ export async function startNode (setup: NodeSetup, logger: Logger): Promise<Star
       const socks = formatHostPort(running.socks)
       const http = running.http === undefined ? {} : { http: formatHostPort(running.http) }
       logger.info('node.started', { role: 'client', hops: cascade.current().hops.length, socks, ...http, ...adminField(admin), crypto: cryptoBackend() })
+      // Unshaped only: a shaped client's round clock would skip rounds in the pause (burst-collector.ts).
+      // Both doors' app connections (a snapshot a second: counters() counts the handshakes).
+      const appConnections = (): number => (running.node.socksCounters.open ?? 0) + (running.node.httpCounters?.open ?? 0)
+      const collector: BurstCollector | undefined = collects && cascade.current().params.shaping.profile === 'off'
+        ? watchBursts({ count: appConnections, logger })
+        : undefined
       return {
         role: 'client',
         listening: socks,
         ...(admin === undefined ? {} : { adminUrl: admin.url }),
         waitForEntry: (ms) => running.node.waitForEntry(ms),
         refreshCascade: async () => { await cascade.refresh?.() },
+        appConnections,
         async stop () {
+          collector?.stop()
           try {
             await admin?.close()
             await running.stop()

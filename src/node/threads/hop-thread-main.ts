@@ -27,6 +27,7 @@ import { createLogger, type Logger } from '../../base/logger.js'
 import { errorToJson, fromVerifiedCascadeData, BOOTED_ID, type HopPublicKeys, type HopWorkerData, type FromHop, type HopAnswers, type HopRequest, type HopThreadConfig, type ToHop, type VerifiedCascadeData } from './hop-thread-protocol.js'
 import type { HopSetup, NodeSetup } from '../start/node-setup.js'
 import { startNode, type StartedNode } from '../start/start-node.js'
+import { collectGarbage } from '../burst-collector.js'
 
 /** The hop's keys and logger, before and while it runs. */
 interface Hop {
@@ -84,12 +85,17 @@ function hopSlot (booted: Promise<unknown>): (request: HopRequest) => Promise<Ho
         return { signature: sign((await prepared()).keys.identity.secretKey, request.message) }
       case 'start': {
         if (started !== undefined) throw new Error('hop thread: started twice')
-        started = prepared().then(async (h) => await startNode(setupOf(h, request.cascade), h.logger))
+        // The parent watches `up`'s streams and asks every thread to collect (op 'collect').
+        started = prepared().then(async (h) => await startNode(setupOf(h, request.cascade), h.logger, { collectAfterBursts: false }))
         const node = await started
         return { listening: node.listening, ...(node.adminUrl === undefined ? {} : { adminUrl: node.adminUrl }) }
       }
       case 'describe':
         return { keys: publicKeys(await prepared()) }
+      case 'collect':
+        // One collection for the whole thread, whichever of its hops is asked.
+        collectGarbage((await prepared()).logger, { streamsFreed: request.streamsFreed })
+        return {}
       case 'waitForSuccessor':
         if (started === undefined) throw new Error('hop thread: not started')
         return { up: await successorWithin(await started, request.timeoutMs) }

@@ -16,6 +16,9 @@
  *   → { id, request: { op: 'describe' } }        its current public keys again (the client's
  *                                                 refresh of the cascade descriptor)
  *   → { id, request: { op: 'waitForSuccessor', timeoutMs } }  → { id, value: { up } }
+ *   → { id, request: { op: 'collect', streamsFreed } }  collect the thread's garbage now (a
+ *                                                 burst of `up`'s streams ended:
+ *                                                 burst-collector.ts); → { id, value: {} }
  *   → { id, request: { op: 'stop' } }            stop the node, wipe the keys; after the
  *                                                 answer to the last of its hops' stops the
  *                                                 thread ends. The only expected end.
@@ -104,6 +107,7 @@ export type HopRequest =
   | { readonly op: 'start', readonly cascade: VerifiedCascadeData }
   | { readonly op: 'describe' }
   | { readonly op: 'waitForSuccessor', readonly timeoutMs: number }
+  | { readonly op: 'collect', readonly streamsFreed: number }
   | { readonly op: 'stop' }
 
 /** What each request answers with. */
@@ -113,6 +117,7 @@ export interface HopAnswers {
   readonly start: { readonly listening: string, readonly adminUrl?: string }
   readonly describe: { readonly keys: HopPublicKeys }
   readonly waitForSuccessor: { readonly up: boolean }
+  readonly collect: Record<string, never>
   readonly stop: Record<string, never>
 }
 

@@ -71,6 +71,14 @@ export class HopThread {
   }
 
   /**
+   * Have the hop's thread collect its garbage now (a burst of `up`'s streams ended): one
+   * collection for every hop of the thread, logged under this hop's label.
+   */
+  async collect (streamsFreed: number): Promise<void> {
+    await this.call({ op: 'collect', streamsFreed })
+  }
+
+  /**
    * Stop the node; if it is the last of its thread's hops to stop, also end the thread (at
    * most `graceMs` after the node stopped). Throws the node's stop error, or the crash if the
    * thread died before.
