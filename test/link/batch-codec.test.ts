@@ -278,14 +278,20 @@ t.test('reuse: a write seals into the last one\'s buffer when the caller allows 
   t.equal(second.buffer, first.buffer, 'the same memory, written again')
   r.push(second.slice())
   const third = sealer.seal([numbered(70, 256)], 3, 0, true) as Uint8Array
-  t.not(third.buffer, first.buffer, 'a write four times smaller gets its own buffer: the big one is let go')
+  t.equal(third.buffer, first.buffer, 'a smaller write too (the buffer is let go by a full collection)')
   r.push(third.slice())
   const fourth = sealer.seal([numbered(71, 256)], 4) as Uint8Array
   t.not(fourth.buffer, third.buffer, 'without reuse, a new buffer')
-  r.push(fourth)
+  r.push(fourth.slice())
+  const fifth = sealer.seal(Array.from({ length: 60 }, (_, i) => numbered(72 + i, 256)), 5, 0, true) as Uint8Array
+  r.push(fifth.slice())
+  const sixth = sealer.seal(Array.from({ length: 61 }, (_, i) => numbered(132 + i, 256)), 6, 0, true) as Uint8Array
+  t.equal(sixth.buffer, fifth.buffer, 'a new buffer has room to grow: a slightly larger write after it reuses it')
+  t.ok(fifth.buffer.byteLength >= sixth.length && fifth.buffer.byteLength < 2 * fifth.length, 'of the next power of two')
+  r.push(sixth)
   t.same(r.errors, [])
-  t.same(r.writeRounds, [1, 2, 3, 4])
-  t.ok(r.cells.length === 72 && r.cells.every((c, i) => new DataView(c.buffer, c.byteOffset).getUint32(0) === i), 'every cell read back in order')
+  t.same(r.writeRounds, [1, 2, 3, 4, 5, 6])
+  t.ok(r.cells.length === 193 && r.cells.every((c, i) => new DataView(c.buffer, c.byteOffset).getUint32(0) === i), 'every cell read back in order')
 })
 
 t.test('reuse: the kept buffer is let go at the next full collection, whatever the writes', async (t) => {
