@@ -11,8 +11,8 @@
  * committed (the exit's heap stayed at 18–47 MB for 12 MB live); compacting all of them, as
  * V8's own memory reducer would, brings the heap back to its idle size.
  *
- * What it costs: one stop-the-world pause of the thread (measured 45–120 ms after 9,000
- * streams), once per burst, after `quietMs` in which the count of open streams stayed put.
+ * What it costs: one stop-the-world pause of each thread (30–150 ms measured after 3,000 to
+ * 9,000 streams), once per burst, after `quietMs` in which the count of open streams stayed put.
  * A shaped hop's rounds catch up what they missed at their next release
  * (src/hop/shaped-rounds.ts), far within a client's loop margin (1 s). A shaped client's
  * round clock skips rounds instead: a gap in its cover traffic toward a remote entry would
@@ -23,9 +23,10 @@
  * Each collection is logged (`memory.collected`, with its pause).
  *
  * The decision (`BurstWatch`) is pure, from samples of the count; `watchBursts` samples it on
- * an unreferenced timer; `collectGarbage` collects and logs. V8's `gc` is exposed at run time as Jest does for `--logHeapUsage`
- * (or taken from `--expose-gc`), and compaction of every page is V8's
- * `--compact-on-every-full-gc`, set for this one collection and cleared after it.
+ * an unreferenced timer; `collectGarbage` collects and logs. V8's `gc` is exposed at run
+ * time, as Jest does for `--logHeapUsage` (or taken from `--expose-gc`), and compaction of
+ * every page is V8's `--compact-on-every-full-gc`, set for this one collection and cleared
+ * after it.
  */
 import { setFlagsFromString } from 'node:v8'
 import { runInNewContext } from 'node:vm'
