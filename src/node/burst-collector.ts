@@ -50,7 +50,7 @@ export interface BurstWatchOptions {
 
 /**
  * When a burst of closes is over: fed samples of the open-stream count, `sample` says
- * "collect now" once the count fell `minFreed` or more below its peak since the last
+ * "collect now" (with the streams freed) once the count fell `minFreed` or more below its peak since the last
  * collection, and stayed within `quietSlack` of one value for `quietMs`.
  */
 export class BurstWatch {
@@ -67,20 +67,21 @@ export class BurstWatch {
     this.quietSlack = options.quietSlack ?? Math.max(1, Math.floor(this.minFreed / 8))
   }
 
-  /** The count `open` at `nowMs`; true if the caller should collect now (it then counts as done). */
-  sample (open: number, nowMs: number): boolean {
+  /**
+   * The count `open` at `nowMs`: the streams freed since the last collection if the caller
+   * should collect now (it then counts as done), else 0.
+   */
+  sample (open: number, nowMs: number): number {
     if (open > this.#peak) this.#peak = open
     if (Math.abs(open - this.#anchor) > this.quietSlack || this.#quietSince === Number.NEGATIVE_INFINITY) {
       this.#anchor = open
       this.#quietSince = nowMs
     }
-    if (this.#peak - open < this.minFreed || nowMs - this.#quietSince < this.quietMs) return false
+    const freed = this.#peak - open
+    if (freed < this.minFreed || nowMs - this.#quietSince < this.quietMs) return 0
     this.#peak = open
-    return true
+    return freed
   }
-
-  /** Streams closed since the last collection, as the peak saw them. */
-  freedSince (open: number): number { return this.#peak - open }
 }
 
 export interface WatchBurstsOptions extends BurstWatchOptions {
@@ -108,9 +109,8 @@ export function watchBursts (options: WatchBurstsOptions): BurstCollector {
   const watch = new BurstWatch(options)
   let bursts = 0
   const timer = setInterval(() => {
-    const open = options.count()
-    const freed = watch.freedSince(open)
-    if (!watch.sample(open, performance.now())) return
+    const freed = watch.sample(options.count(), performance.now())
+    if (freed === 0) return
     bursts++
     onBurstEnd(freed)
   }, options.sampleMs ?? SAMPLE_MS)
