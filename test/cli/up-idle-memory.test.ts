@@ -3,7 +3,8 @@
  * native crypto backend no thread compiles libsodium.js's WebAssembly, and a hop's thread
  * loads neither the metrics library (prom-client: it serves no admin port without a state
  * dir) nor the HTTP client (undici) nor the SOCKS code, nor the schema library (zod: the
- * parent builds and checks the descriptors, hop-thread-protocol.ts). The main thread (the
+ * parent builds and checks the descriptors, hop-thread-protocol.ts), nor winston (its lines
+ * go to its standard error through src/base/stream-logger.ts). The main thread (the
  * client) does not load undici either: its cascade comes from the hops, not over HTTP.
  * test/architecture/hop-thread-imports.test.ts checks the same of the sources.
  *
@@ -85,7 +86,7 @@ async function upReports (t: Test, crypto: 'native' | 'wasm', hopThreads: 1 | 2)
 
 for (const hopThreads of [2, 1] as const) {
   const threads = hopThreads === 2 ? 'a thread per hop' : 'both hops in one thread'
-  t.test(`native backend, ${threads}: no thread compiles WebAssembly; a hop thread loads no metrics, HTTP, SOCKS or schema library`, { skip: nativeLoads ? false : 'sodium-native cannot be loaded here' }, async (t) => {
+  t.test(`native backend, ${threads}: no thread compiles WebAssembly; a hop thread loads no metrics, HTTP, SOCKS, schema or winston library`, { skip: nativeLoads ? false : 'sodium-native cannot be loaded here' }, async (t) => {
     const reports = await upReports(t, 'native', hopThreads)
     const hops = reports.filter((r) => !r.main)
     const main = reports.find((r) => r.main)
@@ -94,12 +95,13 @@ for (const hopThreads of [2, 1] as const) {
     for (const [i, hop] of hops.entries()) {
       t.equal(hop.compiled, 0, `hop thread ${i}: no WebAssembly compiled`)
       t.ok(hop.packages.includes('sodium-native'), `hop thread ${i}: sodium-native in use`)
-      t.same(hop.packages.filter((name) => ['prom-client', 'undici', 'socksv5'].includes(name)), [], `hop thread ${i}: no prom-client, undici or socksv5`)
+      t.same(hop.packages.filter((name) => ['prom-client', 'undici', 'socksv5', 'winston'].includes(name)), [], `hop thread ${i}: no prom-client, undici, socksv5 or winston`)
       t.equal(hop.zod, false, `hop thread ${i}: no zod`)
     }
     t.equal(main!.zod, true, 'the main thread loads zod (it checks the descriptors): the probe sees it where it is')
     t.equal(main!.compiled, 0, 'main thread: no WebAssembly compiled')
     t.notOk(main!.packages.includes('undici'), 'main thread: no undici')
+    t.ok(main!.packages.includes('winston'), 'the main thread logs through winston: the probe sees it where it is')
   })
 }
 

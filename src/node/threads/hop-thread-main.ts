@@ -23,7 +23,8 @@ import type { EpochSchedule } from '../../protocol/epoch.js'
 import { scheduleOf } from '../../protocol/cascade-params.js'
 import { wipeIdentity, type NodeIdentity } from '../keys/node-identity.js'
 import { ephemeralOnionKeys, openDurableOnionKeys, type OnionKeySource } from '../keys/onion-key-source.js'
-import { createLogger, type Logger } from '../../base/logger.js'
+import { createStreamLogger } from '../../base/stream-logger.js'
+import type { Logger } from '../../base/scoped-logger.js'
 import { errorToJson, fromVerifiedCascadeData, BOOTED_ID, type HopPublicKeys, type HopWorkerData, type FromHop, type HopAnswers, type HopRequest, type HopThreadConfig, type ToHop, type VerifiedCascadeData } from './hop-thread-protocol.js'
 import type { HopSetup, NodeSetup } from '../start/node-setup.js'
 import { startNode, type StartedNode } from '../start/start-node.js'
@@ -118,7 +119,7 @@ async function loadRole (role: HopWorkerData['roles'][number]): Promise<void> {
 
 /** Make or load the hop's keys and open its onion keys. */
 async function prepare (config: HopThreadConfig): Promise<Hop> {
-  const logger = createLogger({ role: config.label, level: config.log.level, format: config.log.format })
+  const logger = createStreamLogger({ role: config.label, level: config.log.level, format: config.log.format })
   const schedule = scheduleOf(config.described.params)
   if (config.keyDir === undefined) {
     const seed = randomBytes(32)
