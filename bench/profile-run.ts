@@ -1,7 +1,8 @@
 /**
  * One shaping profile measured end to end: `mixgate up --shaping P` as a child process, the
  * path measurements through its SOCKS port (measure-path.ts), streams on separate circuits,
- * optionally the browser page load, and the whole process's CPU per cell. Stops the child
+ * optionally the browser page load, and the whole process's CPU per cell; then, on a second
+ * `up` of its own, the held-streams phase and `up`'s memory around it. Stops each child
  * before it returns, also on error.
  */
 import { existsSync, mkdirSync, readdirSync, readFileSync, writeFileSync } from 'node:fs'
@@ -49,11 +50,11 @@ export interface ProfileRun {
   readonly cutTransfers: number
   readonly upPerCell: UpPerCell
   readonly pageLoad?: PageLoadResult
-  /** Streams of one key held open at once (issue #17), measured last. */
+  /** Streams of one key held open at once (issue #17), measured last, on an `up` of their own. */
   readonly heldStreams?: HeldStreamsPhase
   /** The same through a cascade of one process per node (runHeldStreamsSeparate; `off` only, after `up` stopped). */
   readonly heldStreamsSeparate?: HeldStreamsPhase
-  /** `up`'s RSS idle before any traffic and once the run's streams have closed (issue #17). */
+  /** The held streams' `up`: its RSS idle before any traffic and once those streams have closed (issue #17). */
   readonly memory?: UpMemory
   readonly profileSummary?: ProfileSummary
 }
@@ -100,8 +101,6 @@ export async function runProfile (o: ProfileRunOptions): Promise<ProfileRun> {
     // the child keeps only the end of its stderr.
     const cryptoBackend = CRYPTO_LOG.exec(child.stderrTail())?.[1]
     const port = Number(READY_LINE.exec(child.readyLine)![2])
-    if (o.memory !== undefined) o.log(`  ${o.memory.idleS} s idle, for up's idle RSS …`)
-    const finishMemory = o.memory === undefined ? undefined : await measureIdle(child.pid, o.memory)
     const cutsBefore = cuts.count
     const path = await measurePath(() => socksDispatcher(port), o.origin, o.config, child.pid, o.log)
     const separate = Array.from({ length: SEPARATE_CIRCUITS }, (_, i) => i === 0 ? socksDispatcher(port) : socksDispatcher(port, `bench-${i}`))
@@ -117,14 +116,11 @@ export async function runProfile (o: ProfileRunOptions): Promise<ProfileRun> {
       pageLoad = await measurePageLoad(o.page.port, port, o.page.loads)
       o.log(`  page with 40 images in Chromium: p50 ${pageLoad.p50Ms.toFixed(0)} ms`)
     }
-    const heldStreams = o.heldStreams === undefined ? undefined : await heldStreamsOf(o, o.heldStreams, child, port)
-    if (finishMemory !== undefined) o.log(`  ${o.memory!.settleS} s for the memory to settle …`)
-    const memory = await finishMemory?.()
-    if (memory !== undefined) o.log(`  ${describeUpMemory(memory)}`)
     const exit = await child.stop()
     child = undefined
     if (exit !== 0) o.log(`warning: mixgate up exited with ${String(exit)} after SIGINT`)
     const profileSummary = profileDir === undefined ? undefined : keepProfile(profileDir, o.cpuProfileFile!, o.root, o.log)
+    const { heldStreams, memory } = o.heldStreams === undefined ? { heldStreams: undefined, memory: undefined } : await heldStreamsOnFreshUp(o, o.heldStreams)
     return {
       profile: o.profile,
       command: `${wrapper === undefined ? '' : `${wrapper.join(' ')} `}node ${relative(o.root, script)} ${upArgs.join(' ')}`,
@@ -168,6 +164,36 @@ async function startUp (o: Pick<ProfileRunOptions, 'root' | 'workDir' | 'profile
     ...(o.logFile === undefined ? {} : { stderrFile: o.logFile }),
   })
   return { child, upArgs, script, wrapper }
+}
+
+/**
+ * The held-streams phase on an `up` of its own, and `up`'s memory around it: idle RSS before
+ * any traffic, then the streams, then RSS once they closed and settled (issue #17: memory
+ * returns to within 10 % of idle after the streams close). Not on the `up` of the transfers:
+ * there the eight keys of "a circuit each" had taken most of the K circuits a shaped client
+ * keeps (a circuit never serves another key after, so theirs served none of these streams
+ * until the schedule ended them), and one key then held 6,620–6,720 of 10,000 elastic streams
+ * over 230 s, as new circuits came and old ones cut their streams; a fresh `up` held all it
+ * could (its open-file limit) in 40 s.
+ */
+async function heldStreamsOnFreshUp (o: ProfileRunOptions, held: { count: number, inFlight: number }): Promise<{ heldStreams: HeldStreamsPhase, memory: UpMemory | undefined }> {
+  const heldLog = o.logFile === undefined ? {} : { logFile: o.logFile.replace(/(\.[a-z]+)?$/, '-held$1') }
+  const { child } = await startUp({ ...o, ...heldLog })
+  try {
+    const port = Number(READY_LINE.exec(child.readyLine)![2])
+    if (o.memory !== undefined) o.log(`  ${o.memory.idleS} s idle, for up's idle RSS …`)
+    const finishMemory = o.memory === undefined ? undefined : await measureIdle(child.pid, o.memory)
+    const heldStreams = await heldStreamsOf(o, held, child, port)
+    if (finishMemory !== undefined) o.log(`  ${o.memory!.settleS} s for the memory to settle …`)
+    const memory = await finishMemory?.()
+    if (memory !== undefined) o.log(`  ${describeUpMemory(memory)}`)
+    return { heldStreams, memory }
+  } catch (err) {
+    o.log(`${o.profile}: failed; the end of mixgate up's stderr:\n${child.stderrTail().split('\n').slice(-10).join('\n')}`)
+    throw err
+  } finally {
+    await child.stop()
+  }
 }
 
 async function heldStreamsOf (o: Pick<ProfileRunOptions, 'root' | 'log' | 'profile'>, held: { count: number, inFlight: number }, child: BenchChild, port: number): Promise<HeldStreamsPhase> {
