@@ -3,7 +3,7 @@
  *
  *   node dist/lab/up-memory.js --shaping elastic [--streams 1000] [--idle-s 30]
  *        [--node-flag --max-semi-space-size=2]... [--env MALLOC_ARENA_MAX=2]... [--hop-threads N]
- *        [--launcher] [--download-mib 64] [--log FILE] [--log-level L]
+ *        [--launcher] [--download-mib 64] [--log FILE] [--log-level L] [--smaps-dir DIR]
  *
  * Starts `up` (by default `node [flags] bin/mixgate up …`; with --launcher, bin/mixgate run as
  * its own program, so that its #! line applies), reads its RSS by kind of mapping (smaps.ts)
@@ -11,11 +11,13 @@
  * once (the bench's held-streams opener, against its echo holder), closes them, and reads the
  * RSS again 5 s and 30 s later; with --download-mib, first one download of that size (MB/s, the
  * process's CPU-s/GB); with --log, `up`'s stderr (its nodes' log) goes to FILE, at `up`'s
- * --log-level if given. Prints one JSON
+ * --log-level if given; with --smaps-dir, /proc/PID/smaps itself at the idle and the 30 s
+ * readings (idle.smaps, closed30s.smaps), to see which mappings kept what. Prints one JSON
  * line, with the held streams' outcome (served, cut, lost). Not a test: figures depend on the load.
  */
 import { spawn } from 'node:child_process'
-import { openSync, readFileSync } from 'node:fs'
+import { openSync, readFileSync, writeFileSync } from 'node:fs'
+import { join } from 'node:path'
 import { fileURLToPath } from 'node:url'
 import { createInterface } from 'node:readline'
 import { parseArgs } from 'node:util'
@@ -43,6 +45,7 @@ const { values } = parseArgs({
     'download-mib': { type: 'string', default: '0' },
     log: { type: 'string' },
     'log-level': { type: 'string' },
+    'smaps-dir': { type: 'string' },
   },
 })
 
@@ -54,7 +57,11 @@ function rssMiB (pid: number): number {
 }
 
 interface Sample { readonly rssMiB: number, readonly map: MemoryMap }
-const sample = (pid: number): Sample => ({ rssMiB: rssMiB(pid), map: memoryMap(pid) })
+/** A reading; with --smaps-dir, the process's whole smaps kept there too, as NAME.smaps (to diff mapping by mapping). */
+function sample (pid: number, name?: string): Sample {
+  if (name !== undefined && values['smaps-dir'] !== undefined) writeFileSync(join(values['smaps-dir'], `${name}.smaps`), readFileSync(`/proc/${pid}/smaps`))
+  return { rssMiB: rssMiB(pid), map: memoryMap(pid) }
+}
 
 const env: Record<string, string> = {}
 for (const pair of values.env) {
@@ -84,7 +91,7 @@ const pid = up.pid!
 const result: Record<string, unknown> = { profile, nodeFlags: values['node-flag'], env, launcher: values.launcher, readyMs }
 try {
   await sleep(Number(values['idle-s']) * 1000)
-  result.idle = sample(pid)
+  result.idle = sample(pid, 'idle')
   const downloadMiB = Number(values['download-mib'])
   if (downloadMiB > 0) {
     // One download through `up` after the idle sample: its CPU (the whole process) and speed,
@@ -122,7 +129,7 @@ try {
       await sleep(5000)
       result.closed5s = sample(pid)
       await sleep(25_000)
-      result.closed30s = sample(pid)
+      result.closed30s = sample(pid, 'closed30s')
     } finally {
       await holder.stop()
     }
