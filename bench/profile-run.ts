@@ -176,7 +176,7 @@ async function startUp (o: Pick<ProfileRunOptions, 'root' | 'workDir' | 'profile
  * over 230 s, as new circuits came and old ones cut their streams; a fresh `up` held all it
  * could (its open-file limit) in 40 s.
  */
-async function heldStreamsOnFreshUp (o: ProfileRunOptions, held: { count: number, inFlight: number }): Promise<{ heldStreams: HeldStreamsPhase, memory: UpMemory | undefined }> {
+async function heldStreamsOnFreshUp (o: Pick<ProfileRunOptions, 'root' | 'workDir' | 'profile' | 'mixes' | 'hopThreads' | 'log' | 'logFile' | 'memory'>, held: { count: number, inFlight: number }): Promise<{ heldStreams: HeldStreamsPhase, memory: UpMemory | undefined }> {
   const heldLog = o.logFile === undefined ? {} : { logFile: o.logFile.replace(/(\.[a-z]+)?$/, '-held$1') }
   const { child } = await startUp({ ...o, ...heldLog })
   try {
@@ -233,15 +233,7 @@ export async function runHeldStreamsSeparate (o: Pick<ProfileRunOptions, 'root' 
 
 /** The held-streams phase alone (`npm run bench -- --held-streams-only`): `up`, the phase, stop. */
 export async function runHeldStreamsOnly (o: Pick<ProfileRunOptions, 'root' | 'workDir' | 'profile' | 'mixes' | 'hopThreads' | 'log'> & { heldStreams: { count: number, inFlight: number } }): Promise<HeldStreamsPhase> {
-  const { child } = await startUp(o)
-  try {
-    return await heldStreamsOf(o, o.heldStreams, child, Number(READY_LINE.exec(child.readyLine)![2]))
-  } catch (err) {
-    o.log(`${o.profile}: failed; the end of mixgate up's stderr:\n${child.stderrTail().split('\n').slice(-10).join('\n')}`)
-    throw err
-  } finally {
-    await child.stop()
-  }
+  return (await heldStreamsOnFreshUp(o, o.heldStreams)).heldStreams
 }
 
 function perCell (path: PathResult, config: PathConfig, mixes: number, cellSize: number): UpPerCell {
