@@ -9,12 +9,15 @@
 import { renderJson, renderText, type LogLevel } from './log-line.js'
 import { LEVEL_NUMBERS, scopedLogger, type Logger, type LoggerOptions } from './scoped-logger.js'
 
+/** A closed stderr (EPIPE) must not crash the node through an unhandled 'error' event. */
+const ignoreError = (): void => {}
+
 export function createStreamLogger (options: LoggerOptions): Logger {
   const { level = 'info', format = 'text', stream = process.stderr } = options
   const render = format === 'json' ? renderJson : renderText
   const most = LEVEL_NUMBERS[level]
-  // A closed stderr (EPIPE) must not crash the node through an unhandled 'error' event.
-  stream.on('error', () => {})
+  // Once per stream: a thread of several hops makes a logger each on the same stderr.
+  if (!stream.listeners('error').includes(ignoreError)) stream.on('error', ignoreError)
   return scopedLogger({
     isLevelEnabled: (lineLevel: LogLevel) => LEVEL_NUMBERS[lineLevel] <= most,
     log: (line) => { stream.write(render(line) + '\n') },

@@ -58,3 +58,9 @@ t.test('a failing stream does not throw into the caller', async (t) => {
   await new Promise((resolve) => setImmediate(resolve))
   t.doesNotThrow(() => log.error('c'), 'still after the error event')
 })
+
+t.test('loggers on one stream add one error listener between them', async (t) => {
+  const stream = new Writable({ write (_chunk, _encoding, done) { done() } })
+  for (let i = 0; i < 4; i++) createStreamLogger({ role: `mix[${i + 1}]`, stream })
+  t.equal(stream.listenerCount('error'), 1)
+})
